@@ -1,0 +1,12 @@
+/**
+ * @cairn/core: pure protocol code over abstract services. Nothing here
+ * touches the platform: time, randomness, disk and network arrive only as the
+ * services below.
+ */
+export * from "./invariant/invariant.ts"
+export * from "./node/node-id.ts"
+export * from "./clock/clock.ts"
+export * from "./random/random.ts"
+export * from "./disk/disk.ts"
+export * from "./disk/disk-error.ts"
+export * from "./network/network.ts"
