@@ -1,0 +1,25 @@
+/**
+ * The `cairn` command line. Each capability adds its subcommand here.
+ */
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Console, Effect } from "effect"
+import { Command } from "effect/cli"
+import { simCommand } from "@cairn/sim/cli/sim-command"
+
+const version = "0.1.0"
+
+const cairn = Command.make("cairn").pipe(
+  Command.withDescription("Cairn: a storage core proven in a deterministic simulator"),
+  Command.withSubcommands([simCommand])
+)
+
+const program = Command.run(cairn, { version }).pipe(
+  Effect.catchTag("SimUsageError", (error) =>
+    Effect.andThen(Console.error(`cairn sim: ${error.message}`), Effect.sync(() => {
+      process.exitCode = 2
+    }))
+  ),
+  Effect.provide(NodeServices.layer)
+)
+
+NodeRuntime.runMain(program)

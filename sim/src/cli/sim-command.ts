@@ -1,0 +1,168 @@
+/**
+ * `cairn sim`: run one seed, or a campaign over a range of seeds, and say
+ * what happened. Exits 1 if any seed fails, printing the command that replays
+ * it.
+ *
+ *   cairn sim --seed 42            one seed, with its drawn configuration
+ *   cairn sim --seeds 1..1000      a campaign with a progress bar and a summary
+ *   cairn sim --seeds 1..50 --json one JSON object per seed
+ */
+import { Console, Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import cliProgress from "cli-progress"
+import { minimize } from "../minimize.ts"
+import { runSeed, type RunOptions, type RunResult } from "../run.ts"
+import { faultKinds, type FaultKind } from "../swarm.ts"
+import { SimUsageError } from "./usage-error.ts"
+
+/** Parses "A..B" (inclusive) or a single "N". */
+export const parseSeedRange = (text: string): { readonly from: number; readonly to: number } | undefined => {
+  const match = /^(\d+)(?:\.\.(\d+))?$/.exec(text.trim())
+  if (match === null) return undefined
+  const from = Number(match[1])
+  const to = match[2] === undefined ? from : Number(match[2])
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || to < from) return undefined
+  return { from, to }
+}
+
+/** Parses a comma-separated list of fault kinds; "none" is the empty list. */
+export const parseFaultKinds = (text: string): ReadonlyArray<FaultKind> | string => {
+  if (text.trim() === "none" || text.trim() === "") return []
+  const kinds = text.split(",").map((k) => k.trim())
+  const unknown = kinds.filter((k) => !(faultKinds as ReadonlyArray<string>).includes(k))
+  if (unknown.length > 0) return `unknown fault kind ${unknown.join(", ")}; known kinds: ${faultKinds.join(", ")}`
+  return kinds as ReadonlyArray<FaultKind>
+}
+
+const describe = (r: RunResult): string => {
+  const lines = [
+    `seed ${r.seed}: ${r.result.toUpperCase()}  nodes=${r.config.nodes} simulated=${r.simulatedMs} ms events=${r.events} trace=${r.traceHash} wall=${r.wallMs.toFixed(0)} ms`,
+    `  faults enabled: ${Object.entries(r.config.faults).map(([k, v]) => `${k}@${v}`).join(" ") || "none"}`,
+    `  faults fired:   ${Object.entries(r.faults).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(" ") || "none"}`
+  ]
+  if (r.silentFaults.length > 0) lines.push(`  enabled but never fired: ${r.silentFaults.join(", ")}`)
+  for (const v of r.violations) lines.push(`  VIOLATION ${v}`)
+  if (r.result === "fail") {
+    lines.push("  last events:")
+    for (const e of r.recentEvents.slice(-20)) lines.push(`    ${e}`)
+    lines.push(`  replay: ${r.replay}`)
+  }
+  return lines.join("\n")
+}
+
+const toJson = (r: RunResult): string =>
+  JSON.stringify({
+    seed: r.seed,
+    config: r.config,
+    events: r.events,
+    simulatedMs: r.simulatedMs,
+    traceHash: r.traceHash,
+    faults: r.faults,
+    silentFaults: r.silentFaults,
+    result: r.result,
+    violations: r.violations,
+    replay: r.replay,
+    wallMs: Math.round(r.wallMs)
+  })
+
+export const simCommand = Command.make(
+  "sim",
+  {
+    seed: Flag.String("seed").pipe(Flag.optional, Flag.withDescription("run this one seed")),
+    seeds: Flag.String("seeds").pipe(Flag.optional, Flag.withDescription("run a campaign over A..B (inclusive)")),
+    json: Flag.Boolean("json").pipe(Flag.withDefault(false), Flag.withDescription("print one JSON object per seed")),
+    nodes: Flag.Int("nodes").pipe(Flag.optional, Flag.withDescription("cluster size (default: drawn per seed, 3..5)")),
+    durationMs: Flag.Int("duration-ms").pipe(Flag.optional, Flag.withDescription("simulated run length (default 20000)")),
+    only: Flag.String("only").pipe(Flag.optional, Flag.withDescription("only these fault kinds may be drawn (comma-separated, or none)")),
+    disable: Flag.String("disable").pipe(Flag.optional, Flag.withDescription("these fault kinds are off (comma-separated)")),
+    allFaults: Flag.Boolean("all-faults").pipe(Flag.withDefault(false), Flag.withDescription("enable every allowed fault kind instead of drawing")),
+    plantedBug: Flag.Literals("planted-bug", ["ack-before-sync"]).pipe(
+      Flag.optional,
+      Flag.withDescription("test only: plant a known bug to show the checks catch it")
+    ),
+    minimize: Flag.Boolean("minimize").pipe(Flag.withDefault(false), Flag.withDescription("shrink a failing seed: fewer fault kinds, shorter run"))
+  },
+  (flags) =>
+    Effect.gen(function*() {
+      const seedText = Option.getOrUndefined(flags.seed)
+      const seedsText = Option.getOrUndefined(flags.seeds)
+      if (seedText !== undefined && seedsText !== undefined) {
+        return yield* new SimUsageError({ message: "give --seed N or --seeds A..B, not both" })
+      }
+      const range = parseSeedRange(seedsText ?? seedText ?? "1..100")
+      if (range === undefined) {
+        return yield* new SimUsageError({ message: `bad seed "${seedsText ?? seedText}": use a number (--seed 7) or a range (--seeds 1..100)` })
+      }
+      const only = Option.getOrUndefined(flags.only)
+      const disable = Option.getOrUndefined(flags.disable)
+      const onlyKinds = only === undefined ? undefined : parseFaultKinds(only)
+      const disableKinds = disable === undefined ? undefined : parseFaultKinds(disable)
+      if (typeof onlyKinds === "string") return yield* new SimUsageError({ message: `--only: ${onlyKinds}` })
+      if (typeof disableKinds === "string") return yield* new SimUsageError({ message: `--disable: ${disableKinds}` })
+      const nodes = Option.getOrUndefined(flags.nodes)
+      if (nodes !== undefined && (nodes < 1 || nodes > 64)) return yield* new SimUsageError({ message: "--nodes must be between 1 and 64" })
+      const durationMs = Option.getOrUndefined(flags.durationMs)
+      if (durationMs !== undefined && durationMs < 1_000) return yield* new SimUsageError({ message: "--duration-ms must be at least 1000" })
+      const options: RunOptions = {
+        nodes,
+        durationMs,
+        only: onlyKinds,
+        disable: disableKinds,
+        all: flags.allFaults || undefined,
+        plantedBug: Option.getOrUndefined(flags.plantedBug)
+      }
+
+      const single = range.from === range.to
+      const showBar = !single && !flags.json && process.stderr.isTTY === true
+      const bar = showBar ? new cliProgress.SingleBar({ format: "sim [{bar}] {value}/{total} seeds | {failed} failed | {eta_formatted} left", hideCursor: true }, cliProgress.Presets.shades_classic) : undefined
+      bar?.start(range.to - range.from + 1, 0, { failed: 0 })
+
+      const failures: Array<RunResult> = []
+      const fired = new Map<string, number>()
+      const enabledSomewhere = new Set<string>()
+      let events = 0
+      let simulatedMs = 0
+      let wallMs = 0
+      for (let seed = range.from; seed <= range.to; seed++) {
+        const result = runSeed(seed, options)
+        events += result.events
+        simulatedMs += result.simulatedMs
+        wallMs += result.wallMs
+        for (const [kind, n] of Object.entries(result.faults)) {
+          fired.set(kind, (fired.get(kind) ?? 0) + n)
+          enabledSomewhere.add(kind)
+        }
+        if (result.result === "fail") failures.push(result)
+        if (flags.json) yield* Console.log(toJson(result))
+        else if (single || result.result === "fail") {
+          bar?.stop()
+          yield* Console.log(describe(result))
+        }
+        bar?.increment(1, { failed: failures.length })
+      }
+      bar?.stop()
+
+      if (!flags.json && !single) {
+        const silent = [...enabledSomewhere].filter((k) => (fired.get(k) ?? 0) === 0).sort()
+        yield* Console.log(
+          [
+            `${range.to - range.from + 1} seeds: ${range.to - range.from + 1 - failures.length} passed, ${failures.length} failed`,
+            `events ${events}, simulated ${(simulatedMs / 1000).toFixed(0)} s in ${(wallMs / 1000).toFixed(1)} s wall (${(simulatedMs / Math.max(1, wallMs)).toFixed(0)}x real time, ${Math.round(events / Math.max(0.001, wallMs / 1000))} events/s)`,
+            `faults fired: ${[...fired.entries()].filter(([, n]) => n > 0).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, n]) => `${k}=${n}`).join(" ")}`,
+            silent.length > 0 ? `enabled in some seed but never fired in the campaign: ${silent.join(", ")}` : "every enabled fault kind fired",
+            ...failures.map((f) => `replay: ${f.replay}`)
+          ].join("\n")
+        )
+      }
+
+      if (flags.minimize && failures.length > 0) {
+        const first = failures[0]!
+        yield* Console.log(`minimizing seed ${first.seed}...`)
+        const shrunk = minimize(first.seed, options, (line) => process.stdout.write(`  ${line}\n`))
+        if (shrunk !== undefined) {
+          yield* Console.log(`minimal failing run after ${shrunk.attempts} runs:\n${describe(shrunk.result)}`)
+        }
+      }
+      if (failures.length > 0) process.exitCode = 1
+    })
+).pipe(Command.withDescription("run the deterministic simulator on one seed or a range of seeds"))
