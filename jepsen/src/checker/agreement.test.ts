@@ -113,7 +113,7 @@ const buildHistory = (ref: Reference, ds: ReadonlyArray<Desc>, corruptAt: number
   const order = ds.map((d, i) => ({ d, i, t: d.start + d.lp * (d.len + 0.5) })).sort((x, y) => x.t - y.t)
   for (const { d, i } of order) results.set(i, apply(d, i, d.outcome !== "ok" && !d.applied))
   // The corrupted op: the (corruptAt mod #reads)-th completed read.
-  const reads = ds.map((d, i) => i).filter((i) => ds[i]!.outcome === "ok" && ["read", "dequeue"].includes(results.get(i)!.f))
+  const reads = ds.map((_, i) => i).filter((i) => ds[i]!.outcome === "ok" && ["read", "dequeue"].includes(results.get(i)!.f))
   const victim = corruptAt === undefined || reads.length === 0 ? -1 : reads[corruptAt % reads.length]!
   const evs: Array<Ev> = []
   ds.forEach((d, i) => {

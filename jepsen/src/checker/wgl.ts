@@ -62,8 +62,14 @@ export const searchLinearization = <S, I, O>(
   budget: Budget = {}
 ): SearchResult => {
   const n = ops.length
-  // Op ids in call order keep linearized sets dense at the low end of the bitset.
-  const byCall = Array.from({ length: n }, (_, i) => i).sort((a, b) => ops[a]!.call - ops[b]!.call || a - b)
+  // Op ids: required ops first, then open (optional) ones, each in call
+  // order. Required ops get linearized roughly in order, so their bits fill a
+  // dense prefix; open ops may stay unlinearized forever, and keeping their
+  // bits apart stops those holes from widening every cached set.
+  const isOpen = (i: number) => (ops[i]!.ret === Infinity ? 1 : 0)
+  const byCall = Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => isOpen(a) - isOpen(b) || ops[a]!.call - ops[b]!.call || a - b
+  )
   const inputs: Array<I> = new Array(n)
   const outputs: Array<O | typeof Unknown> = new Array(n)
   const optional = new Uint8Array(n)
@@ -99,12 +105,18 @@ export const searchLinearization = <S, I, O>(
   next[last] = tail
   prev[tail] = last
 
-  // Linearized set: a bitset, plus its canonical window for the cache:
-  // words [lo, hi], lo = number of leading all-ones words, hi = last non-zero word.
-  const words = (n + 31) >>> 5
+  // Linearized set: a bitset in two regions, required ops in words [0, wa)
+  // and open ops in [wa, words). Each region has a canonical window for the
+  // cache: [lo, hi], lo = first word not all ones, hi = last non-zero word.
+  const wa = (required + 31) >>> 5
+  const words = wa + ((n - required + 31) >>> 5)
+  const bitOf = new Int32Array(n)
+  for (let k = 0; k < n; k++) bitOf[k] = k < required ? k : wa * 32 + (k - required)
   const bits = new Int32Array(words)
   let lo = 0
   let hi = -1
+  let loB = wa
+  let hiB = wa - 1
   const zob = zobristKeys(n)
   let zh = 0
 
@@ -118,6 +130,8 @@ export const searchLinearization = <S, I, O>(
   let setLo = new Int32Array(cap)
   let setOff = new Int32Array(cap)
   let setLen = new Int32Array(cap)
+  let setLoB = new Int32Array(cap)
+  let setLenB = new Int32Array(cap)
   const cacheStates: Array<S> = []
   let pool = new Int32Array(1 << 14)
   let poolUsed = 0
@@ -134,6 +148,8 @@ export const searchLinearization = <S, I, O>(
     setLo = resize(setLo)
     setOff = resize(setOff)
     setLen = resize(setLen)
+    setLoB = resize(setLoB)
+    setLenB = resize(setLenB)
     cap = ncap
     mask = cap - 1
     buckets = new Int32Array(cap).fill(-1)
@@ -153,8 +169,9 @@ export const searchLinearization = <S, I, O>(
   /** Looks up (current bitset, state); inserts it if absent. Returns true if it was present. */
   const seenOrAdd = (h: number, state: S): boolean => {
     const len = hi >= lo ? hi - lo + 1 : 0
+    const lenB = hiB >= loB ? hiB - loB + 1 : 0
     for (let i = buckets[h & mask]!; i !== -1; i = chain[i]!) {
-      if (fullHash[i] !== h || setLo[i] !== lo || setLen[i] !== len) continue
+      if (fullHash[i] !== h || setLo[i] !== lo || setLen[i] !== len || setLoB[i] !== loB || setLenB[i] !== lenB) continue
       const off = setOff[i]!
       let same = true
       for (let w = 0; w < len; w++) {
@@ -163,21 +180,32 @@ export const searchLinearization = <S, I, O>(
           break
         }
       }
+      if (same) {
+        for (let w = 0; w < lenB; w++) {
+          if (pool[off + len + w] !== bits[loB + w]) {
+            same = false
+            break
+          }
+        }
+      }
       if (same && model.equal(cacheStates[i]!, state)) return true
     }
     if (size === cap) grow()
-    if (poolUsed + len > pool.length) {
-      const p = new Int32Array(Math.max(pool.length * 2, poolUsed + len))
+    if (poolUsed + len + lenB > pool.length) {
+      const p = new Int32Array(Math.max(pool.length * 2, poolUsed + len + lenB))
       p.set(pool)
       pool = p
     }
     for (let w = 0; w < len; w++) pool[poolUsed + w] = bits[lo + w]!
+    for (let w = 0; w < lenB; w++) pool[poolUsed + len + w] = bits[loB + w]!
     const i = size++
     fullHash[i] = h
     setLo[i] = lo
     setLen[i] = len
+    setLoB[i] = loB
+    setLenB[i] = lenB
     setOff[i] = poolUsed
-    poolUsed += len
+    poolUsed += len + lenB
     cacheStates.push(state)
     const b = h & mask
     chain[i] = buckets[b]!
@@ -186,16 +214,28 @@ export const searchLinearization = <S, I, O>(
   }
 
   const setBit = (k: number) => {
-    const w = k >>> 5
-    bits[w] = bits[w]! | (1 << (k & 31))
-    if (w > hi) hi = w
-    if (w === lo) while (lo < words && bits[lo] === -1) lo++
+    const b = bitOf[k]!
+    const w = b >>> 5
+    bits[w] = bits[w]! | (1 << (b & 31))
+    if (w < wa) {
+      if (w > hi) hi = w
+      if (w === lo) while (lo < wa && bits[lo] === -1) lo++
+    } else {
+      if (w > hiB) hiB = w
+      if (w === loB) while (loB < words && bits[loB] === -1) loB++
+    }
   }
   const clearBit = (k: number) => {
-    const w = k >>> 5
-    bits[w] = bits[w]! & ~(1 << (k & 31))
-    if (w < lo) lo = w
-    if (w === hi) while (hi >= 0 && bits[hi] === 0) hi--
+    const b = bitOf[k]!
+    const w = b >>> 5
+    bits[w] = bits[w]! & ~(1 << (b & 31))
+    if (w < wa) {
+      if (w < lo) lo = w
+      if (w === hi) while (hi >= 0 && bits[hi] === 0) hi--
+    } else {
+      if (w < loB) loB = w
+      if (w === hiB) while (hiB >= wa && bits[hiB] === 0) hiB--
+    }
   }
 
   // Stack of linearized call entries and the states before them.

@@ -5,26 +5,80 @@
  */
 import type { Value } from "../history/op.ts"
 
-/** Distinct history values to dense ids. Arrays and maps compare by content. */
+/**
+ * Distinct history values to dense ids. Arrays and maps compare by content.
+ * Strings are found by a polynomial hash that `concat` extends in O(1), so
+ * string states built by appends (Porcupine's kv) never get rehashed.
+ */
 export class ValueTable {
   private readonly ids = new Map<unknown, number>()
   private readonly values: Array<Value> = []
+  private readonly hashes: Array<number> = []
+  private readonly pows: Array<number> = []
+  private readonly strings = new Map<number, number | Array<number>>()
 
   id(v: Value): number {
-    const key = v !== null && typeof v === "object" ? `\u0000${canonical(v)}` : v
+    if (typeof v === "string") {
+      let h = 0
+      let pow = 1
+      for (let i = 0; i < v.length; i++) {
+        h = (Math.imul(h, BASE) + v.charCodeAt(i)) | 0
+        pow = Math.imul(pow, BASE)
+      }
+      return this.stringId(v, h, pow)
+    }
+    const key = v !== null && typeof v === "object" ? canonical(v) : v
     let id = this.ids.get(key)
     if (id === undefined) {
-      id = this.values.length
+      id = this.push(v, 0, 0)
       this.ids.set(key, id)
-      this.values.push(v)
     }
     return id
+  }
+
+  /** The id of string a + string b (null counts as ""). */
+  concat(a: number, b: number): number {
+    const sa = this.values[a]
+    const sb = this.values[b]
+    if (typeof sa !== "string" || typeof sb !== "string") {
+      return this.id(`${sa === null ? "" : typeof sa === "string" ? sa : canonical(sa!)}${typeof sb === "string" ? sb : canonical(sb!)}`)
+    }
+    const h = (Math.imul(this.hashes[a]!, this.pows[b]!) + this.hashes[b]!) | 0
+    return this.stringId(sa + sb, h, Math.imul(this.pows[a]!, this.pows[b]!))
   }
 
   value(id: number): Value {
     return this.values[id]!
   }
+
+  private stringId(v: string, h: number, pow: number): number {
+    const found = this.strings.get(h)
+    if (found === undefined) {
+      const id = this.push(v, h, pow)
+      this.strings.set(h, id)
+      return id
+    }
+    if (typeof found === "number") {
+      if (this.values[found] === v) return found
+      const id = this.push(v, h, pow)
+      this.strings.set(h, [found, id])
+      return id
+    }
+    for (const id of found) if (this.values[id] === v) return id
+    const id = this.push(v, h, pow)
+    found.push(id)
+    return id
+  }
+
+  private push(v: Value, h: number, pow: number): number {
+    this.values.push(v)
+    this.hashes.push(h)
+    this.pows.push(pow)
+    return this.values.length - 1
+  }
 }
+
+const BASE = 0x01000193
 
 /** A JSON text with sorted map keys, so equal values print alike. */
 export const canonical = (v: Value): string => {

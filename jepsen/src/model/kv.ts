@@ -32,15 +32,14 @@ export const kv = (options: KvOptions = {}): HistoryModel<number, KvInput, Regis
   const values = new ValueTable()
   const initial = values.id(options.initial ?? null)
   const failedCas = options.failedCas ?? "did-not-happen"
-  const appended = new Map<number, number>()
-  const LIMIT = 1 << 26
+  // appended[token].get(state): the state after appending, memoised.
+  const appended: Array<Map<number, number>> = []
   const append = (s: number, token: number): number => {
-    const k = s * LIMIT + token
-    let r = appended.get(k)
+    const memo = (appended[token] ??= new Map())
+    let r = memo.get(s)
     if (r === undefined) {
-      const cur = values.value(s)
-      r = values.id(`${cur === null ? "" : typeof cur === "string" ? cur : canonical(cur)}${String(values.value(token))}`)
-      appended.set(k, r)
+      r = values.concat(s, token)
+      memo.set(s, r)
     }
     return r
   }
