@@ -184,7 +184,11 @@ export class SimScheduler implements Scheduler.Scheduler {
       if (this.stopRequested) return "stopped"
       if (this.steps >= maxSteps) return "steps"
       const next = this.timers.peek()
-      if (next === undefined) return "idle"
+      if (next === undefined) {
+        // Nothing left to happen, but time still passes until the deadline.
+        if (Number.isFinite(limits.untilNs)) this.nowNs = Math.max(this.nowNs, limits.untilNs)
+        return "idle"
+      }
       if (next.at > limits.untilNs) {
         this.nowNs = Math.max(this.nowNs, limits.untilNs)
         return "deadline"

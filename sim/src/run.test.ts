@@ -1,0 +1,111 @@
+import { execFileSync, spawnSync } from "node:child_process"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+import { minimize } from "./minimize.ts"
+import { runSeed } from "./run.ts"
+import { drawConfig, faultKinds } from "./swarm.ts"
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..")
+const cairn = join(repoRoot, "bin", "cairn.js")
+
+describe("simulator runs", () => {
+  it("the same seed gives the same trace hash; different seeds differ", () => {
+    const a = runSeed(11, { durationMs: 5_000 })
+    const b = runSeed(11, { durationMs: 5_000 })
+    expect(a.events).toBeGreaterThan(1_000)
+    expect(b.traceHash).toBe(a.traceHash)
+    expect(b.events).toBe(a.events)
+    expect(b.faults).toEqual(a.faults)
+    const others = [12, 13, 14].map((seed) => runSeed(seed, { durationMs: 5_000 }).traceHash)
+    expect(new Set([a.traceHash, ...others]).size).toBe(4)
+  })
+
+  it("the same seed gives the same trace hash in two separate processes", () => {
+    const inProcess = runSeed(3, { durationMs: 5_000 })
+    const run = () =>
+      JSON.parse(
+        execFileSync(process.execPath, [cairn, "sim", "--seed", "3", "--duration-ms", "5000", "--json"], { encoding: "utf8" })
+      ) as { traceHash: string; events: number; result: string }
+    const first = run()
+    const second = run()
+    expect(first.traceHash).toBe(inProcess.traceHash)
+    expect(second.traceHash).toBe(first.traceHash)
+    expect(first.events).toBe(inProcess.events)
+  })
+
+  it("a fault-free run passes and reports no faults", () => {
+    const result = runSeed(5, { only: [], durationMs: 5_000 })
+    expect(result.result).toBe("pass")
+    expect(Object.values(result.faults).every((n) => n === 0)).toBe(true)
+    expect(result.config.faults).toEqual({})
+  })
+
+  it("swarm configs differ per seed and the overrides are honoured", () => {
+    const configs = [1, 2, 3, 4, 5, 6].map((seed) => drawConfig(seed))
+    expect(new Set(configs.map((c) => JSON.stringify(c.faults))).size).toBe(6)
+    expect(new Set(configs.map((c) => c.nodes)).size).toBeGreaterThan(1)
+    const only = drawConfig(1, { only: ["net.drop", "process.crash"], all: true })
+    expect(Object.keys(only.faults).sort()).toEqual(["net.drop", "process.crash"])
+    const disabled = drawConfig(1, { all: true, disable: ["disk.bit-rot"] })
+    expect(Object.keys(disabled.faults)).not.toContain("disk.bit-rot")
+    expect(Object.keys(disabled.faults).length).toBe(faultKinds.length - 1)
+  })
+
+  it("with every fault on, every fault kind fires within a few seeds", () => {
+    const fired = new Map<string, number>()
+    for (const seed of [1, 2, 3, 4]) {
+      const result = runSeed(seed, { all: true, durationMs: 10_000 })
+      expect(result.result, result.violations.join("\n")).toBe("pass")
+      for (const [kind, n] of Object.entries(result.faults)) fired.set(kind, (fired.get(kind) ?? 0) + n)
+    }
+    const silent = faultKinds.filter((kind) => (fired.get(kind) ?? 0) === 0)
+    expect(silent).toEqual([])
+    expect(fired.get("disk.torn-write") ?? 0).toBeGreaterThan(0)
+    expect(fired.get("disk.lost-unsynced-write") ?? 0).toBeGreaterThan(0)
+  })
+
+  it("a bounded campaign of drawn seeds passes", () => {
+    for (let seed = 100; seed < 110; seed++) {
+      const result = runSeed(seed, { durationMs: 10_000 })
+      expect(result.result, `seed ${seed}: ${result.violations.join("\n")}\nreplay: ${result.replay}`).toBe("pass")
+    }
+  })
+
+  it("finds a planted bug (acknowledging before fsync) within a bounded number of seeds, and shrinks it", () => {
+    let found: number | undefined
+    for (let seed = 1; seed <= 20 && found === undefined; seed++) {
+      const result = runSeed(seed, { plantedBug: "ack-before-sync", only: ["process.crash"], durationMs: 5_000 })
+      if (result.result === "fail") {
+        found = seed
+        expect(result.violations.join("\n")).toMatch(/durability/)
+        expect(result.replay).toContain(`--seed ${seed}`)
+        expect(result.replay).toContain("--planted-bug ack-before-sync")
+        expect(result.recentEvents.length).toBeGreaterThan(0)
+      }
+    }
+    expect(found).toBeDefined()
+    const shrunk = minimize(found!, { plantedBug: "ack-before-sync", durationMs: 8_000 })
+    expect(shrunk).toBeDefined()
+    expect(shrunk!.result.result).toBe("fail")
+    expect(Object.keys(drawConfig(found!, shrunk!.options).faults)).toEqual(["process.crash"])
+    // The same code without the bug passes the same seed.
+    expect(runSeed(found!, { only: ["process.crash"], durationMs: 5_000 }).result).toBe("pass")
+  })
+
+  it("the CLI prints the JSON fields, exits 1 on a failing seed and 2 on bad input", () => {
+    const ok = spawnSync(process.execPath, [cairn, "sim", "--seeds", "1..2", "--duration-ms", "2000", "--json"], { encoding: "utf8" })
+    expect(ok.status).toBe(0)
+    const lines = ok.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(lines.length).toBe(2)
+    for (const field of ["seed", "config", "events", "simulatedMs", "traceHash", "faults", "result", "violations"]) {
+      expect(lines[0]).toHaveProperty(field)
+    }
+    const failing = spawnSync(process.execPath, [cairn, "sim", "--seeds", "1..20", "--only", "process.crash", "--all-faults", "--duration-ms", "5000", "--planted-bug", "ack-before-sync"], { encoding: "utf8" })
+    expect(failing.status).toBe(1)
+    expect(failing.stdout).toMatch(/replay: npx cairn sim --seed \d+/)
+    const bad = spawnSync(process.execPath, [cairn, "sim", "--only", "disk.gremlins"], { encoding: "utf8" })
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toContain("unknown fault kind disk.gremlins")
+  })
+})
