@@ -15,6 +15,7 @@ import {
   makeCodec,
   reconstruct,
   reconstructData,
+  reconstructInPlace,
   ShardCountMismatch,
   ShardSizeMismatch,
   simdSupport,
@@ -186,6 +187,26 @@ describe.each(kernels)("Reed-Solomon with the %s kernel", (kernel) => {
     expect(verify(c, encoded)).toBe(true)
     const rebuilt = reconstruct(c, encoded.map((s, i) => (i === 3 || i === 12 ? null : s)))
     expect(asArrays(rebuilt)).toEqual(asArrays(reference))
+    // In place: scribble over two shards, then rebuild them where they are.
+    shards[3]!.fill(0xee)
+    shards[12]!.fill(0x11)
+    reconstructInPlace(c, shards, shards.map((_, i) => i !== 3 && i !== 12))
+    expect(difference(shards, reference)).toBe("")
+  })
+
+  it("reconstructs in place into ordinary buffers, touching only the missing ones", () => {
+    const c = codec(6, 3)
+    const full = encode(c, [...Array.from({ length: 6 }, (_, i) => filled(999, 40 + i)), null, null, null])
+    const work = clone(full)
+    for (const i of [0, 4, 7]) work[i]!.fill(i)
+    const untouched = work[1]!
+    reconstructInPlace(c, work, work.map((_, i) => ![0, 4, 7].includes(i)))
+    expect(difference(work, full)).toBe("")
+    expect(work[1]).toBe(untouched)
+    // Nothing marked missing: nothing changes, even if a "present" shard is wrong.
+    work[2]![0]! ^= 0xff
+    reconstructInPlace(c, work, work.map(() => true))
+    expect(work[2]![0]).toBe(full[2]![0]! ^ 0xff)
   })
 
   it("handles empty shards", () => {
@@ -245,6 +266,8 @@ describe("bad input gives typed errors", () => {
     expect(() => reconstructData(c, [null, full[1]!, null, full[3]!, null, full[5]!])).toThrow(TooFewShards)
     expect(() => encode(c, [full[0]!, null, full[2]!, full[3]!, null, null])).toThrow(TooFewShards)
     expect(() => verify(c, [...full.slice(0, 5), null])).toThrow(TooFewShards)
+    expect(() => reconstructInPlace(c, full, [true, true, true, false, false, false])).toThrow(TooFewShards)
+    expect(() => reconstructInPlace(c, full, [true, true, true, true, true])).toThrow(ShardCountMismatch)
     // Exactly k survivors is enough.
     expect(asArrays(reconstruct(c, [null, full[1]!, null, full[3]!, full[4]!, full[5]!]))).toEqual(asArrays(full))
   })

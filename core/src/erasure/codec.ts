@@ -189,37 +189,69 @@ const decodeCoefficients = (c: CodecInternals, sources: ReadonlyArray<number>, t
   return coefficients
 }
 
-const rebuild = (codec: Codec, shards: Shards, dataOnly: boolean): Array<Uint8Array | null> => {
-  const c = internals(codec)
-  checkCount(c, shards)
-  const size = commonSize(shards)
-  const presentIndices: Array<number> = []
-  shards.forEach((s, i) => {
-    if (s != null) presentIndices.push(i)
-  })
-  if (presentIndices.length < c.dataShards || size === undefined) {
-    throw new TooFewShards({
-      required: c.dataShards,
-      available: presentIndices.length,
-      message: `reconstruction needs ${c.dataShards} shards, got ${presentIndices.length}`
-    })
-  }
-  const limit = dataOnly ? c.dataShards : c.totalShards
-  const targets: Array<number> = []
-  for (let i = 0; i < limit; i++) if (shards[i] == null) targets.push(i)
-  const result: Array<Uint8Array | null> = shards.map((s) => s ?? null)
-  if (targets.length === 0) return result
-  const sources = presentIndices.slice(0, c.dataShards)
-  const outputs = targets.map(() => new Uint8Array(size))
+/**
+ * Rebuilds shards `targets` (sorted indices) from the present shards into
+ * `outputs` (one buffer per target). `present` tells which shards are usable.
+ */
+const rebuildInto = (
+  c: CodecInternals,
+  shards: ReadonlyArray<Uint8Array | null | undefined>,
+  present: (index: number) => boolean,
+  targets: ReadonlyArray<number>,
+  outputs: ReadonlyArray<Uint8Array>
+): void => {
+  if (targets.length === 0) return
+  const sources: Array<number> = []
+  for (let i = 0; i < c.totalShards && sources.length < c.dataShards; i++) if (present(i)) sources.push(i)
   c.mulMatrix(
     decodeCoefficients(c, sources, targets),
     sources.map((i) => shards[i]!),
     outputs
   )
+}
+
+const tooFew = (c: Codec, available: number): TooFewShards =>
+  new TooFewShards({
+    required: c.dataShards,
+    available,
+    message: `reconstruction needs ${c.dataShards} shards, got ${available}`
+  })
+
+const rebuild = (codec: Codec, shards: Shards, dataOnly: boolean): Array<Uint8Array | null> => {
+  const c = internals(codec)
+  checkCount(c, shards)
+  const size = commonSize(shards)
+  const available = shards.filter((s) => s != null).length
+  if (available < c.dataShards || size === undefined) throw tooFew(c, available)
+  const limit = dataOnly ? c.dataShards : c.totalShards
+  const targets: Array<number> = []
+  for (let i = 0; i < limit; i++) if (shards[i] == null) targets.push(i)
+  const outputs = targets.map(() => new Uint8Array(size))
+  rebuildInto(c, shards, (i) => shards[i] != null, targets, outputs)
+  const result: Array<Uint8Array | null> = shards.map((s) => s ?? null)
   targets.forEach((t, j) => {
     result[t] = outputs[j]!
   })
   return result
+}
+
+/**
+ * Rebuilds, in place, the shards whose `present` flag is false: every entry
+ * of `shards` is an allocated buffer of one size, and the missing ones are
+ * overwritten (Backblaze's `decodeMissing`). Allocates nothing, and with
+ * shards from `allocateShards` copies nothing either.
+ */
+export const reconstructInPlace = (codec: Codec, shards: ReadonlyArray<Uint8Array>, present: ReadonlyArray<boolean>): void => {
+  const c = internals(codec)
+  checkCount(c, shards)
+  checkCount(c, present.map(() => null))
+  if (shards.some((s) => s == null)) throw tooFew(c, shards.filter((s) => s != null).length)
+  commonSize(shards)
+  const available = present.filter((p) => p).length
+  if (available < c.dataShards) throw tooFew(c, available)
+  const targets: Array<number> = []
+  for (let i = 0; i < c.totalShards; i++) if (!present[i]) targets.push(i)
+  rebuildInto(c, shards, (i) => present[i] === true, targets, targets.map((t) => shards[t]!))
 }
 
 /**

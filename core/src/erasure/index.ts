@@ -12,6 +12,7 @@ export {
   MAX_TOTAL_SHARDS,
   reconstruct,
   reconstructData,
+  reconstructInPlace,
   type Shards,
   verify
 } from "./codec.ts"
