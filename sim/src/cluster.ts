@@ -10,12 +10,12 @@
  * seed.
  */
 import { Clock, Disk, Network, nodeId, Random, type NodeId } from "@cairn/core"
-import { seededRandom, type SeededSource } from "@cairn/runtime-test"
+import { seededRandom, seededSource, type SeededSource } from "@cairn/runtime-test"
 import { Cause, Clock as EffectClock, Context, Effect, type Fiber } from "effect"
 import { SimClock, type ClockConfig } from "./clock.ts"
-import { SimDisk, type DiskFaultConfig } from "./disk.ts"
+import { faultFreeDisk, SimDisk, type DiskFaultConfig } from "./disk.ts"
 import { FaultCounter } from "./fault-counter.ts"
-import { SimNetwork, type NetworkFaultConfig } from "./network.ts"
+import { faultFreeNetwork, SimNetwork, type NetworkFaultConfig } from "./network.ts"
 import { SimProcess, type ProcessStatus } from "./process.ts"
 import { SimScheduler } from "./scheduler.ts"
 import { Trace } from "./trace.ts"
@@ -218,3 +218,19 @@ export class SimCluster {
     }
   }
 }
+
+/** A cluster with every fault off unless overridden: for tests and benchmarks. */
+export const faultFreeCluster = (options: {
+  readonly nodes?: number
+  readonly seed?: string
+  readonly disk?: Partial<DiskFaultConfig>
+  readonly network?: Partial<NetworkFaultConfig>
+  readonly clocks?: ReadonlyArray<ClockConfig>
+} = {}): SimCluster =>
+  new SimCluster({
+    random: seededSource(options.seed ?? "fault-free"),
+    nodes: options.nodes ?? 1,
+    disk: { ...faultFreeDisk, ...options.disk },
+    network: { ...faultFreeNetwork, ...options.network },
+    clocks: options.clocks ?? []
+  })

@@ -4,27 +4,11 @@
  * simulator has run.
  */
 import type { NodeId } from "@cairn/core"
-import { seededSource } from "@cairn/runtime-test"
 import { Effect, Exit } from "effect"
-import { SimCluster, type NodeServices } from "./cluster.ts"
-import { faultFreeDisk, type DiskFaultConfig } from "./disk.ts"
-import { faultFreeNetwork, type NetworkFaultConfig } from "./network.ts"
-import type { ClockConfig } from "./clock.ts"
+import { faultFreeCluster, type NodeServices, type SimCluster } from "./cluster.ts"
 
-export const quietCluster = (options: {
-  readonly nodes?: number
-  readonly seed?: string
-  readonly disk?: Partial<DiskFaultConfig>
-  readonly network?: Partial<NetworkFaultConfig>
-  readonly clocks?: ReadonlyArray<ClockConfig>
-} = {}): SimCluster =>
-  new SimCluster({
-    random: seededSource(options.seed ?? "test"),
-    nodes: options.nodes ?? 1,
-    disk: { ...faultFreeDisk, ...options.disk },
-    network: { ...faultFreeNetwork, ...options.network },
-    clocks: options.clocks ?? []
-  })
+export const quietCluster = (options: Parameters<typeof faultFreeCluster>[0] = {}): SimCluster =>
+  faultFreeCluster({ seed: "test", ...options })
 
 /** Outcome slot filled in when a node program finishes. */
 export interface Outcome<A, E> {

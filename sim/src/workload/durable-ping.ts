@@ -18,6 +18,7 @@
  *   from a peer within the bound.
  */
 import { assert, Clock, Disk, Network, Random, type DiskFile, type NodeId } from "@cairn/core"
+import { crc32c, crc32cUpdate } from "@cairn/core/checksum/crc32c"
 import { Effect } from "effect"
 import type { NodeProgram } from "../cluster.ts"
 
@@ -26,23 +27,26 @@ const logPath = `${logDir}/log`
 const magic = 0xca1a5eed
 const headerBytes = 16
 
-/** FNV-1a over a record's sequence number and payload. */
+/** CRC32C over a record's sequence number and payload. */
 const checksum = (seq: number, payload: Uint8Array): number => {
-  let h = Math.imul(0x811c9dc5 ^ seq, 0x01000193)
-  for (let i = 0; i < payload.length; i++) h = Math.imul(h ^ payload[i]!, 0x01000193)
-  return h >>> 0
+  const seqBytes = new Uint8Array(4)
+  new DataView(seqBytes.buffer).setUint32(0, seq)
+  return crc32cUpdate(crc32c(seqBytes), payload)
 }
+
+/** The payload length of record `seq`: 50 B to 9 KB, so that records often span sectors. */
+const payloadLength = (seq: number): number => 50 + (Math.imul(seq, 2654435761) >>> 0) % 9000
 
 /** The payload of record `seq`: its length and bytes follow from `seq` alone, so a reader can verify it. */
 export const payloadOf = (node: string, seq: number): Uint8Array => {
-  const length = 50 + ((seq * 2654435761) >>> 0) % 9000
-  const bytes = new Uint8Array(length)
+  const length = payloadLength(seq)
+  const words = new Uint32Array((length + 3) >>> 2)
   let x = (seq * 31 + node.charCodeAt(node.length - 1)) >>> 0
-  for (let i = 0; i < length; i++) {
+  for (let i = 0; i < words.length; i++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0
-    bytes[i] = x >>> 24
+    words[i] = x ^ (x >>> 13)
   }
-  return bytes
+  return new Uint8Array(words.buffer, 0, length)
 }
 
 const encodeRecord = (node: string, seq: number): Uint8Array => {
@@ -162,7 +166,7 @@ export const durablePing = (oracle: PingOracle, peers: ReadonlyArray<NodeId>): N
       let offset = 0
       for (let n = 1; n <= seq; n++) {
         offsets.push(offset)
-        offset += headerBytes + payloadOf(id, n).length
+        offset += headerBytes + payloadLength(n)
       }
     }
 
@@ -193,7 +197,7 @@ export const durablePing = (oracle: PingOracle, peers: ReadonlyArray<NodeId>): N
         }
         for (let i = 1; i <= batch; i++) {
           offsets.push(end)
-          end += headerBytes + payloadOf(id, seq + 1).length
+          end += headerBytes + payloadLength(seq + 1)
           seq++
         }
         assert(end === position, "batch end must match the bytes written")
@@ -212,7 +216,7 @@ export const durablePing = (oracle: PingOracle, peers: ReadonlyArray<NodeId>): N
         yield* clock.sleep(yield* random.nextIntBetween(20, 200))
         if (seq === 0) return
         const n = yield* random.nextIntBetween(1, seq)
-        const length = payloadOf(id, n).length
+        const length = payloadLength(n)
         const bytes = yield* Effect.result(log.read(offsets[n - 1]!, headerBytes + length))
         if (bytes._tag === "Failure") return oracle.scrubbed(id, n, "read-error")
         const record = bytes.success
