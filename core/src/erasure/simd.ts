@@ -37,7 +37,7 @@ declare const WebAssembly: WasmNamespace | undefined
 type KernelFunction = (...args: ReadonlyArray<number>) => void
 
 const PAGE = 65536
-/** Most output rows per pass over the inputs: each input vector is loaded once per pass. */
+/** Default for the most output rows per pass over the inputs: each input vector is loaded once per pass. */
 export const MAX_ROWS_PER_PASS = 4
 /** Target bytes of inputs plus outputs per chunk: stays within a 1 MiB L2 with room for the rest. */
 const CHUNK_BUDGET = 384 * 1024
@@ -64,6 +64,8 @@ export interface SimdOptions {
   readonly vectors?: number
   /** Use `i8x16.relaxed_swizzle` when the runtime has it (default true). */
   readonly relaxed?: boolean
+  /** Most output rows per pass (default `MAX_ROWS_PER_PASS`). */
+  readonly rowsPerPass?: number
 }
 
 /** A kernel module instantiated on one memory. */
@@ -102,11 +104,16 @@ export interface SimdKernel {
  * the kernel reads them: for the pass covering rows [p, p + r), the pair for
  * input i and row p + j is at `passStart + (i·r + j)·32`.
  */
-export const nibbleTables = (coefficients: Uint8Array, inputs: number, outputs: number): Uint8Array => {
+export const nibbleTables = (
+  coefficients: Uint8Array,
+  inputs: number,
+  outputs: number,
+  rowsPerPass: number = MAX_ROWS_PER_PASS
+): Uint8Array => {
   const tables = new Uint8Array(inputs * outputs * 32)
   let at = 0
-  for (let p = 0; p < outputs; p += MAX_ROWS_PER_PASS) {
-    const rows = Math.min(MAX_ROWS_PER_PASS, outputs - p)
+  for (let p = 0; p < outputs; p += rowsPerPass) {
+    const rows = Math.min(rowsPerPass, outputs - p)
     for (let i = 0; i < inputs; i++) {
       for (let j = 0; j < rows; j++) {
         const c = coefficients[(p + j) * inputs + i]!
@@ -130,8 +137,9 @@ export const makeSimdKernel = (options: SimdOptions = {}): SimdKernel | undefine
   const vectors = options.vectors ?? 2
   const relaxed = (options.relaxed ?? true) && support.relaxed
   const step = 16 * vectors
+  const rowsPerPass = options.rowsPerPass ?? MAX_ROWS_PER_PASS
 
-  const shape = (inputs: number): KernelShape => ({ inputs, maxRows: MAX_ROWS_PER_PASS, vectors, relaxed })
+  const shape = (inputs: number): KernelShape => ({ inputs, maxRows: rowsPerPass, vectors, relaxed })
   const modules = new Map<number, WasmModuleHandle>()
   const moduleFor = (inputs: number): WasmModuleHandle => {
     let module = modules.get(inputs)
@@ -143,7 +151,7 @@ export const makeSimdKernel = (options: SimdOptions = {}): SimdKernel | undefine
   }
   const instantiate = (inputs: number, memory: WasmMemory): Instance => {
     const instance = new wasm.Instance(moduleFor(inputs), { e: { m: memory } })
-    const functions = Array.from({ length: MAX_ROWS_PER_PASS }, (_, j) => {
+    const functions = Array.from({ length: rowsPerPass }, (_, j) => {
       const f = instance.exports[`m${j + 1}`]
       assert(typeof f === "function", "kernel module must export its functions")
       return f as KernelFunction
@@ -168,7 +176,7 @@ export const makeSimdKernel = (options: SimdOptions = {}): SimdKernel | undefine
   const tablesFor = (coefficients: Uint8Array, inputs: number, outputs: number): Uint8Array => {
     let tables = tableCache.get(coefficients)
     if (tables === undefined || tables.length !== inputs * outputs * 32) {
-      tables = nibbleTables(coefficients, inputs, outputs)
+      tables = nibbleTables(coefficients, inputs, outputs, rowsPerPass)
       tableCache.set(coefficients, tables)
     }
     return tables
@@ -183,8 +191,8 @@ export const makeSimdKernel = (options: SimdOptions = {}): SimdKernel | undefine
     outputAddresses: ReadonlyArray<number>
   ): void => {
     const k = inputAddresses.length
-    for (let p = 0; p < outputAddresses.length; p += MAX_ROWS_PER_PASS) {
-      const rows = Math.min(MAX_ROWS_PER_PASS, outputAddresses.length - p)
+    for (let p = 0; p < outputAddresses.length; p += rowsPerPass) {
+      const rows = Math.min(rowsPerPass, outputAddresses.length - p)
       const args = [tablesAt + p * k * 32, length, ...inputAddresses, ...outputAddresses.slice(p, p + rows)]
       instance.functions[rows - 1]!(...args)
     }
