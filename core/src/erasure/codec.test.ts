@@ -163,6 +163,21 @@ describe.each(kernels)("Reed-Solomon with the %s kernel", (kernel) => {
     }
   })
 
+  it("works at the edges of the shard counts: 1+1, 1+255, 255+1, 200+56", () => {
+    for (const [k, m] of [[1, 1], [1, 255], [255, 1], [200, 56]] as const) {
+      const c = codec(k, m)
+      const data = Array.from({ length: k }, (_, i) => filled(100, i + k))
+      const full = encode(c, [...data, ...new Array<null>(m).fill(null)])
+      const lost = Array.from({ length: m }, (_, i) => (i * 37) % (k + m))
+      expect(new Set(lost).size).toBe(m)
+      expect(difference(reconstruct(c, full.map((s, i) => (lost.includes(i) ? null : s))), full)).toBe("")
+      if (kernel === "wasm-simd") {
+        const scalar = encode(makeCodec(k, m, { kernel: "scalar" }), [...data, ...new Array<null>(m).fill(null)])
+        expect(difference(full, scalar)).toBe("")
+      }
+    }
+  })
+
   it("verify catches a change in any shard, data or parity", () => {
     const c = codec(10, 4)
     const full = encode(c, [...Array.from({ length: 10 }, (_, i) => filled(4097, i)), null, null, null, null])
