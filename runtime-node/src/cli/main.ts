@@ -5,12 +5,13 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
 import { simCommand } from "@cairn/sim/cli/sim-command"
+import { checkCommand } from "@cairn/jepsen/cli/check-command"
 
 const version = "0.1.0"
 
 const cairn = Command.make("cairn").pipe(
   Command.withDescription("Cairn: a storage core proven in a deterministic simulator"),
-  Command.withSubcommands([simCommand])
+  Command.withSubcommands([simCommand, checkCommand])
 )
 
 const program = Command.run(cairn, { version }).pipe(
