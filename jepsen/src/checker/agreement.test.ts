@@ -168,6 +168,7 @@ describe("WGL agrees with brute force", () => {
           const fast = checkOperations(model, ops)
           const slow = bruteForceCheck(model, ops)
           expect(fast.verdict).toBe(slow.verdict)
+          expect(checkOperations(model, ops, { noCache: true }).verdict).toBe(slow.verdict)
           counts[fast.verdict === "valid" ? "valid" : "invalid"]++
           if (model.partition === undefined) {
             const relevant = ops.filter((o) => !(o.output !== null && typeof o.output === "symbol" && model.readOnly?.(o.input)))

@@ -23,6 +23,11 @@ export interface Budget {
   /** A clock (ms) and the time at which to give up; checked every 4096 steps. */
   readonly now?: (() => number) | undefined
   readonly deadline?: number | undefined
+  /**
+   * Turn the (set, state) cache off: plain backtracking, exponential. Only
+   * for measuring what the cache buys (the benchmark's naive baseline).
+   */
+  readonly noCache?: boolean | undefined
 }
 
 export type SearchResult =
@@ -257,6 +262,7 @@ export const searchLinearization = <S, I, O>(
   const maxSteps = budget.maxSteps ?? Infinity
   const now = budget.now
   const deadline = budget.deadline ?? Infinity
+  const useCache = budget.noCache !== true
 
   let state = model.init()
   let entry = next[head]!
@@ -274,7 +280,7 @@ export const searchLinearization = <S, I, O>(
       if (ns !== undefined && !(optional[k] === 1 && equal(ns, state))) {
         setBit(k)
         zh ^= zob[k]!
-        if (!seenOrAdd(mix(zh ^ Math.imul(hash(ns), 0x27d4eb2f)), ns)) {
+        if (!useCache || !seenOrAdd(mix(zh ^ Math.imul(hash(ns), 0x27d4eb2f)), ns)) {
           stackEntry[sp] = k
           stackState[sp] = state
           sp++
