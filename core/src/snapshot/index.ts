@@ -1,0 +1,2 @@
+/** Atomic, checksummed snapshots: see docs/storage-engine.md. */
+export * from "./snapshot-store.ts"
