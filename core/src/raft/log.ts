@@ -1,0 +1,277 @@
+/**
+ * The in-memory view of a node's Raft log: a snapshot boundary, the entries
+ * after it, and how far they are committed, applied and durable.
+ *
+ * Entries the disk reported damaged stay in the log as holes with the term
+ * their header still vouches for (or unknown): the node never serves them,
+ * never votes or acknowledges as if it held them, and repairs them from a
+ * peer (Protocol-Aware Recovery: truncating them could lose committed data).
+ */
+import { assert } from "../invariant/invariant.ts"
+import type { Entry, SnapshotMeta } from "./types.ts"
+
+export class RaftLog {
+  /** Index and term of the last entry covered by the snapshot (0, 0 for none). */
+  private snapshotIndex = 0
+  private snapshotTerm = 0
+  private entries: Array<Entry> = []
+  /** Damaged indexes → the term still known from metadata, or undefined. */
+  private readonly damaged = new Map<number, number | undefined>()
+  committed = 0
+  applied = 0
+  /** Last index known durable on this node. */
+  stable = 0
+  /** First index not yet handed out for persistence. */
+  private newFrom = 1
+  /** Storage must drop entries from here before writing (a conflict truncated our suffix). */
+  private pendingTruncate: number | undefined
+  /** Holes filled by repair, to persist. */
+  private readonly repaired = new Set<number>()
+
+  static restore(snapshot: SnapshotMeta | undefined, entries: ReadonlyArray<Entry>, commit: number): RaftLog {
+    const log = new RaftLog()
+    if (snapshot !== undefined) {
+      log.snapshotIndex = snapshot.index
+      log.snapshotTerm = snapshot.term
+    }
+    for (const entry of entries) {
+      if (entry.index <= log.snapshotIndex) continue
+      assert(entry.index === log.lastIndex() + 1, () => `restored log has a gap at ${entry.index}`)
+      log.entries.push(entry)
+    }
+    log.committed = Math.max(commit, log.snapshotIndex)
+    log.applied = log.snapshotIndex
+    log.stable = log.lastIndex()
+    log.newFrom = log.lastIndex() + 1
+    assert(log.committed <= log.lastIndex() || log.committed === log.snapshotIndex, "commit beyond the restored log")
+    log.committed = Math.min(log.committed, log.lastIndex())
+    return log
+  }
+
+  firstIndex(): number {
+    return this.snapshotIndex + 1
+  }
+
+  lastIndex(): number {
+    return this.snapshotIndex + this.entries.length
+  }
+
+  get snapshotBoundary(): { readonly index: number; readonly term: number } {
+    return { index: this.snapshotIndex, term: this.snapshotTerm }
+  }
+
+  /** Term of entry `index`; undefined if compacted away, beyond the end, or damaged with its term lost. */
+  term(index: number): number | undefined {
+    if (index === this.snapshotIndex) return this.snapshotTerm
+    if (index < this.snapshotIndex || index > this.lastIndex()) return undefined
+    if (this.damaged.has(index)) return this.damaged.get(index)
+    return this.entries[index - this.snapshotIndex - 1]!.term
+  }
+
+  lastTerm(): number | undefined {
+    return this.term(this.lastIndex())
+  }
+
+  /** The intact entry at `index`, or undefined. */
+  entry(index: number): Entry | undefined {
+    if (index <= this.snapshotIndex || index > this.lastIndex() || this.damaged.has(index)) return undefined
+    return this.entries[index - this.snapshotIndex - 1]
+  }
+
+  /** Intact entries in [from, to], stopping early at a damaged one or at `maxBytes` (always at least one). */
+  slice(from: number, to: number, maxBytes = Number.MAX_SAFE_INTEGER): ReadonlyArray<Entry> {
+    assert(from > this.snapshotIndex, () => `slice from ${from} below the snapshot ${this.snapshotIndex}`)
+    const out: Array<Entry> = []
+    let bytes = 0
+    for (let i = from; i <= Math.min(to, this.lastIndex()); i++) {
+      const entry = this.entry(i)
+      if (entry === undefined) break
+      bytes += entry.data.length + 24
+      if (out.length > 0 && bytes > maxBytes) break
+      out.push(entry)
+    }
+    return out
+  }
+
+  /** Does our log hold entry (index, term)? Damaged entries with unknown terms never match. */
+  matches(index: number, term: number): boolean {
+    return this.term(index) === term
+  }
+
+  /** Is (lastIndex, lastTerm) at least as up to date as our log (Raft §5.4.1)? */
+  isUpToDate(lastIndex: number, lastTerm: number): boolean {
+    const ourTerm = this.lastTerm()
+    assert(ourTerm !== undefined, "up-to-date check with an unknown last term")
+    return lastTerm > ourTerm || (lastTerm === ourTerm && lastIndex >= this.lastIndex())
+  }
+
+  /**
+   * Appends `entries` from a leader after prevIndex matched: entries that
+   * agree are kept, the first conflict truncates our suffix. Damaged entries
+   * are replaced by the leader's copy. Returns the first index written (to
+   * persist from), or undefined if nothing changed.
+   */
+  appendFromLeader(entries: ReadonlyArray<Entry>): number | undefined {
+    let firstWritten: number | undefined
+    for (const entry of entries) {
+      if (entry.index <= this.snapshotIndex) continue
+      if (entry.index <= this.lastIndex()) {
+        if (!this.damaged.has(entry.index) && this.term(entry.index) === entry.term) continue
+        if (this.damaged.has(entry.index)) {
+          // A repair: the leader's entry fills the hole; Log Matching makes the rest consistent.
+          this.fill(entry)
+          firstWritten ??= entry.index
+          continue
+        }
+        assert(entry.index > this.committed, () => `leader conflicts with committed entry ${entry.index} (commit ${this.committed})`)
+        this.truncateFrom(entry.index)
+      }
+      assert(entry.index === this.lastIndex() + 1, () => `append leaves a gap at ${entry.index} (last ${this.lastIndex()})`)
+      this.entries.push(entry)
+      firstWritten ??= entry.index
+    }
+    return firstWritten
+  }
+
+  /** Appends entries this node created as leader. */
+  appendAsLeader(entries: ReadonlyArray<Entry>): void {
+    for (const entry of entries) {
+      assert(entry.index === this.lastIndex() + 1, "leader append must be contiguous")
+      const last = this.lastTerm()
+      assert(last === undefined || entry.term >= last, "terms in the log never decrease")
+      this.entries.push(entry)
+    }
+  }
+
+  private truncateFrom(index: number): void {
+    this.entries.length = index - this.snapshotIndex - 1
+    for (const d of [...this.damaged.keys()]) if (d >= index) this.damaged.delete(d)
+    for (const r of [...this.repaired]) if (r >= index) this.repaired.delete(r)
+    this.stable = Math.min(this.stable, index - 1)
+    this.pendingTruncate = Math.min(this.pendingTruncate ?? index, index)
+    this.newFrom = Math.min(this.newFrom, index)
+  }
+
+  /** Fills a damaged slot with a good copy (same index; from the leader, or a peer vouching for the same term). */
+  fill(entry: Entry): void {
+    assert(this.damaged.has(entry.index), () => `fill of intact entry ${entry.index}`)
+    const knownTerm = this.damaged.get(entry.index)
+    assert(knownTerm === undefined || knownTerm === entry.term || entry.index > this.committed, "repair with a different term than the damaged entry's")
+    this.entries[entry.index - this.snapshotIndex - 1] = entry
+    this.damaged.delete(entry.index)
+    if (entry.index < this.newFrom) this.repaired.add(entry.index)
+  }
+
+  /** Damaged slot `index`: the term its metadata vouches for, or undefined (also for intact entries). */
+  damagedTerm(index: number): number | undefined {
+    return this.damaged.get(index)
+  }
+
+  isDamaged(index: number): boolean {
+    return this.damaged.has(index)
+  }
+
+  /** What storage must do next: drop from `truncateFrom`, then write `entries` at their indexes. */
+  takeUnpersisted(): { readonly truncateFrom: number | undefined; readonly entries: ReadonlyArray<Entry> } {
+    const entries: Array<Entry> = []
+    for (const index of [...this.repaired].sort((a, b) => a - b)) {
+      const entry = this.entry(index)
+      if (entry !== undefined) entries.push(entry)
+    }
+    for (let i = Math.max(this.newFrom, this.snapshotIndex + 1); i <= this.lastIndex(); i++) {
+      const entry = this.entry(i)
+      if (entry !== undefined) entries.push(entry)
+    }
+    const truncateFrom = this.pendingTruncate
+    this.pendingTruncate = undefined
+    this.repaired.clear()
+    this.newFrom = this.lastIndex() + 1
+    return { truncateFrom, entries }
+  }
+
+  hasUnpersisted(): boolean {
+    return this.pendingTruncate !== undefined || this.repaired.size > 0 || this.newFrom <= this.lastIndex()
+  }
+
+  commitTo(index: number): void {
+    if (index <= this.committed) return
+    assert(index <= this.lastIndex(), () => `commit ${index} beyond last index ${this.lastIndex()}`)
+    this.committed = index
+  }
+
+  /** Entries ready to apply: committed, not yet applied, intact (stops at a hole until it is repaired). */
+  nextToApply(max = 256): ReadonlyArray<Entry> {
+    const out: Array<Entry> = []
+    for (let i = this.applied + 1; i <= this.committed && out.length < max; i++) {
+      const entry = this.entry(i)
+      if (entry === undefined) break
+      out.push(entry)
+    }
+    return out
+  }
+
+  appliedTo(index: number): void {
+    assert(index <= this.committed, () => `applied ${index} beyond commit ${this.committed}`)
+    assert(index >= this.applied, "applied index never goes back")
+    this.applied = index
+  }
+
+  stableTo(index: number, term: number): void {
+    // Only if the entry is still the one that was persisted (no truncation since).
+    if (this.term(index) === term) this.stable = Math.max(this.stable, Math.min(index, this.lastIndex()))
+  }
+
+  /** Replaces everything with a snapshot's state. */
+  restoreSnapshot(meta: SnapshotMeta): void {
+    this.snapshotIndex = meta.index
+    this.snapshotTerm = meta.term
+    this.entries = []
+    this.damaged.clear()
+    this.committed = meta.index
+    this.applied = meta.index
+    this.stable = meta.index
+    this.newFrom = meta.index + 1
+    this.pendingTruncate = undefined
+    this.repaired.clear()
+  }
+
+  /** Drops entries up to `index` (covered by a snapshot the node has taken). */
+  compact(index: number, term: number): void {
+    assert(index <= this.applied, () => `compacting ${index} beyond applied ${this.applied}`)
+    if (index <= this.snapshotIndex) return
+    assert(this.term(index) === term, "compaction term mismatch")
+    this.entries = this.entries.slice(index - this.snapshotIndex)
+    for (const d of [...this.damaged.keys()]) if (d <= index) this.damaged.delete(d)
+    this.snapshotIndex = index
+    this.snapshotTerm = term
+  }
+
+  /** Marks entry `index` damaged on this node's disk; `term` if its metadata still vouches for it. */
+  markDamaged(index: number, term: number | undefined): void {
+    if (index <= this.snapshotIndex || index > this.lastIndex()) return
+    this.damaged.set(index, term)
+  }
+
+  damagedIndexes(): ReadonlyArray<number> {
+    return [...this.damaged.keys()].sort((a, b) => a - b)
+  }
+
+  hasDamage(): boolean {
+    return this.damaged.size > 0
+  }
+
+  /**
+   * Is the tail known? A node whose last entry's term is lost cannot say how
+   * up to date its log is, so it neither votes nor campaigns until repaired.
+   */
+  tailKnown(): boolean {
+    return this.lastTerm() !== undefined
+  }
+
+  /** Bytes of entries after `index` (for the uncommitted-size cap). */
+  bytesAfter(index: number): number {
+    let bytes = 0
+    for (let i = Math.max(index, this.snapshotIndex) + 1; i <= this.lastIndex(); i++) bytes += this.entry(i)?.data.length ?? 0
+    return bytes
+  }
+}

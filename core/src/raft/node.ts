@@ -1,0 +1,264 @@
+/**
+ * The Effect driver around the pure Raft state machine: one fiber owns the
+ * `Raft` value and turns its `Ready` outputs into effects through the core
+ * services — messages through Network, persistence through Disk (the WAL and
+ * the hard state), applying through the replicated state machine — and
+ * feeds inputs back: received messages, ticks from the Clock, proposals and
+ * read requests from clients.
+ *
+ * Order per ready: send the messages that do not depend on our disk (the
+ * leader's appends go out in parallel with its own write), persist, report
+ * the persisted index, send the messages that needed the write (votes,
+ * append acknowledgements), apply committed entries, serve reads whose index
+ * is applied.
+ *
+ * Storage failures are fail-stop: the driver returns `RaftStorageError` and
+ * the caller recovers the node from disk again.
+ */
+import { Data, Deferred, Effect, Queue, type Scope } from "effect"
+import { Clock } from "../clock/clock.ts"
+import type { Disk } from "../disk/disk.ts"
+import { assert } from "../invariant/invariant.ts"
+import { Network } from "../network/network.ts"
+import type { NodeId } from "../node/node-id.ts"
+import { Random } from "../random/random.ts"
+import { decodeMessage, encodeMessage } from "./codec.ts"
+import { initialConfig, type ConfChange } from "./membership.ts"
+import { defaultRaftOptions, Raft, type ProposeOutcome, type RaftOptions, type SoftState } from "./raft.ts"
+import { openRaftStorage, type RaftStorageError } from "./storage.ts"
+import type { Entry, Message } from "./types.ts"
+
+/** The application Raft replicates for. Deterministic: same commands, same results. */
+export interface ReplicatedStateMachine<R> {
+  readonly apply: (index: number, command: Uint8Array) => R
+}
+
+/** Watches every step of a node: the simulator's invariant checks. Never set in production. */
+export interface RaftObserver {
+  readonly afterReady: (raft: Raft, committed: ReadonlyArray<Entry>) => void
+}
+
+export class NotLeaderError extends Data.TaggedError("NotLeaderError")<{
+  readonly leader: NodeId | undefined
+}> {}
+
+export class ProposalDroppedError extends Data.TaggedError("ProposalDroppedError")<{
+  readonly reason: string
+}> {}
+
+export interface RaftNodeConfig<R> {
+  readonly id: NodeId
+  /** The initial cluster (every node of a new cluster must be given the same list). */
+  readonly voters: ReadonlyArray<NodeId>
+  readonly dataDir: string
+  readonly stateMachine: ReplicatedStateMachine<R>
+  /** Called after each committed entry is applied, with its result (the server answers clients here). */
+  readonly onApplied?: (entry: Entry, result: R | undefined) => void
+  readonly tickMs?: number
+  readonly options?: Partial<Omit<RaftOptions, "id" | "randomInt">>
+  readonly walSegmentBytes?: number
+  readonly observer?: RaftObserver
+}
+
+export interface RaftNode {
+  readonly id: NodeId
+  /** Proposes a command on this node (followers forward it to the leader). */
+  readonly propose: (command: Uint8Array) => Effect.Effect<ProposeOutcome>
+  /** Proposes a membership change (leader only). */
+  readonly changeMembership: (change: ConfChange) => Effect.Effect<ProposeOutcome>
+  readonly transferLeadership: (target: NodeId) => Effect.Effect<void>
+  /**
+   * Waits until a linearizable read may be served from the local state
+   * machine (ReadIndex), or fails if no leader confirms within `timeoutMs`.
+   */
+  readonly readBarrier: (timeoutMs: number) => Effect.Effect<number, NotLeaderError>
+  readonly status: Effect.Effect<SoftState & { readonly commit: number; readonly applied: number; readonly lastIndex: number }>
+}
+
+type Input =
+  | { readonly _tag: "message"; readonly message: Message }
+  | { readonly _tag: "tick" }
+  | { readonly _tag: "propose"; readonly command: Uint8Array; readonly reply: Deferred.Deferred<ProposeOutcome> }
+  | { readonly _tag: "conf"; readonly change: ConfChange; readonly reply: Deferred.Deferred<ProposeOutcome> }
+  | { readonly _tag: "transfer"; readonly target: NodeId }
+  | { readonly _tag: "read"; readonly context: number }
+
+/**
+ * Recovers the node from disk and runs it until the scope closes or storage
+ * fails. The returned `RaftNode` is usable as soon as this is forked; `run`
+ * is the node's main loop.
+ */
+export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
+  { readonly node: RaftNode; readonly run: Effect.Effect<never, RaftStorageError> },
+  RaftStorageError,
+  Clock | Random | Disk | Network | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const clock = yield* Clock
+    const random = (yield* Random).split("raft")
+    const network = yield* Network
+    assert(network.self === config.id, "the Network service belongs to another node")
+    const storage = yield* openRaftStorage({ dir: config.dataDir, ...(config.walSegmentBytes === undefined ? {} : { walSegmentBytes: config.walSegmentBytes }) })
+    // Election jitter: drawn up front in batches so the pure state machine can stay synchronous.
+    const jitter: Array<number> = []
+    const refillJitter = Effect.gen(function*() {
+      while (jitter.length < 64) jitter.push(yield* random.nextUint32)
+    })
+    yield* refillJitter
+    const options: RaftOptions = {
+      ...defaultRaftOptions(config.id, (n) => {
+        const r = jitter.pop()
+        assert(r !== undefined, "election jitter ran out")
+        return r % n
+      }),
+      ...config.options
+    }
+    const raft = new Raft(options, {
+      hardState: storage.recovered.hardState,
+      snapshot: undefined,
+      entries: storage.recovered.entries,
+      config: initialConfig(config.voters),
+      damaged: storage.recovered.damaged
+    })
+
+    const inputs = yield* Queue.unbounded<Input>()
+    const reads = new Map<number, { readonly deferred: Deferred.Deferred<number, NotLeaderError>; index: number | undefined }>()
+    let nextReadContext = 1
+    let applied = raft.log.applied
+
+    const send = (messages: ReadonlyArray<Message>) =>
+      Effect.forEach(messages, (m) => network.send(m.to, encodeMessage(m)), { discard: true })
+
+    const serveReads = Effect.gen(function*() {
+      for (const [context, read] of reads) {
+        if (read.index !== undefined && read.index <= applied) {
+          reads.delete(context)
+          yield* Deferred.succeed(read.deferred, read.index)
+        }
+      }
+    })
+
+    const processReady = Effect.gen(function*() {
+      while (raft.hasReady()) {
+        const ready = raft.ready()
+        yield* send(ready.messages)
+        if (ready.hardState !== undefined || ready.entries.length > 0 || ready.truncateFrom !== undefined) {
+          yield* storage.persist({ hardState: ready.hardState, truncateFrom: ready.truncateFrom, entries: ready.entries })
+          const last = ready.entries[ready.entries.length - 1]
+          if (last !== undefined) raft.persisted(last.index, last.term)
+        }
+        yield* send(ready.messagesAfterPersist)
+        for (const entry of ready.committed) {
+          assert(entry.index === applied + 1, () => `applying ${entry.index} after ${applied}`)
+          const result = entry.kind === "command" ? config.stateMachine.apply(entry.index, entry.data) : undefined
+          applied = entry.index
+          config.onApplied?.(entry, result)
+        }
+        if (ready.committed.length > 0) raft.appliedTo(applied)
+        for (const rs of ready.readStates) {
+          const read = reads.get(rs.context)
+          if (read !== undefined) read.index = rs.index
+        }
+        yield* serveReads
+        config.observer?.afterReady(raft, ready.committed)
+      }
+    })
+
+    const handle = (input: Input) =>
+      Effect.gen(function*() {
+        switch (input._tag) {
+          case "message":
+            raft.step(input.message)
+            break
+          case "tick":
+            raft.tick()
+            break
+          case "propose":
+            yield* Deferred.succeed(input.reply, raft.propose([input.command]))
+            break
+          case "conf":
+            yield* Deferred.succeed(input.reply, raft.proposeConfChange(input.change))
+            break
+          case "transfer":
+            raft.transferLeadership(input.target)
+            break
+          case "read":
+            raft.readIndex(input.context)
+            break
+        }
+      })
+
+    const mainLoop = Effect.gen(function*() {
+      for (;;) {
+        const batch = yield* Queue.takeAll(inputs)
+        for (const input of batch) yield* handle(input)
+        if (jitter.length < 16) yield* refillJitter
+        yield* processReady
+      }
+    })
+
+    const tickMs = config.tickMs ?? 50
+    const ticker = Effect.forever(
+      Effect.andThen(clock.sleep(tickMs), Queue.offer(inputs, { _tag: "tick" } as const))
+    )
+    const receiver = Effect.forever(
+      Effect.gen(function*() {
+        const envelope = yield* network.receive
+        let message: Message
+        try {
+          message = decodeMessage(envelope.payload)
+        } catch {
+          return // a damaged or foreign frame: dropped, as the network may do anyway
+        }
+        // A message's claimed sender must be the link it came on.
+        if (message.from !== envelope.from || message.to !== config.id) return
+        yield* Queue.offer(inputs, { _tag: "message", message })
+      })
+    )
+
+    const run: Effect.Effect<never, RaftStorageError> = Effect.raceFirst(
+      mainLoop,
+      Effect.raceFirst(ticker, receiver)
+    ) as Effect.Effect<never, RaftStorageError>
+
+    const node: RaftNode = {
+      id: config.id,
+      propose: (command) =>
+        Effect.gen(function*() {
+          const reply = yield* Deferred.make<ProposeOutcome>()
+          yield* Queue.offer(inputs, { _tag: "propose", command, reply })
+          return yield* Deferred.await(reply)
+        }),
+      changeMembership: (change) =>
+        Effect.gen(function*() {
+          const reply = yield* Deferred.make<ProposeOutcome>()
+          yield* Queue.offer(inputs, { _tag: "conf", change, reply })
+          return yield* Deferred.await(reply)
+        }),
+      transferLeadership: (target) => Effect.asVoid(Queue.offer(inputs, { _tag: "transfer", target })),
+      readBarrier: (timeoutMs) =>
+        Effect.gen(function*() {
+          const context = nextReadContext++
+          const deferred = yield* Deferred.make<number, NotLeaderError>()
+          reads.set(context, { deferred, index: undefined })
+          yield* Queue.offer(inputs, { _tag: "read", context })
+          const timeout = Effect.andThen(
+            clock.sleep(timeoutMs),
+            Effect.suspend(() => {
+              reads.delete(context)
+              return Effect.fail(new NotLeaderError({ leader: raft.leader }))
+            })
+          )
+          return yield* Effect.raceFirst(Deferred.await(deferred), timeout)
+        }),
+      status: Effect.sync(() => ({
+        role: raft.role,
+        leader: raft.leader,
+        term: raft.term,
+        commit: raft.log.committed,
+        applied,
+        lastIndex: raft.log.lastIndex()
+      }))
+    }
+    return { node, run }
+  })

@@ -1,0 +1,999 @@
+/**
+ * Raft as a pure state machine, in the shape of etcd's `raft` package: inputs
+ * go in through `step` (a message), `tick` (logical time), `propose`,
+ * `readIndex`, `proposeConfChange`, `transferLeadership`; everything the node
+ * must do comes out of `ready()` as data — messages, entries and hard state to
+ * persist, committed entries to apply, read states — and the driver reports
+ * back with `persisted` and `appliedTo`. No I/O, no clock, no randomness of
+ * its own (the election jitter comes from an injected function), so the same
+ * inputs always give the same outputs.
+ *
+ * Features: PreVote, CheckQuorum, leader stickiness; batched, pipelined
+ * replication with flow control (in-flight window, message size, uncommitted
+ * bytes cap) and fast backtracking; commit only by a current-term quorum
+ * (Figure 8); ReadIndex and optional lease reads; snapshots in chunks;
+ * joint-consensus membership changes with learners; leadership transfer;
+ * proposal and read forwarding; Protocol-Aware Recovery of damaged entries.
+ */
+import { assert, unreachable } from "../invariant/invariant.ts"
+import type { NodeId } from "../node/node-id.ts"
+import { decodeConfChange, encodeConfChange } from "./codec.ts"
+import { RaftLog } from "./log.ts"
+import {
+  applyConfChange,
+  type ClusterConfig,
+  type ConfChange,
+  entersJoint,
+  isJoint,
+  isQuorum,
+  isVoter,
+  members,
+  quorumIndex,
+  voteResult
+} from "./membership.ts"
+import type {
+  AppendRequest,
+  AppendResponse,
+  Entry,
+  HardState,
+  Heartbeat,
+  HeartbeatResponse,
+  Message,
+  ReadIndexRequest,
+  RepairRequest,
+  RepairResponse,
+  Role,
+  Snapshot,
+  SnapshotChunk,
+  SnapshotMeta,
+  SnapshotResponse,
+  VoteRequest,
+  VoteResponse
+} from "./types.ts"
+
+export interface RaftOptions {
+  readonly id: NodeId
+  /** Minimum election timeout in ticks; each timeout is drawn from [electionTicks, 2 × electionTicks). */
+  readonly electionTicks: number
+  readonly heartbeatTicks: number
+  /** Byte budget of one append message's entries. */
+  readonly maxBytesPerMessage: number
+  /** Append messages in flight to one follower in the replicate state. */
+  readonly maxInflightMessages: number
+  /** Proposals are refused while this many uncommitted bytes are in the leader's log. */
+  readonly maxUncommittedBytes: number
+  readonly preVote: boolean
+  readonly checkQuorum: boolean
+  /**
+   * "read-index": every read confirms leadership with a heartbeat quorum.
+   * "lease": reads within the leader lease are served without that round
+   * trip; safe only while clocks drift less than `leaseDriftFraction`.
+   */
+  readonly readMode: "read-index" | "lease"
+  readonly leaseDriftFraction: number
+  readonly snapshotChunkBytes: number
+  /** Uniform integer in [0, n): the election jitter, from the Random service. */
+  readonly randomInt: (n: number) => number
+  /** Test only: a known Raft bug the simulator must find. */
+  readonly plantedBug?: "commit-previous-term" | undefined
+}
+
+export const defaultRaftOptions = (id: NodeId, randomInt: (n: number) => number): RaftOptions => ({
+  id,
+  electionTicks: 10,
+  heartbeatTicks: 2,
+  maxBytesPerMessage: 1 << 20,
+  maxInflightMessages: 64,
+  maxUncommittedBytes: 64 << 20,
+  preVote: true,
+  checkQuorum: true,
+  readMode: "read-index",
+  leaseDriftFraction: 0.1,
+  snapshotChunkBytes: 64 << 10,
+  randomInt
+})
+
+/** A read that may be served once the state machine has applied `index`. */
+export interface ReadState {
+  readonly context: number
+  readonly index: number
+}
+
+export interface SoftState {
+  readonly role: Role
+  readonly leader: NodeId | undefined
+  readonly term: number
+}
+
+/** Everything the driver must do, in this order: send, persist, send-after-persist, apply. */
+export interface Ready {
+  readonly softState: SoftState
+  /** Persist when defined (it changed). */
+  readonly hardState: HardState | undefined
+  /** Drop stored entries from this index before writing `entries`. */
+  readonly truncateFrom: number | undefined
+  /** Entries to write at their indexes. */
+  readonly entries: ReadonlyArray<Entry>
+  /** A snapshot received from the leader: persist it and restore the state machine from it. */
+  readonly snapshot: Snapshot | undefined
+  /** Send now (they do not depend on this node's unpersisted state). */
+  readonly messages: ReadonlyArray<Message>
+  /** Send only after the hard state, entries and snapshot above are durable. */
+  readonly messagesAfterPersist: ReadonlyArray<Message>
+  /** Apply in order. Config entries were already applied to membership by Raft. */
+  readonly committed: ReadonlyArray<Entry>
+  readonly readStates: ReadonlyArray<ReadState>
+}
+
+type ProgressState = "probe" | "replicate" | "snapshot"
+
+interface Progress {
+  match: number
+  next: number
+  state: ProgressState
+  /** Probe: one append outstanding. */
+  probeSent: boolean
+  /** Replicate: last index of each append in flight. */
+  inflight: Array<number>
+  recentActive: boolean
+  snapshotIndex: number
+  snapshotOffset: number
+}
+
+interface PendingRead {
+  readonly round: number
+  readonly index: number
+  readonly startTick: number
+  readonly acks: Set<NodeId>
+  readonly requests: Array<{ readonly context: number; readonly from: NodeId }>
+}
+
+interface SnapshotAssembly {
+  readonly meta: SnapshotMeta
+  readonly total: number
+  readonly parts: Array<Uint8Array>
+  received: number
+}
+
+const textEncoder = new TextEncoder()
+
+export type ProposeOutcome = "appended" | "forwarded" | "dropped"
+
+export class Raft {
+  readonly id: NodeId
+  readonly options: RaftOptions
+  term = 0
+  vote: NodeId | undefined = undefined
+  leader: NodeId | undefined = undefined
+  role: Role = "follower"
+  readonly log: RaftLog
+  config: ClusterConfig
+  private readonly progress = new Map<NodeId, Progress>()
+  private votes = new Map<NodeId, boolean>()
+  private electionElapsed = 0
+  private heartbeatElapsed = 0
+  private ticks = 0
+  private randomizedElectionTimeout: number
+  private leadTransferee: NodeId | undefined = undefined
+  private transferElapsed = 0
+  private pendingConfIndex = 0
+  private readRound = 0
+  private readonly pendingReads: Array<PendingRead> = []
+  /** Reads waiting for this leader's first commit in its term. */
+  private readonly readsBeforeCommit: Array<{ readonly context: number; readonly from: NodeId }> = []
+  private leaseUntilTick = -1
+  private messages: Array<Message> = []
+  private messagesAfterPersist: Array<Message> = []
+  private readStates: Array<ReadState> = []
+  private lastHardState: HardState
+  private snapshotToApply: Snapshot | undefined = undefined
+  private assembly: SnapshotAssembly | undefined = undefined
+  /** The latest local snapshot, for followers that fell behind the compacted log. */
+  private snapshot: Snapshot | undefined
+  /** Committed entries handed out for applying but not yet reported applied. */
+  private handedOut = 0
+
+  constructor(options: RaftOptions, restored: {
+    readonly hardState: HardState
+    readonly snapshot: Snapshot | undefined
+    readonly entries: ReadonlyArray<Entry>
+    readonly config: ClusterConfig
+    /** Entries the disk reported damaged, with the term their metadata still vouches for. */
+    readonly damaged?: ReadonlyArray<{ readonly index: number; readonly term: number | undefined }>
+  }) {
+    assert(options.electionTicks > options.heartbeatTicks, "election timeout must exceed the heartbeat interval")
+    this.id = options.id
+    this.options = options
+    this.term = restored.hardState.term
+    this.vote = restored.hardState.vote
+    this.snapshot = restored.snapshot
+    this.log = RaftLog.restore(restored.snapshot?.meta, restored.entries, restored.hardState.commit)
+    for (const d of restored.damaged ?? []) this.log.markDamaged(d.index, d.term)
+    this.handedOut = this.log.applied
+    // The snapshot's configuration; config entries after it apply again as they are handed out.
+    this.config = restored.snapshot?.meta.config ?? restored.config
+    this.lastHardState = restored.hardState
+    this.randomizedElectionTimeout = this.drawElectionTimeout()
+  }
+
+  // ---- inputs ---------------------------------------------------------------------
+
+  /** Advances logical time by one tick. */
+  tick(): void {
+    this.ticks++
+    if (this.role === "leader") this.tickLeader()
+    else this.tickFollower()
+    if (this.log.hasDamage()) this.requestRepair()
+  }
+
+  private tickFollower(): void {
+    this.electionElapsed++
+    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0
+      this.campaign(this.options.preVote ? "pre-vote" : "election", false)
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++
+    this.electionElapsed++
+    if (this.electionElapsed >= this.options.electionTicks) {
+      this.electionElapsed = 0
+      if (this.options.checkQuorum) {
+        const active = new Set<NodeId>([this.id])
+        for (const [id, pr] of this.progress) {
+          if (pr.recentActive) active.add(id)
+          pr.recentActive = false
+        }
+        if (!isQuorum(this.config, active)) {
+          this.becomeFollower(this.term, undefined)
+          return
+        }
+      }
+    }
+    if (this.leadTransferee !== undefined && ++this.transferElapsed >= this.options.electionTicks) {
+      this.leadTransferee = undefined // the transfer timed out; serve proposals again
+    }
+    if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
+      this.heartbeatElapsed = 0
+      this.broadcastHeartbeat(this.startReadRound())
+    }
+  }
+
+  /** Proposes client commands. Followers forward to a known leader. */
+  propose(commands: ReadonlyArray<Uint8Array>): ProposeOutcome {
+    if (commands.length === 0) return "dropped"
+    if (this.role !== "leader") {
+      if (this.leader === undefined || this.leader === this.id) return "dropped"
+      this.send({ type: "propose", from: this.id, to: this.leader, term: this.term, commands })
+      return "forwarded"
+    }
+    if (this.leadTransferee !== undefined) return "dropped"
+    const incoming = commands.reduce((n, c) => n + c.length, 0)
+    if (this.log.bytesAfter(this.log.committed) + incoming > this.options.maxUncommittedBytes) return "dropped"
+    this.appendEntries(commands.map((data) => ({ kind: "command" as const, data })))
+    return "appended"
+  }
+
+  /** Proposes a membership change; only one may be pending at a time. */
+  proposeConfChange(change: ConfChange): ProposeOutcome {
+    if (this.role !== "leader" || this.leadTransferee !== undefined) return "dropped"
+    if (this.pendingConfIndex > this.log.applied) return "dropped"
+    if (change.kind === "enter-joint" && isJoint(this.config)) return "dropped"
+    if (change.kind === "leave-joint" && !isJoint(this.config)) return "dropped"
+    this.appendEntries([{ kind: "config", data: encodeConfChange(change) }])
+    this.pendingConfIndex = this.log.lastIndex()
+    return "appended"
+  }
+
+  /**
+   * Asks for a linearizable read point. The answer comes as a `ReadState`
+   * with the same `context` in a later `ready()`; a read is served once the
+   * state machine has applied its index. No answer means retry.
+   */
+  readIndex(context: number): void {
+    if (this.role === "leader") {
+      this.leaderReadIndex(context, this.id)
+    } else if (this.leader !== undefined && this.leader !== this.id) {
+      this.send({ type: "read-index", from: this.id, to: this.leader, term: this.term, context })
+    }
+  }
+
+  /** Hands leadership to `target` once its log is caught up. */
+  transferLeadership(target: NodeId): void {
+    if (this.role !== "leader" || target === this.id || !isVoter(this.config, target)) return
+    const pr = this.progress.get(target)
+    if (pr === undefined) return
+    this.leadTransferee = target
+    this.transferElapsed = 0
+    if (pr.match === this.log.lastIndex()) this.send({ type: "timeout-now", from: this.id, to: target, term: this.term })
+    else this.sendAppend(target)
+  }
+
+  /** Starts an election now (tests and operators). */
+  campaignNow(): void {
+    this.campaign(this.options.preVote ? "pre-vote" : "election", false)
+  }
+
+  /** The driver made entries up to (index, term) durable. */
+  persisted(index: number, term: number): void {
+    this.log.stableTo(index, term)
+    if (this.role === "leader") this.maybeCommit()
+  }
+
+  /** The state machine applied everything up to `index`. */
+  appliedTo(index: number): void {
+    this.log.appliedTo(index)
+  }
+
+  /**
+   * The application took a snapshot covering everything applied up to
+   * `meta.index`; entries up to it are compacted away.
+   */
+  compact(snapshot: Snapshot): void {
+    assert(snapshot.meta.index <= this.log.applied, "snapshot beyond applied")
+    this.snapshot = snapshot
+    this.log.compact(snapshot.meta.index, snapshot.meta.term)
+  }
+
+  /** The disk reported entry `index` damaged at run time (a read found rot). */
+  markDamaged(index: number, term: number | undefined): void {
+    this.log.markDamaged(index, term)
+  }
+
+  // ---- outputs ----------------------------------------------------------------------
+
+  hasReady(): boolean {
+    return (
+      this.messages.length > 0 ||
+      this.messagesAfterPersist.length > 0 ||
+      this.readStates.length > 0 ||
+      this.snapshotToApply !== undefined ||
+      this.log.hasUnpersisted() ||
+      this.hardStateChanged() ||
+      this.log.committed > this.handedOut && this.log.entry(this.handedOut + 1) !== undefined
+    )
+  }
+
+  ready(): Ready {
+    const unpersisted = this.log.takeUnpersisted()
+    const hardState = this.hardStateChanged() ? this.currentHardState() : undefined
+    if (hardState !== undefined) this.lastHardState = hardState
+    const committed: Array<Entry> = []
+    const snapshot = this.snapshotToApply
+    this.snapshotToApply = undefined
+    if (snapshot !== undefined) this.handedOut = snapshot.meta.index
+    for (let i = this.handedOut + 1; i <= this.log.committed; i++) {
+      const entry = this.log.entry(i)
+      if (entry === undefined) break // a damaged hole: apply stops here until it is repaired
+      committed.push(entry)
+      this.handedOut = i
+      if (entry.kind === "config") this.applyConfig(entry)
+    }
+    const ready: Ready = {
+      softState: { role: this.role, leader: this.leader, term: this.term },
+      hardState,
+      truncateFrom: unpersisted.truncateFrom,
+      entries: unpersisted.entries,
+      snapshot,
+      messages: this.messages,
+      messagesAfterPersist: this.messagesAfterPersist,
+      committed,
+      readStates: this.readStates
+    }
+    this.messages = []
+    this.messagesAfterPersist = []
+    this.readStates = []
+    return ready
+  }
+
+  private currentHardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed }
+  }
+
+  private hardStateChanged(): boolean {
+    const h = this.lastHardState
+    return h.term !== this.term || h.vote !== this.vote || h.commit !== this.log.committed
+  }
+
+  // ---- role changes ---------------------------------------------------------------------
+
+  private drawElectionTimeout(): number {
+    return this.options.electionTicks + this.options.randomInt(this.options.electionTicks)
+  }
+
+  private reset(term: number): void {
+    if (term !== this.term) {
+      this.term = term
+      this.vote = undefined
+    }
+    this.leader = undefined
+    this.electionElapsed = 0
+    this.heartbeatElapsed = 0
+    this.randomizedElectionTimeout = this.drawElectionTimeout()
+    this.votes = new Map()
+    this.leadTransferee = undefined
+    this.progress.clear()
+    this.pendingReads.length = 0
+    this.readsBeforeCommit.length = 0
+    this.leaseUntilTick = -1
+  }
+
+  private becomeFollower(term: number, leader: NodeId | undefined): void {
+    this.reset(term)
+    this.role = "follower"
+    this.leader = leader
+  }
+
+  private becomeLeader(): void {
+    assert(this.role === "candidate", "only a candidate becomes leader")
+    this.reset(this.term)
+    this.role = "leader"
+    this.leader = this.id
+    for (const id of members(this.config)) {
+      if (id === this.id) continue
+      this.progress.set(id, this.newProgress())
+    }
+    // Conservative: no config change until everything up to here is applied.
+    this.pendingConfIndex = this.log.lastIndex()
+    this.appendEntries([{ kind: "noop", data: new Uint8Array(0) }])
+  }
+
+  private newProgress(): Progress {
+    return {
+      match: 0,
+      next: this.log.lastIndex() + 1,
+      state: "probe",
+      probeSent: false,
+      inflight: [],
+      recentActive: true,
+      snapshotIndex: 0,
+      snapshotOffset: 0
+    }
+  }
+
+  /** May this node lead? A voter whose log it can vouch for, and nothing to repair. */
+  private promotable(): boolean {
+    return isVoter(this.config, this.id) && this.log.tailKnown() && !this.log.hasDamage() && this.assembly === undefined
+  }
+
+  private campaign(kind: "pre-vote" | "election", transfer: boolean): void {
+    if (!this.promotable()) return
+    if (kind === "pre-vote") {
+      this.reset(this.term)
+      this.role = "pre-candidate"
+    } else {
+      this.reset(this.term + 1)
+      this.role = "candidate"
+      this.vote = this.id
+    }
+    const voteTerm = kind === "pre-vote" ? this.term + 1 : this.term
+    this.votes.set(this.id, true)
+    if (voteResult(this.config, this.votes) === "won") {
+      if (kind === "pre-vote") this.campaign("election", transfer)
+      else this.becomeLeader()
+      return
+    }
+    for (const id of members(this.config)) {
+      if (id === this.id || !isVoter(this.config, id)) continue
+      const request: VoteRequest = {
+        type: "vote",
+        from: this.id,
+        to: id,
+        term: voteTerm,
+        preVote: kind === "pre-vote",
+        transfer,
+        lastIndex: this.log.lastIndex(),
+        lastTerm: this.log.lastTerm()!
+      }
+      // A real vote request must not leave before our own vote is durable.
+      if (kind === "election") this.messagesAfterPersist.push(request)
+      else this.messages.push(request)
+    }
+  }
+
+  // ---- messages in ----------------------------------------------------------------------
+
+  step(m: Message): void {
+    assert(m.to === this.id, () => `message for ${m.to} delivered to ${this.id}`)
+    if (m.term > this.term) {
+      if (m.type === "vote") {
+        // Leader stickiness: a node that heard from a live leader ignores disruptive candidates.
+        const inLease = this.options.checkQuorum && this.leader !== undefined && this.electionElapsed < this.options.electionTicks
+        if (!m.transfer && inLease) return
+        if (!m.preVote) this.becomeFollower(m.term, undefined)
+      } else if (m.type === "vote-response" && m.preVote) {
+        // A granted pre-vote carries the term we would campaign at; nothing to adopt.
+        if (m.granted) {
+          this.handleVoteResponse(m)
+          return
+        }
+        this.becomeFollower(m.term, undefined)
+      } else {
+        const fromLeader = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot"
+        this.becomeFollower(m.term, fromLeader ? m.from : undefined)
+      }
+    } else if (m.term < this.term) {
+      if (m.type === "append" || m.type === "heartbeat") {
+        // Tell a stale leader about the new term so it steps down (needed with CheckQuorum and PreVote).
+        this.send({ type: "append-response", from: this.id, to: m.from, term: this.term, success: false, index: 0, hintIndex: 0, hintTerm: 0 })
+      } else if (m.type === "vote" && m.preVote) {
+        this.send({ type: "vote-response", from: this.id, to: m.from, term: this.term, preVote: true, granted: false })
+      }
+      return
+    }
+
+    switch (m.type) {
+      case "vote":
+        return this.handleVote(m)
+      case "vote-response":
+        return this.handleVoteResponse(m)
+      case "append":
+        return this.handleAppend(m)
+      case "append-response":
+        return this.handleAppendResponse(m)
+      case "heartbeat":
+        return this.handleHeartbeat(m)
+      case "heartbeat-response":
+        return this.handleHeartbeatResponse(m)
+      case "snapshot":
+        return this.handleSnapshot(m)
+      case "snapshot-response":
+        return this.handleSnapshotResponse(m)
+      case "timeout-now":
+        if (this.role !== "leader") this.campaign("election", true)
+        return
+      case "propose":
+        if (this.role === "leader") this.propose(m.commands)
+        else if (this.leader !== undefined && this.leader !== this.id && this.leader !== m.from) {
+          this.send({ ...m, from: this.id, to: this.leader, term: this.term })
+        }
+        return
+      case "read-index":
+        return this.handleReadIndex(m)
+      case "read-index-response":
+        if (this.role !== "leader") this.readStates.push({ context: m.context, index: m.index })
+        return
+      case "repair":
+        return this.handleRepair(m)
+      case "repair-response":
+        return this.handleRepairResponse(m)
+      default:
+        return unreachable(m, "message")
+    }
+  }
+
+  private handleVote(m: VoteRequest): void {
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === undefined && this.leader === undefined) ||
+      (m.preVote && m.term > this.term)
+    const granted = canVote && this.log.tailKnown() && this.log.isUpToDate(m.lastIndex, m.lastTerm)
+    if (m.preVote) {
+      this.send({ type: "vote-response", from: this.id, to: m.from, term: granted ? m.term : this.term, preVote: true, granted })
+      return
+    }
+    if (granted) {
+      this.vote = m.from
+      this.electionElapsed = 0
+    }
+    // The vote must be durable before the candidate hears it.
+    this.messagesAfterPersist.push({ type: "vote-response", from: this.id, to: m.from, term: this.term, preVote: false, granted })
+  }
+
+  private handleVoteResponse(m: VoteResponse): void {
+    if (m.preVote !== (this.role === "pre-candidate")) return
+    if (this.role !== "candidate" && this.role !== "pre-candidate") return
+    this.votes.set(m.from, m.granted)
+    const result = voteResult(this.config, this.votes)
+    if (result === "won") {
+      if (this.role === "pre-candidate") this.campaign("election", false)
+      else this.becomeLeader()
+    } else if (result === "lost") {
+      this.becomeFollower(this.term, undefined)
+    }
+  }
+
+  private handleAppend(m: AppendRequest): void {
+    if (this.role !== "follower") this.becomeFollower(this.term, m.from)
+    this.leader = m.from
+    this.electionElapsed = 0
+    const reply = (success: boolean, index: number, hintIndex = 0, hintTerm = 0): AppendResponse => ({
+      type: "append-response", from: this.id, to: m.from, term: this.term, success, index, hintIndex, hintTerm
+    })
+    if (m.prevIndex < this.log.committed) {
+      // Everything up to our commit is already known to match; say so.
+      this.send(reply(true, this.log.committed))
+      return
+    }
+    if (!this.log.matches(m.prevIndex, m.prevTerm)) {
+      // Fast backtracking: point the leader at our last entry whose term is at most prevTerm.
+      let hint = Math.min(m.prevIndex, this.log.lastIndex())
+      while (hint > this.log.committed) {
+        const t = this.log.term(hint)
+        if (t !== undefined && t <= m.prevTerm) break
+        hint--
+      }
+      this.send(reply(false, m.prevIndex, hint, this.log.term(hint) ?? 0))
+      return
+    }
+    this.log.appendFromLeader(m.entries)
+    const lastNew = m.prevIndex + m.entries.length
+    this.log.commitTo(Math.min(m.commit, lastNew))
+    this.messagesAfterPersist.push(reply(true, lastNew))
+  }
+
+  private handleAppendResponse(m: AppendResponse): void {
+    if (this.role !== "leader") return
+    const pr = this.progress.get(m.from)
+    if (pr === undefined) return
+    pr.recentActive = true
+    if (!m.success) {
+      // Ignore stale rejections, as etcd's MaybeDecrTo does.
+      if (pr.state === "replicate") {
+        if (m.index <= pr.match) return
+      } else if (pr.next - 1 !== m.index) {
+        return
+      }
+      // Our last entry with a term at most the follower's hint term: the logs may agree up to there.
+      let next = Math.min(m.hintIndex, this.log.lastIndex())
+      while (next > pr.match && next >= this.log.firstIndex()) {
+        const t = this.log.term(next)
+        if (t !== undefined && t <= m.hintTerm) break
+        next--
+      }
+      pr.next = Math.max(pr.match + 1, Math.min(m.index, next + 1))
+      pr.state = "probe"
+      pr.probeSent = false
+      pr.inflight = []
+      this.sendAppend(m.from)
+      return
+    }
+    if (m.index > pr.match) {
+      pr.match = m.index
+      pr.next = Math.max(pr.next, m.index + 1)
+      if (pr.state === "probe") {
+        pr.state = "replicate"
+        pr.inflight = []
+      }
+      pr.inflight = pr.inflight.filter((last) => last > m.index)
+      pr.probeSent = false
+      if (this.maybeCommit()) this.broadcastAppend()
+      if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
+        this.send({ type: "timeout-now", from: this.id, to: m.from, term: this.term })
+      }
+    } else {
+      pr.probeSent = false
+      pr.inflight = pr.inflight.filter((last) => last > m.index)
+    }
+    this.sendAppend(m.from)
+  }
+
+  private handleHeartbeat(m: Heartbeat): void {
+    if (this.role !== "follower") this.becomeFollower(this.term, m.from)
+    this.leader = m.from
+    this.electionElapsed = 0
+    // The leader sends min(its commit, our match), so this never commits unverified entries.
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()))
+    this.send({ type: "heartbeat-response", from: this.id, to: m.from, term: this.term, readRound: m.readRound })
+  }
+
+  private handleHeartbeatResponse(m: HeartbeatResponse): void {
+    if (this.role !== "leader") return
+    const pr = this.progress.get(m.from)
+    if (pr === undefined) return
+    pr.recentActive = true
+    pr.probeSent = false
+    if (pr.state === "snapshot") this.sendSnapshotChunk(m.from)
+    else if (pr.match < this.log.lastIndex()) this.sendAppend(m.from)
+    if (m.readRound > 0 && isVoter(this.config, m.from)) this.ackReadRound(m.from, m.readRound)
+  }
+
+  // ---- replication --------------------------------------------------------------------
+
+  private appendEntries(items: ReadonlyArray<{ readonly kind: Entry["kind"]; readonly data: Uint8Array }>): void {
+    let index = this.log.lastIndex()
+    this.log.appendAsLeader(items.map((item) => ({ term: this.term, index: ++index, kind: item.kind, data: item.data })))
+    // A single-voter cluster commits on its own persistence; otherwise replicate now, in parallel with our disk.
+    this.broadcastAppend()
+  }
+
+  private broadcastAppend(): void {
+    for (const id of this.progress.keys()) this.sendAppend(id)
+  }
+
+  private sendAppend(to: NodeId): void {
+    const pr = this.progress.get(to)
+    if (pr === undefined) return
+    if (pr.state === "snapshot") return
+    if (pr.state === "probe" && pr.probeSent) return
+    if (pr.state === "replicate" && pr.inflight.length >= this.options.maxInflightMessages) return
+    const prevIndex = pr.next - 1
+    const prevTerm = this.log.term(prevIndex)
+    if (prevTerm === undefined) {
+      if (prevIndex < this.log.firstIndex()) this.startSnapshot(to, pr)
+      return // our own entry is damaged: repair first
+    }
+    const entries = pr.next <= this.log.lastIndex() ? this.log.slice(pr.next, this.log.lastIndex(), this.options.maxBytesPerMessage) : []
+    if (entries.length === 0 && pr.next <= this.log.lastIndex()) return // a damaged entry on our side
+    // In replicate, nothing new means nothing to send: heartbeats carry the commit index.
+    if (entries.length === 0 && pr.state === "replicate") return
+    const append: AppendRequest = {
+      type: "append",
+      from: this.id,
+      to,
+      term: this.term,
+      prevIndex,
+      prevTerm,
+      entries,
+      commit: this.log.committed
+    }
+    this.send(append)
+    if (entries.length > 0) {
+      const last = entries[entries.length - 1]!.index
+      if (pr.state === "replicate") {
+        pr.inflight.push(last)
+        pr.next = last + 1
+      } else {
+        pr.probeSent = true
+      }
+    } else if (pr.state === "probe") {
+      pr.probeSent = true
+    }
+  }
+
+  /** Commits the largest index a quorum holds, if it is from this term (Figure 8). */
+  private maybeCommit(): boolean {
+    const index = quorumIndex(this.config, (id) => (id === this.id ? this.log.stable : this.progress.get(id)?.match ?? 0))
+    if (index <= this.log.committed) return false
+    const term = this.log.term(index)
+    if (term !== this.term && this.options.plantedBug !== "commit-previous-term") return false
+    this.log.commitTo(index)
+    if (term === this.term) this.releaseReadsBeforeCommit()
+    return true
+  }
+
+  private broadcastHeartbeat(readRound: number): void {
+    for (const [id, pr] of this.progress) {
+      this.send({
+        type: "heartbeat",
+        from: this.id,
+        to: id,
+        term: this.term,
+        commit: Math.min(this.log.committed, pr.match),
+        readRound
+      })
+    }
+  }
+
+  // ---- snapshots ----------------------------------------------------------------------
+
+  private startSnapshot(to: NodeId, pr: Progress): void {
+    if (this.snapshot === undefined) return
+    pr.state = "snapshot"
+    pr.snapshotIndex = this.snapshot.meta.index
+    pr.snapshotOffset = 0
+    this.sendSnapshotChunk(to)
+  }
+
+  private sendSnapshotChunk(to: NodeId): void {
+    const pr = this.progress.get(to)
+    const snapshot = this.snapshot
+    if (pr === undefined || snapshot === undefined || pr.state !== "snapshot") return
+    if (snapshot.meta.index !== pr.snapshotIndex) {
+      pr.snapshotIndex = snapshot.meta.index
+      pr.snapshotOffset = 0
+    }
+    const chunk: SnapshotChunk = {
+      type: "snapshot",
+      from: this.id,
+      to,
+      term: this.term,
+      meta: snapshot.meta,
+      offset: pr.snapshotOffset,
+      total: snapshot.data.length,
+      chunk: snapshot.data.subarray(pr.snapshotOffset, pr.snapshotOffset + this.options.snapshotChunkBytes)
+    }
+    this.send(chunk)
+  }
+
+  private handleSnapshot(m: SnapshotChunk): void {
+    if (this.role !== "follower") this.becomeFollower(this.term, m.from)
+    this.leader = m.from
+    this.electionElapsed = 0
+    const reply = (nextOffset: number, reject = false): SnapshotResponse => ({
+      type: "snapshot-response", from: this.id, to: m.from, term: this.term, index: m.meta.index, nextOffset, reject
+    })
+    if (m.meta.index <= this.log.committed) {
+      this.send(reply(-1))
+      return
+    }
+    if (m.offset === 0) this.assembly = { meta: m.meta, total: m.total, parts: [], received: 0 }
+    const assembly = this.assembly
+    if (assembly === undefined || assembly.meta.index !== m.meta.index || assembly.meta.term !== m.meta.term || m.offset !== assembly.received) {
+      this.send(reply(assembly !== undefined && assembly.meta.index === m.meta.index ? assembly.received : 0))
+      return
+    }
+    assembly.parts.push(m.chunk.slice())
+    assembly.received += m.chunk.length
+    if (assembly.received < assembly.total) {
+      this.send(reply(assembly.received))
+      return
+    }
+    assert(assembly.received === assembly.total, "snapshot chunks overran the snapshot")
+    const data = new Uint8Array(assembly.total)
+    let offset = 0
+    for (const part of assembly.parts) {
+      data.set(part, offset)
+      offset += part.length
+    }
+    this.assembly = undefined
+    // Keep our log if it already extends the snapshot consistently; otherwise replace it.
+    if (this.log.matches(m.meta.index, m.meta.term)) {
+      this.log.commitTo(m.meta.index)
+      this.send(reply(-1))
+      return
+    }
+    const snapshot: Snapshot = { meta: m.meta, data }
+    this.log.restoreSnapshot(m.meta)
+    this.config = m.meta.config
+    this.snapshot = snapshot
+    this.snapshotToApply = snapshot
+    this.messagesAfterPersist.push(reply(-1))
+  }
+
+  private handleSnapshotResponse(m: SnapshotResponse): void {
+    if (this.role !== "leader") return
+    const pr = this.progress.get(m.from)
+    if (pr === undefined) return
+    pr.recentActive = true
+    if (pr.state !== "snapshot") return
+    if (m.nextOffset === -1) {
+      pr.match = Math.max(pr.match, m.index)
+      pr.next = pr.match + 1
+      pr.state = "probe"
+      pr.probeSent = false
+      this.sendAppend(m.from)
+      return
+    }
+    pr.snapshotOffset = m.index === pr.snapshotIndex ? m.nextOffset : 0
+    this.sendSnapshotChunk(m.from)
+  }
+
+  // ---- reads ------------------------------------------------------------------------
+
+  private handleReadIndex(m: ReadIndexRequest): void {
+    if (this.role === "leader") this.leaderReadIndex(m.context, m.from)
+    else if (this.leader !== undefined && this.leader !== this.id && this.leader !== m.from) {
+      this.send({ ...m, from: this.id, to: this.leader, term: this.term })
+    }
+  }
+
+  private leaderReadIndex(context: number, from: NodeId): void {
+    if (this.log.term(this.log.committed) !== this.term) {
+      // Until this leader commits in its own term it does not know the true commit index.
+      this.readsBeforeCommit.push({ context, from })
+      return
+    }
+    const soloVoter = voteResult(this.config, new Map([[this.id, true]])) === "won"
+    const leaseValid = this.options.readMode === "lease" && this.ticks < this.leaseUntilTick
+    if (soloVoter || leaseValid) {
+      this.answerRead(context, from, this.log.committed)
+      return
+    }
+    const round = this.startReadRound()
+    this.pendingReads[this.pendingReads.length - 1]!.requests.push({ context, from })
+    this.broadcastHeartbeat(round)
+  }
+
+  private startReadRound(): number {
+    const round = ++this.readRound
+    this.pendingReads.push({ round, index: this.log.committed, startTick: this.ticks, acks: new Set([this.id]), requests: [] })
+    // Rounds nobody waits for only extend the lease; keep the list short.
+    while (this.pendingReads.length > 64 && this.pendingReads[0]!.requests.length === 0) this.pendingReads.shift()
+    return round
+  }
+
+  private ackReadRound(from: NodeId, round: number): void {
+    let confirmed = -1
+    for (let i = 0; i < this.pendingReads.length; i++) {
+      const pending = this.pendingReads[i]!
+      if (pending.round > round) break
+      pending.acks.add(from)
+      if (isQuorum(this.config, pending.acks)) confirmed = i
+    }
+    if (confirmed < 0) return
+    const done = this.pendingReads.splice(0, confirmed + 1)
+    const last = done[done.length - 1]!
+    // A quorum acknowledged us after this round began: nobody can have been elected
+    // until at least electionTicks later on their clocks.
+    const leaseTicks = Math.floor(this.options.electionTicks * (1 - this.options.leaseDriftFraction))
+    this.leaseUntilTick = Math.max(this.leaseUntilTick, last.startTick + leaseTicks)
+    for (const pending of done) for (const r of pending.requests) this.answerRead(r.context, r.from, pending.index)
+  }
+
+  private answerRead(context: number, from: NodeId, index: number): void {
+    if (from === this.id) this.readStates.push({ context, index })
+    else this.send({ type: "read-index-response", from: this.id, to: from, term: this.term, context, index })
+  }
+
+  private releaseReadsBeforeCommit(): void {
+    const waiting = this.readsBeforeCommit.splice(0)
+    for (const r of waiting) this.leaderReadIndex(r.context, r.from)
+  }
+
+  // ---- membership -------------------------------------------------------------------
+
+  private applyConfig(entry: Entry): void {
+    const change = decodeConfChange(entry.data)
+    const before = this.config
+    this.config = applyConfChange(before, change)
+    if (this.role === "leader") {
+      for (const id of members(this.config)) {
+        if (id !== this.id && !this.progress.has(id)) this.progress.set(id, this.newProgress())
+      }
+      for (const id of [...this.progress.keys()]) if (!members(this.config).includes(id)) this.progress.delete(id)
+      if (entersJoint(before, this.config)) {
+        // Leave the joint phase as soon as the joint configuration is committed.
+        this.pendingConfIndex = 0
+        this.appendEntries([{ kind: "config", data: encodeConfChange({ kind: "leave-joint" }) }])
+        this.pendingConfIndex = this.log.lastIndex()
+      } else if (!isVoter(this.config, this.id)) {
+        // Removed: hand over by stepping down; the others elect a leader.
+        this.becomeFollower(this.term, undefined)
+      } else {
+        this.broadcastAppend()
+      }
+    }
+  }
+
+  // ---- repair (Protocol-Aware Recovery) ----------------------------------------------
+
+  private requestRepair(): void {
+    if (this.ticks % this.options.heartbeatTicks !== 0) return
+    const indexes = this.log.damagedIndexes().slice(0, 64)
+    if (indexes.length === 0) return
+    for (const id of members(this.config)) {
+      if (id === this.id) continue
+      this.send({ type: "repair", from: this.id, to: id, term: this.term, indexes })
+    }
+  }
+
+  private handleRepair(m: RepairRequest): void {
+    const entries: Array<Entry> = []
+    for (const index of m.indexes) {
+      const entry = this.log.entry(index)
+      // Only committed entries: an uncommitted one could be from a different branch.
+      if (entry !== undefined && index <= this.log.committed) entries.push(entry)
+    }
+    if (entries.length > 0) this.send({ type: "repair-response", from: this.id, to: m.from, term: this.term, entries })
+  }
+
+  private handleRepairResponse(m: RepairResponse): void {
+    for (const entry of m.entries) {
+      if (!this.log.isDamaged(entry.index)) continue
+      const known = this.log.damagedTerm(entry.index)
+      // Same index and term means the same entry (Log Matching); a committed copy from any peer is safe
+      // when our own copy's term is lost, because the peer only sends committed entries.
+      if (known === entry.term || (known === undefined && entry.index <= this.log.committed)) this.log.fill(entry)
+    }
+  }
+
+  // ---- helpers ----------------------------------------------------------------------
+
+  private send(m: Message): void {
+    this.messages.push(m)
+  }
+
+  // ---- introspection, for invariants and tests ------------------------------------------
+
+  /** The leader's view of a follower's match index. */
+  matchOf(id: NodeId): number | undefined {
+    return this.progress.get(id)?.match
+  }
+
+  /** Bytes of a command, for callers that build commands from strings. */
+  static command(text: string): Uint8Array {
+    return textEncoder.encode(text)
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * Raft's durable state on one node's disk: the log in the WAL (one record per
+ * entry), and the hard state (term, vote, commit, and where the log starts)
+ * in a double-buffered, checksummed file.
+ *
+ * Entry i lives at WAL sequence `firstSeq + (i - firstIndex)`. Recovery maps
+ * every record back to its index, so a record the WAL reports damaged is
+ * still known by index: Raft learns "entry i on this node is damaged" and
+ * repairs it from a peer instead of truncating (Protocol-Aware Recovery).
+ *
+ * The hard state file has two 4 KiB slots written alternately, each with a
+ * version counter and a CRC32C; recovery takes the valid slot with the higher
+ * counter, so a torn write of one slot never loses the other.
+ */
+import { Data, Effect, type Scope } from "effect"
+import { crc32c } from "../checksum/crc32c.ts"
+import type { Clock } from "../clock/clock.ts"
+import { Disk, type DiskFile } from "../disk/disk.ts"
+import { assert } from "../invariant/invariant.ts"
+import { openWal, type Wal } from "../wal/wal.ts"
+import { decodeEntry, encodeEntry, Reader, Writer } from "./codec.ts"
+import type { Entry, HardState } from "./types.ts"
+import type { NodeId } from "../node/node-id.ts"
+
+/** Storage failed in a way that needs the node to recover from disk again (fail-stop). */
+export class RaftStorageError extends Data.TaggedError("RaftStorageError")<{
+  readonly op: string
+  readonly message: string
+}> {}
+
+export interface RecoveredState {
+  readonly hardState: HardState
+  readonly entries: ReadonlyArray<Entry>
+  readonly damaged: ReadonlyArray<{ readonly index: number; readonly term: number | undefined }>
+}
+
+export interface RaftStorage {
+  readonly recovered: RecoveredState
+  /** Drops `truncateFrom` and after (if given), appends `entries`, saves `hardState`; durable when it returns. */
+  readonly persist: (changes: {
+    readonly hardState: HardState | undefined
+    readonly truncateFrom: number | undefined
+    readonly entries: ReadonlyArray<Entry>
+  }) => Effect.Effect<void, RaftStorageError>
+}
+
+const SLOT_BYTES = 4096
+const HARD_STATE_MAGIC = 0x52484453 // "RHDS"
+
+interface HardStateRecord extends HardState {
+  readonly firstIndex: number
+  readonly firstSeq: number
+}
+
+const encodeSlot = (version: number, record: HardStateRecord): Uint8Array => {
+  const w = new Writer()
+  w.uint(record.term)
+  w.string(record.vote ?? "")
+  w.uint(record.commit)
+  w.uint(record.firstIndex)
+  w.uint(record.firstSeq)
+  const body = w.finish()
+  assert(body.length + 16 <= SLOT_BYTES, "hard state too large for its slot")
+  const slot = new Uint8Array(SLOT_BYTES)
+  const view = new DataView(slot.buffer)
+  view.setUint32(0, HARD_STATE_MAGIC)
+  view.setUint32(4, version)
+  view.setUint32(8, body.length)
+  view.setUint32(12, crc32c(slot.subarray(0, 12)) ^ crc32c(body))
+  slot.set(body, 16)
+  return slot
+}
+
+const decodeSlot = (bytes: Uint8Array): { readonly version: number; readonly record: HardStateRecord } | undefined => {
+  if (bytes.length < 16) return undefined
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (view.getUint32(0) !== HARD_STATE_MAGIC) return undefined
+  const length = view.getUint32(8)
+  if (16 + length > bytes.length) return undefined
+  const body = bytes.subarray(16, 16 + length)
+  if ((crc32c(bytes.subarray(0, 12)) ^ crc32c(body)) >>> 0 !== view.getUint32(12)) return undefined
+  try {
+    const r = new Reader(body)
+    const term = r.uint()
+    const vote = r.string()
+    const commit = r.uint()
+    const firstIndex = r.uint()
+    const firstSeq = r.uint()
+    r.done()
+    return { version: view.getUint32(4), record: { term, vote: vote === "" ? undefined : (vote as NodeId), commit, firstIndex, firstSeq } }
+  } catch {
+    return undefined
+  }
+}
+
+const storageError = (op: string) => (e: { readonly _tag: string; readonly message?: string }) =>
+  new RaftStorageError({ op, message: `${e._tag}${e.message === undefined ? "" : `: ${e.message}`}` })
+
+/** Opens (recovering) a node's Raft storage under `dir`. */
+export const openRaftStorage = (options: {
+  readonly dir: string
+  readonly walSegmentBytes?: number
+}): Effect.Effect<RaftStorage, RaftStorageError, Disk | Clock | Scope.Scope> =>
+  Effect.gen(function*() {
+    const disk = yield* Disk
+    const hardStatePath = `${options.dir}/hardstate`
+    const file: DiskFile = yield* Effect.mapError(disk.open(hardStatePath, "create"), storageError("open hard state"))
+    yield* Effect.mapError(disk.syncDirectory(options.dir), storageError("sync directory"))
+    const slots: Array<{ readonly version: number; readonly record: HardStateRecord } | undefined> = []
+    for (let slot = 0; slot < 2; slot++) {
+      const bytes = yield* Effect.orElseSucceed(file.read(slot * SLOT_BYTES, SLOT_BYTES), () => new Uint8Array(0))
+      slots.push(decodeSlot(bytes))
+    }
+    const best = slots.reduce<{ readonly version: number; readonly record: HardStateRecord } | undefined>(
+      (a, b) => (b !== undefined && (a === undefined || b.version > a.version) ? b : a),
+      undefined
+    )
+    let version = best?.version ?? 0
+    let record: HardStateRecord = best?.record ?? { term: 0, vote: undefined, commit: 0, firstIndex: 1, firstSeq: 1 }
+
+    const wal: Wal = yield* Effect.mapError(
+      openWal({ dir: `${options.dir}/wal`, ...(options.walSegmentBytes === undefined ? {} : { segmentBytes: options.walSegmentBytes }) }),
+      storageError("open wal")
+    )
+    const damagedSeqs = new Set(wal.damaged().map((d) => d.seq))
+    // The WAL may start later than our mapping (prefix truncation) but never earlier.
+    const firstSeq = Math.max(wal.firstSeq(), record.firstSeq)
+    const entries: Array<Entry> = []
+    const damaged: Array<{ index: number; term: number | undefined }> = []
+    for (let seq = firstSeq; seq <= wal.lastSeq(); seq++) {
+      const index = record.firstIndex + (seq - record.firstSeq)
+      if (damagedSeqs.has(seq)) {
+        damaged.push({ index, term: undefined })
+        entries.push({ term: 0, index, kind: "noop", data: new Uint8Array(0) })
+        continue
+      }
+      const read = yield* Effect.result(wal.read(seq))
+      if (read._tag === "Failure") {
+        damaged.push({ index, term: undefined })
+        entries.push({ term: 0, index, kind: "noop", data: new Uint8Array(0) })
+        continue
+      }
+      const entry = decodeEntry(read.success)
+      // Checksummed and in place: a record that decodes to another index is a bug, not rot.
+      assert(entry.index === index, () => `WAL record ${seq} holds entry ${entry.index}, expected ${index}`)
+      entries.push(entry)
+    }
+    // Placeholders for damaged slots keep the log contiguous; Raft marks them damaged and never serves them.
+
+    let lastIndex = entries.length === 0 ? record.firstIndex - 1 : entries[entries.length - 1]!.index
+    const seqOf = (index: number) => record.firstSeq + (index - record.firstIndex)
+
+    const writeHardState = (next: HardStateRecord) =>
+      Effect.gen(function*() {
+        version++
+        const slot = version % 2
+        yield* Effect.mapError(file.write(slot * SLOT_BYTES, encodeSlot(version, next)), storageError("write hard state"))
+        yield* Effect.mapError(file.sync, storageError("sync hard state"))
+        record = next
+      })
+
+    const persist: RaftStorage["persist"] = (changes) =>
+      Effect.gen(function*() {
+        let mappingChanged = false
+        if (changes.truncateFrom !== undefined && changes.truncateFrom <= lastIndex) {
+          if (changes.truncateFrom < record.firstIndex) {
+            // Everything goes (a snapshot replaced the log): restart the mapping after the WAL's end.
+            yield* Effect.mapError(wal.truncateSuffix(Math.max(wal.firstSeq(), seqOf(record.firstIndex))), storageError("truncate wal"))
+            record = { ...record, firstIndex: changes.truncateFrom, firstSeq: wal.lastSeq() + 1 }
+            mappingChanged = true
+          } else {
+            yield* Effect.mapError(wal.truncateSuffix(seqOf(changes.truncateFrom)), storageError("truncate wal"))
+          }
+          lastIndex = changes.truncateFrom - 1
+        }
+        let durable: Effect.Effect<void, RaftStorageError> = Effect.void
+        for (const entry of changes.entries) {
+          const payload = encodeEntry(entry)
+          if (entry.index <= lastIndex) {
+            // A repair of a damaged slot, in place.
+            yield* Effect.mapError(wal.repair(seqOf(entry.index), payload), storageError("repair wal"))
+            continue
+          }
+          assert(entry.index === lastIndex + 1, () => `raft storage append of ${entry.index} after ${lastIndex}`)
+          const appended = yield* Effect.mapError(wal.append(payload), storageError("append wal"))
+          assert(appended.seq === seqOf(entry.index), "WAL sequence and Raft index drifted apart")
+          durable = Effect.mapError(appended.durable, storageError("wal durable"))
+          lastIndex = entry.index
+        }
+        // Entries first: a durable commit index must never point past the durable log.
+        yield* durable
+        if (changes.hardState !== undefined || mappingChanged) yield* writeHardState({ ...record, ...(changes.hardState ?? {}) })
+      })
+
+    return {
+      recovered: { hardState: { term: record.term, vote: record.vote, commit: record.commit }, entries, damaged },
+      persist
+    }
+  })

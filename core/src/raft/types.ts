@@ -1,0 +1,152 @@
+/**
+ * Raft's vocabulary: entries, the durable hard state, snapshots and the
+ * messages nodes exchange. Plain data: the state machine in `raft.ts` is pure,
+ * and `codec.ts` puts these on the wire and on disk.
+ */
+import type { NodeId } from "../node/node-id.ts"
+import type { ClusterConfig } from "./membership.ts"
+
+/** A log entry. `config` entries carry an encoded `ConfChange`; `noop` is a new leader's first entry. */
+export interface Entry {
+  readonly term: number
+  readonly index: number
+  readonly kind: "command" | "config" | "noop"
+  readonly data: Uint8Array
+}
+
+/** What must be durable before a node may answer votes or appends. */
+export interface HardState {
+  readonly term: number
+  readonly vote: NodeId | undefined
+  readonly commit: number
+}
+
+export interface SnapshotMeta {
+  readonly index: number
+  readonly term: number
+  readonly config: ClusterConfig
+}
+
+export interface Snapshot {
+  readonly meta: SnapshotMeta
+  readonly data: Uint8Array
+}
+
+interface Envelope {
+  readonly from: NodeId
+  readonly to: NodeId
+  readonly term: number
+}
+
+/** RequestVote, or a PreVote probe that does not raise anyone's term. */
+export interface VoteRequest extends Envelope {
+  readonly type: "vote"
+  readonly preVote: boolean
+  /** Sent after TimeoutNow: voters do not hold it back for a live leader. */
+  readonly transfer: boolean
+  readonly lastIndex: number
+  readonly lastTerm: number
+}
+
+export interface VoteResponse extends Envelope {
+  readonly type: "vote-response"
+  readonly preVote: boolean
+  readonly granted: boolean
+}
+
+export interface AppendRequest extends Envelope {
+  readonly type: "append"
+  readonly prevIndex: number
+  readonly prevTerm: number
+  readonly entries: ReadonlyArray<Entry>
+  readonly commit: number
+}
+
+export interface AppendResponse extends Envelope {
+  readonly type: "append-response"
+  readonly success: boolean
+  /** On success: the last index now known to match. On rejection: the rejected prevIndex. */
+  readonly index: number
+  /** On rejection, where the leader should try next (fast backtracking). */
+  readonly hintIndex: number
+  readonly hintTerm: number
+}
+
+export interface Heartbeat extends Envelope {
+  readonly type: "heartbeat"
+  readonly commit: number
+  /** ReadIndex round this heartbeat confirms, or 0. */
+  readonly readRound: number
+}
+
+export interface HeartbeatResponse extends Envelope {
+  readonly type: "heartbeat-response"
+  readonly readRound: number
+}
+
+export interface SnapshotChunk extends Envelope {
+  readonly type: "snapshot"
+  readonly meta: SnapshotMeta
+  readonly offset: number
+  readonly total: number
+  readonly chunk: Uint8Array
+}
+
+export interface SnapshotResponse extends Envelope {
+  readonly type: "snapshot-response"
+  readonly index: number
+  /** Next byte offset wanted, or -1 when the snapshot was installed. */
+  readonly nextOffset: number
+  readonly reject: boolean
+}
+
+export interface TimeoutNow extends Envelope {
+  readonly type: "timeout-now"
+}
+
+/** A follower forwarding client commands to the leader. */
+export interface ProposeForward extends Envelope {
+  readonly type: "propose"
+  readonly commands: ReadonlyArray<Uint8Array>
+}
+
+/** A follower asking the leader for a read index. */
+export interface ReadIndexRequest extends Envelope {
+  readonly type: "read-index"
+  readonly context: number
+}
+
+export interface ReadIndexResponse extends Envelope {
+  readonly type: "read-index-response"
+  readonly context: number
+  readonly index: number
+}
+
+/** A node asking peers for entries it found damaged on its own disk (Protocol-Aware Recovery). */
+export interface RepairRequest extends Envelope {
+  readonly type: "repair"
+  readonly indexes: ReadonlyArray<number>
+}
+
+export interface RepairResponse extends Envelope {
+  readonly type: "repair-response"
+  readonly entries: ReadonlyArray<Entry>
+}
+
+export type Message =
+  | VoteRequest
+  | VoteResponse
+  | AppendRequest
+  | AppendResponse
+  | Heartbeat
+  | HeartbeatResponse
+  | SnapshotChunk
+  | SnapshotResponse
+  | TimeoutNow
+  | ProposeForward
+  | ReadIndexRequest
+  | ReadIndexResponse
+  | RepairRequest
+  | RepairResponse
+
+export type Role = "follower" | "pre-candidate" | "candidate" | "leader"
