@@ -1,0 +1,99 @@
+/**
+ * `npm run bench -- crc32c [--mib N]`: CRC32C throughput of core's pure-JS
+ * slicing-by-16 against the naive bytewise table loop (the baseline), the
+ * other implementations installable from npm, and Node's native zlib CRC-32
+ * (a different polynomial, shown as the native reference point).
+ *
+ * Two shapes: one large buffer (bulk: snapshots, shards) and many 4 KiB
+ * buffers (WAL records and sectors), where per-call overhead matters.
+ */
+import { crc32c as awsCrc32c } from "@aws-crypto/crc32c"
+import { crc32c as nodeRsCrc32c } from "@node-rs/crc32"
+import { crc32c, crc32cBytewise } from "@cairn/core"
+import CRC32C from "crc-32/crc32c.js"
+import { createRequire } from "node:module"
+import { crc32 as zlibCrc32 } from "node:zlib"
+import { printTable, saveResult } from "./result.ts"
+
+const require = createRequire(import.meta.url)
+
+interface Impl {
+  readonly name: string
+  readonly kind: string
+  readonly fn: (data: Uint8Array) => number
+  /** False for a different polynomial (not checked against the CRC32C vector). */
+  readonly crc32c: boolean
+}
+
+const loadSse4 = (): Impl | undefined => {
+  try {
+    const sse4 = require("sse4_crc32") as { calculate: (data: Uint8Array) => number }
+    return { name: "sse4_crc32", kind: "native (SSE4.2), not usable from core", fn: (d) => sse4.calculate(d) >>> 0, crc32c: true }
+  } catch {
+    return undefined
+  }
+}
+
+const measure = (fn: (data: Uint8Array) => number, buffers: ReadonlyArray<Uint8Array>, minBytes: number): number => {
+  let bytes = 0
+  let sink = 0
+  const total = buffers.reduce((n, b) => n + b.length, 0)
+  const start = process.hrtime.bigint()
+  while (bytes < minBytes) {
+    for (const b of buffers) sink ^= fn(b)
+    bytes += total
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  if (sink === 0.5) process.stdout.write("") // keep the result alive
+  return bytes / seconds / 1e9
+}
+
+export async function main(args: ReadonlyArray<string>): Promise<void> {
+  const mibArg = args.indexOf("--mib")
+  const mib = mibArg >= 0 ? Number(args[mibArg + 1]) : 64
+  const big = new Uint8Array(mib * 1024 * 1024)
+  for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24
+  const small = Array.from({ length: 1024 }, (_, k) => big.subarray(k * 4096, (k + 1) * 4096))
+
+  const impls: Array<Impl> = [
+    { name: "naive bytewise table (baseline)", kind: "pure JS", fn: crc32cBytewise, crc32c: true },
+    { name: "cairn slicing-by-16", kind: "pure JS (core)", fn: (d) => crc32c(d), crc32c: true },
+    { name: "crc-32/crc32c", kind: "pure JS", fn: (d) => CRC32C.buf(d, 0) >>> 0, crc32c: true },
+    { name: "@aws-crypto/crc32c", kind: "pure JS", fn: (d) => awsCrc32c(d), crc32c: true },
+    { name: "@node-rs/crc32", kind: "native (napi), not usable from core", fn: (d) => nodeRsCrc32c(d), crc32c: true },
+    ...[loadSse4()].filter((x): x is Impl => x !== undefined),
+    { name: "node:zlib crc32 (CRC-32, not C)", kind: "native reference", fn: (d) => zlibCrc32(d), crc32c: false }
+  ]
+
+  const check = new TextEncoder().encode("123456789")
+  for (const impl of impls) {
+    if (impl.crc32c && impl.fn(check) !== 0xe3069283) throw new Error(`${impl.name} fails the check value`)
+    if (impl.crc32c && impl.fn(big) !== crc32cBytewise(big)) throw new Error(`${impl.name} disagrees on the bulk buffer`)
+  }
+
+  const baseline = { bulk: 0, small: 0 }
+  const rows = impls.map((impl) => {
+    const slow = impl.name.startsWith("@aws") ? 0.05 : 1
+    measure(impl.fn, [big], big.length * slow) // warm-up
+    const bulk = Math.max(measure(impl.fn, [big], 3 * big.length * slow), measure(impl.fn, [big], 3 * big.length * slow))
+    const smallRate = Math.max(measure(impl.fn, small, 64 * 1024 * 1024 * slow), measure(impl.fn, small, 64 * 1024 * 1024 * slow))
+    if (baseline.bulk === 0) {
+      baseline.bulk = bulk
+      baseline.small = smallRate
+    }
+    return {
+      implementation: impl.name,
+      kind: impl.kind,
+      [`GB/s ${mib} MiB`]: Number(bulk.toFixed(3)),
+      "GB/s 4 KiB": Number(smallRate.toFixed(3)),
+      "x baseline (bulk)": Number((bulk / baseline.bulk).toFixed(2))
+    }
+  })
+  printTable(rows)
+  const path = saveResult({
+    benchmark: "crc32c",
+    scenario: `CRC32C throughput on one ${mib} MiB buffer and on 1024 buffers of 4 KiB; baseline: the naive bytewise table loop, measured in the same run`,
+    rows
+  })
+  process.stdout.write(`saved ${path}\n`)
+}
