@@ -685,7 +685,7 @@ export class Raft {
     pr.recentActive = true
     pr.probeSent = false
     if (pr.state === "snapshot") this.sendSnapshotChunk(m.from)
-    else if (pr.match < this.log.lastIndex()) this.sendAppend(m.from)
+    else if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true)
     if (m.readRound > 0 && isVoter(this.config, m.from)) this.ackReadRound(m.from, m.readRound)
   }
 
@@ -702,7 +702,13 @@ export class Raft {
     for (const id of this.progress.keys()) this.sendAppend(id)
   }
 
-  private sendAppend(to: NodeId): void {
+  /**
+   * Sends the follower what it lacks. With `sendIfEmpty`, a follower in the
+   * replicate state with nothing new still gets an empty append at its
+   * optimistic next index: if appends were lost, its rejection starts
+   * backtracking (etcd does the same on heartbeat responses).
+   */
+  private sendAppend(to: NodeId, sendIfEmpty = false): void {
     const pr = this.progress.get(to)
     if (pr === undefined) return
     if (pr.state === "snapshot") return
@@ -717,7 +723,7 @@ export class Raft {
     const entries = pr.next <= this.log.lastIndex() ? this.log.slice(pr.next, this.log.lastIndex(), this.options.maxBytesPerMessage) : []
     if (entries.length === 0 && pr.next <= this.log.lastIndex()) return // a damaged entry on our side
     // In replicate, nothing new means nothing to send: heartbeats carry the commit index.
-    if (entries.length === 0 && pr.state === "replicate") return
+    if (entries.length === 0 && pr.state === "replicate" && !sendIfEmpty) return
     const append: AppendRequest = {
       type: "append",
       from: this.id,

@@ -1,0 +1,231 @@
+import { describe, expect, it } from "vitest"
+import { nodeId } from "../node/node-id.ts"
+import { Raft } from "./raft.ts"
+import { ids, RaftHarness } from "./raft-harness.test-support.ts"
+
+const cmd = Raft.command
+
+describe("Raft elections", () => {
+  it("a single node elects itself and commits once its entry is durable", () => {
+    const h = new RaftHarness(ids(1))
+    const leader = h.electLeader()
+    expect(leader).toBe("n1")
+    expect(h.raft(leader).propose([cmd("a")])).toBe("appended")
+    h.deliverAll()
+    expect(h.commands(leader)).toEqual(["a"])
+  })
+
+  it("three nodes elect exactly one leader per term and replicate in order", () => {
+    const h = new RaftHarness(ids(3))
+    const leader = h.electLeader()
+    const terms = [...h.rafts.values()].map((r) => r.term)
+    expect(new Set(terms).size).toBe(1)
+    expect([...h.rafts.values()].filter((r) => r.role === "leader").length).toBe(1)
+    for (const c of ["a", "b", "c"]) h.raft(leader).propose([cmd(c)])
+    h.deliverAll()
+    h.tick(3)
+    for (const id of ids(3)) expect(h.commands(id)).toEqual(["a", "b", "c"])
+  })
+
+  it("a follower forwards proposals to the leader", () => {
+    const h = new RaftHarness(ids(3))
+    const leader = h.electLeader()
+    const follower = ids(3).find((id) => id !== leader)!
+    expect(h.raft(follower).propose([cmd("via-follower")])).toBe("forwarded")
+    h.deliverAll()
+    h.tick(3)
+    expect(h.commands(leader)).toEqual(["via-follower"])
+  })
+
+  it("PreVote: a node that was partitioned away rejoins without raising the term or deposing the leader", () => {
+    const h = new RaftHarness(ids(3))
+    const leader = h.electLeader()
+    const loner = ids(3).find((id) => id !== leader)!
+    const term = h.raft(leader).term
+    h.isolate(loner)
+    h.tick(100)
+    expect(h.raft(loner).term).toBe(term) // pre-votes failed, so it never bumped its term
+    h.heal()
+    h.tick(5)
+    expect(h.leader()).toBe(leader)
+    expect(h.raft(leader).term).toBe(term)
+  })
+
+  it("CheckQuorum: a leader cut off from the majority steps down", () => {
+    const h = new RaftHarness(ids(3))
+    const leader = h.electLeader()
+    h.isolate(leader)
+    h.tick(40)
+    expect(h.raft(leader).role).not.toBe("leader")
+    const others = ids(3).filter((id) => id !== leader)
+    expect(others.some((id) => h.raft(id).role === "leader")).toBe(true)
+  })
+
+  it("a new leader after a crash keeps every committed entry (leader completeness)", () => {
+    const h = new RaftHarness(ids(5))
+    const leader = h.electLeader()
+    for (const c of ["a", "b", "c"]) h.raft(leader).propose([cmd(c)])
+    h.deliverAll()
+    h.isolate(leader)
+    h.tick(60)
+    const next = h.leader()!
+    expect(next).not.toBe(leader)
+    h.tick(2)
+    expect(h.commands(next).slice(0, 3)).toEqual(["a", "b", "c"])
+  })
+
+  it("a stale leader's uncommitted entries are overwritten (fast backtracking over a divergent log)", () => {
+    const h = new RaftHarness(ids(3))
+    const leader = h.electLeader()
+    h.raft(leader).propose([cmd("committed")])
+    h.deliverAll()
+    h.isolate(leader)
+    for (let i = 0; i < 20; i++) h.raft(leader).propose([cmd(`lost-${i}`)])
+    h.deliverAll()
+    h.tick(60, ids(3).filter((id) => id !== leader))
+    const next = h.leader()!
+    expect(next).not.toBe(leader)
+    h.raft(next).propose([cmd("new")])
+    h.deliverAll()
+    h.heal()
+    h.tick(10)
+    for (const id of ids(3)) expect(h.commands(id)).toEqual(["committed", "new"])
+    expect(h.raft(leader).log.lastIndex()).toBe(h.raft(next).log.lastIndex())
+  })
+})
+
+describe("Raft reads", () => {
+  it("ReadIndex on the leader is answered after a heartbeat quorum, at the commit index", () => {
+    const h = new RaftHarness(ids(3))
+    const leader = h.electLeader()
+    h.raft(leader).propose([cmd("x")])
+    h.deliverAll()
+    h.raft(leader).readIndex(7)
+    h.deliverAll()
+    const states = h.readStates.get(leader)!
+    expect(states).toEqual([{ context: 7, index: h.raft(leader).log.committed }])
+  })
+
+  it("ReadIndex from a follower is forwarded and answered", () => {
+    const h = new RaftHarness(ids(3))
+    const leader = h.electLeader()
+    const follower = ids(3).find((id) => id !== leader)!
+    h.raft(follower).readIndex(3)
+    h.deliverAll()
+    expect(h.readStates.get(follower)!.map((r) => r.context)).toEqual([3])
+  })
+
+  it("a leader cut off from the quorum never answers a ReadIndex", () => {
+    const h = new RaftHarness(ids(3))
+    const leader = h.electLeader()
+    h.isolate(leader)
+    h.raft(leader).readIndex(9)
+    h.tick(3, [leader])
+    expect(h.readStates.get(leader)!).toEqual([])
+  })
+
+  it("lease reads are served locally only while the lease holds", () => {
+    const h = new RaftHarness(ids(3), { readMode: "lease" })
+    const leader = h.electLeader()
+    h.tick(3) // heartbeats establish the lease
+    h.isolate(leader)
+    h.raft(leader).readIndex(1)
+    h.process()
+    expect(h.readStates.get(leader)!.map((r) => r.context)).toEqual([1])
+    h.tick(10, [leader]) // the lease runs out without a quorum
+    h.raft(leader).readIndex(2)
+    h.process()
+    expect(h.readStates.get(leader)!.map((r) => r.context)).toEqual([1])
+  })
+})
+
+describe("Raft membership", () => {
+  it("adds a voter through the joint configuration and leaves it automatically", () => {
+    const n4 = nodeId("n4")
+    const h = new RaftHarness(ids(3), {}, [n4])
+    const leader = h.electLeader()
+    h.tick(2)
+    expect(h.raft(leader).proposeConfChange({ kind: "enter-joint", steps: [{ op: "add-voter", node: n4 }] })).toBe("appended")
+    h.deliverAll()
+    h.tick(5)
+    const config = h.raft(leader).config
+    expect(config.voters).toEqual(["n1", "n2", "n3", "n4"])
+    expect(config.outgoing).toEqual([])
+    h.raft(leader).propose([cmd("after")])
+    h.deliverAll()
+    h.tick(3)
+    expect(h.commands(n4)).toEqual(["after"])
+  })
+
+  it("a removed leader steps down and the rest elect a new one", () => {
+    const h = new RaftHarness(ids(3))
+    const leader = h.electLeader()
+    h.tick(2)
+    h.raft(leader).proposeConfChange({ kind: "enter-joint", steps: [{ op: "remove", node: leader }] })
+    h.deliverAll()
+    h.tick(60)
+    expect(h.raft(leader).role).not.toBe("leader")
+    const next = h.leader()!
+    expect(next).not.toBe(leader)
+    expect(h.raft(next).config.voters).not.toContain(leader)
+  })
+
+  it("only one membership change at a time", () => {
+    const h = new RaftHarness(ids(3), {}, [nodeId("n4"), nodeId("n5")])
+    const leader = h.electLeader()
+    h.tick(2)
+    expect(h.raft(leader).proposeConfChange({ kind: "enter-joint", steps: [{ op: "add-learner", node: nodeId("n4") }] })).toBe("appended")
+    expect(h.raft(leader).proposeConfChange({ kind: "enter-joint", steps: [{ op: "add-learner", node: nodeId("n5") }] })).toBe("dropped")
+  })
+
+  it("leadership transfer hands over to the target", () => {
+    const h = new RaftHarness(ids(3))
+    const leader = h.electLeader()
+    const target = ids(3).find((id) => id !== leader)!
+    h.raft(leader).propose([cmd("x")])
+    h.deliverAll()
+    h.raft(leader).transferLeadership(target)
+    h.deliverAll()
+    h.tick(2)
+    expect(h.leader()).toBe(target)
+  })
+})
+
+describe("Raft snapshots and repair", () => {
+  it("a follower behind the compacted log catches up through a chunked snapshot", () => {
+    const h = new RaftHarness(ids(3), { snapshotChunkBytes: 7 })
+    const leader = h.electLeader()
+    const lagger = ids(3).find((id) => id !== leader)!
+    h.isolate(lagger)
+    for (let i = 0; i < 10; i++) h.raft(leader).propose([cmd(`c${i}`)])
+    h.deliverAll()
+    h.tick(1)
+    const raft = h.raft(leader)
+    const applied = raft.log.applied
+    raft.compact({ meta: { index: applied, term: raft.log.term(applied)!, config: raft.config }, data: new TextEncoder().encode("state-machine-image-of-many-bytes") })
+    expect(raft.log.firstIndex()).toBe(applied + 1)
+    h.heal()
+    h.tick(5)
+    expect(h.raft(lagger).log.committed).toBe(raft.log.committed)
+    expect(h.durable.get(lagger)!.snapshot?.meta.index).toBe(applied)
+    expect(new TextDecoder().decode(h.durable.get(lagger)!.snapshot!.data)).toBe("state-machine-image-of-many-bytes")
+  })
+
+  it("a node with a damaged entry neither campaigns nor votes on an unknown tail, and is repaired from its peers", () => {
+    const h = new RaftHarness(ids(3))
+    const leader = h.electLeader()
+    for (const c of ["a", "b", "c"]) h.raft(leader).propose([cmd(c)])
+    h.deliverAll()
+    h.tick(2)
+    const victim = ids(3).find((id) => id !== leader)!
+    const damagedIndex = h.raft(victim).log.lastIndex()
+    // Crash and restart the victim with its last entry damaged, term lost.
+    const raft = h.boot(victim, [{ index: damagedIndex, term: undefined }])
+    expect(raft.log.tailKnown()).toBe(false)
+    raft.campaignNow()
+    expect(raft.role).toBe("follower")
+    h.tick(4)
+    expect(h.raft(victim).log.hasDamage()).toBe(false)
+    expect(h.raft(victim).log.entry(damagedIndex)?.data).toEqual(h.raft(leader).log.entry(damagedIndex)?.data)
+  })
+})
