@@ -14,15 +14,19 @@ export type SyncStrategy =
   | { readonly _tag: "Always" }
   /** fsync every `intervalMs` of the node's monotonic clock (via the Clock service), if anything is unsynced. */
   | { readonly _tag: "Periodic"; readonly intervalMs: number }
-  /** fsync once `bytes` of records or `records` records are unsynced. */
-  | { readonly _tag: "Threshold"; readonly bytes: number; readonly records: number }
+  /**
+   * fsync once `bytes` of records or `records` records are unsynced, or (if
+   * set) once `maxDelayMs` has passed with anything unsynced, so that a quiet
+   * log does not hold an acknowledgement back for ever.
+   */
+  | { readonly _tag: "Threshold"; readonly bytes: number; readonly records: number; readonly maxDelayMs?: number }
   /** Never fsync on its own: only at segment roll-over and when the caller runs `wal.sync`. */
   | { readonly _tag: "None" }
 
 export const SyncStrategy = {
   always: { _tag: "Always" } as SyncStrategy,
   periodic: (intervalMs: number): SyncStrategy => ({ _tag: "Periodic", intervalMs }),
-  threshold: (options: { readonly bytes: number; readonly records: number }): SyncStrategy => ({
+  threshold: (options: { readonly bytes: number; readonly records: number; readonly maxDelayMs?: number }): SyncStrategy => ({
     _tag: "Threshold",
     ...options
   }),

@@ -279,6 +279,30 @@ describe("wal on a fault-free disk", () => {
     )
   })
 
+  it("backpressure: appends wait while too much is queued, and all land in order", async () => {
+    const disk = inMemoryDisk(512)
+    await withWal(disk, { ...small, sync: SyncStrategy.none, maxPendingBytes: 1000 }, (wal) =>
+      Effect.gen(function* () {
+        const appended = yield* Effect.forEach(Array.from({ length: 60 }, (_, i) => i), (i) => wal.append(enc(`b${i}`.padEnd(100, "."))), {
+          concurrency: "unbounded"
+        })
+        expect(appended.map((a) => a.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1))
+        yield* wal.sync
+        for (const a of appended) expect(dec(yield* wal.read(a.seq)).startsWith("b")).toBe(true)
+      })
+    )
+  })
+
+  it("Threshold with maxDelayMs makes a lone record durable without reaching the threshold", async () => {
+    const disk = inMemoryDisk(512)
+    await withWal(disk, { ...small, sync: SyncStrategy.threshold({ bytes: 1 << 30, records: 1000, maxDelayMs: 5 }) }, (wal) =>
+      Effect.gen(function* () {
+        expect(yield* wal.appendDurable(enc("lonely"))).toBe(1)
+        expect(wal.durableSeq()).toBe(1)
+      })
+    )
+  })
+
   it("rejects a record larger than a segment can hold", async () => {
     const disk = inMemoryDisk(512)
     const exit = await withWal(disk, small, (wal) => Effect.exit(wal.append(new Uint8Array(20 * 1024))))

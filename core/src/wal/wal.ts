@@ -68,6 +68,8 @@ export interface WalConfig {
   readonly sync?: SyncStrategy
   /** Largest group-commit write. Default 4 MiB. */
   readonly maxBatchBytes?: number
+  /** Appends wait (backpressure) while this many bytes are queued but not yet written. Default 16 MiB. */
+  readonly maxPendingBytes?: number
 }
 
 /** An accepted append: its sequence number, and how to learn that it is durable. */
@@ -137,6 +139,7 @@ interface Waiter {
 
 const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024
 const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024
+const DEFAULT_MAX_PENDING_BYTES = 16 * 1024 * 1024
 const READ_ATTEMPTS = 3
 const ZEROS = new Uint8Array(1024 * 1024)
 const EMPTY = new Uint8Array(0)
@@ -187,6 +190,7 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
     const dir = config.dir ?? "wal"
     const strategy = config.sync ?? SyncPreset.Durable
     const maxBatchBytes = config.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES
+    const maxPendingBytes = config.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES
     const sectorSize = disk.sectorSize
     const sbPath = superblockPath(dir)
 
@@ -289,7 +293,10 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
       syncRequested: false,
       unsyncedBytes: 0,
       unsyncedRecords: 0,
-      wake: undefined as Deferred.Deferred<void> | undefined
+      wake: undefined as Deferred.Deferred<void> | undefined,
+      pendingBytes: 0,
+      /** Appenders held back by `maxPendingBytes`, released as the writer drains the queue. */
+      drained: undefined as Deferred.Deferred<void> | undefined
     }
     assert(st.slots.length === st.nextSeq - st.firstSeq, "one slot per retained entry")
 
@@ -334,6 +341,14 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
       }
     }
 
+    const release = () => {
+      const drained = st.drained
+      if (drained !== undefined && (st.pendingBytes < maxPendingBytes || st.failure !== undefined || st.closed)) {
+        st.drained = undefined
+        Deferred.doneUnsafe(drained, Effect.void)
+      }
+    }
+
     const settle = () => {
       let n = 0
       while (n < st.waiters.length && st.waiters[n]!.seq <= st.durableSeq) {
@@ -357,8 +372,10 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
       st.pending = st.pending.filter((p) => {
         if (p.seq < from) return true
         st.pendingBySeq.delete(p.seq)
+        st.pendingBytes -= p.frame.length
         return false
       })
+      release()
     }
 
     const poison = (error: WalFailedError) => {
@@ -367,6 +384,7 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
       failWaitersFrom(Number.NEGATIVE_INFINITY, error)
       dropPendingFrom(Number.NEGATIVE_INFINITY)
       st.nextSeq = st.writtenSeq + 1
+      release()
     }
 
     const fileOf = (k: number): DiskFile => {
@@ -462,6 +480,8 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
         at += p.frame.length
       }
       st.pending.splice(0, n)
+      st.pendingBytes -= bytes
+      release()
       st.curOffset = at
       st.unsyncedBytes += bytes
       st.unsyncedRecords += n
@@ -514,9 +534,11 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
       }
     })
     yield* Effect.forkScoped(writer)
-    if (strategy._tag === "Periodic") {
+    const tickMs =
+      strategy._tag === "Periodic" ? strategy.intervalMs : strategy._tag === "Threshold" ? strategy.maxDelayMs : undefined
+    if (tickMs !== undefined) {
       const tick = Effect.gen(function* () {
-        yield* clock.sleep(strategy.intervalMs)
+        yield* clock.sleep(tickMs)
         if (st.writtenSeq > st.durableSeq || st.pending.length > 0) {
           st.syncRequested = true
           signal()
@@ -532,20 +554,27 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
 
     const maxPayload = segmentBytes - 2 * HEADER_BYTES - 8
 
-    const append = (payload: Uint8Array) =>
-      Effect.suspend((): Effect.Effect<Appended, WalRecordTooLargeError | WalFailedError | WalClosedError> => {
-        const bad = usable()
-        if (bad !== undefined) return Effect.fail(bad)
-        if (payload.length > maxPayload) return Effect.fail(new WalRecordTooLargeError({ bytes: payload.length, maxBytes: maxPayload }))
-        const seq = st.nextSeq++
-        const record = { seq, frame: encodeFrame(KIND_DATA, seq, st.generation, payload), payload: payload.slice() }
-        st.pending.push(record)
-        st.pendingBySeq.set(seq, record)
-        const deferred = Deferred.makeUnsafe<void, WalAppendError>()
-        st.waiters.push({ seq, deferred })
-        signal()
-        return Effect.succeed({ seq, durable: Deferred.await(deferred) })
-      })
+    const enqueue = (payload: Uint8Array): Effect.Effect<Appended, WalRecordTooLargeError | WalFailedError | WalClosedError> => {
+      const bad = usable()
+      if (bad !== undefined) return Effect.fail(bad)
+      if (payload.length > maxPayload) return Effect.fail(new WalRecordTooLargeError({ bytes: payload.length, maxBytes: maxPayload }))
+      if (st.pendingBytes >= maxPendingBytes) {
+        // Backpressure: wait for the writer to drain the queue, then try again.
+        st.drained ??= Deferred.makeUnsafe<void>()
+        return Effect.flatMap(Deferred.await(st.drained), () => enqueue(payload))
+      }
+      const seq = st.nextSeq++
+      const record = { seq, frame: encodeFrame(KIND_DATA, seq, st.generation, payload), payload: payload.slice() }
+      st.pending.push(record)
+      st.pendingBySeq.set(seq, record)
+      st.pendingBytes += record.frame.length
+      const deferred = Deferred.makeUnsafe<void, WalAppendError>()
+      st.waiters.push({ seq, deferred })
+      signal()
+      return Effect.succeed({ seq, durable: Deferred.await(deferred) })
+    }
+
+    const append = (payload: Uint8Array) => Effect.suspend(() => enqueue(payload))
 
     const sync = Effect.suspend((): Effect.Effect<void, WalAppendError> => {
       const bad = usable()
@@ -696,8 +725,10 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
           st.pending = st.pending.filter((p) => {
             if (p.seq >= seq) return true
             st.pendingBySeq.delete(p.seq)
+            st.pendingBytes -= p.frame.length
             return false
           })
+          release()
           if (seq > st.nextSeq) st.nextSeq = seq
           const first =
             seq <= st.writtenSeq
@@ -745,6 +776,7 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
       dropPendingFrom(Number.NEGATIVE_INFINITY)
       st.nextSeq = st.writtenSeq + 1
       signal()
+      release()
     })
     yield* Effect.addFinalizer(() => close)
 
