@@ -533,6 +533,13 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
         }
       }
     })
+    // Registered before the writer is forked, so it runs after the writer has been interrupted.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        for (const file of files.values()) yield* file.close
+        yield* sbFile.close
+      })
+    )
     yield* Effect.forkScoped(writer)
     const tickMs =
       strategy._tag === "Periodic" ? strategy.intervalMs : strategy._tag === "Threshold" ? strategy.maxDelayMs : undefined
