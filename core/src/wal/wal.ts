@@ -182,6 +182,12 @@ const readImage = (
     return { bytes, badSectors }
   })
 
+/** Overwrites `[from, to)` with zeros. */
+const zeroRange = (file: DiskFile, from: number, to: number) =>
+  Effect.gen(function* () {
+    for (let off = from; off < to; off += ZEROS.length) yield* file.write(off, ZEROS.subarray(0, Math.min(ZEROS.length, to - off)))
+  })
+
 /** Opens (recovering) the log in `config.dir`. The writer lives as long as the scope. */
 export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError, Disk | Clock | Scope.Scope> =>
   Effect.gen(function* () {
@@ -210,13 +216,19 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
       const segmentBytes = config.segmentBytes ?? DEFAULT_SEGMENT_BYTES
       assert(segmentBytes % sectorSize === 0 && segmentBytes >= 4 * sectorSize, "segment size must be a multiple of the sector size")
       sb = { version: 1, generation: 0, firstSeq: 1, first: { segment: 1, offset: 0 }, durableSeq: 0, durable: { segment: 1, offset: 0 }, segmentBytes }
-      sbFile = yield* Effect.mapError(disk.open(sbPath, "create"), recoveryIO("open", sbPath))
+      // Written under a temporary name and renamed: a crash during creation leaves no half-written superblock.
+      const tmpPath = `${sbPath}.tmp`
+      const tmp = yield* Effect.mapError(disk.open(tmpPath, "create"), recoveryIO("open", tmpPath))
       const copy = encodeSuperblock(sb, sectorSize)
       const all = new Uint8Array(copy.length * SUPERBLOCK_COPIES)
       for (let i = 0; i < SUPERBLOCK_COPIES; i++) all.set(copy, i * copy.length)
-      yield* Effect.mapError(sbFile.write(0, all), recoveryIO("write", sbPath))
-      yield* Effect.mapError(sbFile.sync, recoveryIO("sync", sbPath))
+      yield* Effect.mapError(tmp.truncate(0), recoveryIO("truncate", tmpPath))
+      yield* Effect.mapError(tmp.write(0, all), recoveryIO("write", tmpPath))
+      yield* Effect.mapError(tmp.sync, recoveryIO("sync", tmpPath))
+      yield* tmp.close
+      yield* Effect.mapError(disk.rename(tmpPath, sbPath), recoveryIO("rename", tmpPath))
       yield* Effect.mapError(disk.syncDirectory(dir), recoveryIO("sync-directory", dir))
+      sbFile = yield* Effect.mapError(disk.open(sbPath, "existing"), recoveryIO("open", sbPath))
     } else {
       sbFile = yield* Effect.mapError(disk.open(sbPath, "existing"), recoveryIO("open", sbPath))
       const image = yield* readImage(sbFile, sectorSize)
@@ -254,8 +266,19 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
     }
     const lastSegmentOnDisk = segmentsOnDisk.length === 0 ? 0 : Math.max(...segmentsOnDisk)
     const scan = scanLog(sb, lastSegmentOnDisk, (k) => images.get(k))
-    images.clear()
     assert(scan.lastSeq >= sb.durableSeq, () => `recovery lost durable records: ${scan.lastSeq} < ${sb.durableSeq}`)
+    // Whatever lies past the end (a cut tail, stray misdirected data) is zeroed: once new records there are
+    // durable, a later misdirected or lost write must not uncover a stale frame that looks valid.
+    const endImage = images.get(scan.end.segment)
+    if (endImage !== undefined) {
+      let last = endImage.bytes.length - 1
+      while (last >= scan.end.offset && endImage.bytes[last] === 0) last--
+      if (last >= scan.end.offset) {
+        const file = files.get(scan.end.segment)!
+        yield* Effect.mapError(zeroRange(file, scan.end.offset, last + 1), recoveryIO("write", file.path))
+      }
+    }
+    images.clear()
 
     // Segments past the end hold nothing (never-used or torn); those below the first are leftovers of a prefix truncation.
     for (const k of segmentsOnDisk) {
@@ -699,6 +722,13 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
                 yield* Effect.mapError(fileOf(st.curSeg).sync, failed("sync", segmentPath(dir, st.curSeg)))
               }
               yield* writeSuperblock({ generation, firstSeq: st.firstSeq, first: st.first, durableSeq: cut - 1, durable: position })
+              // The cut frames are zeroed, so no later lost or misdirected write can uncover them as valid records.
+              const oldEnd = position.segment === st.curSeg ? st.curOffset : segmentBytes
+              if (oldEnd > position.offset) {
+                const path = segmentPath(dir, position.segment)
+                yield* Effect.mapError(zeroRange(fileOf(position.segment), position.offset, oldEnd), failed("write", path))
+                yield* Effect.mapError(fileOf(position.segment).sync, failed("sync", path))
+              }
               let removedAny = false
               for (const k of [...files.keys()]) {
                 if (k > position.segment) {
