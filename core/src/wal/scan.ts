@@ -107,6 +107,7 @@ export const scanLog = (
         off = 0
         continue
       }
+      if (open === undefined && expected <= sb.durableSeq) open = { seq: expected, segment: k, offset: off, reason: "header" }
       if (open !== undefined) closeDamage(sb.durableSeq, undefined)
       return { slots, lastSeq: expected - 1, damage, end: { segment: k, offset: off }, tailRecords }
     }
@@ -114,6 +115,11 @@ export const scanLog = (
     let nextSegment = false
     for (;;) {
       const durable = isDurable(k, off)
+      // Leaving the durable region with acknowledged records still unaccounted for (the scan followed a
+      // misplaced copy past the durable end): they are damage, not tail.
+      if (!durable && open === undefined && expected <= sb.durableSeq) {
+        open = { seq: expected, segment: k, offset: off, reason: "header" }
+      }
       if (off + HEADER_BYTES > bytes.length) {
         if (durable) {
           open ??= { seq: expected, segment: k, offset: off, reason: "header" }
