@@ -10,11 +10,14 @@
  * - The JS thread prepares SQEs (prep*) and submits them in batches (submit).
  *   It alone touches the submission queue.
  * - One completion thread per ring blocks in io_uring_enter(GETEVENTS),
- *   copies CQEs out under a mutex and advances the CQ head. It alone touches
- *   the completion queue. When the pending batch goes from empty to non-empty
- *   it wakes the JS thread once through a napi_threadsafe_function, which
- *   coalesces wake-ups (uv_async underneath); the JS callback then receives
- *   every completion gathered so far as one Int32Array [id, res, id, res...].
+ *   copies CQEs out under a mutex and advances the CQ head. When the pending
+ *   batch goes from empty to non-empty it wakes the JS thread once through a
+ *   napi_threadsafe_function, which coalesces wake-ups (uv_async
+ *   underneath); the JS callback then receives every completion gathered so
+ *   far as one Int32Array [id, res, id, res...].
+ * - Right after submitting, the JS thread also reaps (under the same mutex)
+ *   whatever the kernel completed inline during io_uring_enter, and gets it
+ *   back as submit()'s result, saving the thread hop for page-cache I/O.
  * - Shutdown posts a NOP with a reserved user_data; the completion thread
  *   exits when it reaps it.
  *
@@ -111,6 +114,32 @@ static int sys_register(int fd, unsigned op, void* arg, unsigned nr) {
   return (int)syscall(__NR_io_uring_register, fd, op, arg, nr);
 }
 
+/* Moves every posted CQE into r->pending; returns whether it saw the stop marker. Caller holds r->mu. */
+static int reap_locked(ring_t* r) {
+  int stop = 0;
+  unsigned head = *r->cq_head;
+  unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+  for (; head != tail; head++) {
+    struct io_uring_cqe* cqe = &r->cqes[head & *r->cq_mask];
+    if (cqe->user_data == STOP_USER_DATA) {
+      stop = 1;
+      continue;
+    }
+    if (r->pending_len == r->pending_cap) {
+      size_t cap = r->pending_cap * 2;
+      completion_t* grown = realloc(r->pending, cap * sizeof *grown);
+      if (grown == NULL) abort(); /* losing a completion would hang its caller */
+      r->pending = grown;
+      r->pending_cap = cap;
+    }
+    r->pending[r->pending_len].user_data = cqe->user_data;
+    r->pending[r->pending_len].res = cqe->res;
+    r->pending_len++;
+  }
+  __atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
+  return stop;
+}
+
 static void* completion_thread(void* arg) {
   ring_t* r = arg;
   int stop = 0;
@@ -120,29 +149,10 @@ static void* completion_thread(void* arg) {
       /* The ring is unusable; nothing sensible to do but stop reaping. */
       break;
     }
-    unsigned head = *r->cq_head;
-    unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
-    if (head == tail) continue;
+    /* The JS thread may have reaped these already (see js_submit): look under the lock. */
     pthread_mutex_lock(&r->mu);
     int was_empty = r->pending_len == 0;
-    for (; head != tail; head++) {
-      struct io_uring_cqe* cqe = &r->cqes[head & *r->cq_mask];
-      if (cqe->user_data == STOP_USER_DATA) {
-        stop = 1;
-        continue;
-      }
-      if (r->pending_len == r->pending_cap) {
-        size_t cap = r->pending_cap * 2;
-        completion_t* grown = realloc(r->pending, cap * sizeof *grown);
-        if (grown == NULL) abort(); /* losing a completion would hang its caller */
-        r->pending = grown;
-        r->pending_cap = cap;
-      }
-      r->pending[r->pending_len].user_data = cqe->user_data;
-      r->pending[r->pending_len].res = cqe->res;
-      r->pending_len++;
-    }
-    __atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
+    stop = reap_locked(r);
     int notify = was_empty && r->pending_len > 0;
     pthread_mutex_unlock(&r->mu);
     if (notify) napi_call_threadsafe_function(r->tsfn, NULL, napi_tsfn_nonblocking);
@@ -151,31 +161,26 @@ static void* completion_thread(void* arg) {
   return NULL;
 }
 
-/* Runs on the JS thread: hands every gathered completion to the JS callback. */
-static void deliver(napi_env env, napi_value js_cb, void* context, void* data) {
-  (void)data;
-  ring_t* r = context;
-  if (env == NULL || js_cb == NULL) return;
+/*
+ * Takes every gathered completion as an Int32Array [id, res, ...] (JS thread).
+ * With `reap`, first collects CQEs the kernel posted inline, during the
+ * io_uring_enter that submitted them, so they skip the completion thread's
+ * wake-up and the threadsafe-function hop.
+ */
+static napi_value take_completions(napi_env env, ring_t* r, int reap) {
   pthread_mutex_lock(&r->mu);
+  if (reap) reap_locked(r); /* the stop marker is only ever submitted by ring_stop */
   size_t n = r->pending_len;
-  completion_t* batch = NULL;
-  if (n > 0) {
-    batch = malloc(n * sizeof *batch);
-    if (batch == NULL) abort();
-    memcpy(batch, r->pending, n * sizeof *batch);
-    r->pending_len = 0;
-  }
-  pthread_mutex_unlock(&r->mu);
-  if (n == 0) return;
-  napi_value ab, arr, undef;
+  napi_value ab, arr;
   void* raw;
   if (napi_create_arraybuffer(env, n * 8, &raw, &ab) != napi_ok) abort();
   int32_t* out = raw;
   for (size_t i = 0; i < n; i++) {
-    out[2 * i] = (int32_t)(uint32_t)batch[i].user_data;
-    out[2 * i + 1] = batch[i].res;
+    out[2 * i] = (int32_t)(uint32_t)r->pending[i].user_data;
+    out[2 * i + 1] = r->pending[i].res;
   }
-  free(batch);
+  r->pending_len = 0;
+  pthread_mutex_unlock(&r->mu);
   if (r->inflight >= n) r->inflight -= (unsigned)n;
   else r->inflight = 0;
   if (r->inflight == 0 && r->referenced) {
@@ -183,6 +188,19 @@ static void deliver(napi_env env, napi_value js_cb, void* context, void* data) {
     r->referenced = 0;
   }
   napi_create_typedarray(env, napi_int32_array, 2 * n, ab, 0, &arr);
+  return arr;
+}
+
+/* Runs on the JS thread when the completion thread signals: hands the batch to the JS callback. */
+static void deliver(napi_env env, napi_value js_cb, void* context, void* data) {
+  (void)data;
+  ring_t* r = context;
+  if (env == NULL || js_cb == NULL) return;
+  pthread_mutex_lock(&r->mu);
+  size_t n = r->pending_len;
+  pthread_mutex_unlock(&r->mu);
+  if (n == 0) return; /* already taken by js_submit */
+  napi_value arr = take_completions(env, r, 0), undef;
   napi_get_undefined(env, &undef);
   napi_call_function(env, undef, js_cb, 1, &arr, NULL);
 }
@@ -520,7 +538,11 @@ static napi_value js_prep_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* submit(ring) -> number of SQEs the kernel took; throws with .errno on failure. */
+/*
+ * submit(ring) -> Int32Array [id, res, ...] of completions already available
+ * (often the whole batch for page-cache writes); throws with .errno on failure.
+ * Every prepared SQE is taken: JS never prepares more than the ring holds.
+ */
 static napi_value js_submit(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -529,9 +551,7 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
   if (r == NULL) return NULL;
   int rc = ring_submit(r);
   if (rc < 0) return throw_errno(env, "io_uring_enter", -rc);
-  napi_value out;
-  CHECK(napi_create_int32(env, rc, &out));
-  return out;
+  return take_completions(env, r, 1);
 }
 
 /* fileSize(fd) -> number (fstat; metadata only, does not wait for the device). */

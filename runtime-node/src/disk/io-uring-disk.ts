@@ -15,7 +15,9 @@
  * kernels.
  *
  * `sync` is fdatasync, or fsync when the file's size changed since the last
- * sync (a write past the end, or a truncate). `syncDirectory` opens the
+ * sync (a write past the end, or a truncate). Concurrent syncs of one file
+ * share fsyncs: at most one runs, and all callers that arrive meanwhile share
+ * the next. `syncDirectory` opens the
  * directory and fsyncs it. Parent directories are created on demand, and the
  * directories that hold them are synced so the new directories are durable.
  *
@@ -73,7 +75,8 @@ interface Binding {
     mode: number
   ) => void
   readonly prepClose: (ring: Ring, id: number, fd: number, sqeFlags: number) => void
-  readonly submit: (ring: Ring) => number
+  /** Submits every prepared SQE; returns the completions already available. */
+  readonly submit: (ring: Ring) => Int32Array
   readonly fileSize: (fd: number) => number
   readonly closeRing: (ring: Ring) => void
   readonly IOSQE_IO_LINK: number
@@ -121,7 +124,15 @@ interface Uring {
   readonly extractQueued: (match: (op: Op) => boolean) => Array<Op>
   readonly close: () => void
   /** Counters for tests and diagnostics. */
-  readonly stats: { submits: number; sqes: number; completions: number; linkedChains: number }
+  readonly stats: {
+    submits: number
+    sqes: number
+    completions: number
+    /** Completions returned by the submitting io_uring_enter itself (no thread hop). */
+    inlineCompletions: number
+    linkedChains: number
+    fsyncs: number
+  }
 }
 
 const makeUring = (binding: Binding, entries: number): Uring => {
@@ -131,7 +142,7 @@ const makeUring = (binding: Binding, entries: number): Uring => {
   let flushScheduled = false
   let closed = false
   const queue: Array<ReadonlyArray<Op>> = []
-  const stats = { submits: 0, sqes: 0, completions: 0, linkedChains: 0 }
+  const stats = { submits: 0, sqes: 0, completions: 0, inlineCompletions: 0, linkedChains: 0, fsyncs: 0 }
 
   const onCompletions = (batch: Int32Array) => {
     for (let i = 0; i < batch.length; i += 2) {
@@ -166,10 +177,11 @@ const makeUring = (binding: Binding, entries: number): Uring => {
     }
     if (prepared === 0) return
     // Every prepared SQE fits (inflight <= capacity = SQ size), so one enter takes them all.
-    const took = binding.submit(ring)
+    const inline = binding.submit(ring)
     stats.submits++
-    stats.sqes += took
-    assert(took === prepared, `io_uring_enter took ${took} of ${prepared} SQEs`)
+    stats.sqes += prepared
+    stats.inlineCompletions += inline.length / 2
+    if (inline.length > 0) onCompletions(inline)
   }
   const scheduleFlush = () => {
     if (flushScheduled) return
@@ -380,53 +392,88 @@ export const ioUringDisk = (root: string, options: IoUringDiskOptions = {}): IoU
             : new DiskIOError({ op: "write", path, offset, message: String(e) })
       })
 
-    /** One fsync attempt, linked after any of this file's writes still waiting for submission. */
+    /**
+     * One fsync covering every write of this file issued before the call (not
+     * the ones issued after it: with steady writers that would never end).
+     * Writes already in the kernel are not ordered before a new SQE, so they
+     * are waited for; when all of them are still waiting for submission they
+     * are chained in front of the fsync instead, and the kernel runs
+     * write → … → fsync in order from one io_uring_enter.
+     */
     const fsyncOnce = async (): Promise<number> => {
-      while (file.pendingWrites.size > 0) {
-        // Writes already in the kernel are not ordered before a new SQE: wait for them.
-        if (file.inKernelWrites > 0) {
-          await Promise.all([...file.pendingWrites])
-          continue
-        }
-        // Writes not yet submitted can be chained in front of the fsync instead.
+      const earlier = [...file.pendingWrites]
+      if (earlier.length > 0 && file.inKernelWrites === 0) {
+        // Each pending write has at most one op outstanding; none is in the kernel.
         const queued = uring.extractQueued((op) => isWriteOp.has(op))
-        if (queued.length > 0) {
+        if (queued.length === earlier.length) {
           const full = file.sizeChanged
           file.sizeChanged = false
-          return new Promise<number>((settle) => {
+          uring.stats.fsyncs++
+          const res = await new Promise<number>((settle) => {
             const fsync: Op = { prep: (id, f) => binding.prepFsync(ring, id, fd, f, !full), done: settle }
-            // Write → ... → fsync as one chain: the kernel starts the fsync only after the writes.
             uring.enqueue([...queued, fsync])
-          }).then((res) => {
-            if (res < 0) file.sizeChanged ||= full
-            return res
           })
+          if (res < 0) file.sizeChanged ||= full
+          return res
         }
-        await Promise.all([...file.pendingWrites])
+        for (const op of queued) uring.enqueue([op]) // a write is between two parts: wait instead
       }
+      if (earlier.length > 0) await Promise.all(earlier)
       const full = file.sizeChanged
       file.sizeChanged = false
+      uring.stats.fsyncs++
       const res = await fsyncRaw(fd, !full)
       if (res < 0) file.sizeChanged ||= full
       return res
     }
 
+    /** One durable sync: fsync, re-run if a cut chain cancelled it, fail if an earlier write failed. */
+    const runSync = async (): Promise<void> => {
+      let res = await fsyncOnce()
+      // A chain whose write came back short is cut: the fsync never ran. Run it again.
+      for (let tries = 0; res === -ECANCELED && tries < 100; tries++) res = await fsyncOnce()
+      if (res < 0) throw new DiskSyncError({ path, message: `fsync: ${describeErrno(res)}` })
+      if (file.writeFailed) {
+        file.writeFailed = false
+        throw new DiskSyncError({ path, message: "an earlier write to this file failed; its data is not durable" })
+      }
+    }
+
+    /**
+     * Group commit at the file: at most one fsync of this file in flight. A
+     * sync that arrives while one runs cannot ride on it (its writes may have
+     * come too late), so it waits for the next one, which every caller that
+     * arrives meanwhile shares. Without this, N concurrent syncs become N
+     * concurrent fsyncs of one file in the kernel's io-wq workers, which then
+     * contend on the inode.
+     */
+    let running: Promise<void> | undefined
+    let next: Promise<void> | undefined
+    const launch = (): Promise<void> => {
+      const p = runSync()
+      running = p
+      const done = () => {
+        if (running === p) running = undefined
+      }
+      p.then(done, done)
+      return p
+    }
+    const groupSync = (): Promise<void> => {
+      if (next !== undefined) return next
+      if (running === undefined) return launch()
+      const ignore = () => {}
+      next = running.then(ignore, ignore).then(() => {
+        next = undefined
+        return launch()
+      })
+      return next
+    }
+
     const sync = Effect.tryPromise({
-      try: () =>
-        track(
-          file,
-          (async () => {
-            if (file.closed) throw new DiskSyncError({ path, message: "file handle is closed" })
-            let res = await fsyncOnce()
-            // A chain whose write came back short is cut: the fsync never ran. Run it again.
-            for (let tries = 0; res === -ECANCELED && tries < 100; tries++) res = await fsyncOnce()
-            if (res < 0) throw new DiskSyncError({ path, message: `fsync: ${describeErrno(res)}` })
-            if (file.writeFailed) {
-              file.writeFailed = false
-              throw new DiskSyncError({ path, message: "an earlier write to this file failed; its data is not durable" })
-            }
-          })()
-        ),
+      try: () => {
+        if (file.closed) return Promise.reject(new DiskSyncError({ path, message: "file handle is closed" }))
+        return track(file, groupSync())
+      },
       catch: (e) => (e instanceof DiskSyncError ? e : new DiskSyncError({ path, message: String(e) }))
     })
 
