@@ -165,6 +165,39 @@ describe("io_uring disk", () => {
     expect(new Set(read)).toEqual(new Set(Array.from({ length: 200 }, (_, i) => `rec-${i}`)))
   })
 
+  itUring("shares one fsync among concurrent syncs of a file, and each sync still covers its own write", async () => {
+    const root = fresh()
+    const disk = uringDisk(root)
+    const n = 64
+    await Effect.runPromise(
+      Effect.gen(function*() {
+        const f = yield* disk.open("log", "create")
+        yield* f.write(0, new Uint8Array(n * 16))
+        yield* f.sync
+        const before = disk.stats.fsyncs
+        yield* Effect.forEach(
+          Array.from({ length: n }, (_, i) => i),
+          (i) => Effect.andThen(f.write(i * 16, new Uint8Array(16).fill(i + 1)), f.sync),
+          { concurrency: "unbounded" }
+        )
+        const fsyncs = disk.stats.fsyncs - before
+        expect(fsyncs).toBeGreaterThan(0)
+        expect(fsyncs).toBeLessThan(n)
+        yield* f.close
+      })
+    )
+    const onDisk = readFileSync(join(root, "log"))
+    for (let i = 0; i < n; i++) expect(onDisk[i * 16]).toBe(i + 1)
+  })
+
+  it("falls back to libuv when io_uring_setup fails, and says why", () => {
+    // io_uring_setup(0 entries) fails with EINVAL: a real setup failure, like ENOSYS or EPERM under seccomp.
+    const broken = makeNodeDisk(fresh(), "auto", { entries: 0 })
+    expect(broken.backend).toBe("libuv")
+    expect(broken.reason).toMatch(unavailable === undefined ? /io_uring_setup: Invalid argument/ : /./)
+    expect(() => makeNodeDisk(fresh(), "io_uring", { entries: 0 })).toThrow()
+  })
+
   it("makeNodeDisk falls back to libuv when asked, and picks io_uring where it works", () => {
     const forced = makeNodeDisk(fresh(), "libuv")
     expect(forced.backend).toBe("libuv")

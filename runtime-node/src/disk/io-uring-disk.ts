@@ -630,11 +630,12 @@ export interface NodeDisk {
  */
 export const makeNodeDisk = (
   root: string,
-  prefer: "auto" | "io_uring" | "libuv" = envPreference()
+  prefer: "auto" | "io_uring" | "libuv" = envPreference(),
+  options: IoUringDiskOptions = {}
 ): NodeDisk => {
   if (prefer !== "libuv") {
     try {
-      const disk = ioUringDisk(root)
+      const disk = ioUringDisk(root, options)
       return { disk, backend: "io_uring", reason: "io_uring ring set up", shutdown: disk.shutdown }
     } catch (e) {
       if (prefer === "io_uring") throw e

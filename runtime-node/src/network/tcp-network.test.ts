@@ -198,6 +198,22 @@ describe("tcp network", () => {
     expect(a.net.stats.connectFailures).toBeGreaterThan(0)
   })
 
+  it("pauses reading when the inbox is full and resumes as it drains, losing nothing", async () => {
+    const peers = cluster(await freePorts(2))
+    const a = await startNode({ self: nodeId("n1"), peers })
+    const b = await startNode({ self: nodeId("n2"), peers, inboxMessages: 8 })
+    const big = new Uint8Array(64 * 1024)
+    for (let i = 0; i < 64; i++) {
+      big[0] = i
+      Effect.runSync(a.net.send(nodeId("n2"), big))
+    }
+    await eventually(() => b.net.stats.inboundPauses > 0)
+    const order: Array<number> = []
+    for (let i = 0; i < 64; i++) order.push((await receive(b.net)).payload[0]!)
+    expect(order).toEqual(Array.from({ length: 64 }, (_, i) => i))
+    expect(a.net.stats.droppedQueueFull).toBe(0)
+  })
+
   it("refuses to start when the port is taken", async () => {
     const [port] = await freePorts(1)
     const peers = cluster([port!])

@@ -116,6 +116,8 @@ export interface NetworkStats {
   inboundAuthFailures: number
   /** Outbound handshakes abandoned because the listener could not prove the secret. */
   outboundAuthFailures: number
+  /** Times a full inbox paused reading from the inbound sockets. */
+  inboundPauses: number
   /** Outbound connections that completed the handshake. */
   connected: number
   /** Outbound connection attempts that failed or were lost. */
@@ -191,6 +193,7 @@ const start = (config: TcpNetworkConfig): Running => {
     framingErrors: 0,
     inboundAuthFailures: 0,
     outboundAuthFailures: 0,
+    inboundPauses: 0,
     connected: 0,
     connectFailures: 0
   }
@@ -209,6 +212,7 @@ const start = (config: TcpNetworkConfig): Running => {
     inbox.push(envelope)
     if (inbox.length >= inboxMessages && !inboundPaused) {
       inboundPaused = true
+      stats.inboundPauses++
       for (const s of inbound) s.pause()
     }
   }
