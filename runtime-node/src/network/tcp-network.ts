@@ -150,10 +150,13 @@ export const tcpNetwork = (config: TcpNetworkConfig): Effect.Effect<TcpNetwork, 
   Effect.acquireRelease(
     Effect.callback<Running, NetworkListenError>((resume) => {
       const running = start(config)
-      running.server.once("error", (e) =>
-        resume(Effect.fail(new NetworkListenError({ ...running.listen, message: e.message })))
-      )
-      running.server.listen(running.listen.port, running.listen.host, () => resume(Effect.succeed(running)))
+      const failed = (e: Error) => resume(Effect.fail(new NetworkListenError({ ...running.listen, message: e.message })))
+      running.server.once("error", failed)
+      running.server.listen(running.listen.port, running.listen.host, () => {
+        running.server.off("error", failed)
+        running.server.on("error", () => {}) // accept errors after listening hit only the failed socket
+        resume(Effect.succeed(running))
+      })
     }),
     (running) => Effect.promise(() => running.stop())
   ).pipe(Effect.map((running) => running.network))
