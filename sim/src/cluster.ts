@@ -42,6 +42,8 @@ interface SimNode {
 export interface ClusterOptions {
   readonly random: SeededSource
   readonly nodes: number
+  /** Client processes c1..cN: network endpoints with a clock, never faulted by the nemesis. */
+  readonly clients?: number
   readonly network: NetworkFaultConfig
   readonly disk: DiskFaultConfig
   readonly clocks: ReadonlyArray<ClockConfig>
@@ -53,6 +55,7 @@ export class SimCluster {
   readonly faults = new FaultCounter()
   readonly network: SimNetwork
   private readonly nodes = new Map<NodeId, SimNode>()
+  private readonly clientNodes = new Map<NodeId, SimNode>()
   private readonly diskConfig: DiskFaultConfig
   private program: NodeProgram | undefined
   private readonly violationList: Array<string> = []
@@ -84,6 +87,24 @@ export class SimCluster {
       if (clockConfig.skewMs !== 0) this.faults.fired("clock.skew")
       if (clockConfig.driftPpm !== 0) this.faults.fired("clock.drift")
     }
+    for (let i = 1; i <= (options.clients ?? 0); i++) {
+      const id = nodeId(`c${i}`)
+      const random = options.random.split(`client/${id}`)
+      const process = new SimProcess(id, this.scheduler)
+      const clockConfig = { skewMs: 0, driftPpm: 0 }
+      const disk = new SimDisk({ label: id, process, random: random.split("disk"), faults: this.faults, trace: this.trace, config: faultFreeDisk })
+      this.clientNodes.set(id, { id, process, disk, clockConfig, clock: new SimClock(process, clockConfig, 0), random, fiber: undefined })
+      this.network.addNode(id, process)
+    }
+  }
+
+  get clientIds(): ReadonlyArray<NodeId> {
+    return [...this.clientNodes.keys()]
+  }
+
+  /** Starts `program` on every client process. */
+  startClients(program: NodeProgram): void {
+    for (const client of this.clientNodes.values()) this.spawnWith(client, program)
   }
 
   get nodeIds(): ReadonlyArray<NodeId> {
@@ -131,8 +152,10 @@ export class SimCluster {
   }
 
   private spawn(node: SimNode): void {
-    const program = this.program
-    if (program === undefined) return
+    if (this.program !== undefined) this.spawnWith(node, this.program)
+  }
+
+  private spawnWith(node: SimNode, program: NodeProgram): void {
     const incarnation = node.process.incarnation
     const context = Context.make(Clock, node.clock.service()).pipe(
       Context.add(Random, seededRandom(node.random.split(`incarnation/${incarnation}`))),

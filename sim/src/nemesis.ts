@@ -79,7 +79,20 @@ export const applyPartition = (
   }
 }
 
+/** A fault episode as it happened, in virtual nanoseconds, named with the Jepsen report's kinds. */
+export interface FaultEpisode {
+  readonly kind: string
+  readonly start: number
+  end: number
+  readonly label: string
+}
+
+const reportKind = (kind: FaultKind): string =>
+  kind.startsWith("net.") ? "partition" : kind === "process.crash" ? "kill" : kind === "process.pause" ? "pause" : kind.startsWith("clock.") ? "clock-skew" : "disk-fault"
+
 export class Nemesis {
+  /** Every episode, for reports. */
+  readonly episodes: Array<FaultEpisode> = []
   private readonly cluster: SimCluster
   private readonly config: SimConfig
   private readonly random: SeededSource
@@ -194,12 +207,17 @@ export class Nemesis {
       default:
         return
     }
-    this.endings.add(end)
-    const cancel = cluster.scheduler.setTimer(durationNs, () => {
-      this.endings.delete(end)
+    const episode: FaultEpisode = { kind: reportKind(kind), start: cluster.scheduler.now, end: cluster.scheduler.now + durationNs, label: kind }
+    this.episodes.push(episode)
+    const finish = () => {
+      episode.end = cluster.scheduler.now
       end()
+    }
+    this.endings.add(finish)
+    cluster.scheduler.setTimer(durationNs, () => {
+      if (!this.endings.delete(finish)) return
+      finish()
     })
-    void cancel
   }
 
   /** Ends every fault: the rest of the run is for liveness. */

@@ -55,7 +55,7 @@ describe("simulator runs", () => {
   it("with every fault on, every fault kind fires within a few seeds", () => {
     const fired = new Map<string, number>()
     for (const seed of [1, 2, 3, 4]) {
-      const result = runSeed(seed, { all: true, durationMs: 10_000 })
+      const result = runSeed(seed, { workload: "durable-ping", all: true, durationMs: 10_000 })
       expect(result.result, result.violations.join("\n")).toBe("pass")
       for (const [kind, n] of Object.entries(result.faults)) fired.set(kind, (fired.get(kind) ?? 0) + n)
     }
@@ -65,17 +65,46 @@ describe("simulator runs", () => {
     expect(fired.get("disk.lost-unsynced-write") ?? 0).toBeGreaterThan(0)
   })
 
-  it("a bounded campaign of drawn seeds passes", () => {
-    for (let seed = 100; seed < 110; seed++) {
-      const result = runSeed(seed, { durationMs: 10_000 })
-      expect(result.result, `seed ${seed}: ${result.violations.join("\n")}\nreplay: ${result.replay}`).toBe("pass")
+  it("a bounded campaign of drawn seeds passes, for both workloads", () => {
+    for (let seed = 100; seed < 106; seed++) {
+      for (const workload of ["raft-kv", "durable-ping"] as const) {
+        const result = runSeed(seed, { workload, durationMs: 10_000 })
+        expect(result.result, `seed ${seed}: ${result.violations.join("\n")}\nreplay: ${result.replay}`).toBe("pass")
+        if (workload === "raft-kv") {
+          expect(result.stats.linearizability).toBe("valid")
+          expect(Number(result.stats.ok)).toBeGreaterThan(50)
+        }
+      }
     }
+  })
+
+  it("the Raft KV workload checks a real history: linearizable, with ok, failed and ambiguous operations", () => {
+    const result = runSeed(2, { durationMs: 10_000, only: ["net.drop", "process.crash", "net.partition"], all: true })
+    expect(result.result, result.violations.join("\n")).toBe("pass")
+    expect(result.history.length).toBeGreaterThan(200)
+    const types = new Set(result.history.map((op) => op.type))
+    expect([...types].sort()).toEqual(["fail", "info", "invoke", "ok"])
+    expect(Number(result.stats.elections)).toBeGreaterThan(1)
+  })
+
+  it("finds a planted Raft bug (votes without the election restriction) within a bounded number of seeds", () => {
+    let found: number | undefined
+    for (let seed = 1; seed <= 40 && found === undefined; seed++) {
+      const result = runSeed(seed, { plantedBug: "vote-without-log-check", only: ["process.crash", "net.partition"], all: true, nodes: 5, durationMs: 10_000 })
+      if (result.result === "fail") {
+        found = seed
+        expect(result.violations.join("\n")).toMatch(/leader completeness|state machine safety|linearizability/)
+        expect(result.replay).toContain("--planted-bug vote-without-log-check")
+      }
+    }
+    expect(found).toBeDefined()
+    expect(runSeed(found!, { only: ["process.crash", "net.partition"], all: true, nodes: 5, durationMs: 10_000 }).result).toBe("pass")
   })
 
   it("finds a planted bug (acknowledging before fsync) within a bounded number of seeds, and shrinks it", () => {
     let found: number | undefined
     for (let seed = 1; seed <= 20 && found === undefined; seed++) {
-      const result = runSeed(seed, { plantedBug: "ack-before-sync", only: ["process.crash"], durationMs: 5_000 })
+      const result = runSeed(seed, { workload: "durable-ping", plantedBug: "ack-before-sync", only: ["process.crash"], durationMs: 5_000 })
       if (result.result === "fail") {
         found = seed
         expect(result.violations.join("\n")).toMatch(/durability/)
@@ -85,23 +114,23 @@ describe("simulator runs", () => {
       }
     }
     expect(found).toBeDefined()
-    const shrunk = minimize(found!, { plantedBug: "ack-before-sync", durationMs: 8_000 })
+    const shrunk = minimize(found!, { workload: "durable-ping", plantedBug: "ack-before-sync", durationMs: 8_000 })
     expect(shrunk).toBeDefined()
     expect(shrunk!.result.result).toBe("fail")
     expect(Object.keys(drawConfig(found!, shrunk!.options).faults)).toEqual(["process.crash"])
     // The same code without the bug passes the same seed.
-    expect(runSeed(found!, { only: ["process.crash"], durationMs: 5_000 }).result).toBe("pass")
+    expect(runSeed(found!, { workload: "durable-ping", only: ["process.crash"], durationMs: 5_000 }).result).toBe("pass")
   })
 
   it("the CLI prints the JSON fields, exits 1 on a failing seed and 2 on bad input", () => {
-    const ok = spawnSync(process.execPath, [cairn, "sim", "--seeds", "1..2", "--duration-ms", "2000", "--json"], { encoding: "utf8" })
+    const ok = spawnSync(process.execPath, [cairn, "sim", "--seeds", "1..2", "--duration-ms", "5000", "--json"], { encoding: "utf8" })
     expect(ok.status).toBe(0)
     const lines = ok.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
     expect(lines.length).toBe(2)
     for (const field of ["seed", "config", "events", "simulatedMs", "traceHash", "faults", "result", "violations"]) {
       expect(lines[0]).toHaveProperty(field)
     }
-    const failing = spawnSync(process.execPath, [cairn, "sim", "--seeds", "1..20", "--only", "process.crash", "--all-faults", "--duration-ms", "5000", "--planted-bug", "ack-before-sync"], { encoding: "utf8" })
+    const failing = spawnSync(process.execPath, [cairn, "sim", "--workload", "durable-ping", "--seeds", "1..20", "--only", "process.crash", "--all-faults", "--duration-ms", "5000", "--planted-bug", "ack-before-sync"], { encoding: "utf8" })
     expect(failing.status).toBe(1)
     expect(failing.stdout).toMatch(/replay: npx cairn sim --seed \d+/)
     const bad = spawnSync(process.execPath, [cairn, "sim", "--only", "disk.gremlins"], { encoding: "utf8" })

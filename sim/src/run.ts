@@ -8,8 +8,11 @@
 import { assert, Disk, InvariantViolation, type NodeId } from "@cairn/core"
 import { seededSource } from "@cairn/runtime-test"
 import { Effect } from "effect"
+import { checkHistory, makeModel, type Op } from "@cairn/jepsen"
 import { SimCluster, type NodeProgram } from "./cluster.ts"
-import { Nemesis } from "./nemesis.ts"
+import { RaftInvariants } from "./raft/invariants.ts"
+import { raftKvWorkload } from "./workload/raft-kv.ts"
+import { Nemesis, type FaultEpisode } from "./nemesis.ts"
 import { corruptingFaults, drawConfig, faultKinds, type ConfigOverrides, type FaultKind, type SimConfig } from "./swarm.ts"
 import { durablePing } from "./workload/durable-ping.ts"
 
@@ -31,16 +34,42 @@ export interface RunResult {
   readonly replay: string
   /** Wall-clock milliseconds the run took (not part of the trace). */
   readonly wallMs: number
+  readonly workload: WorkloadName
+  readonly stats: WorkloadStats
+  /** The client history (raft-kv), for reports and the checker. */
+  readonly history: ReadonlyArray<Op>
+  /** Fault episodes, in virtual nanoseconds. */
+  readonly episodes: ReadonlyArray<FaultEpisode>
+  /** Scheduler steps (fiber tasks and timers) the run took. */
+  readonly steps: number
 }
 
+export type WorkloadName = "raft-kv" | "durable-ping"
+export const workloadNames: ReadonlyArray<WorkloadName> = ["raft-kv", "durable-ping"]
+
+export type PlantedBug = "ack-before-sync" | "commit-previous-term" | "vote-without-log-check"
+
 export interface RunOptions extends ConfigOverrides {
-  /** Test-only: plants a bug in the workload so tests can show the checks catch it. */
-  readonly plantedBug?: "ack-before-sync" | undefined
+  /** What the cluster runs (default raft-kv). */
+  readonly workload?: WorkloadName | undefined
+  /**
+   * Test-only: plants a known bug so tests can show the checks catch it.
+   * `ack-before-sync` (durable-ping): acknowledge before fsync.
+   * `commit-previous-term` (raft-kv): count replicas of an old-term entry toward commit (Raft's Figure 8).
+   * `vote-without-log-check` (raft-kv): grant votes without the election restriction.
+   */
+  readonly plantedBug?: PlantedBug | undefined
+}
+
+/** What the run learned besides pass/fail: the workload's own figures. */
+export interface WorkloadStats {
+  readonly [name: string]: number | string
 }
 
 /** The command line that replays a run with these options. */
 export const replayCommand = (seed: number, options: RunOptions): string => {
   const parts = [`npx cairn sim --seed ${seed}`]
+  if (options.workload !== undefined && options.workload !== "raft-kv") parts.push(`--workload ${options.workload}`)
   if (options.nodes !== undefined) parts.push(`--nodes ${options.nodes}`)
   if (options.durationMs !== undefined) parts.push(`--duration-ms ${options.durationMs}`)
   if (options.only !== undefined) parts.push(`--only ${options.only.join(",") || "none"}`)
@@ -52,11 +81,13 @@ export const replayCommand = (seed: number, options: RunOptions): string => {
 
 export const runSeed = (seed: number, options: RunOptions = {}): RunResult => {
   const started = globalThis.performance.now()
+  const workload = options.workload ?? "raft-kv"
   const config = drawConfig(seed, options)
   const random = seededSource(`cairn-sim/${seed}`)
   const cluster = new SimCluster({
     random: random.split("cluster"),
     nodes: config.nodes,
+    clients: workload === "raft-kv" ? 3 : 0,
     network: config.network,
     disk: config.disk,
     clocks: config.clocks
@@ -68,7 +99,100 @@ export const runSeed = (seed: number, options: RunOptions = {}): RunResult => {
     cluster.faults.enable("disk.lost-unsynced-write")
     cluster.faults.enable("disk.torn-write")
   }
+  const finish = workload === "raft-kv" ? startRaftKv(cluster, config, options) : startDurablePing(cluster, config, options)
+  const nemesis = new Nemesis(cluster, config, random.split("nemesis"))
+  nemesis.start()
 
+  const endNs = config.durationMs * 1e6
+  // A livelock (messages bouncing without end) would never reach the deadline: bound the work per simulated ms.
+  const maxSteps = config.durationMs * stepsPerSimulatedMs
+  try {
+    const outcome = cluster.scheduler.run({ untilNs: endNs, maxSteps })
+    if (outcome === "steps") {
+      cluster.violation(`livelock: more than ${stepsPerSimulatedMs} scheduler steps per simulated ms (stopped at ${(cluster.scheduler.now / 1e6).toFixed(3)} ms)`)
+    }
+  } catch (error) {
+    // An assert in the simulator itself (not in a node fiber) stops the run too.
+    if (error instanceof InvariantViolation) cluster.violation(`invariant: ${error.message}`)
+    else throw error
+  }
+  const { stats, history } = finish()
+  const violations = cluster.violations
+  return {
+    seed,
+    config,
+    events: cluster.trace.events,
+    simulatedMs: cluster.scheduler.now / 1e6,
+    traceHash: cluster.trace.hash,
+    faults: cluster.faults.snapshot(),
+    silentFaults: cluster.faults.silent(),
+    result: violations.length === 0 ? "pass" : "fail",
+    violations,
+    recentEvents: violations.length === 0 ? [] : cluster.trace.recent(),
+    replay: replayCommand(seed, options),
+    wallMs: globalThis.performance.now() - started,
+    workload,
+    stats,
+    history,
+    episodes: nemesis.episodes,
+    steps: cluster.scheduler.stepCount
+  }
+}
+
+/** Far above any healthy run (under 10); a run past it is spinning. */
+const stepsPerSimulatedMs = 250
+
+type Finish = () => { readonly stats: WorkloadStats; readonly history: ReadonlyArray<Op> }
+
+/** The Raft KV workload: start servers and clients; at the end check the history and liveness. */
+const startRaftKv = (cluster: SimCluster, config: SimConfig, options: RunOptions): Finish => {
+  const invariants = new RaftInvariants((violation) => cluster.violation(violation))
+  const endNs = config.durationMs * 1e6
+  const workload = raftKvWorkload({
+    voters: cluster.nodeIds,
+    keys: 3,
+    observer: invariants.observer(),
+    now: () => cluster.scheduler.now,
+    // Clients stop invoking shortly before the end so their last operations can finish.
+    stopAtNs: endNs - Math.min(1e9, ((config.durationMs - config.healAtMs) * 1e6) / 2),
+    ...(options.plantedBug === "commit-previous-term" || options.plantedBug === "vote-without-log-check" ? { raft: { plantedBug: options.plantedBug } } : {})
+  })
+  cluster.start(workload.server)
+  cluster.startClients(workload.client)
+  return () => {
+    let verdict = "skipped"
+    if (cluster.violations.length === 0) {
+      const healNs = config.healAtMs * 1e6
+      for (const client of cluster.clientIds) {
+        if ((workload.lastOk.get(client) ?? -1) < healNs) {
+          cluster.violation(`liveness: client ${client} completed no operation in the ${config.durationMs - config.healAtMs} ms after the heal`)
+        }
+      }
+      const check = checkHistory(makeModel("kv"), workload.history, { maxSteps: 5_000_000 })
+      verdict = check.verdict
+      if (check.verdict === "invalid") {
+        const ce = check.counterexample
+        cluster.violation(
+          `linearizability: the client history is not linearizable (key ${String(ce?.partition)}; stuck after ${ce?.linearized.length ?? 0} ops at state ${ce?.state ?? "?"}; ` +
+            `could not place: ${ce?.blocked?.description ?? "?"})`
+        )
+      }
+    }
+    return {
+      stats: {
+        ok: workload.counts.ok,
+        fail: workload.counts.fail,
+        info: workload.counts.info,
+        elections: invariants.elections,
+        linearizability: verdict
+      },
+      history: workload.history
+    }
+  }
+}
+
+/** The durable-ping test protocol: start it; at the end check liveness. */
+const startDurablePing = (cluster: SimCluster, config: SimConfig, options: RunOptions): Finish => {
   const corrupting = corruptingFaults.some((kind) => config.faults[kind] !== undefined)
   const acked = new Map<NodeId, number>()
   const lastAckNs = new Map<NodeId, number>()
@@ -101,38 +225,15 @@ export const runSeed = (seed: number, options: RunOptions = {}): RunResult => {
   }
   const workload = durablePing(oracle, cluster.nodeIds)
   cluster.start(options.plantedBug === "ack-before-sync" ? plantAckBeforeSync(workload) : workload)
-  new Nemesis(cluster, config, random.split("nemesis")).start()
-
-  const endNs = config.durationMs * 1e6
-  try {
-    cluster.scheduler.run({ untilNs: endNs })
-  } catch (error) {
-    // An assert in the simulator itself (not in a node fiber) stops the run too.
-    if (error instanceof InvariantViolation) cluster.violation(`invariant: ${error.message}`)
-    else throw error
-  }
-
-  if (cluster.violations.length === 0) {
-    const healNs = config.healAtMs * 1e6
-    for (const node of cluster.nodeIds) {
-      if ((lastAckNs.get(node) ?? -1) < healNs) cluster.violation(`liveness: ${node} acknowledged nothing in the ${config.durationMs - config.healAtMs} ms after the heal`)
-      else if (config.nodes > 1 && (lastPongNs.get(node) ?? -1) < healNs) cluster.violation(`liveness: ${node} heard no pong in the ${config.durationMs - config.healAtMs} ms after the heal`)
+  return () => {
+    if (cluster.violations.length === 0) {
+      const healNs = config.healAtMs * 1e6
+      for (const node of cluster.nodeIds) {
+        if ((lastAckNs.get(node) ?? -1) < healNs) cluster.violation(`liveness: ${node} acknowledged nothing in the ${config.durationMs - config.healAtMs} ms after the heal`)
+        else if (config.nodes > 1 && (lastPongNs.get(node) ?? -1) < healNs) cluster.violation(`liveness: ${node} heard no pong in the ${config.durationMs - config.healAtMs} ms after the heal`)
+      }
     }
-  }
-  const violations = cluster.violations
-  return {
-    seed,
-    config,
-    events: cluster.trace.events,
-    simulatedMs: cluster.scheduler.now / 1e6,
-    traceHash: cluster.trace.hash,
-    faults: cluster.faults.snapshot(),
-    silentFaults: cluster.faults.silent(),
-    result: violations.length === 0 ? "pass" : "fail",
-    violations,
-    recentEvents: violations.length === 0 ? [] : cluster.trace.recent(),
-    replay: replayCommand(seed, options),
-    wallMs: globalThis.performance.now() - started
+    return { stats: {}, history: [] }
   }
 }
 

@@ -278,7 +278,15 @@ export const encodeMessage = (m: Message): Uint8Array => {
 
 /** Decodes a message; throws `RaftDecodeError` on any damage. */
 export const decodeMessage = (bytes: Uint8Array): Message => {
-  const { kind, body: r } = unframe(bytes)
+  const { kind, body } = unframe(bytes)
+  return decodeMessageBody(kind, body)
+}
+
+/** Frame kinds below this are Raft messages; the rest belong to protocols sharing the transport. */
+export const FIRST_FOREIGN_KIND = 64
+
+/** Decodes the body of an already checked frame of `kind`. */
+export const decodeMessageBody = (kind: number, r: Reader): Message => {
   const type = messageTypes[kind]
   if (type === undefined) throw new RaftDecodeError({ message: `unknown message type ${kind}` })
   const from = r.string() as NodeId

@@ -22,7 +22,7 @@ import { assert } from "../invariant/invariant.ts"
 import { Network } from "../network/network.ts"
 import type { NodeId } from "../node/node-id.ts"
 import { Random } from "../random/random.ts"
-import { decodeMessage, encodeMessage } from "./codec.ts"
+import { decodeMessageBody, encodeMessage, FIRST_FOREIGN_KIND, type Reader, unframe } from "./codec.ts"
 import { initialConfig, type ConfChange } from "./membership.ts"
 import { defaultRaftOptions, Raft, type ProposeOutcome, type RaftOptions, type SoftState } from "./raft.ts"
 import { openRaftStorage, type RaftStorageError } from "./storage.ts"
@@ -58,6 +58,8 @@ export interface RaftNodeConfig<R> {
   readonly options?: Partial<Omit<RaftOptions, "id" | "randomInt">>
   readonly walSegmentBytes?: number
   readonly observer?: RaftObserver
+  /** Frames of other protocols on the same transport (kind >= 64), e.g. client requests. */
+  readonly onForeignFrame?: (from: NodeId, kind: number, body: Reader) => Effect.Effect<void>
 }
 
 export interface RaftNode {
@@ -206,9 +208,14 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
         const envelope = yield* network.receive
         let message: Message
         try {
-          message = decodeMessage(envelope.payload)
+          const { kind, body } = unframe(envelope.payload)
+          if (kind >= FIRST_FOREIGN_KIND) {
+            if (config.onForeignFrame !== undefined) yield* config.onForeignFrame(envelope.from, kind, body)
+            return
+          }
+          message = decodeMessageBody(kind, body)
         } catch {
-          return // a damaged or foreign frame: dropped, as the network may do anyway
+          return // a damaged frame: dropped, as the network may do anyway
         }
         // A message's claimed sender must be the link it came on.
         if (message.from !== envelope.from || message.to !== config.id) return

@@ -74,8 +74,12 @@ export interface RaftOptions {
   readonly snapshotChunkBytes: number
   /** Uniform integer in [0, n): the election jitter, from the Random service. */
   readonly randomInt: (n: number) => number
-  /** Test only: a known Raft bug the simulator must find. */
-  readonly plantedBug?: "commit-previous-term" | undefined
+  /**
+   * Test only: a known Raft bug the simulator must find.
+   * - `commit-previous-term`: count replicas of an old-term entry toward commit (Figure 8).
+   * - `vote-without-log-check`: grant votes without the election restriction (§5.4.1).
+   */
+  readonly plantedBug?: "commit-previous-term" | "vote-without-log-check" | undefined
 }
 
 export const defaultRaftOptions = (id: NodeId, randomInt: (n: number) => number): RaftOptions => ({
@@ -568,7 +572,8 @@ export class Raft {
       this.vote === m.from ||
       (this.vote === undefined && this.leader === undefined) ||
       (m.preVote && m.term > this.term)
-    const granted = canVote && this.log.tailKnown() && this.log.isUpToDate(m.lastIndex, m.lastTerm)
+    const upToDate = this.options.plantedBug === "vote-without-log-check" || (this.log.tailKnown() && this.log.isUpToDate(m.lastIndex, m.lastTerm))
+    const granted = canVote && upToDate
     if (m.preVote) {
       this.send({ type: "vote-response", from: this.id, to: m.from, term: granted ? m.term : this.term, preVote: true, granted })
       return
@@ -629,11 +634,14 @@ export class Raft {
     if (pr === undefined) return
     pr.recentActive = true
     if (!m.success) {
-      // Ignore stale rejections, as etcd's MaybeDecrTo does.
-      if (pr.state === "replicate") {
-        if (m.index <= pr.match) return
-      } else if (pr.next - 1 !== m.index) {
-        return
+      if (m.index <= pr.match) {
+        // The follower rejects an entry it once acknowledged: it found that entry damaged on its
+        // disk (Protocol-Aware Recovery), or this is a duplicated old rejection. Either way resend
+        // from its hint; a duplicate costs one round trip, and commit never goes back.
+        if (m.hintIndex >= pr.match) return
+        pr.match = m.hintIndex
+      } else if (pr.state === "probe" && pr.next - 1 !== m.index) {
+        return // a stale rejection of an earlier probe
       }
       // Our last entry with a term at most the follower's hint term: the logs may agree up to there.
       let next = Math.min(m.hintIndex, this.log.lastIndex())

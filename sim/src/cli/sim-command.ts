@@ -14,6 +14,8 @@ import { minimize } from "../minimize.ts"
 import { runSeed, type RunOptions, type RunResult } from "../run.ts"
 import { faultKinds, type FaultKind } from "../swarm.ts"
 import { SimUsageError } from "./usage-error.ts"
+import { writeRunReport } from "./run-report.ts"
+import { join } from "node:path"
 
 /** Parses "A..B" (inclusive) or a single "N". */
 export const parseSeedRange = (text: string): { readonly from: number; readonly to: number } | undefined => {
@@ -37,6 +39,7 @@ export const parseFaultKinds = (text: string): ReadonlyArray<FaultKind> | string
 const describe = (r: RunResult): string => {
   const lines = [
     `seed ${r.seed}: ${r.result.toUpperCase()}  nodes=${r.config.nodes} simulated=${r.simulatedMs} ms events=${r.events} trace=${r.traceHash} wall=${r.wallMs.toFixed(0)} ms`,
+    `  workload ${r.workload}: ${Object.entries(r.stats).map(([k, v]) => `${k}=${v}`).join(" ") || "-"}`,
     `  faults enabled: ${Object.entries(r.config.faults).map(([k, v]) => `${k}@${v}`).join(" ") || "none"}`,
     `  faults fired:   ${Object.entries(r.faults).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(" ") || "none"}`
   ]
@@ -62,6 +65,8 @@ const toJson = (r: RunResult): string =>
     result: r.result,
     violations: r.violations,
     replay: r.replay,
+    workload: r.workload,
+    stats: r.stats,
     wallMs: Math.round(r.wallMs)
   })
 
@@ -76,7 +81,12 @@ export const simCommand = Command.make(
     only: Flag.String("only").pipe(Flag.optional, Flag.withDescription("only these fault kinds may be drawn (comma-separated, or none)")),
     disable: Flag.String("disable").pipe(Flag.optional, Flag.withDescription("these fault kinds are off (comma-separated)")),
     allFaults: Flag.Boolean("all-faults").pipe(Flag.withDefault(false), Flag.withDescription("enable every allowed fault kind instead of drawing")),
-    plantedBug: Flag.Literals("planted-bug", ["ack-before-sync"]).pipe(
+    workload: Flag.Literals("workload", ["raft-kv", "durable-ping"]).pipe(
+      Flag.withDefault("raft-kv" as const),
+      Flag.withDescription("what the cluster runs: the Raft KV store under a Jepsen register workload, or the simulator's own durable-ping protocol")
+    ),
+    report: Flag.String("report").pipe(Flag.optional, Flag.withDescription("write an HTML report of each failing seed (or of the one seed) into this directory")),
+    plantedBug: Flag.Literals("planted-bug", ["ack-before-sync", "commit-previous-term", "vote-without-log-check"]).pipe(
       Flag.optional,
       Flag.withDescription("test only: plant a known bug to show the checks catch it")
     ),
@@ -104,6 +114,7 @@ export const simCommand = Command.make(
       const durationMs = Option.getOrUndefined(flags.durationMs)
       if (durationMs !== undefined && durationMs < 1_000) return yield* new SimUsageError({ message: "--duration-ms must be at least 1000" })
       const options: RunOptions = {
+        workload: flags.workload,
         nodes,
         durationMs,
         only: onlyKinds,
@@ -133,6 +144,11 @@ export const simCommand = Command.make(
           enabledSomewhere.add(kind)
         }
         if (result.result === "fail") failures.push(result)
+        const reportDir = Option.getOrUndefined(flags.report)
+        if (reportDir !== undefined && (single || result.result === "fail")) {
+          const path = writeRunReport(join(reportDir, `seed-${seed}`), result)
+          if (!flags.json) yield* Console.log(`  report: ${path}`)
+        }
         if (flags.json) yield* Console.log(toJson(result))
         else if (single || result.result === "fail") {
           bar?.stop()

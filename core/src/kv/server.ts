@@ -1,0 +1,139 @@
+/**
+ * A KV node: Raft replicating the KV state machine, and the server side of
+ * the client protocol on the same transport.
+ *
+ * Writes are proposed to Raft (a follower forwards to the leader) and
+ * answered when this node applies them, with the state machine's result;
+ * a proposal Raft refuses is answered `not-leader` at once. Linearizable
+ * reads wait for a ReadIndex barrier and are then served from this node's
+ * state machine; serializable reads are served at once.
+ */
+import { Effect, Queue, Scope } from "effect"
+import type { Clock } from "../clock/clock.ts"
+import type { Disk } from "../disk/disk.ts"
+import { Network } from "../network/network.ts"
+import type { NodeId } from "../node/node-id.ts"
+import type { Random } from "../random/random.ts"
+import type { Reader } from "../raft/codec.ts"
+import { makeRaftNode, type RaftNode, type RaftNodeConfig, type RaftObserver } from "../raft/node.ts"
+import type { RaftStorageError } from "../raft/storage.ts"
+import { decodeSessionCommand, encodeSessionCommand, type KvResult } from "./command.ts"
+import { CLIENT_REQUEST_KIND, decodeClientRequest, encodeClientResponse, type ClientResponse } from "./protocol.ts"
+import { KvStateMachine } from "./state-machine.ts"
+
+export interface KvServerConfig {
+  readonly id: NodeId
+  readonly voters: ReadonlyArray<NodeId>
+  readonly dataDir: string
+  readonly readTimeoutMs?: number
+  readonly tickMs?: number
+  readonly raft?: RaftNodeConfig<KvResult>["options"]
+  readonly walSegmentBytes?: number
+  readonly observer?: RaftObserver
+  /** Clients waiting for their writes; the oldest are forgotten beyond this (they time out and retry). */
+  readonly maxPendingWrites?: number
+}
+
+export interface KvServer {
+  readonly raft: RaftNode
+  readonly stateMachine: KvStateMachine
+  readonly run: Effect.Effect<never, RaftStorageError>
+}
+
+export const makeKvServer = (config: KvServerConfig): Effect.Effect<
+  KvServer,
+  RaftStorageError,
+  Clock | Random | Disk | Network | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const network = yield* Network
+    const scope = yield* Scope.Scope
+    const stateMachine = new KvStateMachine()
+    const maxPending = config.maxPendingWrites ?? 10_000
+    /** `${clientId}\u0000${seq}` → who asked, and under which request id. */
+    const pending = new Map<string, { readonly from: NodeId; readonly requestId: number }>()
+    const respond = (to: NodeId, response: ClientResponse) => network.send(to, encodeClientResponse(response))
+    const answered = yield* Queue.unbounded<{ readonly to: NodeId; readonly response: ClientResponse }>()
+
+    let raftNode: RaftNode | undefined
+    const onForeignFrame = (from: NodeId, kind: number, body: Reader): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        if (kind !== CLIENT_REQUEST_KIND || raftNode === undefined) return
+        const node = raftNode
+        let request
+        try {
+          request = decodeClientRequest(body)
+        } catch {
+          return // malformed: the client times out, as for a lost message
+        }
+        if (request.kind === "write") {
+          const key = `${request.command.clientId}\u0000${request.command.seq}`
+          pending.set(key, { from, requestId: request.requestId })
+          if (pending.size > maxPending) pending.delete(pending.keys().next().value!)
+          const outcome = yield* node.propose(encodeSessionCommand(request.command))
+          if (outcome === "dropped") {
+            pending.delete(key)
+            const status = yield* node.status
+            yield* respond(from, { kind: "not-leader", requestId: request.requestId, leader: status.leader === config.id ? undefined : status.leader })
+          }
+          return
+        }
+        const read = request
+        const serve = Effect.sync((): ClientResponse => ({
+          kind: "result",
+          requestId: read.requestId,
+          result: read.command.op === "get"
+            ? stateMachine.get(read.command.key)
+            : stateMachine.range(read.command.start, read.command.end, read.command.limit)
+        }))
+        if (read.consistency === "serializable") {
+          yield* Effect.flatMap(serve, (response) => respond(from, response))
+          return
+        }
+        yield* Effect.forkIn(
+          node.readBarrier(config.readTimeoutMs ?? 1_000).pipe(
+            Effect.andThen(serve),
+            Effect.catchTag("NotLeaderError", (e) =>
+              Effect.succeed<ClientResponse>(
+                e.leader !== undefined && e.leader !== config.id
+                  ? { kind: "not-leader", requestId: read.requestId, leader: e.leader }
+                  : { kind: "unavailable", requestId: read.requestId, reason: "no leader confirmed the read in time" }
+              )
+            ),
+            Effect.flatMap((response) => respond(from, response))
+          ),
+          scope
+        )
+      })
+
+    const { node, run } = yield* makeRaftNode<KvResult>({
+      id: config.id,
+      voters: config.voters,
+      dataDir: config.dataDir,
+      stateMachine: { apply: (index, command) => stateMachine.apply(index, command) },
+      onApplied: (entry, result) => {
+        if (entry.kind !== "command" || result === undefined) return
+        let session
+        try {
+          session = decodeSessionCommand(entry.data)
+        } catch {
+          return
+        }
+        const key = `${session.clientId}\u0000${session.seq}`
+        const waiter = pending.get(key)
+        if (waiter === undefined) return
+        pending.delete(key)
+        Queue.offerUnsafe(answered, { to: waiter.from, response: { kind: "result", requestId: waiter.requestId, result } })
+      },
+      onForeignFrame,
+      ...(config.tickMs === undefined ? {} : { tickMs: config.tickMs }),
+      ...(config.raft === undefined ? {} : { options: config.raft }),
+      ...(config.walSegmentBytes === undefined ? {} : { walSegmentBytes: config.walSegmentBytes }),
+      ...(config.observer === undefined ? {} : { observer: config.observer })
+    })
+    raftNode = node
+
+    // Answers collected while applying go out from their own fiber, so applying never waits on the network.
+    const answerer = Effect.forever(Effect.flatMap(Queue.take(answered), (a) => respond(a.to, a.response)))
+    return { raft: node, stateMachine, run: Effect.raceFirst(run, answerer) as Effect.Effect<never, RaftStorageError> }
+  })

@@ -1,0 +1,85 @@
+/**
+ * Raft's safety properties, checked from outside the nodes after every step
+ * of every node (the simulator shares memory with them):
+ *
+ * - election safety: at most one leader per term;
+ * - state machine safety (and so log matching on committed entries): every
+ *   node applies the same entry at each index;
+ * - leader completeness: a node leading a term holds every entry any node
+ *   has applied, with the same term;
+ * - commit monotonicity within a node's incarnation.
+ *
+ * A violation stops the run with the seed.
+ */
+import { crc32c } from "@cairn/core/checksum/crc32c"
+import type { NodeId } from "@cairn/core"
+import type { Raft } from "@cairn/core/raft/raft"
+import type { RaftObserver } from "@cairn/core/raft/node"
+import type { Entry } from "@cairn/core/raft/types"
+
+export class RaftInvariants {
+  private readonly leaderOfTerm = new Map<number, NodeId>()
+  /** index → (term, checksum of kind and data) of the entry applied there. */
+  private readonly applied = new Map<number, { readonly term: number; readonly sum: number; readonly by: NodeId }>()
+  private maxApplied = 0
+  private readonly lastCommit = new Map<NodeId, { readonly raft: Raft; readonly commit: number }>()
+  private readonly checkedLeaders = new Set<string>()
+  private readonly report: (violation: string) => void
+  elections = 0
+
+  constructor(report: (violation: string) => void) {
+    this.report = report
+  }
+
+  observer(): RaftObserver {
+    return { afterReady: (raft, committed) => this.check(raft, committed) }
+  }
+
+  private check(raft: Raft, committed: ReadonlyArray<Entry>): void {
+    const id = raft.id
+    if (raft.role === "leader") {
+      const existing = this.leaderOfTerm.get(raft.term)
+      if (existing === undefined) {
+        this.leaderOfTerm.set(raft.term, id)
+        this.elections++
+      } else if (existing !== id) {
+        this.report(`election safety: ${existing} and ${id} both lead term ${raft.term}`)
+      }
+      const key = `${id}/${raft.term}`
+      if (!this.checkedLeaders.has(key)) {
+        this.checkedLeaders.add(key)
+        this.checkLeaderCompleteness(raft)
+      }
+    }
+    for (const entry of committed) {
+      const sum = crc32c(entry.data) ^ (entry.kind === "command" ? 1 : entry.kind === "config" ? 2 : 3)
+      const seen = this.applied.get(entry.index)
+      if (seen === undefined) {
+        this.applied.set(entry.index, { term: entry.term, sum, by: id })
+        this.maxApplied = Math.max(this.maxApplied, entry.index)
+      } else if (seen.term !== entry.term || seen.sum !== sum) {
+        this.report(`state machine safety: ${id} applied (term ${entry.term}) at index ${entry.index} but ${seen.by} applied (term ${seen.term}) there`)
+      }
+    }
+    const previous = this.lastCommit.get(id)
+    if (previous !== undefined && previous.raft === raft && raft.log.committed < previous.commit) {
+      this.report(`commit went back on ${id}: ${previous.commit} -> ${raft.log.committed}`)
+    }
+    this.lastCommit.set(id, { raft, commit: raft.log.committed })
+  }
+
+  private checkLeaderCompleteness(raft: Raft): void {
+    if (raft.log.lastIndex() < this.maxApplied) {
+      this.report(`leader completeness: ${raft.id} leads term ${raft.term} with last index ${raft.log.lastIndex()} but index ${this.maxApplied} was applied`)
+      return
+    }
+    for (const [index, seen] of this.applied) {
+      if (index < raft.log.firstIndex()) continue
+      const term = raft.log.term(index)
+      if (term !== undefined && !raft.log.isDamaged(index) && term !== seen.term) {
+        this.report(`leader completeness: ${raft.id} leads term ${raft.term} with term ${term} at index ${index}, where term ${seen.term} was applied`)
+        return
+      }
+    }
+  }
+}
