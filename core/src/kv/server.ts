@@ -8,17 +8,17 @@
  * reads wait for a ReadIndex barrier and are then served from this node's
  * state machine; serializable reads are served at once.
  */
-import { Effect, Queue, Scope } from "effect"
-import type { Clock } from "../clock/clock.ts"
+import { Data, Deferred, Effect, Queue, Scope } from "effect"
+import { Clock } from "../clock/clock.ts"
 import type { Disk } from "../disk/disk.ts"
 import { Network } from "../network/network.ts"
 import type { NodeId } from "../node/node-id.ts"
 import type { Random } from "../random/random.ts"
 import type { Reader } from "../raft/codec.ts"
-import { makeRaftNode, type RaftNode, type RaftNodeConfig, type RaftObserver } from "../raft/node.ts"
+import { makeRaftNode, NotLeaderError, type RaftNode, type RaftNodeConfig, type RaftObserver } from "../raft/node.ts"
 import type { RaftStorageError } from "../raft/storage.ts"
-import { decodeSessionCommand, encodeSessionCommand, type KvResult } from "./command.ts"
-import { CLIENT_REQUEST_KIND, decodeClientRequest, encodeClientResponse, type ClientResponse } from "./protocol.ts"
+import { decodeSessionCommand, encodeSessionCommand, type KvCommand, type KvResult, type SessionCommand } from "./command.ts"
+import { CLIENT_REQUEST_KIND, decodeClientRequest, encodeClientResponse, type ClientResponse, type ReadConsistency } from "./protocol.ts"
 import { KvStateMachine } from "./state-machine.ts"
 
 export interface KvServerConfig {
@@ -34,10 +34,27 @@ export interface KvServerConfig {
   readonly maxPendingWrites?: number
 }
 
+export class KvTimeoutError extends Data.TaggedError("KvTimeoutError")<{
+  /** The command may still be applied later: the outcome is unknown. */
+  readonly message: string
+}> {}
+
 export interface KvServer {
   readonly raft: RaftNode
   readonly stateMachine: KvStateMachine
   readonly run: Effect.Effect<never, RaftStorageError>
+  /**
+   * Submits a write from this process (an HTTP handler, say) and waits for
+   * its result. `NotLeaderError`: nothing happened. `KvTimeoutError`: the
+   * outcome is unknown (it may still apply).
+   */
+  readonly submit: (command: SessionCommand, timeoutMs: number) => Effect.Effect<KvResult, NotLeaderError | KvTimeoutError>
+  /** Serves a read from this process, linearizable (ReadIndex) or serializable (local). */
+  readonly query: (
+    command: Extract<KvCommand, { readonly op: "get" | "range" }>,
+    consistency: ReadConsistency,
+    timeoutMs: number
+  ) => Effect.Effect<KvResult, NotLeaderError>
 }
 
 export const makeKvServer = (config: KvServerConfig): Effect.Effect<
@@ -50,8 +67,8 @@ export const makeKvServer = (config: KvServerConfig): Effect.Effect<
     const scope = yield* Scope.Scope
     const stateMachine = new KvStateMachine()
     const maxPending = config.maxPendingWrites ?? 10_000
-    /** `${clientId}\u0000${seq}` → who asked, and under which request id. */
-    const pending = new Map<string, { readonly from: NodeId; readonly requestId: number }>()
+    /** `${clientId}\u0000${seq}` → who asked: a remote client (and its request id) or a local caller. */
+    const pending = new Map<string, { readonly from: NodeId; readonly requestId: number } | Deferred.Deferred<KvResult>>()
     const respond = (to: NodeId, response: ClientResponse) => network.send(to, encodeClientResponse(response))
     const answered = yield* Queue.unbounded<{ readonly to: NodeId; readonly response: ClientResponse }>()
 
@@ -123,7 +140,8 @@ export const makeKvServer = (config: KvServerConfig): Effect.Effect<
         const waiter = pending.get(key)
         if (waiter === undefined) return
         pending.delete(key)
-        Queue.offerUnsafe(answered, { to: waiter.from, response: { kind: "result", requestId: waiter.requestId, result } })
+        if ("requestId" in waiter) Queue.offerUnsafe(answered, { to: waiter.from, response: { kind: "result", requestId: waiter.requestId, result } })
+        else Deferred.doneUnsafe(waiter, Effect.succeed(result))
       },
       onForeignFrame,
       ...(config.tickMs === undefined ? {} : { tickMs: config.tickMs }),
@@ -135,5 +153,34 @@ export const makeKvServer = (config: KvServerConfig): Effect.Effect<
 
     // Answers collected while applying go out from their own fiber, so applying never waits on the network.
     const answerer = Effect.forever(Effect.flatMap(Queue.take(answered), (a) => respond(a.to, a.response)))
-    return { raft: node, stateMachine, run: Effect.raceFirst(run, answerer) as Effect.Effect<never, RaftStorageError> }
+    const clock = yield* Clock
+
+    const submit: KvServer["submit"] = (command, timeoutMs) =>
+      Effect.gen(function*() {
+        const key = `${command.clientId}\u0000${command.seq}`
+        const deferred = yield* Deferred.make<KvResult>()
+        pending.set(key, deferred)
+        const outcome = yield* node.propose(encodeSessionCommand(command))
+        if (outcome === "dropped") {
+          pending.delete(key)
+          const status = yield* node.status
+          return yield* new NotLeaderError({ leader: status.leader === config.id ? undefined : status.leader })
+        }
+        const timeout = Effect.andThen(
+          clock.sleep(timeoutMs),
+          Effect.suspend(() => {
+            pending.delete(key)
+            return Effect.fail(new KvTimeoutError({ message: `no result within ${timeoutMs} ms; the write may still apply` }))
+          })
+        )
+        return yield* Effect.raceFirst(Deferred.await(deferred), timeout)
+      })
+
+    const query: KvServer["query"] = (command, consistency, timeoutMs) =>
+      Effect.gen(function*() {
+        if (consistency === "linearizable") yield* node.readBarrier(timeoutMs)
+        return command.op === "get" ? stateMachine.get(command.key) : stateMachine.range(command.start, command.end, command.limit)
+      })
+
+    return { raft: node, stateMachine, run: Effect.raceFirst(run, answerer) as Effect.Effect<never, RaftStorageError>, submit, query }
   })
