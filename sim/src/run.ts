@@ -184,6 +184,7 @@ const startRaftKv = (cluster: SimCluster, config: SimConfig, options: RunOptions
         fail: workload.counts.fail,
         info: workload.counts.info,
         elections: invariants.elections,
+        ...invariants.coverage(),
         linearizability: verdict
       },
       history: workload.history

@@ -30,6 +30,8 @@ export interface KvServerConfig {
   readonly raft?: RaftNodeConfig<KvResult>["options"]
   readonly walSegmentBytes?: number
   readonly observer?: RaftObserver
+  /** Snapshot and compact the log after this many applied entries. */
+  readonly snapshotEvery?: number
   /** Clients waiting for their writes; the oldest are forgotten beyond this (they time out and retry). */
   readonly maxPendingWrites?: number
 }
@@ -65,7 +67,8 @@ export const makeKvServer = (config: KvServerConfig): Effect.Effect<
   Effect.gen(function*() {
     const network = yield* Network
     const scope = yield* Scope.Scope
-    const stateMachine = new KvStateMachine()
+    // Replaced wholesale when a snapshot is restored.
+    let stateMachine = new KvStateMachine()
     const maxPending = config.maxPendingWrites ?? 10_000
     /** `${clientId}\u0000${seq}` → who asked: a remote client (and its request id) or a local caller. */
     const pending = new Map<string, { readonly from: NodeId; readonly requestId: number } | Deferred.Deferred<KvResult>>()
@@ -127,7 +130,14 @@ export const makeKvServer = (config: KvServerConfig): Effect.Effect<
       id: config.id,
       voters: config.voters,
       dataDir: config.dataDir,
-      stateMachine: { apply: (index, command) => stateMachine.apply(index, command) },
+      stateMachine: {
+        apply: (index, command) => stateMachine.apply(index, command),
+        snapshot: () => stateMachine.snapshot(),
+        restore: (image) => {
+          stateMachine = KvStateMachine.restore(image)
+        }
+      },
+      ...(config.snapshotEvery === undefined ? {} : { snapshotEvery: config.snapshotEvery }),
       onApplied: (entry, result) => {
         if (entry.kind !== "command" || result === undefined) return
         let session
@@ -182,5 +192,5 @@ export const makeKvServer = (config: KvServerConfig): Effect.Effect<
         return command.op === "get" ? stateMachine.get(command.key) : stateMachine.range(command.start, command.end, command.limit)
       })
 
-    return { raft: node, stateMachine, run: Effect.raceFirst(run, answerer) as Effect.Effect<never, RaftStorageError>, submit, query }
+    return { raft: node, get stateMachine() { return stateMachine }, run: Effect.raceFirst(run, answerer) as Effect.Effect<never, RaftStorageError>, submit, query }
   })

@@ -31,6 +31,10 @@ import type { Entry, Message } from "./types.ts"
 /** The application Raft replicates for. Deterministic: same commands, same results. */
 export interface ReplicatedStateMachine<R> {
   readonly apply: (index: number, command: Uint8Array) => R
+  /** An image of everything applied so far (for snapshots); omit to never compact. */
+  readonly snapshot?: () => Uint8Array
+  /** Replaces the state with an image from `snapshot` (on restart, or from the leader). */
+  readonly restore?: (image: Uint8Array) => void
 }
 
 /** Watches every step of a node: the simulator's invariant checks. Never set in production. */
@@ -57,6 +61,8 @@ export interface RaftNodeConfig<R> {
   readonly tickMs?: number
   readonly options?: Partial<Omit<RaftOptions, "id" | "randomInt">>
   readonly walSegmentBytes?: number
+  /** Take a snapshot and compact the log after this many applied entries (default 10 000). */
+  readonly snapshotEvery?: number
   readonly observer?: RaftObserver
   /** Frames of other protocols on the same transport (kind >= 64), e.g. client requests. */
   readonly onForeignFrame?: (from: NodeId, kind: number, body: Reader) => Effect.Effect<void>
@@ -115,9 +121,14 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
       }),
       ...config.options
     }
+    const recoveredSnapshot = storage.recovered.snapshot
+    if (recoveredSnapshot !== undefined) {
+      assert(config.stateMachine.restore !== undefined, "a snapshot exists but the state machine cannot restore one")
+      config.stateMachine.restore(recoveredSnapshot.data)
+    }
     const raft = new Raft(options, {
       hardState: storage.recovered.hardState,
-      snapshot: undefined,
+      snapshot: recoveredSnapshot,
       entries: storage.recovered.entries,
       config: initialConfig(config.voters),
       damaged: storage.recovered.damaged
@@ -127,6 +138,8 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
     const reads = new Map<number, { readonly deferred: Deferred.Deferred<number, NotLeaderError>; index: number | undefined }>()
     let nextReadContext = 1
     let applied = raft.log.applied
+    let lastSnapshotIndex = recoveredSnapshot?.meta.index ?? 0
+    const snapshotEvery = config.snapshotEvery ?? 10_000
 
     const send = (messages: ReadonlyArray<Message>) =>
       Effect.forEach(messages, (m) => network.send(m.to, encodeMessage(m)), { discard: true })
@@ -144,6 +157,14 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
       while (raft.hasReady()) {
         const ready = raft.ready()
         yield* send(ready.messages)
+        if (ready.snapshot !== undefined) {
+          // The leader sent a snapshot: it replaces our log and our state machine.
+          yield* storage.installSnapshot(ready.snapshot)
+          assert(config.stateMachine.restore !== undefined, "received a snapshot but the state machine cannot restore one")
+          config.stateMachine.restore(ready.snapshot.data)
+          applied = ready.snapshot.meta.index
+          lastSnapshotIndex = applied
+        }
         if (ready.hardState !== undefined || ready.entries.length > 0 || ready.truncateFrom !== undefined) {
           yield* storage.persist({ hardState: ready.hardState, truncateFrom: ready.truncateFrom, entries: ready.entries })
           const last = ready.entries[ready.entries.length - 1]
@@ -156,7 +177,16 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
           applied = entry.index
           config.onApplied?.(entry, result)
         }
-        if (ready.committed.length > 0) raft.appliedTo(applied)
+        if (ready.committed.length > 0 || ready.snapshot !== undefined) raft.appliedTo(applied)
+        if (config.stateMachine.snapshot !== undefined && applied - lastSnapshotIndex >= snapshotEvery) {
+          const term = raft.log.term(applied)
+          if (term !== undefined) {
+            const snapshot = { meta: { index: applied, term, config: raft.config }, data: config.stateMachine.snapshot() }
+            yield* storage.saveSnapshot(snapshot)
+            raft.compact(snapshot)
+            lastSnapshotIndex = applied
+          }
+        }
         for (const rs of ready.readStates) {
           const read = reads.get(rs.context)
           if (read !== undefined) read.index = rs.index

@@ -196,6 +196,8 @@ export class Raft {
   private snapshot: Snapshot | undefined
   /** Committed entries handed out for applying but not yet reported applied. */
   private handedOut = 0
+  /** Counters for tests, metrics and the simulator's coverage report. */
+  readonly counters = { snapshotsSent: 0, snapshotsInstalled: 0, compactions: 0, elections: 0, repairsFilled: 0 }
 
   constructor(options: RaftOptions, restored: {
     readonly hardState: HardState
@@ -338,6 +340,7 @@ export class Raft {
     assert(snapshot.meta.index <= this.log.applied, "snapshot beyond applied")
     this.snapshot = snapshot
     this.log.compact(snapshot.meta.index, snapshot.meta.term)
+    this.counters.compactions++
   }
 
   /** The disk reported entry `index` damaged at run time (a read found rot). */
@@ -434,6 +437,7 @@ export class Raft {
     this.reset(this.term)
     this.role = "leader"
     this.leader = this.id
+    this.counters.elections++
     for (const id of members(this.config)) {
       if (id === this.id) continue
       this.progress.set(id, this.newProgress())
@@ -787,6 +791,7 @@ export class Raft {
     pr.state = "snapshot"
     pr.snapshotIndex = this.snapshot.meta.index
     pr.snapshotOffset = 0
+    this.counters.snapshotsSent++
     this.sendSnapshotChunk(to)
   }
 
@@ -853,6 +858,7 @@ export class Raft {
     this.config = m.meta.config
     this.snapshot = snapshot
     this.snapshotToApply = snapshot
+    this.counters.snapshotsInstalled++
     this.messagesAfterPersist.push(reply(-1))
   }
 
@@ -989,7 +995,10 @@ export class Raft {
       const known = this.log.damagedTerm(entry.index)
       // Same index and term means the same entry (Log Matching); a committed copy from any peer is safe
       // when our own copy's term is lost, because the peer only sends committed entries.
-      if (known === entry.term || (known === undefined && entry.index <= this.log.committed)) this.log.fill(entry)
+      if (known === entry.term || (known === undefined && entry.index <= this.log.committed)) {
+        this.log.fill(entry)
+        this.counters.repairsFilled++
+      }
     }
   }
 

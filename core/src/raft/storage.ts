@@ -19,7 +19,9 @@ import { Disk, type DiskFile } from "../disk/disk.ts"
 import { assert } from "../invariant/invariant.ts"
 import { openWal, type Wal } from "../wal/wal.ts"
 import { decodeEntry, encodeEntry, Reader, Writer } from "./codec.ts"
-import type { Entry, HardState } from "./types.ts"
+import type { Entry, HardState, Snapshot } from "./types.ts"
+import { makeSnapshotStore } from "../snapshot/snapshot-store.ts"
+import { decodeSnapshotMeta, encodeSnapshotMeta } from "./codec.ts"
 import type { NodeId } from "../node/node-id.ts"
 
 /** Storage failed in a way that needs the node to recover from disk again (fail-stop). */
@@ -30,6 +32,8 @@ export class RaftStorageError extends Data.TaggedError("RaftStorageError")<{
 
 export interface RecoveredState {
   readonly hardState: HardState
+  /** The newest intact snapshot; entries start after it. */
+  readonly snapshot: Snapshot | undefined
   readonly entries: ReadonlyArray<Entry>
   readonly damaged: ReadonlyArray<{ readonly index: number; readonly term: number | undefined }>
 }
@@ -42,6 +46,10 @@ export interface RaftStorage {
     readonly truncateFrom: number | undefined
     readonly entries: ReadonlyArray<Entry>
   }) => Effect.Effect<void, RaftStorageError>
+  /** Saves a snapshot this node took and drops log entries below the oldest one kept. */
+  readonly saveSnapshot: (snapshot: Snapshot) => Effect.Effect<void, RaftStorageError>
+  /** Replaces the whole log with a snapshot received from the leader. */
+  readonly installSnapshot: (snapshot: Snapshot) => Effect.Effect<void, RaftStorageError>
 }
 
 const SLOT_BYTES = 4096
@@ -122,6 +130,17 @@ export const openRaftStorage = (options: {
       openWal({ dir: `${options.dir}/wal`, ...(options.walSegmentBytes === undefined ? {} : { segmentBytes: options.walSegmentBytes }) }),
       storageError("open wal")
     )
+    const snapshots = yield* Effect.mapError(makeSnapshotStore({ dir: `${options.dir}/snapshots`, retain: 2 }), storageError("open snapshots"))
+    const loaded = yield* Effect.mapError(snapshots.load, storageError("load snapshot"))
+    let snapshot: Snapshot | undefined
+    if (loaded.snapshot !== undefined) {
+      // Snapshot file data: u32 meta length, meta, state machine image.
+      const bytes = loaded.snapshot.data
+      const metaLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0)
+      const meta = decodeSnapshotMeta(bytes.subarray(4, 4 + metaLength))
+      snapshot = { meta, data: bytes.slice(4 + metaLength) }
+    }
+    const snapshotIndex = snapshot?.meta.index ?? 0
     const damagedSeqs = new Set(wal.damaged().map((d) => d.seq))
     // The WAL may start later than our mapping (prefix truncation) but never earlier.
     const firstSeq = Math.max(wal.firstSeq(), record.firstSeq)
@@ -129,6 +148,7 @@ export const openRaftStorage = (options: {
     const damaged: Array<{ index: number; term: number | undefined }> = []
     for (let seq = firstSeq; seq <= wal.lastSeq(); seq++) {
       const index = record.firstIndex + (seq - record.firstSeq)
+      if (index <= snapshotIndex) continue
       if (damagedSeqs.has(seq)) {
         damaged.push({ index, term: undefined })
         entries.push({ term: 0, index, kind: "noop", data: new Uint8Array(0) })
@@ -192,8 +212,39 @@ export const openRaftStorage = (options: {
         if (changes.hardState !== undefined || mappingChanged) yield* writeHardState({ ...record, ...(changes.hardState ?? {}) })
       })
 
+    const encodeSnapshotFile = (snap: Snapshot): Uint8Array => {
+      const meta = encodeSnapshotMeta(snap.meta)
+      const bytes = new Uint8Array(4 + meta.length + snap.data.length)
+      new DataView(bytes.buffer).setUint32(0, meta.length)
+      bytes.set(meta, 4)
+      bytes.set(snap.data, 4 + meta.length)
+      return bytes
+    }
+
+    const saveSnapshot: RaftStorage["saveSnapshot"] = (snap) =>
+      Effect.gen(function*() {
+        yield* Effect.mapError(snapshots.save(snap.meta.index, encodeSnapshotFile(snap)), storageError("save snapshot"))
+        // Keep the log from the oldest retained snapshot on, so a rotted newest snapshot can be rebuilt.
+        const kept = yield* Effect.mapError(snapshots.list, storageError("list snapshots"))
+        const oldest = kept[0]
+        if (oldest !== undefined && oldest >= record.firstIndex) {
+          const seq = seqOf(oldest + 1)
+          if (seq > wal.firstSeq()) yield* Effect.mapError(wal.truncatePrefix(Math.min(seq, wal.lastSeq() + 1)), storageError("compact wal"))
+        }
+      })
+
+    const installSnapshot: RaftStorage["installSnapshot"] = (snap) =>
+      Effect.gen(function*() {
+        yield* Effect.mapError(snapshots.save(snap.meta.index, encodeSnapshotFile(snap)), storageError("save snapshot"))
+        if (wal.lastSeq() >= wal.firstSeq()) yield* Effect.mapError(wal.truncateSuffix(wal.firstSeq()), storageError("truncate wal"))
+        lastIndex = snap.meta.index
+        yield* writeHardState({ ...record, firstIndex: snap.meta.index + 1, firstSeq: wal.lastSeq() + 1 })
+      })
+
     return {
-      recovered: { hardState: { term: record.term, vote: record.vote, commit: record.commit }, entries, damaged },
-      persist
+      recovered: { hardState: { term: record.term, vote: record.vote, commit: Math.max(record.commit, snapshotIndex) }, snapshot, entries, damaged },
+      persist,
+      saveSnapshot,
+      installSnapshot
     }
   })

@@ -26,6 +26,8 @@ export class RaftInvariants {
   private readonly checkedLeaders = new Set<string>()
   private readonly report: (violation: string) => void
   elections = 0
+  /** Sums of every Raft instance's counters (snapshots, compactions, repairs), for coverage. */
+  private readonly counterTotals = new Map<Raft, Raft["counters"]>()
 
   constructor(report: (violation: string) => void) {
     this.report = report
@@ -35,8 +37,21 @@ export class RaftInvariants {
     return { afterReady: (raft, committed) => this.check(raft, committed) }
   }
 
+  /** Snapshots sent and installed, compactions and repaired entries, over every node and incarnation. */
+  coverage(): Record<string, number> {
+    const total = { snapshotsSent: 0, snapshotsInstalled: 0, compactions: 0, repairsFilled: 0 }
+    for (const c of this.counterTotals.values()) {
+      total.snapshotsSent += c.snapshotsSent
+      total.snapshotsInstalled += c.snapshotsInstalled
+      total.compactions += c.compactions
+      total.repairsFilled += c.repairsFilled
+    }
+    return total
+  }
+
   private check(raft: Raft, committed: ReadonlyArray<Entry>): void {
     const id = raft.id
+    this.counterTotals.set(raft, raft.counters)
     if (raft.role === "leader") {
       const existing = this.leaderOfTerm.get(raft.term)
       if (existing === undefined) {

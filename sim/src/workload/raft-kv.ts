@@ -53,6 +53,7 @@ export const raftKvWorkload = (options: {
             voters: options.voters,
             dataDir: "raft",
             walSegmentBytes: 256 << 10,
+            snapshotEvery: 150,
             observer: options.observer,
             ...(options.raft === undefined ? {} : { raft: options.raft })
           })
