@@ -8,11 +8,11 @@
 import { assert, Disk, InvariantViolation, type NodeId } from "@cairn/core"
 import { seededSource } from "@cairn/runtime-test"
 import { Effect } from "effect"
-import { checkHistory, makeModel, type Op } from "@cairn/jepsen"
+import { checkHistory, makeModel, type Fault, type Op } from "@cairn/jepsen"
 import { SimCluster, type NodeProgram } from "./cluster.ts"
 import { RaftInvariants } from "./raft/invariants.ts"
 import { raftKvWorkload } from "./workload/raft-kv.ts"
-import { Nemesis, type FaultEpisode } from "./nemesis.ts"
+import { Nemesis } from "./nemesis.ts"
 import { corruptingFaults, drawConfig, faultKinds, type ConfigOverrides, type FaultKind, type SimConfig } from "./swarm.ts"
 import { durablePing } from "./workload/durable-ping.ts"
 
@@ -38,8 +38,8 @@ export interface RunResult {
   readonly stats: WorkloadStats
   /** The client history (raft-kv), for reports and the checker. */
   readonly history: ReadonlyArray<Op>
-  /** Fault episodes, in virtual nanoseconds. */
-  readonly episodes: ReadonlyArray<FaultEpisode>
+  /** The faults the nemesis applied, in the Jepsen vocabulary (times in virtual ms, `end` when each really ended). */
+  readonly episodes: ReadonlyArray<Fault>
   /** Scheduler steps (fiber tasks and timers) the run took. */
   readonly steps: number
 }

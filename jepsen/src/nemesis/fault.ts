@@ -39,9 +39,13 @@ export type Fault =
     }
   /** A node leaves (remove) or joins (add) the cluster at `start`; `end` is when the change must be done. */
   | { readonly kind: "membership"; readonly change: "add" | "remove"; readonly node: NodeId; readonly start: number; readonly end: number }
+  /** Messages from `from` to `to` are held, not dropped, and delivered in order at `end` (a stalled TCP link). */
+  | { readonly kind: "clog"; readonly from: NodeId; readonly to: NodeId; readonly start: number; readonly end: number }
+  /** The link between two nodes goes down and up again at random moments until `end`. */
+  | { readonly kind: "flapping"; readonly nodes: readonly [NodeId, NodeId]; readonly start: number; readonly end: number }
 
 export type FaultKind = Fault["kind"]
-export const faultKinds: ReadonlyArray<FaultKind> = ["partition", "kill", "pause", "clock-skew", "disk-fault", "membership"]
+export const faultKinds: ReadonlyArray<FaultKind> = ["partition", "kill", "pause", "clock-skew", "disk-fault", "membership", "clog", "flapping"]
 
 /** What a report shades: a kind and an interval. */
 export interface FaultInterval {
@@ -80,7 +84,62 @@ export const describeFault = (f: Fault): string => {
       return `disk ${f.fault} on ${f.node} (rate ${f.rate})`
     case "membership":
       return `${f.change} ${f.node}`
+    case "clog":
+      return `clog ${f.from} -> ${f.to}`
+    case "flapping":
+      return `flapping ${f.nodes[0]} <-> ${f.nodes[1]}`
   }
+}
+
+const shapeNodes = (s: PartitionShape): ReadonlyArray<NodeId> => {
+  switch (s.type) {
+    case "isolate":
+      return [s.node]
+    case "halves":
+      return [...s.sides[0], ...s.sides[1]]
+    case "groups":
+      return s.groups.flat()
+    case "one-way":
+      return [...s.from, ...s.to]
+    case "bridge":
+      return [s.bridge, ...s.sides[0], ...s.sides[1]]
+  }
+}
+
+/** The nodes a fault names (a partition: every node its shape mentions). */
+export const faultNodes = (f: Fault): ReadonlyArray<NodeId> => {
+  switch (f.kind) {
+    case "partition":
+      return shapeNodes(f.shape)
+    case "kill":
+    case "pause":
+    case "flapping":
+      return f.nodes
+    case "clock-skew":
+    case "disk-fault":
+    case "membership":
+      return [f.node]
+    case "clog":
+      return [f.from, f.to]
+  }
+}
+
+/**
+ * What is wrong with `f` as a fault on a cluster of `nodes` (empty: nothing):
+ * times that are not finite or run backwards, unknown or repeated nodes, a
+ * link from a node to itself, a rate outside [0, 1].
+ */
+export const faultProblems = (f: Fault, nodes: ReadonlyArray<NodeId>): Array<string> => {
+  const problems: Array<string> = []
+  if (!Number.isFinite(f.start) || !Number.isFinite(f.end) || f.end < f.start) problems.push(`bad interval [${f.start}, ${f.end}]`)
+  const named = faultNodes(f)
+  for (const n of named) if (!nodes.includes(n)) problems.push(`unknown node ${n}`)
+  if (new Set(named).size !== named.length) problems.push("a node appears twice")
+  if (f.kind === "clog" && f.from === f.to) problems.push("a clog from a node to itself")
+  if (f.kind === "flapping" && f.nodes[0] === f.nodes[1]) problems.push("a flapping link from a node to itself")
+  if ((f.kind === "kill" || f.kind === "pause") && f.nodes.length === 0) problems.push(`${f.kind} of no node`)
+  if (f.kind === "disk-fault" && !(f.rate >= 0 && f.rate <= 1)) problems.push(`rate ${f.rate} outside [0, 1]`)
+  return problems
 }
 
 export const toIntervals = (faults: ReadonlyArray<Fault>): Array<FaultInterval> =>

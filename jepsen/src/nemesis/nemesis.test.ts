@@ -1,7 +1,7 @@
 /** The nemesis vocabulary and the seeded schedule generator. */
 import { describe, expect, it } from "vitest"
 import { mulberry32 } from "../history/generate.ts"
-import { cutLinks, describeFault, toIntervals } from "./fault.ts"
+import { cutLinks, describeFault, faultNodes, faultProblems, toIntervals } from "./fault.ts"
 import { generateSchedule } from "./schedule.ts"
 
 const nodes = ["n1", "n2", "n3", "n4", "n5"]
@@ -62,7 +62,7 @@ describe("schedule", () => {
         expect(describeFault(f).length).toBeGreaterThan(3)
       }
     }
-    expect([...kinds].sort()).toEqual(["clock-skew", "disk-fault", "kill", "membership", "partition", "pause"])
+    expect([...kinds].sort()).toEqual(["clock-skew", "clog", "disk-fault", "flapping", "kill", "membership", "partition", "pause"])
     expect([...shapes].sort()).toEqual(["bridge", "groups", "halves", "isolate", "one-way"])
   })
   it("restricting kinds is honoured, and intervals carry labels for the report", () => {
@@ -71,5 +71,23 @@ describe("schedule", () => {
     expect(s.faults.every((f) => f.kind === "kill")).toBe(true)
     expect(toIntervals(s.faults)[0]!.label).toMatch(/^kill /)
     expect(s.workload.some((w) => w.f === "cas")).toBe(true)
+  })
+})
+
+describe("fault validation", () => {
+  it("accepts every generated fault and labels links", () => {
+    for (let seed = 0; seed < 30; seed++) {
+      for (const f of generateSchedule(mulberry32(seed), { nodes, duration: 120_000 }).faults) expect(faultProblems(f, nodes)).toEqual([])
+    }
+    expect(describeFault({ kind: "clog", from: "n1", to: "n2", start: 0, end: 1 })).toBe("clog n1 -> n2")
+    expect(describeFault({ kind: "flapping", nodes: ["n1", "n2"], start: 0, end: 1 })).toBe("flapping n1 <-> n2")
+    expect(faultNodes({ kind: "partition", shape: { type: "bridge", bridge: "n3", sides: [["n1"], ["n2"]] }, start: 0, end: 1 })).toEqual(["n3", "n1", "n2"])
+  })
+  it("rejects broken faults", () => {
+    expect(faultProblems({ kind: "kill", nodes: ["n9"], start: 0, end: 1 }, nodes)).toEqual(["unknown node n9"])
+    expect(faultProblems({ kind: "pause", nodes: ["n1"], start: 5, end: 1 }, nodes)).toEqual(["bad interval [5, 1]"])
+    expect(faultProblems({ kind: "clog", from: "n1", to: "n1", start: 0, end: 1 }, nodes)).toContain("a clog from a node to itself")
+    expect(faultProblems({ kind: "partition", shape: { type: "halves", sides: [["n1"], ["n1", "n2"]] }, start: 0, end: 1 }, nodes)).toEqual(["a node appears twice"])
+    expect(faultProblems({ kind: "disk-fault", node: "n1", fault: "read-error", rate: 2, start: 0, end: 1 }, nodes)).toEqual(["rate 2 outside [0, 1]"])
   })
 })

@@ -93,6 +93,13 @@ const makeFault = (random: () => number, kind: FaultKind, nodes: ReadonlyArray<N
     }
     case "membership":
       return { kind, change: random() < 0.5 ? "remove" : "add", node: pick(), start, end }
+    case "clog":
+    case "flapping": {
+      const [a, b] = shuffle(random, nodes)
+      // With a single node there is no link: a clog of nothing would be meaningless, so pause it instead.
+      if (b === undefined) return { kind: "pause", nodes: [a!], start, end }
+      return kind === "clog" ? { kind, from: a!, to: b, start, end } : { kind, nodes: [a!, b], start, end }
+    }
   }
 }
 

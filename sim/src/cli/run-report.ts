@@ -1,5 +1,5 @@
 /** The HTML report of one simulator run: the Jepsen report with the run's faults and replay command. */
-import { checkHistory, makeModel } from "@cairn/jepsen"
+import { checkHistory, makeModel, toIntervals } from "@cairn/jepsen"
 import { writeReport } from "@cairn/jepsen/report/write"
 import type { RunResult } from "../run.ts"
 
@@ -17,7 +17,8 @@ export const writeRunReport = (dir: string, result: RunResult): string => {
       }
     ],
     counterexample: check?.counterexample,
-    faults: result.episodes.map((e) => ({ kind: e.kind, start: e.start, end: e.end, label: e.label })),
+    // The history's times are virtual nanoseconds; faults are in the vocabulary's milliseconds.
+    faults: toIntervals(result.episodes).map((f) => ({ ...f, start: Math.round(f.start * 1e6), end: Math.round(f.end * 1e6) })),
     reproduce: result.replay
   })
 }
