@@ -6,18 +6,29 @@ import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
 import { simCommand } from "@cairn/sim/cli/sim-command"
 import { checkCommand } from "@cairn/jepsen/cli/check-command"
+import { serverCommand } from "./server-command.ts"
 
 const version = "0.1.0"
 
 const cairn = Command.make("cairn").pipe(
   Command.withDescription("Cairn: a storage core proven in a deterministic simulator"),
-  Command.withSubcommands([simCommand, checkCommand])
+  Command.withSubcommands([simCommand, checkCommand, serverCommand])
 )
 
 const program = Command.run(cairn, { version }).pipe(
   Effect.catchTag("SimUsageError", (error) =>
     Effect.andThen(Console.error(`cairn sim: ${error.message}`), Effect.sync(() => {
       process.exitCode = 2
+    }))
+  ),
+  Effect.catchTag("ServerConfigError", (error) =>
+    Effect.andThen(Console.error(`cairn server: bad configuration:\n${error.message}`), Effect.sync(() => {
+      process.exitCode = 2
+    }))
+  ),
+  Effect.catchTag("ServerStartError", (error) =>
+    Effect.andThen(Console.error(`cairn server: ${error.message}`), Effect.sync(() => {
+      process.exitCode = error.exitCode
     }))
   ),
   Effect.provide(NodeServices.layer)

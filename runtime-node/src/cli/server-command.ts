@@ -1,0 +1,74 @@
+/**
+ * `cairn server`: starts one node. Configuration comes from the embedded
+ * defaults, `--config FILE` (JSON), `CAIRN_*` variables and flags, in that
+ * order of precedence (flags win); see docs/server.md.
+ */
+import { Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { readFileSync } from "node:fs"
+import { rawFromEnv, rawFromFile, rawFromFlags, resolveConfig, ServerConfigError } from "../server/config.ts"
+import { runServer } from "../server/server.ts"
+
+const text = (name: string, description: string) => Flag.String(name).pipe(Flag.optional, Flag.withDescription(description))
+
+export const serverFlags = {
+  config: text("config", "JSON configuration file (keys as in docs/server.md: id, dataDir, peers, ...)"),
+  id: text("id", "this node's id (default n1)"),
+  dataDir: text("data-dir", "data directory (default ./data)"),
+  peers: text("peers", "the initial cluster: id=host:port,... of every node's peer address (default: just this node)"),
+  peerListen: text("peer-listen", "where to accept peer connections (default: this node's entry in --peers, else 127.0.0.1:9200)"),
+  apiListen: text("api-listen", "HTTP API address (default 127.0.0.1:9100)"),
+  s3Listen: text("s3-listen", "S3 API address, reserved (default 127.0.0.1:9000)"),
+  apiPeers: text("api-peers", "id=host:port,... of each node's HTTP API, for leader hints"),
+  clusterSecret: text("cluster-secret", "shared secret peers authenticate with (generated for a single node if unset)"),
+  join: Flag.Boolean("join").pipe(Flag.withDefault(false), Flag.withDescription("join an existing cluster (this node is not one of the initial voters)")),
+  logLevel: text("log-level", "debug, info, warn or error (default info)"),
+  requestTimeoutMs: text("request-timeout-ms", "how long a write or linearizable read may wait (default 5000)")
+}
+
+/** Flags and environment to a validated configuration (exported for the tests and `cairn dev`). */
+export const configFromFlags = (
+  flags: {
+    readonly [K in keyof typeof serverFlags]: K extends "join" ? boolean : Option.Option<string>
+  },
+  env: Record<string, string | undefined>
+) => {
+  const configPath = Option.getOrUndefined(flags.config) ?? env.CAIRN_CONFIG
+  let file = {}
+  if (configPath !== undefined) {
+    let contents: string
+    try {
+      contents = readFileSync(configPath, "utf8")
+    } catch (e) {
+      return new ServerConfigError({ message: `config file ${configPath}: cannot read it (${(e as Error).message})` })
+    }
+    const parsed = rawFromFile(configPath, contents)
+    if (parsed instanceof ServerConfigError) return parsed
+    file = parsed
+  }
+  const get = (o: Option.Option<string>) => Option.getOrUndefined(o)
+  return resolveConfig(
+    file,
+    rawFromEnv(env),
+    rawFromFlags({
+      id: get(flags.id),
+      dataDir: get(flags.dataDir),
+      peers: get(flags.peers),
+      peerListen: get(flags.peerListen),
+      apiListen: get(flags.apiListen),
+      s3Listen: get(flags.s3Listen),
+      apiPeers: get(flags.apiPeers),
+      clusterSecret: get(flags.clusterSecret),
+      join: flags.join ? "true" : undefined,
+      logLevel: get(flags.logLevel),
+      requestTimeoutMs: get(flags.requestTimeoutMs)
+    })
+  )
+}
+
+export const serverCommand = Command.make("server", serverFlags, (flags) =>
+  Effect.gen(function*() {
+    const config = configFromFlags(flags, process.env)
+    if (config instanceof ServerConfigError) return yield* config
+    yield* runServer(config)
+  })).pipe(Command.withDescription("run a Cairn node: the replicated KV store and its HTTP API (docs/server.md)"))

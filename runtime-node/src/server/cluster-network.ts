@@ -1,0 +1,85 @@
+/**
+ * The Network of a server whose membership can change while it runs.
+ *
+ * `tcpNetwork` dials a fixed peer list, so this wraps it: one base network
+ * listens and dials the initial cluster; the address book it checks inbound
+ * handshakes against is a Map this module owns and updates, so a member added
+ * later is accepted when it dials us. Messages *to* a member added later go
+ * through a small extra `tcpNetwork` that dials just that peer (it listens on
+ * an ephemeral loopback port that nobody dials). Removing a member closes its
+ * extra network and drops it from the address book.
+ *
+ * Where members live is replicated through the KV store (see `members.ts`),
+ * so every node, including one restarted later, learns the same addresses.
+ */
+import type { NetworkShape, NodeId } from "@cairn/core"
+import { Effect, Exit, Scope } from "effect"
+import { tcpNetwork, type NetworkListenError, type PeerAddress, type TcpNetwork } from "../network/tcp-network.ts"
+import { formatHostPort } from "./config.ts"
+import { log } from "./log.ts"
+
+export interface ClusterNetwork {
+  readonly network: NetworkShape
+  readonly base: TcpNetwork
+  /** Makes `id` reachable at `address` (no-op if already known there). */
+  readonly addPeer: (id: NodeId, address: PeerAddress) => Effect.Effect<void>
+  readonly removePeer: (id: NodeId) => Effect.Effect<void>
+  readonly addressOf: (id: NodeId) => PeerAddress | undefined
+}
+
+export const clusterNetwork = (config: {
+  readonly self: NodeId
+  readonly peers: ReadonlyMap<NodeId, PeerAddress>
+  readonly secret: string
+  readonly listen: PeerAddress
+}): Effect.Effect<ClusterNetwork, NetworkListenError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const addressBook = new Map(config.peers)
+    const base = yield* tcpNetwork({ self: config.self, peers: addressBook, secret: config.secret, listen: config.listen })
+    const extras = new Map<NodeId, { readonly network: TcpNetwork; readonly scope: Scope.Closeable; readonly address: PeerAddress }>()
+    yield* Effect.addFinalizer(() => Effect.forEach([...extras.values()], (e) => Scope.close(e.scope, Exit.void), { discard: true }))
+
+    const removePeer = (id: NodeId) =>
+      Effect.gen(function*() {
+        if (id === config.self) return
+        const extra = extras.get(id)
+        extras.delete(id)
+        if (!config.peers.has(id)) addressBook.delete(id)
+        if (extra !== undefined) yield* Scope.close(extra.scope, Exit.void)
+      })
+
+    const addPeer = (id: NodeId, address: PeerAddress) =>
+      Effect.gen(function*() {
+        if (id === config.self) return
+        const known = config.peers.get(id)
+        // Members of the initial cluster are dialled by the base network at their configured address.
+        if (known !== undefined) return
+        const extra = extras.get(id)
+        if (extra !== undefined && extra.address.host === address.host && extra.address.port === address.port) return
+        if (extra !== undefined) yield* removePeer(id)
+        addressBook.set(id, address)
+        const scope = yield* Scope.make()
+        const started = yield* Effect.exit(
+          Scope.provide(scope)(
+            tcpNetwork({ self: config.self, peers: new Map([[id, address]]), secret: config.secret, listen: { host: "127.0.0.1", port: 0 } })
+          )
+        )
+        if (Exit.isFailure(started)) {
+          yield* Scope.close(scope, Exit.void)
+          log("error", "could not start the connection to a new member", { peer: id, address: formatHostPort(address) })
+          return
+        }
+        extras.set(id, { network: started.value, scope, address })
+        log("info", "member reachable", { peer: id, address: formatHostPort(address) })
+      }).pipe(Effect.uninterruptible)
+
+    const network: NetworkShape = {
+      self: config.self,
+      send: (to, payload) => {
+        const extra = extras.get(to)
+        return extra === undefined ? base.send(to, payload) : extra.network.send(to, payload)
+      },
+      receive: base.receive
+    }
+    return { network, base, addPeer, removePeer, addressOf: (id) => addressBook.get(id) }
+  })

@@ -1,0 +1,293 @@
+/**
+ * `cairn server` configuration: an embedded default, then a JSON file
+ * (`--config`), then `CAIRN_*` environment variables, then flags — each
+ * later source wins per key. Every value is validated with `effect/Schema`;
+ * a bad one becomes a `ServerConfigError` whose message names the source
+ * (flag, variable or file key) and says what to put there instead.
+ */
+import { Data, Result, Schema } from "effect"
+import type { NodeId } from "@cairn/core"
+import type { PeerAddress } from "../network/tcp-network.ts"
+import type { LogLevel } from "./log.ts"
+
+export class ServerConfigError extends Data.TaggedError("ServerConfigError")<{
+  readonly message: string
+}> {}
+
+export interface ServerConfig {
+  readonly id: NodeId
+  readonly dataDir: string
+  /** The initial cluster (network address book): node id → peer address. Always contains `id`. */
+  readonly peers: ReadonlyMap<NodeId, PeerAddress>
+  /** Where this node accepts peer connections. */
+  readonly peerListen: PeerAddress
+  readonly apiListen: PeerAddress
+  readonly s3Listen: PeerAddress
+  /** Node id → "host:port" of its HTTP API, for leader hints. Always contains `id`. */
+  readonly apiPeers: ReadonlyMap<NodeId, string>
+  readonly clusterSecret: string | undefined
+  readonly accessKey: string | undefined
+  readonly secretKey: string | undefined
+  /** This node joins an existing cluster: it is not one of the initial voters. */
+  readonly join: boolean
+  readonly logLevel: LogLevel
+  /** How long a write or linearizable read may wait before 504 / 503. */
+  readonly requestTimeoutMs: number
+}
+
+/** Raw string values by key, with where each came from (for messages). */
+type Raw = Partial<Record<Key, { readonly value: string; readonly source: string }>>
+
+const keys = [
+  "id",
+  "dataDir",
+  "peers",
+  "peerListen",
+  "apiListen",
+  "s3Listen",
+  "apiPeers",
+  "clusterSecret",
+  "accessKey",
+  "secretKey",
+  "join",
+  "logLevel",
+  "requestTimeoutMs"
+] as const
+type Key = (typeof keys)[number]
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+const envName = (k: string) => `CAIRN_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
+
+/** Flag name, environment variable and file key of each setting (docs/server.md lists the same). */
+export const settingNames: ReadonlyArray<{ readonly key: Key; readonly flag: string; readonly env: string }> = keys.map((
+  key
+) => ({ key, flag: `--${kebab(key)}`, env: envName(key) }))
+
+export const defaults = {
+  id: "n1",
+  dataDir: "./data",
+  peerListen: "127.0.0.1:9200",
+  apiListen: "127.0.0.1:9100",
+  s3Listen: "127.0.0.1:9000",
+  join: "false",
+  logLevel: "info",
+  requestTimeoutMs: "5000"
+} as const
+
+// ---- value schemas ------------------------------------------------------------------
+
+const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/** Parses host:port (IPv6 in brackets). */
+export const parseHostPort = (text: string): PeerAddress | undefined => {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text.trim())
+  if (m === null) return undefined
+  const port = Number(m[3])
+  if (!(port >= 0 && port < 65536)) return undefined
+  return { host: m[1] ?? m[2]!, port }
+}
+
+const hostPortIssue = (text: string): string | undefined => {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]\s]+)):(\S+)$/.exec(text.trim())
+  if (m === null) return `expected host:port (e.g. 127.0.0.1:9100, [::1]:9100), got "${text}"`
+  if (!/^\d{1,5}$/.test(m[3]!) || Number(m[3]) > 65535) return `port must be a number from 0 to 65535, got "${m[3]}"`
+  return undefined
+}
+
+const HostPort = Schema.String.check(Schema.makeFilter((s: string) => hostPortIssue(s) ?? true))
+const NodeIdString = Schema.String.check(
+  Schema.makeFilter((s: string) => NODE_ID.test(s) || `node ids are 1-64 letters, digits, "_" or "-"; got "${s}"`)
+)
+
+/** Parses `id=host:port,id=host:port`; a message instead of a map on error. */
+export const parsePeerList = (text: string): ReadonlyMap<NodeId, PeerAddress> | string => {
+  const out = new Map<NodeId, PeerAddress>()
+  const items = text.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+  if (items.length === 0) return "expected id=host:port[,id=host:port...], got an empty list"
+  for (const item of items) {
+    const eq = item.indexOf("=")
+    if (eq < 0) return `expected id=host:port, got "${item}" (e.g. n1=127.0.0.1:9200)`
+    const id = item.slice(0, eq)
+    if (!NODE_ID.test(id)) return `node ids are 1-64 letters, digits, "_" or "-"; got "${id}" in "${item}"`
+    const issue = hostPortIssue(item.slice(eq + 1))
+    if (issue !== undefined) return `${issue} in "${item}"`
+    if (out.has(id as NodeId)) return `node ${id} is listed twice`
+    out.set(id as NodeId, parseHostPort(item.slice(eq + 1))!)
+  }
+  return out
+}
+
+const PeerList = Schema.String.check(Schema.makeFilter((s: string) => {
+  const r = parsePeerList(s)
+  return typeof r === "string" ? r : true
+}))
+const BooleanString = Schema.String.check(
+  Schema.makeFilter((s: string) => ["true", "false", "1", "0", ""].includes(s.trim().toLowerCase()) || `expected true or false, got "${s}"`)
+)
+const LogLevelString = Schema.String.check(
+  Schema.makeFilter((s: string) => ["debug", "info", "warn", "error"].includes(s) || `expected debug, info, warn or error, got "${s}"`)
+)
+const PositiveIntString = Schema.String.check(
+  Schema.makeFilter((s: string) => (/^\d{1,9}$/.test(s.trim()) && Number(s) > 0) || `expected a positive whole number of milliseconds, got "${s}"`)
+)
+const NonEmpty = Schema.String.check(Schema.makeFilter((s: string) => s.length > 0 || "must not be empty"))
+const Secret = Schema.String.check(Schema.makeFilter((s: string) => s.length >= 16 || "must be at least 16 characters"))
+
+const valueSchemas: Record<Key, Schema.Codec<string>> = {
+  id: NodeIdString,
+  dataDir: NonEmpty,
+  peers: PeerList,
+  peerListen: HostPort,
+  apiListen: HostPort,
+  s3Listen: HostPort,
+  apiPeers: PeerList,
+  clusterSecret: Secret,
+  accessKey: Schema.String.check(Schema.makeFilter((s: string) => /^[A-Za-z0-9_.-]{3,128}$/.test(s) || "use 3-128 letters, digits, \"_\", \".\" or \"-\"")),
+  secretKey: Schema.String.check(Schema.makeFilter((s: string) => (s.length >= 8 && s.length <= 256) || "must be 8-256 characters")),
+  join: BooleanString,
+  logLevel: LogLevelString,
+  requestTimeoutMs: PositiveIntString
+}
+
+/** The JSON file: every key optional, scalars (peer lists may be arrays), no unknown keys. */
+const Scalar = Schema.Union([Schema.String, Schema.Number, Schema.Boolean])
+const FileShape = Schema.Struct({
+  id: Schema.optionalKey(Schema.String),
+  dataDir: Schema.optionalKey(Schema.String),
+  peers: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
+  peerListen: Schema.optionalKey(Schema.String),
+  apiListen: Schema.optionalKey(Schema.String),
+  s3Listen: Schema.optionalKey(Schema.String),
+  apiPeers: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
+  clusterSecret: Schema.optionalKey(Schema.String),
+  accessKey: Schema.optionalKey(Schema.String),
+  secretKey: Schema.optionalKey(Schema.String),
+  join: Schema.optionalKey(Schema.Boolean),
+  logLevel: Schema.optionalKey(Schema.String),
+  requestTimeoutMs: Schema.optionalKey(Scalar)
+})
+
+const firstLine = (message: string) => message.split("\n")[0]!
+
+/** Reads the file's JSON text into raw values; errors name the file and key. */
+export const rawFromFile = (path: string, text: string): Raw | ServerConfigError => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    return new ServerConfigError({ message: `config file ${path}: not valid JSON (${(e as Error).message})` })
+  }
+  const decoded = Schema.decodeUnknownResult(FileShape)(json, { onExcessProperty: "error" })
+  if (Result.isFailure(decoded)) {
+    const message = decoded.failure.message
+    const at = /at \["([^"]+)"\]/.exec(message)
+    const allowed = keys.join(", ")
+    if (at !== null && /excess property/.test(message))
+      return new ServerConfigError({ message: `config file ${path}: unknown key "${at[1]}" (known keys: ${allowed})` })
+    return new ServerConfigError({
+      message: at === null
+        ? `config file ${path}: ${firstLine(message)} (the file must hold one JSON object with keys ${allowed})`
+        : `config file ${path}: key "${at[1]}": ${firstLine(message)}`
+    })
+  }
+  const raw: Raw = {}
+  for (const [key, value] of Object.entries(decoded.success)) {
+    const text = Array.isArray(value) ? value.join(",") : String(value)
+    raw[key as Key] = { value: text, source: `config file ${path}: key "${key}"` }
+  }
+  return raw
+}
+
+export const rawFromEnv = (env: Record<string, string | undefined>): Raw => {
+  const raw: Raw = {}
+  for (const { key, env: name } of settingNames) {
+    const value = env[name]
+    if (value !== undefined) raw[key] = { value, source: `environment variable ${name}` }
+  }
+  return raw
+}
+
+export const rawFromFlags = (flags: Partial<Record<Key, string | undefined>>): Raw => {
+  const raw: Raw = {}
+  for (const { key, flag } of settingNames) {
+    const value = flags[key]
+    if (value !== undefined) raw[key] = { value, source: `flag ${flag}` }
+  }
+  return raw
+}
+
+/** Merges the sources (later wins), validates every value, and derives the final configuration. */
+export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | ServerConfigError => {
+  const merged: Raw = {}
+  for (const source of sources) Object.assign(merged, source)
+  const problems: Array<string> = []
+  const value = (key: Key): string | undefined => {
+    const entry = merged[key]
+    const raw = entry?.value ?? (defaults as Partial<Record<Key, string>>)[key]
+    if (raw === undefined) return undefined
+    const result = Schema.decodeUnknownResult(valueSchemas[key])(raw)
+    if (Result.isFailure(result)) {
+      problems.push(`${entry?.source ?? `default ${key}`}: ${firstLine(result.failure.message)}`)
+      return undefined
+    }
+    return raw
+  }
+  const values = Object.fromEntries(keys.map((k) => [k, value(k)])) as Record<Key, string | undefined>
+  if (problems.length > 0) return new ServerConfigError({ message: problems.join("\n") })
+
+  const id = values.id as NodeId
+  const peerListenExplicit = merged.peerListen !== undefined
+  const ownPeerAddress = parseHostPort(values.peerListen!)!
+  let peers: ReadonlyMap<NodeId, PeerAddress>
+  if (values.peers === undefined) peers = new Map([[id, ownPeerAddress]])
+  else {
+    peers = parsePeerList(values.peers) as ReadonlyMap<NodeId, PeerAddress>
+    if (!peers.has(id))
+      problems.push(`${merged.peers!.source}: the list must include this node (${id}=host:port), e.g. ${id}=${values.peerListen}`)
+  }
+  // With an explicit peer list and no --peer-listen, listen where the list says this node is.
+  const peerListen = !peerListenExplicit && peers.has(id) ? peers.get(id)! : ownPeerAddress
+  const apiListen = parseHostPort(values.apiListen!)!
+  const apiPeers = new Map<NodeId, string>()
+  if (values.apiPeers !== undefined) {
+    for (const [peer, address] of parsePeerList(values.apiPeers) as ReadonlyMap<NodeId, PeerAddress>) {
+      apiPeers.set(peer, formatHostPort(address))
+    }
+  }
+  apiPeers.set(id, formatHostPort(apiListen))
+  const join = ["true", "1"].includes(values.join!.trim().toLowerCase())
+  if (join && peers.size < 2) problems.push(`flag --join: a joining node needs --peers with at least one existing member besides ${id}`)
+  if ((values.accessKey === undefined) !== (values.secretKey === undefined))
+    problems.push("CAIRN_ACCESS_KEY and CAIRN_SECRET_KEY: set both or neither (neither generates a pair on first start)")
+  const s3Listen = parseHostPort(values.s3Listen!)!
+  const ports = [
+    ["--peer-listen", peerListen],
+    ["--api-listen", apiListen],
+    ["--s3-listen", s3Listen]
+  ] as const
+  for (let i = 0; i < ports.length; i++) {
+    for (let j = i + 1; j < ports.length; j++) {
+      const [a, pa] = ports[i]!
+      const [b, pb] = ports[j]!
+      if (pa.port !== 0 && pa.port === pb.port && pa.host === pb.host) problems.push(`${a} and ${b} are both ${formatHostPort(pa)}: give them different ports`)
+    }
+  }
+  if (problems.length > 0) return new ServerConfigError({ message: problems.join("\n") })
+  return {
+    id,
+    dataDir: values.dataDir!,
+    peers,
+    peerListen,
+    apiListen,
+    s3Listen,
+    apiPeers,
+    clusterSecret: values.clusterSecret,
+    accessKey: values.accessKey,
+    secretKey: values.secretKey,
+    join,
+    logLevel: values.logLevel as LogLevel,
+    requestTimeoutMs: Number(values.requestTimeoutMs)
+  }
+}
+
+export const formatHostPort = (a: PeerAddress): string => (a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)

@@ -1,0 +1,391 @@
+/**
+ * The client-facing HTTP API on `--api-listen` (node:http): the KV store
+ * under `/v1/kv`, membership under `/v1/admin/members`, `/metrics`,
+ * `/health`, `/ready` and `/v1/status`. See docs/server.md for the contract.
+ *
+ * Every handler answers: bad input is a 4xx with a JSON error body, an
+ * unexpected failure a 500 (logged); nothing a client sends can throw out of
+ * the handler. Writes are one session each (a fresh client id, seq 1): the
+ * server never retries a write itself, so a write whose outcome is unknown
+ * is a 504, never a guess.
+ */
+import {
+  type KvCommand,
+  type KvResult,
+  type KvServer,
+  MAX_KEY_BYTES,
+  MAX_RANGE_LIMIT,
+  MAX_VALUE_BYTES,
+  type NodeId,
+  type SessionCommand,
+  utf8Length,
+  validateCommand
+} from "@cairn/core"
+import { Effect, Result } from "effect"
+import { randomBytes, timingSafeEqual } from "node:crypto"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import type { ServerConfig } from "./config.ts"
+import { log } from "./log.ts"
+import type { Members } from "./members.ts"
+import type { ServerMetrics } from "./metrics.ts"
+import type { AdminCredentials } from "./secrets.ts"
+
+export interface ApiContext {
+  readonly config: ServerConfig
+  readonly kv: KvServer
+  readonly metrics: ServerMetrics
+  readonly credentials: AdminCredentials
+  readonly members: Members
+}
+
+/** Keys starting with NUL are the server's own (membership records); clients may not touch them. */
+export const RESERVED_PREFIX = "\u0000"
+
+class HttpError {
+  readonly status: number
+  readonly code: string
+  readonly message: string
+  readonly extra: Record<string, unknown>
+  readonly headers: Record<string, string>
+  constructor(status: number, code: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+    this.status = status
+    this.code = code
+    this.message = message
+    this.extra = extra
+    this.headers = headers
+  }
+}
+
+const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): number => {
+  const text = `${JSON.stringify(body)}\n`
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers })
+  res.end(text)
+  return Buffer.byteLength(text)
+}
+
+const etag = (revision: number) => `"${revision}"`
+
+/** The smallest string greater than every string starting with `prefix` in code point order, or undefined (no bound). */
+export const prefixEnd = (prefix: string): string | undefined => {
+  const cps = [...prefix].map((c) => c.codePointAt(0)!)
+  while (cps.length > 0) {
+    const last = cps.pop()!
+    if (last < 0x10ffff) {
+      cps.push(last === 0xd7ff ? 0xe000 : last + 1)
+      return String.fromCodePoint(...cps)
+    }
+  }
+  return undefined
+}
+
+const readBody = (req: IncomingMessage, limit: number): Promise<Buffer | "too-large"> =>
+  new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"])
+    if (Number.isFinite(declared) && declared > limit) return resolve("too-large")
+    const chunks: Array<Buffer> = []
+    let size = 0
+    let done = false
+    req.on("data", (chunk: Buffer) => {
+      if (done) return
+      size += chunk.length
+      if (size > limit) {
+        done = true
+        resolve("too-large")
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on("end", () => {
+      if (!done) resolve(Buffer.concat(chunks))
+    })
+    req.on("error", (e) => {
+      if (!done) reject(e)
+    })
+  })
+
+export const makeApiHandler = (ctx: ApiContext) => {
+  const { config, kv, metrics } = ctx
+  const boot = randomBytes(6).toString("hex")
+  let counter = 0
+  /** One session per HTTP write: unique for the life of the cluster (boot nonce + counter). */
+  const newSession = (command: KvCommand): SessionCommand => ({ clientId: `http-${config.id}-${boot}-${++counter}`, seq: 1, command })
+  const timeout = config.requestTimeoutMs
+
+  const leaderError = (leader: NodeId | undefined, what: string): HttpError => {
+    const api = leader === undefined ? undefined : ctx.members.apiAddress(leader)
+    const headers: Record<string, string> = { "retry-after": "1" }
+    if (leader !== undefined) headers["x-cairn-leader"] = leader
+    if (api !== undefined) headers["x-cairn-leader-api"] = api
+    return new HttpError(
+      503,
+      leader === undefined ? "no-leader" : "not-leader",
+      leader === undefined ? `${what}: no leader is known right now; retry shortly` : `${what}: the leader is ${leader}; retry there or here`,
+      { leader: leader ?? null, leaderApi: api ?? null },
+      headers
+    )
+  }
+
+  const write = async (command: KvCommand): Promise<KvResult> => {
+    const invalid = validateCommand(command)
+    if (invalid !== undefined) throw resultError(invalid)
+    const outcome = await Effect.runPromise(Effect.result(kv.submit(newSession(command), timeout)))
+    if (Result.isSuccess(outcome)) {
+      if (outcome.success.type === "error") throw resultError(outcome.success)
+      return outcome.success
+    }
+    const error = outcome.failure
+    if (error._tag === "NotLeaderError") {
+      metrics.errors.inc({ kind: "not_leader" })
+      throw leaderError(error.leader, "write not accepted")
+    }
+    metrics.errors.inc({ kind: "timeout" })
+    throw new HttpError(504, "outcome-unknown", `the write was proposed but no result arrived within ${timeout} ms: it may or may not have been applied; read the key to find out`)
+  }
+
+  const read = async (command: Extract<KvCommand, { readonly op: "get" | "range" }>, consistency: "linearizable" | "serializable") => {
+    const invalid = validateCommand(command)
+    if (invalid !== undefined) throw resultError(invalid)
+    const outcome = await Effect.runPromise(Effect.result(kv.query(command, consistency, timeout)))
+    if (Result.isSuccess(outcome)) {
+      if (outcome.success.type === "error") throw resultError(outcome.success)
+      return outcome.success
+    }
+    metrics.errors.inc({ kind: "not_leader" })
+    // A linearizable read is never answered from a node that could not confirm it is up to date.
+    const status = Effect.runSync(kv.raft.status)
+    throw leaderError(outcome.failure.leader ?? status.leader, "linearizable read not confirmed by a leader")
+  }
+
+  const consistencyOf = (url: URL): "linearizable" | "serializable" => {
+    const c = url.searchParams.get("consistency") ?? "linearizable"
+    if (c !== "linearizable" && c !== "serializable") throw new HttpError(400, "bad-consistency", `consistency must be linearizable or serializable, got "${c}"`)
+    return c
+  }
+
+  const keyOf = (encoded: string): string => {
+    let key: string
+    try {
+      key = decodeURIComponent(encoded)
+    } catch {
+      throw new HttpError(400, "bad-key", "the key is not valid percent-encoded UTF-8")
+    }
+    if (key.length === 0) throw new HttpError(400, "bad-key", "the key is empty: use /v1/kv/{key}")
+    if (key.startsWith(RESERVED_PREFIX)) throw new HttpError(400, "bad-key", "keys may not start with a NUL character (reserved)")
+    if (key.length * 3 > MAX_KEY_BYTES && utf8Length(key) > MAX_KEY_BYTES)
+      throw new HttpError(400, "key-too-large", `the key is longer than ${MAX_KEY_BYTES} bytes`)
+    return key
+  }
+
+  /** If-Match: "<rev>" → cas on that revision; If-None-Match: * → create-only. */
+  const precondition = (req: IncomingMessage): number | "absent" | undefined => {
+    const ifMatch = req.headers["if-match"]
+    const ifNoneMatch = req.headers["if-none-match"]
+    if (ifMatch !== undefined && ifNoneMatch !== undefined) throw new HttpError(400, "bad-precondition", "give If-Match or If-None-Match, not both")
+    if (ifNoneMatch !== undefined) {
+      if (ifNoneMatch.trim() !== "*") throw new HttpError(400, "bad-precondition", `If-None-Match on a write must be *, got ${ifNoneMatch}`)
+      return "absent"
+    }
+    if (ifMatch !== undefined) {
+      const m = /^\s*(?:W\/)?"(\d{1,15})"\s*$/.exec(ifMatch)
+      if (m === null) throw new HttpError(400, "bad-precondition", `If-Match must be one quoted revision like "42", got ${ifMatch}`)
+      return Number(m[1])
+    }
+    return undefined
+  }
+
+  const preconditionFailed = (revision: number) =>
+    new HttpError(412, "precondition-failed", revision === 0 ? "the key does not exist" : `the key's revision is ${revision}`, { revision }, revision === 0 ? {} : { etag: etag(revision) })
+
+  const handleKey = async (req: IncomingMessage, res: ServerResponse, url: URL, encodedKey: string): Promise<number> => {
+    const key = keyOf(encodedKey)
+    switch (req.method) {
+      case "GET":
+      case "HEAD": {
+        const result = await read({ op: "get", key }, consistencyOf(url))
+        if (result.type !== "get") throw new Error(`unexpected result ${result.type}`)
+        if (!result.found) throw new HttpError(404, "not-found", `no key ${JSON.stringify(key)}`)
+        res.writeHead(200, { "content-type": "application/octet-stream", "content-length": result.value.length, etag: etag(result.revision) })
+        res.end(req.method === "HEAD" ? undefined : result.value)
+        return req.method === "HEAD" ? 0 : result.value.length
+      }
+      case "PUT": {
+        const expected = precondition(req)
+        const body = await readBody(req, MAX_VALUE_BYTES)
+        if (body === "too-large") throw new HttpError(413, "value-too-large", `values are at most ${MAX_VALUE_BYTES} bytes`, {}, { connection: "close" })
+        metrics.bytesIn.inc(body.length)
+        const value = new Uint8Array(body.buffer, body.byteOffset, body.length)
+        const result = await write(expected === undefined ? { op: "put", key, value } : { op: "cas", key, expected, value })
+        if (result.type === "cas" && !result.ok) throw preconditionFailed(result.revision)
+        if (result.type !== "put" && result.type !== "cas") throw new Error(`unexpected result ${result.type}`)
+        return json(res, 200, { key, revision: result.revision }, { etag: etag(result.revision) })
+      }
+      case "DELETE": {
+        const expected = precondition(req)
+        if (expected === "absent") throw new HttpError(400, "bad-precondition", "If-None-Match: * makes no sense on DELETE")
+        if (expected === undefined) {
+          const result = await write({ op: "delete", key })
+          if (result.type !== "delete") throw new Error(`unexpected result ${result.type}`)
+          if (!result.existed) throw new HttpError(404, "not-found", `no key ${JSON.stringify(key)}`)
+          return json(res, 200, { key, revision: result.revision }, { etag: etag(result.revision) })
+        }
+        const result = await write({ op: "cas", key, expected, value: undefined })
+        if (result.type !== "cas") throw new Error(`unexpected result ${result.type}`)
+        if (!result.ok) throw preconditionFailed(result.revision)
+        return json(res, 200, { key, revision: result.revision }, { etag: etag(result.revision) })
+      }
+      default:
+        throw new HttpError(405, "method-not-allowed", `${req.method} is not supported on /v1/kv/{key}: use GET, PUT or DELETE`, {}, { allow: "GET, HEAD, PUT, DELETE" })
+    }
+  }
+
+  const handleList = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<number> => {
+    if (req.method !== "GET") throw new HttpError(405, "method-not-allowed", "use GET /v1/kv?prefix=&start=&limit=", {}, { allow: "GET" })
+    const prefix = url.searchParams.get("prefix") ?? ""
+    const start = url.searchParams.get("start") ?? ""
+    const limitText = url.searchParams.get("limit") ?? "100"
+    const encoding = url.searchParams.get("encoding") ?? "base64"
+    if (encoding !== "base64" && encoding !== "utf8") throw new HttpError(400, "bad-encoding", `encoding must be base64 or utf8, got "${encoding}"`)
+    if (!/^\d{1,6}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > MAX_RANGE_LIMIT)
+      throw new HttpError(400, "bad-limit", `limit must be a whole number from 1 to ${MAX_RANGE_LIMIT}, got "${limitText}"`)
+    for (const [name, v] of [["prefix", prefix], ["start", start]] as const) {
+      if (utf8Length(v) > MAX_KEY_BYTES) throw new HttpError(400, "key-too-large", `${name} is longer than ${MAX_KEY_BYTES} bytes`)
+    }
+    // Never list the reserved keys: start at or after the first key that is not reserved.
+    const from = [prefix, start, "\u0001"].reduce((a, b) => (a > b ? a : b))
+    const end = prefix === "" ? undefined : prefixEnd(prefix)
+    const result = await read({ op: "range", start: from, end, limit: Number(limitText) }, consistencyOf(url))
+    if (result.type !== "range") throw new Error(`unexpected result ${result.type}`)
+    const decoder = new TextDecoder("utf-8", { fatal: true })
+    const items = result.items.map((item) => {
+      if (encoding === "base64") return { key: item.key, value: Buffer.from(item.value).toString("base64"), revision: item.revision }
+      try {
+        return { key: item.key, value: decoder.decode(item.value), revision: item.revision }
+      } catch {
+        return { key: item.key, valueBase64: Buffer.from(item.value).toString("base64"), revision: item.revision }
+      }
+    })
+    const last = result.items[result.items.length - 1]
+    return json(res, 200, { items, more: result.more, next: result.more && last !== undefined ? `${last.key}\u0000` : null, encoding })
+  }
+
+  const authorized = (req: IncomingMessage): boolean => {
+    const header = req.headers.authorization
+    if (header === undefined || !header.startsWith("Basic ")) return false
+    const decoded = Buffer.from(header.slice(6), "base64").toString("utf8")
+    const colon = decoded.indexOf(":")
+    if (colon < 0) return false
+    const same = (a: string, b: string) => {
+      const x = Buffer.from(a)
+      const y = Buffer.from(b)
+      return x.length === y.length && timingSafeEqual(x, y)
+    }
+    const keyOk = same(decoded.slice(0, colon), ctx.credentials.accessKey)
+    const secretOk = same(decoded.slice(colon + 1), ctx.credentials.secretKey)
+    return keyOk && secretOk
+  }
+
+  const handleAdmin = async (req: IncomingMessage, res: ServerResponse, rest: string): Promise<number> => {
+    if (!authorized(req)) {
+      metrics.errors.inc({ kind: "unauthorized" })
+      throw new HttpError(401, "unauthorized", "admin endpoints need HTTP Basic auth with the admin access key and secret key", {}, { "www-authenticate": 'Basic realm="cairn"' })
+    }
+    if (rest === "" && req.method === "GET") return json(res, 200, await ctx.members.list())
+    const status = Effect.runSync(kv.raft.status)
+    if (req.method !== "GET" && status.role !== "leader") throw leaderError(status.leader === config.id ? undefined : status.leader, "membership changes go to the leader")
+    if (rest === "" && req.method === "POST") {
+      const body = await readBody(req, 64 * 1024)
+      if (body === "too-large") throw new HttpError(413, "too-large", "the request body is too large")
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(body.toString("utf8"))
+      } catch {
+        throw new HttpError(400, "bad-json", 'expected a JSON body {"id": "n4", "peerAddress": "host:port", "apiAddress": "host:port", "learner": false}')
+      }
+      const outcome = await ctx.members.add(parsed)
+      if (typeof outcome === "string") throw new HttpError(outcome.startsWith("busy") ? 409 : 400, outcome.startsWith("busy") ? "busy" : "bad-member", outcome)
+      return json(res, 200, outcome)
+    }
+    if (rest.startsWith("/") && req.method === "DELETE") {
+      const outcome = await ctx.members.remove(decodeURIComponent(rest.slice(1)))
+      if (typeof outcome === "string") throw new HttpError(outcome.startsWith("busy") ? 409 : outcome.startsWith("unknown") ? 404 : 400, "bad-member", outcome)
+      return json(res, 200, outcome)
+    }
+    throw new HttpError(405, "method-not-allowed", "use GET or POST /v1/admin/members, DELETE /v1/admin/members/{id}")
+  }
+
+  const route = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<number> => {
+    const path = url.pathname
+    if (path.startsWith("/v1/kv/")) return handleKey(req, res, url, path.slice("/v1/kv/".length))
+    if (path === "/v1/kv" || path === "/v1/kv/") return handleList(req, res, url)
+    if (path === "/health") return json(res, 200, { status: "ok" })
+    if (path === "/ready") {
+      const s = Effect.runSync(kv.raft.status)
+      const ready = s.leader !== undefined && s.applied >= s.commit
+      return json(res, ready ? 200 : 503, { ready, leader: s.leader ?? null, commit: s.commit, applied: s.applied })
+    }
+    if (path === "/v1/status") {
+      const s = Effect.runSync(kv.raft.status)
+      return json(res, 200, { id: config.id, ...s, leader: s.leader ?? null, leaderApi: s.leader === undefined ? null : ctx.members.apiAddress(s.leader) ?? null })
+    }
+    if (path === "/metrics") {
+      const text = await metrics.registry.metrics()
+      res.writeHead(200, { "content-type": metrics.registry.contentType })
+      res.end(text)
+      return text.length
+    }
+    if (path === "/v1/admin/members" || path.startsWith("/v1/admin/members/")) return handleAdmin(req, res, path.slice("/v1/admin/members".length))
+    throw new HttpError(404, "no-route", `no route ${path}: see docs/server.md`)
+  }
+
+  const routeLabel = (path: string) =>
+    path.startsWith("/v1/kv/") ? "/v1/kv/{key}" : path.startsWith("/v1/admin/") ? "/v1/admin/members" : ["/v1/kv", "/health", "/ready", "/metrics", "/v1/status"].includes(path) ? path : "other"
+
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    let url: URL
+    try {
+      url = new URL(req.url ?? "/", "http://localhost")
+    } catch {
+      url = new URL("http://localhost/bad-url")
+    }
+    const label = routeLabel(url.pathname)
+    const end = metrics.requestSeconds.startTimer({ method: req.method ?? "?", route: label })
+    const finish = (status: number, bytes: number) => {
+      end()
+      metrics.requests.inc({ method: req.method ?? "?", route: label, code: String(status) })
+      metrics.bytesOut.inc(bytes)
+    }
+    route(req, res, url).then(
+      (bytes) => finish(res.statusCode, bytes),
+      (error: unknown) => {
+        if (res.headersSent) {
+          res.destroy()
+          finish(res.statusCode, 0)
+          return
+        }
+        if (error instanceof HttpError) {
+          if (error.status >= 400 && error.status < 500) metrics.errors.inc({ kind: "bad_request" })
+          const bytes = json(res, error.status, { error: error.code, message: error.message, ...error.extra }, error.headers)
+          if (error.headers.connection === "close") res.on("finish", () => req.socket.destroySoon())
+          finish(error.status, bytes)
+          return
+        }
+        metrics.errors.inc({ kind: "internal" })
+        log("error", "request failed", { method: req.method, path: url.pathname, error: String(error instanceof Error ? error.stack : error) })
+        finish(500, json(res, 500, { error: "internal", message: "internal error; see the server log" }))
+      }
+    )
+  }
+}
+
+const resultError = (result: { readonly code: string; readonly message: string }): HttpError => {
+  switch (result.code) {
+    case "key-too-large":
+      return new HttpError(400, "key-too-large", result.message)
+    case "value-too-large":
+      return new HttpError(413, "value-too-large", result.message)
+    case "bad-command":
+      return new HttpError(400, "bad-command", result.message)
+    default:
+      return new HttpError(500, result.code, result.message)
+  }
+}

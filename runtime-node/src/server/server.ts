@@ -1,0 +1,149 @@
+/**
+ * One `cairn server` process: the KV node (Raft + WAL over the OS services),
+ * the HTTP API, membership sync, metrics and logs, run until interrupted.
+ *
+ * Shutdown (SIGINT/SIGTERM interrupt the main fiber; resources close in
+ * reverse order): the HTTP listener stops accepting, in-flight requests get
+ * up to 10 s to finish, idle keep-alive connections close; then the Raft
+ * loop stops and the WAL and the peer network close with their scope.
+ */
+import { makeKvServer, Network, type NodeId } from "@cairn/core"
+import { Data, Effect, Fiber, Layer } from "effect"
+import { mkdirSync } from "node:fs"
+import { createServer, type Server } from "node:http"
+import { resolve } from "node:path"
+import { SystemClockLive } from "../clock/system-clock.ts"
+import { diskLayer } from "../disk/io-uring-disk.ts"
+import type { PeerAddress } from "../network/tcp-network.ts"
+import { SystemRandomLive } from "../random/system-random.ts"
+import { clusterNetwork } from "./cluster-network.ts"
+import { formatHostPort, type ServerConfig } from "./config.ts"
+import { makeApiHandler } from "./http-api.ts"
+import { jsonLoggerLayer, log, setLogLevel } from "./log.ts"
+import { makeMembers } from "./members.ts"
+import { makeMetrics, timedDiskLayer, type RaftSnapshot } from "./metrics.ts"
+import { credentialsFile, storedClusterSecret, storedCredentials } from "./secrets.ts"
+
+/** The server could not start (not a configuration value problem: a port in use, a missing secret...). */
+export class ServerStartError extends Data.TaggedError("ServerStartError")<{
+  readonly message: string
+  /** 2 for a usage problem the operator must fix in the configuration, 1 otherwise. */
+  readonly exitCode: 1 | 2
+}> {}
+
+export interface RunningServer {
+  readonly apiAddress: PeerAddress
+}
+
+const listenHttp = (server: Server, address: PeerAddress): Effect.Effect<PeerAddress, ServerStartError> =>
+  Effect.callback<PeerAddress, ServerStartError>((resume) => {
+    const failed = (e: Error) =>
+      resume(Effect.fail(new ServerStartError({ message: `cannot listen on --api-listen ${formatHostPort(address)}: ${e.message}`, exitCode: 1 })))
+    server.once("error", failed)
+    server.listen(address.port, address.host, () => {
+      server.off("error", failed)
+      const bound = server.address()
+      resume(Effect.succeed(typeof bound === "object" && bound !== null ? { host: address.host, port: bound.port } : address))
+    })
+  })
+
+/** Runs the server until interrupted. `onReady` is called once the API listens. */
+export const runServer = (
+  config: ServerConfig,
+  onReady?: (running: RunningServer) => void
+): Effect.Effect<void, ServerStartError> => {
+  setLogLevel(config.logLevel)
+  const program = Effect.gen(function*() {
+    const dataDir = resolve(config.dataDir)
+    yield* Effect.try({
+      try: () => mkdirSync(dataDir, { recursive: true }),
+      catch: (e) => new ServerStartError({ message: `cannot create the data directory ${dataDir}: ${(e as Error).message}`, exitCode: 1 })
+    })
+    const multiNode = config.peers.size > 1
+    let secret = config.clusterSecret
+    if (secret === undefined) {
+      if (multiNode) {
+        return yield* new ServerStartError({
+          message: "a multi-node cluster needs a shared secret: set --cluster-secret or CAIRN_CLUSTER_SECRET (at least 16 characters, the same on every node)",
+          exitCode: 2
+        })
+      }
+      const stored = storedClusterSecret(dataDir)
+      secret = stored.secret
+      if (stored.generated) log("info", "generated a cluster secret", { file: resolve(dataDir, "cluster-secret") })
+    }
+    const credentials = config.accessKey !== undefined && config.secretKey !== undefined
+      ? { accessKey: config.accessKey, secretKey: config.secretKey, generated: false }
+      : storedCredentials(dataDir)
+    if (credentials.generated) {
+      process.stdout.write(
+        `\nGenerated admin credentials (shown once; stored in ${credentialsFile(dataDir)}):\n` +
+          `  CAIRN_ACCESS_KEY=${credentials.accessKey}\n  CAIRN_SECRET_KEY=${credentials.secretKey}\n\n`
+      )
+    }
+
+    let status: () => RaftSnapshot | undefined = () => undefined
+    const metrics = makeMetrics(() => status())
+    const disk = timedDiskLayer(metrics).pipe(Layer.provide(diskLayer(dataDir)))
+
+    return yield* Effect.scoped(
+      Effect.gen(function*() {
+        const net = yield* clusterNetwork({ self: config.id, peers: config.peers, secret: secret!, listen: config.peerListen }).pipe(
+          Effect.mapError((e) => new ServerStartError({ message: `cannot listen on --peer-listen ${e.host}:${e.port}: ${e.message}`, exitCode: 1 }))
+        )
+        const voters = [...config.peers.keys()].filter((id) => !(config.join && id === config.id))
+        const kv = yield* makeKvServer({ id: config.id, voters: voters as ReadonlyArray<NodeId>, dataDir: "raft" }).pipe(
+          Effect.provideService(Network, net.network),
+          Effect.mapError((e) => new ServerStartError({ message: `cannot open the Raft log in ${dataDir}/raft: ${e.message}`, exitCode: 1 }))
+        )
+        status = () => {
+          const s = Effect.runSync(kv.raft.status)
+          return { role: s.role, term: s.term, commit: s.commit, applied: s.applied, lastIndex: s.lastIndex, hasLeader: s.leader !== undefined }
+        }
+        const runFiber = yield* Effect.forkScoped(kv.run)
+        const members = makeMembers(config, kv, net)
+        yield* Effect.forkScoped(members.sync)
+
+        const handler = makeApiHandler({ config, kv, metrics, credentials, members })
+        const inFlight = new Set<object>()
+        const http = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+          const token = {}
+          inFlight.add(token)
+          res.on("close", () => inFlight.delete(token))
+          handler(req, res)
+        })
+        http.on("clientError", (_e, socket) => {
+          if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{\"error\":\"bad-request\",\"message\":\"malformed HTTP request\"}\n")
+          else socket.destroy()
+        })
+        const apiAddress = yield* Effect.acquireRelease(listenHttp(http, config.apiListen), () =>
+          Effect.promise(async () => {
+            log("info", "shutting down: no new requests", { inFlight: inFlight.size })
+            const closed = new Promise<void>((r) => http.close(() => r()))
+            http.closeIdleConnections()
+            const deadline = Date.now() + 10_000
+            while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+            http.closeAllConnections()
+            await closed
+            log("info", "HTTP API closed; stopping Raft and closing the WAL")
+          })
+        )
+        log("info", "cairn server started", {
+          id: config.id,
+          api: `http://${formatHostPort(apiAddress)}`,
+          peer: formatHostPort(config.peerListen),
+          peers: Object.fromEntries([...config.peers].map(([id, a]) => [id, formatHostPort(a)])),
+          voters,
+          dataDir,
+          join: config.join
+        })
+        log("info", "S3 API not available yet", { s3Listen: formatHostPort(config.s3Listen) })
+        onReady?.({ apiAddress })
+        const exit = yield* Fiber.await(runFiber)
+        log("error", "the Raft node stopped (storage failure): exiting so it can be restarted and recover from disk", { exit: String(exit) })
+        return yield* new ServerStartError({ message: "storage failure; see the log", exitCode: 1 })
+      })
+    ).pipe(Effect.provide(Layer.mergeAll(SystemClockLive, SystemRandomLive, disk)))
+  })
+  return Effect.ensuring(program.pipe(Effect.provide(jsonLoggerLayer)), Effect.sync(() => log("info", "cairn server stopped", { id: config.id })))
+}
