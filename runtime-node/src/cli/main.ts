@@ -6,13 +6,15 @@ import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
 import { simCommand } from "@cairn/sim/cli/sim-command"
 import { checkCommand } from "@cairn/jepsen/cli/check-command"
+import { clusterCommand } from "./cluster-command.ts"
+import { devCommand } from "./dev-command.ts"
 import { serverCommand } from "./server-command.ts"
 
 const version = "0.1.0"
 
 const cairn = Command.make("cairn").pipe(
   Command.withDescription("Cairn: a storage core proven in a deterministic simulator"),
-  Command.withSubcommands([simCommand, checkCommand, serverCommand])
+  Command.withSubcommands([simCommand, checkCommand, serverCommand, devCommand, clusterCommand])
 )
 
 const program = Command.run(cairn, { version }).pipe(
@@ -29,6 +31,11 @@ const program = Command.run(cairn, { version }).pipe(
   Effect.catchTag("ServerStartError", (error) =>
     Effect.andThen(Console.error(`cairn server: ${error.message}`), Effect.sync(() => {
       process.exitCode = error.exitCode
+    }))
+  ),
+  Effect.catchTag("ClusterCommandError", (error) =>
+    Effect.andThen(Console.error(`cairn cluster: ${error.message}`), Effect.sync(() => {
+      process.exitCode = 1
     }))
   ),
   Effect.provide(NodeServices.layer)

@@ -1,0 +1,97 @@
+/**
+ * `cairn cluster add|remove|list`: membership of a running cluster through
+ * the admin endpoint (`/v1/admin/members`, HTTP Basic with the admin access
+ * key and secret key). A follower answers 503 with the leader's API address;
+ * the command follows it, and retries while another change is in progress.
+ */
+import { Console, Data, Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { existsSync } from "node:fs"
+import { readCredentials } from "../server/secrets.ts"
+
+export class ClusterCommandError extends Data.TaggedError("ClusterCommandError")<{ readonly message: string }> {}
+
+const common = {
+  endpoint: Flag.String("endpoint").pipe(Flag.withDefault("http://127.0.0.1:9100"), Flag.withDescription("API address of any member")),
+  accessKey: Flag.String("access-key").pipe(Flag.optional, Flag.withDescription("admin access key (default CAIRN_ACCESS_KEY, else the credentials file)")),
+  secretKey: Flag.String("secret-key").pipe(Flag.optional, Flag.withDescription("admin secret key (default CAIRN_SECRET_KEY, else the credentials file)")),
+  credentials: Flag.String("credentials").pipe(Flag.optional, Flag.withDescription("admin-credentials.json to read (default ./data/dev/ or ./data/)"))
+}
+
+type Common = {
+  readonly endpoint: string
+  readonly accessKey: Option.Option<string>
+  readonly secretKey: Option.Option<string>
+  readonly credentials: Option.Option<string>
+}
+
+const authHeader = (flags: Common): string | ClusterCommandError => {
+  const key = Option.getOrUndefined(flags.accessKey) ?? process.env.CAIRN_ACCESS_KEY
+  const secret = Option.getOrUndefined(flags.secretKey) ?? process.env.CAIRN_SECRET_KEY
+  let pair = key !== undefined && secret !== undefined ? { accessKey: key, secretKey: secret } : undefined
+  if (pair === undefined) {
+    const files = [Option.getOrUndefined(flags.credentials), "./data/dev/admin-credentials.json", "./data/admin-credentials.json"].filter((f): f is string => f !== undefined)
+    const file = files.find((f) => existsSync(f))
+    if (file !== undefined) pair = readCredentials(file)
+  }
+  if (pair === undefined) return new ClusterCommandError({ message: "no admin credentials: pass --access-key and --secret-key, set CAIRN_ACCESS_KEY and CAIRN_SECRET_KEY, or --credentials FILE" })
+  return `Basic ${Buffer.from(`${pair.accessKey}:${pair.secretKey}`).toString("base64")}`
+}
+
+/** Sends the request, following leader hints and retrying "busy" for a few seconds. */
+const call = (flags: Common, method: string, path: string, body?: unknown) =>
+  Effect.tryPromise({
+    try: async () => {
+      const auth = authHeader(flags)
+      if (auth instanceof ClusterCommandError) throw auth
+      let endpoint = flags.endpoint.replace(/\/$/, "")
+      if (!/^https?:\/\//.test(endpoint)) endpoint = `http://${endpoint}`
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const res = await fetch(`${endpoint}${path}`, {
+          method,
+          headers: { authorization: auth, "content-type": "application/json" },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) })
+        })
+        const json = await res.json().catch(() => ({})) as Record<string, unknown>
+        if (res.ok) return json
+        const leaderApi = res.headers.get("x-cairn-leader-api")
+        if (res.status === 503 && leaderApi !== null) endpoint = `http://${leaderApi}`
+        else if (res.status !== 503 && res.status !== 409) throw new ClusterCommandError({ message: `${res.status}: ${String(json.message ?? JSON.stringify(json))}` })
+        await new Promise((r) => setTimeout(r, 500))
+      }
+      throw new ClusterCommandError({ message: "gave up: no leader accepted the change (is a majority of the cluster up?)" })
+    },
+    catch: (e) => e instanceof ClusterCommandError ? e : new ClusterCommandError({ message: `cannot reach ${flags.endpoint}: ${(e as Error).message}` })
+  })
+
+const add = Command.make(
+  "add",
+  {
+    ...common,
+    id: Flag.String("id").pipe(Flag.withDescription("the new node's id")),
+    peerAddress: Flag.String("peer-address").pipe(Flag.withDescription("host:port the new node listens on for peers")),
+    apiAddress: Flag.String("api-address").pipe(Flag.optional, Flag.withDescription("host:port of the new node's HTTP API (for leader hints)")),
+    learner: Flag.Boolean("learner").pipe(Flag.withDefault(false), Flag.withDescription("add as a non-voting learner"))
+  },
+  (flags) =>
+    Effect.gen(function*() {
+      const api = Option.getOrUndefined(flags.apiAddress)
+      const result = yield* call(flags, "POST", "/v1/admin/members", { id: flags.id, peerAddress: flags.peerAddress, ...(api === undefined ? {} : { apiAddress: api }), ...(flags.learner ? { learner: true } : {}) })
+      yield* Console.log(JSON.stringify(result))
+    })
+).pipe(Command.withDescription("add a node to the running cluster (start it with `cairn server --join` and the cluster's --peers plus itself)"))
+
+const remove = Command.make(
+  "remove",
+  { ...common, id: Flag.String("id").pipe(Flag.withDescription("the node to remove")) },
+  (flags) => Effect.flatMap(call(flags, "DELETE", `/v1/admin/members/${encodeURIComponent(flags.id)}`), (r) => Console.log(JSON.stringify(r)))
+).pipe(Command.withDescription("remove a node from the running cluster"))
+
+const list = Command.make("list", common, (flags) => Effect.flatMap(call(flags, "GET", "/v1/admin/members"), (r) => Console.log(JSON.stringify(r, null, 2)))).pipe(
+  Command.withDescription("list the cluster's members")
+)
+
+export const clusterCommand = Command.make("cluster").pipe(
+  Command.withDescription("change or show the membership of a running cluster"),
+  Command.withSubcommands([add, remove, list])
+)

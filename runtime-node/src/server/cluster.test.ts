@@ -1,0 +1,251 @@
+/**
+ * `cairn server` as separate processes on loopback: a 3-node cluster
+ * (linearizable reads through any node, followers forward writes, the
+ * leader SIGKILLed and every acknowledged write still served, a minority
+ * node refusing linearizable reads with 503) and a single node SIGKILLed at
+ * a random moment in a stream of writes, then restarted. Every test stops
+ * the processes it started.
+ */
+import type { ChildProcess } from "node:child_process"
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { clusterEnv, exited, planCluster, serverArgs, spawnCairn, type LocalCluster, type LocalNodeSpec } from "./local-cluster.ts"
+
+const freePorts = async (n: number): Promise<Array<number>> => {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () =>
+      new Promise<ReturnType<typeof createServer>>((resolve) => {
+        const s = createServer()
+        s.listen(0, "127.0.0.1", () => resolve(s))
+      })
+    )
+  )
+  const ports = servers.map((s) => (s.address() as { port: number }).port)
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
+  return ports
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const running = new Set<ChildProcess>()
+const dirs: Array<string> = []
+
+afterEach(async () => {
+  for (const child of running) child.kill("SIGKILL")
+  await Promise.all([...running].map(exited))
+  running.clear()
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+const makeCluster = async (nodes: number): Promise<{ cluster: LocalCluster; logFile: string }> => {
+  const dir = mkdtempSync(join(tmpdir(), "cairn-cluster-"))
+  dirs.push(dir)
+  const ports = await freePorts(nodes * 3)
+  const cluster = planCluster({
+    nodes,
+    dataRoot: dir,
+    apiBase: 0,
+    peerBase: 0,
+    s3Base: 0,
+    secret: "test-cluster-secret-0123456789",
+    credentials: { accessKey: "admin", secretKey: "admin-secret" }
+  })
+  // planCluster numbers ports consecutively; give each node its own free ports instead.
+  const specs = cluster.nodes.map((n, i) => ({ ...n, apiPort: ports[3 * i]!, peerPort: ports[3 * i + 1]!, s3Port: ports[3 * i + 2]! }))
+  return {
+    cluster: {
+      ...cluster,
+      nodes: specs,
+      peers: specs.map((n) => `${n.id}=127.0.0.1:${n.peerPort}`).join(","),
+      apiPeers: specs.map((n) => `${n.id}=127.0.0.1:${n.apiPort}`).join(",")
+    },
+    logFile: join(dir, "cluster.log")
+  }
+}
+
+const start = (cluster: LocalCluster, node: LocalNodeSpec, logFile: string): ChildProcess => {
+  const child = spawnCairn(serverArgs(cluster, node, ["--request-timeout-ms", "2000"]), clusterEnv(cluster), (line) => appendFileSync(logFile, `[${node.id}] ${line}\n`))
+  running.add(child)
+  child.once("exit", () => running.delete(child))
+  return child
+}
+
+const api = (node: LocalNodeSpec) => `http://127.0.0.1:${node.apiPort}`
+
+interface Status {
+  readonly id: string
+  readonly role: string
+  readonly leader: string | null
+}
+const status = async (node: LocalNodeSpec): Promise<Status | undefined> => {
+  try {
+    return await (await fetch(`${api(node)}/v1/status`, { signal: AbortSignal.timeout(1000) })).json() as Status
+  } catch {
+    return undefined
+  }
+}
+
+/** Waits (bounded by the test timeout, not by a clock assertion) until one of `nodes` is leader and all of them know it. */
+const awaitLeader = async (nodes: ReadonlyArray<LocalNodeSpec>): Promise<LocalNodeSpec> => {
+  for (;;) {
+    const all = await Promise.all(nodes.map(status))
+    const leaders = all.filter((s) => s?.role === "leader")
+    if (leaders.length === 1 && all.every((s) => s?.leader === leaders[0]!.id)) return nodes.find((n) => n.id === leaders[0]!.id)!
+    await sleep(100)
+  }
+}
+
+const put = async (node: LocalNodeSpec, key: string, value: string): Promise<number> => {
+  try {
+    const r = await fetch(`${api(node)}/v1/kv/${key}`, { method: "PUT", body: value, signal: AbortSignal.timeout(5000) })
+    await r.arrayBuffer()
+    return r.status
+  } catch {
+    return 0 // connection refused or reset: not acknowledged
+  }
+}
+
+/** A linearizable read, retried while the cluster answers 503 (no leader yet). */
+const getValue = async (node: LocalNodeSpec, key: string): Promise<string | undefined> => {
+  for (;;) {
+    const r = await fetch(`${api(node)}/v1/kv/${key}`)
+    if (r.status === 200) return r.text()
+    if (r.status === 404) return undefined
+    expect(r.status).toBe(503)
+    await sleep(100)
+  }
+}
+
+/** Writers that keep writing distinct keys to `targets`, recording the acknowledged ones. */
+const writeStream = (targets: () => ReadonlyArray<LocalNodeSpec>, writers: number) => {
+  const acked = new Map<string, string>()
+  let stop = false
+  let counter = 0
+  const loops = Array.from({ length: writers }, async (_, w) => {
+    while (!stop) {
+      const key = `w${w}-${counter++}`
+      const value = `value-${key}`
+      const live = targets()
+      const node = live[counter % live.length]!
+      const s = await put(node, key, value)
+      if (s === 200) acked.set(key, value)
+      else if (s !== 0) expect([503, 504]).toContain(s)
+      if (s !== 200) await sleep(20)
+    }
+  })
+  return {
+    acked,
+    stop: async () => {
+      stop = true
+      await Promise.all(loops)
+    }
+  }
+}
+
+describe("cairn server processes", () => {
+  it("3 nodes: reads through another node see the write, followers forward, a SIGKILLed leader loses no acknowledged write", async () => {
+    const { cluster, logFile } = await makeCluster(3)
+    const children = new Map(cluster.nodes.map((n) => [n.id, start(cluster, n, logFile)]))
+    const leader = await awaitLeader(cluster.nodes)
+    const followers = cluster.nodes.filter((n) => n.id !== leader.id)
+
+    // A write through one node is read (linearizably) through the others.
+    expect(await put(followers[0]!, "shared", "from-a-follower")).toBe(200)
+    expect(await getValue(followers[1]!, "shared")).toBe("from-a-follower")
+    expect(await getValue(leader, "shared")).toBe("from-a-follower")
+
+    // Writes keep flowing to every node while the leader is SIGKILLed.
+    let live: ReadonlyArray<LocalNodeSpec> = cluster.nodes
+    const stream = writeStream(() => live, 4)
+    while (stream.acked.size < 30) await sleep(20)
+    children.get(leader.id)!.kill("SIGKILL")
+    await exited(children.get(leader.id)!)
+    live = followers
+    const newLeader = await awaitLeader(followers)
+    expect(newLeader.id).not.toBe(leader.id)
+    const before = stream.acked.size
+    while (stream.acked.size < before + 20) await sleep(20)
+    await stream.stop()
+
+    for (const node of followers) {
+      for (const [key, value] of stream.acked) expect([node.id, key, await getValue(node, key)]).toEqual([node.id, key, value])
+    }
+    expect(await getValue(followers[0]!, "shared")).toBe("from-a-follower")
+
+    // Alone, a node refuses linearizable reads (503 with what it knows) but serves serializable ones.
+    const other = followers.find((n) => n.id !== newLeader.id)!
+    children.get(newLeader.id)!.kill("SIGKILL")
+    await exited(children.get(newLeader.id)!)
+    const r = await fetch(`${api(other)}/v1/kv/shared`)
+    expect(r.status).toBe(503)
+    expect(await r.json()).toMatchObject({ error: expect.stringMatching(/leader/) })
+    const s = await fetch(`${api(other)}/v1/kv/shared?consistency=serializable`)
+    expect(s.status).toBe(200)
+    expect(await s.text()).toBe("from-a-follower")
+  }, 60_000)
+
+  it("a node answers 503 with the leader's id and API address when it cannot serve (joining node before it is added)", async () => {
+    const { cluster, logFile } = await makeCluster(1)
+    const [n1] = cluster.nodes
+    start(cluster, n1!, logFile)
+    await awaitLeader([n1!])
+    // n2 joins (not a voter, never campaigns): until it is added it knows no leader.
+    const [p1, p2, p3] = await freePorts(3)
+    const n2: LocalNodeSpec = { id: "n2", dataDir: join(dirs[dirs.length - 1]!, "n2"), apiPort: p1!, peerPort: p2!, s3Port: p3! }
+    const joined: LocalCluster = { ...cluster, nodes: [n1!, n2], peers: `${cluster.peers},n2=127.0.0.1:${n2.peerPort}`, apiPeers: `${cluster.apiPeers},n2=127.0.0.1:${n2.apiPort}` }
+    const child = spawnCairn(serverArgs(joined, n2, ["--join", "--request-timeout-ms", "1000"]), clusterEnv(cluster), (line) => appendFileSync(logFile, `[n2] ${line}\n`))
+    running.add(child)
+    for (;;) if ((await status(n2)) !== undefined) break
+    const refused = await fetch(`${api(n2)}/v1/kv/x`, { method: "PUT", body: "v" })
+    expect(refused.status).toBe(503)
+    expect(await refused.json()).toMatchObject({ error: "no-leader" })
+    expect((await fetch(`${api(n2)}/ready`)).status).toBe(503)
+
+    // Adding it through the admin endpoint (on the leader) makes it a member that serves reads.
+    const auth = `Basic ${Buffer.from("admin:admin-secret").toString("base64")}`
+    const added = await fetch(`${api(n1!)}/v1/admin/members`, {
+      method: "POST",
+      headers: { authorization: auth },
+      body: JSON.stringify({ id: "n2", peerAddress: `127.0.0.1:${n2.peerPort}`, apiAddress: `127.0.0.1:${n2.apiPort}` })
+    })
+    expect(added.status).toBe(200)
+    expect(await put(n1!, "after-join", "yes")).toBe(200)
+    expect(await getValue(n2, "after-join")).toBe("yes")
+    const leaderHint = await fetch(`${api(n2)}/v1/admin/members`, { method: "POST", headers: { authorization: auth }, body: "{}" })
+    expect(leaderHint.status).toBe(503)
+    expect(leaderHint.headers.get("x-cairn-leader")).toBe("n1")
+    expect(leaderHint.headers.get("x-cairn-leader-api")).toBe(`127.0.0.1:${n1!.apiPort}`)
+  }, 60_000)
+
+  it("single node: SIGKILL at a random moment during acknowledged writes, restart, every acknowledged write is there", async () => {
+    const { cluster, logFile } = await makeCluster(1)
+    const node = cluster.nodes[0]!
+    const child = start(cluster, node, logFile)
+    await awaitLeader([node])
+    const stream = writeStream(() => [node], 8)
+    const killAfter = 20 + Math.floor(Math.random() * 200)
+    while (stream.acked.size < killAfter) await sleep(5)
+    child.kill("SIGKILL")
+    await exited(child)
+    await stream.stop()
+    expect(stream.acked.size).toBeGreaterThanOrEqual(killAfter)
+
+    start(cluster, node, logFile)
+    await awaitLeader([node])
+    const listed = new Map<string, string>()
+    let start_ = ""
+    for (;;) {
+      const page = await (await fetch(`${api(node)}/v1/kv?limit=1000&encoding=utf8&start=${encodeURIComponent(start_)}`)).json() as {
+        items: Array<{ key: string; value: string }>
+        next: string | null
+      }
+      for (const item of page.items) listed.set(item.key, item.value)
+      if (page.next === null) break
+      start_ = page.next
+    }
+    const missing = [...stream.acked].filter(([k, v]) => listed.get(k) !== v)
+    expect(missing).toEqual([])
+  }, 60_000)
+})

@@ -1,0 +1,92 @@
+/**
+ * Local clusters of `cairn server` child processes on loopback: what
+ * `cairn dev` runs and what the multi-process tests use. Each node is a
+ * separate process (so it can be SIGKILLed), started with the same Node and
+ * the CLI's main.ts.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { join } from "node:path"
+import { createInterface } from "node:readline"
+
+export const cliMain = join(import.meta.dirname, "..", "cli", "main.ts")
+
+export interface LocalNodeSpec {
+  readonly id: string
+  readonly dataDir: string
+  readonly apiPort: number
+  readonly peerPort: number
+  readonly s3Port: number
+}
+
+export interface LocalCluster {
+  readonly nodes: ReadonlyArray<LocalNodeSpec>
+  readonly peers: string
+  readonly apiPeers: string
+  readonly secret: string
+  readonly credentials: { readonly accessKey: string; readonly secretKey: string }
+}
+
+export const planCluster = (options: {
+  readonly nodes: number
+  readonly dataRoot: string
+  readonly apiBase: number
+  readonly peerBase: number
+  readonly s3Base: number
+  readonly secret: string
+  readonly credentials: { readonly accessKey: string; readonly secretKey: string }
+}): LocalCluster => {
+  const nodes = Array.from({ length: options.nodes }, (_, i) => ({
+    id: `n${i + 1}`,
+    dataDir: join(options.dataRoot, `n${i + 1}`),
+    apiPort: options.apiBase + i,
+    peerPort: options.peerBase + i,
+    s3Port: options.s3Base + i
+  }))
+  return {
+    nodes,
+    peers: nodes.map((n) => `${n.id}=127.0.0.1:${n.peerPort}`).join(","),
+    apiPeers: nodes.map((n) => `${n.id}=127.0.0.1:${n.apiPort}`).join(","),
+    secret: options.secret,
+    credentials: options.credentials
+  }
+}
+
+/** Arguments of `cairn server` for one node of the cluster. */
+export const serverArgs = (cluster: LocalCluster, node: LocalNodeSpec, extra: ReadonlyArray<string> = []): Array<string> => [
+  "server",
+  "--id",
+  node.id,
+  "--data-dir",
+  node.dataDir,
+  "--peers",
+  cluster.peers,
+  "--api-listen",
+  `127.0.0.1:${node.apiPort}`,
+  "--s3-listen",
+  `127.0.0.1:${node.s3Port}`,
+  "--api-peers",
+  cluster.apiPeers,
+  ...extra
+]
+
+/** Starts `cairn <args>` as a child process; every output line goes to `onLine`. */
+export const spawnCairn = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string | undefined>,
+  onLine: (line: string, stream: "stdout" | "stderr") => void
+): ChildProcess => {
+  const child = spawn(process.execPath, [cliMain, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+  createInterface({ input: child.stdout! }).on("line", (l) => onLine(l, "stdout"))
+  createInterface({ input: child.stderr! }).on("line", (l) => onLine(l, "stderr"))
+  return child
+}
+
+export const clusterEnv = (cluster: LocalCluster): Record<string, string> => ({
+  CAIRN_CLUSTER_SECRET: cluster.secret,
+  CAIRN_ACCESS_KEY: cluster.credentials.accessKey,
+  CAIRN_SECRET_KEY: cluster.credentials.secretKey
+})
+
+/** Resolves when the child has exited (at once if it already has). */
+export const exited = (child: ChildProcess): Promise<void> =>
+  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once("exit", () => r()))
