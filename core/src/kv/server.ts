@@ -87,15 +87,21 @@ export const makeKvServer = (config: KvServerConfig): Effect.Effect<
           return // malformed: the client times out, as for a lost message
         }
         if (request.kind === "write") {
-          const key = `${request.command.clientId}\u0000${request.command.seq}`
-          pending.set(key, { from, requestId: request.requestId })
+          const write = request
+          const key = `${write.command.clientId}\u0000${write.command.seq}`
+          pending.set(key, { from, requestId: write.requestId })
           if (pending.size > maxPending) pending.delete(pending.keys().next().value!)
-          const outcome = yield* node.propose(encodeSessionCommand(request.command))
-          if (outcome === "dropped") {
-            pending.delete(key)
-            const status = yield* node.status
-            yield* respond(from, { kind: "not-leader", requestId: request.requestId, leader: status.leader === config.id ? undefined : status.leader })
-          }
+          // Not inline: the receiver must go on reading (and batching) while Raft takes the proposal.
+          yield* Effect.forkIn(
+            Effect.gen(function*() {
+              const outcome = yield* node.propose(encodeSessionCommand(write.command))
+              if (outcome !== "dropped") return
+              pending.delete(key)
+              const status = yield* node.status
+              yield* respond(from, { kind: "not-leader", requestId: write.requestId, leader: status.leader === config.id ? undefined : status.leader })
+            }),
+            scope
+          )
           return
         }
         const read = request

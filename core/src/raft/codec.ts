@@ -4,10 +4,10 @@
  * never a wrong one.
  *
  * Frame: magic u16 "RF", version u8, kind u8, body length u32, CRC32C u32 of
- * the body, body. Integers up to 2^53 are written as two u32 halves.
+ * the first 8 header bytes and the body, body. Integers up to 2^53 are written as two u32 halves.
  */
 import { Data } from "effect"
-import { crc32c } from "../checksum/crc32c.ts"
+import { crc32c, crc32cUpdate } from "../checksum/crc32c.ts"
 import { assert } from "../invariant/invariant.ts"
 import type { NodeId } from "../node/node-id.ts"
 import type { ClusterConfig, ConfChange, ConfChangeStep } from "./membership.ts"
@@ -206,8 +206,9 @@ export const frame = (kind: number, body: Uint8Array): Uint8Array => {
   view.setUint8(2, VERSION)
   view.setUint8(3, kind)
   view.setUint32(4, body.length)
-  view.setUint32(8, crc32c(body))
   out.set(body, HEADER)
+  // The checksum covers the header's first 8 bytes too: a flipped kind must not parse as another message.
+  view.setUint32(8, crc32cUpdate(crc32c(out, 0, 8), body))
   return out
 }
 
@@ -219,7 +220,7 @@ export const unframe = (bytes: Uint8Array): { readonly kind: number; readonly bo
   if (view.getUint8(2) !== VERSION) throw new RaftDecodeError({ message: `unsupported version ${view.getUint8(2)}` })
   const length = view.getUint32(4)
   if (HEADER + length !== bytes.length) throw new RaftDecodeError({ message: "frame length mismatch" })
-  if (crc32c(bytes, HEADER, HEADER + length) !== view.getUint32(8)) throw new RaftDecodeError({ message: "checksum mismatch" })
+  if (crc32cUpdate(crc32c(bytes, 0, 8), bytes, HEADER, HEADER + length) !== view.getUint32(8)) throw new RaftDecodeError({ message: "checksum mismatch" })
   return { kind: view.getUint8(3), body: new Reader(bytes, HEADER, HEADER + length) }
 }
 

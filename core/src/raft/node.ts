@@ -223,7 +223,16 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
     const mainLoop = Effect.gen(function*() {
       for (;;) {
         const batch = yield* Queue.takeAll(inputs)
-        for (const input of batch) yield* handle(input)
+        // Proposals in one batch become one append (one message per follower, one write).
+        const proposals: Array<Extract<Input, { readonly _tag: "propose" }>> = []
+        for (const input of batch) {
+          if (input._tag === "propose") proposals.push(input)
+          else yield* handle(input)
+        }
+        if (proposals.length > 0) {
+          const outcome = raft.propose(proposals.map((p) => p.command))
+          for (const p of proposals) yield* Deferred.succeed(p.reply, outcome)
+        }
         if (jitter.length < 16) yield* refillJitter
         yield* processReady
       }

@@ -324,7 +324,7 @@ export class Raft {
   /** The driver made entries up to (index, term) durable. */
   persisted(index: number, term: number): void {
     this.log.stableTo(index, term)
-    if (this.role === "leader") this.maybeCommit()
+    if (this.role === "leader" && this.maybeCommit()) this.broadcastCommit()
   }
 
   /** The state machine applied everything up to `index`. */
@@ -670,7 +670,12 @@ export class Raft {
       }
       pr.inflight = pr.inflight.filter((last) => last > m.index)
       pr.probeSent = false
-      if (this.maybeCommit()) this.broadcastAppend()
+      // A new commit index goes out at once, so followers apply (and answer forwarded writes) promptly.
+      if (this.maybeCommit()) this.broadcastCommit()
+      else if (pr.match <= this.log.committed) {
+        // A follower outside the quorum just caught up with committed entries: tell it they are committed.
+        this.send({ type: "heartbeat", from: this.id, to: m.from, term: this.term, commit: pr.match, readRound: 0 })
+      }
       if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
         this.send({ type: "timeout-now", from: this.id, to: m.from, term: this.term })
       }
@@ -712,6 +717,17 @@ export class Raft {
 
   private broadcastAppend(): void {
     for (const id of this.progress.keys()) this.sendAppend(id)
+  }
+
+  /** Tells followers the new commit index: appends where there are entries to send, heartbeats elsewhere. */
+  private broadcastCommit(): void {
+    for (const [id, pr] of this.progress) {
+      const before = this.messages.length
+      this.sendAppend(id)
+      if (this.messages.length === before && pr.match > 0) {
+        this.send({ type: "heartbeat", from: this.id, to: id, term: this.term, commit: Math.min(this.log.committed, pr.match), readRound: 0 })
+      }
+    }
   }
 
   /**
