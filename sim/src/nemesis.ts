@@ -9,14 +9,29 @@
  *
  * Partition shapes: one node isolated, two halves, random groups, one-way
  * cuts, and a bridge (two sides that only one node can reach both of).
+ *
+ * Membership: a `remove` fault asks the current leader to remove a voter
+ * (joint consensus), never leaving fewer voters than a majority of the
+ * original cluster; when it ends, an `add` fault brings the node back as a
+ * learner and, once it holds its own learner entry, promotes it to voter.
+ * A reconciler drives the leader toward these targets every 50 ms (leaders
+ * change, proposals get dropped) and counts what the committed
+ * configuration really did. The removed node keeps running with its disk:
+ * it rejoins with its log and its durable term and vote, which the leader
+ * repairs by the usual log matching. Wiping it instead would throw away the
+ * vote it may have cast in the current term, and is only safe once no
+ * configuration it belonged to can still elect a leader.
  */
 import { nodeId, type NodeId } from "@cairn/core"
+import { isJoint, members, type ClusterConfig, type ConfChange } from "@cairn/core/raft/membership"
 import type { SeededSource } from "@cairn/runtime-test"
 import { cutLinks, describeFault, describeShape, type Fault, type PartitionShape } from "@cairn/jepsen"
+import { Effect } from "effect"
 import type { SimCluster } from "./cluster.ts"
 import type { SimClock } from "./clock.ts"
 import type { SimNetwork } from "./network.ts"
 import type { FaultKind, SimConfig } from "./swarm.ts"
+import type { RaftServers } from "./workload/raft-kv.ts"
 
 const episodic: ReadonlyArray<FaultKind> = [
   "net.partition",
@@ -25,7 +40,8 @@ const episodic: ReadonlyArray<FaultKind> = [
   "process.crash",
   "process.pause",
   "clock.jump",
-  "disk.full"
+  "disk.full",
+  "membership"
 ]
 
 export const partitionShapes = ["isolate", "halves", "groups", "one-way", "bridge"] as const
@@ -98,12 +114,22 @@ export class Nemesis {
   private readonly endings = new Set<() => void>()
   /** Partitions in effect and flapping links that are down, each over its nodes: what the network must cut right now. */
   private readonly cuts = new Map<PartitionShape, ReadonlyArray<string>>()
+  private readonly servers: RaftServers | undefined
+  /** Nodes a membership fault wants out of the cluster; the reconciler brings the others back. */
+  private readonly out = new Set<NodeId>()
+  /** Open `add` faults, closed when their node is a voter again. */
+  private readonly adding = new Map<NodeId, Episode>()
+  /** Each original node's place in the committed configuration, as last seen. */
+  private readonly seen = new Map<NodeId, "voter" | "learner" | "out">()
+  private reconciling = false
 
-  constructor(cluster: SimCluster, config: SimConfig, random: SeededSource) {
+  /** `servers`: the Raft workload's handles; without them membership faults do not apply. */
+  constructor(cluster: SimCluster, config: SimConfig, random: SeededSource, servers?: RaftServers) {
     this.cluster = cluster
     this.config = config
     this.random = random
-    this.kinds = episodic.filter((kind) => config.faults[kind] !== undefined)
+    this.servers = servers
+    this.kinds = episodic.filter((kind) => config.faults[kind] !== undefined && (kind !== "membership" || servers !== undefined))
   }
 
   /** Every fault the nemesis applied, with the time it really ended (ms of virtual time). */
@@ -114,6 +140,11 @@ export class Nemesis {
 
   start(): void {
     for (const kind of this.kinds) this.cluster.faults.enable(kind)
+    if (this.kinds.includes("membership")) {
+      // A membership fault that never changed the committed configuration proves nothing: report it as silent.
+      this.cluster.faults.enable("membership.remove")
+      this.cluster.faults.enable("membership.add")
+    }
     if (this.kinds.length > 0) this.scheduleNext()
     this.cluster.scheduler.setTimer(this.config.healAtMs * 1e6, () => this.healAll())
   }
@@ -161,6 +192,13 @@ export class Nemesis {
         return { kind: "clock-skew", node: pick(), offsetMs: this.random.intBetween(-5_000, 5_000), start, end }
       case "disk.full":
         return { kind: "disk-fault", node: pick(), fault: "full", rate: 1, start, end }
+      case "membership": {
+        const config = this.servers?.committedConfig()
+        if (config === undefined) return undefined
+        const candidates = nodes.filter((n) => config.voters.includes(n) && !this.out.has(n))
+        if (candidates.length === 0) return undefined
+        return { kind: "membership", change: "remove", node: candidates[this.random.intBetween(0, candidates.length - 1)]!, start, end }
+      }
       default:
         return undefined
     }
@@ -272,9 +310,114 @@ export class Nemesis {
           disk.config = { ...disk.config, [field]: before }
         }
       }
-      case "membership":
-        return undefined
+      case "membership": {
+        const node = nodeId(fault.node)
+        if (this.servers === undefined || !this.cluster.nodeIds.includes(node)) return undefined
+        if (fault.change === "add") {
+          this.out.delete(node)
+          this.startReconciler()
+          return () => {}
+        }
+        // Never fewer voters than a majority of the original cluster.
+        const majority = Math.floor(this.cluster.nodeIds.length / 2) + 1
+        if (this.out.has(node) || this.cluster.nodeIds.length - this.out.size - 1 < majority) return undefined
+        this.out.add(node)
+        this.startReconciler()
+        return () => this.bringBack(node)
+      }
     }
+  }
+
+  /** Ends a removal: an `add` fault that lasts until the node is a voter again. */
+  private bringBack(node: NodeId): void {
+    this.out.delete(node)
+    const now = ms(this.cluster.scheduler.now)
+    const fault: Fault = { kind: "membership", change: "add", node, start: now, end: now }
+    const episode: Episode = { fault, endedMs: undefined }
+    this.history.push(episode)
+    this.adding.set(node, episode)
+    this.cluster.event(`nemesis ${describeFault(fault)}`)
+    for (const counter of counters(fault)) this.cluster.faults.fired(counter)
+  }
+
+  private startReconciler(): void {
+    if (this.reconciling) return
+    this.reconciling = true
+    const step = () => {
+      this.reconcile()
+      this.cluster.scheduler.setTimer(50e6, step)
+    }
+    step()
+  }
+
+  /**
+   * Counts what the committed configuration did since the last look, then
+   * asks the leader for the next change toward the targets: remove a node
+   * that should be out; add a returning node as a learner; promote it once
+   * it has applied its own learner entry. One change at a time, never in the
+   * joint phase (the leader would drop it anyway).
+   */
+  private reconcile(): void {
+    const servers = this.servers
+    if (servers === undefined) return
+    const cluster = this.cluster
+    const committed = servers.committedConfig()
+    for (const node of cluster.nodeIds) {
+      const place = placeOf(committed, node)
+      const before = this.seen.get(node) ?? "voter"
+      if (place !== before) {
+        this.seen.set(node, place)
+        cluster.event(`membership ${node} ${before} -> ${place}`)
+        cluster.faults.fired(place === "out" ? "membership.remove" : place === "learner" ? "membership.learner" : "membership.add")
+      }
+      const adding = this.adding.get(node)
+      if (adding !== undefined && place === "voter" && !isJoint(committed)) {
+        adding.endedMs = ms(cluster.scheduler.now)
+        this.adding.delete(node)
+        cluster.event(`nemesis end ${describeFault(adding.fault)}`)
+      }
+    }
+    const leader = this.leader()
+    if (leader === undefined || isJoint(leader.config)) return
+    for (const node of cluster.nodeIds) {
+      const place = placeOf(leader.config, node)
+      const step = this.out.has(node)
+        ? place === "out" ? undefined : ({ op: "remove", node } as const)
+        : place === "out"
+        ? ({ op: "add-learner", node } as const)
+        : place === "learner" && this.caughtUp(node)
+        ? ({ op: "add-voter", node } as const)
+        : undefined
+      if (step === undefined) continue
+      const change: ConfChange = { kind: "enter-joint", steps: [step] }
+      const handle = servers.node(leader.id)
+      if (handle === undefined) return
+      Effect.runFork(
+        Effect.map(handle.changeMembership(change), (outcome) => {
+          cluster.event(`membership ${leader.id} ${step.op} ${node}: ${outcome}`)
+        }),
+        { scheduler: cluster.scheduler }
+      )
+      return
+    }
+  }
+
+  /** The running leader of the highest term, with its (applied) configuration. */
+  private leader(): { readonly id: NodeId; readonly config: ClusterConfig } | undefined {
+    let best: { readonly id: NodeId; readonly config: ClusterConfig; readonly term: number } | undefined
+    for (const id of this.cluster.nodeIds) {
+      if (this.cluster.status(id) !== "running") continue
+      const raft = this.servers?.raft(id)
+      if (raft === undefined || raft.role !== "leader") continue
+      if (best === undefined || raft.term > best.term) best = { id, config: raft.config, term: raft.term }
+    }
+    return best
+  }
+
+  /** A learner is ready for promotion once it has applied the entry that made it one. */
+  private caughtUp(node: NodeId): boolean {
+    const raft = this.servers?.raft(node)
+    return raft !== undefined && this.cluster.status(node) === "running" && raft.config.learners.includes(node)
   }
 
   /** Heals the network and cuts again what the faults still in effect cut (one fault's end must not heal another). */
@@ -323,6 +466,10 @@ export const counters = (fault: Fault): ReadonlyArray<string> => {
     case "disk-fault":
       return fault.fault === "full" ? ["disk.full"] : []
     case "membership":
-      return ["membership", `membership.${fault.change}`]
+      // membership.remove / .learner / .add count what the committed configuration did (see `reconcile`).
+      return ["membership"]
   }
 }
+
+const placeOf = (config: ClusterConfig, node: NodeId): "voter" | "learner" | "out" =>
+  config.voters.includes(node) || config.outgoing.includes(node) ? "voter" : members(config).includes(node) ? "learner" : "out"

@@ -11,7 +11,7 @@ import { Effect } from "effect"
 import { checkHistory, makeModel, type Fault, type Op } from "@cairn/jepsen"
 import { SimCluster, type NodeProgram } from "./cluster.ts"
 import { RaftInvariants } from "./raft/invariants.ts"
-import { raftKvWorkload } from "./workload/raft-kv.ts"
+import { raftKvWorkload, type RaftServers } from "./workload/raft-kv.ts"
 import { Nemesis } from "./nemesis.ts"
 import { corruptingFaults, drawConfig, faultKinds, type ConfigOverrides, type FaultKind, type SimConfig } from "./swarm.ts"
 import { durablePing } from "./workload/durable-ping.ts"
@@ -99,8 +99,8 @@ export const runSeed = (seed: number, options: RunOptions = {}): RunResult => {
     cluster.faults.enable("disk.lost-unsynced-write")
     cluster.faults.enable("disk.torn-write")
   }
-  const finish = workload === "raft-kv" ? startRaftKv(cluster, config, options) : startDurablePing(cluster, config, options)
-  const nemesis = new Nemesis(cluster, config, random.split("nemesis"))
+  const { finish, servers } = workload === "raft-kv" ? startRaftKv(cluster, config, options) : { finish: startDurablePing(cluster, config, options), servers: undefined }
+  const nemesis = new Nemesis(cluster, config, random.split("nemesis"), servers)
   nemesis.start()
 
   const endNs = config.durationMs * 1e6
@@ -145,7 +145,7 @@ const stepsPerSimulatedMs = 250
 type Finish = () => { readonly stats: WorkloadStats; readonly history: ReadonlyArray<Op> }
 
 /** The Raft KV workload: start servers and clients; at the end check the history and liveness. */
-const startRaftKv = (cluster: SimCluster, config: SimConfig, options: RunOptions): Finish => {
+const startRaftKv = (cluster: SimCluster, config: SimConfig, options: RunOptions): { readonly finish: Finish; readonly servers: RaftServers } => {
   const invariants = new RaftInvariants((violation) => cluster.violation(violation))
   const endNs = config.durationMs * 1e6
   const workload = raftKvWorkload({
@@ -159,7 +159,7 @@ const startRaftKv = (cluster: SimCluster, config: SimConfig, options: RunOptions
   })
   cluster.start(workload.server)
   cluster.startClients(workload.client)
-  return () => {
+  const finish: Finish = () => {
     let verdict = "skipped"
     if (cluster.violations.length === 0) {
       const healNs = config.healAtMs * 1e6
@@ -190,6 +190,7 @@ const startRaftKv = (cluster: SimCluster, config: SimConfig, options: RunOptions
       history: workload.history
     }
   }
+  return { finish, servers: workload.servers }
 }
 
 /** The durable-ping test protocol: start it; at the end check liveness. */

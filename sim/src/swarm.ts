@@ -30,9 +30,19 @@ export const faultKinds = [
   "disk.bit-rot",
   "disk.misdirected-write",
   "disk.full",
-  "disk.slow"
+  "disk.slow",
+  "membership"
 ] as const
 export type FaultKind = (typeof faultKinds)[number]
+
+/**
+ * Kinds added after the first twenty draw after the clocks, so that adding
+ * one leaves every older seed's configuration as it was.
+ */
+const lateKinds: ReadonlyArray<FaultKind> = ["membership"]
+
+/** Kinds only a Raft workload can exercise: other workloads leave them off. */
+export const raftOnlyFaults: ReadonlyArray<FaultKind> = ["membership"]
 
 /** Disk faults that damage stored bytes: the engine must detect them, not survive them unharmed. */
 export const corruptingFaults: ReadonlyArray<FaultKind> = [
@@ -67,6 +77,8 @@ export interface ConfigOverrides {
   readonly disable?: ReadonlyArray<FaultKind> | undefined
   /** Every kind in `only` (or every kind) on, none left to chance. */
   readonly all?: boolean | undefined
+  /** The workload (default raft-kv); kinds it cannot exercise stay off. */
+  readonly workload?: "raft-kv" | "durable-ping" | undefined
 }
 
 /** Draws the configuration of seed `seed`. Pure: the same inputs give the same config. */
@@ -77,16 +89,21 @@ export const drawConfig = (seed: number, overrides: ConfigOverrides = {}): SimCo
   const durationMs = overrides.durationMs ?? 20_000
   assert(nodes >= 1 && nodes <= 64, "nodes must be in 1..64")
   assert(durationMs >= 1_000, "duration must be at least 1 s of simulated time")
+  const raft = (overrides.workload ?? "raft-kv") === "raft-kv"
   const candidates = faultKinds.filter(
-    (kind) => (overrides.only === undefined || overrides.only.includes(kind)) && !(overrides.disable ?? []).includes(kind)
+    (kind) =>
+      (overrides.only === undefined || overrides.only.includes(kind)) &&
+      !(overrides.disable ?? []).includes(kind) &&
+      (raft || !raftOnlyFaults.includes(kind))
   )
   const faults: Partial<Record<FaultKind, number>> = {}
-  for (const kind of faultKinds) {
+  const drawKind = (kind: FaultKind) => {
     // Draw for every kind, allowed or not, so filters never shift the other draws.
     const on = random.chance(0.5)
     const intensity = 0.1 + 0.9 * random.float()
     if (candidates.includes(kind) && (overrides.all === true || on)) faults[kind] = Math.round(intensity * 1000) / 1000
   }
+  for (const kind of faultKinds) if (!lateKinds.includes(kind)) drawKind(kind)
   const level = (kind: FaultKind) => faults[kind] ?? 0
   const network: NetworkFaultConfig = {
     latencyNs: faultFreeNetwork.latencyNs,
@@ -112,6 +129,7 @@ export const drawConfig = (seed: number, overrides: ConfigOverrides = {}): SimCo
     const drift = (random.float() * 2 - 1) * 500 * level("clock.drift")
     clocks.push({ skewMs: Math.round(skew), driftPpm: Math.round(drift) })
   }
+  for (const kind of lateKinds) drawKind(kind)
   return {
     seed,
     nodes,

@@ -9,12 +9,17 @@
  * Writes use unique values, so a compare-and-set on a key's revision is a
  * compare-and-set on its value: the client reads a key (value v at revision
  * r), and its cas(v → w) is the KV's cas(expected r, w).
+ *
+ * The workload also hands out each server's `RaftNode` and `Raft` state, so
+ * the nemesis can change the membership through the current leader as an
+ * operator would. Clients keep the original node list throughout.
  */
 import { Clock, Random, type NodeId } from "@cairn/core"
 import { makeKvClient } from "@cairn/core/kv/client"
 import { makeKvServer } from "@cairn/core/kv/server"
-import type { RaftObserver } from "@cairn/core/raft/node"
-import type { RaftOptions } from "@cairn/core/raft/raft"
+import { initialConfig, type ClusterConfig } from "@cairn/core/raft/membership"
+import type { RaftNode, RaftObserver } from "@cairn/core/raft/node"
+import type { Raft, RaftOptions } from "@cairn/core/raft/raft"
 import type { Op, Value } from "@cairn/jepsen"
 import { Effect } from "effect"
 import type { NodeProgram } from "../cluster.ts"
@@ -26,6 +31,22 @@ export interface RaftKvWorkload {
   readonly counts: { ok: number; fail: number; info: number }
   /** Virtual ns of each client's last ok operation. */
   readonly lastOk: Map<NodeId, number>
+  /** Each server's Raft, for membership changes. */
+  readonly servers: RaftServers
+}
+
+/** The servers' Raft handles, as the nemesis sees them (the simulator shares memory with the nodes). */
+export interface RaftServers {
+  /** The node's current `RaftNode`, once it has recovered; undefined while it starts again. */
+  readonly node: (id: NodeId) => RaftNode | undefined
+  /** The same incarnation's Raft state as of its last step; undefined before its first step. */
+  readonly raft: (id: NodeId) => Raft | undefined
+  /**
+   * The newest configuration any node has applied. Configurations take
+   * effect when applied and every node applies the same entries, so this is
+   * the latest committed one, and it only moves forward.
+   */
+  readonly committedConfig: () => ClusterConfig
 }
 
 const encoder = new TextEncoder()
@@ -44,19 +65,38 @@ export const raftKvWorkload = (options: {
   const lastOk = new Map<NodeId, number>()
   const record = (op: Omit<Op, "index" | "time">) => history.push({ ...op, index: history.length, time: options.now() })
 
+  const handles = new Map<NodeId, { readonly node: RaftNode; raft: Raft | undefined }>()
+  let committed = { index: 0, config: initialConfig(options.voters) }
+  const observer: RaftObserver = {
+    afterReady: (raft, entries) => {
+      const handle = handles.get(raft.id)
+      if (handle !== undefined) handle.raft = raft
+      if (raft.log.applied > committed.index) committed = { index: raft.log.applied, config: raft.config }
+      options.observer.afterReady(raft, entries)
+    }
+  }
+  const servers: RaftServers = {
+    node: (id) => handles.get(id)?.node,
+    raft: (id) => handles.get(id)?.raft,
+    committedConfig: () => committed.config
+  }
+
   const server: NodeProgram = ({ id }) =>
     Effect.forever(
       Effect.scoped(
         Effect.gen(function*() {
+          // A new incarnation (or a recovery after a storage failure): the old handles are dead.
+          handles.delete(id)
           const kv = yield* makeKvServer({
             id,
             voters: options.voters,
             dataDir: "raft",
             walSegmentBytes: 256 << 10,
             snapshotEvery: 150,
-            observer: options.observer,
+            observer,
             ...(options.raft === undefined ? {} : { raft: options.raft })
           })
+          handles.set(id, { node: kv.raft, raft: undefined })
           return yield* kv.run
         })
       ).pipe(
@@ -132,5 +172,5 @@ export const raftKvWorkload = (options: {
       })
     )
 
-  return { server, client, history, counts, lastOk }
+  return { server, client, history, counts, lastOk, servers }
 }
