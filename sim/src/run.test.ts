@@ -88,6 +88,20 @@ describe("simulator runs", () => {
     expect(Number(result.stats.elections)).toBeGreaterThan(1)
   })
 
+  it("lease reads stay linearizable under clock skew, drift and jumps, partitions and pauses", () => {
+    for (const seed of [1, 2, 3]) {
+      const result = runSeed(seed, {
+        readMode: "lease",
+        only: ["clock.skew", "clock.drift", "clock.jump", "net.partition", "process.pause"],
+        all: true,
+        durationMs: 10_000
+      })
+      expect(result.result, result.violations.join("\n")).toBe("pass")
+      expect(result.stats.linearizability).toBe("valid")
+      expect(result.replay).toContain("--read-mode lease")
+    }
+  })
+
   it("finds a planted Raft bug (votes without the election restriction) within a bounded number of seeds", () => {
     let found: number | undefined
     for (let seed = 1; seed <= 40 && found === undefined; seed++) {
