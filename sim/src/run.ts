@@ -59,6 +59,8 @@ export interface RunOptions extends ConfigOverrides {
    * `vote-without-log-check` (raft-kv): grant votes without the election restriction.
    */
   readonly plantedBug?: PlantedBug | undefined
+  /** Raft's read mode for the raft-kv workload (default read-index). */
+  readonly readMode?: "read-index" | "lease" | undefined
 }
 
 /** What the run learned besides pass/fail: the workload's own figures. */
@@ -76,6 +78,7 @@ export const replayCommand = (seed: number, options: RunOptions): string => {
   if (options.disable !== undefined && options.disable.length > 0) parts.push(`--disable ${options.disable.join(",")}`)
   if (options.all === true) parts.push("--all-faults")
   if (options.plantedBug !== undefined) parts.push(`--planted-bug ${options.plantedBug}`)
+  if (options.readMode === "lease") parts.push("--read-mode lease")
   return parts.join(" ")
 }
 
@@ -155,7 +158,10 @@ const startRaftKv = (cluster: SimCluster, config: SimConfig, options: RunOptions
     now: () => cluster.scheduler.now,
     // Clients stop invoking shortly before the end so their last operations can finish.
     stopAtNs: endNs - Math.min(1e9, ((config.durationMs - config.healAtMs) * 1e6) / 2),
-    ...(options.plantedBug === "commit-previous-term" || options.plantedBug === "vote-without-log-check" ? { raft: { plantedBug: options.plantedBug } } : {})
+    raft: {
+      ...(options.plantedBug === "commit-previous-term" || options.plantedBug === "vote-without-log-check" ? { plantedBug: options.plantedBug } : {}),
+      ...(options.readMode === undefined ? {} : { readMode: options.readMode })
+    }
   })
   cluster.start(workload.server)
   cluster.startClients(workload.client)

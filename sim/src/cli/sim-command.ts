@@ -85,6 +85,10 @@ export const simCommand = Command.make(
       Flag.withDefault("raft-kv" as const),
       Flag.withDescription("what the cluster runs: the Raft KV store under a Jepsen register workload, or the simulator's own durable-ping protocol")
     ),
+    readMode: Flag.Literals("read-mode", ["read-index", "lease"]).pipe(
+      Flag.withDefault("read-index" as const),
+      Flag.withDescription("Raft reads in the raft-kv workload: ReadIndex, or leader leases (assumes bounded clock drift)")
+    ),
     report: Flag.String("report").pipe(Flag.optional, Flag.withDescription("write an HTML report of each failing seed (or of the one seed) into this directory")),
     plantedBug: Flag.Literals("planted-bug", ["ack-before-sync", "commit-previous-term", "vote-without-log-check"]).pipe(
       Flag.optional,
@@ -115,6 +119,7 @@ export const simCommand = Command.make(
       if (durationMs !== undefined && durationMs < 1_000) return yield* new SimUsageError({ message: "--duration-ms must be at least 1000" })
       const options: RunOptions = {
         workload: flags.workload,
+        readMode: flags.readMode === "lease" ? "lease" : undefined,
         nodes,
         durationMs,
         only: onlyKinds,
