@@ -186,7 +186,7 @@ describe("cairn server processes", () => {
     expect(await s.text()).toBe("from-a-follower")
   }, 60_000)
 
-  it("a node answers 503 with the leader's id and API address when it cannot serve (joining node before it is added)", async () => {
+  it("a joining node answers 503 until it is added; the admin endpoint adds and removes it, and followers point at the leader", async () => {
     const { cluster, logFile } = await makeCluster(1)
     const [n1] = cluster.nodes
     start(cluster, n1!, logFile)
@@ -217,6 +217,15 @@ describe("cairn server processes", () => {
     expect(leaderHint.status).toBe(503)
     expect(leaderHint.headers.get("x-cairn-leader")).toBe("n1")
     expect(leaderHint.headers.get("x-cairn-leader-api")).toBe(`127.0.0.1:${n1!.apiPort}`)
+    const members = async () => ((await (await fetch(`${api(n1!)}/v1/admin/members`, { headers: { authorization: auth } })).json()) as { members: Array<{ id: string }> }).members.map((m) => m.id)
+    expect(await members()).toEqual(["n1", "n2"])
+
+    // Removing it: the leader carries on alone, and the member list says so.
+    const removed = await fetch(`${api(n1!)}/v1/admin/members/n2`, { method: "DELETE", headers: { authorization: auth } })
+    expect(removed.status).toBe(200)
+    expect(await members()).toEqual(["n1"])
+    expect(await put(n1!, "after-remove", "yes")).toBe(200)
+    expect((await fetch(`${api(n1!)}/v1/admin/members/n9`, { method: "DELETE", headers: { authorization: auth } })).status).toBe(404)
   }, 60_000)
 
   it("single node: SIGKILL at a random moment during acknowledged writes, restart, every acknowledged write is there", async () => {
