@@ -167,7 +167,15 @@ export const openRaftStorage = (options: {
     }
     // Placeholders for damaged slots keep the log contiguous; Raft marks them damaged and never serves them.
 
-    let lastIndex = entries.length === 0 ? record.firstIndex - 1 : entries[entries.length - 1]!.index
+    const firstWalIndex = record.firstIndex + (firstSeq - record.firstSeq)
+    if (firstWalIndex > snapshotIndex + 1 && wal.lastSeq() >= firstSeq) {
+      // The log was compacted below a snapshot we can no longer read: this node cannot rebuild its state alone.
+      return yield* new RaftStorageError({
+        op: "recover",
+        message: `the log starts at entry ${firstWalIndex} but no intact snapshot covers the entries before it (newest intact: ${snapshotIndex})`
+      })
+    }
+    let lastIndex = entries.length === 0 ? Math.max(snapshotIndex, record.firstIndex - 1) : entries[entries.length - 1]!.index
     const seqOf = (index: number) => record.firstSeq + (index - record.firstIndex)
 
     const writeHardState = (next: HardStateRecord) =>

@@ -175,7 +175,9 @@ export const makeSnapshotStore = (config: SnapshotStoreConfig = {}): Effect.Effe
       for (let i = present.length - 1; i >= 0; i--) {
         const seq = present[i]!
         const p = path(nameOf(seq))
-        const bytes = yield* Effect.result(readWhole(p))
+        // A transient EIO deserves another try; a latent sector error fails every time.
+        let bytes = yield* Effect.result(readWhole(p))
+        for (let attempt = 1; attempt < 3 && Result.isFailure(bytes); attempt++) bytes = yield* Effect.result(readWhole(p))
         if (Result.isFailure(bytes)) {
           damaged.push({ path: p, seq, reason: "unreadable" })
           continue
