@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- node [--seconds S] [--repeat N] [--record BYTES] [--dir PATH]`: the
+ * `npm run bench -- node [--part a|b] [--seconds S] [--repeat N] [--record BYTES] [--dir PATH]`: the
  * production runtime's benchmarks.
  *
  * (a) WAL appends/s on the io_uring Disk vs the libuv Disk, at 1, 16 and 256
@@ -15,11 +15,15 @@
  *       fsync while measuring. This isolates the submission path (io_uring
  *       batching vs libuv's threadpool) from the device's flush latency.
  *
- * (b) TODO(runtime part b): a 3-node KV cluster on this runtime vs etcd
- *     (same machine, same durability: etcd's fsync-per-batch WAL vs Cairn's
- *     Durable strategy), put/get ops/s and p50/p99 latency at 1, 16 and 256
- *     clients. It needs `cairn server` and the Raft-backed HTTP API, which
- *     do not exist yet; see `partB` below for the outline.
+ * (b) A 3-node Cairn cluster (`cairn server` processes) next to a 3-member
+ *     etcd started in the same run, both driven by one closed-loop HTTP load
+ *     generator: committed PUTs/s and p50/p99 latency at 1, 16 and 256
+ *     clients, both with their default durability. See
+ *     `bench/cluster-vs-etcd.ts` (flags `--clients`, `--load-seconds`,
+ *     `--warmup-seconds`, `--keys`, `--no-etcd`) and docs/runtime-node.md,
+ *     "Cluster vs etcd". Saved as `bench/results/node-cluster-*.json`.
+ *
+ * `--part a` or `--part b` runs one part only (default: both).
  */
 import { Clock, Disk, openWal, SyncStrategy, type DiskShape } from "@cairn/core"
 import { makeNodeDisk, systemClock } from "@cairn/runtime-node"
@@ -28,6 +32,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { open } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { clusterVsEtcdMain } from "./cluster-vs-etcd.ts"
 import { printTable, saveResult } from "./result.ts"
 
 type Row = Record<string, string | number | boolean | null>
@@ -205,6 +210,13 @@ const row = (
 }
 
 export async function main(args: ReadonlyArray<string>): Promise<void> {
+  const part = args.includes("--part") ? args[args.indexOf("--part") + 1] : "all"
+  if (part !== "b") await partA(args)
+  // Part (b): real processes, Cairn vs etcd; its own results file.
+  if (part !== "a") await clusterVsEtcdMain("node-cluster", args)
+}
+
+async function partA(args: ReadonlyArray<string>): Promise<void> {
   const arg = (name: string) => {
     const i = args.indexOf(name)
     return i >= 0 ? args[i + 1] : undefined
@@ -256,21 +268,8 @@ export async function main(args: ReadonlyArray<string>): Promise<void> {
       "(WAL Durable = SyncStrategy.always, appenders wait for durability; WAL None = no fsync while measuring, appenders wait for acceptance), " +
       "at 1, 16 and 256 concurrent appenders. Baseline ('x raw'): the same number of appenders each writing its record at its own offset " +
       "of a preallocated file, straight through node:fs, measured in this run: with an fdatasync after each write for Durable, without for None. " +
-      "Part (b), a 3-node KV cluster vs etcd, is not measured yet (needs the server).",
+      "Part (b), a 3-node KV cluster vs etcd, is saved separately as node-cluster-*.json.",
     rows
   })
   process.stdout.write(`saved ${path}\n`)
 }
-
-// ---------------------------------------------------------------------------
-// TODO(runtime part b): 3-node KV cluster vs etcd. Needs `cairn server` and the
-// Raft-backed HTTP KV API (the lead's). Outline, so the numbers compare:
-//   1. Start 3 `cairn server` processes on loopback (NodeServicesLive, Durable
-//      WAL, data dirs under --dir) and 3 etcd members (same machine, default
-//      --snapshot-count, data dirs on the same file system).
-//   2. Load: 1, 16 and 256 clients, 80% put / 20% linearizable get, 16-byte
-//      keys over 10k keys, 256-byte values, 10 s per cell after a 2 s warm-up.
-//   3. Report ops/s and p50/p99 latency per cell for both systems, Cairn's
-//      as "x etcd", and save as bench/results/node-cluster-*.json.
-// export async function partB(args: ReadonlyArray<string>): Promise<void> { ... }
-// ---------------------------------------------------------------------------

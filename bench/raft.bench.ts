@@ -1,19 +1,25 @@
 /**
- * `npm run bench -- raft [seconds]`: committed KV writes per simulated second
+ * `npm run bench -- raft [seconds] [--sim-only | --real-only] [real-part flags]`: committed KV writes per simulated second
  * and per wall second, on the simulator, fault-free, for 3- and 5-node
  * clusters, with a 1-node cluster (no replication) measured in the same run
  * as the baseline. Clients run closed loops (each waits for its answer
  * before the next write) through the real client library; the simulated
  * disk takes 20–200 µs per operation and the network 0.1–0.5 ms one way.
  *
- * The real-process comparison against etcd is part of `npm run bench -- node`
- * once the server runs multi-node clusters.
+ * Then, unless `--sim-only`, the same question on real processes: a 3-node
+ * Cairn cluster (`cairn server` x3) against a 3-member etcd started in the
+ * same run on this machine, committed PUTs per wall second and p50/p99 at
+ * 1, 16 and 256 closed-loop HTTP clients (`bench/cluster-vs-etcd.ts`, shared
+ * with `npm run bench -- node`; flags `--clients`, `--load-seconds`,
+ * `--warmup-seconds`, `--keys`, `--dir`, `--no-etcd`), saved as
+ * `bench/results/raft-real-*.json`. `--real-only` skips the simulator part.
  */
 import { makeKvClient } from "@cairn/core/kv/client"
 import { makeKvServer } from "@cairn/core/kv/server"
 import { seededSource } from "@cairn/runtime-test"
 import { faultFreeDisk, faultFreeNetwork, SimCluster } from "@cairn/sim"
 import { Effect } from "effect"
+import { clusterVsEtcdMain } from "./cluster-vs-etcd.ts"
 import { printTable, saveResult } from "./result.ts"
 
 const encoder = new TextEncoder()
@@ -79,7 +85,12 @@ const faultFreeClusterWithClients = (nodes: number, clients: number): SimCluster
   })
 
 export const main = async (args: ReadonlyArray<string>): Promise<void> => {
-  const seconds = Number(args[0] ?? 10)
+  if (!args.includes("--real-only")) simulated(args[0] !== undefined && !args[0].startsWith("--") ? Number(args[0]) : 10)
+  // The real-process part: Cairn vs etcd on this machine, its own results file.
+  if (!args.includes("--sim-only")) await clusterVsEtcdMain("raft-real", args)
+}
+
+const simulated = (seconds: number): void => {
   const rows: Array<Record<string, string | number>> = []
   for (const nodes of [1, 3, 5]) {
     for (const clients of [1, 16, 64]) {
