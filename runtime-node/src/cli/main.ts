@@ -8,13 +8,14 @@ import { simCommand } from "@cairn/sim/cli/sim-command"
 import { checkCommand } from "@cairn/jepsen/cli/check-command"
 import { clusterCommand } from "./cluster-command.ts"
 import { devCommand } from "./dev-command.ts"
+import { jepsenCommand } from "../jepsen/jepsen-command.ts"
 import { serverCommand } from "./server-command.ts"
 
 const version = "0.1.0"
 
 const cairn = Command.make("cairn").pipe(
   Command.withDescription("Cairn: a storage core proven in a deterministic simulator"),
-  Command.withSubcommands([simCommand, checkCommand, serverCommand, devCommand, clusterCommand])
+  Command.withSubcommands([simCommand, checkCommand, serverCommand, devCommand, clusterCommand, jepsenCommand])
 )
 
 const program = Command.run(cairn, { version }).pipe(
