@@ -14,9 +14,9 @@
  *   follower-forwarding hop.
  * - Both with their default durability: Cairn's WAL fdatasyncs every commit,
  *   etcd fsyncs its WAL (no --unsafe-no-fsync).
- * - Both clusters run during the whole measurement; the cells alternate
- *   between the systems at each client count so that the background load of
- *   a shared machine hits both alike.
+ * - Both clusters run during the whole measurement; at each client count
+ *   Cairn is measured, then etcd, so that the background load of a shared
+ *   machine hits both alike.
  * - Only 200s count as committed; every other answer and every network
  *   error is counted by kind, never silently dropped; a client that got an
  *   error waits 20 ms and goes on with a new key.
@@ -451,7 +451,8 @@ const rowOf = (system: string, r: LoadResult, serverCpuMs: number, baseline: Loa
     "error kinds": errors === 0 ? "" : Object.entries(r.errors).map(([k, n]) => `${k}:${n}`).join(" "),
     "warm-up errors": r.warmupErrors,
     "x etcd": baseline === undefined ? null : Number((perSecond / Math.max(1, baseline.ok / (baseline.measuredMs / 1000))).toFixed(2)),
-    // CPU of the 3 server processes together, per committed put and as cores busy.
+    // CPU of the 3 server processes together (all threads, from /proc; sampled around warm-up + window and
+    // scaled to the window), per committed put and as cores busy.
     "server cpu us/put": r.ok === 0 ? null : Math.round((serverCpuMs * 1000) / r.ok),
     "server cores": Number((serverCpuMs / r.measuredMs).toFixed(2)),
     "loadgen cores": Number((r.loadGenCpuMs / r.measuredMs).toFixed(2))
@@ -513,7 +514,7 @@ export const clusterVsEtcdMain = async (benchmark: string, args: ReadonlyArray<s
       `${options.warmupMs / 1000} s warm-up then ${options.durationMs / 1000} s measured, sent to each system's leader: ` +
       `Cairn PUT /v1/kv/{key} (raw body), etcd POST /v3/kv/put on its HTTP/JSON gateway (base64 key and value in JSON; the gateway ` +
       `re-dispatches to etcd's gRPC server in-process). Only 200s count; errors are counted by kind. Both clusters run during the whole ` +
-      `measurement and the systems alternate at each client count. 'x etcd' = Cairn puts/s over etcd puts/s at the same client count. ` +
+      `measurement; at each client count Cairn is measured, then etcd, so both see about the same background load. 'x etcd' = Cairn puts/s over etcd puts/s at the same client count. ` +
       `'server cpu us/put' = CPU of the 3 server processes per committed put; 'server cores'/'loadgen cores' = CPU busy during the window. ` +
       `Machine: 2 cores shared with other engineers' work and a simulator campaign (load average above the core count), so absolute numbers ` +
       `are noisy; compare the two systems within this run only.`,
