@@ -40,8 +40,12 @@ export interface Hosts {
   readonly notes: ReadonlyArray<string>
   /** The command line that runs `argv` on `node`'s host. */
   readonly wrap: (node: TestHost, argv: ReadonlyArray<string>) => ReadonlyArray<string>
-  /** Makes exactly these directed links cut (messages from `from` to `to` dropped); `[]` heals. Returns the rules now in force. */
-  readonly cut: (links: ReadonlyArray<readonly [string, string]>) => Promise<number>
+  /**
+   * Makes exactly these directed links cut (messages from `from` to `to`
+   * dropped); `[]` heals. Returns the drop rules now in force and the
+   * packets the previous rules dropped (read from their counters).
+   */
+  readonly cut: (links: ReadonlyArray<readonly [string, string]>) => Promise<{ readonly rules: number; readonly droppedBefore: number }>
   /** Removes everything this run created. Idempotent. */
   readonly teardown: () => Promise<void>
   /** The same, synchronously, for `process.on("exit")`. */
@@ -61,14 +65,16 @@ interface Run {
 /** Runs a command to completion (never through a shell), with optional stdin. */
 export const run = (file: string, args: ReadonlyArray<string>, input?: string): Promise<Run> =>
   new Promise((resolve) => {
-    const child = spawn(file, [...args], { stdio: ["pipe", "pipe", "pipe"] })
+    const child = spawn(file, [...args], { stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()))
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()))
     child.on("error", (e) => resolve({ code: -1, stdout, stderr: stderr + String(e) }))
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }))
-    child.stdin.end(input ?? "")
+    // A command that exits before reading its input must not crash the runner (EPIPE).
+    child.stdin?.on("error", () => {})
+    child.stdin?.end(input)
   })
 
 const must = async (file: string, args: ReadonlyArray<string>, input?: string): Promise<string> => {
@@ -143,7 +149,7 @@ export const loopbackHosts = async (ids: ReadonlyArray<string>, why: string): Pr
     noPartitions: `loopback mode (${why}): partitions need network namespaces`,
     notes: [`loopback: ${why}; partitions are skipped, kill/pause/clock run`],
     wrap: (_node, argv) => argv,
-    cut: (links) => (links.length === 0 ? Promise.resolve(0) : Promise.reject(new HostSetupError("partitions need network namespaces"))),
+    cut: (links) => (links.length === 0 ? Promise.resolve({ rules: 0, droppedBefore: 0 }) : Promise.reject(new HostSetupError("partitions need network namespaces"))),
     teardown: () => Promise.resolve(),
     teardownSync: () => {}
   }
@@ -248,21 +254,23 @@ export const namespaceHosts = async (ids: ReadonlyArray<string>): Promise<Hosts>
     if (nft) for (let i = 0; i < ids.length; i++) await must("ip", ["netns", "exec", nsOf(i), "nft", "-f", "-"], nftTable)
     const nodes: Array<TestHost> = ids.map((id, i) => ({ id, ip: ipOf(i), apiPort: 9100, peerPort: 9200, s3Port: 9000, netns: nsOf(i) }))
     const ipById = new Map(nodes.map((n) => [n.id, n.ip]))
-    const cut = async (links: ReadonlyArray<readonly [string, string]>): Promise<number> => {
+    const list = (node: TestHost) => must("ip", ["netns", "exec", node.netns!, "nft", "list", "chain", "inet", "cairn_jepsen", "input"])
+    const cut = async (links: ReadonlyArray<readonly [string, string]>) => {
       if (!nft) {
-        if (links.length === 0) return 0
+        if (links.length === 0) return { rules: 0, droppedBefore: 0 }
         throw new HostSetupError("partitions need nftables (`nft`)")
       }
       let rules = 0
+      let droppedBefore = 0
       for (const node of nodes) {
+        for (const m of (await list(node)).matchAll(/counter packets (\d+)/g)) droppedBefore += Number(m[1])
         // Cutting from -> to: `to` drops every packet from `from` (as Jepsen does with iptables).
         const from = links.filter(([, to]) => to === node.id).map(([f]) => ipById.get(f)!)
-        const script = ["flush chain inet cairn_jepsen input", ...(from.length === 0 ? [] : [`add rule inet cairn_jepsen input ip saddr { ${from.join(", ")} } drop`])].join("\n")
+        const script = ["flush chain inet cairn_jepsen input", ...(from.length === 0 ? [] : [`add rule inet cairn_jepsen input ip saddr { ${from.join(", ")} } counter drop`])].join("\n")
         await must("ip", ["netns", "exec", node.netns!, "nft", "-f", "-"], `${script}\n`)
-        const listed = await must("ip", ["netns", "exec", node.netns!, "nft", "list", "chain", "inet", "cairn_jepsen", "input"])
-        rules += (listed.match(/ drop/g) ?? []).length
+        rules += ((await list(node)).match(/ drop/g) ?? []).length
       }
-      return rules
+      return { rules, droppedBefore }
     }
     return {
       mode: "namespaces",

@@ -46,8 +46,10 @@ export interface AppliedFault {
   readonly end: number
   /** What was observed when applying it (e.g. `n2 SIGKILL, restarted`, `n3 state T`). */
   readonly evidence: string
-  /** True when the observation confirms the fault happened. */
+  /** True when the observation confirms the fault was in force (a SIGKILL exit, state T, drop rules, the clock offset). */
   readonly confirmed: boolean
+  /** Partitions: packets the drop rules dropped while in force. */
+  readonly packetsDropped?: number
 }
 
 const sleepUntil = (recorder: Recorder, ms: number, signal: AbortSignal) =>
@@ -90,14 +92,22 @@ export const runNemesis = async (o: {
     recorder.record({ process: "nemesis", type: "info", f: `start-${fault.kind}`, value: label })
     let evidence = ""
     let confirmed = false
+    let packetsDropped: number | undefined
     let undo: () => Promise<string> = async () => ""
     switch (fault.kind) {
       case "partition": {
         const links = cutLinks(fault.shape, ids)
-        const rules = await o.hosts.cut(links)
+        const { rules } = await o.hosts.cut(links)
         evidence = `${links.length} directed links cut, ${rules} drop rules in force`
+        // Applied when the rules are in force; the rules' counters, read at the heal, say how many packets they dropped
+        // (possibly none: a node still restarting sends nothing).
         confirmed = links.length === 0 || rules > 0
-        undo = async () => `${await o.hosts.cut([])} rules after heal`
+        undo = async () => {
+          const healed = await o.hosts.cut([])
+          packetsDropped = healed.droppedBefore
+          evidence += `, ${healed.droppedBefore} packets dropped`
+          return `${healed.droppedBefore} packets dropped, ${healed.rules} rules after heal`
+        }
         break
       }
       case "kill": {
@@ -143,7 +153,7 @@ export const runNemesis = async (o: {
     const end = recorder.now() / 1e6
     recorder.record({ process: "nemesis", type: "info", f: `stop-${fault.kind}`, value: `${label}: ${undone}` })
     o.log(`nemesis ${(end / 1000).toFixed(1)}s: healed ${label} (${undone})`)
-    applied.push({ fault, start, end, evidence, confirmed })
+    applied.push({ fault, start, end, evidence, confirmed, ...(packetsDropped === undefined ? {} : { packetsDropped }) })
   }
   return applied
 }

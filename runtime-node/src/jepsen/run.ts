@@ -56,6 +56,8 @@ export interface JepsenResult {
   readonly history: ReadonlyArray<Op>
   readonly reportPath: string | undefined
   readonly reproduce: string
+  /** The run's temp dir (data and logs; removed at the end). */
+  readonly dir: string | undefined
 }
 
 /** A stack of undo actions, each with a synchronous twin for `process.on("exit")`. Idempotent. */
@@ -161,7 +163,8 @@ export const runJepsen = async (o: JepsenOptions, cleanup: Cleanup = makeCleanup
     serverEvents: [],
     history: [],
     reportPath: undefined,
-    reproduce
+    reproduce,
+    dir: undefined as string | undefined
   }
   const setupError = (message: string, extra: Partial<JepsenResult> = {}): JepsenResult => ({ ...base, ...extra, verdict: "setup-error", exitCode: 3, message })
   const problems = usageProblems(o)
@@ -172,6 +175,7 @@ export const runJepsen = async (o: JepsenOptions, cleanup: Cleanup = makeCleanup
   const readyPolls = o.readyPolls ?? 360
   try {
     const dir = mkdtempSync(join(tmpdir(), "cairn-jepsen-"))
+    base.dir = dir
     cleanup.add("temp dir", async () => rmSync(dir, { recursive: true, force: true }), () => rmSync(dir, { recursive: true, force: true }))
     let hosts: Hosts
     try {
@@ -277,7 +281,7 @@ export const runJepsen = async (o: JepsenOptions, cleanup: Cleanup = makeCleanup
       join(reportDir, "summary.json"),
       JSON.stringify({ verdict, reproduce, mode: hosts.mode, notes, counts, applied, serverEvents: servers.events, finalValues: Object.fromEntries(finalValues), lost: durability.lost }, null, 2)
     )
-    return { ...withNotes, verdict, exitCode, message: lines.join("\n"), applied, counts, linearizability, durability, finalValues, history, reportPath, reproduce }
+    return { ...withNotes, verdict, exitCode, message: lines.join("\n"), applied, counts, linearizability, durability, finalValues, history, reportPath, reproduce, dir }
   } finally {
     o.signal?.removeEventListener("abort", onAbort)
     await cleanup.run()
