@@ -132,12 +132,17 @@ export const runNemesis = async (o: {
       }
       case "clock-skew": {
         servers.setClock(fault.node, fault.offsetMs)
-        // libfaketime re-reads its offset file every second: look after that.
-        await sleepUntil(recorder, recorder.now() / 1e6 + 1_200, signal)
-        const seen = await observedOffsetMs(servers, fault.node)
+        // libfaketime re-reads its offset file once its cache (1 s, counted in whole seconds) expires: look until the
+        // offset shows (bounded). The Date header has 1 s resolution, so small offsets cannot be told from none.
+        const matches = (seen: number | undefined) => seen !== undefined && (Math.abs(fault.offsetMs) < 2_000 || Math.abs(seen - fault.offsetMs) < 1_500)
+        let seen: number | undefined
+        for (let i = 0; i < 10 && !signal.aborted; i++) {
+          await sleepUntil(recorder, recorder.now() / 1e6 + 500, signal)
+          seen = await observedOffsetMs(servers, fault.node)
+          if (matches(seen)) break
+        }
         evidence = `${fault.node} wall clock offset ${seen === undefined ? "not observed" : `~${Math.round(seen)} ms`} (asked ${fault.offsetMs} ms)`
-        // The Date header has 1 s resolution; small offsets cannot be told apart from none.
-        confirmed = seen !== undefined && (Math.abs(fault.offsetMs) < 2_000 || Math.abs(seen - fault.offsetMs) < 1_500)
+        confirmed = matches(seen)
         undo = async () => {
           servers.setClock(fault.node, 0)
           return `${fault.node} clock reset`
