@@ -107,6 +107,8 @@ export interface WorkloadOptions {
   readonly random: () => number
   readonly recorder: Recorder
   readonly signal: AbortSignal
+  /** `serializable` reads may be stale: a way to see the checker catch real anomalies. */
+  readonly readConsistency?: "linearizable" | "serializable"
 }
 
 export interface WorkloadCounts {
@@ -138,7 +140,8 @@ export const runWorkload = async (o: WorkloadOptions): Promise<WorkloadCounts> =
       const dice = o.random()
       if (dice < 0.4) {
         record({ process, type: "invoke", f: "read", value: [key, null] })
-        const r = readOutcome(await request(url, { method: "GET", timeoutMs: o.timeoutMs }))
+        const query = o.readConsistency === "serializable" ? "?consistency=serializable" : ""
+        const r = readOutcome(await request(`${url}${query}`, { method: "GET", timeoutMs: o.timeoutMs }))
         if (r.type === "ok") lastRead.set(key, { value: r.value, revision: r.revision })
         record({ process, type: r.type, f: "read", value: [key, r.value] })
         counts[r.type]++

@@ -22,6 +22,10 @@ export const jepsenCommand = Command.make(
     keys: Flag.Int("keys").pipe(Flag.withDefault(5), Flag.withDescription("registers (keys k0..kN-1)")),
     seed: Flag.Int("seed").pipe(Flag.optional, Flag.withDescription("seed of the fault schedule and the client choices (default: random, printed)")),
     report: Flag.String("report").pipe(Flag.optional, Flag.withDescription("directory for the HTML report, history.jsonl and node logs (default: reports/jepsen-<time>)")),
+    reads: Flag.Literals("reads", ["linearizable", "serializable"]).pipe(
+      Flag.withDefault("linearizable" as const),
+      Flag.withDescription("the clients' GET consistency; serializable reads may be stale, to see the checker catch it")
+    ),
     namespaces: Flag.Literals("namespaces", ["auto", "on", "off"]).pipe(
       Flag.withDefault("auto" as const),
       Flag.withDescription("one Linux network namespace per node (real partitions); auto falls back to loopback without root/ip")
@@ -45,6 +49,7 @@ export const jepsenCommand = Command.make(
               seed,
               reportDir: Option.getOrUndefined(flags.report),
               namespaces: flags.namespaces,
+              readConsistency: flags.reads,
               log,
               signal
             },

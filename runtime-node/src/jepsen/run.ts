@@ -36,6 +36,8 @@ export interface JepsenOptions {
   readonly requestTimeoutMs?: number
   /** Bound on waiting for a leader at start and after healing, in polls 250 ms apart. */
   readonly readyPolls?: number
+  /** The clients' reads; `serializable` (possibly stale) shows the checker catching anomalies. Final reads are always linearizable. */
+  readonly readConsistency?: "linearizable" | "serializable"
 }
 
 export type Verdict = "valid" | "invalid" | "unknown"
@@ -98,7 +100,8 @@ export const makeCleanup = (): Cleanup => {
 }
 
 export const reproduceCommand = (o: JepsenOptions): string =>
-  `npx cairn jepsen --nodes ${o.nodes} --time ${o.timeS} --nemesis ${o.nemesis.join(",") || "none"} --clients ${o.clients} --keys ${o.keys} --seed ${o.seed} --namespaces ${o.namespaces}`
+  `npx cairn jepsen --nodes ${o.nodes} --time ${o.timeS} --nemesis ${o.nemesis.join(",") || "none"} --clients ${o.clients} --keys ${o.keys} --seed ${o.seed} --namespaces ${o.namespaces}` +
+  (o.readConsistency === "serializable" ? " --reads serializable" : "")
 
 interface Status {
   readonly leader?: string | null
@@ -225,7 +228,8 @@ export const runJepsen = async (o: JepsenOptions, cleanup: Cleanup = makeCleanup
         timeoutMs: clientTimeoutMs,
         random,
         recorder,
-        signal
+        signal,
+        readConsistency: o.readConsistency ?? "linearizable"
       }),
       runNemesis({ faults, hosts, servers, recorder, signal, log: o.log })
     ])
