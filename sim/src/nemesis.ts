@@ -185,9 +185,9 @@ export class Nemesis {
         return a === b ? undefined : { kind: "flapping", nodes: [a, b], start, end }
       }
       case "process.crash":
-        return { kind: "kill", nodes: [pick()], start, end }
+        return { kind: "kill", nodes: [this.pickTarget(pick)], start, end }
       case "process.pause":
-        return { kind: "pause", nodes: [pick()], start, end }
+        return { kind: "pause", nodes: [this.pickTarget(pick)], start, end }
       case "clock.jump":
         return { kind: "clock-skew", node: pick(), offsetMs: this.random.intBetween(-5_000, 5_000), start, end }
       case "disk.full":
@@ -403,6 +403,16 @@ export class Nemesis {
   }
 
   /** The running leader of the highest term, with its (applied) configuration. */
+  /**
+   * Half the time the current Raft leader (as Jepsen's "kill the leader"
+   * nemeses do: leader changes are where consensus bugs live), otherwise any node.
+   */
+  private pickTarget(pick: () => NodeId): NodeId {
+    const leader = this.leader()
+    const targetLeader = this.random.chance(0.5)
+    return targetLeader && leader !== undefined ? leader.id : pick()
+  }
+
   private leader(): { readonly id: NodeId; readonly config: ClusterConfig } | undefined {
     let best: { readonly id: NodeId; readonly config: ClusterConfig; readonly term: number } | undefined
     for (const id of this.cluster.nodeIds) {

@@ -76,7 +76,8 @@ export interface RaftOptions {
   readonly randomInt: (n: number) => number
   /**
    * Test only: a known Raft bug the simulator must find.
-   * - `commit-previous-term`: count replicas of an old-term entry toward commit (Figure 8).
+   * - `commit-previous-term`: count replicas of an old-term entry toward commit, with no no-op
+   *   on election (Figure 8).
    * - `vote-without-log-check`: grant votes without the election restriction (§5.4.1).
    */
   readonly plantedBug?: "commit-previous-term" | "vote-without-log-check" | undefined
@@ -444,7 +445,10 @@ export class Raft {
     }
     // Conservative: no config change until everything up to here is applied.
     this.pendingConfIndex = this.log.lastIndex()
-    this.appendEntries([{ kind: "noop", data: new Uint8Array(0) }])
+    // The no-op commits the previous terms' entries (Figure 8). The planted bug drops it and
+    // counts old-term replicas instead, as implementations that get Figure 8 wrong do.
+    if (this.options.plantedBug === "commit-previous-term") this.broadcastAppend()
+    else this.appendEntries([{ kind: "noop", data: new Uint8Array(0) }])
   }
 
   private newProgress(): Progress {
