@@ -214,9 +214,13 @@ interface Member {
 /** Everything started by this run, so that a failure or Ctrl-C stops it all. */
 class Processes {
   readonly members: Array<Member> = []
-  readonly dirs: Array<string> = []
   readonly logs: Array<WriteStream> = []
   stopping = false
+  /** Holds each system's data dir and log; removed at the end, except the logs after a failure. */
+  readonly runDir: string
+  constructor(runDir: string) {
+    this.runDir = runDir
+  }
 
   track(name: string, child: ChildProcess, apiPort: number): Member {
     const m: Member = { name, child, apiPort, unexpectedExit: undefined }
@@ -230,7 +234,7 @@ class Processes {
     return m
   }
 
-  async stopAll(): Promise<void> {
+  async stopAll(keepLogs: boolean): Promise<void> {
     this.stopping = true
     const alive = this.members.filter((m) => m.child.exitCode === null && m.child.signalCode === null)
     const exits = alive.map((m) => new Promise<void>((r) => m.child.once("exit", () => r())))
@@ -238,8 +242,10 @@ class Processes {
     const timer = setTimeout(() => alive.forEach((m) => m.child.kill("SIGKILL")), 10_000)
     await Promise.all(exits)
     clearTimeout(timer)
-    for (const l of this.logs) l.end()
-    for (const d of this.dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+    await Promise.all(this.logs.map((l) => new Promise((r) => l.end(r))))
+    for (const d of ["cairn", "etcd"]) rmSync(join(this.runDir, d), { recursive: true, force: true })
+    if (keepLogs) process.stderr.write(`cluster-vs-etcd: the servers' logs are in ${this.runDir}\n`)
+    else rmSync(this.runDir, { recursive: true, force: true })
   }
 }
 
@@ -273,9 +279,8 @@ interface System {
   readonly logFile: string
 }
 
-const startCairn = async (processes: Processes, root: string): Promise<System> => {
-  const dir = mkdtempSync(join(root, "bench-cairn-"))
-  processes.dirs.push(dir)
+const startCairn = async (processes: Processes): Promise<System> => {
+  const dir = join(processes.runDir, "cairn")
   const ports = await freePorts(9)
   const plan = planCluster({
     nodes: 3,
@@ -293,7 +298,7 @@ const startCairn = async (processes: Processes, root: string): Promise<System> =
     peers: nodes.map((n) => `${n.id}=127.0.0.1:${n.peerPort}`).join(","),
     apiPeers: nodes.map((n) => `${n.id}=127.0.0.1:${n.apiPort}`).join(",")
   }
-  const logFile = join(root, `${dir.split("/").pop()}.log`)
+  const logFile = join(processes.runDir, "cairn.log")
   const log = createWriteStream(logFile)
   processes.logs.push(log)
   const members = nodes.map((n) =>
@@ -346,14 +351,13 @@ export const ensureEtcd = (): string | undefined => {
   return undefined
 }
 
-const startEtcd = async (processes: Processes, root: string, binary: string): Promise<System> => {
-  const dir = mkdtempSync(join(root, "bench-etcd-"))
-  processes.dirs.push(dir)
+const startEtcd = async (processes: Processes, binary: string): Promise<System> => {
+  const dir = join(processes.runDir, "etcd")
   const ports = await freePorts(6)
   const specs = [0, 1, 2].map((i) => ({ name: `e${i + 1}`, client: ports[2 * i]!, peer: ports[2 * i + 1]! }))
   const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peer}`).join(",")
   const token = `bench-${Math.random().toString(36).slice(2)}` // one per cluster: it seeds the cluster id
-  const logFile = join(root, `${dir.split("/").pop()}.log`)
+  const logFile = join(processes.runDir, "etcd.log")
   const log = createWriteStream(logFile)
   processes.logs.push(log)
   const members = specs.map((s) => {
@@ -461,10 +465,11 @@ const rowOf = (system: string, r: LoadResult, serverCpuMs: number, baseline: Loa
 
 /** Starts both clusters, measures every client count on each, stops everything; returns the rows. */
 export const runClusterVsEtcd = async (options: ClusterVsEtcdOptions): Promise<{ rows: Array<Row>; etcdVersion: string | null }> => {
-  const processes = new Processes()
+  const processes = new Processes(mkdtempSync(join(options.root, "cairn-vs-etcd-")))
+  let failed = false
   const onSignal = (signal: NodeJS.Signals) => {
     process.stderr.write(`cluster-vs-etcd: ${signal}, stopping the clusters\n`)
-    void processes.stopAll().finally(() => process.exit(130))
+    void processes.stopAll(false).finally(() => process.exit(130))
   }
   process.once("SIGINT", onSignal)
   process.once("SIGTERM", onSignal)
@@ -472,8 +477,8 @@ export const runClusterVsEtcd = async (options: ClusterVsEtcdOptions): Promise<{
     const etcdBinary = options.etcd ? ensureEtcd() : undefined
     const etcdVersion =
       etcdBinary === undefined ? null : (spawnSync(etcdBinary, ["--version"], { encoding: "utf8" }).stdout.split("\n")[0] ?? "").replace("etcd Version: ", "")
-    const systems: Array<System> = [await startCairn(processes, options.root)]
-    if (etcdBinary !== undefined) systems.push(await startEtcd(processes, options.root, etcdBinary))
+    const systems: Array<System> = [await startCairn(processes)]
+    if (etcdBinary !== undefined) systems.push(await startEtcd(processes, etcdBinary))
     const rows: Array<Row> = []
     for (const clients of options.clients) {
       const results = new Map<string, { r: LoadResult; cpuMs: number }>()
@@ -492,10 +497,13 @@ export const runClusterVsEtcd = async (options: ClusterVsEtcdOptions): Promise<{
       for (const [name, { r, cpuMs }] of results) rows.push(rowOf(name, r, cpuMs, name === "etcd" ? undefined : etcd?.r))
     }
     return { rows, etcdVersion }
+  } catch (e) {
+    failed = true
+    throw e
   } finally {
     process.off("SIGINT", onSignal)
     process.off("SIGTERM", onSignal)
-    await processes.stopAll()
+    await processes.stopAll(failed)
   }
 }
 
