@@ -166,7 +166,15 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
           lastSnapshotIndex = applied
         }
         if (ready.hardState !== undefined || ready.entries.length > 0 || ready.truncateFrom !== undefined) {
-          yield* storage.persist({ hardState: ready.hardState, truncateFrom: ready.truncateFrom, entries: ready.entries })
+          yield* storage.persist({
+            hardState: ready.hardState,
+            truncateFrom: ready.truncateFrom,
+            entries: ready.entries,
+            tailFrom: (from) => {
+              const tail = raft.log.slice(from, raft.log.lastIndex())
+              return tail.length === raft.log.lastIndex() - from + 1 ? tail : undefined
+            }
+          })
           const last = ready.entries[ready.entries.length - 1]
           if (last !== undefined) raft.persisted(last.index, last.term)
         }

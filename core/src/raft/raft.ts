@@ -198,7 +198,7 @@ export class Raft {
   /** Committed entries handed out for applying but not yet reported applied. */
   private handedOut = 0
   /** Counters for tests, metrics and the simulator's coverage report. */
-  readonly counters = { snapshotsSent: 0, snapshotsInstalled: 0, compactions: 0, elections: 0, repairsFilled: 0 }
+  readonly counters = { snapshotsSent: 0, snapshotsInstalled: 0, compactions: 0, elections: 0, repairsFilled: 0, ignoredConfChanges: 0 }
 
   constructor(options: RaftOptions, restored: {
     readonly hardState: HardState
@@ -237,6 +237,9 @@ export class Raft {
     this.electionElapsed++
     if (this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0
+      // No word from a leader for a whole timeout: stop deferring to it, even if this node cannot
+      // campaign itself (a damaged log), or it would ignore every other candidate forever.
+      this.leader = undefined
       this.campaign(this.options.preVote ? "pre-vote" : "election", false)
     }
   }
@@ -264,6 +267,7 @@ export class Raft {
     if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
       this.heartbeatElapsed = 0
       this.broadcastHeartbeat(this.startReadRound())
+      if (isJoint(this.config) && this.log.applied >= this.pendingConfIndex) this.maybeLeaveJoint(this.log.applied)
     }
   }
 
@@ -508,6 +512,9 @@ export class Raft {
 
   step(m: Message): void {
     assert(m.to === this.id, () => `message for ${m.to} delivered to ${this.id}`)
+    // Repair requests carry no claim about terms: answer them from any term, so a node stuck
+    // in an old term with a damaged log can still be repaired.
+    if (m.type === "repair") return this.handleRepair(m)
     if (m.term > this.term) {
       if (m.type === "vote") {
         // Leader stickiness: a node that heard from a live leader ignores disruptive candidates.
@@ -566,8 +573,6 @@ export class Raft {
       case "read-index-response":
         if (this.role !== "leader") this.readStates.push({ context: m.context, index: m.index })
         return
-      case "repair":
-        return this.handleRepair(m)
       case "repair-response":
         return this.handleRepairResponse(m)
       default:
@@ -967,6 +972,12 @@ export class Raft {
   private applyConfig(entry: Entry): void {
     const change = decodeConfChange(entry.data)
     const before = this.config
+    if ((change.kind === "leave-joint") !== isJoint(before)) {
+      // A second leave-joint (two leaders each left the joint phase) or an enter-joint that raced
+      // another: every node applies the same entries, so every node skips it alike.
+      this.counters.ignoredConfChanges++
+      return
+    }
     this.config = applyConfChange(before, change)
     if (this.role === "leader") {
       for (const id of members(this.config)) {
@@ -974,10 +985,7 @@ export class Raft {
       }
       for (const id of [...this.progress.keys()]) if (!members(this.config).includes(id)) this.progress.delete(id)
       if (entersJoint(before, this.config)) {
-        // Leave the joint phase as soon as the joint configuration is committed.
-        this.pendingConfIndex = 0
-        this.appendEntries([{ kind: "config", data: encodeConfChange({ kind: "leave-joint" }) }])
-        this.pendingConfIndex = this.log.lastIndex()
+        this.maybeLeaveJoint(entry.index)
       } else if (!isVoter(this.config, this.id)) {
         // Removed: hand over by stepping down; the others elect a leader.
         this.becomeFollower(this.term, undefined)
@@ -987,11 +995,38 @@ export class Raft {
     }
   }
 
+  /**
+   * Leaves the joint phase once the joint configuration (applied at `appliedIndex`)
+   * is in force, unless a config entry after it already does (or will) — a new
+   * leader that inherits a joint configuration does this too, from `tick`.
+   */
+  private maybeLeaveJoint(appliedIndex: number): void {
+    if (this.role !== "leader" || !isJoint(this.config) || this.leadTransferee !== undefined) return
+    for (let i = appliedIndex + 1; i <= this.log.lastIndex(); i++) {
+      const e = this.log.entry(i)
+      if (e === undefined || e.kind === "config") return // pending (or unknown): wait for it
+    }
+    this.appendEntries([{ kind: "config", data: encodeConfChange({ kind: "leave-joint" }) }])
+    this.pendingConfIndex = this.log.lastIndex()
+  }
+
   // ---- repair (Protocol-Aware Recovery) ----------------------------------------------
 
+  /**
+   * Asks every peer for the committed entries after our commit index, up to
+   * our last entry (64 at a time). Peers answer only with entries they know
+   * committed, so the answer is the one true log there: it fills our holes,
+   * confirms our intact entries, and replaces any uncommitted entries of ours
+   * that diverge from it. A node whose damaged tail stopped it from voting
+   * becomes a voter again this way, even with no leader to repair it (a
+   * quorum that needs that node's vote would otherwise be stuck).
+   */
   private requestRepair(): void {
     if (this.ticks % this.options.heartbeatTicks !== 0) return
-    const indexes = this.log.damagedIndexes().slice(0, 64)
+    // Holes within our commit index (the same entry everywhere), then the run after it.
+    const indexes = this.log.damagedIndexes().filter((i) => i <= this.log.committed).slice(0, 32)
+    const from = this.log.committed + 1
+    for (let i = from; i <= Math.min(this.log.lastIndex(), from + 31); i++) indexes.push(i)
     if (indexes.length === 0) return
     for (const id of members(this.config)) {
       if (id === this.id) continue
@@ -1002,24 +1037,31 @@ export class Raft {
   private handleRepair(m: RepairRequest): void {
     const entries: Array<Entry> = []
     for (const index of m.indexes) {
-      const entry = this.log.entry(index)
       // Only committed entries: an uncommitted one could be from a different branch.
-      if (entry !== undefined && index <= this.log.committed) entries.push(entry)
+      const entry = index <= this.log.committed ? this.log.entry(index) : undefined
+      if (entry !== undefined) entries.push(entry)
     }
     if (entries.length > 0) this.send({ type: "repair-response", from: this.id, to: m.from, term: this.term, entries })
   }
 
   private handleRepairResponse(m: RepairResponse): void {
+    const holesBefore = this.log.damagedIndexes().length
+    const run: Array<Entry> = []
     for (const entry of m.entries) {
-      if (!this.log.isDamaged(entry.index)) continue
-      const known = this.log.damagedTerm(entry.index)
-      // Same index and term means the same entry (Log Matching); a committed copy from any peer is safe
-      // when our own copy's term is lost, because the peer only sends committed entries.
-      if (known === entry.term || (known === undefined && entry.index <= this.log.committed)) {
-        this.log.fill(entry)
-        this.counters.repairsFilled++
+      if (entry.index <= this.log.committed) {
+        // A committed entry is the same on every node: it fills our hole as it is.
+        if (this.log.isDamaged(entry.index)) this.log.fill(entry)
+      } else if (entry.index === this.log.committed + 1 + run.length) {
+        run.push(entry)
       }
     }
+    if (run.length > 0) {
+      // Our log up to our commit index is the committed log, so a committed run right after it
+      // continues our log exactly as a leader's append would (Log Matching).
+      this.log.appendFromLeader(run)
+      this.log.commitTo(run[run.length - 1]!.index)
+    }
+    this.counters.repairsFilled += holesBefore - this.log.damagedIndexes().length
   }
 
   // ---- helpers ----------------------------------------------------------------------

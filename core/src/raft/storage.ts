@@ -45,6 +45,12 @@ export interface RaftStorage {
     readonly hardState: HardState | undefined
     readonly truncateFrom: number | undefined
     readonly entries: ReadonlyArray<Entry>
+    /**
+     * The log from `from` to its end, if every entry is intact in memory: used when a
+     * damaged record cannot be repaired in place (its header was lost, so its size is
+     * unknown) and the WAL must be rewritten from there.
+     */
+    readonly tailFrom?: (from: number) => ReadonlyArray<Entry> | undefined
   }) => Effect.Effect<void, RaftStorageError>
   /** Saves a snapshot this node took and drops log entries below the oldest one kept. */
   readonly saveSnapshot: (snapshot: Snapshot) => Effect.Effect<void, RaftStorageError>
@@ -143,39 +149,62 @@ export const openRaftStorage = (options: {
     const snapshotIndex = snapshot?.meta.index ?? 0
     const damagedSeqs = new Set(wal.damaged().map((d) => d.seq))
     // The WAL may start later than our mapping (prefix truncation) but never earlier.
-    const firstSeq = Math.max(wal.firstSeq(), record.firstSeq)
+    // Every intact record names its own index, so the WAL itself says where the log sits
+    // (index = seq + base); the hard state's mapping is only the fallback for a WAL with
+    // no intact record. A crash between truncating the WAL for a received snapshot and
+    // rewriting the mapping therefore cannot shift the log.
+    const walFirst = wal.firstSeq()
+    const walLast = wal.lastSeq()
+    const intact = new Map<number, Entry>()
+    let base: number | undefined
+    for (let seq = walFirst; seq <= walLast; seq++) {
+      if (damagedSeqs.has(seq)) continue
+      const read = yield* Effect.result(wal.read(seq))
+      if (read._tag === "Failure") continue
+      const entry = decodeEntry(read.success)
+      base ??= entry.index - seq
+      // Checksummed and in place: a record that decodes to another index is a bug, not rot.
+      assert(entry.index - seq === base, () => `WAL record ${seq} holds entry ${entry.index}, expected ${seq + base!}`)
+      intact.set(seq, entry)
+    }
+    if (base === undefined) {
+      base = walLast >= walFirst
+        ? record.firstIndex - record.firstSeq // every record damaged: trust the mapping
+        : Math.max(snapshotIndex, record.firstIndex - 1) + 1 - (walLast + 1) // empty: the next record follows the snapshot
+    }
+    const indexBase = base
     const entries: Array<Entry> = []
     const damaged: Array<{ index: number; term: number | undefined }> = []
-    for (let seq = firstSeq; seq <= wal.lastSeq(); seq++) {
-      const index = record.firstIndex + (seq - record.firstSeq)
+    for (let seq = walFirst; seq <= walLast; seq++) {
+      const index = seq + indexBase
       if (index <= snapshotIndex) continue
-      if (damagedSeqs.has(seq)) {
+      const entry = intact.get(seq)
+      if (entry !== undefined) {
+        entries.push(entry)
+      } else {
+        // Placeholders keep the log contiguous; Raft marks them damaged and never serves them.
         damaged.push({ index, term: undefined })
         entries.push({ term: 0, index, kind: "noop", data: new Uint8Array(0) })
-        continue
       }
-      const read = yield* Effect.result(wal.read(seq))
-      if (read._tag === "Failure") {
-        damaged.push({ index, term: undefined })
-        entries.push({ term: 0, index, kind: "noop", data: new Uint8Array(0) })
-        continue
-      }
-      const entry = decodeEntry(read.success)
-      // Checksummed and in place: a record that decodes to another index is a bug, not rot.
-      assert(entry.index === index, () => `WAL record ${seq} holds entry ${entry.index}, expected ${index}`)
-      entries.push(entry)
     }
-    // Placeholders for damaged slots keep the log contiguous; Raft marks them damaged and never serves them.
-
-    const firstWalIndex = record.firstIndex + (firstSeq - record.firstSeq)
-    if (firstWalIndex > snapshotIndex + 1 && wal.lastSeq() >= firstSeq) {
+    const firstWalIndex = walFirst + indexBase
+    if (firstWalIndex > snapshotIndex + 1 && walLast >= walFirst) {
       // The log was compacted below a snapshot we can no longer read: this node cannot rebuild its state alone.
       return yield* new RaftStorageError({
         op: "recover",
         message: `the log starts at entry ${firstWalIndex} but no intact snapshot covers the entries before it (newest intact: ${snapshotIndex})`
       })
     }
-    let lastIndex = entries.length === 0 ? Math.max(snapshotIndex, record.firstIndex - 1) : entries[entries.length - 1]!.index
+    // Entries the hard state says are committed but the WAL no longer holds (lost while a damaged
+    // record was being rewritten) are holes to repair from peers, never a shorter log.
+    const recoveredCommit = Math.max(record.commit, snapshotIndex)
+    for (let index = Math.max(snapshotIndex, walLast + indexBase) + 1; index <= recoveredCommit; index++) {
+      damaged.push({ index, term: undefined })
+      entries.push({ term: 0, index, kind: "noop", data: new Uint8Array(0) })
+    }
+    let lastIndex = entries.length === 0 ? Math.max(snapshotIndex, walLast + indexBase) : entries[entries.length - 1]!.index
+    // Keep the mapping in memory as the WAL says; it is written with the next hard state.
+    record = { ...record, firstIndex: walFirst + indexBase, firstSeq: walFirst }
     const seqOf = (index: number) => record.firstSeq + (index - record.firstIndex)
 
     const writeHardState = (next: HardStateRecord) =>
@@ -202,16 +231,32 @@ export const openRaftStorage = (options: {
           lastIndex = changes.truncateFrom - 1
         }
         let durable: Effect.Effect<void, RaftStorageError> = Effect.void
+        let rewrittenThrough = 0
         for (const entry of changes.entries) {
           const payload = encodeEntry(entry)
+          if (entry.index <= rewrittenThrough) continue
           if (entry.index <= lastIndex) {
-            // A repair of a damaged slot, in place.
-            yield* Effect.mapError(wal.repair(seqOf(entry.index), payload), storageError("repair wal"))
+            // A repair of a damaged slot: in place when the WAL knows the slot's size.
+            const repaired = yield* Effect.result(wal.repair(seqOf(entry.index), payload))
+            if (repaired._tag === "Success") continue
+            if (repaired.failure._tag !== "WalRepairError") return yield* storageError("repair wal")(repaired.failure)
+            // Otherwise rewrite the WAL from this entry, once every later entry is intact in memory.
+            const tail = changes.tailFrom?.(entry.index)
+            if (tail === undefined || tail.length === 0) continue // still holes after it: a later repair will do it
+            yield* Effect.mapError(wal.truncateSuffix(seqOf(entry.index)), storageError("truncate wal for repair"))
+            for (const e of tail) {
+              const appended = yield* Effect.mapError(wal.append(encodeEntry(e)), storageError("append wal"))
+              if (appended.seq !== seqOf(e.index)) return yield* new RaftStorageError({ op: "append wal", message: `WAL assigned ${appended.seq} to entry ${e.index}, expected ${seqOf(e.index)}` })
+              durable = Effect.mapError(appended.durable, storageError("wal durable"))
+            }
+            rewrittenThrough = tail[tail.length - 1]!.index
+            lastIndex = Math.max(lastIndex, rewrittenThrough)
             continue
           }
           assert(entry.index === lastIndex + 1, () => `raft storage append of ${entry.index} after ${lastIndex}`)
           const appended = yield* Effect.mapError(wal.append(payload), storageError("append wal"))
-          assert(appended.seq === seqOf(entry.index), "WAL sequence and Raft index drifted apart")
+          // The WAL renumbers after a failed batch (a full disk): fail-stop and recover from disk.
+          if (appended.seq !== seqOf(entry.index)) return yield* new RaftStorageError({ op: "append wal", message: `WAL assigned ${appended.seq} to entry ${entry.index}, expected ${seqOf(entry.index)}` })
           durable = Effect.mapError(appended.durable, storageError("wal durable"))
           lastIndex = entry.index
         }
