@@ -21,6 +21,9 @@ import { decodeSessionCommand, encodeSessionCommand, type KvCommand, type KvResu
 import { CLIENT_REQUEST_KIND, decodeClientRequest, encodeClientResponse, type ClientResponse, type ReadConsistency } from "./protocol.ts"
 import { KvStateMachine } from "./state-machine.ts"
 
+/** Spans (`kv.submit`, `kv.query`) are no-ops unless the runtime installs a tracer; no stack capture per request. */
+const untraced = { captureStackTrace: false } as const
+
 export interface KvServerConfig {
   readonly id: NodeId
   readonly voters: ReadonlyArray<NodeId>
@@ -190,13 +193,13 @@ export const makeKvServer = (config: KvServerConfig): Effect.Effect<
           })
         )
         return yield* Effect.raceFirst(Deferred.await(deferred), timeout)
-      })
+      }).pipe(Effect.withSpan("kv.submit", { attributes: { "kv.op": command.command.op, "kv.timeout_ms": timeoutMs } }, untraced))
 
     const query: KvServer["query"] = (command, consistency, timeoutMs) =>
       Effect.gen(function*() {
         if (consistency === "linearizable") yield* node.readBarrier(timeoutMs)
         return command.op === "get" ? stateMachine.get(command.key) : stateMachine.range(command.start, command.end, command.limit)
-      })
+      }).pipe(Effect.withSpan("kv.query", { attributes: { "kv.op": command.op, "kv.consistency": consistency } }, untraced))
 
     return { raft: node, get stateMachine() { return stateMachine }, run: Effect.raceFirst(run, answerer) as Effect.Effect<never, RaftStorageError>, submit, query }
   })

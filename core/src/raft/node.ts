@@ -83,6 +83,19 @@ export interface RaftNode {
   readonly status: Effect.Effect<SoftState & { readonly commit: number; readonly applied: number; readonly lastIndex: number }>
 }
 
+/**
+ * Spans (`raft.persist`, `raft.apply`) are no-ops unless the runtime installs
+ * a tracer; they read the clock but never sleep or draw randomness, so the
+ * simulator's runs are unchanged. No stack capture: they run every cycle.
+ */
+const untraced = { captureStackTrace: false } as const
+
+const payloadBytes = (entries: ReadonlyArray<Entry>): number => {
+  let bytes = 0
+  for (const e of entries) bytes += e.data.length
+  return bytes
+}
+
 type Input =
   | { readonly _tag: "message"; readonly message: Message }
   | { readonly _tag: "tick" }
@@ -174,16 +187,33 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
               const tail = raft.log.slice(from, raft.log.lastIndex())
               return tail.length === raft.log.lastIndex() - from + 1 ? tail : undefined
             }
-          })
+          }).pipe(Effect.withSpan("raft.persist", {
+            attributes: {
+              "raft.entries": ready.entries.length,
+              "raft.bytes": payloadBytes(ready.entries),
+              "raft.hard_state_changed": ready.hardState !== undefined,
+              "raft.truncated": ready.truncateFrom !== undefined
+            }
+          }, untraced))
           const last = ready.entries[ready.entries.length - 1]
           if (last !== undefined) raft.persisted(last.index, last.term)
         }
         yield* send(ready.messagesAfterPersist)
-        for (const entry of ready.committed) {
-          assert(entry.index === applied + 1, () => `applying ${entry.index} after ${applied}`)
-          const result = entry.kind === "command" ? config.stateMachine.apply(entry.index, entry.data) : undefined
-          applied = entry.index
-          config.onApplied?.(entry, result)
+        if (ready.committed.length > 0) {
+          yield* Effect.sync(() => {
+            for (const entry of ready.committed) {
+              assert(entry.index === applied + 1, () => `applying ${entry.index} after ${applied}`)
+              const result = entry.kind === "command" ? config.stateMachine.apply(entry.index, entry.data) : undefined
+              applied = entry.index
+              config.onApplied?.(entry, result)
+            }
+          }).pipe(Effect.withSpan("raft.apply", {
+            attributes: {
+              "raft.entries": ready.committed.length,
+              "raft.first_index": ready.committed[0]!.index,
+              "raft.last_index": ready.committed[ready.committed.length - 1]!.index
+            }
+          }, untraced))
         }
         if (ready.committed.length > 0 || ready.snapshot !== undefined) raft.appliedTo(applied)
         if (config.stateMachine.snapshot !== undefined && applied - lastSnapshotIndex >= snapshotEvery) {
