@@ -33,6 +33,8 @@ export interface ServerConfig {
   readonly logLevel: LogLevel
   /** How long a write or linearizable read may wait before 504 / 503. */
   readonly requestTimeoutMs: number
+  /** OTLP/HTTP base URL (spans go to `<url>/v1/traces`); undefined: tracing off. */
+  readonly otlpEndpoint: string | undefined
 }
 
 /** Raw string values by key, with where each came from (for messages). */
@@ -51,7 +53,8 @@ const keys = [
   "secretKey",
   "join",
   "logLevel",
-  "requestTimeoutMs"
+  "requestTimeoutMs",
+  "otlpEndpoint"
 ] as const
 type Key = (typeof keys)[number]
 
@@ -130,6 +133,20 @@ const LogLevelString = Schema.String.check(
 const PositiveIntString = Schema.String.check(
   Schema.makeFilter((s: string) => (/^\d{1,9}$/.test(s.trim()) && Number(s) > 0) || `expected a positive whole number of milliseconds, got "${s}"`)
 )
+/** An http(s) URL; empty means "off" (so an environment variable can switch off what a file turned on). */
+export const otlpEndpointIssue = (s: string): string | undefined => {
+  if (s.trim() === "") return undefined
+  let url: URL
+  try {
+    url = new URL(s.trim())
+  } catch {
+    return `expected an http:// or https:// URL such as http://127.0.0.1:4318, got "${s}"`
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return `the OTLP endpoint must be http:// or https:// (OTLP/HTTP), got "${s}"`
+  if (url.search !== "" || url.hash !== "") return `the OTLP endpoint takes no query or fragment, got "${s}"`
+  return undefined
+}
+const OtlpEndpoint = Schema.String.check(Schema.makeFilter((s: string) => otlpEndpointIssue(s) ?? true))
 const NonEmpty = Schema.String.check(Schema.makeFilter((s: string) => s.length > 0 || "must not be empty"))
 const Secret = Schema.String.check(Schema.makeFilter((s: string) => s.length >= 16 || "must be at least 16 characters"))
 
@@ -146,7 +163,8 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   secretKey: Schema.String.check(Schema.makeFilter((s: string) => (s.length >= 8 && s.length <= 256) || "must be 8-256 characters")),
   join: BooleanString,
   logLevel: LogLevelString,
-  requestTimeoutMs: PositiveIntString
+  requestTimeoutMs: PositiveIntString,
+  otlpEndpoint: OtlpEndpoint
 }
 
 /** The JSON file: every key optional, scalars (peer lists may be arrays), no unknown keys. */
@@ -164,7 +182,8 @@ const FileShape = Schema.Struct({
   secretKey: Schema.optionalKey(Schema.String),
   join: Schema.optionalKey(Schema.Boolean),
   logLevel: Schema.optionalKey(Schema.String),
-  requestTimeoutMs: Schema.optionalKey(Scalar)
+  requestTimeoutMs: Schema.optionalKey(Scalar),
+  otlpEndpoint: Schema.optionalKey(Schema.String)
 })
 
 const firstLine = (message: string) => message.split("\n")[0]!
@@ -204,6 +223,9 @@ export const rawFromEnv = (env: Record<string, string | undefined>): Raw => {
     const value = env[name]
     if (value !== undefined) raw[key] = { value, source: `environment variable ${name}` }
   }
+  // The OpenTelemetry SDKs' standard variable, below Cairn's own.
+  const otel = env.OTEL_EXPORTER_OTLP_ENDPOINT
+  if (raw.otlpEndpoint === undefined && otel !== undefined) raw.otlpEndpoint = { value: otel, source: "environment variable OTEL_EXPORTER_OTLP_ENDPOINT" }
   return raw
 }
 
@@ -286,7 +308,8 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     secretKey: values.secretKey,
     join,
     logLevel: values.logLevel as LogLevel,
-    requestTimeoutMs: Number(values.requestTimeoutMs)
+    requestTimeoutMs: Number(values.requestTimeoutMs),
+    otlpEndpoint: values.otlpEndpoint === undefined || values.otlpEndpoint.trim() === "" ? undefined : values.otlpEndpoint.trim()
   }
 }
 

@@ -8,6 +8,9 @@
  * the handler. Writes are one session each (a fresh client id, seq 1): the
  * server never retries a write itself, so a write whose outcome is unknown
  * is a 504, never a guess.
+ *
+ * Each request runs in a server span named `<method> <route>` (OpenTelemetry's
+ * convention), the parent of the KV call's span; see tracing.ts.
  */
 import {
   type KvCommand,
@@ -21,7 +24,7 @@ import {
   utf8Length,
   validateCommand
 } from "@cairn/core"
-import { Effect, Result } from "effect"
+import { type Context, Data, Effect, Result, type Tracer } from "effect"
 import { randomBytes, timingSafeEqual } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { ServerConfig } from "./config.ts"
@@ -36,6 +39,8 @@ export interface ApiContext {
   readonly metrics: ServerMetrics
   readonly credentials: AdminCredentials
   readonly members: Members
+  /** The server's services (the tracer among them, when tracing is on): KV calls run with these. */
+  readonly services: Context.Context<never>
 }
 
 /** Keys starting with NUL are the server's own (membership records); clients may not touch them. */
@@ -64,6 +69,13 @@ const json = (res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 
 const etag = (revision: number) => `"${revision}"`
+
+/** A 5xx answer: fails the request's span so that tracing shows it as an error. */
+class ServerErrorStatus extends Data.TaggedError("ServerErrorStatus")<{ readonly message: string }> {}
+
+const spanMethods = new Set(["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"])
+/** Polled all the time by load balancers and Prometheus: their spans are not exported. */
+const unsampledRoutes = new Set(["/health", "/ready", "/metrics"])
 
 /** The smallest string greater than every string starting with `prefix` in code point order, or undefined (no bound). */
 export const prefixEnd = (prefix: string): string | undefined => {
@@ -105,6 +117,8 @@ const readBody = (req: IncomingMessage, limit: number): Promise<Buffer | "too-la
 
 export const makeApiHandler = (ctx: ApiContext) => {
   const { config, kv, metrics } = ctx
+  const runPromise = Effect.runPromiseWith(ctx.services)
+  const runFork = Effect.runForkWith(ctx.services)
   const boot = randomBytes(6).toString("hex")
   let counter = 0
   /** One session per HTTP write: unique for the life of the cluster (boot nonce + counter). */
@@ -125,10 +139,10 @@ export const makeApiHandler = (ctx: ApiContext) => {
     )
   }
 
-  const write = async (command: KvCommand): Promise<KvResult> => {
+  const write = async (command: KvCommand, span: Tracer.Span): Promise<KvResult> => {
     const invalid = validateCommand(command)
     if (invalid !== undefined) throw resultError(invalid)
-    const outcome = await Effect.runPromise(Effect.result(kv.submit(newSession(command), timeout)))
+    const outcome = await runPromise(Effect.result(kv.submit(newSession(command), timeout)).pipe(Effect.withParentSpan(span)))
     if (Result.isSuccess(outcome)) {
       if (outcome.success.type === "error") throw resultError(outcome.success)
       return outcome.success
@@ -142,10 +156,11 @@ export const makeApiHandler = (ctx: ApiContext) => {
     throw new HttpError(504, "outcome-unknown", `the write was proposed but no result arrived within ${timeout} ms: it may or may not have been applied; read the key to find out`)
   }
 
-  const read = async (command: Extract<KvCommand, { readonly op: "get" | "range" }>, consistency: "linearizable" | "serializable") => {
+  const read = async (command: Extract<KvCommand, { readonly op: "get" | "range" }>, consistency: "linearizable" | "serializable", span: Tracer.Span) => {
     const invalid = validateCommand(command)
     if (invalid !== undefined) throw resultError(invalid)
-    const outcome = await Effect.runPromise(Effect.result(kv.query(command, consistency, timeout)))
+    span.attribute("cairn.consistency", consistency)
+    const outcome = await runPromise(Effect.result(kv.query(command, consistency, timeout)).pipe(Effect.withParentSpan(span)))
     if (Result.isSuccess(outcome)) {
       if (outcome.success.type === "error") throw resultError(outcome.success)
       return outcome.success
@@ -196,12 +211,13 @@ export const makeApiHandler = (ctx: ApiContext) => {
   const preconditionFailed = (revision: number) =>
     new HttpError(412, "precondition-failed", revision === 0 ? "the key does not exist" : `the key's revision is ${revision}`, { revision }, revision === 0 ? {} : { etag: etag(revision) })
 
-  const handleKey = async (req: IncomingMessage, res: ServerResponse, url: URL, encodedKey: string): Promise<number> => {
+  const handleKey = async (req: IncomingMessage, res: ServerResponse, url: URL, encodedKey: string, span: Tracer.Span): Promise<number> => {
     const key = keyOf(encodedKey)
+    span.attribute("cairn.key_length", utf8Length(key))
     switch (req.method) {
       case "GET":
       case "HEAD": {
-        const result = await read({ op: "get", key }, consistencyOf(url))
+        const result = await read({ op: "get", key }, consistencyOf(url), span)
         if (result.type !== "get") throw new Error(`unexpected result ${result.type}`)
         if (!result.found) throw new HttpError(404, "not-found", `no key ${JSON.stringify(key)}`)
         res.writeHead(200, { "content-type": "application/octet-stream", "content-length": result.value.length, etag: etag(result.revision) })
@@ -214,7 +230,7 @@ export const makeApiHandler = (ctx: ApiContext) => {
         if (body === "too-large") throw new HttpError(413, "value-too-large", `values are at most ${MAX_VALUE_BYTES} bytes`, {}, { connection: "close" })
         metrics.bytesIn.inc(body.length)
         const value = new Uint8Array(body.buffer, body.byteOffset, body.length)
-        const result = await write(expected === undefined ? { op: "put", key, value } : { op: "cas", key, expected, value })
+        const result = await write(expected === undefined ? { op: "put", key, value } : { op: "cas", key, expected, value }, span)
         if (result.type === "cas" && !result.ok) throw preconditionFailed(result.revision)
         if (result.type !== "put" && result.type !== "cas") throw new Error(`unexpected result ${result.type}`)
         return json(res, 200, { key, revision: result.revision }, { etag: etag(result.revision) })
@@ -223,12 +239,12 @@ export const makeApiHandler = (ctx: ApiContext) => {
         const expected = precondition(req)
         if (expected === "absent") throw new HttpError(400, "bad-precondition", "If-None-Match: * makes no sense on DELETE")
         if (expected === undefined) {
-          const result = await write({ op: "delete", key })
+          const result = await write({ op: "delete", key }, span)
           if (result.type !== "delete") throw new Error(`unexpected result ${result.type}`)
           if (!result.existed) throw new HttpError(404, "not-found", `no key ${JSON.stringify(key)}`)
           return json(res, 200, { key, revision: result.revision }, { etag: etag(result.revision) })
         }
-        const result = await write({ op: "cas", key, expected, value: undefined })
+        const result = await write({ op: "cas", key, expected, value: undefined }, span)
         if (result.type !== "cas") throw new Error(`unexpected result ${result.type}`)
         if (!result.ok) throw preconditionFailed(result.revision)
         return json(res, 200, { key, revision: result.revision }, { etag: etag(result.revision) })
@@ -238,7 +254,7 @@ export const makeApiHandler = (ctx: ApiContext) => {
     }
   }
 
-  const handleList = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<number> => {
+  const handleList = async (req: IncomingMessage, res: ServerResponse, url: URL, span: Tracer.Span): Promise<number> => {
     if (req.method !== "GET") throw new HttpError(405, "method-not-allowed", "use GET /v1/kv?prefix=&start=&limit=", {}, { allow: "GET" })
     const prefix = url.searchParams.get("prefix") ?? ""
     const start = url.searchParams.get("start") ?? ""
@@ -253,7 +269,7 @@ export const makeApiHandler = (ctx: ApiContext) => {
     // Never list the reserved keys: start at or after the first key that is not reserved.
     const from = [prefix, start, "\u0001"].reduce((a, b) => (a > b ? a : b))
     const end = prefix === "" ? undefined : prefixEnd(prefix)
-    const result = await read({ op: "range", start: from, end, limit: Number(limitText) }, consistencyOf(url))
+    const result = await read({ op: "range", start: from, end, limit: Number(limitText) }, consistencyOf(url), span)
     if (result.type !== "range") throw new Error(`unexpected result ${result.type}`)
     const decoder = new TextDecoder("utf-8", { fatal: true })
     const items = result.items.map((item) => {
@@ -313,10 +329,10 @@ export const makeApiHandler = (ctx: ApiContext) => {
     throw new HttpError(405, "method-not-allowed", "use GET or POST /v1/admin/members, DELETE /v1/admin/members/{id}")
   }
 
-  const route = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<number> => {
+  const route = async (req: IncomingMessage, res: ServerResponse, url: URL, span: Tracer.Span): Promise<number> => {
     const path = url.pathname
-    if (path.startsWith("/v1/kv/")) return handleKey(req, res, url, path.slice("/v1/kv/".length))
-    if (path === "/v1/kv" || path === "/v1/kv/") return handleList(req, res, url)
+    if (path.startsWith("/v1/kv/")) return handleKey(req, res, url, path.slice("/v1/kv/".length), span)
+    if (path === "/v1/kv" || path === "/v1/kv/") return handleList(req, res, url, span)
     if (path === "/health") return json(res, 200, { status: "ok" })
     if (path === "/ready") {
       const s = Effect.runSync(kv.raft.status)
@@ -349,31 +365,48 @@ export const makeApiHandler = (ctx: ApiContext) => {
     }
     const label = routeLabel(url.pathname)
     const end = metrics.requestSeconds.startTimer({ method: req.method ?? "?", route: label })
-    const finish = (status: number, bytes: number) => {
+    /** The status sent. */
+    const finish = (status: number, bytes: number): number => {
       end()
       metrics.requests.inc({ method: req.method ?? "?", route: label, code: String(status) })
       metrics.bytesOut.inc(bytes)
+      return status
     }
-    route(req, res, url).then(
-      (bytes) => finish(res.statusCode, bytes),
-      (error: unknown) => {
-        if (res.headersSent) {
-          res.destroy()
-          finish(res.statusCode, 0)
-          return
+    const serve = (span: Tracer.Span): Promise<number> =>
+      route(req, res, url, span).then(
+        (bytes) => finish(res.statusCode, bytes),
+        (error: unknown) => {
+          if (res.headersSent) {
+            res.destroy()
+            return finish(res.statusCode, 0)
+          }
+          if (error instanceof HttpError) {
+            if (error.status >= 400 && error.status < 500) metrics.errors.inc({ kind: "bad_request" })
+            const bytes = json(res, error.status, { error: error.code, message: error.message, ...error.extra }, error.headers)
+            if (error.headers.connection === "close") res.on("finish", () => req.socket.destroySoon())
+            return finish(error.status, bytes)
+          }
+          metrics.errors.inc({ kind: "internal" })
+          log("error", "request failed", { method: req.method, path: url.pathname, error: String(error instanceof Error ? error.stack : error) })
+          return finish(500, json(res, 500, { error: "internal", message: "internal error; see the server log" }))
         }
-        if (error instanceof HttpError) {
-          if (error.status >= 400 && error.status < 500) metrics.errors.inc({ kind: "bad_request" })
-          const bytes = json(res, error.status, { error: error.code, message: error.message, ...error.extra }, error.headers)
-          if (error.headers.connection === "close") res.on("finish", () => req.socket.destroySoon())
-          finish(error.status, bytes)
-          return
-        }
-        metrics.errors.inc({ kind: "internal" })
-        log("error", "request failed", { method: req.method, path: url.pathname, error: String(error instanceof Error ? error.stack : error) })
-        finish(500, json(res, 500, { error: "internal", message: "internal error; see the server log" }))
-      }
+      )
+    const method = spanMethods.has(req.method ?? "") ? req.method! : "HTTP"
+    const request = Effect.useSpan(
+      `${method} ${label}`,
+      {
+        kind: "server",
+        attributes: { "http.request.method": method === "HTTP" ? "_OTHER" : method, "http.route": label },
+        ...(unsampledRoutes.has(label) ? { sampled: false } : {})
+      },
+      (span) =>
+        Effect.flatMap(Effect.promise(() => serve(span)), (status) => {
+          span.attribute("http.response.status_code", status)
+          return status >= 500 ? Effect.fail(new ServerErrorStatus({ message: `answered ${status}` })) : Effect.void
+        })
     )
+    // Everything is answered inside `serve`; the span's outcome is all that is left.
+    runFork(Effect.exit(request))
   }
 }
 

@@ -5,7 +5,8 @@
  * Shutdown (SIGINT/SIGTERM interrupt the main fiber; resources close in
  * reverse order): the HTTP listener stops accepting, in-flight requests get
  * up to 10 s to finish, idle keep-alive connections close; then the Raft
- * loop stops and the WAL and the peer network close with their scope.
+ * loop stops and the WAL and the peer network close with their scope; with
+ * tracing on, the last spans are flushed to the collector (at most 3 s).
  */
 import { makeKvServer, Network, type NodeId } from "@cairn/core"
 import { Data, Effect, Fiber, Layer } from "effect"
@@ -23,6 +24,7 @@ import { jsonLoggerLayer, log, setLogLevel } from "./log.ts"
 import { makeMembers } from "./members.ts"
 import { makeMetrics, timedDiskLayer, type RaftSnapshot } from "./metrics.ts"
 import { credentialsFile, storedClusterSecret, storedCredentials } from "./secrets.ts"
+import { tracingLayer, type TracingOptions } from "./tracing.ts"
 
 /** The server could not start (not a configuration value problem: a port in use, a missing secret...). */
 export class ServerStartError extends Data.TaggedError("ServerStartError")<{
@@ -50,7 +52,8 @@ const listenHttp = (server: Server, address: PeerAddress): Effect.Effect<PeerAdd
 /** Runs the server until interrupted. `onReady` is called once the API listens. */
 export const runServer = (
   config: ServerConfig,
-  onReady?: (running: RunningServer) => void
+  onReady?: (running: RunningServer) => void,
+  tracing: TracingOptions = {}
 ): Effect.Effect<void, ServerStartError> => {
   setLogLevel(config.logLevel)
   const program = Effect.gen(function*() {
@@ -102,9 +105,11 @@ export const runServer = (
         }
         const runFiber = yield* Effect.forkScoped(kv.run)
         const members = makeMembers(config, kv, net)
-        yield* Effect.forkScoped(members.sync)
+        // Its reads run twice a second: not worth a span each.
+        yield* Effect.forkScoped(Effect.withTracerEnabled(members.sync, false))
 
-        const handler = makeApiHandler({ config, kv, metrics, credentials, members })
+        const services = yield* Effect.context<never>()
+        const handler = makeApiHandler({ config, kv, metrics, credentials, members, services })
         const inFlight = new Set<object>()
         const http = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
           const token = {}
@@ -135,7 +140,8 @@ export const runServer = (
           peers: Object.fromEntries([...config.peers].map(([id, a]) => [id, formatHostPort(a)])),
           voters,
           dataDir,
-          join: config.join
+          join: config.join,
+          otlpEndpoint: config.otlpEndpoint ?? null
         })
         log("info", "S3 API not available yet", { s3Listen: formatHostPort(config.s3Listen) })
         onReady?.({ apiAddress })
@@ -143,7 +149,7 @@ export const runServer = (
         log("error", "the Raft node stopped (storage failure): exiting so it can be restarted and recover from disk", { exit: String(exit) })
         return yield* new ServerStartError({ message: "storage failure; see the log", exitCode: 1 })
       })
-    ).pipe(Effect.provide(Layer.mergeAll(SystemClockLive, SystemRandomLive, disk)))
+    ).pipe(Effect.provide(Layer.mergeAll(SystemClockLive, SystemRandomLive, disk, tracingLayer(config, tracing))))
   })
   return Effect.ensuring(program.pipe(Effect.provide(jsonLoggerLayer)), Effect.sync(() => log("info", "cairn server stopped", { id: config.id })))
 }
