@@ -389,6 +389,10 @@ export class Nemesis {
         ? ({ op: "add-voter", node } as const)
         : undefined
       if (step === undefined) continue
+      // The rule holds against the configuration in force, not only the faults asked for:
+      // re-added nodes are learners for a while, so counting `out` alone is not enough.
+      const majority = Math.floor(cluster.nodeIds.length / 2) + 1
+      if (step.op === "remove" && leader.config.voters.filter((v) => v !== node).length < majority) continue
       const change: ConfChange = { kind: "enter-joint", steps: [step] }
       const handle = servers.node(leader.id)
       if (handle === undefined) return

@@ -45,6 +45,18 @@ export const members = (config: ClusterConfig): ReadonlyArray<NodeId> =>
 export const isVoter = (config: ClusterConfig, id: NodeId): boolean =>
   config.voters.includes(id) || config.outgoing.includes(id)
 
+/** Why `change` cannot apply to `config`, or undefined if it can. */
+export const confChangeProblem = (config: ClusterConfig, change: ConfChange): string | undefined => {
+  if (change.kind === "leave-joint") return isJoint(config) ? undefined : "leave-joint outside a joint configuration"
+  if (isJoint(config)) return "enter-joint while already joint"
+  const voters = new Set(config.voters)
+  for (const step of change.steps) {
+    if (step.op === "add-voter") voters.add(step.node)
+    else voters.delete(step.node)
+  }
+  return voters.size === 0 ? "the change would leave no voters" : undefined
+}
+
 /** Applies a change; the result is what the entry establishes. */
 export const applyConfChange = (config: ClusterConfig, change: ConfChange): ClusterConfig => {
   if (change.kind === "leave-joint") {

@@ -178,6 +178,15 @@ describe("Raft membership", () => {
     expect(h.raft(leader).proposeConfChange({ kind: "enter-joint", steps: [{ op: "add-learner", node: nodeId("n5") }] })).toBe("dropped")
   })
 
+  it("a change that would leave no voters is refused, and such an entry is skipped, never fatal", () => {
+    const h = new RaftHarness(ids(1))
+    const leader = h.electLeader()
+    h.tick(2)
+    expect(h.raft(leader).proposeConfChange({ kind: "enter-joint", steps: [{ op: "remove", node: leader }] })).toBe("dropped")
+    expect(h.raft(leader).proposeConfChange({ kind: "leave-joint" })).toBe("dropped")
+    expect(h.raft(leader).config.voters).toEqual(["n1"])
+  })
+
   it("leadership transfer hands over to the target", () => {
     const h = new RaftHarness(ids(3))
     const leader = h.electLeader()

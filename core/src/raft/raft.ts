@@ -21,6 +21,7 @@ import { decodeConfChange, encodeConfChange } from "./codec.ts"
 import { RaftLog } from "./log.ts"
 import {
   applyConfChange,
+  confChangeProblem,
   type ClusterConfig,
   type ConfChange,
   entersJoint,
@@ -290,8 +291,7 @@ export class Raft {
   proposeConfChange(change: ConfChange): ProposeOutcome {
     if (this.role !== "leader" || this.leadTransferee !== undefined) return "dropped"
     if (this.pendingConfIndex > this.log.applied) return "dropped"
-    if (change.kind === "enter-joint" && isJoint(this.config)) return "dropped"
-    if (change.kind === "leave-joint" && !isJoint(this.config)) return "dropped"
+    if (confChangeProblem(this.config, change) !== undefined) return "dropped"
     this.appendEntries([{ kind: "config", data: encodeConfChange(change) }])
     this.pendingConfIndex = this.log.lastIndex()
     return "appended"
@@ -972,9 +972,10 @@ export class Raft {
   private applyConfig(entry: Entry): void {
     const change = decodeConfChange(entry.data)
     const before = this.config
-    if ((change.kind === "leave-joint") !== isJoint(before)) {
-      // A second leave-joint (two leaders each left the joint phase) or an enter-joint that raced
-      // another: every node applies the same entries, so every node skips it alike.
+    if (confChangeProblem(before, change) !== undefined) {
+      // A second leave-joint (two leaders each left the joint phase), an enter-joint that raced
+      // another, or a change that would leave no voters: every node applies the same entries, so
+      // every node skips it alike. A bad entry never stops a node.
       this.counters.ignoredConfChanges++
       return
     }
