@@ -24,11 +24,11 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, type WriteStream } from "node:fs"
 import { Agent, request } from "node:http"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { clusterEnv, planCluster, serverArgs, spawnCairn, type LocalCluster } from "@cairn/runtime-node/server/local-cluster"
 import { printTable, saveResult } from "./result.ts"
+import { freeLoopbackPorts } from "../runtime-node/src/net/free-ports.ts"
 
 type Row = Record<string, string | number | boolean | null>
 
@@ -168,19 +168,6 @@ const etcdTarget = (port: number): PutTarget => ({
 // ---------------------------------------------------------------------------
 // Processes
 
-const freePorts = async (n: number): Promise<Array<number>> => {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise<ReturnType<typeof createServer>>((resolve) => {
-        const s = createServer()
-        s.listen(0, "127.0.0.1", () => resolve(s))
-      })
-    )
-  )
-  const ports = servers.map((s) => (s.address() as { port: number }).port)
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-  return ports
-}
 
 const httpJson = (port: number, method: string, path: string, body?: string): Promise<{ status: number; json: unknown }> =>
   new Promise((resolve, reject) => {
@@ -281,7 +268,7 @@ interface System {
 
 const startCairn = async (processes: Processes): Promise<System> => {
   const dir = join(processes.runDir, "cairn")
-  const ports = await freePorts(9)
+  const ports = await freeLoopbackPorts(9)
   const plan = planCluster({
     nodes: 3,
     dataRoot: dir,
@@ -353,7 +340,7 @@ export const ensureEtcd = (): string | undefined => {
 
 const startEtcd = async (processes: Processes, binary: string): Promise<System> => {
   const dir = join(processes.runDir, "etcd")
-  const ports = await freePorts(6)
+  const ports = await freeLoopbackPorts(6)
   const specs = [0, 1, 2].map((i) => ({ name: `e${i + 1}`, client: ports[2 * i]!, peer: ports[2 * i + 1]! }))
   const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peer}`).join(",")
   const token = `bench-${Math.random().toString(36).slice(2)}` // one per cluster: it seeds the cluster id

@@ -16,7 +16,7 @@
  * so a later run can remove what a killed runner left behind.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { createServer } from "node:net"
+import { freeLoopbackPorts } from "../net/free-ports.ts"
 
 export type HostMode = "namespaces" | "loopback"
 
@@ -127,22 +127,9 @@ export const removeStaleNamespaces = async (): Promise<Array<string>> => {
   return stale
 }
 
-const freePorts = async (n: number): Promise<Array<number>> => {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise<ReturnType<typeof createServer>>((resolve) => {
-        const s = createServer()
-        s.listen(0, "127.0.0.1", () => resolve(s))
-      })
-    )
-  )
-  const ports = servers.map((s) => (s.address() as { port: number }).port)
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-  return ports
-}
 
 export const loopbackHosts = async (ids: ReadonlyArray<string>, why: string): Promise<Hosts> => {
-  const ports = await freePorts(ids.length * 3)
+  const ports = await freeLoopbackPorts(ids.length * 3)
   return {
     mode: "loopback",
     nodes: ids.map((id, i) => ({ id, ip: "127.0.0.1", apiPort: ports[3 * i]!, peerPort: ports[3 * i + 1]!, s3Port: ports[3 * i + 2]!, netns: undefined })),

@@ -8,25 +8,12 @@
  */
 import type { ChildProcess } from "node:child_process"
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { clusterEnv, exited, planCluster, serverArgs, spawnCairn, type LocalCluster, type LocalNodeSpec } from "./local-cluster.ts"
+import { freeLoopbackPorts } from "../net/free-ports.ts"
 
-const freePorts = async (n: number): Promise<Array<number>> => {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise<ReturnType<typeof createServer>>((resolve) => {
-        const s = createServer()
-        s.listen(0, "127.0.0.1", () => resolve(s))
-      })
-    )
-  )
-  const ports = servers.map((s) => (s.address() as { port: number }).port)
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-  return ports
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const running = new Set<ChildProcess>()
@@ -42,7 +29,7 @@ afterEach(async () => {
 const makeCluster = async (nodes: number): Promise<{ cluster: LocalCluster; logFile: string }> => {
   const dir = mkdtempSync(join(tmpdir(), "cairn-cluster-"))
   dirs.push(dir)
-  const ports = await freePorts(nodes * 3)
+  const ports = await freeLoopbackPorts(nodes * 3)
   const cluster = planCluster({
     nodes,
     dataRoot: dir,
@@ -192,7 +179,7 @@ describe("cairn server processes", () => {
     start(cluster, n1!, logFile)
     await awaitLeader([n1!])
     // n2 joins (not a voter, never campaigns): until it is added it knows no leader.
-    const [p1, p2, p3] = await freePorts(3)
+    const [p1, p2, p3] = await freeLoopbackPorts(3)
     const n2: LocalNodeSpec = { id: "n2", dataDir: join(dirs[dirs.length - 1]!, "n2"), apiPort: p1!, peerPort: p2!, s3Port: p3! }
     const joined: LocalCluster = { ...cluster, nodes: [n1!, n2], peers: `${cluster.peers},n2=127.0.0.1:${n2.peerPort}`, apiPeers: `${cluster.apiPeers},n2=127.0.0.1:${n2.apiPort}` }
     const child = spawnCairn(serverArgs(joined, n2, ["--join", "--request-timeout-ms", "1000"]), clusterEnv(cluster), (line) => appendFileSync(logFile, `[n2] ${line}\n`))
