@@ -21,7 +21,8 @@ const HEADER = 12
 
 const messageTypes = [
   "vote", "vote-response", "append", "append-response", "heartbeat", "heartbeat-response", "snapshot",
-  "snapshot-response", "timeout-now", "propose", "read-index", "read-index-response", "repair", "repair-response"
+  "snapshot-response", "timeout-now", "propose", "read-index", "read-index-response", "repair", "repair-response",
+  "repair-snapshot"
 ] as const
 const entryKinds = ["command", "config", "noop"] as const
 
@@ -273,6 +274,9 @@ export const encodeMessage = (m: Message): Uint8Array => {
     case "repair-response":
       writeEntries(w, m.entries)
       break
+    case "repair-snapshot":
+      writeMeta(w, m.meta); w.raw(m.data)
+      break
   }
   return frame(messageTypes.indexOf(m.type), w.finish())
 }
@@ -345,6 +349,9 @@ export const decodeMessageBody = (kind: number, r: Reader): Message => {
     }
     case "repair-response":
       m = { ...base, type, entries: readEntries(r) }
+      break
+    case "repair-snapshot":
+      m = { ...base, type, meta: readMeta(r), data: r.raw() }
       break
   }
   r.done()

@@ -235,6 +235,24 @@ export class RaftLog {
     this.repaired.clear()
   }
 
+  /**
+   * Takes a peer's snapshot of committed state that covers our damaged entries:
+   * everything up to `meta.index` goes (holes included), our entries after it
+   * stay. Only for a snapshot within our commit index, where our log and the
+   * committed log agree.
+   */
+  replacePrefix(meta: SnapshotMeta): void {
+    assert(meta.index <= this.committed, "a repair snapshot beyond our commit index")
+    assert(meta.index > this.snapshotIndex, "a repair snapshot must move the snapshot forward")
+    this.entries = meta.index >= this.lastIndex() ? [] : this.entries.slice(meta.index - this.snapshotIndex)
+    for (const d of [...this.damaged.keys()]) if (d <= meta.index) this.damaged.delete(d)
+    for (const r of [...this.repaired]) if (r <= meta.index) this.repaired.delete(r)
+    this.snapshotIndex = meta.index
+    this.snapshotTerm = meta.term
+    this.applied = Math.max(this.applied, meta.index)
+    this.newFrom = Math.max(this.newFrom, meta.index + 1)
+  }
+
   /** Drops entries up to `index` (covered by a snapshot the node has taken). */
   compact(index: number, term: number): void {
     assert(index <= this.applied, () => `compacting ${index} beyond applied ${this.applied}`)

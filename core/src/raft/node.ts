@@ -178,6 +178,14 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
           applied = ready.snapshot.meta.index
           lastSnapshotIndex = applied
         }
+        if (ready.repairSnapshot !== undefined) {
+          // A peer's snapshot replaced our damaged prefix; our later entries stay.
+          yield* storage.saveSnapshot(ready.repairSnapshot)
+          assert(config.stateMachine.restore !== undefined, "received a snapshot but the state machine cannot restore one")
+          config.stateMachine.restore(ready.repairSnapshot.data)
+          applied = Math.max(applied, ready.repairSnapshot.meta.index)
+          lastSnapshotIndex = Math.max(lastSnapshotIndex, ready.repairSnapshot.meta.index)
+        }
         if (ready.hardState !== undefined || ready.entries.length > 0 || ready.truncateFrom !== undefined) {
           yield* storage.persist({
             hardState: ready.hardState,
@@ -215,7 +223,7 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
             }
           }, untraced))
         }
-        if (ready.committed.length > 0 || ready.snapshot !== undefined) raft.appliedTo(applied)
+        if (ready.committed.length > 0 || ready.snapshot !== undefined || ready.repairSnapshot !== undefined) raft.appliedTo(applied)
         if (config.stateMachine.snapshot !== undefined && applied - lastSnapshotIndex >= snapshotEvery) {
           const term = raft.log.term(applied)
           if (term !== undefined) {

@@ -43,6 +43,7 @@ import type {
   ReadIndexRequest,
   RepairRequest,
   RepairResponse,
+  RepairSnapshot,
   Role,
   Snapshot,
   SnapshotChunk,
@@ -122,6 +123,11 @@ export interface Ready {
   readonly entries: ReadonlyArray<Entry>
   /** A snapshot received from the leader: persist it and restore the state machine from it. */
   readonly snapshot: Snapshot | undefined
+  /**
+   * A peer's snapshot that replaced our damaged prefix (our later entries stay): save it as a
+   * local snapshot and restore the state machine from it.
+   */
+  readonly repairSnapshot: Snapshot | undefined
   /** Send now (they do not depend on this node's unpersisted state). */
   readonly messages: ReadonlyArray<Message>
   /** Send only after the hard state, entries and snapshot above are durable. */
@@ -193,6 +199,7 @@ export class Raft {
   private readStates: Array<ReadState> = []
   private lastHardState: HardState
   private snapshotToApply: Snapshot | undefined = undefined
+  private repairSnapshotToApply: Snapshot | undefined = undefined
   private assembly: SnapshotAssembly | undefined = undefined
   /** The latest local snapshot, for followers that fell behind the compacted log. */
   private snapshot: Snapshot | undefined
@@ -361,6 +368,7 @@ export class Raft {
       this.messagesAfterPersist.length > 0 ||
       this.readStates.length > 0 ||
       this.snapshotToApply !== undefined ||
+      this.repairSnapshotToApply !== undefined ||
       this.log.hasUnpersisted() ||
       this.hardStateChanged() ||
       this.log.committed > this.handedOut && this.log.entry(this.handedOut + 1) !== undefined
@@ -375,6 +383,9 @@ export class Raft {
     const snapshot = this.snapshotToApply
     this.snapshotToApply = undefined
     if (snapshot !== undefined) this.handedOut = snapshot.meta.index
+    const repairSnapshot = this.repairSnapshotToApply
+    this.repairSnapshotToApply = undefined
+    if (repairSnapshot !== undefined) this.handedOut = Math.max(this.handedOut, repairSnapshot.meta.index)
     for (let i = this.handedOut + 1; i <= this.log.committed; i++) {
       const entry = this.log.entry(i)
       if (entry === undefined) break // a damaged hole: apply stops here until it is repaired
@@ -388,6 +399,7 @@ export class Raft {
       truncateFrom: unpersisted.truncateFrom,
       entries: unpersisted.entries,
       snapshot,
+      repairSnapshot,
       messages: this.messages,
       messagesAfterPersist: this.messagesAfterPersist,
       committed,
@@ -515,6 +527,7 @@ export class Raft {
     // Repair requests carry no claim about terms: answer them from any term, so a node stuck
     // in an old term with a damaged log can still be repaired.
     if (m.type === "repair") return this.handleRepair(m)
+    if (m.type === "repair-snapshot") return this.handleRepairSnapshot(m)
     if (m.term > this.term) {
       if (m.type === "vote") {
         // Leader stickiness: a node that heard from a live leader ignores disruptive candidates.
@@ -1036,6 +1049,10 @@ export class Raft {
   }
 
   private handleRepair(m: RepairRequest): void {
+    // Entries we compacted live on only in our snapshot: send it (whole; repairs are rare).
+    if (this.snapshot !== undefined && m.indexes.some((i) => i <= this.snapshot!.meta.index)) {
+      this.send({ type: "repair-snapshot", from: this.id, to: m.from, term: this.term, meta: this.snapshot.meta, data: this.snapshot.data })
+    }
     const entries: Array<Entry> = []
     for (const index of m.indexes) {
       // Only committed entries: an uncommitted one could be from a different branch.
@@ -1043,6 +1060,20 @@ export class Raft {
       if (entry !== undefined) entries.push(entry)
     }
     if (entries.length > 0) this.send({ type: "repair-response", from: this.id, to: m.from, term: this.term, entries })
+  }
+
+  private handleRepairSnapshot(m: RepairSnapshot): void {
+    const meta = m.meta
+    // Useful only if it covers one of our holes and stays within what we know is committed.
+    if (meta.index <= this.log.snapshotBoundary.index || meta.index > this.log.committed) return
+    if (!this.log.damagedIndexes().some((i) => i <= meta.index)) return
+    const ours = this.log.term(meta.index)
+    if (ours !== undefined && !this.log.isDamaged(meta.index) && ours !== meta.term) return
+    const snapshot: Snapshot = { meta, data: m.data }
+    this.log.replacePrefix(meta)
+    this.snapshot = snapshot
+    this.repairSnapshotToApply = snapshot
+    this.counters.repairsFilled++
   }
 
   private handleRepairResponse(m: RepairResponse): void {

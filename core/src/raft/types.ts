@@ -133,6 +133,16 @@ export interface RepairResponse extends Envelope {
   readonly entries: ReadonlyArray<Entry>
 }
 
+/**
+ * A peer's snapshot, sent to a node whose damaged entries the peer has already
+ * compacted: the only intact copy of them left is inside a snapshot.
+ */
+export interface RepairSnapshot extends Envelope {
+  readonly type: "repair-snapshot"
+  readonly meta: SnapshotMeta
+  readonly data: Uint8Array
+}
+
 export type Message =
   | VoteRequest
   | VoteResponse
@@ -148,5 +158,6 @@ export type Message =
   | ReadIndexResponse
   | RepairRequest
   | RepairResponse
+  | RepairSnapshot
 
 export type Role = "follower" | "pre-candidate" | "candidate" | "leader"
