@@ -153,24 +153,38 @@ export const openRaftStorage = (options: {
     // (index = seq + base); the hard state's mapping is only the fallback for a WAL with
     // no intact record. A crash between truncating the WAL for a received snapshot and
     // rewriting the mapping therefore cannot shift the log.
-    const walFirst = wal.firstSeq()
+    let walFirst = wal.firstSeq()
     const walLast = wal.lastSeq()
     const intact = new Map<number, Entry>()
-    let base: number | undefined
     for (let seq = walFirst; seq <= walLast; seq++) {
       if (damagedSeqs.has(seq)) continue
       const read = yield* Effect.result(wal.read(seq))
       if (read._tag === "Failure") continue
-      const entry = decodeEntry(read.success)
-      base ??= entry.index - seq
+      intact.set(seq, decodeEntry(read.success))
+    }
+    // The newest intact record fixes the mapping; older records on another mapping can only be
+    // leftovers at or below the snapshot (a received snapshot restarts the mapping).
+    let base: number | undefined
+    for (let seq = walLast; seq >= walFirst && base === undefined; seq--) {
+      const entry = intact.get(seq)
+      if (entry !== undefined) base = entry.index - seq
+    }
+    for (const [seq, entry] of intact) {
+      if (entry.index - seq === base) continue
       // Checksummed and in place: a record that decodes to another index is a bug, not rot.
-      assert(entry.index - seq === base, () => `WAL record ${seq} holds entry ${entry.index}, expected ${seq + base!}`)
-      intact.set(seq, entry)
+      assert(entry.index <= snapshotIndex, () => `WAL record ${seq} holds entry ${entry.index}, expected ${seq + base!}`)
+      intact.delete(seq)
     }
     if (base === undefined) {
       base = walLast >= walFirst
         ? record.firstIndex - record.firstSeq // every record damaged: trust the mapping
         : Math.max(snapshotIndex, record.firstIndex - 1) + 1 - (walLast + 1) // empty: the next record follows the snapshot
+    }
+    if (walLast + base <= snapshotIndex) {
+      // Everything in the WAL is covered by the snapshot: drop it, and the next record follows the snapshot.
+      if (walLast >= walFirst) yield* Effect.mapError(wal.truncatePrefix(walLast + 1), storageError("compact wal"))
+      base = snapshotIndex + 1 - (walLast + 1)
+      walFirst = walLast + 1
     }
     const indexBase = base
     const entries: Array<Entry> = []
