@@ -104,8 +104,8 @@ export const makeMembers = (config: ServerConfig, kv: KvServer, net: ClusterNetw
     const outcome = await Effect.runPromise(kv.raft.changeMembership({ kind: "enter-joint", steps: [step] }))
     if (outcome === "dropped") return "busy: the leader refused the change (another membership change is still in progress, or leadership just moved); retry in a moment"
     const target = Effect.runSync(kv.raft.status).lastIndex
-    const deadline = Date.now() + timeout
-    while (Date.now() < deadline) {
+    const deadline = performance.now() + timeout
+    while (performance.now() < deadline) {
       const s = Effect.runSync(kv.raft.status)
       if (s.applied >= target) return undefined
       await new Promise((r) => setTimeout(r, 50))

@@ -126,8 +126,8 @@ export const runServer = (
             log("info", "shutting down: no new requests", { inFlight: inFlight.size })
             const closed = new Promise<void>((r) => http.close(() => r()))
             http.closeIdleConnections()
-            const deadline = Date.now() + 10_000
-            while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+            const deadline = performance.now() + 10_000
+            while (inFlight.size > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20))
             http.closeAllConnections()
             await closed
             log("info", "HTTP API closed; stopping Raft and closing the WAL")
