@@ -1,0 +1,236 @@
+/**
+ * An object version's metadata record: what the Raft KV stores under the
+ * object's key, and the only thing that makes an object exist (shards
+ * without a committed record are garbage).
+ *
+ * Binary format, version 1 (big-endian, Writer/Reader of raft/codec.ts):
+ * u32 magic "COBJ", u8 version, strings bucket, key, versionId, uint size,
+ * uint createdMs, u32 content CRC32C, u32 n + n (name, value) checksum
+ * pairs, u32 n + n (name, value) user metadata pairs, u8 body kind, body,
+ * u32 CRC32C of every byte before it. Bodies: inline: raw bytes;
+ * replicated: u32 n + node ids; striped: u32 k, u32 m, uint shard size,
+ * u32 stripe count, per stripe k+m node ids then k+m shard CRC32Cs.
+ * Strings are UTF-8 and must be well-formed.
+ */
+import { Data, Effect, Result } from "effect"
+import { crc32c } from "../checksum/crc32c.ts"
+import { Clock } from "../clock/clock.ts"
+import { assert } from "../invariant/invariant.ts"
+import { RaftDecodeError, Reader, Writer } from "../raft/codec.ts"
+import { geometryProblem, stripeCount } from "./layout.ts"
+import { makeScheme, SchemeError, type ErasureScheme } from "./scheme.ts"
+
+/** The shards of one stripe: element i of both arrays is shard i (data first, then parity). */
+export interface StripeRecord {
+  readonly nodes: ReadonlyArray<string>
+  readonly shardCrcs: ReadonlyArray<number>
+}
+
+export type ObjectBody =
+  | { readonly kind: "inline"; readonly data: Uint8Array }
+  | { readonly kind: "replicated"; readonly nodes: ReadonlyArray<string> }
+  | {
+    readonly kind: "striped"
+    readonly scheme: ErasureScheme
+    readonly shardSize: number
+    readonly stripes: ReadonlyArray<StripeRecord>
+  }
+
+export interface ObjectMeta {
+  readonly bucket: string
+  readonly key: string
+  readonly versionId: string
+  readonly size: number
+  /** Wall-clock epoch milliseconds on the node that accepted the write (Last-Modified); may not be monotonic. */
+  readonly createdMs: number
+  /** CRC32C of the whole object, checked end to end on reads. */
+  readonly contentCrc32c: number
+  /** Further content checksums as (algorithm, value) pairs, e.g. the client's MD5 or SHA-256. */
+  readonly checksums: ReadonlyArray<readonly [string, string]>
+  readonly userMetadata: ReadonlyArray<readonly [string, string]>
+  readonly body: ObjectBody
+}
+
+export class ObjectMetaDecodeError extends Data.TaggedError("ObjectMetaDecodeError")<{ readonly message: string }> {}
+
+const MAGIC = 0x434f424a // "COBJ"
+const VERSION = 1
+const bodyKinds = ["inline", "replicated", "striped"] as const
+
+/** A record stamped with this node's wall-clock time. */
+export const makeObjectMeta = (fields: Omit<ObjectMeta, "createdMs">): Effect.Effect<ObjectMeta, never, Clock> =>
+  Effect.gen(function*() {
+    const clock = yield* Clock
+    const createdMs = Math.max(0, Math.floor(yield* clock.wallMs))
+    return { ...fields, createdMs }
+  })
+
+const writePairs = (w: Writer, pairs: ReadonlyArray<readonly [string, string]>) => {
+  w.u32(pairs.length)
+  for (const [name, value] of pairs) {
+    w.string(name)
+    w.string(value)
+  }
+}
+
+const writeIds = (w: Writer, ids: ReadonlyArray<string>) => {
+  w.u32(ids.length)
+  for (const id of ids) w.string(id)
+}
+
+export const encodeObjectMeta = (meta: ObjectMeta): Uint8Array => {
+  const problem = metaProblem(meta)
+  assert(problem === undefined, () => `encoding an invalid object record: ${problem}`)
+  const w = new Writer()
+  w.u32(MAGIC)
+  w.u8(VERSION)
+  w.string(meta.bucket)
+  w.string(meta.key)
+  w.string(meta.versionId)
+  w.uint(meta.size)
+  w.uint(meta.createdMs)
+  w.u32(meta.contentCrc32c)
+  writePairs(w, meta.checksums)
+  writePairs(w, meta.userMetadata)
+  const body = meta.body
+  w.u8(bodyKinds.indexOf(body.kind))
+  switch (body.kind) {
+    case "inline":
+      w.raw(body.data)
+      break
+    case "replicated":
+      writeIds(w, body.nodes)
+      break
+    case "striped":
+      w.u32(body.scheme.dataShards)
+      w.u32(body.scheme.parityShards)
+      w.uint(body.shardSize)
+      w.u32(body.stripes.length)
+      for (const stripe of body.stripes) {
+        for (const id of stripe.nodes) w.string(id)
+        for (const crc of stripe.shardCrcs) w.u32(crc)
+      }
+      break
+  }
+  const bytes = w.finish()
+  const out = new Uint8Array(bytes.length + 4)
+  out.set(bytes)
+  new DataView(out.buffer).setUint32(bytes.length, crc32c(bytes))
+  return out
+}
+
+const fail = (message: string): never => {
+  throw new ObjectMetaDecodeError({ message })
+}
+
+const readPairs = (r: Reader): ReadonlyArray<readonly [string, string]> => {
+  const n = r.u32()
+  const out: Array<readonly [string, string]> = []
+  for (let i = 0; i < n; i++) out.push([r.string(), r.string()])
+  return out
+}
+
+const readIds = (r: Reader, n: number): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  for (let i = 0; i < n; i++) out.push(r.string())
+  return out
+}
+
+const readBody = (r: Reader, size: number): ObjectBody => {
+  const kind = bodyKinds[r.u8()] ?? fail("unknown body kind")
+  switch (kind) {
+    case "inline":
+      return { kind, data: r.raw() }
+    case "replicated":
+      return { kind, nodes: readIds(r, r.u32()) }
+    case "striped": {
+      const k = r.u32()
+      const m = r.u32()
+      let scheme: ErasureScheme
+      try {
+        scheme = makeScheme(k, m)
+      } catch (error) {
+        if (error instanceof SchemeError) return fail(`scheme: ${error.message}`)
+        throw error
+      }
+      const shardSize = r.uint()
+      const geometry = { size, dataShards: k, shardSize }
+      const problem = geometryProblem(geometry)
+      if (problem !== undefined) fail(problem)
+      const count = r.u32()
+      // Checked before the loop, so random bytes cannot make it allocate for billions of stripes.
+      if (count !== stripeCount(geometry)) fail(`${count} stripes, size and shard size give ${stripeCount(geometry)}`)
+      const stripes: Array<StripeRecord> = []
+      for (let s = 0; s < count; s++) {
+        const nodes = readIds(r, k + m)
+        const shardCrcs: Array<number> = []
+        for (let i = 0; i < k + m; i++) shardCrcs.push(r.u32())
+        stripes.push({ nodes, shardCrcs })
+      }
+      return { kind, scheme, shardSize, stripes }
+    }
+  }
+}
+
+/** Decodes a record; any damage or inconsistency is an `ObjectMetaDecodeError`, never another exception. */
+export const decodeObjectMeta = (bytes: Uint8Array): Result.Result<ObjectMeta, ObjectMetaDecodeError> => {
+  try {
+    if (bytes.length < 9) fail("too short")
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    const bodyEnd = bytes.length - 4
+    if (view.getUint32(bodyEnd) !== crc32c(bytes, 0, bodyEnd)) fail("checksum mismatch")
+    const r = new Reader(bytes, 0, bodyEnd)
+    if (r.u32() !== MAGIC) fail("not an object record")
+    const version = r.u8()
+    if (version !== VERSION) fail(`unknown version ${version}`)
+    const bucket = r.string()
+    const key = r.string()
+    const versionId = r.string()
+    const size = r.uint()
+    const createdMs = r.uint()
+    const contentCrc32c = r.u32()
+    const checksums = readPairs(r)
+    const userMetadata = readPairs(r)
+    const body = readBody(r, size)
+    r.done()
+    const meta: ObjectMeta = { bucket, key, versionId, size, createdMs, contentCrc32c, checksums, userMetadata, body }
+    const problem = metaProblem(meta)
+    if (problem !== undefined) fail(problem)
+    return Result.succeed(meta)
+  } catch (error) {
+    if (error instanceof ObjectMetaDecodeError) return Result.fail(error)
+    if (error instanceof RaftDecodeError) return Result.fail(new ObjectMetaDecodeError({ message: error.message }))
+    throw error
+  }
+}
+
+const isU32 = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff
+const distinct = (ids: ReadonlyArray<string>) => new Set(ids).size === ids.length
+
+/** Why a record is inconsistent, or undefined: checked when encoding (a bug) and decoding (damage). */
+export const metaProblem = (meta: ObjectMeta): string | undefined => {
+  if (!Number.isSafeInteger(meta.size) || meta.size < 0) return `bad size ${meta.size}`
+  if (!Number.isSafeInteger(meta.createdMs) || meta.createdMs < 0) return `bad created time ${meta.createdMs}`
+  if (!isU32(meta.contentCrc32c)) return "bad content CRC"
+  const body = meta.body
+  switch (body.kind) {
+    case "inline":
+      return body.data.length === meta.size ? undefined : `inline data is ${body.data.length} bytes, size ${meta.size}`
+    case "replicated":
+      if (body.nodes.length < 2) return "a replicated object needs at least two copies"
+      return distinct(body.nodes) ? undefined : "copies on the same node twice"
+    case "striped": {
+      const { dataShards: k, parityShards: m } = body.scheme
+      const geometry = { size: meta.size, dataShards: k, shardSize: body.shardSize }
+      const problem = geometryProblem(geometry)
+      if (problem !== undefined) return problem
+      if (body.stripes.length !== stripeCount(geometry)) return "stripe count does not match size and shard size"
+      for (const stripe of body.stripes) {
+        if (stripe.nodes.length !== k + m || stripe.shardCrcs.length !== k + m) return "a stripe without k+m shards"
+        if (!distinct(stripe.nodes)) return "two shards of a stripe on one node"
+        if (!stripe.shardCrcs.every(isU32)) return "bad shard CRC"
+      }
+      return undefined
+    }
+  }
+}
