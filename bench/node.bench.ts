@@ -25,15 +25,16 @@
  *
  * `--part a` or `--part b` runs one part only (default: both).
  */
-import { Clock, Disk, openWal, SyncStrategy, type DiskShape } from "@cairn/core"
+import { Clock, Disk, SyncStrategy } from "@cairn/core"
 import { makeNodeDisk, systemClock } from "@cairn/runtime-node"
-import { Effect, Fiber, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { open } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { clusterVsEtcdMain } from "./cluster-vs-etcd.ts"
 import { printTable, saveResult } from "./result.ts"
+import { countingDisk, walWorkload } from "./wal-workload.ts"
 
 type Row = Record<string, string | number | boolean | null>
 
@@ -44,47 +45,7 @@ const strategies = [
 ] as const
 const SEGMENT_BYTES = 64 * 1024 * 1024
 
-/** Counts the fsyncs the WAL issues. */
-const counting = (disk: DiskShape) => {
-  const counts = { fsync: 0 }
-  const wrapped: DiskShape = {
-    ...disk,
-    open: (path, mode) =>
-      Effect.map(disk.open(path, mode), (f) => ({ ...f, sync: Effect.andThen(Effect.sync(() => counts.fsync++), f.sync) }))
-  }
-  return { disk: wrapped, counts }
-}
 
-const walWorkload = (
-  strategy: (typeof strategies)[number],
-  appenders: number,
-  record: Uint8Array,
-  durationMs: number,
-  counts: { fsync: number }
-) =>
-  Effect.scoped(
-    Effect.gen(function*() {
-      const clock = yield* Clock
-      const wal = yield* openWal({ sync: strategy.sync, segmentBytes: SEGMENT_BYTES })
-      const fsyncsBefore = counts.fsync
-      const start = yield* clock.monotonicMs
-      const until = start + durationMs
-      let done = 0
-      const loop = Effect.gen(function*() {
-        while ((yield* clock.monotonicMs) < until) {
-          const a = yield* wal.append(record)
-          if (strategy.waitsDurable) yield* a.durable
-          done++
-        }
-      })
-      const fibers = yield* Effect.forEach(Array.from({ length: appenders }), () => Effect.forkChild(loop))
-      yield* Effect.forEach(fibers, Fiber.join, { discard: true })
-      const elapsedMs = (yield* clock.monotonicMs) - start
-      const fsyncs = counts.fsync - fsyncsBefore
-      if (!strategy.waitsDurable) yield* wal.sync
-      return { done, elapsedMs, fsyncs }
-    })
-  )
 
 const runWal = async (
   root: string,
@@ -97,7 +58,7 @@ const runWal = async (
   const dir = mkdtempSync(join(root, `node-bench-${backend}-`))
   const chosen = makeNodeDisk(dir, backend)
   try {
-    const { disk, counts } = counting(chosen.disk)
+    const { disk, counts } = countingDisk(chosen.disk)
     const layer = Layer.mergeAll(Layer.succeed(Disk, disk), Layer.succeed(Clock, systemClock))
     const r = await Effect.runPromise(Effect.provide(walWorkload(strategy, appenders, record, seconds * 1000, counts), layer))
     const uring = "stats" in chosen.disk ? (chosen.disk as { stats: { submits: number; sqes: number } }).stats : undefined

@@ -13,15 +13,16 @@
  * directory fsync, ...) completes after a uniform 50–150 µs of virtual time,
  * with no bandwidth limit and no faults; appends/s are per virtual second.
  */
-import { Clock, Disk, nodeId, openWal, SyncStrategy, type ClockShape, type DiskShape } from "@cairn/core"
+import { Clock, Disk, nodeId, SyncStrategy, type ClockShape } from "@cairn/core"
 import { libuvDisk } from "@cairn/runtime-node/disk/libuv-disk"
 import { faultFreeCluster } from "@cairn/sim/cluster"
-import { Effect, Fiber, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { open } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { printTable, saveResult } from "./result.ts"
+import { countingDisk, walWorkload } from "./wal-workload.ts"
 
 type Row = Record<string, string | number | boolean | null>
 
@@ -33,15 +34,6 @@ const strategies = [
 ] as const
 const concurrencies = [1, 16, 256] as const
 
-const counting = (disk: DiskShape) => {
-  const counts = { fsync: 0 }
-  const wrapped: DiskShape = {
-    ...disk,
-    open: (path, mode) =>
-      Effect.map(disk.open(path, mode), (f) => ({ ...f, sync: Effect.andThen(Effect.sync(() => counts.fsync++), f.sync) }))
-  }
-  return { disk: wrapped, counts }
-}
 
 const nodeClock: ClockShape = {
   monotonicMs: Effect.sync(() => performance.now()),
@@ -49,41 +41,6 @@ const nodeClock: ClockShape = {
   sleep: (ms) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
 }
 
-/**
- * The measured program: opens a WAL, runs `appenders` loops until `untilMs`
- * on `clock`, and returns how many appends completed and the fsyncs issued
- * while measuring.
- */
-const workload = (
-  strategy: (typeof strategies)[number],
-  appenders: number,
-  record: Uint8Array,
-  durationMs: number,
-  counts: { fsync: number }
-) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const clock = yield* Clock
-      const wal = yield* openWal({ sync: strategy.sync, segmentBytes: 64 * 1024 * 1024 })
-      const start = yield* clock.monotonicMs
-      const fsyncsBefore = counts.fsync
-      const until = start + durationMs
-      let done = 0
-      const loop = Effect.gen(function* () {
-        while ((yield* clock.monotonicMs) < until) {
-          const a = yield* wal.append(record)
-          if (strategy.waitsDurable) yield* a.durable
-          done++
-        }
-      })
-      const fibers = yield* Effect.forEach(Array.from({ length: appenders }), () => Effect.forkChild(loop))
-      yield* Effect.forEach(fibers, Fiber.join, { discard: true })
-      const elapsed = (yield* clock.monotonicMs) - start
-      const fsyncs = counts.fsync - fsyncsBefore
-      if (!strategy.waitsDurable) yield* wal.sync
-      return { done, elapsedMs: elapsed, fsyncs }
-    })
-  )
 
 const rowFor = (disk: string, strategy: string, appenders: number, r: { done: number; elapsedMs: number; fsyncs: number }, recordBytes: number, rawFloor: number): Row => {
   const perSecond = (r.done / r.elapsedMs) * 1000
@@ -123,9 +80,9 @@ const rawFloor = async (dir: string, recordBytes: number, seconds: number): Prom
 const runReal = async (root: string, strategy: (typeof strategies)[number], appenders: number, record: Uint8Array, seconds: number) => {
   const dir = mkdtempSync(join(root, "wal-"))
   try {
-    const { disk, counts } = counting(libuvDisk(dir))
+    const { disk, counts } = countingDisk(libuvDisk(dir))
     const layer = Layer.mergeAll(Layer.succeed(Disk, disk), Layer.succeed(Clock, nodeClock))
-    return await Effect.runPromise(Effect.provide(workload(strategy, appenders, record, seconds * 1000, counts), layer))
+    return await Effect.runPromise(Effect.provide(walWorkload(strategy, appenders, record, seconds * 1000, counts), layer))
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -138,8 +95,8 @@ const runSim = (strategy: (typeof strategies)[number], appenders: number, record
   cluster.start(() =>
     Effect.orDie(
       Effect.gen(function* () {
-        const { disk, counts } = counting(yield* Disk)
-        result = yield* Effect.provideService(workload(strategy, appenders, record, virtualMs, counts), Disk, disk)
+        const { disk, counts } = countingDisk(yield* Disk)
+        result = yield* Effect.provideService(walWorkload(strategy, appenders, record, virtualMs, counts), Disk, disk)
       })
     )
   )
