@@ -200,6 +200,8 @@ export class Raft {
   private lastHardState: HardState
   private snapshotToApply: Snapshot | undefined = undefined
   private repairSnapshotToApply: Snapshot | undefined = undefined
+  /** Every node we have heard from: repairs ask them too, since a damaged log may hold a stale configuration. */
+  private readonly knownPeers = new Set<NodeId>()
   private assembly: SnapshotAssembly | undefined = undefined
   /** The latest local snapshot, for followers that fell behind the compacted log. */
   private snapshot: Snapshot | undefined
@@ -524,10 +526,15 @@ export class Raft {
 
   step(m: Message): void {
     assert(m.to === this.id, () => `message for ${m.to} delivered to ${this.id}`)
+    // Every entry in our log has a term at most our current term: a bound for a damaged tail.
+    const termBefore = this.term
     // Repair requests carry no claim about terms: answer them from any term, so a node stuck
     // in an old term with a damaged log can still be repaired.
+    this.knownPeers.add(m.from)
     if (m.type === "repair") return this.handleRepair(m)
     if (m.type === "repair-snapshot") return this.handleRepairSnapshot(m)
+    // Committed entries are the same in every term: take a repair from a peer in any term.
+    if (m.type === "repair-response" && m.term < this.term) return this.handleRepairResponse(m)
     if (m.term > this.term) {
       if (m.type === "vote") {
         // Leader stickiness: a node that heard from a live leader ignores disruptive candidates.
@@ -557,7 +564,7 @@ export class Raft {
 
     switch (m.type) {
       case "vote":
-        return this.handleVote(m)
+        return this.handleVote(m, termBefore)
       case "vote-response":
         return this.handleVoteResponse(m)
       case "append":
@@ -593,12 +600,18 @@ export class Raft {
     }
   }
 
-  private handleVote(m: VoteRequest): void {
+  private handleVote(m: VoteRequest, termBefore: number): void {
     const canVote =
       this.vote === m.from ||
       (this.vote === undefined && this.leader === undefined) ||
       (m.preVote && m.term > this.term)
-    const upToDate = this.options.plantedBug === "vote-without-log-check" || (this.log.tailKnown() && this.log.isUpToDate(m.lastIndex, m.lastTerm))
+    // With our last entry's term lost, the term we were in bounds it from above: a candidate at
+    // least that up to date is at least as up to date as our true log (so a damaged tail never
+    // blocks an election, yet never helps elect a log that lacks what we hold).
+    const upToDate = this.options.plantedBug === "vote-without-log-check" ||
+      (this.log.tailKnown()
+        ? this.log.isUpToDate(m.lastIndex, m.lastTerm)
+        : m.lastTerm > termBefore || (m.lastTerm === termBefore && m.lastIndex >= this.log.lastIndex()))
     const granted = canVote && upToDate
     if (m.preVote) {
       this.send({ type: "vote-response", from: this.id, to: m.from, term: granted ? m.term : this.term, preVote: true, granted })
@@ -1042,7 +1055,7 @@ export class Raft {
     const from = this.log.committed + 1
     for (let i = from; i <= Math.min(this.log.lastIndex(), from + 31); i++) indexes.push(i)
     if (indexes.length === 0) return
-    for (const id of members(this.config)) {
+    for (const id of new Set([...members(this.config), ...this.knownPeers])) {
       if (id === this.id) continue
       this.send({ type: "repair", from: this.id, to: id, term: this.term, indexes })
     }
