@@ -41,7 +41,7 @@ import {
 } from "@cairn/core"
 import { Effect, Layer } from "effect"
 import { constants as fsConstants, ftruncate, mkdirSync } from "node:fs"
-import { mkdir, readdir, rename, unlink } from "node:fs/promises"
+import { mkdir } from "node:fs/promises"
 import { createRequire } from "node:module"
 import { constants as osConstants } from "node:os"
 import { dirname, join, resolve } from "node:path"
@@ -553,48 +553,16 @@ export const ioUringDisk = (root: string, options: IoUringDiskOptions = {}): IoU
       }
     })
 
+  const namespace = libuvDisk(root)
   return {
     sectorSize: options.sectorSize ?? 4096,
     stats: uring.stats,
     shutdown: () => uring.close(),
     open,
-    remove: (path) =>
-      Effect.tryPromise({
-        try: () => unlink(abs(path)),
-        catch: (e) =>
-          errnoOf(e) === ENOENT
-            ? new FileNotFoundError({ path })
-            : new DiskIOError({ op: "remove", path, message: String(e) })
-      }),
-    rename: (from, to) =>
-      Effect.tryPromise({
-        try: async () => {
-          try {
-            await rename(abs(from), abs(to))
-          } catch (e) {
-            if (errnoOf(e) !== ENOENT) throw e
-            await ensureDir(dirname(abs(to))) // the target's directory may be what is missing
-            await rename(abs(from), abs(to))
-          }
-        },
-        catch: (e) =>
-          errnoOf(e) === ENOENT
-            ? new FileNotFoundError({ path: from })
-            : new DiskIOError({ op: "rename", path: from, message: String(e) })
-      }),
-    list: (dir) =>
-      Effect.tryPromise({
-        try: async () => {
-          try {
-            const entries = await readdir(abs(dir), { withFileTypes: true })
-            return entries.filter((d) => d.isFile()).map((d) => d.name).sort()
-          } catch (e) {
-            if (errnoOf(e) === ENOENT) return []
-            throw e
-          }
-        },
-        catch: (e) => new DiskIOError({ op: "list", path: dir, message: String(e) })
-      }),
+    // Namespace operations are not on the data path: the libuv disk does them, for both backends.
+    remove: namespace.remove,
+    rename: namespace.rename,
+    list: namespace.list,
     syncDirectory: (dir) =>
       Effect.tryPromise({
         try: async () => {
