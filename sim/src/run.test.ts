@@ -79,6 +79,13 @@ describe("simulator runs", () => {
     }
   })
 
+  it("seeds that long campaigns once failed pass (each is a fixed bug: PAR liveness, a WAL rewrite from a headerless region)", () => {
+    for (const seed of [900, 1916, 2226, 2456]) {
+      const result = runSeed(seed)
+      expect(result.result, `seed ${seed}: ${result.violations.join("\n")}\nreplay: ${result.replay}`).toBe("pass")
+    }
+  })
+
   it("the Raft KV workload checks a real history: linearizable, with ok, failed and ambiguous operations", () => {
     const result = runSeed(2, { durationMs: 10_000, only: ["net.drop", "process.crash", "net.partition"], all: true })
     expect(result.result, result.violations.join("\n")).toBe("pass")

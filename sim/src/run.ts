@@ -174,6 +174,10 @@ const startRaftKv = (cluster: SimCluster, config: SimConfig, options: RunOptions
           cluster.violation(`liveness: client ${client} completed no operation in the ${config.durationMs - config.healAtMs} ms after the heal`)
         }
       }
+      if (cluster.violations.length > 0) {
+        // Each server's Raft state at the end: the first thing to read when liveness fails.
+        for (const node of cluster.nodeIds) cluster.event(`state: ${workload.servers.raft(node)?.describe() ?? `${node} not running`}`)
+      }
       const check = checkHistory(makeModel("kv"), workload.history, { maxSteps: 5_000_000 })
       verdict = check.verdict
       if (check.verdict === "invalid") {

@@ -1122,6 +1122,21 @@ export class Raft {
     return this.progress.get(id)?.match
   }
 
+  /** One line of state for diagnostics (a liveness failure prints every node's). */
+  describe(): string {
+    const log = this.log
+    const config = `voters=${this.config.voters.join(",")}` +
+      (this.config.outgoing.length > 0 ? ` outgoing=${this.config.outgoing.join(",")}` : "") +
+      (this.config.learners.length > 0 ? ` learners=${this.config.learners.join(",")}` : "")
+    const damaged = log.damagedIndexes()
+    const progress = this.role === "leader"
+      ? " progress=" + [...this.progress].map(([id, pr]) => `${id}:${pr.state}/m${pr.match}/n${pr.next}${pr.inflight.length > 0 ? `/i${pr.inflight.length}` : ""}`).join(",")
+      : ""
+    return `${this.id} ${this.role} term=${this.term} vote=${this.vote ?? "-"} leader=${this.leader ?? "-"} ` +
+      `log=${log.firstIndex()}..${log.lastIndex()} lastTerm=${log.lastTerm() ?? "?"} commit=${log.committed} applied=${log.applied} stable=${log.stable} ` +
+      `${config}${damaged.length > 0 ? ` damaged=${damaged.length}@${damaged[0]}` : ""}${progress}`
+  }
+
   /** Bytes of a command, for callers that build commands from strings. */
   static command(text: string): Uint8Array {
     return textEncoder.encode(text)

@@ -255,9 +255,15 @@ export const openRaftStorage = (options: {
             if (repaired._tag === "Success") continue
             if (repaired.failure._tag !== "WalRepairError") return yield* storageError("repair wal")(repaired.failure)
             // Otherwise rewrite the WAL from this entry, once every later entry is intact in memory.
-            const tail = changes.tailFrom?.(entry.index)
+            // The rewrite starts where the WAL really cuts: at its end when the entry lies beyond
+            // it (a hole recovered from the commit index), or at the start of a headerless
+            // damaged region, whose entries can only be cut together.
+            const startSeq = wal.suffixCut(Math.min(seqOf(entry.index), wal.lastSeq() + 1))
+            const startIndex = record.firstIndex + (startSeq - record.firstSeq)
+            const tail = changes.tailFrom?.(startIndex)
             if (tail === undefined || tail.length === 0) continue // still holes after it: a later repair will do it
-            yield* Effect.mapError(wal.truncateSuffix(seqOf(entry.index)), storageError("truncate wal for repair"))
+            yield* Effect.mapError(wal.truncateSuffix(startSeq), storageError("truncate wal for repair"))
+            assert(wal.lastSeq() + 1 === startSeq, () => `WAL cut at ${wal.lastSeq() + 1}, expected ${startSeq}`)
             for (const e of tail) {
               const appended = yield* Effect.mapError(wal.append(encodeEntry(e)), storageError("append wal"))
               if (appended.seq !== seqOf(e.index)) return yield* new RaftStorageError({ op: "append wal", message: `WAL assigned ${appended.seq} to entry ${e.index}, expected ${seqOf(e.index)}` })

@@ -118,7 +118,14 @@ export interface Wal {
    * it durable. The copy must frame to the same size as the slot.
    */
   readonly repair: (seq: number, payload: Uint8Array) => Effect.Effect<void, WalRepairError | WalFailedError | WalClosedError>
-  /** Removes `from` and everything after it (a Raft conflict). Durable when it returns. */
+  /**
+   * Where `truncateSuffix(from)` really cuts: `from`, or earlier when `from`
+   * lies in a damaged region whose headers were lost (its entries share the
+   * region's start, so they can only go together). Callers that must keep
+   * what precedes `from` rewrite the entries from here on.
+   */
+  readonly suffixCut: (from: number) => number
+  /** Removes `suffixCut(from)` and everything after it (a Raft conflict). Durable when it returns. */
   readonly truncateSuffix: (from: number) => Effect.Effect<void, WalFailedError | WalOutOfRangeError | WalClosedError>
   /** Removes everything below `seq` (covered by a snapshot). Durable when it returns. */
   readonly truncatePrefix: (seq: number) => Effect.Effect<void, WalFailedError | WalClosedError>
@@ -690,6 +697,15 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
         })
       )
 
+    const suffixCut = (from: number): number => {
+      if (from < st.firstSeq || from > st.writtenSeq) return from
+      // A damaged entry with no header shares its region's start: cut from the region's first entry.
+      let cut = from
+      const at = (s: number) => st.slots[s - st.firstSeq]!
+      while (cut > st.firstSeq && at(cut).frameBytes < 0 && at(cut - 1).frameBytes < 0 && at(cut - 1).offset === at(cut).offset && at(cut - 1).segment === at(cut).segment) cut--
+      return cut
+    }
+
     const truncateSuffix = (from: number) =>
       exclusive(
         Effect.gen(function* () {
@@ -704,10 +720,8 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
             st.nextSeq = from
             return
           }
-          // A damaged entry with no header shares its region's start: cut from the region's first entry.
-          let cut = from
+          const cut = suffixCut(from)
           const at = (s: number) => st.slots[s - st.firstSeq]!
-          while (cut > st.firstSeq && at(cut).frameBytes < 0 && at(cut - 1).frameBytes < 0 && at(cut - 1).offset === at(cut).offset && at(cut - 1).segment === at(cut).segment) cut--
           if (cut < from) {
             for (const seq of [...st.damaged.keys()]) if (seq >= cut) st.damaged.delete(seq)
             failWaitersFrom(cut, new WalTruncatedError({ seq: cut }))
@@ -829,6 +843,7 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
       durableSeq: () => st.durableSeq,
       damaged: () => [...st.damaged.values()].sort((a, b) => a.seq - b.seq),
       repair,
+      suffixCut,
       truncateSuffix,
       truncatePrefix,
       close
