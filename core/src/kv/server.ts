@@ -18,7 +18,7 @@ import type { Reader } from "../raft/codec.ts"
 import { makeRaftNode, NotLeaderError, type RaftNode, type RaftNodeConfig, type RaftObserver } from "../raft/node.ts"
 import type { RaftStorageError } from "../raft/storage.ts"
 import { decodeSessionCommand, encodeSessionCommand, type KvCommand, type KvResult, type SessionCommand } from "./command.ts"
-import { CLIENT_REQUEST_KIND, decodeClientRequest, encodeClientResponse, type ClientResponse, type ReadConsistency } from "./protocol.ts"
+import { CLIENT_REQUEST_KIND, CLIENT_RESPONSE_KIND, decodeClientRequest, encodeClientResponse, type ClientResponse, type ReadConsistency } from "./protocol.ts"
 import { KvStateMachine } from "./state-machine.ts"
 
 /** Spans (`kv.submit`, `kv.query`) are no-ops unless the runtime installs a tracer; no stack capture per request. */
@@ -37,6 +37,11 @@ export interface KvServerConfig {
   readonly snapshotEvery?: number
   /** Clients waiting for their writes; the oldest are forgotten beyond this (they time out and retry). */
   readonly maxPendingWrites?: number
+  /**
+   * Frames of other protocols sharing the node's transport (kinds 66 and up,
+   * e.g. shard transfer). Called on the receiver fiber: it must not block.
+   */
+  readonly onForeignFrame?: (from: NodeId, kind: number, body: Reader) => Effect.Effect<void>
 }
 
 export class KvTimeoutError extends Data.TaggedError("KvTimeoutError")<{
@@ -81,7 +86,11 @@ export const makeKvServer = (config: KvServerConfig): Effect.Effect<
     let raftNode: RaftNode | undefined
     const onForeignFrame = (from: NodeId, kind: number, body: Reader): Effect.Effect<void> =>
       Effect.gen(function*() {
-        if (kind !== CLIENT_REQUEST_KIND || raftNode === undefined) return
+        if (kind !== CLIENT_REQUEST_KIND) {
+          if (kind > CLIENT_RESPONSE_KIND && config.onForeignFrame !== undefined) yield* config.onForeignFrame(from, kind, body)
+          return
+        }
+        if (raftNode === undefined) return
         const node = raftNode
         let request
         try {

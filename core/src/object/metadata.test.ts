@@ -32,17 +32,26 @@ const stripedArb = fc
     })
     return fc.tuple(
       fc.constant(size),
-      fc.constant<ObjectBody>({ kind: "striped", scheme: { dataShards: k, parityShards: m }, shardSize, stripes: [] }),
+      fc.constant<ObjectBody>({ kind: "striped", id: "b1", scheme: { dataShards: k, parityShards: m }, shardSize, stripes: [] }),
       fc.array(stripe, { minLength: stripes, maxLength: stripes })
     ).map(([s, body, list]) => [s, { ...body, stripes: list } as ObjectBody] as const)
   })
 
-const bodyArb: fc.Arbitrary<readonly [number, ObjectBody]> = fc.oneof(
+const simpleBodyArb: fc.Arbitrary<readonly [number, ObjectBody]> = fc.oneof(
   fc.uint8Array({ maxLength: 64 }).map((data) => [data.length, { kind: "inline", data }] as const),
   fc
     .tuple(fc.integer({ min: 0, max: 2 ** 40 }), fc.uniqueArray(text, { minLength: 2, maxLength: 5 }))
-    .map(([size, nodes]) => [size, { kind: "replicated", nodes }] as const),
+    .map(([size, nodes]) => [size, { kind: "replicated", id: "b1", nodes }] as const),
   stripedArb
+)
+
+// A completed multipart upload: its parts are simple bodies of their own.
+const bodyArb: fc.Arbitrary<readonly [number, ObjectBody]> = fc.oneof(
+  simpleBodyArb,
+  fc.array(simpleBodyArb, { maxLength: 3 }).map((list) => [
+    list.reduce((sum, [size]) => sum + size, 0),
+    { kind: "parts", parts: list.map(([size, body]) => ({ size, body: body as Exclude<ObjectBody, { kind: "parts" }> })) }
+  ] as const)
 )
 
 const metaArb: fc.Arbitrary<ObjectMeta> = fc
@@ -137,7 +146,7 @@ describe("object metadata encoding", () => {
   it("refuses to encode an inconsistent record", () => {
     const meta: ObjectMeta = {
       bucket: "b", key: "k", versionId: "v", size: 10, createdMs: 0, contentCrc32c: 0, checksums: [], userMetadata: [],
-      body: { kind: "striped", scheme: { dataShards: 2, parityShards: 1 }, shardSize: 5, stripes: [{ nodes: ["a", "a", "b"], shardCrcs: [0, 0, 0] }] }
+      body: { kind: "striped", id: "b1", scheme: { dataShards: 2, parityShards: 1 }, shardSize: 5, stripes: [{ nodes: ["a", "a", "b"], shardCrcs: [0, 0, 0] }] }
     }
     expect(() => encodeObjectMeta(meta)).toThrow(/two shards of a stripe on one node/)
   })

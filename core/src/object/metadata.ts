@@ -8,8 +8,11 @@
  * uint createdMs, u32 content CRC32C, u32 n + n (name, value) checksum
  * pairs, u32 n + n (name, value) user metadata pairs, u8 body kind, body,
  * u32 CRC32C of every byte before it. Bodies: inline: raw bytes;
- * replicated: u32 n + node ids; striped: u32 k, u32 m, uint shard size,
- * u32 stripe count, per stripe k+m node ids then k+m shard CRC32Cs.
+ * replicated: string body id, u32 n + node ids; striped: string body id,
+ * u32 k, u32 m, uint shard size,
+ * u32 stripe count, per stripe k+m node ids then k+m shard CRC32Cs;
+ * parts (a completed multipart upload): u32 n, per part uint size then
+ * that part's body (inline, replicated or striped; parts do not nest).
  * Strings are UTF-8 and must be well-formed.
  */
 import { Data, Effect, Result } from "effect"
@@ -26,11 +29,20 @@ export interface StripeRecord {
   readonly shardCrcs: ReadonlyArray<number>
 }
 
+/** One part of an assembled object: its bytes are stored as any small or large object's are. */
+export interface PartBody {
+  readonly size: number
+  readonly body: Exclude<ObjectBody, { readonly kind: "parts" }>
+}
+
 export type ObjectBody =
   | { readonly kind: "inline"; readonly data: Uint8Array }
-  | { readonly kind: "replicated"; readonly nodes: ReadonlyArray<string> }
+  | { readonly kind: "parts"; readonly parts: ReadonlyArray<PartBody> }
+  /** `id` names the body's shards (see object-data.ts); unique per write. */
+  | { readonly kind: "replicated"; readonly id: string; readonly nodes: ReadonlyArray<string> }
   | {
     readonly kind: "striped"
+    readonly id: string
     readonly scheme: ErasureScheme
     readonly shardSize: number
     readonly stripes: ReadonlyArray<StripeRecord>
@@ -55,7 +67,7 @@ export class ObjectMetaDecodeError extends Data.TaggedError("ObjectMetaDecodeErr
 
 const MAGIC = 0x434f424a // "COBJ"
 const VERSION = 1
-const bodyKinds = ["inline", "replicated", "striped"] as const
+const bodyKinds = ["inline", "replicated", "striped", "parts"] as const
 
 /** A record stamped with this node's wall-clock time. */
 export const makeObjectMeta = (fields: Omit<ObjectMeta, "createdMs">): Effect.Effect<ObjectMeta, never, Clock> =>
@@ -92,16 +104,33 @@ export const encodeObjectMeta = (meta: ObjectMeta): Uint8Array => {
   w.u32(meta.contentCrc32c)
   writePairs(w, meta.checksums)
   writePairs(w, meta.userMetadata)
-  const body = meta.body
+  writeBody(w, meta.body)
+  const bytes = w.finish()
+  const out = new Uint8Array(bytes.length + 4)
+  out.set(bytes)
+  new DataView(out.buffer).setUint32(bytes.length, crc32c(bytes))
+  return out
+}
+
+const writeBody = (w: Writer, body: ObjectBody): void => {
   w.u8(bodyKinds.indexOf(body.kind))
   switch (body.kind) {
+    case "parts":
+      w.u32(body.parts.length)
+      for (const part of body.parts) {
+        w.uint(part.size)
+        writeBody(w, part.body)
+      }
+      break
     case "inline":
       w.raw(body.data)
       break
     case "replicated":
+      w.string(body.id)
       writeIds(w, body.nodes)
       break
     case "striped":
+      w.string(body.id)
       w.u32(body.scheme.dataShards)
       w.u32(body.scheme.parityShards)
       w.uint(body.shardSize)
@@ -112,11 +141,6 @@ export const encodeObjectMeta = (meta: ObjectMeta): Uint8Array => {
       }
       break
   }
-  const bytes = w.finish()
-  const out = new Uint8Array(bytes.length + 4)
-  out.set(bytes)
-  new DataView(out.buffer).setUint32(bytes.length, crc32c(bytes))
-  return out
 }
 
 const fail = (message: string): never => {
@@ -136,19 +160,36 @@ const readIds = (r: Reader, n: number): ReadonlyArray<string> => {
   return out
 }
 
-const readBody = (r: Reader, size: number): ObjectBody => {
+const readBody = (r: Reader, size: number, nested = false): ObjectBody => {
   const kind = bodyKinds[r.u8()] ?? fail("unknown body kind")
   switch (kind) {
+    case "parts": {
+      if (nested) return fail("parts inside a part")
+      const n = r.u32()
+      if (n > MAX_PARTS) fail(`${n} parts`)
+      const parts: Array<PartBody> = []
+      for (let i = 0; i < n; i++) {
+        const partSize = r.uint()
+        const body = readBody(r, partSize, true)
+        if (body.kind === "parts") return fail("parts inside a part")
+        parts.push({ size: partSize, body })
+      }
+      return { kind, parts }
+    }
     case "inline":
       return { kind, data: r.raw() }
-    case "replicated":
-      return { kind, nodes: readIds(r, r.u32()) }
+    case "replicated": {
+      const id = r.string()
+      return { kind, id, nodes: readIds(r, r.u32()) }
+    }
     case "striped": {
+      const id = r.string()
       const k = r.u32()
       const m = r.u32()
       let scheme: ErasureScheme
       try {
-        scheme = makeScheme(k, m)
+        // 1+0: a one-node cluster's chunks (no redundancy is promised there).
+        scheme = k === 1 && m === 0 ? { dataShards: 1, parityShards: 0 } : makeScheme(k, m)
       } catch (error) {
         if (error instanceof SchemeError) return fail(`scheme: ${error.message}`)
         throw error
@@ -167,7 +208,7 @@ const readBody = (r: Reader, size: number): ObjectBody => {
         for (let i = 0; i < k + m; i++) shardCrcs.push(r.u32())
         stripes.push({ nodes, shardCrcs })
       }
-      return { kind, scheme, shardSize, stripes }
+      return { kind, id, scheme, shardSize, stripes }
     }
   }
 }
@@ -212,16 +253,37 @@ export const metaProblem = (meta: ObjectMeta): string | undefined => {
   if (!Number.isSafeInteger(meta.size) || meta.size < 0) return `bad size ${meta.size}`
   if (!Number.isSafeInteger(meta.createdMs) || meta.createdMs < 0) return `bad created time ${meta.createdMs}`
   if (!isU32(meta.contentCrc32c)) return "bad content CRC"
-  const body = meta.body
+  return bodyProblem(meta.body, meta.size)
+}
+
+/** Body ids become shard file names with a suffix: letters, digits, `_` and `-` only (no dots). */
+export const BODY_ID = /^[A-Za-z0-9_-]{1,120}$/
+
+/** Multipart uploads have at most this many parts (S3's limit). */
+export const MAX_PARTS = 10_000
+
+const bodyProblem = (body: ObjectBody, size: number): string | undefined => {
   switch (body.kind) {
+    case "parts": {
+      let total = 0
+      for (const part of body.parts) {
+        const problem = bodyProblem(part.body, part.size)
+        if (problem !== undefined) return `part: ${problem}`
+        total += part.size
+      }
+      return total === size ? undefined : `parts add up to ${total} bytes, size ${size}`
+    }
     case "inline":
-      return body.data.length === meta.size ? undefined : `inline data is ${body.data.length} bytes, size ${meta.size}`
+      return body.data.length === size ? undefined : `inline data is ${body.data.length} bytes, size ${size}`
     case "replicated":
-      if (body.nodes.length < 2) return "a replicated object needs at least two copies"
+      if (!BODY_ID.test(body.id)) return `bad body id ${JSON.stringify(body.id)}`
+      // One copy only on a one-node cluster, which promises no redundancy.
+      if (body.nodes.length < 1) return "a replicated object needs a copy"
       return distinct(body.nodes) ? undefined : "copies on the same node twice"
     case "striped": {
+      if (!BODY_ID.test(body.id)) return `bad body id ${JSON.stringify(body.id)}`
       const { dataShards: k, parityShards: m } = body.scheme
-      const geometry = { size: meta.size, dataShards: k, shardSize: body.shardSize }
+      const geometry = { size, dataShards: k, shardSize: body.shardSize }
       const problem = geometryProblem(geometry)
       if (problem !== undefined) return problem
       if (body.stripes.length !== stripeCount(geometry)) return "stripe count does not match size and shard size"

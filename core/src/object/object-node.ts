@@ -1,0 +1,111 @@
+/**
+ * The object layer of one node: its shard store, shard transfer with the
+ * other nodes, the `ObjectStore` (metadata through this node's KV server),
+ * and the background loops — garbage collection on every node, repair on the
+ * Raft leader only.
+ *
+ * The erasure scheme is a cluster setting: the first node to need it stores
+ * the configured (or default) scheme under a reserved KV key with a
+ * compare-and-set, and every node uses the stored one from then on, so
+ * nodes started with different `--ec` flags still agree.
+ */
+import { Effect, Scope } from "effect"
+import { Clock } from "../clock/clock.ts"
+import type { Disk } from "../disk/disk.ts"
+import type { KvClient } from "../kv/client.ts"
+import { makeLocalKvClient } from "../kv/local-client.ts"
+import type { KvServer } from "../kv/server.ts"
+import type { Network } from "../network/network.ts"
+import type { NodeId } from "../node/node-id.ts"
+import type { Reader } from "../raft/codec.ts"
+import { Random } from "../random/random.ts"
+import { makeShardStore, type ShardReadError } from "../shard-store/shard-store.ts"
+import { makeGarbageCollector, type GarbageCollector } from "./garbage.ts"
+import { makeObjectData } from "./object-data.ts"
+import { makeObjectStore } from "./object-store.ts"
+import type { PlacementNode } from "./placement.ts"
+import { makeRepairer, type Repairer } from "./repair.ts"
+import { defaultScheme, formatScheme, parseScheme, type ErasureScheme } from "./scheme.ts"
+import { makeShardTransfer, SHARD_REQUEST_KIND, SHARD_RESPONSE_KIND } from "./shard-transfer.ts"
+import { ObjectStoreUnavailableError, type ObjectStore } from "./store.ts"
+
+/** Where the cluster's scheme is kept once chosen. */
+export const SCHEME_KEY = "\u0000c/ec-scheme"
+
+export interface ObjectNodeConfig {
+  readonly self: NodeId
+  readonly kv: KvServer
+  /** The cluster's members, for placing new shards and relocating lost ones. */
+  readonly members: () => ReadonlyArray<PlacementNode>
+  /** The scheme to propose at bootstrap (K+M); default: `defaultScheme` of the member count. */
+  readonly scheme?: ErasureScheme
+  readonly shardDir?: string
+  readonly maxWriteMs?: number
+  readonly gcIntervalMs?: number
+  readonly repairIntervalMs?: number
+  readonly transferTimeoutMs?: number
+  readonly kvTimeoutMs?: number
+}
+
+export interface ObjectNode {
+  readonly store: ObjectStore
+  /** Give it every frame of kinds 66 and 67 (pass it as the KV server's `onForeignFrame`). */
+  readonly onFrame: (from: NodeId, kind: number, body: Reader) => Effect.Effect<void>
+  readonly kv: KvClient
+  readonly garbage: GarbageCollector
+  readonly repairer: Repairer
+  /** The cluster's scheme, as stored (undefined for a one-node cluster). */
+  readonly scheme: Effect.Effect<ErasureScheme | undefined, ObjectStoreUnavailableError>
+  /** Garbage collection and (on the leader) repair, forever. */
+  readonly background: Effect.Effect<never>
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNode, ShardReadError, Clock | Random | Disk | Network | Scope.Scope> =>
+  Effect.gen(function*() {
+    const clock = yield* Clock
+    const shards = yield* makeShardStore({ dir: config.shardDir ?? "shards" })
+    const transfer = yield* makeShardTransfer({ self: config.self, store: shards, timeoutMs: config.transferTimeoutMs ?? 5_000 })
+    const kvTimeoutMs = config.kvTimeoutMs ?? 2_000
+    const kv = yield* makeLocalKvClient(config.kv, { clientId: `objects-${config.self}`, requestTimeoutMs: kvTimeoutMs, deadlineMs: kvTimeoutMs * 5 })
+
+    let chosen: ErasureScheme | undefined | "unknown" = "unknown"
+    const scheme: ObjectNode["scheme"] = Effect.gen(function*() {
+      if (chosen !== "unknown") return chosen
+      const members = config.members().length
+      if (members < 2) return chosen = undefined
+      const unavailable = (e: { readonly message: string }) => new ObjectStoreUnavailableError({ message: e.message, ambiguous: false })
+      for (;;) {
+        const stored = yield* Effect.mapError(kv.read({ op: "get", key: SCHEME_KEY }), unavailable)
+        if (stored.type === "get" && stored.found) return chosen = parseScheme(decoder.decode(stored.value))
+        const proposal = config.scheme ?? defaultScheme(members)
+        yield* Effect.mapError(kv.write({ op: "cas", key: SCHEME_KEY, expected: "absent", value: encoder.encode(formatScheme(proposal)) }), unavailable)
+      }
+    })
+
+    const data = makeObjectData({ transfer, nodes: config.members, scheme })
+    const maxWriteMs = config.maxWriteMs ?? 30 * 60_000
+    const store = yield* makeObjectStore({ kv, data, maxWriteMs })
+    const garbage = yield* makeGarbageCollector({ store: shards, kv, graceMs: 2 * maxWriteMs })
+    const repairer = makeRepairer({ kv, transfer, nodes: config.members })
+
+    const gcLoop = Effect.forever(Effect.andThen(clock.sleep(config.gcIntervalMs ?? 60_000), Effect.ignore(garbage.sweep)))
+    const repairLoop = Effect.forever(
+      Effect.andThen(
+        clock.sleep(config.repairIntervalMs ?? 300_000),
+        Effect.flatMap(config.kv.raft.status, (status) => (status.role === "leader" ? Effect.ignore(repairer.sweep) : Effect.void))
+      )
+    )
+
+    return {
+      store,
+      onFrame: (from, kind, body) => (kind === SHARD_REQUEST_KIND || kind === SHARD_RESPONSE_KIND ? transfer.onFrame(from, kind, body) : Effect.void),
+      kv,
+      garbage,
+      repairer,
+      scheme,
+      background: Effect.raceFirst(gcLoop, repairLoop) as Effect.Effect<never>
+    }
+  })

@@ -1,0 +1,167 @@
+/**
+ * Repair: restores every committed body to full redundancy.
+ *
+ * A sweep walks all object and part records and checks each shard where
+ * the record says it is: read back, checked against the CRC32C recorded at
+ * write time (a full copy against the object's size). A shard that is
+ * missing, rotten or on a node that is no longer a member is rebuilt from k
+ * healthy shards of its stripe (or a good copy) and written again — to the
+ * same node while it is a member, else to a member that holds no other shard
+ * of the stripe, in which case the record is updated with a compare-and-set
+ * (a concurrent overwrite wins, and its body is repaired in a later sweep).
+ *
+ * One node repairs at a time (the caller runs sweeps on the Raft leader),
+ * so two repairers never race to relocate one shard. A stripe with fewer
+ * than k healthy shards cannot be repaired and is reported as lost.
+ */
+import { Effect, Result } from "effect"
+import { crc32c } from "../checksum/crc32c.ts"
+import * as Erasure from "../erasure/index.ts"
+import type { KvClient } from "../kv/client.ts"
+import type { RangeItem } from "../kv/command.ts"
+import type { NodeId } from "../node/node-id.ts"
+import { decodeObjectMeta, encodeObjectMeta, type ObjectBody, type ObjectMeta, type StripeRecord } from "./metadata.ts"
+import type { SimpleBody } from "./object-data.ts"
+import { OBJECT_PREFIX, PART_PREFIX, scanPrefix } from "./catalog-keys.ts"
+import type { PlacementNode } from "./placement.ts"
+import { placeStripe } from "./placement.ts"
+import type { ShardTransfer } from "./shard-transfer.ts"
+import { ObjectStoreUnavailableError } from "./store.ts"
+
+export interface RepairConfig {
+  readonly kv: KvClient
+  readonly transfer: ShardTransfer
+  readonly nodes: () => ReadonlyArray<PlacementNode>
+}
+
+export interface RepairReport {
+  readonly records: number
+  readonly shardsChecked: number
+  readonly shardsRebuilt: number
+  readonly shardsMoved: number
+  /** Stripes (or replicated bodies) with too few healthy shards to rebuild. */
+  readonly lost: ReadonlyArray<string>
+}
+
+export interface Repairer {
+  readonly sweep: Effect.Effect<RepairReport, ObjectStoreUnavailableError>
+}
+
+export const makeRepairer = (config: RepairConfig): Repairer => {
+  const { kv, transfer } = config
+
+  const scan = (prefix: string) => scanPrefix(kv, prefix)
+
+  const sweep = Effect.gen(function*() {
+    const members = config.nodes()
+    const isMember = (id: string) => members.some((n) => n.id === id)
+    let shardsChecked = 0
+    let shardsRebuilt = 0
+    let shardsMoved = 0
+    const lost: Array<string> = []
+
+    /** A member for a relocated shard: not already used by the body's stripe. */
+    const replacement = (key: string, used: ReadonlyArray<string>): string | undefined => {
+      const free = members.filter((n) => !used.includes(n.id))
+      return free.length === 0 ? undefined : placeStripe(key, free, 1)[0]!.id
+    }
+
+    /** Repairs one body; returns the body with updated node lists when shards moved. */
+    const repairBody = (body: SimpleBody, size: number): Effect.Effect<SimpleBody> =>
+      Effect.gen(function*() {
+        if (body.kind === "inline") return body
+        if (body.kind === "replicated") {
+          const id = `${body.id}.r`
+          const copies = yield* Effect.forEach(body.nodes, (node) =>
+            isMember(node)
+              ? Effect.map(Effect.result(transfer.get(node as NodeId, id)), (r) => r._tag === "Success" && r.success.length === size ? r.success : undefined)
+              : Effect.succeed(undefined), { concurrency: "unbounded" })
+          shardsChecked += copies.length
+          const good = copies.find((c) => c !== undefined)
+          if (good === undefined) {
+            lost.push(body.id)
+            return body
+          }
+          const nodes = [...body.nodes]
+          for (let i = 0; i < nodes.length; i++) {
+            if (copies[i] !== undefined) continue
+            const target = isMember(nodes[i]!) ? nodes[i]! : replacement(`${body.id}.r.${i}`, nodes)
+            if (target === undefined) continue
+            const put = yield* Effect.result(transfer.put(target as NodeId, id, good))
+            if (put._tag === "Failure") continue
+            shardsRebuilt++
+            if (target !== nodes[i]) {
+              nodes[i] = target
+              shardsMoved++
+            }
+          }
+          return { ...body, nodes }
+        }
+        const k = body.scheme.dataShards
+        const total = k + body.scheme.parityShards
+        const stripes: Array<StripeRecord> = []
+        for (let s = 0; s < body.stripes.length; s++) {
+          const stripe = body.stripes[s]!
+          const shards = yield* Effect.forEach(stripe.nodes, (node, i) =>
+            isMember(node)
+              ? Effect.map(Effect.result(transfer.get(node as NodeId, `${body.id}.${s}.${i}`)), (r) =>
+                r._tag === "Success" && r.success.length === body.shardSize && crc32c(r.success) === stripe.shardCrcs[i] ? r.success : undefined)
+              : Effect.succeed(undefined), { concurrency: "unbounded" })
+          shardsChecked += total
+          const healthy = shards.filter((x) => x !== undefined).length
+          if (healthy === total) {
+            stripes.push(stripe)
+            continue
+          }
+          if (healthy < k || body.scheme.parityShards === 0) {
+            lost.push(`${body.id}.${s}`)
+            stripes.push(stripe)
+            continue
+          }
+          const rebuilt = Erasure.reconstruct(Erasure.makeCodec(k, body.scheme.parityShards), shards)
+          const nodes = [...stripe.nodes]
+          for (let i = 0; i < total; i++) {
+            if (shards[i] !== undefined) continue
+            const target = isMember(nodes[i]!) ? nodes[i]! : replacement(`${body.id}.${s}.${i}`, nodes)
+            if (target === undefined) continue
+            const put = yield* Effect.result(transfer.put(target as NodeId, `${body.id}.${s}.${i}`, rebuilt[i]!))
+            if (put._tag === "Failure") continue
+            shardsRebuilt++
+            if (target !== nodes[i]) {
+              nodes[i] = target
+              shardsMoved++
+            }
+          }
+          stripes.push({ nodes, shardCrcs: stripe.shardCrcs })
+        }
+        return { ...body, stripes }
+      })
+
+    const repairRecord = (item: RangeItem): Effect.Effect<void, ObjectStoreUnavailableError> =>
+      Effect.gen(function*() {
+        const decoded = decodeObjectMeta(item.value)
+        if (Result.isFailure(decoded)) return
+        const meta = decoded.success
+        const movedBefore = shardsMoved
+        let body: ObjectBody
+        if (meta.body.kind === "parts") {
+          const parts = []
+          for (const part of meta.body.parts) parts.push({ size: part.size, body: yield* repairBody(part.body, part.size) })
+          body = { kind: "parts", parts }
+        } else {
+          body = yield* repairBody(meta.body, meta.size)
+        }
+        if (shardsMoved === movedBefore) return
+        // Shards moved: record where they are now, unless the record changed meanwhile.
+        const next: ObjectMeta = { ...meta, body }
+        yield* Effect.ignore(kv.write({ op: "cas", key: item.key, expected: item.revision, value: encodeObjectMeta(next) }))
+      })
+
+    const objects = yield* scan(OBJECT_PREFIX)
+    const parts = yield* scan(PART_PREFIX)
+    for (const item of [...objects, ...parts]) yield* repairRecord(item)
+    return { records: objects.length + parts.length, shardsChecked, shardsRebuilt, shardsMoved, lost }
+  })
+
+  return { sweep }
+}

@@ -1,0 +1,181 @@
+import { Clock, nodeId, type NodeId } from "@cairn/core"
+import { collectBody } from "@cairn/core/object/object-store"
+import type { ObjectStore } from "@cairn/core/object/store"
+import { Effect, Stream } from "effect"
+import { describe, expect, it } from "vitest"
+import { quietCluster, runFor } from "../harness.test-support.ts"
+import { objectServers } from "./object-cluster.ts"
+
+const voters = [nodeId("n1"), nodeId("n2"), nodeId("n3")]
+
+const bytes = (n: number, seed: number) => {
+  const out = new Uint8Array(n)
+  let x = seed
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0
+    out[i] = x >>> 24
+  }
+  return out
+}
+
+/** A body as a stream of uneven chunks, like a network would deliver it. */
+const chunked = (data: Uint8Array, chunk = 70_001) =>
+  Stream.fromIterable(Array.from({ length: Math.ceil(data.length / chunk) }, (_, i) => data.subarray(i * chunk, (i + 1) * chunk)))
+
+const put = (store: ObjectStore, bucket: string, key: string, data: Uint8Array, attributes: ReadonlyArray<readonly [string, string]> = []) =>
+  store.putObject({ bucket, key, body: chunked(data), size: data.length, finish: () => Effect.succeed(attributes) })
+
+/** Runs `test` on n1's object store once the cluster is up; returns its result after `ms` of virtual time. */
+const onCluster = <A>(
+  test: (store: ObjectStore, servers: ReturnType<typeof objectServers>) => Effect.Effect<A, unknown, Clock>,
+  ms = 60_000,
+  options: Parameters<typeof objectServers>[0]["object"] = {}
+) => {
+  const cluster = quietCluster({ nodes: 3 })
+  const servers = objectServers({ voters, object: { gcIntervalMs: 1_000, repairIntervalMs: 2_000, maxWriteMs: 5_000, ...options } })
+  let outcome: { value: A } | { error: unknown } | undefined
+  cluster.start((node) =>
+    node.id === "n1"
+      ? Effect.raceFirst(
+        servers.server(node),
+        Effect.gen(function*() {
+          const clock = yield* Clock
+          yield* clock.sleep(2_000)
+          const store = servers.node(nodeId("n1"))!.store
+          outcome = { value: yield* test(store, servers) }
+        }).pipe(Effect.catchCause((cause) => Effect.sync(() => (outcome = { error: cause }))), Effect.andThen(Effect.never))
+      )
+      : servers.server(node)
+  )
+  runFor(cluster, ms)
+  if (outcome === undefined) throw new Error("the test program did not finish")
+  if ("error" in outcome) throw new Error(`the test program failed: ${String(outcome.error)}`)
+  return { value: outcome.value, cluster }
+}
+
+describe("object store on a 3-node cluster (2+1)", () => {
+  it("stores inline, replicated and striped objects and reads them back whole and in ranges", () => {
+    const sizes = [0, 1, 4096, 4097, 100_000, 131_071, 131_072, 600_000, 1_500_000]
+    const { value } = onCluster((store) =>
+      Effect.gen(function*() {
+        yield* store.createBucket("b", "alice")
+        const results: Array<{ size: number; kind: number; whole: boolean; ranges: boolean }> = []
+        for (const [i, size] of sizes.entries()) {
+          const data = bytes(size, i + 1)
+          const info = yield* put(store, "b", `k${i}`, data, [["content-type", "x/y"]])
+          expect(info.size).toBe(size)
+          const got = yield* store.getObject("b", `k${i}`)
+          const whole = yield* collectBody(got.body)
+          expect(got.info.attributes).toEqual([["content-type", "x/y"]])
+          let ranges = true
+          for (const [start, end] of [[0, Math.min(1, size)], [Math.floor(size / 3), Math.floor((2 * size) / 3)], [Math.max(0, size - 10), size]] as const) {
+            const part = yield* store.getObject("b", `k${i}`, { start, end })
+            const slice = yield* collectBody(part.body)
+            ranges &&= slice.length === end - start && slice.every((b, j) => b === data[start + j])
+          }
+          results.push({ size, kind: i, whole: whole.length === size && whole.every((b, j) => b === data[j]), ranges })
+        }
+        return results
+      })
+    )
+    for (const r of value) {
+      expect(r.whole, `size ${r.size} whole`).toBe(true)
+      expect(r.ranges, `size ${r.size} ranges`).toBe(true)
+    }
+  })
+
+  it("lists with prefix, delimiter and pagination; deletes; refuses to delete a non-empty bucket", () => {
+    const { value } = onCluster((store) =>
+      Effect.gen(function*() {
+        yield* store.createBucket("b", "alice")
+        const dup = yield* Effect.flip(store.createBucket("b", "bob"))
+        for (const key of ["a/1", "a/2", "a/b/3", "b", "c/1", "c/2"]) yield* put(store, "b", key, bytes(10, 1))
+        const all = yield* store.listObjects({ bucket: "b", maxKeys: 1000 })
+        const rolled = yield* store.listObjects({ bucket: "b", delimiter: "/", maxKeys: 1000 })
+        const underA = yield* store.listObjects({ bucket: "b", prefix: "a/", delimiter: "/", maxKeys: 1000 })
+        const pages: Array<Array<string>> = []
+        let startAfter: string | undefined
+        for (;;) {
+          const page = yield* store.listObjects({ bucket: "b", delimiter: "/", maxKeys: 2, ...(startAfter === undefined ? {} : { startAfter }) })
+          pages.push([...page.objects.map((o) => o.key), ...page.commonPrefixes])
+          if (!page.truncated) break
+          startAfter = page.nextStartAfter
+        }
+        const notEmpty = yield* Effect.flip(store.deleteBucket("b"))
+        for (const key of ["a/1", "a/2", "a/b/3", "b", "c/1", "c/2"]) yield* store.deleteObject("b", key)
+        const again = yield* store.deleteObject("b", "a/1")
+        const missing = yield* Effect.flip(store.getObject("b", "a/1"))
+        yield* store.deleteBucket("b")
+        const gone = yield* Effect.flip(store.headBucket("b"))
+        return { dup: dup._tag, all: all.objects.map((o) => o.key), rolled, underA, pages, notEmpty: notEmpty._tag, again, missing: missing._tag, gone: gone._tag }
+      })
+    )
+    expect(value.dup).toBe("BucketExistsError")
+    expect(value.all).toEqual(["a/1", "a/2", "a/b/3", "b", "c/1", "c/2"])
+    expect(value.rolled.objects.map((o) => o.key)).toEqual(["b"])
+    expect(value.rolled.commonPrefixes).toEqual(["a/", "c/"])
+    expect(value.underA.objects.map((o) => o.key)).toEqual(["a/1", "a/2"])
+    expect(value.underA.commonPrefixes).toEqual(["a/b/"])
+    // Two entries per page (objects and common prefixes both count), nothing twice, nothing missed.
+    expect(value.pages.map((p) => p.length)).toEqual([2, 1])
+    expect(value.pages.flat().sort()).toEqual(["a/", "b", "c/"])
+    expect(value.notEmpty).toBe("BucketNotEmptyError")
+    expect(value.again).toEqual({ existed: false })
+    expect(value.missing).toBe("NoSuchKeyError")
+    expect(value.gone).toBe("NoSuchBucketError")
+  })
+
+  it("conditional puts: if-absent and if-version are checked atomically with the commit", () => {
+    const { value } = onCluster((store) =>
+      Effect.gen(function*() {
+        yield* store.createBucket("b", "alice")
+        const first = yield* store.putObject({ bucket: "b", key: "k", body: chunked(bytes(10, 1)), size: 10, finish: () => Effect.succeed([]), condition: { ifAbsent: true } })
+        const second = yield* Effect.flip(store.putObject({ bucket: "b", key: "k", body: chunked(bytes(10, 2)), size: 10, finish: () => Effect.succeed([]), condition: { ifAbsent: true } }))
+        const third = yield* store.putObject({ bucket: "b", key: "k", body: chunked(bytes(10, 3)), size: 10, finish: () => Effect.succeed([]), condition: { ifVersion: first.versionId } })
+        const stale = yield* Effect.flip(store.putObject({ bucket: "b", key: "k", body: chunked(bytes(10, 4)), size: 10, finish: () => Effect.succeed([]), condition: { ifVersion: first.versionId } }))
+        const now = yield* collectBody((yield* store.getObject("b", "k")).body)
+        return { second: second._tag, stale: stale._tag, now, third }
+      })
+    )
+    expect(value.second).toBe("PreconditionFailedError")
+    expect(value.stale).toBe("PreconditionFailedError")
+    expect([...value.now]).toEqual([...bytes(10, 3)])
+  })
+
+  it("assembles a multipart upload from the chosen parts in order, and reads across part boundaries", () => {
+    const { value } = onCluster((store) =>
+      Effect.gen(function*() {
+        yield* store.createBucket("b", "alice")
+        const upload = yield* store.createUpload("b", "big", [["content-type", "a/b"]])
+        const parts = [bytes(300_000, 1), bytes(5, 2), bytes(700_000, 3), bytes(9, 4)]
+        for (const [i, data] of parts.entries()) {
+          yield* store.uploadPart({ bucket: "b", key: "big", uploadId: upload.uploadId, partNumber: i + 1, body: chunked(data), size: data.length, finish: () => Effect.succeed([["etag", `e${i + 1}`]]) })
+        }
+        const listed = yield* store.listParts("b", "big", upload.uploadId)
+        const uploads = yield* store.listUploads("b")
+        const badOrder = yield* Effect.flip(store.completeUpload({ bucket: "b", key: "big", uploadId: upload.uploadId, partNumbers: [3, 1], finish: () => Effect.succeed([]) }))
+        const info = yield* store.completeUpload({ bucket: "b", key: "big", uploadId: upload.uploadId, partNumbers: [1, 3, 4], finish: (chosen) => Effect.succeed([["parts", chosen.map((p) => p.partNumber).join(",")]]) })
+        const whole = yield* collectBody((yield* store.getObject("b", "big")).body)
+        const across = yield* collectBody((yield* store.getObject("b", "big", { start: 299_990, end: 300_010 })).body)
+        const afterComplete = yield* store.listUploads("b")
+        const aborted = yield* store.createUpload("b", "other", [])
+        yield* store.uploadPart({ bucket: "b", key: "other", uploadId: aborted.uploadId, partNumber: 1, body: chunked(bytes(10, 9)), size: 10, finish: () => Effect.succeed([]) })
+        yield* store.abortUpload("b", "other", aborted.uploadId)
+        const noUpload = yield* Effect.flip(store.listParts("b", "other", aborted.uploadId))
+        return { listed: listed.parts.map((p) => [p.partNumber, p.size]), uploads: uploads.length, badOrder: badOrder._tag, info, whole, across, afterComplete: afterComplete.length, noUpload: noUpload._tag }
+      })
+    )
+    const expected = new Uint8Array([...bytes(300_000, 1), ...bytes(700_000, 3), ...bytes(9, 4)])
+    expect(value.listed).toEqual([[1, 300_000], [2, 5], [3, 700_000], [4, 9]])
+    expect(value.uploads).toBe(1)
+    expect(value.badOrder).toBe("InvalidPartError")
+    expect(value.info.parts).toBe(3)
+    expect(value.info.size).toBe(expected.length)
+    expect(value.info.attributes).toEqual([["parts", "1,3,4"]])
+    expect(value.whole.length).toBe(expected.length)
+    expect(value.whole.every((b, i) => b === expected[i])).toBe(true)
+    expect([...value.across]).toEqual([...expected.subarray(299_990, 300_010)])
+    expect(value.afterComplete).toBe(0)
+    expect(value.noUpload).toBe("NoSuchUploadError")
+  })
+})
