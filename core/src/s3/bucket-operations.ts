@@ -1,0 +1,166 @@
+/**
+ * Bucket operations: list, create (name rules, location constraint), head,
+ * delete (only when empty), location, tagging, CORS configuration, the
+ * (always unversioned) versioning status, and DeleteObjects.
+ */
+import { Effect } from "effect"
+import { checkTags, MAX_BUCKET_TAGS, tagsOf, withoutNames, withoutPrefix } from "./attributes.ts"
+import { accessBucket, emptyResponse, type OperationContext, readSmallBody, xmlResponse } from "./context.ts"
+import { corsRulesOf } from "./cors.ts"
+import { fromStoreError, S3Error, s3Error } from "./errors.ts"
+import { checkBucketName, checkKey } from "./names.ts"
+import type { S3Response } from "./request.ts"
+import { isoDate } from "./time.ts"
+import { MAX_XML_BODY_BYTES, parseCorsConfiguration, parseCreateBucketConfiguration, parseDelete, parseTagging } from "./xml-parse.ts"
+import { s3Root, xmlElement, xmlOptional } from "./xml-render.ts"
+
+export const listBuckets = (ctx: OperationContext): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    const all = yield* ctx.store.listBuckets.pipe(Effect.mapError(fromStoreError))
+    const visible = ctx.users.isAdmin(ctx.user) ? all : all.filter((b) => b.owner === ctx.user)
+    return xmlResponse(
+      s3Root("ListAllMyBucketsResult", [
+        xmlElement("Owner", [xmlElement("ID", ctx.user), xmlElement("DisplayName", ctx.user)]),
+        xmlElement("Buckets", visible.map((b) => xmlElement("Bucket", [xmlElement("Name", b.name), xmlElement("CreationDate", isoDate(b.createdMs))])))
+      ])
+    )
+  })
+
+export const createBucket = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    const bad = checkBucketName(bucket)
+    if (bad !== undefined) return yield* bad
+    const body = yield* readSmallBody(ctx, 64 * 1024)
+    if (body.length > 0) {
+      const location = parseCreateBucketConfiguration(body)
+      if (location instanceof S3Error) return yield* location
+      if (location !== "" && location !== ctx.region) {
+        return yield* s3Error("InvalidLocationConstraint", `The specified location-constraint is not valid: this endpoint serves region ${ctx.region}`)
+      }
+    }
+    if (ctx.request.headers.get("x-amz-bucket-object-lock-enabled")?.toLowerCase() === "true") return yield* s3Error("NotImplemented", "Object lock is not supported")
+    yield* ctx.store.createBucket(bucket, ctx.user).pipe(
+      Effect.mapError((e) =>
+        e._tag === "BucketExistsError" && e.owner === ctx.user
+          ? s3Error("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.", [["BucketName", bucket]])
+          : fromStoreError(e)
+      )
+    )
+    return emptyResponse(200, [["location", `/${bucket}`]])
+  })
+
+export const headBucket = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.map(accessBucket(ctx, bucket), () => emptyResponse(200, [["x-amz-bucket-region", ctx.region]]))
+
+export const deleteBucket = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    yield* accessBucket(ctx, bucket)
+    yield* ctx.store.deleteBucket(bucket).pipe(Effect.mapError(fromStoreError))
+    return emptyResponse(204)
+  })
+
+export const getBucketLocation = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.map(accessBucket(ctx, bucket), () =>
+    // us-east-1 is reported as an empty constraint, as S3 does.
+    xmlResponse(s3Root("LocationConstraint", ctx.region === "us-east-1" ? "" : ctx.region))
+  )
+
+export const getBucketVersioning = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
+  // Never versioned: S3 answers an empty configuration.
+  Effect.map(accessBucket(ctx, bucket), () => xmlResponse(s3Root("VersioningConfiguration", [])))
+
+const updateBucketAttributes = (ctx: OperationContext, bucket: string, change: (a: ReadonlyArray<readonly [string, string]>) => ReadonlyArray<readonly [string, string]>) =>
+  Effect.gen(function*() {
+    const info = yield* accessBucket(ctx, bucket)
+    yield* ctx.store.updateBucket(bucket, change(info.attributes)).pipe(Effect.mapError(fromStoreError))
+  })
+
+export const putBucketTagging = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    yield* accessBucket(ctx, bucket)
+    const tags = parseTagging(yield* readSmallBody(ctx, MAX_XML_BODY_BYTES))
+    if (tags instanceof S3Error) return yield* tags
+    const bad = checkTags(tags, MAX_BUCKET_TAGS)
+    if (bad !== undefined) return yield* bad
+    yield* updateBucketAttributes(ctx, bucket, (a) => [...withoutPrefix(a, "tag:"), ...tags.map(([k, v]) => [`tag:${k}`, v] as const)])
+    return emptyResponse(204)
+  })
+
+export const tagSetXml = (tags: ReadonlyArray<readonly [string, string]>) =>
+  s3Root("Tagging", xmlElement("TagSet", tags.map(([k, v]) => xmlElement("Tag", [xmlElement("Key", k), xmlElement("Value", v)]))))
+
+export const getBucketTagging = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    const info = yield* accessBucket(ctx, bucket)
+    const tags = tagsOf(info.attributes)
+    if (tags.length === 0) return yield* s3Error("NoSuchTagSet", "The TagSet does not exist", [["BucketName", bucket]])
+    return xmlResponse(tagSetXml(tags))
+  })
+
+export const deleteBucketTagging = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.as(updateBucketAttributes(ctx, bucket, (a) => withoutPrefix(a, "tag:")), emptyResponse(204))
+
+export const putBucketCors = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    yield* accessBucket(ctx, bucket)
+    const rules = parseCorsConfiguration(yield* readSmallBody(ctx, 64 * 1024))
+    if (rules instanceof S3Error) return yield* rules
+    yield* updateBucketAttributes(ctx, bucket, (a) => [...withoutNames(a, ["cors"]), ["cors", JSON.stringify(rules)]])
+    return emptyResponse(200)
+  })
+
+export const getBucketCors = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    const info = yield* accessBucket(ctx, bucket)
+    const rules = corsRulesOf(info.attributes)
+    if (rules === undefined) return yield* s3Error("NoSuchCORSConfiguration", "The CORS configuration does not exist", [["BucketName", bucket]])
+    return xmlResponse(
+      s3Root(
+        "CORSConfiguration",
+        rules.map((r) =>
+          xmlElement("CORSRule", [
+            xmlOptional("ID", r.id),
+            r.allowedHeaders.map((h) => xmlElement("AllowedHeader", h)),
+            r.allowedMethods.map((m) => xmlElement("AllowedMethod", m)),
+            r.allowedOrigins.map((o) => xmlElement("AllowedOrigin", o)),
+            r.exposeHeaders.map((h) => xmlElement("ExposeHeader", h)),
+            xmlOptional("MaxAgeSeconds", r.maxAgeSeconds)
+          ])
+        )
+      )
+    )
+  })
+
+export const deleteBucketCors = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.as(updateBucketAttributes(ctx, bucket, (a) => withoutNames(a, ["cors"])), emptyResponse(204))
+
+/** DeleteObjects: each key is deleted independently; failures are reported per key, not for the request. */
+export const deleteObjects = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    yield* accessBucket(ctx, bucket)
+    const request = parseDelete(yield* readSmallBody(ctx, MAX_XML_BODY_BYTES))
+    if (request instanceof S3Error) return yield* request
+    const results = yield* Effect.forEach(
+      request.keys,
+      (key) => {
+        const bad = checkKey(key)
+        if (bad !== undefined) return Effect.succeed({ key, error: bad })
+        return ctx.store.deleteObject(bucket, key).pipe(
+          Effect.map((): { readonly key: string; readonly error: S3Error | undefined } => ({ key, error: undefined })),
+          Effect.catch((e) => Effect.succeed({ key, error: fromStoreError(e) }))
+        )
+      },
+      { concurrency: 8 }
+    )
+    return xmlResponse(
+      s3Root(
+        "DeleteResult",
+        results.map((r) =>
+          r.error === undefined
+            ? request.quiet ? undefined : xmlElement("Deleted", xmlElement("Key", r.key))
+            : xmlElement("Error", [xmlElement("Key", r.key), xmlElement("Code", r.error.code), xmlElement("Message", r.error.message)])
+        )
+      )
+    )
+  })
+

@@ -1,0 +1,189 @@
+/**
+ * The S3 API over an `ObjectStore`: authenticates every request (SigV4;
+ * anonymous requests are refused), routes it to its operation, and turns
+ * every failure into S3's error document. The handler itself never fails:
+ * a defect becomes a 500 InternalError, and the response always carries the
+ * request id that the error document and the logs share.
+ *
+ * Access: a bucket belongs to the user who created it; only that user and
+ * the admin may use it or its objects. CORS preflights (OPTIONS) are
+ * answered without authentication, from the bucket's CORS rules, as in S3.
+ */
+import { Cause, Effect } from "effect"
+import { Clock } from "../clock/clock.ts"
+import type { ObjectStore } from "../object/store.ts"
+import { Random } from "../random/random.ts"
+import * as Buckets from "./bucket-operations.ts"
+import { type OperationContext, emptyResponse } from "./context.ts"
+import { corsHeaders, corsRulesOf, matchCorsRule } from "./cors.ts"
+import { Digest } from "./digest.ts"
+import { errorXml, S3Error, s3Error, statusOf } from "./errors.ts"
+import { listObjectsV1, listObjectsV2 } from "./listing.ts"
+import * as Multipart from "./multipart-operations.ts"
+import * as Objects from "./object-operations.ts"
+import { hasQuery, parseQuery, queryValue, type Query, resolveTarget, type S3Request, type S3Response, type Target } from "./request.ts"
+import { authenticate } from "./sigv4.ts"
+import type { Users } from "./users.ts"
+
+export interface S3HandlerConfig {
+  readonly store: ObjectStore
+  readonly users: Users
+  /** The region clients sign for (e.g. "us-east-1"). */
+  readonly region: string
+  /** Host names under which virtual-host-style requests arrive (`bucket.<domain>`), e.g. ["s3.example.com", "localhost"]. */
+  readonly baseDomains?: ReadonlyArray<string>
+}
+
+export type S3Handler = (request: S3Request) => Effect.Effect<S3Response & { readonly requestId: string }, never, Digest | Clock | Random>
+
+/** Subresources this server does not implement; named so clients get NotImplemented, not a wrong answer. */
+const unsupportedBucket = ["versions", "policy", "policyStatus", "acl", "lifecycle", "replication", "website", "logging", "notification", "encryption", "object-lock", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering", "session"]
+const unsupportedObject = ["acl", "retention", "legal-hold", "torrent", "restore", "select"]
+
+const notImplemented = (what: string) => s3Error("NotImplemented", `${what} is not implemented`)
+
+const route = (ctx: OperationContext, target: Target): Effect.Effect<S3Response, S3Error> => {
+  const method = ctx.request.method
+  const q = (name: string) => hasQuery(ctx.query, name)
+  const { bucket, key } = target
+  if (bucket === undefined) {
+    if (method === "GET") return Buckets.listBuckets(ctx)
+    return Effect.fail(methodNotAllowed(method, "the service"))
+  }
+  if (key === undefined) {
+    if (q("versioning")) {
+      if (method === "GET") return Buckets.getBucketVersioning(ctx, bucket)
+      return Effect.fail(s3Error("NotImplemented", "Versioning is not supported: buckets are never versioned"))
+    }
+    const unsupported = unsupportedBucket.find(q)
+    if (unsupported !== undefined) return Effect.fail(notImplemented(`The bucket subresource ?${unsupported}`))
+    switch (method) {
+      case "GET":
+        if (q("location")) return Buckets.getBucketLocation(ctx, bucket)
+        if (q("cors")) return Buckets.getBucketCors(ctx, bucket)
+        if (q("tagging")) return Buckets.getBucketTagging(ctx, bucket)
+        if (q("uploads")) return Multipart.listUploads(ctx, bucket)
+        if (queryValue(ctx.query, "list-type") === "2") return listObjectsV2(ctx, bucket)
+        return listObjectsV1(ctx, bucket)
+      case "HEAD":
+        return Buckets.headBucket(ctx, bucket)
+      case "PUT":
+        if (q("cors")) return Buckets.putBucketCors(ctx, bucket)
+        if (q("tagging")) return Buckets.putBucketTagging(ctx, bucket)
+        return Buckets.createBucket(ctx, bucket)
+      case "DELETE":
+        if (q("cors")) return Buckets.deleteBucketCors(ctx, bucket)
+        if (q("tagging")) return Buckets.deleteBucketTagging(ctx, bucket)
+        return Buckets.deleteBucket(ctx, bucket)
+      case "POST":
+        if (q("delete")) return Buckets.deleteObjects(ctx, bucket)
+        return Effect.fail(notImplemented("POST on a bucket (browser form uploads)"))
+      default:
+        return Effect.fail(methodNotAllowed(method, "a bucket"))
+    }
+  }
+  const unsupported = unsupportedObject.find(q)
+  if (unsupported !== undefined) return Effect.fail(notImplemented(`The object subresource ?${unsupported}`))
+  const uploadId = queryValue(ctx.query, "uploadId")
+  switch (method) {
+    case "GET":
+      if (uploadId !== undefined) return Multipart.listParts(ctx, bucket, key, uploadId)
+      if (q("tagging")) return Objects.getObjectTagging(ctx, bucket, key)
+      if (q("attributes")) return Objects.getObjectAttributes(ctx, bucket, key)
+      return Objects.getObject(ctx, bucket, key, true)
+    case "HEAD":
+      return Objects.getObject(ctx, bucket, key, false)
+    case "PUT":
+      if (uploadId !== undefined) {
+        return ctx.request.headers.has("x-amz-copy-source") ? Multipart.uploadPartCopy(ctx, bucket, key, uploadId) : Multipart.uploadPart(ctx, bucket, key, uploadId)
+      }
+      if (q("tagging")) return Objects.putObjectTagging(ctx, bucket, key)
+      if (ctx.request.headers.has("x-amz-copy-source")) return Objects.copyObject(ctx, bucket, key)
+      return Objects.putObject(ctx, bucket, key)
+    case "DELETE":
+      if (uploadId !== undefined) return Multipart.abortUpload(ctx, bucket, key, uploadId)
+      if (q("tagging")) return Objects.deleteObjectTagging(ctx, bucket, key)
+      return Objects.deleteObject(ctx, bucket, key)
+    case "POST":
+      if (q("uploads")) return Multipart.createUpload(ctx, bucket, key)
+      if (uploadId !== undefined) return Multipart.completeUpload(ctx, bucket, key, uploadId)
+      return Effect.fail(notImplemented("This POST request"))
+    default:
+      return Effect.fail(methodNotAllowed(method, "an object"))
+  }
+}
+
+const methodNotAllowed = (method: string, what: string) => s3Error("MethodNotAllowed", `The specified method ${method} is not allowed against ${what}.`, [["Method", method]])
+
+/** The preflight answer: 200 with the matching rule's headers, or 403 CORSResponse. */
+const preflight = (config: S3HandlerConfig, request: S3Request, target: Target): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    const origin = request.headers.get("origin")
+    const method = request.headers.get("access-control-request-method")
+    if (target.bucket === undefined) return yield* methodNotAllowed("OPTIONS", "the service")
+    if (origin === undefined || method === undefined) return yield* s3Error("InvalidRequest", "Insufficient information. Origin and Access-Control-Request-Method request headers needed.")
+    const info = yield* config.store.headBucket(target.bucket).pipe(Effect.mapError((e) => e._tag === "NoSuchBucketError" ? s3Error("NoSuchBucket", "The specified bucket does not exist", [["BucketName", target.bucket!]]) : s3Error("ServiceUnavailable", e.message)))
+    const requestHeaders = (request.headers.get("access-control-request-headers") ?? "").split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "")
+    const rule = matchCorsRule(corsRulesOf(info.attributes) ?? [], origin, method, requestHeaders)
+    if (rule === undefined) return yield* s3Error("CORSResponse", "This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.")
+    return emptyResponse(200, corsHeaders(rule, origin, { requestHeaders }))
+  })
+
+/** CORS headers for an actual (non-preflight) request from a browser. */
+const actualCors = (config: S3HandlerConfig, request: S3Request, target: Target | undefined): Effect.Effect<ReadonlyArray<readonly [string, string]>> => {
+  const origin = request.headers.get("origin")
+  if (origin === undefined || target?.bucket === undefined) return Effect.succeed([])
+  return config.store.headBucket(target.bucket).pipe(
+    Effect.map((info) => {
+      const rule = matchCorsRule(corsRulesOf(info.attributes) ?? [], origin, request.method === "HEAD" ? "HEAD" : request.method, [])
+      return rule === undefined ? [] : corsHeaders(rule, origin, undefined)
+    }),
+    // A failed lookup only means no CORS headers: the response itself stands.
+    Effect.catch(() => Effect.succeed([]))
+  )
+}
+
+const encoder = new TextEncoder()
+
+const errorResponse = (error: S3Error, request: S3Request, requestId: string): S3Response => {
+  const status = statusOf(error)
+  const headers: Array<readonly [string, string]> = [...(error.headers ?? [])]
+  if (request.method === "HEAD" || status === 304) return { status, headers: [...headers, ["content-length", "0"]] }
+  const body = encoder.encode(errorXml(error, request.rawPath, requestId))
+  return { status, headers: [...headers, ["content-type", "application/xml"], ["content-length", String(body.length)]], body }
+}
+
+export const makeS3Handler = (config: S3HandlerConfig): S3Handler => (request) =>
+  Effect.gen(function*() {
+    const random = yield* Random
+    const clock = yield* Clock
+    const digest = yield* Digest
+    const requestId = `${(yield* random.nextUint32).toString(16).padStart(8, "0")}${(yield* random.nextUint32).toString(16).padStart(8, "0")}`.toUpperCase()
+    const nowMs = yield* clock.wallMs
+    let target: Target | undefined
+
+    const serve = Effect.gen(function*() {
+      const query: Query | S3Error = parseQuery(request.rawQuery)
+      if (query instanceof S3Error) return yield* query
+      const resolved = resolveTarget(request.rawPath, request.headers.get("host"), config.baseDomains ?? [])
+      if (resolved instanceof S3Error) return yield* resolved
+      target = resolved
+      if (request.method === "OPTIONS") return yield* preflight(config, request, resolved)
+      const auth = yield* authenticate(request, { region: config.region, nowMs, lookup: config.users.lookup, digest })
+      const ctx: OperationContext = { store: config.store, users: config.users, region: config.region, digest, request, query, user: auth.user, payload: auth.payload, nowMs }
+      return yield* route(ctx, resolved)
+    })
+
+    const response = yield* serve.pipe(
+      Effect.catch((error: S3Error) => Effect.succeed(errorResponse(error, request, requestId))),
+      Effect.catchCause((cause) =>
+        Effect.succeed(errorResponse(s3Error("InternalError", `We encountered an internal error. Please try again. (${Cause.pretty(cause).split("\n")[0]})`), request, requestId))
+      )
+    )
+    const cors = request.method === "OPTIONS" ? [] : yield* actualCors(config, request, target)
+    return {
+      ...response,
+      headers: [...response.headers, ...cors, ["x-amz-request-id", requestId], ["x-amz-id-2", requestId], ["server", "Cairn"]],
+      requestId
+    }
+  })

@@ -1,0 +1,114 @@
+/**
+ * ListObjects (V1: marker) and ListObjectsV2 (continuation token,
+ * start-after), with prefix, delimiter, common prefixes, max-keys and
+ * encoding-type=url. The continuation token is the store's continuation
+ * key, base64url-encoded: opaque to clients, stateless on the server.
+ */
+import { Effect, Result } from "effect"
+import { Base64Url } from "effect/encoding"
+import type { ListObjectsOutput } from "../object/store.ts"
+import { etagOf } from "./attributes.ts"
+import { accessBucket, intParam, type OperationContext, param, xmlResponse } from "./context.ts"
+import { fromStoreError, S3Error, s3Error } from "./errors.ts"
+import type { S3Response } from "./request.ts"
+import { uriEncode } from "./sigv4.ts"
+import { isoDate } from "./time.ts"
+import { s3Root, xmlElement, xmlOptional } from "./xml-render.ts"
+
+const encodingOf = (ctx: OperationContext): ((s: string) => string) | S3Error => {
+  const encoding = param(ctx, "encoding-type")
+  if (encoding === undefined) return (s) => s
+  if (encoding !== "url") return s3Error("InvalidArgument", "Invalid Encoding Method specified in Request", [["ArgumentName", "encoding-type"]])
+  return (s) => uriEncode(s, true)
+}
+
+const list = (ctx: OperationContext, bucket: string, startAfter: string | undefined, maxKeys: number) =>
+  Effect.gen(function*() {
+    const prefix = param(ctx, "prefix") ?? ""
+    const delimiter = param(ctx, "delimiter") ?? ""
+    if (maxKeys === 0) return { prefix, delimiter, output: { objects: [], commonPrefixes: [], truncated: false, nextStartAfter: undefined } as ListObjectsOutput }
+    const output = yield* ctx.store.listObjects({
+      bucket,
+      maxKeys,
+      ...(prefix === "" ? {} : { prefix }),
+      ...(delimiter === "" ? {} : { delimiter }),
+      ...(startAfter === undefined || startAfter === "" ? {} : { startAfter })
+    }).pipe(Effect.mapError(fromStoreError))
+    return { prefix, delimiter, output }
+  })
+
+const contents = (output: ListObjectsOutput, encode: (s: string) => string, owner: string | undefined) =>
+  output.objects.map((o) =>
+    xmlElement("Contents", [
+      xmlElement("Key", encode(o.key)),
+      xmlElement("LastModified", isoDate(o.createdMs)),
+      xmlElement("ETag", etagOf(o.attributes)),
+      xmlElement("Size", o.size),
+      owner === undefined ? undefined : xmlElement("Owner", [xmlElement("ID", owner), xmlElement("DisplayName", owner)]),
+      xmlElement("StorageClass", "STANDARD")
+    ])
+  )
+
+const commonPrefixes = (output: ListObjectsOutput, encode: (s: string) => string) =>
+  output.commonPrefixes.map((p) => xmlElement("CommonPrefixes", xmlElement("Prefix", encode(p))))
+
+export const listObjectsV2 = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    const info = yield* accessBucket(ctx, bucket)
+    const encode = encodingOf(ctx)
+    if (encode instanceof S3Error) return yield* encode
+    const maxKeys = intParam(ctx, "max-keys", 1000, 0, 1000)
+    if (maxKeys instanceof S3Error) return yield* maxKeys
+    const token = param(ctx, "continuation-token")
+    let fromToken: string | undefined
+    if (token !== undefined) {
+      const decoded = Base64Url.decode(token)
+      if (token === "" || Result.isFailure(decoded)) return yield* s3Error("InvalidArgument", "The continuation token provided is incorrect", [["ArgumentName", "continuation-token"]])
+      fromToken = new TextDecoder().decode(decoded.success)
+    }
+    const startAfter = param(ctx, "start-after")
+    const from = fromToken ?? startAfter
+    const { prefix, delimiter, output } = yield* list(ctx, bucket, from, maxKeys)
+    const next = output.truncated && output.nextStartAfter !== undefined ? Base64Url.encode(output.nextStartAfter) : undefined
+    return xmlResponse(
+      s3Root("ListBucketResult", [
+        xmlElement("Name", bucket),
+        xmlElement("Prefix", encode(prefix)),
+        xmlOptional("Delimiter", delimiter === "" ? undefined : encode(delimiter)),
+        xmlElement("MaxKeys", maxKeys),
+        xmlElement("KeyCount", output.objects.length + output.commonPrefixes.length),
+        xmlElement("IsTruncated", output.truncated),
+        xmlOptional("ContinuationToken", token),
+        xmlOptional("NextContinuationToken", next),
+        xmlOptional("StartAfter", startAfter === undefined ? undefined : encode(startAfter)),
+        xmlOptional("EncodingType", param(ctx, "encoding-type")),
+        contents(output, encode, param(ctx, "fetch-owner") === "true" ? info.owner : undefined),
+        commonPrefixes(output, encode)
+      ])
+    )
+  })
+
+export const listObjectsV1 = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    const info = yield* accessBucket(ctx, bucket)
+    const encode = encodingOf(ctx)
+    if (encode instanceof S3Error) return yield* encode
+    const maxKeys = intParam(ctx, "max-keys", 1000, 0, 1000)
+    if (maxKeys instanceof S3Error) return yield* maxKeys
+    const marker = param(ctx, "marker") ?? ""
+    const { prefix, delimiter, output } = yield* list(ctx, bucket, marker, maxKeys)
+    return xmlResponse(
+      s3Root("ListBucketResult", [
+        xmlElement("Name", bucket),
+        xmlElement("Prefix", encode(prefix)),
+        xmlElement("Marker", encode(marker)),
+        xmlOptional("NextMarker", output.truncated && output.nextStartAfter !== undefined ? encode(output.nextStartAfter) : undefined),
+        xmlElement("MaxKeys", maxKeys),
+        xmlOptional("Delimiter", delimiter === "" ? undefined : encode(delimiter)),
+        xmlElement("IsTruncated", output.truncated),
+        xmlOptional("EncodingType", param(ctx, "encoding-type")),
+        contents(output, encode, info.owner),
+        commonPrefixes(output, encode)
+      ])
+    )
+  })

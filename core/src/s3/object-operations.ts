@@ -1,0 +1,332 @@
+/**
+ * Object operations: put (conditional, with digests checked before the
+ * commit), get and head (ranges, conditions, response header overrides),
+ * delete, copy (streamed from the source into a new put), tagging and
+ * GetObjectAttributes.
+ */
+import { Effect, Stream } from "effect"
+import { Base64 } from "effect/encoding"
+import type { Attributes, ByteRange, GetObjectOutput, ObjectInfo, PutCondition } from "../object/store.ts"
+import {
+  attributesFromHeaders,
+  bareEtag,
+  checksumsOf,
+  checkTags,
+  etagOf,
+  headersFromAttributes,
+  MAX_OBJECT_TAGS,
+  STANDARD_HEADERS,
+  tagsOf,
+  withoutNames,
+  withoutPrefix
+} from "./attributes.ts"
+import { tagSetXml } from "./bucket-operations.ts"
+import { contentRange, evaluateConditions, parseRange, resolveRange } from "./conditions.ts"
+import { accessBucket, emptyResponse, header, type OperationContext, param, readSmallBody, xmlResponse } from "./context.ts"
+import { type DigestAlgorithm, toHex } from "./digest.ts"
+import { fromStoreError, S3Error, s3Error } from "./errors.ts"
+import { checkKey } from "./names.ts"
+import { type ChecksumAlgorithm, prepareBody, type VerifiedBody } from "./payload.ts"
+import type { S3Response } from "./request.ts"
+import { httpDate, isoDate } from "./time.ts"
+import { MAX_XML_BODY_BYTES, parseTagging } from "./xml-parse.ts"
+import { s3Root, xmlElement } from "./xml-render.ts"
+
+/** S3's largest single PUT (5 GiB); larger objects are uploaded in parts. */
+export const MAX_PUT_BYTES = 5 * 1024 ** 3
+
+const verifiedAttributes = (base: Attributes, verified: VerifiedBody, etag: string): Attributes => [
+  ...withoutNames(withoutPrefix(base, "checksum:"), ["etag"]),
+  ["etag", etag],
+  ...verified.checksums.map(([a, v]) => [`checksum:${a}`, v] as const)
+]
+
+const checksumHeaders = (verified: VerifiedBody): Array<readonly [string, string]> => verified.checksums.map(([a, v]) => [`x-amz-checksum-${a}`, v] as const)
+
+/** If-Match / If-None-Match on a write, as the store's compare-and-set condition. */
+export const writeCondition = (ctx: OperationContext, bucket: string, key: string): Effect.Effect<PutCondition | undefined, S3Error> =>
+  Effect.gen(function*() {
+    const ifNoneMatch = header(ctx, "if-none-match")
+    const ifMatch = header(ctx, "if-match")
+    if (ifNoneMatch !== undefined) {
+      if (ifNoneMatch.trim() !== "*") return yield* s3Error("NotImplemented", "If-None-Match on a write supports only *")
+      if (ifMatch !== undefined) return yield* s3Error("InvalidRequest", "If-Match and If-None-Match cannot be combined on a write")
+      return { ifAbsent: true }
+    }
+    if (ifMatch === undefined) return undefined
+    const current = yield* ctx.store.headObject(bucket, key).pipe(Effect.mapError(fromStoreError))
+    if (bareEtag(ifMatch) !== "*" && bareEtag(ifMatch) !== bareEtag(etagOf(current.attributes))) {
+      return yield* s3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", [["Condition", "If-Match"]])
+    }
+    return { ifVersion: current.versionId }
+  })
+
+export const putObject = (ctx: OperationContext, bucket: string, key: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    const badKey = checkKey(key)
+    if (badKey !== undefined) return yield* badKey
+    yield* accessBucket(ctx, bucket)
+    const requested = attributesFromHeaders(ctx.request)
+    if (requested instanceof S3Error) return yield* requested
+    const prepared = prepareBody(ctx.request, ctx.payload, ctx.digest)
+    if (prepared instanceof S3Error) return yield* prepared
+    if (prepared.size === undefined) return yield* s3Error("MissingContentLength", "You must provide the Content-Length HTTP header.")
+    if (prepared.size > MAX_PUT_BYTES) return yield* s3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", [["MaxSizeAllowed", String(MAX_PUT_BYTES)]])
+    const condition = yield* writeCondition(ctx, bucket, key)
+    let verified: VerifiedBody | undefined
+    const info = yield* ctx.store.putObject({
+      bucket,
+      key,
+      body: prepared.body,
+      size: prepared.size,
+      ...(condition === undefined ? {} : { condition }),
+      finish: () =>
+        Effect.map(prepared.verify, (v) => {
+          verified = v
+          return verifiedAttributes(requested, v, `"${v.md5Hex}"`)
+        })
+    }).pipe(Effect.mapError(fromStoreError))
+    return emptyResponse(200, [["etag", etagOf(info.attributes)], ...(verified === undefined ? [] : checksumHeaders(verified))])
+  })
+
+const conditionHeaders = (ctx: OperationContext, prefix = "") => ({
+  ifMatch: header(ctx, `${prefix}if-match`),
+  ifNoneMatch: header(ctx, `${prefix}if-none-match`),
+  ifModifiedSince: header(ctx, `${prefix}if-modified-since`),
+  ifUnmodifiedSince: header(ctx, `${prefix}if-unmodified-since`)
+})
+
+const notVersioned = (ctx: OperationContext): S3Error | undefined => {
+  const v = param(ctx, "versionId")
+  return v !== undefined && v !== "null" ? s3Error("NotImplemented", "Versioning is not supported: there are no object versions") : undefined
+}
+
+/** Response headers a GET may override with response-* query parameters (signed requests only, as in S3). */
+const overrides = ["content-type", "content-language", "expires", "cache-control", "content-disposition", "content-encoding"] as const
+
+const objectHeaders = (ctx: OperationContext, info: ObjectInfo): Array<readonly [string, string]> => {
+  const headers = headersFromAttributes(info.attributes, header(ctx, "x-amz-checksum-mode")?.toUpperCase() === "ENABLED")
+  headers.push(["last-modified", httpDate(info.createdMs)], ["accept-ranges", "bytes"])
+  if (info.parts > 0 && param(ctx, "partNumber") !== undefined) headers.push(["x-amz-mp-parts-count", String(info.parts)])
+  for (const name of overrides) {
+    const value = param(ctx, `response-${name}`)
+    if (value === undefined) continue
+    const i = headers.findIndex(([n]) => n === name)
+    if (i >= 0) headers.splice(i, 1)
+    headers.push([name, value])
+  }
+  return headers
+}
+
+/**
+ * The object and the range to serve. A range needs the size before the read,
+ * so it is resolved against a head; if the object changed in between, the
+ * read is retried so the range always matches the bytes served.
+ */
+const readObject = (ctx: OperationContext, bucket: string, key: string, body: boolean): Effect.Effect<{ readonly info: ObjectInfo; readonly range: ByteRange | undefined; readonly output: GetObjectOutput | undefined }, S3Error> =>
+  Effect.gen(function*() {
+    const spec = parseRange(header(ctx, "range"))
+    const partNumber = param(ctx, "partNumber")
+    if (partNumber !== undefined && partNumber !== "1") return yield* s3Error("NotImplemented", "GetObject by part number supports only partNumber=1 of a single-part object")
+    for (let attempt = 0; ; attempt++) {
+      if (spec === undefined) {
+        if (!body) return { info: yield* ctx.store.headObject(bucket, key).pipe(Effect.mapError(fromStoreError)), range: undefined, output: undefined }
+        const output = yield* ctx.store.getObject(bucket, key).pipe(Effect.mapError(fromStoreError))
+        return { info: output.info, range: undefined, output }
+      }
+      const head = yield* ctx.store.headObject(bucket, key).pipe(Effect.mapError(fromStoreError))
+      const range = resolveRange(spec, head.size)
+      if (range instanceof S3Error) return yield* range
+      if (!body) return { info: head, range, output: undefined }
+      const output = yield* ctx.store.getObject(bucket, key, range).pipe(Effect.mapError(fromStoreError))
+      if (output.info.versionId === head.versionId || attempt >= 3) {
+        if (output.info.versionId !== head.versionId) return yield* s3Error("ServiceUnavailable", "The object changed repeatedly while it was being read; retry")
+        return { info: output.info, range, output }
+      }
+    }
+  })
+
+export const getObject = (ctx: OperationContext, bucket: string, key: string, body: boolean): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    const bad = notVersioned(ctx)
+    if (bad !== undefined) return yield* bad
+    yield* accessBucket(ctx, bucket)
+    const { info, range, output } = yield* readObject(ctx, bucket, key, body)
+    const failed = evaluateConditions(conditionHeaders(ctx), etagOf(info.attributes), info.createdMs)
+    if (failed !== undefined) {
+      if (failed.code === "NotModified") return emptyResponse(304, [["etag", etagOf(info.attributes)], ["last-modified", httpDate(info.createdMs)]])
+      return yield* failed
+    }
+    const headers = objectHeaders(ctx, info)
+    const length = range === undefined ? info.size : range.end - range.start
+    headers.push(["content-length", String(length)])
+    if (range !== undefined) headers.push(["content-range", contentRange(range, info.size)])
+    const status = range === undefined ? 200 : 206
+    if (output === undefined) return { status, headers }
+    return { status, headers, body: Stream.mapError(output.body, fromStoreError) }
+  })
+
+export const deleteObject = (ctx: OperationContext, bucket: string, key: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    const bad = notVersioned(ctx)
+    if (bad !== undefined) return yield* bad
+    yield* accessBucket(ctx, bucket)
+    if (header(ctx, "if-match") !== undefined) {
+      const current = yield* ctx.store.headObject(bucket, key).pipe(Effect.mapError(fromStoreError))
+      const failed = evaluateConditions({ ifMatch: header(ctx, "if-match") }, etagOf(current.attributes), current.createdMs)
+      if (failed !== undefined) return yield* failed
+    }
+    yield* ctx.store.deleteObject(bucket, key).pipe(Effect.mapError(fromStoreError))
+    return emptyResponse(204)
+  })
+
+/** `x-amz-copy-source`: "/bucket/key" or "bucket/key", URL-encoded. */
+export const parseCopySource = (ctx: OperationContext): { readonly bucket: string; readonly key: string } | S3Error => {
+  const raw = header(ctx, "x-amz-copy-source") ?? ""
+  const [path, query] = raw.split("?", 2) as [string, string | undefined]
+  if (query !== undefined && /(^|&)versionId=/.test(query)) return s3Error("NotImplemented", "Copying a specific version is not supported")
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(path)
+  } catch {
+    return s3Error("InvalidArgument", "Invalid copy source encoding")
+  }
+  const trimmed = decoded.startsWith("/") ? decoded.slice(1) : decoded
+  const slash = trimmed.indexOf("/")
+  if (slash <= 0 || slash === trimmed.length - 1) return s3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+  return { bucket: trimmed.slice(0, slash), key: trimmed.slice(slash + 1) }
+}
+
+/** Reads the copy source (checking access and the x-amz-copy-source-if-* conditions). */
+export const openCopySource = (ctx: OperationContext, range: ByteRange | undefined) =>
+  Effect.gen(function*() {
+    const source = parseCopySource(ctx)
+    if (source instanceof S3Error) return yield* source
+    yield* accessBucket(ctx, source.bucket)
+    const output = yield* ctx.store.getObject(source.bucket, source.key, range).pipe(Effect.mapError(fromStoreError))
+    const failed = evaluateConditions(conditionHeaders(ctx, "x-amz-copy-source-"), etagOf(output.info.attributes), output.info.createdMs)
+    if (failed !== undefined) {
+      return yield* failed.code === "NotModified" ? s3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold") : failed
+    }
+    return { source, output }
+  })
+
+/** Hashes bytes as they stream through: the copy's ETag and checksums are computed, not trusted. */
+export const hashingStream = (ctx: OperationContext, body: Stream.Stream<Uint8Array, S3Error>, algorithms: ReadonlyArray<DigestAlgorithm>) => {
+  const hashers = algorithms.map((a) => [a, ctx.digest.hasher(a)] as const)
+  const stream = Stream.map(body, (bytes) => {
+    for (const [, h] of hashers) h.update(bytes)
+    return bytes
+  })
+  const digests = () => new Map(hashers.map(([a, h]) => [a, h.digest()] as const))
+  return { stream, digests }
+}
+
+export const copyObject = (ctx: OperationContext, bucket: string, key: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    const badKey = checkKey(key)
+    if (badKey !== undefined) return yield* badKey
+    yield* accessBucket(ctx, bucket)
+    const directive = (header(ctx, "x-amz-metadata-directive") ?? "COPY").toUpperCase()
+    const taggingDirective = (header(ctx, "x-amz-tagging-directive") ?? "COPY").toUpperCase()
+    if (directive !== "COPY" && directive !== "REPLACE") return yield* s3Error("InvalidArgument", "Unknown metadata directive.")
+    if (taggingDirective !== "COPY" && taggingDirective !== "REPLACE") return yield* s3Error("InvalidArgument", "Unknown tagging directive.")
+    const { source, output } = yield* openCopySource(ctx, undefined)
+    if (source.bucket === bucket && source.key === key && directive === "COPY" && taggingDirective === "COPY") {
+      return yield* s3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+    }
+    const requested = attributesFromHeaders(ctx.request)
+    if (requested instanceof S3Error) return yield* requested
+    const sourceAttributes = output.info.attributes
+    const keptMetadata = directive === "COPY"
+      ? sourceAttributes.filter(([n]) => n.startsWith("meta:") || (STANDARD_HEADERS as ReadonlyArray<string>).includes(n))
+      : requested.filter(([n]) => !n.startsWith("tag:"))
+    const keptTags = taggingDirective === "COPY" ? sourceAttributes.filter(([n]) => n.startsWith("tag:")) : requested.filter(([n]) => n.startsWith("tag:"))
+    const checksumAlgorithms = checksumsOf(sourceAttributes).map(([a]) => a)
+    const { stream, digests } = hashingStream(ctx, Stream.mapError(output.body, fromStoreError), ["md5", ...checksumAlgorithms])
+    const condition = yield* writeCondition(ctx, bucket, key)
+    const info = yield* ctx.store.putObject({
+      bucket,
+      key,
+      body: stream,
+      size: output.info.size,
+      ...(condition === undefined ? {} : { condition }),
+      finish: () =>
+        Effect.sync(() => {
+          const d = digests()
+          const checksums = checksumAlgorithms.map((a): readonly [ChecksumAlgorithm, string] => [a, Base64.encode(d.get(a)!)])
+          return verifiedAttributes([...keptMetadata, ...keptTags], { md5Hex: toHex(d.get("md5")!), checksums }, `"${toHex(d.get("md5")!)}"`)
+        })
+    }).pipe(Effect.mapError(fromStoreError))
+    return xmlResponse(
+      s3Root("CopyObjectResult", [xmlElement("ETag", etagOf(info.attributes)), xmlElement("LastModified", isoDate(info.createdMs))]),
+      [["x-amz-copy-source-version-id", "null"]]
+    )
+  })
+
+export const putObjectTagging = (ctx: OperationContext, bucket: string, key: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    const bad = notVersioned(ctx)
+    if (bad !== undefined) return yield* bad
+    yield* accessBucket(ctx, bucket)
+    const tags = parseTagging(yield* readSmallBody(ctx, MAX_XML_BODY_BYTES))
+    if (tags instanceof S3Error) return yield* tags
+    const badTags = checkTags(tags, MAX_OBJECT_TAGS)
+    if (badTags !== undefined) return yield* badTags
+    yield* updateObjectAttributes(ctx, bucket, key, (a) => [...withoutPrefix(a, "tag:"), ...tags.map(([k, v]) => [`tag:${k}`, v] as const)])
+    return emptyResponse(200)
+  })
+
+/** Read, change, write back under the version read: a concurrent put is not overwritten with stale attributes. */
+const updateObjectAttributes = (ctx: OperationContext, bucket: string, key: string, change: (a: Attributes) => Attributes) =>
+  Effect.gen(function*() {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = yield* ctx.store.headObject(bucket, key).pipe(Effect.mapError(fromStoreError))
+      const outcome = yield* Effect.result(ctx.store.updateObject(bucket, key, change(current.attributes), { ifVersion: current.versionId }))
+      if (outcome._tag === "Success") return outcome.success
+      if (outcome.failure._tag !== "PreconditionFailedError") return yield* fromStoreError(outcome.failure)
+    }
+    return yield* s3Error("ServiceUnavailable", "The object kept changing; retry")
+  })
+
+export const getObjectTagging = (ctx: OperationContext, bucket: string, key: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    const bad = notVersioned(ctx)
+    if (bad !== undefined) return yield* bad
+    yield* accessBucket(ctx, bucket)
+    const info = yield* ctx.store.headObject(bucket, key).pipe(Effect.mapError(fromStoreError))
+    return xmlResponse(tagSetXml(tagsOf(info.attributes)))
+  })
+
+export const deleteObjectTagging = (ctx: OperationContext, bucket: string, key: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    yield* accessBucket(ctx, bucket)
+    yield* updateObjectAttributes(ctx, bucket, key, (a) => withoutPrefix(a, "tag:"))
+    return emptyResponse(204)
+  })
+
+const checksumElement: Record<ChecksumAlgorithm, string> = { crc32: "ChecksumCRC32", crc32c: "ChecksumCRC32C", sha1: "ChecksumSHA1", sha256: "ChecksumSHA256" }
+
+export const getObjectAttributes = (ctx: OperationContext, bucket: string, key: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    const bad = notVersioned(ctx)
+    if (bad !== undefined) return yield* bad
+    yield* accessBucket(ctx, bucket)
+    const wanted = new Set((header(ctx, "x-amz-object-attributes") ?? "").split(",").map((s) => s.trim()).filter((s) => s !== ""))
+    if (wanted.size === 0) return yield* s3Error("InvalidArgument", "x-amz-object-attributes must name at least one of ETag, Checksum, ObjectParts, StorageClass, ObjectSize")
+    const info = yield* ctx.store.headObject(bucket, key).pipe(Effect.mapError(fromStoreError))
+    const failed = evaluateConditions(conditionHeaders(ctx), etagOf(info.attributes), info.createdMs)
+    if (failed !== undefined) return yield* failed.code === "NotModified" ? s3Error("PreconditionFailed", "Not modified") : failed
+    const checksums = checksumsOf(info.attributes)
+    return xmlResponse(
+      s3Root("GetObjectAttributesResponse", [
+        wanted.has("ETag") ? xmlElement("ETag", bareEtag(etagOf(info.attributes))) : undefined,
+        wanted.has("Checksum") && checksums.length > 0 ? xmlElement("Checksum", checksums.map(([a, v]) => xmlElement(checksumElement[a], v))) : undefined,
+        wanted.has("ObjectParts") && info.parts > 0 ? xmlElement("ObjectParts", [xmlElement("TotalPartsCount", info.parts), xmlElement("PartsCount", info.parts)]) : undefined,
+        wanted.has("StorageClass") ? xmlElement("StorageClass", "STANDARD") : undefined,
+        wanted.has("ObjectSize") ? xmlElement("ObjectSize", info.size) : undefined
+      ]),
+      [["last-modified", httpDate(info.createdMs)]]
+    )
+  })
+

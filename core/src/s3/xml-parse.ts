@@ -1,0 +1,173 @@
+/**
+ * Parsing the XML request bodies S3 clients send (CompleteMultipartUpload,
+ * Delete, Tagging, CORSConfiguration, CreateBucketConfiguration) with
+ * fast-xml-parser (docs/adr/0008-s3-dependencies.md). Anything that is not
+ * well-formed, has a DOCTYPE (entity expansion), or lacks a required element
+ * is `MalformedXML`, as in S3; values are checked here so handlers get typed
+ * records.
+ */
+import { XMLParser, XMLValidator } from "fast-xml-parser"
+import { S3Error, s3Error } from "./errors.ts"
+
+/** Request bodies of the XML operations are at most this large (1000 keys of 1024 bytes fit). */
+export const MAX_XML_BODY_BYTES = 2 * 1024 * 1024
+
+const listElements = new Set(["Part", "Object", "Tag", "CORSRule", "AllowedMethod", "AllowedOrigin", "AllowedHeader", "ExposeHeader"])
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  // Keys may begin or end with spaces: keep text as sent.
+  trimValues: false,
+  removeNSPrefix: true,
+  processEntities: true,
+  htmlEntities: false,
+  isArray: (name) => listElements.has(name)
+})
+
+type Node = Record<string, unknown>
+
+const malformed = (why: string) => s3Error("MalformedXML", `The XML you provided was not well-formed or did not validate against our published schema (${why})`)
+
+const decoder = new TextDecoder("utf-8", { fatal: true })
+
+/** The document's root element `root`, parsed; fails with MalformedXML. */
+export const parseXmlRoot = (body: Uint8Array, root: string): Node | S3Error => {
+  let text: string
+  try {
+    text = decoder.decode(body)
+  } catch {
+    return malformed("not UTF-8")
+  }
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) return malformed("DOCTYPE is not allowed")
+  if (text.trim() === "") return malformed("empty body")
+  const valid = XMLValidator.validate(text)
+  if (valid !== true) return malformed(valid.err.msg)
+  let parsed: unknown
+  try {
+    parsed = parser.parse(text)
+  } catch (e) {
+    return malformed(String(e))
+  }
+  const node = (parsed as Node)[root]
+  if (node === undefined) return malformed(`expected root element ${root}`)
+  return asNode(node)
+}
+
+/** An element with children ("" for an empty element such as `<TagSet/>`). */
+const asNode = (value: unknown): Node => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Node) : {})
+
+const text = (node: Node, name: string): string | undefined => {
+  const v = node[name]
+  return typeof v === "string" ? v : undefined
+}
+
+const list = (node: Node, name: string): ReadonlyArray<unknown> => {
+  const v = node[name]
+  return Array.isArray(v) ? v : []
+}
+
+const texts = (node: Node, name: string): ReadonlyArray<string> => list(node, name).filter((v): v is string => typeof v === "string").map((v) => v.trim())
+
+export interface CompletedPart {
+  readonly partNumber: number
+  readonly etag: string
+}
+
+export const parseCompleteMultipartUpload = (body: Uint8Array): ReadonlyArray<CompletedPart> | S3Error => {
+  const root = parseXmlRoot(body, "CompleteMultipartUpload")
+  if (root instanceof S3Error) return root
+  const parts: Array<CompletedPart> = []
+  for (const raw of list(root, "Part")) {
+    const part = asNode(raw)
+    const number = text(part, "PartNumber")?.trim()
+    const etag = text(part, "ETag")?.trim()
+    if (number === undefined || !/^\d{1,5}$/.test(number)) return malformed("Part needs a PartNumber")
+    if (etag === undefined) return malformed("Part needs an ETag")
+    parts.push({ partNumber: Number(number), etag })
+  }
+  if (parts.length === 0) return malformed("no Part elements")
+  return parts
+}
+
+export interface DeleteRequest {
+  readonly quiet: boolean
+  readonly keys: ReadonlyArray<string>
+}
+
+export const parseDelete = (body: Uint8Array): DeleteRequest | S3Error => {
+  const root = parseXmlRoot(body, "Delete")
+  if (root instanceof S3Error) return root
+  const keys: Array<string> = []
+  for (const raw of list(root, "Object")) {
+    const key = text(asNode(raw), "Key")
+    if (key === undefined || key === "") return malformed("Object needs a Key")
+    keys.push(key)
+  }
+  if (keys.length === 0) return malformed("no Object elements")
+  if (keys.length > 1000) return malformed("at most 1000 objects per request")
+  return { quiet: text(root, "Quiet")?.trim().toLowerCase() === "true", keys }
+}
+
+export type TagSet = ReadonlyArray<readonly [string, string]>
+
+export const parseTagging = (body: Uint8Array): TagSet | S3Error => {
+  const root = parseXmlRoot(body, "Tagging")
+  if (root instanceof S3Error) return root
+  if (root.TagSet === undefined) return malformed("Tagging needs a TagSet")
+  const tags: Array<readonly [string, string]> = []
+  for (const raw of list(asNode(root.TagSet), "Tag")) {
+    const tag = asNode(raw)
+    const key = text(tag, "Key")
+    const value = text(tag, "Value") ?? ""
+    if (key === undefined) return malformed("Tag needs a Key")
+    tags.push([key, value])
+  }
+  return tags
+}
+
+export interface CorsRule {
+  readonly id?: string
+  readonly allowedMethods: ReadonlyArray<string>
+  readonly allowedOrigins: ReadonlyArray<string>
+  readonly allowedHeaders: ReadonlyArray<string>
+  readonly exposeHeaders: ReadonlyArray<string>
+  readonly maxAgeSeconds?: number
+}
+
+const corsMethods = new Set(["GET", "PUT", "HEAD", "POST", "DELETE"])
+
+export const parseCorsConfiguration = (body: Uint8Array): ReadonlyArray<CorsRule> | S3Error => {
+  const root = parseXmlRoot(body, "CORSConfiguration")
+  if (root instanceof S3Error) return root
+  const rules: Array<CorsRule> = []
+  for (const raw of list(root, "CORSRule")) {
+    const node = asNode(raw)
+    const allowedMethods = texts(node, "AllowedMethod")
+    const allowedOrigins = texts(node, "AllowedOrigin")
+    if (allowedMethods.length === 0 || allowedOrigins.length === 0) return malformed("CORSRule needs AllowedMethod and AllowedOrigin")
+    const bad = allowedMethods.find((m) => !corsMethods.has(m))
+    if (bad !== undefined) return s3Error("InvalidRequest", `Found unsupported HTTP method in CORS config. Unsupported method is ${bad}`)
+    const id = text(node, "ID")
+    const maxAge = text(node, "MaxAgeSeconds")?.trim()
+    if (maxAge !== undefined && !/^\d{1,9}$/.test(maxAge)) return malformed("MaxAgeSeconds must be a whole number")
+    rules.push({
+      ...(id === undefined ? {} : { id }),
+      allowedMethods,
+      allowedOrigins,
+      allowedHeaders: texts(node, "AllowedHeader"),
+      exposeHeaders: texts(node, "ExposeHeader"),
+      ...(maxAge === undefined ? {} : { maxAgeSeconds: Number(maxAge) })
+    })
+  }
+  if (rules.length === 0) return malformed("no CORSRule elements")
+  if (rules.length > 100) return malformed("at most 100 CORS rules")
+  return rules
+}
+
+/** The LocationConstraint of a CreateBucket body ("" when none is given). */
+export const parseCreateBucketConfiguration = (body: Uint8Array): string | S3Error => {
+  const root = parseXmlRoot(body, "CreateBucketConfiguration")
+  if (root instanceof S3Error) return root
+  return text(root, "LocationConstraint")?.trim() ?? ""
+}

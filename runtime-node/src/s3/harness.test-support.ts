@@ -1,0 +1,62 @@
+/**
+ * A one-node Cairn with its S3 endpoint for integration tests: the real
+ * Raft KV server and object layer (in-memory disk and network, the system
+ * clock, which SigV4 needs), the user directory in the KV, and the
+ * listener on a free loopback port.
+ */
+import { Disk, Network, nodeId } from "@cairn/core"
+import { makeKvServer } from "@cairn/core/kv/server"
+import { makeObjectNode } from "@cairn/core/object/object-node"
+import type { ObjectStore } from "@cairn/core/object/store"
+import type { Reader } from "@cairn/core/raft/codec"
+import { makeUsers, type Users } from "@cairn/core/s3/users"
+import { inMemoryDisk, inMemoryNetwork } from "@cairn/runtime-test"
+import { Effect, Exit, Layer, Scope } from "effect"
+import { SystemClockLive } from "../clock/system-clock.ts"
+import { SystemRandomLive } from "../random/system-random.ts"
+import { setLogLevel } from "../server/log.ts"
+import { NodeDigestLive } from "./digest.ts"
+import { startS3Listener, type S3ListenerOptions } from "./listener.ts"
+
+export const ADMIN = { accessKey: "CAIRNTESTADMINKEY0001", secretKey: "test-admin-secret-key-0123456789" }
+
+export interface TestS3 {
+  readonly endpoint: string
+  readonly port: number
+  readonly store: ObjectStore
+  readonly users: Users
+  /** Runs an effect with the node's services (for driving the user directory). */
+  readonly run: <A, E>(effect: Effect.Effect<A, E>) => Promise<A>
+  readonly close: () => Promise<void>
+}
+
+export const startTestS3 = async (options: Partial<Pick<S3ListenerOptions, "tls" | "baseDomains" | "maxHeaderBytes" | "region">> = {}): Promise<TestS3> => {
+  setLogLevel("error")
+  const scope = await Effect.runPromise(Scope.make())
+  const n1 = nodeId("n1")
+  const services = Layer.mergeAll(SystemClockLive, SystemRandomLive, NodeDigestLive, Layer.succeed(Disk, inMemoryDisk()))
+  const program = Effect.gen(function*() {
+    const network = (yield* inMemoryNetwork([n1])).node(n1)
+    let frames: (from: typeof n1, kind: number, body: Reader) => Effect.Effect<void> = () => Effect.void
+    const kv = yield* makeKvServer({ id: n1, voters: [n1], dataDir: "raft", onForeignFrame: (from, kind, body) => frames(from, kind, body) }).pipe(
+      Effect.provideService(Network, network)
+    )
+    yield* Effect.forkScoped(kv.run)
+    const node = yield* makeObjectNode({ self: n1, kv, members: () => [{ id: n1, domain: "n1" }] }).pipe(Effect.provideService(Network, network))
+    frames = node.onFrame
+    yield* Effect.forkScoped(node.background)
+    const users = makeUsers(node.kv, ADMIN)
+    const listener = yield* startS3Listener({ store: node.store, users, address: { host: "127.0.0.1", port: 0 }, drainMs: 100, ...options })
+    const context = yield* Effect.context<never>()
+    return { store: node.store, users, listener, context }
+  })
+  const started = await Effect.runPromise(program.pipe(Scope.provide(scope), Effect.provide(services)))
+  return {
+    endpoint: `${started.listener.scheme}://127.0.0.1:${started.listener.address.port}`,
+    port: started.listener.address.port,
+    store: started.store,
+    users: started.users,
+    run: (effect) => Effect.runPromise(effect.pipe(Effect.provide(services))),
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}

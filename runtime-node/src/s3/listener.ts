@@ -1,0 +1,212 @@
+/**
+ * The S3 endpoint: a node:http (or, with a certificate, node:https) server
+ * that turns each exchange into core's `S3Request`, runs the S3 handler, and
+ * writes its `S3Response`. Bodies stream both ways with backpressure: a
+ * request body is read only as fast as the store consumes it, and an object
+ * is written only as fast as the client reads it; nothing is buffered whole.
+ *
+ * Every path answers with S3's error XML and nothing a client sends can
+ * crash the process: malformed HTTP is a 400, headers larger than
+ * `maxHeaderBytes` a 431, a client that goes away interrupts its request
+ * (an unfinished upload commits nothing). A failure after the response
+ * headers went out can only be signalled by cutting the connection, which
+ * clients detect by the short body.
+ */
+import type { Clock, Random } from "@cairn/core"
+import type { ObjectStore } from "@cairn/core/object/store"
+import type { Digest } from "@cairn/core/s3/digest"
+import { errorXml, s3Error, type S3Error } from "@cairn/core/s3/errors"
+import { makeS3Handler } from "@cairn/core/s3/handler"
+import type { S3Request, S3Response } from "@cairn/core/s3/request"
+import type { Users } from "@cairn/core/s3/users"
+import { Data, Effect, Fiber, Scope, Stream } from "effect"
+import { randomBytes } from "node:crypto"
+import { readFileSync } from "node:fs"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import { createServer as createTlsServer } from "node:https"
+import type { Socket } from "node:net"
+import { log } from "../server/log.ts"
+
+export class S3ListenerError extends Data.TaggedError("S3ListenerError")<{ readonly message: string }> {}
+
+export interface S3ListenerOptions {
+  readonly store: ObjectStore
+  readonly users: Users
+  /** host and port to listen on; port 0 picks a free one. */
+  readonly address: { readonly host: string; readonly port: number }
+  /** The region clients sign for; default us-east-1. */
+  readonly region?: string
+  /** Serve HTTPS with this certificate and key (PEM files). */
+  readonly tls?: { readonly certPath: string; readonly keyPath: string }
+  /** Domains for virtual-host-style requests (`bucket.<domain>`); path style always works. */
+  readonly baseDomains?: ReadonlyArray<string>
+  /** Request header section limit (default 16 KiB): larger is a 431. */
+  readonly maxHeaderBytes?: number
+  /** In-flight requests get this long to finish at shutdown (default 10 s). */
+  readonly drainMs?: number
+}
+
+export interface S3Listener {
+  /** The address bound (with the real port when 0 was asked for). */
+  readonly address: { readonly host: string; readonly port: number }
+  readonly scheme: "http" | "https"
+}
+
+const requestOf = (req: IncomingMessage): S3Request => {
+  const headers = new Map<string, string>()
+  for (const [name, values] of Object.entries(req.headersDistinct)) {
+    if (values !== undefined) headers.set(name.toLowerCase(), values.join(","))
+  }
+  const url = req.url ?? "/"
+  const q = url.indexOf("?")
+  const body = Stream.fromAsyncIterable(req as AsyncIterable<Buffer>, (e): S3Error =>
+    s3Error("IncompleteBody", `the request body could not be read: ${e instanceof Error ? e.message : String(e)}`)
+  )
+  return {
+    method: req.method ?? "GET",
+    rawPath: q < 0 ? url : url.slice(0, q),
+    rawQuery: q < 0 ? "" : url.slice(q + 1),
+    headers,
+    body: Stream.map(body, (b): Uint8Array => b)
+  }
+}
+
+class ClientGone extends Data.TaggedError("ClientGone")<{}> {}
+
+/** Writes one chunk, waiting for the socket to drain when its buffer is full. */
+const write = (res: ServerResponse, chunk: Uint8Array): Effect.Effect<void, ClientGone> =>
+  Effect.callback<void, ClientGone>((resume) => {
+    if (res.destroyed) return resume(Effect.fail(new ClientGone()))
+    if (res.write(chunk)) return resume(Effect.void)
+    const done = () => {
+      res.off("drain", done)
+      res.off("close", done)
+      resume(res.destroyed ? Effect.fail(new ClientGone()) : Effect.void)
+    }
+    res.on("drain", done)
+    res.on("close", done)
+  })
+
+const sendResponse = (req: IncomingMessage, res: ServerResponse, response: S3Response): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const headers: Record<string, string> = {}
+    for (const [name, value] of response.headers) headers[name] = value
+    // An unread request body (a refused upload) cannot be skipped on a kept-alive connection: close it.
+    if (!req.complete) headers.connection = "close"
+    res.writeHead(response.status, headers)
+    const body = response.body
+    if (body === undefined || req.method === "HEAD") {
+      res.end()
+      return
+    }
+    if (body instanceof Uint8Array) {
+      res.end(body)
+      return
+    }
+    const outcome = yield* Effect.exit(Stream.runForEach(body, (chunk) => write(res, chunk)))
+    if (outcome._tag === "Success") res.end()
+    else {
+      // Headers are out: the only honest signal left is a cut connection (the client sees a short body).
+      log("warn", "s3 response body failed after the headers were sent", { path: req.url, error: String(outcome.cause) })
+      res.destroy()
+    }
+  })
+
+const rawError = (status: number, code: "RequestHeaderSectionTooLarge" | "InvalidRequest", message: string): string => {
+  const requestId = randomBytes(8).toString("hex").toUpperCase()
+  const xml = errorXml(s3Error(code, message), "/", requestId)
+  const reason = status === 431 ? "Request Header Fields Too Large" : "Bad Request"
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/xml\r\ncontent-length: ${Buffer.byteLength(xml)}\r\nx-amz-request-id: ${requestId}\r\nconnection: close\r\n\r\n${xml}`
+}
+
+const listen = (server: Server, address: S3ListenerOptions["address"]): Effect.Effect<{ host: string; port: number }, S3ListenerError> =>
+  Effect.callback<{ host: string; port: number }, S3ListenerError>((resume) => {
+    const failed = (e: Error) => resume(Effect.fail(new S3ListenerError({ message: `cannot listen on ${address.host}:${address.port} for S3: ${e.message}` })))
+    server.once("error", failed)
+    server.listen(address.port, address.host, () => {
+      server.off("error", failed)
+      const bound = server.address()
+      resume(Effect.succeed(typeof bound === "object" && bound !== null ? { host: address.host, port: bound.port } : { ...address }))
+    })
+  })
+
+/**
+ * Starts the S3 endpoint; it stops (draining in-flight requests) when the
+ * scope closes. Needs the Digest, Clock and Random services.
+ */
+export const startS3Listener = (options: S3ListenerOptions): Effect.Effect<S3Listener, S3ListenerError, Digest | Clock | Random | Scope.Scope> =>
+  Effect.gen(function*() {
+    const handler = makeS3Handler({
+      store: options.store,
+      users: options.users,
+      region: options.region ?? "us-east-1",
+      ...(options.baseDomains === undefined ? {} : { baseDomains: options.baseDomains })
+    })
+    const services = yield* Effect.context<Digest | Clock | Random>()
+    const runFork = Effect.runForkWith(services)
+    const inFlight = new Set<Fiber.Fiber<void>>()
+
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+      try {
+        const program = Effect.flatMap(handler(requestOf(req)), (response) => {
+          if (response.status >= 500) log("error", "s3 request failed", { method: req.method, path: req.url, status: response.status, requestId: response.requestId })
+          return sendResponse(req, res, response)
+        })
+        const fiber = runFork(program)
+        inFlight.add(fiber)
+        fiber.addObserver(() => inFlight.delete(fiber))
+        // A client that goes away stops its request: an upload in progress commits nothing.
+        res.on("close", () => {
+          if (!res.writableFinished) runFork(Fiber.interrupt(fiber))
+        })
+      } catch (e) {
+        log("error", "s3 request could not start", { error: String(e instanceof Error ? e.stack : e) })
+        if (!res.headersSent) res.writeHead(500, { "content-type": "application/xml", connection: "close" })
+        res.end()
+      }
+    }
+
+    const serverOptions = {
+      maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024,
+      // Uploads of gigabytes take long: no whole-request deadline, but an idle socket is closed.
+      requestTimeout: 0,
+      headersTimeout: 60_000
+    }
+    let server: Server
+    let scheme: "http" | "https" = "http"
+    if (options.tls === undefined) server = createServer(serverOptions, onRequest)
+    else {
+      const tls = options.tls
+      const files = yield* Effect.try({
+        try: () => ({ cert: readFileSync(tls.certPath), key: readFileSync(tls.keyPath) }),
+        catch: (e) => new S3ListenerError({ message: `cannot read the S3 TLS certificate or key: ${(e as Error).message}` })
+      })
+      server = yield* Effect.try({
+        try: () => createTlsServer({ ...serverOptions, ...files }, onRequest) as unknown as Server,
+        catch: (e) => new S3ListenerError({ message: `bad S3 TLS certificate or key: ${(e as Error).message}` })
+      })
+      scheme = "https"
+    }
+    server.setTimeout(120_000, (socket: Socket) => socket.destroy())
+    server.on("clientError", (e: NodeJS.ErrnoException, socket: Socket) => {
+      if (!socket.writable || e.code === "ECONNRESET") {
+        socket.destroy()
+        return
+      }
+      if (e.code === "HPE_HEADER_OVERFLOW") socket.end(rawError(431, "RequestHeaderSectionTooLarge", `Your request header section exceeds the maximum allowed size (${serverOptions.maxHeaderSize} bytes).`))
+      else socket.end(rawError(400, "InvalidRequest", "Malformed HTTP request"))
+    })
+
+    const address = yield* Effect.acquireRelease(listen(server, options.address), () =>
+      Effect.promise(async () => {
+        const closed = new Promise<void>((r) => server.close(() => r()))
+        server.closeIdleConnections()
+        const deadline = Date.now() + (options.drainMs ?? 10_000)
+        while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+        server.closeAllConnections()
+        await closed
+      })
+    )
+    log("info", "S3 API listening", { url: `${scheme}://${address.host}:${address.port}`, region: options.region ?? "us-east-1" })
+    return { address, scheme }
+  })
