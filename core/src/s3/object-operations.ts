@@ -104,8 +104,9 @@ const notVersioned = (ctx: OperationContext): S3Error | undefined => {
 /** Response headers a GET may override with response-* query parameters (signed requests only, as in S3). */
 const overrides = ["content-type", "content-language", "expires", "cache-control", "content-disposition", "content-encoding"] as const
 
-const objectHeaders = (ctx: OperationContext, info: ObjectInfo): Array<readonly [string, string]> => {
-  const headers = headersFromAttributes(info.attributes, header(ctx, "x-amz-checksum-mode")?.toUpperCase() === "ENABLED")
+const objectHeaders = (ctx: OperationContext, info: ObjectInfo, whole: boolean): Array<readonly [string, string]> => {
+  // The stored checksums are of the whole object: a range answer must not carry them (clients would check the range against them).
+  const headers = headersFromAttributes(info.attributes, whole && header(ctx, "x-amz-checksum-mode")?.toUpperCase() === "ENABLED")
   headers.push(["last-modified", httpDate(info.createdMs)], ["accept-ranges", "bytes"])
   if (info.parts > 0 && param(ctx, "partNumber") !== undefined) headers.push(["x-amz-mp-parts-count", String(info.parts)])
   for (const name of overrides) {
@@ -157,7 +158,7 @@ export const getObject = (ctx: OperationContext, bucket: string, key: string, bo
       if (failed.code === "NotModified") return emptyResponse(304, [["etag", etagOf(info.attributes)], ["last-modified", httpDate(info.createdMs)]])
       return yield* failed
     }
-    const headers = objectHeaders(ctx, info)
+    const headers = objectHeaders(ctx, info, range === undefined)
     const length = range === undefined ? info.size : range.end - range.start
     headers.push(["content-length", String(length)])
     if (range !== undefined) headers.push(["content-range", contentRange(range, info.size)])
