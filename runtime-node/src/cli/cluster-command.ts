@@ -11,14 +11,14 @@ import { readCredentials } from "../server/secrets.ts"
 
 export class ClusterCommandError extends Data.TaggedError("ClusterCommandError")<{ readonly message: string }> {}
 
-const common = {
+export const common = {
   endpoint: Flag.String("endpoint").pipe(Flag.withDefault("http://127.0.0.1:9100"), Flag.withDescription("API address of any member")),
   accessKey: Flag.String("access-key").pipe(Flag.optional, Flag.withDescription("admin access key (default CAIRN_ACCESS_KEY, else the credentials file)")),
   secretKey: Flag.String("secret-key").pipe(Flag.optional, Flag.withDescription("admin secret key (default CAIRN_SECRET_KEY, else the credentials file)")),
   credentials: Flag.String("credentials").pipe(Flag.optional, Flag.withDescription("admin-credentials.json to read (default ./data/dev/ or ./data/)"))
 }
 
-type Common = {
+export type Common = {
   readonly endpoint: string
   readonly accessKey: Option.Option<string>
   readonly secretKey: Option.Option<string>
@@ -39,7 +39,7 @@ const authHeader = (flags: Common): string | ClusterCommandError => {
 }
 
 /** Sends the request, following leader hints and retrying "busy" for a few seconds. */
-const call = (flags: Common, method: string, path: string, body?: unknown) =>
+export const call = (flags: Common, method: string, path: string, body?: unknown) =>
   Effect.tryPromise({
     try: async () => {
       const auth = authHeader(flags)

@@ -6,6 +6,7 @@ import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
 import { simCommand } from "@cairn/sim/cli/sim-command"
 import { checkCommand } from "@cairn/jepsen/cli/check-command"
+import { adminCommand } from "./admin-command.ts"
 import { clusterCommand } from "./cluster-command.ts"
 import { devCommand } from "./dev-command.ts"
 import { jepsenCommand } from "../jepsen/jepsen-command.ts"
@@ -15,7 +16,7 @@ const version = "0.1.0"
 
 const cairn = Command.make("cairn").pipe(
   Command.withDescription("Cairn: a storage core proven in a deterministic simulator"),
-  Command.withSubcommands([simCommand, checkCommand, serverCommand, devCommand, clusterCommand, jepsenCommand])
+  Command.withSubcommands([simCommand, checkCommand, serverCommand, devCommand, clusterCommand, adminCommand, jepsenCommand])
 )
 
 const program = Command.run(cairn, { version }).pipe(

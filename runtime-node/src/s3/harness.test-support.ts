@@ -5,7 +5,7 @@
  * listener on a free loopback port.
  */
 import { Disk, Network, nodeId } from "@cairn/core"
-import { makeKvServer } from "@cairn/core/kv/server"
+import { type KvServer, makeKvServer } from "@cairn/core/kv/server"
 import { makeObjectNode } from "@cairn/core/object/object-node"
 import type { ObjectStore } from "@cairn/core/object/store"
 import type { Reader } from "@cairn/core/raft/codec"
@@ -25,6 +25,7 @@ export interface TestS3 {
   readonly port: number
   readonly store: ObjectStore
   readonly users: Users
+  readonly kv: KvServer
   /** Runs an effect with the node's services (for driving the user directory). */
   readonly run: <A, E>(effect: Effect.Effect<A, E>) => Promise<A>
   readonly close: () => Promise<void>
@@ -48,7 +49,7 @@ export const startTestS3 = async (options: Partial<Pick<S3ListenerOptions, "tls"
     const users = makeUsers(node.kv, ADMIN)
     const listener = yield* startS3Listener({ store: node.store, users, address: { host: "127.0.0.1", port: 0 }, drainMs: 100, ...options })
     const context = yield* Effect.context<never>()
-    return { store: node.store, users, listener, context }
+    return { store: node.store, users, listener, context, kv }
   })
   const started = await Effect.runPromise(program.pipe(Scope.provide(scope), Effect.provide(services)))
   return {
@@ -56,6 +57,7 @@ export const startTestS3 = async (options: Partial<Pick<S3ListenerOptions, "tls"
     port: started.listener.address.port,
     store: started.store,
     users: started.users,
+    kv: started.kv,
     run: (effect) => Effect.runPromise(effect.pipe(Effect.provide(services))),
     close: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }

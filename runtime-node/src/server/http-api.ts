@@ -1,6 +1,7 @@
 /**
  * The client-facing HTTP API on `--api-listen` (node:http): the KV store
- * under `/v1/kv`, membership under `/v1/admin/members`, `/metrics`,
+ * under `/v1/kv`, membership under `/v1/admin/members`, S3 access keys under
+ * `/v1/admin/s3/users` (when the S3 layer is running), `/metrics`,
  * `/health`, `/ready` and `/v1/status`. See docs/server.md for the contract.
  *
  * Every handler answers: bad input is a 4xx with a JSON error body, an
@@ -32,6 +33,7 @@ import { log } from "./log.ts"
 import type { Members } from "./members.ts"
 import type { ServerMetrics } from "./metrics.ts"
 import type { AdminCredentials } from "./secrets.ts"
+import type { Users } from "@cairn/core/s3/users"
 
 export interface ApiContext {
   readonly config: ServerConfig
@@ -41,6 +43,8 @@ export interface ApiContext {
   readonly members: Members
   /** The server's services (the tracer among them, when tracing is on): KV calls run with these. */
   readonly services: Context.Context<never>
+  /** The S3 user directory; without it the S3 user endpoints answer 503. */
+  readonly s3Users?: Users
 }
 
 /** Keys starting with NUL are the server's own (membership records); clients may not touch them. */
@@ -329,6 +333,46 @@ export const makeApiHandler = (ctx: ApiContext) => {
     throw new HttpError(405, "method-not-allowed", "use GET or POST /v1/admin/members, DELETE /v1/admin/members/{id}")
   }
 
+  /** S3 access keys: GET lists, POST {"user"} creates a key pair (the secret is shown only here), DELETE /{accessKey} revokes. */
+  const handleS3Users = async (req: IncomingMessage, res: ServerResponse, rest: string): Promise<number> => {
+    if (!authorized(req)) {
+      metrics.errors.inc({ kind: "unauthorized" })
+      throw new HttpError(401, "unauthorized", "admin endpoints need HTTP Basic auth with the admin access key and secret key", {}, { "www-authenticate": 'Basic realm="cairn"' })
+    }
+    const users = ctx.s3Users
+    if (users === undefined) throw new HttpError(503, "s3-unavailable", "the S3 layer is not running on this node", {}, { "retry-after": "1" })
+    const run = async <A>(effect: Effect.Effect<A, { readonly _tag: string; readonly message: string }>): Promise<A> => {
+      const outcome = await runPromise(Effect.result(effect))
+      if (Result.isSuccess(outcome)) return outcome.success
+      const failure = outcome.failure
+      if (failure._tag === "InvalidUserError") throw new HttpError(400, "bad-user", failure.message)
+      if ("ambiguous" in failure && failure.ambiguous === true) throw new HttpError(504, "outcome-unknown", `${failure.message}; list the keys to find out whether it took effect`)
+      throw new HttpError(503, "unavailable", failure.message, {}, { "retry-after": "1" })
+    }
+    if (rest === "" && req.method === "GET") return json(res, 200, { keys: await run(users.listKeys) })
+    if (rest === "" && req.method === "POST") {
+      const body = await readBody(req, 64 * 1024)
+      if (body === "too-large") throw new HttpError(413, "too-large", "the request body is too large")
+      let user: unknown
+      try {
+        user = (JSON.parse(body.toString("utf8")) as { user?: unknown }).user
+      } catch {
+        user = undefined
+      }
+      if (typeof user !== "string") throw new HttpError(400, "bad-json", 'expected a JSON body {"user": "NAME"}')
+      const accessKey = `CAIRN${randomBytes(10).toString("hex").toUpperCase()}`
+      const secretKey = randomBytes(30).toString("base64url")
+      const created = await run(users.addKey({ user, accessKey, secretKey, createdMs: Date.now() }))
+      return json(res, 200, { ...created, secretKey })
+    }
+    if (rest.startsWith("/") && req.method === "DELETE") {
+      const accessKey = decodeURIComponent(rest.slice(1))
+      if (!(await run(users.revoke(accessKey)))) throw new HttpError(404, "not-found", `no access key ${accessKey}`)
+      return json(res, 200, { accessKey, revoked: true })
+    }
+    throw new HttpError(405, "method-not-allowed", "use GET or POST /v1/admin/s3/users, DELETE /v1/admin/s3/users/{accessKey}")
+  }
+
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL, span: Tracer.Span): Promise<number> => {
     const path = url.pathname
     if (path.startsWith("/v1/kv/")) return handleKey(req, res, url, path.slice("/v1/kv/".length), span)
@@ -350,11 +394,12 @@ export const makeApiHandler = (ctx: ApiContext) => {
       return text.length
     }
     if (path === "/v1/admin/members" || path.startsWith("/v1/admin/members/")) return handleAdmin(req, res, path.slice("/v1/admin/members".length))
+    if (path === "/v1/admin/s3/users" || path.startsWith("/v1/admin/s3/users/")) return handleS3Users(req, res, path.slice("/v1/admin/s3/users".length))
     throw new HttpError(404, "no-route", `no route ${path}: see docs/server.md`)
   }
 
   const routeLabel = (path: string) =>
-    path.startsWith("/v1/kv/") ? "/v1/kv/{key}" : path.startsWith("/v1/admin/") ? "/v1/admin/members" : ["/v1/kv", "/health", "/ready", "/metrics", "/v1/status"].includes(path) ? path : "other"
+    path.startsWith("/v1/kv/") ? "/v1/kv/{key}" : path.startsWith("/v1/admin/s3/") ? "/v1/admin/s3/users" : path.startsWith("/v1/admin/") ? "/v1/admin/members" : ["/v1/kv", "/health", "/ready", "/metrics", "/v1/status"].includes(path) ? path : "other"
 
   return (req: IncomingMessage, res: ServerResponse): void => {
     let url: URL
