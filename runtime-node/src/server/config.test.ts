@@ -20,6 +20,17 @@ const bad = (c: ServerConfig | ServerConfigError): string => {
 }
 
 describe("server configuration", () => {
+  it("configures the S3 endpoint: region, TLS (both files or neither) and virtual-host domains", () => {
+    const d = ok(resolveConfig())
+    expect([d.s3Region, d.s3Tls, d.s3Domains]).toEqual(["us-east-1", undefined, []])
+    const file = rawFromFile("c.json", JSON.stringify({ s3Domains: ["s3.example.com", "Localhost"], s3Region: "eu-west-1" }))
+    if (file instanceof ServerConfigError) throw new Error(file.message)
+    const c = ok(resolveConfig(file, rawFromEnv({ CAIRN_S3_TLS_CERT: "/c.pem", CAIRN_S3_TLS_KEY: "/k.pem" })))
+    expect([c.s3Region, c.s3Tls, c.s3Domains]).toEqual(["eu-west-1", { certPath: "/c.pem", keyPath: "/k.pem" }, ["s3.example.com", "localhost"]])
+    expect(bad(resolveConfig(rawFromFlags({ s3TlsCert: "/c.pem" })))).toContain("--s3-tls-key")
+    expect(bad(resolveConfig(rawFromFlags({ s3Region: "EU West" })))).toContain("flag --s3-region")
+  })
+
   it("defaults to one node on loopback with data under ./data", () => {
     const c = ok(resolveConfig())
     expect(c.id).toBe("n1")

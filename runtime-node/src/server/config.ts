@@ -23,6 +23,12 @@ export interface ServerConfig {
   readonly peerListen: PeerAddress
   readonly apiListen: PeerAddress
   readonly s3Listen: PeerAddress
+  /** The region S3 clients sign for. */
+  readonly s3Region: string
+  /** Serve S3 over HTTPS with this PEM certificate and key; undefined: plain HTTP. */
+  readonly s3Tls: { readonly certPath: string; readonly keyPath: string } | undefined
+  /** Domains under which S3 requests may name the bucket in the host (`bucket.<domain>`). */
+  readonly s3Domains: ReadonlyArray<string>
   /** Node id → "host:port" of its HTTP API, for leader hints. Always contains `id`. */
   readonly apiPeers: ReadonlyMap<NodeId, string>
   readonly clusterSecret: string | undefined
@@ -47,6 +53,10 @@ const keys = [
   "peerListen",
   "apiListen",
   "s3Listen",
+  "s3Region",
+  "s3TlsCert",
+  "s3TlsKey",
+  "s3Domains",
   "apiPeers",
   "clusterSecret",
   "accessKey",
@@ -72,6 +82,7 @@ export const defaults = {
   peerListen: "127.0.0.1:9200",
   apiListen: "127.0.0.1:9100",
   s3Listen: "127.0.0.1:9000",
+  s3Region: "us-east-1",
   join: "false",
   logLevel: "info",
   requestTimeoutMs: "5000"
@@ -157,6 +168,10 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   peerListen: HostPort,
   apiListen: HostPort,
   s3Listen: HostPort,
+  s3Region: Schema.String.check(Schema.makeFilter((s: string) => /^[a-z0-9-]{1,64}$/.test(s) || "use lowercase letters, digits and \"-\", like us-east-1")),
+  s3TlsCert: NonEmpty,
+  s3TlsKey: NonEmpty,
+  s3Domains: Schema.String.check(Schema.makeFilter((s: string) => s.split(",").every((d) => /^[a-z0-9.-]*$/i.test(d.trim())) || "a comma-separated list of domain names, like s3.example.com")),
   apiPeers: PeerList,
   clusterSecret: Secret,
   accessKey: Schema.String.check(Schema.makeFilter((s: string) => /^[A-Za-z0-9_.-]{3,128}$/.test(s) || "use 3-128 letters, digits, \"_\", \".\" or \"-\"")),
@@ -176,6 +191,10 @@ const FileShape = Schema.Struct({
   peerListen: Schema.optionalKey(Schema.String),
   apiListen: Schema.optionalKey(Schema.String),
   s3Listen: Schema.optionalKey(Schema.String),
+  s3Region: Schema.optionalKey(Schema.String),
+  s3TlsCert: Schema.optionalKey(Schema.String),
+  s3TlsKey: Schema.optionalKey(Schema.String),
+  s3Domains: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
   apiPeers: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
   clusterSecret: Schema.optionalKey(Schema.String),
   accessKey: Schema.optionalKey(Schema.String),
@@ -282,6 +301,8 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
   if ((values.accessKey === undefined) !== (values.secretKey === undefined))
     problems.push("CAIRN_ACCESS_KEY and CAIRN_SECRET_KEY: set both or neither (neither generates a pair on first start)")
   const s3Listen = parseHostPort(values.s3Listen!)!
+  if ((values.s3TlsCert === undefined) !== (values.s3TlsKey === undefined))
+    problems.push("--s3-tls-cert and --s3-tls-key: set both (HTTPS) or neither (HTTP)")
   const ports = [
     ["--peer-listen", peerListen],
     ["--api-listen", apiListen],
@@ -302,6 +323,9 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     peerListen,
     apiListen,
     s3Listen,
+    s3Region: values.s3Region!,
+    s3Tls: values.s3TlsCert === undefined || values.s3TlsKey === undefined ? undefined : { certPath: values.s3TlsCert, keyPath: values.s3TlsKey },
+    s3Domains: (values.s3Domains ?? "").split(",").map((d) => d.trim().toLowerCase()).filter((d) => d !== ""),
     apiPeers,
     clusterSecret: values.clusterSecret,
     accessKey: values.accessKey,
