@@ -22,17 +22,34 @@ const encodingOf = (ctx: OperationContext): ((s: string) => string) | S3Error =>
   return (s) => uriEncode(s, true)
 }
 
-const list = (ctx: OperationContext, bucket: string, startAfter: string | undefined, maxKeys: number) =>
+/** Greater than any key under a prefix (keys are at most 1024 bytes; each of these is 4). */
+const PAST_EVERY_KEY = "\u{10FFFF}".repeat(257)
+
+/**
+ * Where to resume. The store lists keys strictly after `startAfter`; when
+ * that point lies inside a group rolled up into a common prefix (a NextMarker
+ * or continuation that ended on the prefix itself), resuming right after it
+ * would roll the rest of the group into the same prefix again, so resume
+ * after every key under that prefix instead.
+ */
+export const resumePoint = (startAfter: string, prefix: string, delimiter: string): string => {
+  if (delimiter === "" || !startAfter.startsWith(prefix)) return startAfter
+  const cut = startAfter.indexOf(delimiter, prefix.length)
+  return cut < 0 ? startAfter : startAfter.slice(0, cut + delimiter.length) + PAST_EVERY_KEY
+}
+
+const list = (ctx: OperationContext, bucket: string, from: string | undefined, maxKeys: number) =>
   Effect.gen(function*() {
     const prefix = param(ctx, "prefix") ?? ""
     const delimiter = param(ctx, "delimiter") ?? ""
+    const startAfter = from === undefined || from === "" ? undefined : resumePoint(from, prefix, delimiter)
     if (maxKeys === 0) return { prefix, delimiter, output: { objects: [], commonPrefixes: [], truncated: false, nextStartAfter: undefined } as ListObjectsOutput }
     const output = yield* ctx.store.listObjects({
       bucket,
       maxKeys,
       ...(prefix === "" ? {} : { prefix }),
       ...(delimiter === "" ? {} : { delimiter }),
-      ...(startAfter === undefined || startAfter === "" ? {} : { startAfter })
+      ...(startAfter === undefined ? {} : { startAfter })
     }).pipe(Effect.mapError(fromStoreError))
     return { prefix, delimiter, output }
   })

@@ -39,6 +39,7 @@ import {
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner"
 import { createHash, randomBytes } from "node:crypto"
 import { request as httpRequest } from "node:http"
+import { Readable } from "node:stream"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ADMIN, startTestS3, type TestS3 } from "./harness.test-support.ts"
 
@@ -342,5 +343,85 @@ describe("S3 API through @aws-sdk/client-s3", () => {
     expect(status.body).toContain("<Code>RequestHeaderSectionTooLarge</Code>")
     const malformed = await client.send(new ListBucketsCommand({}))
     expect(malformed.Buckets).toBeDefined()
+  })
+
+  it("streams an upload of unknown chunking (aws-chunked with a CRC32 trailer) and refuses one whose trailer does not match", async () => {
+    await client.send(new CreateBucketCommand({ Bucket: "stream" }))
+    const data = randomBytes(3 * 1024 * 1024 + 17)
+    const pieces = [data.subarray(0, 1_000_000), data.subarray(1_000_000, 2_000_001), data.subarray(2_000_001)]
+    const put = await client.send(new PutObjectCommand({ Bucket: "stream", Key: "s", Body: Readable.from(pieces), ContentLength: data.length, ChecksumAlgorithm: "CRC32" }))
+    expect(put.ETag).toBe(`"${createHash("md5").update(data).digest("hex")}"`)
+    const got = await client.send(new GetObjectCommand({ Bucket: "stream", Key: "s" }))
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(data)).toBe(true)
+
+    // The same kind of request, captured from the SDK, with the trailer's checksum changed on the wire.
+    let captured: { method: string; path: string; query: Record<string, string>; headers: Record<string, string>; body: unknown } | undefined
+    const capture = clientFor(s3.endpoint, { accessKeyId: ADMIN.accessKey, secretAccessKey: ADMIN.secretKey }, {
+      requestHandler: {
+        handle: async (request: typeof captured) => {
+          captured = request
+          throw new Error("captured")
+        }
+      }
+    })
+    await capture.send(new PutObjectCommand({ Bucket: "stream", Key: "tampered", Body: Readable.from([Buffer.from("hello trailer")]), ContentLength: 13, ChecksumAlgorithm: "CRC32" })).catch(() => undefined)
+    const chunks: Array<Buffer> = []
+    for await (const c of captured!.body as Readable) chunks.push(Buffer.from(c as Uint8Array))
+    const wire = Buffer.concat(chunks).toString("latin1")
+    expect(wire).toMatch(/x-amz-checksum-crc32:[A-Za-z0-9+/=]{8}/)
+    const tampered = Buffer.from(wire.replace(/x-amz-checksum-crc32:[A-Za-z0-9+/=]{8}/, "x-amz-checksum-crc32:AAAAAA=="), "latin1")
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest({ host: "127.0.0.1", port: s3.port, method: captured!.method, path: `${captured!.path}?${new URLSearchParams(captured!.query).toString()}`, headers: { ...Object.fromEntries(Object.entries(captured!.headers).filter(([k]) => k.toLowerCase() !== "transfer-encoding")), "content-length": String(tampered.length) } }, (res) => {
+        let body = ""
+        res.on("data", (c: Buffer) => (body += c.toString()))
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }))
+      })
+      req.on("error", reject)
+      req.end(tampered)
+    })
+    expect(answer.status).toBe(400)
+    expect(answer.body).toContain("<Code>BadDigest</Code>")
+    expect(await errorCode(client.send(new HeadObjectCommand({ Bucket: "stream", Key: "tampered" })))).toBe("NotFound")
+  })
+
+  it("commits nothing when the client goes away in the middle of an upload", async () => {
+    await client.send(new CreateBucketCommand({ Bucket: "aborted" }))
+    const url = await getSignedUrl(client, new PutObjectCommand({ Bucket: "aborted", Key: "half" }), { expiresIn: 60 })
+    const target = new URL(url)
+    await new Promise<void>((resolve) => {
+      const req = httpRequest({ host: "127.0.0.1", port: s3.port, method: "PUT", path: `${target.pathname}${target.search}`, headers: { "content-length": "1000000" } })
+      req.on("error", () => resolve())
+      req.write(Buffer.alloc(300_000, 1), () => setTimeout(() => {
+        req.destroy()
+        resolve()
+      }, 100))
+    })
+    await new Promise((r) => setTimeout(r, 200))
+    expect(await errorCode(client.send(new HeadObjectCommand({ Bucket: "aborted", Key: "half" })))).toBe("NotFound")
+    // The server is still serving.
+    await client.send(new PutObjectCommand({ Bucket: "aborted", Key: "whole", Body: "ok" }))
+  })
+
+  it("pages through a delimited listing without repeating a common prefix", async () => {
+    await client.send(new CreateBucketCommand({ Bucket: "pages" }))
+    const keys = ["a/1", "a/2", "b", "c/1", "c/2", "c/3", "d"]
+    for (const key of keys) await client.send(new PutObjectCommand({ Bucket: "pages", Key: key, Body: key }))
+    const seen: Array<string> = []
+    let token: string | undefined
+    for (let page = 0; page < 10; page++) {
+      const r = await client.send(new ListObjectsV2Command({ Bucket: "pages", Delimiter: "/", MaxKeys: 1, ...(token === undefined ? {} : { ContinuationToken: token }) }))
+      seen.push(...(r.CommonPrefixes ?? []).map((p) => p.Prefix!), ...(r.Contents ?? []).map((o) => o.Key!))
+      token = r.NextContinuationToken
+      if (token === undefined) break
+    }
+    expect(seen).toEqual(["a/", "b", "c/", "d"])
+  })
+
+  it("refuses to delete a bucket with an upload in progress", async () => {
+    await client.send(new CreateBucketCommand({ Bucket: "pending" }))
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: "pending", Key: "k" }))
+    expect(await errorCode(client.send(new DeleteBucketCommand({ Bucket: "pending" })))).toBe("BucketNotEmpty")
+    await client.send(new AbortMultipartUploadCommand({ Bucket: "pending", Key: "k", UploadId }))
+    await client.send(new DeleteBucketCommand({ Bucket: "pending" }))
   })
 })
