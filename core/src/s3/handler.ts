@@ -34,7 +34,15 @@ export interface S3HandlerConfig {
   readonly baseDomains?: ReadonlyArray<string>
 }
 
-export type S3Handler = (request: S3Request) => Effect.Effect<S3Response & { readonly requestId: string }, never, Digest | Clock | Random>
+export type S3Handler = (request: S3Request) => Effect.Effect<
+  S3Response & {
+    readonly requestId: string
+    /** A bug's cause, for the server log (the client sees only InternalError and the request id). */
+    readonly defect?: string
+  },
+  never,
+  Digest | Clock | Random
+>
 
 /** Subresources this server does not implement; named so clients get NotImplemented, not a wrong answer. */
 const unsupportedBucket = ["versions", "policy", "policyStatus", "acl", "lifecycle", "replication", "website", "logging", "notification", "encryption", "object-lock", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering", "session"]
@@ -174,16 +182,19 @@ export const makeS3Handler = (config: S3HandlerConfig): S3Handler => (request) =
       return yield* route(ctx, resolved)
     })
 
+    let defect: string | undefined
     const response = yield* serve.pipe(
       Effect.catch((error: S3Error) => Effect.succeed(errorResponse(error, request, requestId))),
-      Effect.catchCause((cause) =>
-        Effect.succeed(errorResponse(s3Error("InternalError", `We encountered an internal error. Please try again. (${Cause.pretty(cause).split("\n")[0]})`), request, requestId))
-      )
+      Effect.catchCause((cause) => {
+        defect = Cause.pretty(cause)
+        return Effect.succeed(errorResponse(s3Error("InternalError", "We encountered an internal error. Please try again."), request, requestId))
+      })
     )
     const cors = request.method === "OPTIONS" ? [] : yield* actualCors(config, request, target)
     return {
       ...response,
       headers: [...response.headers, ...cors, ["x-amz-request-id", requestId], ["x-amz-id-2", requestId], ["server", "Cairn"]],
-      requestId
+      requestId,
+      ...(defect === undefined ? {} : { defect })
     }
   })

@@ -149,7 +149,9 @@ export const startS3Listener = (options: S3ListenerOptions): Effect.Effect<S3Lis
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       try {
         const program = Effect.flatMap(handler(requestOf(req)), (response) => {
-          if (response.status >= 500) log("error", "s3 request failed", { method: req.method, path: req.url, status: response.status, requestId: response.requestId })
+          if (response.status >= 500) {
+            log("error", "s3 request failed", { method: req.method, path: req.url, status: response.status, requestId: response.requestId, ...(response.defect === undefined ? {} : { defect: response.defect }) })
+          }
           return sendResponse(req, res, response)
         })
         const fiber = runFork(program)
