@@ -120,4 +120,13 @@ describe("S3 listener", () => {
     const untrusting = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials, maxAttempts: 1 })
     expect((await failure(untrusting.send(new ListBucketsCommand({}))))?.name).toMatch(/self.signed|certificate/i)
   })
+
+  it("keeps a connection alive after a bodiless request, and closes one whose upload body was left unread", async () => {
+    const s3 = await startTestS3()
+    closers.push(s3.close)
+    const anonymousGet = await fetch(`${s3.endpoint}/`)
+    expect([anonymousGet.status, anonymousGet.headers.get("connection")]).toEqual([403, "keep-alive"])
+    const refusedPut = await fetch(`${s3.endpoint}/b/k`, { method: "PUT", body: "x".repeat(100_000) })
+    expect([refusedPut.status, refusedPut.headers.get("connection")]).toEqual([403, "close"])
+  })
 })

@@ -92,7 +92,9 @@ const sendResponse = (req: IncomingMessage, res: ServerResponse, response: S3Res
     const headers: Record<string, string> = {}
     for (const [name, value] of response.headers) headers[name] = value
     // An unread request body (a refused upload) cannot be skipped on a kept-alive connection: close it.
-    if (!req.complete) headers.connection = "close"
+    // (`complete` alone is not enough: a bodiless request answered synchronously is not complete yet.)
+    const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? "0") > 0
+    if (hasBody && !req.complete) headers.connection = "close"
     res.writeHead(response.status, headers)
     const body = response.body
     if (body === undefined || req.method === "HEAD") {
