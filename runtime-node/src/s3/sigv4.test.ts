@@ -9,7 +9,8 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner"
 import { decodeChunked } from "@cairn/core/s3/chunked"
 import { S3Error } from "@cairn/core/s3/errors"
 import type { S3Request } from "@cairn/core/s3/request"
-import { authenticate, type Authenticated, type SigV4Context } from "@cairn/core/s3/sigv4"
+import { authenticate, type Authenticated, type ChunkSigning, EMPTY_SHA256, sign, signingKey, type SigV4Context } from "@cairn/core/s3/sigv4"
+import { createHash } from "node:crypto"
 import { parseAmzDate } from "@cairn/core/s3/time"
 import { Effect, Stream } from "effect"
 import { Readable } from "node:stream"
@@ -219,5 +220,50 @@ describe("SigV4: requests signed by the AWS SDK", () => {
     expect(codeOf(verify(req, ctx()))).toBe("ok")
     expect(codeOf(verify(request("GET", `${url.pathname}${url.search.replace("text%2Fx", "text%2Fy")}`, { host: url.host }), ctx()))).toBe("SignatureDoesNotMatch")
     expect(codeOf(verify(request("GET", `${url.pathname}${url.search}`, { host: "127.0.0.1:9001" }), ctx()))).toBe("SignatureDoesNotMatch")
+  })
+})
+
+describe("aws-chunked with a signed trailer (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER)", () => {
+  // No published vector covers the signed trailer: the body is built from the documented string-to-sign formats.
+  const signing: ChunkSigning = {
+    seedSignature: "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9",
+    signingKey: signingKey(nodeDigest, EXAMPLE.secretKey, "20130524", "us-east-1"),
+    amzDate: "20130524T000000Z",
+    scope: "20130524/us-east-1/s3/aws4_request"
+  }
+  const hex = (data: Uint8Array | string) => createHash("sha256").update(data).digest("hex")
+  const build = (chunks: ReadonlyArray<Buffer>, trailerValue: string, tamper: "none" | "trailer-signature" = "none") => {
+    let previous = signing.seedSignature
+    const parts: Array<Buffer> = []
+    for (const chunk of [...chunks, Buffer.alloc(0)]) {
+      const sig = sign(nodeDigest, signing.signingKey, `AWS4-HMAC-SHA256-PAYLOAD\n${signing.amzDate}\n${signing.scope}\n${previous}\n${EMPTY_SHA256}\n${hex(chunk)}`)
+      parts.push(Buffer.from(`${chunk.length.toString(16)};chunk-signature=${sig}\r\n`), chunk)
+      if (chunk.length > 0) parts.push(Buffer.from("\r\n"))
+      previous = sig
+    }
+    const trailer = `x-amz-checksum-crc32:${trailerValue}`
+    const trailerSig = sign(nodeDigest, signing.signingKey, `AWS4-HMAC-SHA256-TRAILER\n${signing.amzDate}\n${signing.scope}\n${previous}\n${hex(`${trailer}\n`)}`)
+    parts.push(Buffer.from(`${trailer}\r\nx-amz-trailer-signature:${tamper === "trailer-signature" ? trailerSig.replace(/^./, (c) => (c === "0" ? "1" : "0")) : trailerSig}\r\n\r\n`))
+    return new Uint8Array(Buffer.concat(parts))
+  }
+  const decode = (body: Uint8Array) => {
+    let trailer: ReadonlyMap<string, string> | undefined
+    const out = Effect.runSync(Effect.catch(Effect.map(Stream.runCollect(decodeChunked(Stream.make(body), { digest: nodeDigest, signing, trailer: true }, (t) => (trailer = t))), (c) => Buffer.concat(c)), (e) => Effect.succeed(e)))
+    return { out, trailer }
+  }
+
+  it("decodes the data and returns the trailer once its signature checks", () => {
+    const data = [Buffer.alloc(70_000, 3), Buffer.alloc(5, 4)]
+    const { out, trailer } = decode(build(data, "AAAAAA=="))
+    expect(out instanceof Buffer && out.equals(Buffer.concat(data))).toBe(true)
+    expect(trailer?.get("x-amz-checksum-crc32")).toBe("AAAAAA==")
+  })
+
+  it("refuses a trailer whose value or signature was changed", () => {
+    const body = Buffer.from(build([Buffer.alloc(10, 1)], "AAAAAA=="))
+    const changed = new Uint8Array(Buffer.from(body.toString("latin1").replace("AAAAAA==", "BBBBBB=="), "latin1"))
+    expect(codeOf(decode(changed).out as S3Error)).toBe("SignatureDoesNotMatch")
+    expect(codeOf(decode(build([Buffer.alloc(10, 1)], "AAAAAA==", "trailer-signature")).out as S3Error)).toBe("SignatureDoesNotMatch")
+    expect(decode(changed).trailer).toBeUndefined()
   })
 })
