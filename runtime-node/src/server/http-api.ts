@@ -1,7 +1,7 @@
 /**
  * The client-facing HTTP API on `--api-listen` (node:http): the KV store
  * under `/v1/kv`, membership under `/v1/admin/members`, S3 access keys under
- * `/v1/admin/s3/users` (when the S3 layer is running), `/metrics`,
+ * `/v1/admin/s3/users` (501 unless the S3 layer is running), `/metrics`,
  * `/health`, `/ready` and `/v1/status`. See docs/server.md for the contract.
  *
  * Every handler answers: bad input is a 4xx with a JSON error body, an
@@ -340,7 +340,8 @@ export const makeApiHandler = (ctx: ApiContext) => {
       throw new HttpError(401, "unauthorized", "admin endpoints need HTTP Basic auth with the admin access key and secret key", {}, { "www-authenticate": 'Basic realm="cairn"' })
     }
     const users = ctx.s3Users
-    if (users === undefined) throw new HttpError(503, "s3-unavailable", "the S3 layer is not running on this node", {}, { "retry-after": "1" })
+    // Not a 503: nothing will change by retrying until the server runs the S3 layer.
+    if (users === undefined) throw new HttpError(501, "s3-not-running", "the S3 layer is not running on this node")
     const run = async <A>(effect: Effect.Effect<A, { readonly _tag: string; readonly message: string }>): Promise<A> => {
       const outcome = await runPromise(Effect.result(effect))
       if (Result.isSuccess(outcome)) return outcome.success
