@@ -26,7 +26,7 @@ import { makeObjectStore } from "./object-store.ts"
 import type { PlacementNode } from "./placement.ts"
 import { makeRepairer, type Repairer } from "./repair.ts"
 import { defaultScheme, formatScheme, parseScheme, type ErasureScheme } from "./scheme.ts"
-import { makeShardTransfer, SHARD_REQUEST_KIND, SHARD_RESPONSE_KIND } from "./shard-transfer.ts"
+import { makeShardTransfer, SHARD_REQUEST_KIND, SHARD_RESPONSE_KIND, type ShardTransfer } from "./shard-transfer.ts"
 import { ObjectStoreUnavailableError, type ObjectStore } from "./store.ts"
 
 /** Where the cluster's scheme is kept once chosen. */
@@ -52,6 +52,7 @@ export interface ObjectNode {
   /** Give it every frame of kinds 66 and 67 (pass it as the KV server's `onForeignFrame`). */
   readonly onFrame: (from: NodeId, kind: number, body: Reader) => Effect.Effect<void>
   readonly kv: KvClient
+  readonly transfer: ShardTransfer
   readonly garbage: GarbageCollector
   readonly repairer: Repairer
   /** The cluster's scheme, as stored (undefined for a one-node cluster). */
@@ -103,6 +104,7 @@ export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNo
       store,
       onFrame: (from, kind, body) => (kind === SHARD_REQUEST_KIND || kind === SHARD_RESPONSE_KIND ? transfer.onFrame(from, kind, body) : Effect.void),
       kv,
+      transfer,
       garbage,
       repairer,
       scheme,

@@ -315,7 +315,12 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
         const commonPrefixes: Array<string> = []
         // Resume strictly after startAfter, but never before the prefix.
         let start = base + prefix
-        if (input.startAfter !== undefined && base + input.startAfter >= start) start = keyAfter(base + input.startAfter)
+        if (input.startAfter !== undefined && base + input.startAfter >= start) {
+          const s = input.startAfter
+          const cut = delimiter === undefined || !s.startsWith(prefix) ? -1 : s.indexOf(delimiter, prefix.length)
+          // Resuming after a common prefix (a page's nextStartAfter) skips every key it rolled up.
+          start = cut >= 0 && cut + delimiter!.length === s.length ? afterPrefix(base + s) : keyAfter(base + s)
+        }
         let last: string | undefined
         const end = afterPrefix(base)
         for (;;) {

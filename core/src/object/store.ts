@@ -92,7 +92,11 @@ export interface ListObjectsInput {
   readonly prefix?: string
   /** Keys containing it after the prefix are rolled up into common prefixes. */
   readonly delimiter?: string
-  /** List keys strictly after this one (a continuation point or a marker). */
+  /**
+   * List keys strictly after this one (a continuation point or a marker).
+   * With a delimiter, a value that is itself a common prefix (as
+   * `nextStartAfter` may be) skips every key under it.
+   */
   readonly startAfter?: string
   /** 1..1000. */
   readonly maxKeys: number

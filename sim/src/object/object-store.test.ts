@@ -1,4 +1,5 @@
 import { Clock, nodeId, type NodeId } from "@cairn/core"
+import { decodeObjectMeta } from "@cairn/core/object/metadata"
 import { collectBody } from "@cairn/core/object/object-store"
 import type { ObjectStore } from "@cairn/core/object/store"
 import { Effect, Stream } from "effect"
@@ -177,5 +178,69 @@ describe("object store on a 3-node cluster (2+1)", () => {
     expect([...value.across]).toEqual([...expected.subarray(299_990, 300_010)])
     expect(value.afterComplete).toBe(0)
     expect(value.noUpload).toBe("NoSuchUploadError")
+  })
+})
+
+describe("degraded reads, repair and garbage collection", () => {
+  it("reads through a lost and a rotten shard, and repair restores full redundancy", () => {
+    const { value } = onCluster((store, servers) =>
+      Effect.gen(function*() {
+        const node = servers.node(nodeId("n1"))!
+        yield* store.createBucket("b", "alice")
+        const data = bytes(1_200_000, 7)
+        const info = yield* put(store, "b", "k", data)
+        const record = yield* node.kv.read({ op: "get", key: `\u0000o/b/k` })
+        expect(record.type === "get" && record.found).toBe(true)
+        const meta = decodeObjectMeta(record.type === "get" ? record.value : new Uint8Array())
+        if (meta._tag !== "Success" || meta.success.body.kind !== "striped") throw new Error("expected a striped body")
+        const body = meta.success.body
+        // Stripe 0 loses its shard 0; stripe 1's shard 2 is replaced by well-formed but wrong bytes.
+        yield* node.transfer.remove(body.stripes[0]!.nodes[0]! as NodeId, `${body.id}.0.0`)
+        yield* node.transfer.put(body.stripes[1]!.nodes[2]! as NodeId, `${body.id}.1.2`, bytes(body.shardSize, 99))
+        const degraded = yield* collectBody((yield* store.getObject("b", "k")).body)
+        const first = yield* node.repairer.sweep
+        const second = yield* node.repairer.sweep
+        const restored = yield* node.transfer.get(body.stripes[0]!.nodes[0]! as NodeId, `${body.id}.0.0`)
+        return { info, degraded, first, second, restoredSize: restored.length, shardSize: body.shardSize, data }
+      })
+    )
+    expect(value.degraded.length).toBe(value.data.length)
+    expect(value.degraded.every((b, i) => b === value.data[i])).toBe(true)
+    expect(value.first.shardsRebuilt).toBe(2)
+    expect(value.first.lost).toEqual([])
+    expect(value.second.shardsRebuilt).toBe(0)
+    expect(value.restoredSize).toBe(value.shardSize)
+  })
+
+  it("removes orphaned and replaced shards after the grace period, never live ones", () => {
+    const { value } = onCluster((store, servers) =>
+      Effect.gen(function*() {
+        const clock = yield* Clock
+        const n1 = servers.node(nodeId("n1"))!
+        yield* store.createBucket("b", "alice")
+        yield* put(store, "b", "keep", bytes(500_000, 1))
+        yield* put(store, "b", "over", bytes(500_000, 2))
+        yield* put(store, "b", "over", bytes(500_000, 3))
+        // A write that never committed: shards on every node, no record.
+        for (const id of voters) yield* n1.transfer.put(id, "orphan1.0.0", bytes(1000, 5))
+        // Background GC runs every second with a 10 s grace (maxWriteMs 5 s).
+        yield* clock.sleep(30_000)
+        const orphanLeft = yield* Effect.forEach(voters, (id) => Effect.map(Effect.result(n1.transfer.get(id, "orphan1.0.0")), (r) => r._tag === "Success"))
+        const keep = yield* collectBody((yield* store.getObject("b", "keep")).body)
+        const over = yield* collectBody((yield* store.getObject("b", "over")).body)
+        const repair = yield* n1.repairer.sweep
+        const sweeps = yield* Effect.forEach(voters, (id) => servers.node(id)!.garbage.sweep)
+        const keepData = bytes(500_000, 1)
+        const overData = bytes(500_000, 3)
+        return { orphanLeft, keepOk: keep.every((b, i) => b === keepData[i]), overOk: over.every((b, i) => b === overData[i]), repair, sweeps }
+      }), 90_000)
+    expect(value.orphanLeft).toEqual([false, false, false])
+    expect(value.keepOk).toBe(true)
+    expect(value.overOk).toBe(true)
+    expect(value.repair.shardsRebuilt).toBe(0)
+    expect(value.repair.records).toBe(2)
+    // Every shard left on disk belongs to one of the two live objects.
+    for (const sweep of value.sweeps) expect(sweep.orphanShards).toBe(0)
+    expect(value.sweeps.reduce((n, s) => n + s.localShards, 0)).toBe(2 * 3)
   })
 })
