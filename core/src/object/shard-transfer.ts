@@ -50,6 +50,8 @@ export interface ShardTransferConfig {
   readonly store: ShardStore
   /** How long one request waits for its answer. */
   readonly timeoutMs?: number
+  /** How long a node that let a request time out is skipped (default: the timeout). */
+  readonly suspectMs?: number
 }
 
 const encodeRequest = (requestId: number, op: ShardOp, id: string, data: Uint8Array | undefined): Uint8Array => {
@@ -100,10 +102,20 @@ export const makeShardTransfer = (config: ShardTransferConfig): Effect.Effect<Sh
       })
     }
 
+    /**
+     * Nodes that let a request time out are skipped (failed at once) until
+     * this monotonic time: a degraded read then goes to parity at once
+     * instead of waiting out a timeout per stripe.
+     */
+    const suspectUntil = new Map<NodeId, number>()
+    const suspectMs = config.suspectMs ?? timeoutMs
+
     const request = (node: NodeId, op: ShardOp, id: string, data?: Uint8Array): Effect.Effect<Answer> =>
       node === config.self
         ? local(op, id, data)
         : Effect.gen(function*() {
+          const now = yield* clock.monotonicMs
+          if ((suspectUntil.get(node) ?? -Infinity) > now) return { outcome: "error", data: undefined, message: "timeout (the node did not answer recently)" } as const
           const requestId = nextRequestId++
           const deferred = yield* Deferred.make<Answer>()
           waiting.set(requestId, { op, deferred })
@@ -111,6 +123,8 @@ export const makeShardTransfer = (config: ShardTransferConfig): Effect.Effect<Sh
           const timeout = Effect.as(clock.sleep(timeoutMs), { outcome: "error", data: undefined, message: "timeout" } as const)
           const answer = yield* Effect.raceFirst(Deferred.await(deferred), timeout)
           waiting.delete(requestId)
+          if (answer.message === "timeout") suspectUntil.set(node, (yield* clock.monotonicMs) + suspectMs)
+          else suspectUntil.delete(node)
           return answer
         })
 
@@ -121,7 +135,7 @@ export const makeShardTransfer = (config: ShardTransferConfig): Effect.Effect<Sh
           new ShardTransferError({
             node,
             id,
-            reason: answer.outcome === "error" && answer.message === "timeout" ? "timeout" : answer.outcome,
+            reason: answer.outcome === "error" && answer.message.startsWith("timeout") ? "timeout" : answer.outcome,
             message: `${node} ${id}: ${answer.message || answer.outcome}`
           })
         )

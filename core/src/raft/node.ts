@@ -23,7 +23,7 @@ import { Network } from "../network/network.ts"
 import type { NodeId } from "../node/node-id.ts"
 import { Random } from "../random/random.ts"
 import { decodeMessageBody, encodeMessage, FIRST_FOREIGN_KIND, type Reader, unframe } from "./codec.ts"
-import { initialConfig, type ConfChange } from "./membership.ts"
+import { initialConfig, members, type ConfChange } from "./membership.ts"
 import { defaultRaftOptions, Raft, type ProposeOutcome, type RaftOptions, type SoftState } from "./raft.ts"
 import { openRaftStorage, type RaftStorageError } from "./storage.ts"
 import type { Entry, Message } from "./types.ts"
@@ -80,7 +80,13 @@ export interface RaftNode {
    * machine (ReadIndex), or fails if no leader confirms within `timeoutMs`.
    */
   readonly readBarrier: (timeoutMs: number) => Effect.Effect<number, NotLeaderError>
-  readonly status: Effect.Effect<SoftState & { readonly commit: number; readonly applied: number; readonly lastIndex: number }>
+  readonly status: Effect.Effect<SoftState & {
+    readonly commit: number
+    readonly applied: number
+    readonly lastIndex: number
+    /** Every node of the configuration this node has applied: voters (both halves when joint) and learners. */
+    readonly members: ReadonlyArray<NodeId>
+  }>
 }
 
 /**
@@ -349,7 +355,8 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
         term: raft.term,
         commit: raft.log.committed,
         applied,
-        lastIndex: raft.log.lastIndex()
+        lastIndex: raft.log.lastIndex(),
+        members: members(raft.config)
       }))
     }
     return { node, run }

@@ -6,7 +6,8 @@
  * (flag, variable or file key) and says what to put there instead.
  */
 import { Data, Result, Schema } from "effect"
-import type { NodeId } from "@cairn/core"
+import { Objects, type NodeId } from "@cairn/core"
+type ErasureScheme = Objects.ErasureScheme
 import type { PeerAddress } from "../network/tcp-network.ts"
 import type { LogLevel } from "./log.ts"
 
@@ -29,6 +30,8 @@ export interface ServerConfig {
   readonly s3Tls: { readonly certPath: string; readonly keyPath: string } | undefined
   /** Domains under which S3 requests may name the bucket in the host (`bucket.<domain>`). */
   readonly s3Domains: ReadonlyArray<string>
+  /** The erasure scheme to propose at bootstrap; undefined: the default for the cluster size. */
+  readonly ec: ErasureScheme | undefined
   /** Node id → "host:port" of its HTTP API, for leader hints. Always contains `id`. */
   readonly apiPeers: ReadonlyMap<NodeId, string>
   readonly clusterSecret: string | undefined
@@ -57,6 +60,7 @@ const keys = [
   "s3TlsCert",
   "s3TlsKey",
   "s3Domains",
+  "ec",
   "apiPeers",
   "clusterSecret",
   "accessKey",
@@ -157,6 +161,14 @@ export const otlpEndpointIssue = (s: string): string | undefined => {
   if (url.search !== "" || url.hash !== "") return `the OTLP endpoint takes no query or fragment, got "${s}"`
   return undefined
 }
+const schemeIssue = (s: string): string | undefined => {
+  try {
+    Objects.parseScheme(s)
+    return undefined
+  } catch (e) {
+    return (e as Error).message
+  }
+}
 const OtlpEndpoint = Schema.String.check(Schema.makeFilter((s: string) => otlpEndpointIssue(s) ?? true))
 const NonEmpty = Schema.String.check(Schema.makeFilter((s: string) => s.length > 0 || "must not be empty"))
 const Secret = Schema.String.check(Schema.makeFilter((s: string) => s.length >= 16 || "must be at least 16 characters"))
@@ -172,6 +184,7 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   s3TlsCert: NonEmpty,
   s3TlsKey: NonEmpty,
   s3Domains: Schema.String.check(Schema.makeFilter((s: string) => s.split(",").every((d) => /^[a-z0-9.-]*$/i.test(d.trim())) || "a comma-separated list of domain names, like s3.example.com")),
+  ec: Schema.String.check(Schema.makeFilter((s: string) => schemeIssue(s) ?? true)),
   apiPeers: PeerList,
   clusterSecret: Secret,
   accessKey: Schema.String.check(Schema.makeFilter((s: string) => /^[A-Za-z0-9_.-]{3,128}$/.test(s) || "use 3-128 letters, digits, \"_\", \".\" or \"-\"")),
@@ -195,6 +208,7 @@ const FileShape = Schema.Struct({
   s3TlsCert: Schema.optionalKey(Schema.String),
   s3TlsKey: Schema.optionalKey(Schema.String),
   s3Domains: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
+  ec: Schema.optionalKey(Schema.String),
   apiPeers: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
   clusterSecret: Schema.optionalKey(Schema.String),
   accessKey: Schema.optionalKey(Schema.String),
@@ -315,8 +329,17 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
       if (pa.port !== 0 && pa.port === pb.port && pa.host === pb.host) problems.push(`${a} and ${b} are both ${formatHostPort(pa)}: give them different ports`)
     }
   }
+  let ec: ErasureScheme | undefined
+  if (values.ec !== undefined) {
+    try {
+      ec = Objects.parseScheme(values.ec, peers.size)
+    } catch (e) {
+      problems.push(`${merged.ec!.source}: ${(e as Error).message}`)
+    }
+  }
   if (problems.length > 0) return new ServerConfigError({ message: problems.join("\n") })
   return {
+    ec,
     id,
     dataDir: values.dataDir!,
     peers,

@@ -168,6 +168,6 @@ describe("cairn server, single node, HTTP API", () => {
   it("writes JSON log lines", () => {
     const started = logs.map((l) => JSON.parse(l) as { msg: string; level: string; time: string }).find((l) => l.msg === "cairn server started")
     expect(started).toMatchObject({ level: "info" })
-    expect(logs.some((l) => JSON.parse(l).msg === "S3 API not available yet")).toBe(true)
+    expect(logs.some((l) => JSON.parse(l).msg === "S3 API listening")).toBe(true)
   })
 })

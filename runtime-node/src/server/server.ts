@@ -1,6 +1,8 @@
 /**
  * One `cairn server` process: the KV node (Raft + WAL over the OS services),
- * the HTTP API, membership sync, metrics and logs, run until interrupted.
+ * the object layer (shards on this node's disk, metadata through Raft), the
+ * S3 API, the HTTP API, membership sync, metrics and logs, run until
+ * interrupted.
  *
  * Shutdown (SIGINT/SIGTERM interrupt the main fiber; resources close in
  * reverse order): the HTTP listener stops accepting, in-flight requests get
@@ -9,6 +11,9 @@
  * tracing on, the last spans are flushed to the collector (at most 3 s).
  */
 import { makeKvServer, Network, type NodeId } from "@cairn/core"
+import { makeObjectNode } from "@cairn/core/object/object-node"
+import type { Reader } from "@cairn/core/raft/codec"
+import { makeUsers } from "@cairn/core/s3/users"
 import { Data, Effect, Fiber, Layer } from "effect"
 import { mkdirSync } from "node:fs"
 import { createServer, type Server } from "node:http"
@@ -17,6 +22,8 @@ import { SystemClockLive } from "../clock/system-clock.ts"
 import { diskLayer } from "../disk/io-uring-disk.ts"
 import type { PeerAddress } from "../network/tcp-network.ts"
 import { SystemRandomLive } from "../random/system-random.ts"
+import { NodeDigestLive } from "../s3/digest.ts"
+import { startS3Listener } from "../s3/listener.ts"
 import { clusterNetwork } from "./cluster-network.ts"
 import { formatHostPort, type ServerConfig } from "./config.ts"
 import { makeApiHandler } from "./http-api.ts"
@@ -35,6 +42,7 @@ export class ServerStartError extends Data.TaggedError("ServerStartError")<{
 
 export interface RunningServer {
   readonly apiAddress: PeerAddress
+  readonly s3Address: PeerAddress
 }
 
 const listenHttp = (server: Server, address: PeerAddress): Effect.Effect<PeerAddress, ServerStartError> =>
@@ -95,7 +103,14 @@ export const runServer = (
           Effect.mapError((e) => new ServerStartError({ message: `cannot listen on --peer-listen ${e.host}:${e.port}: ${e.message}`, exitCode: 1 }))
         )
         const voters = [...config.peers.keys()].filter((id) => !(config.join && id === config.id))
-        const kv = yield* makeKvServer({ id: config.id, voters: voters as ReadonlyArray<NodeId>, dataDir: "raft" }).pipe(
+        // Shard transfer shares the peer transport; its frames reach the object layer once it exists.
+        let objectFrames: (from: NodeId, kind: number, body: Reader) => Effect.Effect<void> = () => Effect.void
+        const kv = yield* makeKvServer({
+          id: config.id,
+          voters: voters as ReadonlyArray<NodeId>,
+          dataDir: "raft",
+          onForeignFrame: (from, kind, body) => objectFrames(from, kind, body)
+        }).pipe(
           Effect.provideService(Network, net.network),
           Effect.mapError((e) => new ServerStartError({ message: `cannot open the Raft log in ${dataDir}/raft: ${e.message}`, exitCode: 1 }))
         )
@@ -104,12 +119,25 @@ export const runServer = (
           return { role: s.role, term: s.term, commit: s.commit, applied: s.applied, lastIndex: s.lastIndex, hasLeader: s.leader !== undefined }
         }
         const runFiber = yield* Effect.forkScoped(kv.run)
+        // Shards go to the members of the configuration this node has applied (each its own failure domain).
+        const objectNode = yield* makeObjectNode({
+          self: config.id,
+          kv,
+          members: () => Effect.runSync(kv.raft.status).members.map((id) => ({ id, domain: id })),
+          ...(config.ec === undefined ? {} : { scheme: config.ec })
+        }).pipe(
+          Effect.provideService(Network, net.network),
+          Effect.mapError((e) => new ServerStartError({ message: `cannot open the shard store in ${dataDir}/shards: ${e.message}`, exitCode: 1 }))
+        )
+        objectFrames = objectNode.onFrame
+        yield* Effect.forkScoped(Effect.withTracerEnabled(objectNode.background, false))
+        const s3Users = makeUsers(objectNode.kv, credentials)
         const members = makeMembers(config, kv, net)
         // Its reads run twice a second: not worth a span each.
         yield* Effect.forkScoped(Effect.withTracerEnabled(members.sync, false))
 
         const services = yield* Effect.context<never>()
-        const handler = makeApiHandler({ config, kv, metrics, credentials, members, services })
+        const handler = makeApiHandler({ config, kv, metrics, credentials, members, services, s3Users })
         const inFlight = new Set<object>()
         const http = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
           const token = {}
@@ -143,8 +171,18 @@ export const runServer = (
           join: config.join,
           otlpEndpoint: config.otlpEndpoint ?? null
         })
-        log("info", "S3 API not available yet", { s3Listen: formatHostPort(config.s3Listen) })
-        onReady?.({ apiAddress })
+        const s3 = yield* startS3Listener({
+          store: objectNode.store,
+          users: s3Users,
+          address: config.s3Listen,
+          region: config.s3Region,
+          baseDomains: config.s3Domains,
+          ...(config.s3Tls === undefined ? {} : { tls: config.s3Tls })
+        }).pipe(
+          Effect.provide(NodeDigestLive),
+          Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 }))
+        )
+        onReady?.({ apiAddress, s3Address: s3.address })
         const exit = yield* Fiber.await(runFiber)
         log("error", "the Raft node stopped (storage failure): exiting so it can be restarted and recover from disk", { exit: String(exit) })
         return yield* new ServerStartError({ message: "storage failure; see the log", exitCode: 1 })
