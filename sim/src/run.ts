@@ -6,7 +6,7 @@
  * same trace hash, in one process or in two.
  */
 import { assert, Disk, InvariantViolation, type NodeId } from "@cairn/core"
-import { seededSource } from "@cairn/runtime-test"
+import { seededSource, type SeededSource } from "@cairn/runtime-test"
 import { Effect } from "effect"
 import { checkHistory, makeModel, type Fault, type Op } from "@cairn/jepsen"
 import { SimCluster, type NodeProgram } from "./cluster.ts"
@@ -15,6 +15,9 @@ import { raftKvWorkload, type RaftServers } from "./workload/raft-kv.ts"
 import { Nemesis } from "./nemesis.ts"
 import { corruptingFaults, drawConfig, faultKinds, type ConfigOverrides, type FaultKind, type SimConfig } from "./swarm.ts"
 import { durablePing } from "./workload/durable-ping.ts"
+import { objectsWorkload } from "./workload/objects.ts"
+import { defaultScheme } from "@cairn/core/object/scheme"
+import type { RepairReport } from "@cairn/core/object/repair"
 
 export interface RunResult {
   readonly seed: number
@@ -44,8 +47,8 @@ export interface RunResult {
   readonly steps: number
 }
 
-export type WorkloadName = "raft-kv" | "durable-ping"
-export const workloadNames: ReadonlyArray<WorkloadName> = ["raft-kv", "durable-ping"]
+export type WorkloadName = "raft-kv" | "objects" | "durable-ping"
+export const workloadNames: ReadonlyArray<WorkloadName> = ["raft-kv", "objects", "durable-ping"]
 
 export type PlantedBug = "ack-before-sync" | "commit-previous-term" | "vote-without-log-check"
 
@@ -102,7 +105,11 @@ export const runSeed = (seed: number, options: RunOptions = {}): RunResult => {
     cluster.faults.enable("disk.lost-unsynced-write")
     cluster.faults.enable("disk.torn-write")
   }
-  const { finish, servers } = workload === "raft-kv" ? startRaftKv(cluster, config, options) : { finish: startDurablePing(cluster, config, options), servers: undefined }
+  const { finish, servers } = workload === "raft-kv"
+    ? startRaftKv(cluster, config, options)
+    : workload === "objects"
+    ? { finish: startObjects(cluster, config, random.split("objects")), servers: undefined }
+    : { finish: startDurablePing(cluster, config, options), servers: undefined }
   const nemesis = new Nemesis(cluster, config, random.split("nemesis"), servers)
   nemesis.start()
 
@@ -201,6 +208,80 @@ const startRaftKv = (cluster: SimCluster, config: SimConfig, options: RunOptions
     }
   }
   return { finish, servers: workload.servers }
+}
+
+/**
+ * The object workload: erasure-coded objects, their bytes, linearizability
+ * per key, liveness and full redundancy after repair (see workload/objects.ts).
+ */
+const startObjects = (cluster: SimCluster, config: SimConfig, random: SeededSource): Finish => {
+  // Shards survive any m losses: disk loss and corruption may hit at most m nodes (the scheme's parity count).
+  const parity = defaultScheme(config.nodes).parityShards
+  const damageable = cluster.nodeIds.slice(0, parity)
+  // Most seeds lose 1..m shard disks once, at a drawn time before the heal.
+  const lost = random.chance(0.75) ? damageable.slice(0, random.intBetween(1, parity)) : []
+  const lossAtNs = random.intBetween(Math.floor(config.healAtMs * 0.2), Math.floor(config.healAtMs * 0.8)) * 1e6
+  for (const node of cluster.nodeIds.slice(parity)) {
+    const disk = cluster.disk(node)
+    disk.config = { ...disk.config, readErrorRate: 0, latentSectorRate: 0, bitRotRate: 0, misdirectedWriteRate: 0 }
+  }
+  const workload = objectsWorkload({
+    voters: cluster.nodeIds,
+    keys: 6,
+    now: () => cluster.scheduler.now,
+    // After the heal: clients work (liveness), stop, then the repair sweeps run on a quiet cluster.
+    stopAtNs: (config.healAtMs + (config.durationMs - config.healAtMs) * 0.4) * 1e6,
+    repairAtNs: (config.healAtMs + (config.durationMs - config.healAtMs) * 0.5) * 1e6,
+    diskLoss: lost.length === 0 ? undefined : { atNs: lossAtNs, nodes: lost },
+    fired: (kind) => cluster.faults.fired(kind)
+  })
+  cluster.start(workload.server)
+  return () => {
+    let verdict = "skipped"
+    for (const read of workload.corruptReads.slice(0, 5)) cluster.violation(`integrity: ${read}`)
+    if (cluster.violations.length === 0) {
+      const healNs = config.healAtMs * 1e6
+      for (const node of cluster.nodeIds) {
+        if ((workload.lastOk.get(node) ?? -1) < healNs) {
+          cluster.violation(`liveness: the client on ${node} completed no object operation in the ${config.durationMs - config.healAtMs} ms after the heal`)
+        }
+      }
+      for (const problem of workload.archive().problems) cluster.violation(`durability: archive object ${problem}`)
+      const repairs = workload.repairs()
+      if (repairs === undefined || repairs.length < 2) cluster.violation("redundancy: the repair sweeps after the heal did not complete")
+      else {
+        const [first, second] = repairs as [RepairReport, RepairReport]
+        if (first.lost.length > 0) cluster.violation(`redundancy: stripes lost within the fault budget: ${first.lost.slice(0, 5).join(", ")}`)
+        if (second.shardsRebuilt > 0 || second.lost.length > 0) {
+          cluster.violation(`redundancy: a second repair sweep still rebuilt ${second.shardsRebuilt} shards (lost: ${second.lost.length})`)
+        }
+      }
+      const check = checkHistory(makeModel("kv"), workload.history, { maxSteps: 5_000_000 })
+      verdict = check.verdict
+      if (check.verdict === "invalid") {
+        const ce = check.counterexample
+        cluster.violation(
+          `linearizability: the object history is not linearizable (key ${String(ce?.partition)}; stuck after ${ce?.linearized.length ?? 0} ops at state ${ce?.state ?? "?"}; ` +
+            `could not place: ${ce?.blocked?.description ?? "?"})`
+        )
+      }
+    }
+    const repairs = workload.repairs()
+    return {
+      stats: {
+        ok: workload.counts.ok,
+        fail: workload.counts.fail,
+        info: workload.counts.info,
+        shardsWiped: workload.totals.shardsWiped,
+        shardsRebuilt: workload.totals.shardsRebuilt + (repairs?.[0]?.shardsRebuilt ?? 0),
+        gcRemoved: workload.totals.gcRemoved,
+        archived: workload.archive().written,
+        records: repairs?.[0]?.records ?? 0,
+        linearizability: verdict
+      },
+      history: workload.history
+    }
+  }
 }
 
 /** The durable-ping test protocol: start it; at the end check liveness. */

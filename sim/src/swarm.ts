@@ -78,7 +78,7 @@ export interface ConfigOverrides {
   /** Every kind in `only` (or every kind) on, none left to chance. */
   readonly all?: boolean | undefined
   /** The workload (default raft-kv); kinds it cannot exercise stay off. */
-  readonly workload?: "raft-kv" | "durable-ping" | undefined
+  readonly workload?: "raft-kv" | "objects" | "durable-ping" | undefined
 }
 
 /** Draws the configuration of seed `seed`. Pure: the same inputs give the same config. */
@@ -89,6 +89,7 @@ export const drawConfig = (seed: number, overrides: ConfigOverrides = {}): SimCo
   const durationMs = overrides.durationMs ?? 20_000
   assert(nodes >= 1 && nodes <= 64, "nodes must be in 1..64")
   assert(durationMs >= 1_000, "duration must be at least 1 s of simulated time")
+  // Membership changes need the raft-kv workload's operator handles.
   const raft = (overrides.workload ?? "raft-kv") === "raft-kv"
   const candidates = faultKinds.filter(
     (kind) =>

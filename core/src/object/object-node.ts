@@ -20,11 +20,11 @@ import type { NodeId } from "../node/node-id.ts"
 import type { Reader } from "../raft/codec.ts"
 import { Random } from "../random/random.ts"
 import { makeShardStore, type ShardReadError } from "../shard-store/shard-store.ts"
-import { makeGarbageCollector, type GarbageCollector } from "./garbage.ts"
+import { makeGarbageCollector, type GarbageCollector, type SweepReport } from "./garbage.ts"
 import { makeObjectData } from "./object-data.ts"
 import { makeObjectStore } from "./object-store.ts"
 import type { PlacementNode } from "./placement.ts"
-import { makeRepairer, type Repairer } from "./repair.ts"
+import { makeRepairer, type RepairReport, type Repairer } from "./repair.ts"
 import { defaultScheme, formatScheme, parseScheme, type ErasureScheme } from "./scheme.ts"
 import { makeShardTransfer, SHARD_REQUEST_KIND, SHARD_RESPONSE_KIND, type ShardTransfer } from "./shard-transfer.ts"
 import { ObjectStoreUnavailableError, type ObjectStore } from "./store.ts"
@@ -45,6 +45,8 @@ export interface ObjectNodeConfig {
   readonly repairIntervalMs?: number
   readonly transferTimeoutMs?: number
   readonly kvTimeoutMs?: number
+  /** Told about every background sweep (metrics, the simulator's coverage). */
+  readonly onSweep?: (report: { readonly kind: "repair"; readonly report: RepairReport } | { readonly kind: "gc"; readonly report: SweepReport }) => void
 }
 
 export interface ObjectNode {
@@ -92,11 +94,20 @@ export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNo
     const garbage = yield* makeGarbageCollector({ store: shards, kv, graceMs: 2 * maxWriteMs })
     const repairer = makeRepairer({ kv, transfer, nodes: config.members })
 
-    const gcLoop = Effect.forever(Effect.andThen(clock.sleep(config.gcIntervalMs ?? 60_000), Effect.ignore(garbage.sweep)))
+    const report = config.onSweep ?? (() => {})
+    const gcLoop = Effect.forever(
+      Effect.andThen(
+        clock.sleep(config.gcIntervalMs ?? 60_000),
+        Effect.ignore(Effect.tap(garbage.sweep, (r) => Effect.sync(() => report({ kind: "gc", report: r }))))
+      )
+    )
     const repairLoop = Effect.forever(
       Effect.andThen(
         clock.sleep(config.repairIntervalMs ?? 300_000),
-        Effect.flatMap(config.kv.raft.status, (status) => (status.role === "leader" ? Effect.ignore(repairer.sweep) : Effect.void))
+        Effect.flatMap(config.kv.raft.status, (status) =>
+          status.role === "leader"
+            ? Effect.ignore(Effect.tap(repairer.sweep, (r) => Effect.sync(() => report({ kind: "repair", report: r }))))
+            : Effect.void)
       )
     )
 

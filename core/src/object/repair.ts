@@ -143,6 +143,7 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
         if (Result.isFailure(decoded)) return
         const meta = decoded.success
         const movedBefore = shardsMoved
+        const lostBefore = lost.length
         let body: ObjectBody
         if (meta.body.kind === "parts") {
           const parts = []
@@ -150,6 +151,11 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
           body = { kind: "parts", parts }
         } else {
           body = yield* repairBody(meta.body, meta.size)
+        }
+        if (lost.length > lostBefore) {
+          // Shards of a version that was overwritten or deleted meanwhile are gone on purpose.
+          const now = yield* Effect.mapError(kv.read({ op: "get", key: item.key }), (e) => new ObjectStoreUnavailableError({ message: e.message, ambiguous: false }))
+          if (now.type !== "get" || !now.found || now.revision !== item.revision) lost.length = lostBefore
         }
         if (shardsMoved === movedBefore) return
         // Shards moved: record where they are now, unless the record changed meanwhile.

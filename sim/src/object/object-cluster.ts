@@ -10,7 +10,7 @@ import { makeObjectNode, type ObjectNode, type ObjectNodeConfig } from "@cairn/c
 import type { Reader } from "@cairn/core/raft/codec"
 import type { RaftObserver } from "@cairn/core/raft/node"
 import { Effect } from "effect"
-import type { NodeProgram } from "../cluster.ts"
+import type { NodeProgram, NodeServices } from "../cluster.ts"
 
 export interface ObjectServers {
   readonly server: NodeProgram
@@ -22,6 +22,8 @@ export const objectServers = (options: {
   readonly voters: ReadonlyArray<NodeId>
   readonly observer?: RaftObserver
   readonly object?: Partial<Omit<ObjectNodeConfig, "self" | "kv" | "members">>
+  /** Started with each incarnation of each node once its object layer is up (a co-located client, say); ends with it. */
+  readonly onStart?: (id: NodeId, node: ObjectNode) => Effect.Effect<void, never, NodeServices>
 }): ObjectServers => {
   const nodes = new Map<NodeId, ObjectNode>()
   const members = () => options.voters.map((id) => ({ id, domain: id }))
@@ -44,6 +46,7 @@ export const objectServers = (options: {
           frames = node.onFrame
           nodes.set(id, node)
           yield* Effect.forkScoped(node.background)
+          if (options.onStart !== undefined) yield* Effect.forkScoped(options.onStart(id, node))
           return yield* kv.run
         })
       ).pipe(

@@ -1,0 +1,272 @@
+/**
+ * The object workload: erasure-coded objects under faults. Every node runs
+ * the KV server and the object layer; a client co-located with each node
+ * (one per incarnation, a fresh Jepsen process each time, as a gateway
+ * restarting with its node) puts, gets and deletes a few keys through that
+ * node's `ObjectStore` with bodies of every storage class (inline, copied,
+ * striped over one or several stripes).
+ *
+ * What the run checks:
+ * - every body a get returns is byte for byte one that was put (bodies are
+ *   derived from a unique value id, so a wrong, stale-stripe or mixed body
+ *   is caught, not only a wrong length);
+ * - the history (put = write v, delete = write nil, get = read) is
+ *   linearizable per key — which includes that no acknowledged put is lost;
+ * - after the heal every client completes operations again (liveness);
+ * - after the heal a repair sweep leaves every object at full redundancy:
+ *   a second sweep finds nothing to rebuild and no stripe lost.
+ *
+ * The fault budget: shards survive any m losses, so the run wipes the shard
+ * disks of up to m nodes once (each seed draws when and which), and lets disk
+ * corruption hit at most those m nodes (the rest keep crashes, lost unsynced
+ * writes, write errors and slowness); Raft itself is checked under
+ * corruption everywhere by the raft-kv workload.
+ */
+import { Clock, Disk, Random, type NodeId } from "@cairn/core"
+import type { ObjectNode } from "@cairn/core/object/object-node"
+import { collectBody } from "@cairn/core/object/object-store"
+import type { RepairReport } from "@cairn/core/object/repair"
+import type { Op, Value } from "@cairn/jepsen"
+import { Effect, Stream } from "effect"
+import type { NodeProgram } from "../cluster.ts"
+import { objectServers } from "../object/object-cluster.ts"
+
+export interface ObjectsWorkload {
+  readonly server: NodeProgram
+  readonly history: ReadonlyArray<Op>
+  readonly counts: { ok: number; fail: number; info: number }
+  /** Virtual ns of each node's client's last ok operation. */
+  readonly lastOk: Map<NodeId, number>
+  /** Reads that returned bytes no put wrote. */
+  readonly corruptReads: ReadonlyArray<string>
+  /** The two repair sweeps after the heal, once they ran. */
+  readonly repairs: () => ReadonlyArray<RepairReport> | undefined
+  readonly node: (id: NodeId) => ObjectNode | undefined
+  /** The archive objects written, and what the final check found wrong with them. */
+  readonly archive: () => { readonly written: number; readonly problems: ReadonlyArray<string> }
+  /** Shards rebuilt by background repair, removed by GC, wiped by disk loss. */
+  readonly totals: { readonly shardsRebuilt: number; readonly gcRemoved: number; readonly shardsWiped: number }
+}
+
+/** Body sizes: inline, copied, one stripe, several stripes (2+1 with 256 KiB shards: 512 KiB per stripe). */
+const sizeClasses: ReadonlyArray<readonly [number, number]> = [[0, 4096], [4097, 120_000], [131_072, 500_000], [600_000, 1_300_000]]
+
+/** The body for value `v`: 8 header bytes (v, size) then bytes derived from both. */
+export const bodyOf = (v: number, size: number): Uint8Array => {
+  const out = new Uint8Array(size)
+  const header = new Uint8Array(8)
+  new DataView(header.buffer).setUint32(0, v)
+  new DataView(header.buffer).setUint32(4, size)
+  out.set(header.subarray(0, Math.min(8, size)))
+  let x = (v * 2654435761) >>> 0
+  for (let i = 8; i < size; i++) {
+    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + i) >>> 0
+    out[i] = x & 0xff
+  }
+  return out
+}
+
+/** The value a body was derived from, or undefined if it is not exactly some `bodyOf(v, size)`. */
+export const valueOfBody = (body: Uint8Array, sizes: ReadonlyMap<number, number>): number | undefined => {
+  if (body.length < 8) {
+    // Tiny bodies: match against every value written with that size.
+    for (const [v, size] of sizes) if (size === body.length && bodyOf(v, size).every((b, i) => b === body[i])) return v
+    return undefined
+  }
+  const view = new DataView(body.buffer, body.byteOffset, 8)
+  const v = view.getUint32(0)
+  if (view.getUint32(4) !== body.length || sizes.get(v) !== body.length) return undefined
+  const expected = bodyOf(v, body.length)
+  return expected.every((b, i) => b === body[i]) ? v : undefined
+}
+
+export const objectsWorkload = (options: {
+  readonly voters: ReadonlyArray<NodeId>
+  readonly keys: number
+  readonly now: () => number
+  readonly stopAtNs: number
+  /** When (virtual ns) to run the final repair sweeps, after the heal. */
+  readonly repairAtNs: number
+  /** Disks lost: at `atNs` these nodes' shard directories are wiped (as a replaced disk would be). */
+  readonly diskLoss: { readonly atNs: number; readonly nodes: ReadonlyArray<NodeId> } | undefined
+  readonly fired: (kind: string) => void
+}): ObjectsWorkload => {
+  const history: Array<Op> = []
+  const counts = { ok: 0, fail: 0, info: 0 }
+  const lastOk = new Map<NodeId, number>()
+  const corruptReads: Array<string> = []
+  const sizes = new Map<number, number>()
+  let nextProcess = 0
+  let nextValue = 1
+  let repairs: Array<RepairReport> | undefined
+  const totals = { shardsRebuilt: 0, gcRemoved: 0, shardsWiped: 0 }
+  const wiped = new Set<NodeId>()
+  /** Operations invoked and not yet completed (the final sweeps wait for none). */
+  let inFlight = 0
+  // Counted until it ends, also when a crash interrupts it.
+  const tracked = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.suspend(() => {
+      inFlight++
+      return Effect.ensuring(effect, Effect.sync(() => inFlight--))
+    })
+  const record = (op: Omit<Op, "index" | "time">) => history.push({ ...op, index: history.length, time: options.now() })
+
+  /**
+   * Objects written once, early, and never touched again: disk loss and rot
+   * reach them for sure (the other keys are overwritten every few hundred
+   * ms), so only repair keeps them at full redundancy.
+   */
+  const archive = new Map<string, number>()
+  let archiving = false
+  const writeArchive = (store: ObjectNode["store"]) =>
+    Effect.gen(function*() {
+      if (archiving) return
+      archiving = true
+      for (const [i, size] of [300_000, 700_000, 1_100_000, 50_000].entries()) {
+        const v = nextValue++
+        sizes.set(v, size)
+        for (let attempt = 0; attempt < 20 && !archive.has(`archive-${i}`); attempt++) {
+          const r = yield* Effect.result(store.putObject({ bucket: "b", key: `archive-${i}`, body: Stream.fromIterable(chunksOf(bodyOf(v, size), 65_521)), size, finish: () => Effect.succeed([]) }))
+          if (r._tag === "Success") archive.set(`archive-${i}`, v)
+        }
+      }
+    })
+
+  /** After the final sweeps: every archive object reads back as written. */
+  const checkArchive = (store: ObjectNode["store"]) =>
+    Effect.forEach([...archive], ([key, v]) =>
+      Effect.gen(function*() {
+        const got = yield* Effect.result(Effect.flatMap(store.getObject("b", key), (out) => collectBody(out.body)))
+        if (got._tag === "Failure") archiveProblems.push(`${key}: ${got.failure._tag} ${"message" in got.failure ? got.failure.message : ""}`)
+        else if (valueOfBody(got.success, sizes) !== v) archiveProblems.push(`${key}: other bytes than written`)
+      }), { discard: true })
+  const archiveProblems: Array<string> = []
+
+  const client = (id: NodeId, node: ObjectNode): Effect.Effect<void, never, Clock | Random> =>
+    Effect.gen(function*() {
+      const clock = yield* Clock
+      const random = yield* Random
+      const process = nextProcess++
+      const store = node.store
+      // The bucket: created once by whoever gets there first, who also writes the archive.
+      for (;;) {
+        const created = yield* Effect.result(store.createBucket("b", "sim"))
+        if (created._tag === "Success" || created.failure._tag === "BucketExistsError") break
+        yield* clock.sleep(200)
+      }
+      yield* writeArchive(store)
+      while (options.now() < options.stopAtNs) {
+        yield* clock.sleep(yield* random.nextIntBetween(5, 60))
+        const key = `k${yield* random.nextIntBetween(0, options.keys - 1)}`
+        const dice = yield* random.nextIntBetween(0, 99)
+        if (dice < 45) {
+          record({ process, type: "invoke", f: "read", value: [key, null] })
+          const got = yield* tracked(Effect.result(Effect.flatMap(store.getObject("b", key), (out) => collectBody(out.body))))
+          if (got._tag === "Failure") {
+            if (got.failure._tag === "NoSuchKeyError") {
+              record({ process, type: "ok", f: "read", value: [key, null] })
+              counts.ok++
+              lastOk.set(id, options.now())
+            } else {
+              record({ process, type: "fail", f: "read", value: [key, null] })
+              counts.fail++
+            }
+            continue
+          }
+          const v = valueOfBody(got.success, sizes)
+          if (v === undefined) corruptReads.push(`${id} read ${key}: ${got.success.length} bytes that no put wrote`)
+          const value: Value = v ?? -1
+          record({ process, type: "ok", f: "read", value: [key, value] })
+          counts.ok++
+          lastOk.set(id, options.now())
+        } else {
+          const remove = dice >= 88
+          const v = remove ? null : nextValue++
+          let size = 0
+          if (v !== null) {
+            const [lo, hi] = sizeClasses[yield* random.nextIntBetween(0, sizeClasses.length - 1)]!
+            size = yield* random.nextIntBetween(lo, hi)
+            sizes.set(v, size)
+          }
+          record({ process, type: "invoke", f: "write", value: [key, v] })
+          const result = v === null
+            ? yield* tracked(Effect.result(store.deleteObject("b", key)))
+            : yield* tracked(Effect.result(store.putObject({
+              bucket: "b",
+              key,
+              // Chunks of uneven sizes, as a network delivers them.
+              body: Stream.fromIterable(chunksOf(bodyOf(v, size), 65_521)),
+              size,
+              finish: () => Effect.succeed([])
+            })))
+          if (result._tag === "Success") {
+            record({ process, type: "ok", f: "write", value: [key, v] })
+            counts.ok++
+            lastOk.set(id, options.now())
+          } else if (result.failure._tag === "ObjectStoreUnavailableError" && result.failure.ambiguous) {
+            record({ process, type: "info", f: "write", value: [key, v] })
+            counts.info++
+          } else {
+            // Nothing was committed: the body failed, or the metadata write surely did not happen.
+            record({ process, type: "fail", f: "write", value: [key, v] })
+            counts.fail++
+          }
+        }
+      }
+    })
+
+  const servers = objectServers({
+    voters: options.voters,
+    object: {
+      gcIntervalMs: 2_000,
+      repairIntervalMs: 3_000,
+      maxWriteMs: 4_000,
+      transferTimeoutMs: 500,
+      kvTimeoutMs: 500,
+      onSweep: (sweep) => {
+        if (sweep.kind === "repair") totals.shardsRebuilt += sweep.report.shardsRebuilt
+        else totals.gcRemoved += sweep.report.removedShards
+      }
+    },
+    onStart: (id, node) =>
+      Effect.gen(function*() {
+        const clock = yield* Clock
+        const loss = options.diskLoss
+        if (loss !== undefined && loss.nodes.includes(id) && !wiped.has(id)) {
+          // The node's shard disk is replaced by an empty one: every shard on it is gone at once.
+          yield* Effect.forkScoped(Effect.gen(function*() {
+            yield* clock.sleep(Math.max(0, (loss.atNs - options.now()) / 1e6))
+            const disk = yield* Disk
+            const names = yield* Effect.orElseSucceed(disk.list("shards"), () => [] as ReadonlyArray<string>)
+            for (const name of names) yield* Effect.ignore(disk.remove(`shards/${name}`))
+            yield* Effect.ignore(disk.syncDirectory("shards"))
+            totals.shardsWiped += names.length
+            options.fired("objects.disk-loss")
+            wiped.add(id)
+          }))
+        }
+        // The last incarnation of the first node to reach the repair time runs the final sweeps.
+        const sweeps = Effect.gen(function*() {
+          const wait = (options.repairAtNs - options.now()) / 1e6
+          if (wait < 0) return
+          yield* clock.sleep(wait)
+          // Only once the clients have stopped: a body committed during the first sweep is not one it checked.
+          while (inFlight > 0) yield* clock.sleep(50)
+          if (repairs !== undefined) return
+          repairs = []
+          const first = yield* Effect.result(node.repairer.sweep)
+          const second = yield* Effect.result(node.repairer.sweep)
+          for (const r of [first, second]) if (r._tag === "Success") repairs.push(r.success)
+          yield* checkArchive(node.store)
+        })
+        yield* Effect.forkScoped(sweeps)
+        yield* client(id, node)
+        yield* Effect.never
+      }).pipe(Effect.scoped)
+  })
+
+  return { server: servers.server, history, counts, lastOk, corruptReads, repairs: () => repairs, totals, archive: () => ({ written: archive.size, problems: archiveProblems }), node: servers.node }
+}
+
+const chunksOf = (data: Uint8Array, size: number): ReadonlyArray<Uint8Array> =>
+  Array.from({ length: Math.ceil(data.length / size) }, (_, i) => data.subarray(i * size, (i + 1) * size))
