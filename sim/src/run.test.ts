@@ -86,6 +86,23 @@ describe("simulator runs", () => {
     }
   })
 
+  it("objects: bounded seeds pass (bytes, linearizability, liveness, repair), and a planted GC bug is found within 10 seeds", () => {
+    for (let seed = 1; seed <= 4; seed++) {
+      const result = runSeed(seed, { workload: "objects" })
+      expect(result.result, `seed ${seed}: ${result.violations.join("\n")}\nreplay: ${result.replay}`).toBe("pass")
+      expect(result.stats.linearizability).toBe("valid")
+    }
+    let found: number | undefined
+    for (let seed = 1; seed <= 10 && found === undefined; seed++) {
+      const result = runSeed(seed, { workload: "objects", plantedBug: "gc-without-grace" })
+      if (result.result === "fail") {
+        expect(result.violations.join("\n")).toMatch(/redundancy|durability|linearizability/)
+        found = seed
+      }
+    }
+    expect(found, "the planted bug (garbage collection without a grace period) was not found in 10 seeds").toBeDefined()
+  })
+
   it("the Raft KV workload checks a real history: linearizable, with ok, failed and ambiguous operations", () => {
     const result = runSeed(2, { durationMs: 10_000, only: ["net.drop", "process.crash", "net.partition"], all: true })
     expect(result.result, result.violations.join("\n")).toBe("pass")

@@ -50,7 +50,7 @@ export interface RunResult {
 export type WorkloadName = "raft-kv" | "objects" | "durable-ping"
 export const workloadNames: ReadonlyArray<WorkloadName> = ["raft-kv", "objects", "durable-ping"]
 
-export type PlantedBug = "ack-before-sync" | "commit-previous-term" | "vote-without-log-check"
+export type PlantedBug = "ack-before-sync" | "commit-previous-term" | "vote-without-log-check" | "gc-without-grace"
 
 export interface RunOptions extends ConfigOverrides {
   /** What the cluster runs (default raft-kv). */
@@ -108,7 +108,7 @@ export const runSeed = (seed: number, options: RunOptions = {}): RunResult => {
   const { finish, servers } = workload === "raft-kv"
     ? startRaftKv(cluster, config, options)
     : workload === "objects"
-    ? { finish: startObjects(cluster, config, random.split("objects")), servers: undefined }
+    ? { finish: startObjects(cluster, config, random.split("objects"), options), servers: undefined }
     : { finish: startDurablePing(cluster, config, options), servers: undefined }
   const nemesis = new Nemesis(cluster, config, random.split("nemesis"), servers)
   nemesis.start()
@@ -214,7 +214,7 @@ const startRaftKv = (cluster: SimCluster, config: SimConfig, options: RunOptions
  * The object workload: erasure-coded objects, their bytes, linearizability
  * per key, liveness and full redundancy after repair (see workload/objects.ts).
  */
-const startObjects = (cluster: SimCluster, config: SimConfig, random: SeededSource): Finish => {
+const startObjects = (cluster: SimCluster, config: SimConfig, random: SeededSource, options: RunOptions): Finish => {
   // Shards survive any m losses: disk loss and corruption may hit at most m nodes (the scheme's parity count).
   const parity = defaultScheme(config.nodes).parityShards
   const damageable = cluster.nodeIds.slice(0, parity)
@@ -233,6 +233,7 @@ const startObjects = (cluster: SimCluster, config: SimConfig, random: SeededSour
     stopAtNs: (config.healAtMs + (config.durationMs - config.healAtMs) * 0.4) * 1e6,
     repairAtNs: (config.healAtMs + (config.durationMs - config.healAtMs) * 0.5) * 1e6,
     diskLoss: lost.length === 0 ? undefined : { atNs: lossAtNs, nodes: lost },
+    ...(options.plantedBug === "gc-without-grace" ? { plantedBug: options.plantedBug } : {}),
     fired: (kind) => cluster.faults.fired(kind)
   })
   cluster.start(workload.server)
@@ -251,9 +252,14 @@ const startObjects = (cluster: SimCluster, config: SimConfig, random: SeededSour
       if (repairs === undefined || repairs.length < 2) cluster.violation("redundancy: the repair sweeps after the heal did not complete")
       else {
         const [first, second] = repairs as [RepairReport, RepairReport]
+        // Nothing may damage a committed body's shards on a node outside the fault budget.
+        const undamaged = [...workload.totals.rebuiltFrom, ...first.rebuiltFrom].filter((node) => !damageable.includes(node as NodeId))
+        if (undamaged.length > 0) {
+          cluster.violation(`redundancy: repair had to rebuild shards on ${[...new Set(undamaged)].join(", ")}, which no fault could have damaged`)
+        }
         if (first.lost.length > 0) cluster.violation(`redundancy: stripes lost within the fault budget: ${first.lost.slice(0, 5).join(", ")}`)
-        if (second.shardsRebuilt > 0 || second.lost.length > 0) {
-          cluster.violation(`redundancy: a second repair sweep still rebuilt ${second.shardsRebuilt} shards (lost: ${second.lost.length})`)
+        if (second.shardsRebuilt > 0 || second.lost.length > 0 || second.unavailable.length > 0) {
+          cluster.violation(`redundancy: a second repair sweep still rebuilt ${second.shardsRebuilt} shards (lost: ${second.lost.length}, unavailable: ${second.unavailable.length})`)
         }
       }
       const check = checkHistory(makeModel("kv"), workload.history, { maxSteps: 5_000_000 })

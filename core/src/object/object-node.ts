@@ -45,6 +45,8 @@ export interface ObjectNodeConfig {
   readonly repairIntervalMs?: number
   readonly transferTimeoutMs?: number
   readonly kvTimeoutMs?: number
+  /** Test-only: a known bug for the simulator to find (see garbage.ts). */
+  readonly plantedBug?: "gc-without-grace"
   /** Told about every background sweep (metrics, the simulator's coverage). */
   readonly onSweep?: (report: { readonly kind: "repair"; readonly report: RepairReport } | { readonly kind: "gc"; readonly report: SweepReport }) => void
 }
@@ -91,7 +93,7 @@ export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNo
     const data = makeObjectData({ transfer, nodes: config.members, scheme })
     const maxWriteMs = config.maxWriteMs ?? 30 * 60_000
     const store = yield* makeObjectStore({ kv, data, maxWriteMs })
-    const garbage = yield* makeGarbageCollector({ store: shards, kv, graceMs: 2 * maxWriteMs })
+    const garbage = yield* makeGarbageCollector({ store: shards, kv, graceMs: config.plantedBug === "gc-without-grace" ? 0 : 2 * maxWriteMs })
     const repairer = makeRepairer({ kv, transfer, nodes: config.members })
 
     const report = config.onSweep ?? (() => {})

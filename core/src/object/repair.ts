@@ -10,6 +10,9 @@
  * of the stripe, in which case the record is updated with a compare-and-set
  * (a concurrent overwrite wins, and its body is repaired in a later sweep).
  *
+ * A shard whose node does not answer is left alone (it may be fine);
+ * only shards known missing or bad are rebuilt.
+ *
  * One node repairs at a time (the caller runs sweeps on the Raft leader),
  * so two repairers never race to relocate one shard. A stripe with fewer
  * than k healthy shards cannot be repaired and is reported as lost.
@@ -39,8 +42,12 @@ export interface RepairReport {
   readonly shardsChecked: number
   readonly shardsRebuilt: number
   readonly shardsMoved: number
+  /** Where each rebuilt shard had gone missing (one entry per shard). */
+  readonly rebuiltFrom: ReadonlyArray<string>
   /** Stripes (or replicated bodies) with too few healthy shards to rebuild. */
   readonly lost: ReadonlyArray<string>
+  /** Stripes with bad shards that could not be rebuilt now because too many nodes did not answer. */
+  readonly unavailable: ReadonlyArray<string>
 }
 
 export interface Repairer {
@@ -58,7 +65,23 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
     let shardsChecked = 0
     let shardsRebuilt = 0
     let shardsMoved = 0
+    const rebuiltFrom: Array<string> = []
     const lost: Array<string> = []
+    const unavailable: Array<string> = []
+
+    /**
+     * A shard as found: its bytes when intact; "bad" when it is surely not
+     * there intact (missing, rotten, or on a node that left the cluster);
+     * "unknown" when its node did not answer (it is not rebuilt: it may be
+     * fine, and rewriting it would only race the node's return).
+     */
+    const check = (node: string, id: string, intact: (bytes: Uint8Array) => boolean): Effect.Effect<Uint8Array | "bad" | "unknown"> =>
+      isMember(node)
+        ? Effect.map(Effect.result(transfer.get(node as NodeId, id)), (r) =>
+          r._tag === "Success"
+            ? (intact(r.success) ? r.success : "bad")
+            : r.failure.reason === "not-found" || r.failure.reason === "corrupt" ? "bad" : "unknown")
+        : Effect.succeed("bad")
 
     /** A member for a relocated shard: not already used by the body's stripe. */
     const replacement = (key: string, used: ReadonlyArray<string>): string | undefined => {
@@ -73,23 +96,23 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
         if (body.kind === "replicated") {
           const id = `${body.id}.r`
           const copies = yield* Effect.forEach(body.nodes, (node) =>
-            isMember(node)
-              ? Effect.map(Effect.result(transfer.get(node as NodeId, id)), (r) => r._tag === "Success" && r.success.length === size ? r.success : undefined)
-              : Effect.succeed(undefined), { concurrency: "unbounded" })
+            check(node, id, (bytes) => bytes.length === size), { concurrency: "unbounded" })
           shardsChecked += copies.length
-          const good = copies.find((c) => c !== undefined)
+          const good = copies.find((c): c is Uint8Array => c instanceof Uint8Array)
           if (good === undefined) {
-            lost.push(body.id)
+            if (copies.includes("unknown")) unavailable.push(body.id)
+            else lost.push(body.id)
             return body
           }
           const nodes = [...body.nodes]
           for (let i = 0; i < nodes.length; i++) {
-            if (copies[i] !== undefined) continue
+            if (copies[i] !== "bad") continue
             const target = isMember(nodes[i]!) ? nodes[i]! : replacement(`${body.id}.r.${i}`, nodes)
             if (target === undefined) continue
             const put = yield* Effect.result(transfer.put(target as NodeId, id, good))
             if (put._tag === "Failure") continue
             shardsRebuilt++
+            rebuiltFrom.push(nodes[i]!)
             if (target !== nodes[i]) {
               nodes[i] = target
               shardsMoved++
@@ -102,31 +125,31 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
         const stripes: Array<StripeRecord> = []
         for (let s = 0; s < body.stripes.length; s++) {
           const stripe = body.stripes[s]!
-          const shards = yield* Effect.forEach(stripe.nodes, (node, i) =>
-            isMember(node)
-              ? Effect.map(Effect.result(transfer.get(node as NodeId, `${body.id}.${s}.${i}`)), (r) =>
-                r._tag === "Success" && r.success.length === body.shardSize && crc32c(r.success) === stripe.shardCrcs[i] ? r.success : undefined)
-              : Effect.succeed(undefined), { concurrency: "unbounded" })
+          const checked = yield* Effect.forEach(stripe.nodes, (node, i) =>
+            check(node, `${body.id}.${s}.${i}`, (bytes) => bytes.length === body.shardSize && crc32c(bytes) === stripe.shardCrcs[i]), { concurrency: "unbounded" })
           shardsChecked += total
+          const shards = checked.map((c) => (c instanceof Uint8Array ? c : undefined))
           const healthy = shards.filter((x) => x !== undefined).length
-          if (healthy === total) {
+          if (!checked.includes("bad")) {
             stripes.push(stripe)
             continue
           }
           if (healthy < k || body.scheme.parityShards === 0) {
-            lost.push(`${body.id}.${s}`)
+            if (healthy + checked.filter((c) => c === "unknown").length >= k) unavailable.push(`${body.id}.${s}`)
+            else lost.push(`${body.id}.${s}`)
             stripes.push(stripe)
             continue
           }
           const rebuilt = Erasure.reconstruct(Erasure.makeCodec(k, body.scheme.parityShards), shards)
           const nodes = [...stripe.nodes]
           for (let i = 0; i < total; i++) {
-            if (shards[i] !== undefined) continue
+            if (checked[i] !== "bad") continue
             const target = isMember(nodes[i]!) ? nodes[i]! : replacement(`${body.id}.${s}.${i}`, nodes)
             if (target === undefined) continue
             const put = yield* Effect.result(transfer.put(target as NodeId, `${body.id}.${s}.${i}`, rebuilt[i]!))
             if (put._tag === "Failure") continue
             shardsRebuilt++
+            rebuiltFrom.push(nodes[i]!)
             if (target !== nodes[i]) {
               nodes[i] = target
               shardsMoved++
@@ -142,8 +165,7 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
         const decoded = decodeObjectMeta(item.value)
         if (Result.isFailure(decoded)) return
         const meta = decoded.success
-        const movedBefore = shardsMoved
-        const lostBefore = lost.length
+        const before = { moved: shardsMoved, rebuilt: shardsRebuilt, rebuiltFrom: rebuiltFrom.length, lost: lost.length, unavailable: unavailable.length }
         let body: ObjectBody
         if (meta.body.kind === "parts") {
           const parts = []
@@ -152,12 +174,20 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
         } else {
           body = yield* repairBody(meta.body, meta.size)
         }
-        if (lost.length > lostBefore) {
-          // Shards of a version that was overwritten or deleted meanwhile are gone on purpose.
+        if (shardsRebuilt > before.rebuilt || lost.length > before.lost || unavailable.length > before.unavailable) {
+          // A version overwritten or deleted meanwhile had its shards removed on purpose: what we found
+          // (and rebuilt, now garbage for GC) says nothing about redundancy.
           const now = yield* Effect.mapError(kv.read({ op: "get", key: item.key }), (e) => new ObjectStoreUnavailableError({ message: e.message, ambiguous: false }))
-          if (now.type !== "get" || !now.found || now.revision !== item.revision) lost.length = lostBefore
+          if (now.type !== "get" || !now.found || now.revision !== item.revision) {
+            shardsRebuilt = before.rebuilt
+            shardsMoved = before.moved
+            rebuiltFrom.length = before.rebuiltFrom
+            lost.length = before.lost
+            unavailable.length = before.unavailable
+            return
+          }
         }
-        if (shardsMoved === movedBefore) return
+        if (shardsMoved === before.moved) return
         // Shards moved: record where they are now, unless the record changed meanwhile.
         const next: ObjectMeta = { ...meta, body }
         yield* Effect.ignore(kv.write({ op: "cas", key: item.key, expected: item.revision, value: encodeObjectMeta(next) }))
@@ -166,7 +196,7 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
     const objects = yield* scan(OBJECT_PREFIX)
     const parts = yield* scan(PART_PREFIX)
     for (const item of [...objects, ...parts]) yield* repairRecord(item)
-    return { records: objects.length + parts.length, shardsChecked, shardsRebuilt, shardsMoved, lost }
+    return { records: objects.length + parts.length, shardsChecked, shardsRebuilt, shardsMoved, rebuiltFrom, lost, unavailable }
   })
 
   return { sweep }

@@ -45,7 +45,7 @@ export interface ObjectsWorkload {
   /** The archive objects written, and what the final check found wrong with them. */
   readonly archive: () => { readonly written: number; readonly problems: ReadonlyArray<string> }
   /** Shards rebuilt by background repair, removed by GC, wiped by disk loss. */
-  readonly totals: { readonly shardsRebuilt: number; readonly gcRemoved: number; readonly shardsWiped: number }
+  readonly totals: { readonly shardsRebuilt: number; readonly gcRemoved: number; readonly shardsWiped: number; readonly rebuiltFrom: ReadonlySet<string> }
 }
 
 /** Body sizes: inline, copied, one stripe, several stripes (2+1 with 256 KiB shards: 512 KiB per stripe). */
@@ -90,6 +90,8 @@ export const objectsWorkload = (options: {
   /** Disks lost: at `atNs` these nodes' shard directories are wiped (as a replaced disk would be). */
   readonly diskLoss: { readonly atNs: number; readonly nodes: ReadonlyArray<NodeId> } | undefined
   readonly fired: (kind: string) => void
+  /** Test-only: garbage collection removes unreferenced shards at first sight (no grace). */
+  readonly plantedBug?: "gc-without-grace"
 }): ObjectsWorkload => {
   const history: Array<Op> = []
   const counts = { ok: 0, fail: 0, info: 0 }
@@ -99,7 +101,7 @@ export const objectsWorkload = (options: {
   let nextProcess = 0
   let nextValue = 1
   let repairs: Array<RepairReport> | undefined
-  const totals = { shardsRebuilt: 0, gcRemoved: 0, shardsWiped: 0 }
+  const totals = { shardsRebuilt: 0, gcRemoved: 0, shardsWiped: 0, rebuiltFrom: new Set<string>() }
   const wiped = new Set<NodeId>()
   /** Operations invoked and not yet completed (the final sweeps wait for none). */
   let inFlight = 0
@@ -223,8 +225,12 @@ export const objectsWorkload = (options: {
       maxWriteMs: 4_000,
       transferTimeoutMs: 500,
       kvTimeoutMs: 500,
+      ...(options.plantedBug === undefined ? {} : { plantedBug: options.plantedBug }),
       onSweep: (sweep) => {
-        if (sweep.kind === "repair") totals.shardsRebuilt += sweep.report.shardsRebuilt
+        if (sweep.kind === "repair") {
+          totals.shardsRebuilt += sweep.report.shardsRebuilt
+          for (const node of sweep.report.rebuiltFrom) totals.rebuiltFrom.add(node)
+        }
         else totals.gcRemoved += sweep.report.removedShards
       }
     },
