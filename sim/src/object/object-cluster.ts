@@ -24,9 +24,11 @@ export const objectServers = (options: {
   readonly object?: Partial<Omit<ObjectNodeConfig, "self" | "kv" | "members">>
   /** Started with each incarnation of each node once its object layer is up (a co-located client, say); ends with it. */
   readonly onStart?: (id: NodeId, node: ObjectNode) => Effect.Effect<void, never, NodeServices>
+  /** Where shards may go (default: the voters); a test changes it to model a node's removal. */
+  readonly members?: () => ReadonlyArray<NodeId>
 }): ObjectServers => {
   const nodes = new Map<NodeId, ObjectNode>()
-  const members = () => options.voters.map((id) => ({ id, domain: id }))
+  const members = () => (options.members?.() ?? options.voters).map((id) => ({ id, domain: id }))
   const server: NodeProgram = ({ id }) =>
     Effect.forever(
       Effect.scoped(

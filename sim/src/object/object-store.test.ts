@@ -28,12 +28,17 @@ const put = (store: ObjectStore, bucket: string, key: string, data: Uint8Array, 
 
 /** Runs `test` on n1's object store once the cluster is up; returns its result after `ms` of virtual time. */
 const onCluster = <A>(
-  test: (store: ObjectStore, servers: ReturnType<typeof objectServers>) => Effect.Effect<A, unknown, Clock>,
+  test: (store: ObjectStore, servers: ReturnType<typeof objectServers>, cluster: ReturnType<typeof quietCluster>) => Effect.Effect<A, unknown, Clock>,
   ms = 60_000,
-  options: Parameters<typeof objectServers>[0]["object"] = {}
+  options: Parameters<typeof objectServers>[0]["object"] = {},
+  topology: { readonly voters: ReadonlyArray<NodeId>; readonly members?: () => ReadonlyArray<NodeId> } = { voters }
 ) => {
-  const cluster = quietCluster({ nodes: 3 })
-  const servers = objectServers({ voters, object: { gcIntervalMs: 1_000, repairIntervalMs: 2_000, maxWriteMs: 5_000, ...options } })
+  const cluster = quietCluster({ nodes: topology.voters.length })
+  const servers = objectServers({
+    voters: topology.voters,
+    ...(topology.members === undefined ? {} : { members: topology.members }),
+    object: { gcIntervalMs: 1_000, repairIntervalMs: 2_000, maxWriteMs: 5_000, ...options }
+  })
   let outcome: { value: A } | { error: unknown } | undefined
   cluster.start((node) =>
     node.id === "n1"
@@ -43,7 +48,7 @@ const onCluster = <A>(
           const clock = yield* Clock
           yield* clock.sleep(2_000)
           const store = servers.node(nodeId("n1"))!.store
-          outcome = { value: yield* test(store, servers) }
+          outcome = { value: yield* test(store, servers, cluster) }
         }).pipe(Effect.catchCause((cause) => Effect.sync(() => (outcome = { error: cause }))), Effect.andThen(Effect.never))
       )
       : servers.server(node)
@@ -242,5 +247,37 @@ describe("degraded reads, repair and garbage collection", () => {
     // Every shard left on disk belongs to one of the two live objects.
     for (const sweep of value.sweeps) expect(sweep.orphanShards).toBe(0)
     expect(value.sweeps.reduce((n, s) => n + s.localShards, 0)).toBe(2 * 3)
+  })
+})
+
+describe("node replacement", () => {
+  it("moves a removed node's shards to the remaining members and records the move; reads then need no removed node", () => {
+    const four = [nodeId("n1"), nodeId("n2"), nodeId("n3"), nodeId("n4")]
+    let members: ReadonlyArray<NodeId> = four
+    const { value } = onCluster((store, servers, cluster) =>
+      Effect.gen(function*() {
+        const clock = yield* Clock
+        const n1 = servers.node(nodeId("n1"))!
+        yield* store.createBucket("b", "alice")
+        const data = bytes(2_000_000, 11)
+        yield* put(store, "b", "k", data)
+        // n4 leaves the cluster: shards may no longer go there, and those it holds must move.
+        members = four.slice(0, 3)
+        const report = yield* n1.repairer.sweep
+        cluster.crash(nodeId("n4"))
+        yield* clock.sleep(100)
+        const record = yield* n1.kv.read({ op: "get", key: "\u0000o/b/k" })
+        const meta = decodeObjectMeta(record.type === "get" ? record.value : new Uint8Array())
+        const placed = meta._tag === "Success" && meta.success.body.kind === "striped" ? meta.success.body.stripes.flatMap((s) => s.nodes) : []
+        const back = yield* collectBody((yield* store.getObject("b", "k")).body)
+        const again = yield* n1.repairer.sweep
+        return { report, placed, ok: back.length === data.length && back.every((b, i) => b === data[i]), again }
+      }), 60_000, { scheme: { dataShards: 2, parityShards: 1 } }, { voters: four, members: () => members })
+    expect(value.report.shardsMoved).toBeGreaterThan(0)
+    expect(value.report.lost).toEqual([])
+    expect(value.placed.length).toBeGreaterThan(0)
+    expect(value.placed).not.toContain("n4")
+    expect(value.ok).toBe(true)
+    expect(value.again.shardsRebuilt).toBe(0)
   })
 })
