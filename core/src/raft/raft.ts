@@ -717,6 +717,13 @@ export class Raft {
     } else {
       pr.probeSent = false
       pr.inflight = pr.inflight.filter((last) => last > m.index)
+      if (pr.state === "probe" && m.index === pr.match) {
+        // The probe found the follower's log matching ours up to its known match (it had rejected an
+        // entry it once acknowledged, or a stale rejection reset it): replicate again. Staying in probe
+        // would answer every such response with another empty append, forever (seed 4193; etcd does the same).
+        pr.state = "replicate"
+        pr.next = Math.max(pr.next, pr.match + 1)
+      }
     }
     this.sendAppend(m.from)
   }
