@@ -152,6 +152,19 @@ export const runSeed = (seed: number, options: RunOptions = {}): RunResult => {
 /** Far above any healthy run (under 10); a run past it is spinning. */
 const stepsPerSimulatedMs = 250
 
+/** Checks a per-key register history; a violation names the key and where the checker got stuck. Returns the verdict. */
+const checkLinearizable = (cluster: SimCluster, history: ReadonlyArray<Op>, what: string): string => {
+  const check = checkHistory(makeModel("kv"), history, { maxSteps: 5_000_000 })
+  if (check.verdict === "invalid") {
+    const ce = check.counterexample
+    cluster.violation(
+      `linearizability: the ${what} history is not linearizable (key ${String(ce?.partition)}; stuck after ${ce?.linearized.length ?? 0} ops at state ${ce?.state ?? "?"}; ` +
+        `could not place: ${ce?.blocked?.description ?? "?"})`
+    )
+  }
+  return check.verdict
+}
+
 type Finish = () => { readonly stats: WorkloadStats; readonly history: ReadonlyArray<Op> }
 
 /** The Raft KV workload: start servers and clients; at the end check the history and liveness. */
@@ -185,15 +198,7 @@ const startRaftKv = (cluster: SimCluster, config: SimConfig, options: RunOptions
         // Each server's Raft state at the end: the first thing to read when liveness fails.
         for (const node of cluster.nodeIds) cluster.event(`state: ${workload.servers.raft(node)?.describe() ?? `${node} not running`}`)
       }
-      const check = checkHistory(makeModel("kv"), workload.history, { maxSteps: 5_000_000 })
-      verdict = check.verdict
-      if (check.verdict === "invalid") {
-        const ce = check.counterexample
-        cluster.violation(
-          `linearizability: the client history is not linearizable (key ${String(ce?.partition)}; stuck after ${ce?.linearized.length ?? 0} ops at state ${ce?.state ?? "?"}; ` +
-            `could not place: ${ce?.blocked?.description ?? "?"})`
-        )
-      }
+      verdict = checkLinearizable(cluster, workload.history, "client")
     }
     return {
       stats: {
@@ -262,15 +267,7 @@ const startObjects = (cluster: SimCluster, config: SimConfig, random: SeededSour
           cluster.violation(`redundancy: a second repair sweep still rebuilt ${second.shardsRebuilt} shards (lost: ${second.lost.length}, unavailable: ${second.unavailable.length})`)
         }
       }
-      const check = checkHistory(makeModel("kv"), workload.history, { maxSteps: 5_000_000 })
-      verdict = check.verdict
-      if (check.verdict === "invalid") {
-        const ce = check.counterexample
-        cluster.violation(
-          `linearizability: the object history is not linearizable (key ${String(ce?.partition)}; stuck after ${ce?.linearized.length ?? 0} ops at state ${ce?.state ?? "?"}; ` +
-            `could not place: ${ce?.blocked?.description ?? "?"})`
-        )
-      }
+      verdict = checkLinearizable(cluster, workload.history, "object")
     }
     const repairs = workload.repairs()
     return {

@@ -24,6 +24,7 @@ import {
   type Attributes,
   type BucketInfo,
   BucketExistsError,
+  type FinishBody,
   BucketNotEmptyError,
   InvalidPartError,
   InvalidRangeError,
@@ -218,9 +219,15 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
         }
       })
 
-    const putObject: ObjectStore["putObject"] = (input) =>
+    /**
+     * Writes a body and builds the record that will name it (not yet committed). A body that took
+     * longer than `maxWriteMs` is refused here: garbage collection may already be removing it.
+     */
+    const writeRecord = <E>(
+      input: { readonly bucket: string; readonly key: string; readonly body: Stream.Stream<Uint8Array, E>; readonly size: number | undefined; readonly finish: FinishBody<E> },
+      checksums: ObjectMeta["checksums"]
+    ) =>
       Effect.gen(function*() {
-        yield* requireBucket(input.bucket)
         const started = yield* clock.monotonicMs
         const bodyId = yield* newId
         const written = yield* data.write(bodyId, input.body, input.size)
@@ -235,10 +242,17 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
           size: written.size,
           createdMs: yield* wallMs,
           contentCrc32c: written.crc32c,
-          checksums: [],
+          checksums,
           userMetadata: attributes,
           body: written.body
         }
+        return { meta, written }
+      })
+
+    const putObject: ObjectStore["putObject"] = (input) =>
+      Effect.gen(function*() {
+        yield* requireBucket(input.bucket)
+        const { meta, written } = yield* writeRecord(input, [])
         const replaced = yield* Effect.tapError(commitObject(meta, input.condition), (e) =>
           // Not committed (or unknown): an unambiguous failure frees the body now; otherwise GC decides.
           e._tag === "ObjectStoreUnavailableError" && e.ambiguous ? Effect.void : discard(written.body))
@@ -392,25 +406,8 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
           return yield* new ObjectBodyError({ message: `part numbers are 1..${MAX_PARTS}, got ${input.partNumber}` })
         }
         yield* readUpload(input.bucket, input.key, input.uploadId)
-        const started = yield* clock.monotonicMs
-        const bodyId = yield* newId
-        const written = yield* data.write(bodyId, input.body, input.size)
-        const attributes = yield* input.finish({ size: written.size, crc32c: written.crc32c })
-        if ((yield* clock.monotonicMs) - started > maxWriteMs) {
-          return yield* new ObjectBodyError({ message: `the part took longer than ${maxWriteMs} ms to arrive; send it again` })
-        }
         // A part record is an object record of the part; its number rides in `checksums`.
-        const meta: ObjectMeta = {
-          bucket: input.bucket,
-          key: input.key,
-          versionId: bodyId,
-          size: written.size,
-          createdMs: yield* wallMs,
-          contentCrc32c: written.crc32c,
-          checksums: [["part", String(input.partNumber)]],
-          userMetadata: attributes,
-          body: written.body
-        }
+        const { meta, written } = yield* writeRecord(input, [["part", String(input.partNumber)]])
         const key = partKey(input.uploadId, input.partNumber)
         const value = encodeObjectMeta(meta)
         for (;;) {
