@@ -187,7 +187,13 @@ export const authenticate = (request: S3Request, ctx: SigV4Context): Effect.Effe
     const header = request.headers.get("authorization")
     const presigned = query.some(([k]) => k === "X-Amz-Algorithm" || k === "X-Amz-Signature")
     if (header !== undefined && presigned) return yield* s3Error("InvalidArgument", "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified")
-    if (header === undefined && !presigned) return yield* s3Error("AccessDenied", "Anonymous access is not allowed: sign the request with AWS Signature Version 4")
+    if (header === undefined && !presigned) {
+      // A SigV2 presigned URL (older boto3 presigns that way by default) is not anonymous: say what to change.
+      if (query.some(([k]) => k === "AWSAccessKeyId") && query.some(([k]) => k === "Signature")) {
+        return yield* s3Error("InvalidRequest", "Signature Version 2 is not supported; presign with AWS4-HMAC-SHA256 (X-Amz-Algorithm)")
+      }
+      return yield* s3Error("AccessDenied", "Anonymous access is not allowed: sign the request with AWS Signature Version 4")
+    }
 
     let credentialText: string
     let signedHeadersText: string

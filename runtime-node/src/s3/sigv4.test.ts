@@ -100,6 +100,9 @@ describe("SigV4: the AWS documentation's examples", () => {
     expect(codeOf(verify(request("GET", "/test.txt", { ...getHeaders, authorization: getHeaders.authorization.replace("us-east-1", "eu-west-1") }), context(EXAMPLE_NOW)))).toBe("AuthorizationHeaderMalformed")
     expect(codeOf(verify(request("GET", "/test.txt", { ...getHeaders, authorization: getHeaders.authorization.replace("AKIAIOSFODNN7EXAMPLE", "AKIANOBODY0000000000") }), context(EXAMPLE_NOW)))).toBe("InvalidAccessKeyId")
     expect(codeOf(verify(request("GET", "/test.txt", { ...getHeaders, authorization: "AWS AKIAIOSFODNN7EXAMPLE:abc" }), context(EXAMPLE_NOW)))).toBe("InvalidRequest")
+    // A SigV2 presigned URL is named as such; a stray Signature parameter alone is still anonymous.
+    expect(codeOf(verify(request("GET", "/test.txt?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=abc%3D&Expires=1369353600", { host: "h" }), context(EXAMPLE_NOW)))).toBe("InvalidRequest")
+    expect(codeOf(verify(request("GET", "/test.txt?Signature=abc%3D", { host: "h" }), context(EXAMPLE_NOW)))).toBe("AccessDenied")
     const { "x-amz-content-sha256": _, ...noHash } = getHeaders
     expect(codeOf(verify(request("GET", "/test.txt", noHash), context(EXAMPLE_NOW)))).toBe("InvalidRequest")
   })
