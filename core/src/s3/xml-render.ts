@@ -1,7 +1,8 @@
 /**
  * Rendering S3's XML responses. Text is always escaped (including the
  * control characters XML 1.0 cannot carry literally, which S3 keys may
- * contain), so a key or a message can never break a document.
+ * contain, and carriage returns, which XML parsers would turn into line
+ * feeds), so a key or a message can never break a document or change.
  */
 
 /** Rendered markup: distinguishes a child element from text that must be escaped. */
@@ -14,7 +15,7 @@ export type XmlChild = Xml | string | number | boolean | undefined | ReadonlyArr
 export const S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 
 export const escapeXml = (text: string): string =>
-  text.replace(/[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, (c) => {
+  text.replace(/[&<>"'\u0000-\u0008\u000b\u000c\r\u000e-\u001f\ufffe\uffff]/g, (c) => {
     switch (c) {
       case "&":
         return "&amp;"
