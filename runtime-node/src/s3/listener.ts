@@ -114,7 +114,7 @@ const sendResponse = (req: IncomingMessage, res: ServerResponse, response: S3Res
     }
   })
 
-const rawError = (status: number, code: "RequestHeaderSectionTooLarge" | "InvalidRequest", message: string): string => {
+const rawError = (status: number, code: "RequestHeaderSectionTooLarge" | "InvalidRequest" | "IncompleteBody", message: string): string => {
   const requestId = randomBytes(8).toString("hex").toUpperCase()
   const xml = errorXml(s3Error(code, message), "/", requestId)
   const reason = status === 431 ? "Request Header Fields Too Large" : "Bad Request"
@@ -147,9 +147,16 @@ export const startS3Listener = (options: S3ListenerOptions): Effect.Effect<S3Lis
     const services = yield* Effect.context<Digest | Clock | Random>()
     const runFork = Effect.runForkWith(services)
     const inFlight = new Set<Fiber.Fiber<void>>()
+    // Sockets whose current request's body is still arriving: the parser's error when such a socket ends is a short body.
+    const readingBody = new WeakSet<Socket>()
 
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       try {
+        if (!req.complete) {
+          const socket = req.socket
+          readingBody.add(socket)
+          req.once("end", () => readingBody.delete(socket))
+        }
         const program = Effect.flatMap(handler(requestOf(req)), (response) => {
           if (response.status >= 500) {
             log("error", "s3 request failed", { method: req.method, path: req.url, status: response.status, requestId: response.requestId, ...(response.defect === undefined ? {} : { defect: response.defect }) })
@@ -198,6 +205,8 @@ export const startS3Listener = (options: S3ListenerOptions): Effect.Effect<S3Lis
         return
       }
       if (e.code === "HPE_HEADER_OVERFLOW") socket.end(rawError(431, "RequestHeaderSectionTooLarge", `Your request header section exceeds the maximum allowed size (${serverOptions.maxHeaderSize} bytes).`))
+      // The client ended its side (and still reads) before sending the whole body: S3's IncompleteBody, not a malformed request.
+      else if (e.code === "HPE_INVALID_EOF_STATE" && readingBody.has(socket)) socket.end(rawError(400, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header."))
       else socket.end(rawError(400, "InvalidRequest", "Malformed HTTP request"))
     })
 
