@@ -80,7 +80,7 @@ describe("simulator runs", () => {
   })
 
   it("seeds that long campaigns once failed pass (each is a fixed bug: PAR liveness, a WAL rewrite from a headerless region, an endless probe)", () => {
-    for (const seed of [900, 1916, 2226, 2456, 4193, 4392]) {
+    for (const seed of [900, 1916, 2226, 2456, 4193, 4392, 5557]) {
       const result = runSeed(seed)
       expect(result.result, `seed ${seed}: ${result.violations.join("\n")}\nreplay: ${result.replay}`).toBe("pass")
     }

@@ -1075,11 +1075,12 @@ export class Raft {
     }
     const entries: Array<Entry> = []
     for (const index of m.indexes) {
-      // Only committed entries: an uncommitted one could be from a different branch.
-      const entry = index <= this.log.committed ? this.log.entry(index) : undefined
+      // Uncommitted entries too, marked by our commit index: the requester uses those only
+      // where a later entry proves our logs agree (see handleRepairResponse).
+      const entry = this.log.entry(index)
       if (entry !== undefined) entries.push(entry)
     }
-    if (entries.length > 0) this.send({ type: "repair-response", from: this.id, to: m.from, term: this.term, entries })
+    if (entries.length > 0) this.send({ type: "repair-response", from: this.id, to: m.from, term: this.term, commit: this.log.committed, entries })
   }
 
   private handleRepairSnapshot(m: RepairSnapshot): void {
@@ -1098,8 +1099,20 @@ export class Raft {
 
   private handleRepairResponse(m: RepairResponse): void {
     const holesBefore = this.log.damagedIndexes().length
+    // Holes after our commit index: the peer's copy is the one we lost if a later entry of ours,
+    // intact, has the same term as the peer's entry there (Log Matching: the logs agree up to
+    // it). A most up-to-date node with such a hole can then campaign again without a leader to
+    // repair it (seed 5557: a joint configuration needed its vote, and no one else could win).
+    const witness = m.entries.reduce((best, e) =>
+      e.index > this.log.committed && e.index > best && !this.log.isDamaged(e.index) && this.log.term(e.index) === e.term ? e.index : best, 0)
+    for (const entry of m.entries) {
+      if (entry.index > this.log.committed && entry.index < witness && this.log.isDamaged(entry.index)) this.log.fill(entry)
+    }
     const run: Array<Entry> = []
     for (const entry of m.entries) {
+      // Only committed entries fill holes below our commit or extend our log: an uncommitted one
+      // could be from a different branch.
+      if (entry.index > m.commit) continue
       if (entry.index <= this.log.committed) {
         // A committed entry is the same on every node: it fills our hole as it is.
         if (this.log.isDamaged(entry.index)) this.log.fill(entry)

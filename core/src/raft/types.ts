@@ -130,6 +130,8 @@ export interface RepairRequest extends Envelope {
 
 export interface RepairResponse extends Envelope {
   readonly type: "repair-response"
+  /** The responder's commit index: entries up to it are committed; later ones are only its log. */
+  readonly commit: number
   readonly entries: ReadonlyArray<Entry>
 }
 
