@@ -1,7 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { nodeId } from "../node/node-id.ts"
-import { decodeConfChange, decodeHardState, decodeMessage, encodeConfChange, encodeHardState, encodeMessage, RaftDecodeError } from "./codec.ts"
+import { decodeConfChange, decodeHardState, decodeMessage, encodeConfChange, encodeHardState, encodeMessage, RaftDecodeError, Reader, Writer } from "./codec.ts"
 import type { Entry, Message } from "./types.ts"
 
 const id = fc.constantFrom(...["n1", "n2", "n3", "node-with-a-longer-name"].map(nodeId))
@@ -48,6 +48,16 @@ describe("Raft codec", () => {
   it("random bytes never decode into a message", () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (junk) => {
       expect(() => decodeMessage(junk)).toThrow(RaftDecodeError)
+    }))
+  })
+
+  it("strings keep every code point, a leading U+FEFF included", () => {
+    fc.assert(fc.property(fc.string({ unit: "grapheme" }), (text) => {
+      for (const s of [text, `\uFEFF${text}`]) {
+        const w = new Writer()
+        w.string(s)
+        expect(new Reader(w.finish()).string()).toBe(s)
+      }
     }))
   })
 

@@ -27,7 +27,8 @@ const messageTypes = [
 const entryKinds = ["command", "config", "noop"] as const
 
 const encoder = new TextEncoder()
-const decoder = new TextDecoder("utf-8", { fatal: true })
+// ignoreBOM: a leading U+FEFF is part of the string (a key "\uFEFFa" must not read back as "a").
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 
 /** A growable byte writer. */
 export class Writer {

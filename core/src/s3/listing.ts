@@ -81,7 +81,7 @@ export const listObjectsV2 = (ctx: OperationContext, bucket: string): Effect.Eff
     if (token !== undefined) {
       const decoded = Base64Url.decode(token)
       if (token === "" || Result.isFailure(decoded)) return yield* s3Error("InvalidArgument", "The continuation token provided is incorrect", [["ArgumentName", "continuation-token"]])
-      fromToken = new TextDecoder().decode(decoded.success)
+      fromToken = new TextDecoder("utf-8", { ignoreBOM: true }).decode(decoded.success)
     }
     const startAfter = param(ctx, "start-after")
     const from = fromToken ?? startAfter
