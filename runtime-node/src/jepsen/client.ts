@@ -107,8 +107,10 @@ export interface WorkloadOptions {
   readonly random: () => number
   readonly recorder: Recorder
   readonly signal: AbortSignal
-  /** `serializable` reads may be stale: a way to see the checker catch real anomalies. */
+  /** `serializable` reads may be stale: a way to see the checker catch real anomalies (kv only). */
   readonly readConsistency?: "linearizable" | "serializable"
+  /** Default: the kv HTTP API. */
+  readonly driver?: RegisterDriver
 }
 
 export interface WorkloadCounts {
@@ -124,39 +126,72 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true })
   })
 
+/** A read's result: the value (nil for none) and what a later cas of this worker compares on. */
+export interface ReadResult {
+  readonly type: "ok" | "fail"
+  readonly value: Value
+  /** The kv revision or the S3 ETag the value was read at; undefined when the key had no value. */
+  readonly token: string | undefined
+}
+
+/** How a workload reaches the registers: the kv HTTP API (`kvDriver`) or S3 objects (s3-client.ts). */
+export interface RegisterDriver {
+  /** `final`: a final read after the heal (always linearizable). */
+  readonly read: (node: TestHost, key: string, final: boolean) => Promise<ReadResult>
+  readonly write: (node: TestHost, key: string, value: number) => Promise<Outcome>
+  /** Compare-and-set against `token` (undefined: the key must not exist yet). */
+  readonly cas: (node: TestHost, key: string, token: string | undefined, value: number) => Promise<Outcome>
+}
+
+/** The register workload over the kv HTTP API (`/v1/kv/<key>`, revisions as ETags). */
+export const kvDriver = (o: { readonly timeoutMs: number; readonly readConsistency?: "linearizable" | "serializable" | undefined }): RegisterDriver => {
+  const url = (node: TestHost, key: string) => `${baseUrl(node)}/v1/kv/${key}`
+  return {
+    read: async (node, key, final) => {
+      const query = !final && o.readConsistency === "serializable" ? "?consistency=serializable" : ""
+      const r = readOutcome(await request(`${url(node, key)}${query}`, { method: "GET", timeoutMs: o.timeoutMs }))
+      return { type: r.type, value: r.value, token: r.revision === 0 ? undefined : String(r.revision) }
+    },
+    write: async (node, key, value) => writeOutcome(await request(url(node, key), { method: "PUT", body: String(value), timeoutMs: o.timeoutMs }), false),
+    cas: async (node, key, token, value) => {
+      const headers: Record<string, string> = token === undefined ? { "if-none-match": "*" } : { "if-match": `"${token}"` }
+      return writeOutcome(await request(url(node, key), { method: "PUT", body: String(value), headers, timeoutMs: o.timeoutMs }), true)
+    }
+  }
+}
+
 /** Runs the workers until the duration or their op budget runs out. */
 export const runWorkload = async (o: WorkloadOptions): Promise<WorkloadCounts> => {
   const counts: WorkloadCounts = { ok: 0, fail: 0, info: 0 }
   const { record } = o.recorder
+  const driver = o.driver ?? kvDriver(o)
   const pick = <T>(xs: ReadonlyArray<T>): T => xs[Math.floor(o.random() * xs.length)]!
   const worker = async (process: number) => {
-    const lastRead = new Map<string, { readonly value: Value; readonly revision: number }>()
+    const lastRead = new Map<string, { readonly value: Value; readonly token: string | undefined }>()
     let counter = 0
     for (let n = 0; n < o.maxOpsPerClient && !o.signal.aborted && o.recorder.now() < o.durationMs * 1e6; n++) {
       await sleep(1 + Math.floor(o.random() * 20), o.signal)
       if (o.signal.aborted) break
       const key = `k${Math.floor(o.random() * o.keys)}`
-      const url = `${baseUrl(pick(o.nodes))}/v1/kv/${key}`
+      const node = pick(o.nodes)
       const dice = o.random()
       if (dice < 0.4) {
         record({ process, type: "invoke", f: "read", value: [key, null] })
-        const query = o.readConsistency === "serializable" ? "?consistency=serializable" : ""
-        const r = readOutcome(await request(`${url}${query}`, { method: "GET", timeoutMs: o.timeoutMs }))
-        if (r.type === "ok") lastRead.set(key, { value: r.value, revision: r.revision })
+        const r = await driver.read(node, key, false)
+        if (r.type === "ok") lastRead.set(key, { value: r.value, token: r.token })
         record({ process, type: r.type, f: "read", value: [key, r.value] })
         counts[r.type]++
       } else if (dice < 0.7) {
         const v = process * 1_000_000 + ++counter
         record({ process, type: "invoke", f: "write", value: [key, v] })
-        const type = writeOutcome(await request(url, { method: "PUT", body: String(v), timeoutMs: o.timeoutMs }), false)
+        const type = await driver.write(node, key, v)
         record({ process, type, f: "write", value: [key, v] })
         counts[type]++
       } else {
-        const seen = lastRead.get(key) ?? { value: null, revision: 0 }
+        const seen = lastRead.get(key) ?? { value: null, token: undefined }
         const v = process * 1_000_000 + ++counter
-        const headers: Record<string, string> = seen.revision === 0 ? { "if-none-match": "*" } : { "if-match": `"${seen.revision}"` }
         record({ process, type: "invoke", f: "cas", value: [key, [seen.value, v]] })
-        const type = writeOutcome(await request(url, { method: "PUT", body: String(v), headers, timeoutMs: o.timeoutMs }), true)
+        const type = await driver.cas(node, key, seen.token, v)
         record({ process, type, f: "cas", value: [key, [seen.value, v]] })
         counts[type]++
       }
@@ -181,14 +216,17 @@ export const finalReads = async (o: {
   readonly timeoutMs: number
   readonly recorder: Recorder
   readonly signal: AbortSignal
+  /** Default: the kv HTTP API. */
+  readonly driver?: RegisterDriver
 }): Promise<Map<string, Value>> => {
+  const driver = o.driver ?? kvDriver(o)
   const found = new Map<string, Value>()
   for (let k = 0; k < o.keys; k++) {
     const key = `k${k}`
     for (let a = 0; a < o.attempts && !o.signal.aborted; a++) {
       const node = o.nodes[a % o.nodes.length]!
       o.recorder.record({ process: o.process, type: "invoke", f: "read", value: [key, null] })
-      const r = readOutcome(await request(`${baseUrl(node)}/v1/kv/${key}`, { method: "GET", timeoutMs: o.timeoutMs }))
+      const r = await driver.read(node, key, true)
       o.recorder.record({ process: o.process, type: r.type, f: "read", value: [key, r.value] })
       if (r.type === "ok") {
         found.set(key, r.value)

@@ -12,6 +12,10 @@ import { makeCleanup, runJepsen } from "./run.ts"
 export const jepsenCommand = Command.make(
   "jepsen",
   {
+    workload: Flag.Literals("workload", ["kv", "s3"]).pipe(
+      Flag.withDefault("kv" as const),
+      Flag.withDescription("kv: registers over the kv HTTP API; s3: objects in one bucket over the S3 API (SigV4-signed GET/PUT, If-Match/If-None-Match for cas)")
+    ),
     nodes: Flag.Int("nodes").pipe(Flag.withDefault(5), Flag.withDescription("cluster size (1-9)")),
     time: Flag.Int("time").pipe(Flag.withDefault(60), Flag.withDescription("seconds of workload and faults")),
     nemesis: Flag.String("nemesis").pipe(
@@ -50,6 +54,7 @@ export const jepsenCommand = Command.make(
               reportDir: Option.getOrUndefined(flags.report),
               namespaces: flags.namespaces,
               readConsistency: flags.reads,
+              workload: flags.workload,
               log,
               signal
             },
@@ -74,4 +79,4 @@ export const jepsenCommand = Command.make(
       (cleanup) => Effect.promise(() => cleanup.run())
     )
   }
-).pipe(Command.withDescription("run the Jepsen register workload with a nemesis against real cairn server processes"))
+).pipe(Command.withDescription("run the Jepsen register workload (kv or s3) with a nemesis against real cairn server processes"))

@@ -15,10 +15,16 @@ import { writeReport } from "@cairn/jepsen/report/write"
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { finalReads, makeRecorder, request, baseUrl, runWorkload, type WorkloadCounts } from "./client.ts"
+import { finalReads, kvDriver, makeRecorder, request, baseUrl, runWorkload, type RegisterDriver, type WorkloadCounts } from "./client.ts"
 import { HostSetupError, makeHosts, type Hosts, type HostMode } from "./hosts.ts"
 import { healAll, nemesisNames, planFaults, runNemesis, seededRandom, type AppliedFault } from "./nemesis.ts"
+import { createBucket, s3Driver } from "./s3-client.ts"
 import { makeServers, type ServerEvent, type Servers } from "./servers.ts"
+
+export type Workload = "kv" | "s3"
+
+/** The bucket the s3 workload's registers (objects k0..) live in. */
+export const S3_BUCKET = "jepsen"
 
 export interface JepsenOptions {
   readonly nodes: number
@@ -38,6 +44,8 @@ export interface JepsenOptions {
   readonly readyPolls?: number
   /** The clients' reads; `serializable` (possibly stale) shows the checker catching anomalies. Final reads are always linearizable. */
   readonly readConsistency?: "linearizable" | "serializable"
+  /** `kv` (default): registers over the kv HTTP API; `s3`: objects in one bucket over the S3 API. */
+  readonly workload?: Workload
 }
 
 export type Verdict = "valid" | "invalid" | "unknown"
@@ -100,7 +108,7 @@ export const makeCleanup = (): Cleanup => {
 }
 
 export const reproduceCommand = (o: JepsenOptions): string =>
-  `npx cairn jepsen --nodes ${o.nodes} --time ${o.timeS} --nemesis ${o.nemesis.join(",") || "none"} --clients ${o.clients} --keys ${o.keys} --seed ${o.seed} --namespaces ${o.namespaces}` +
+  `npx cairn jepsen${o.workload === "s3" ? " --workload s3" : ""} --nodes ${o.nodes} --time ${o.timeS} --nemesis ${o.nemesis.join(",") || "none"} --clients ${o.clients} --keys ${o.keys} --seed ${o.seed} --namespaces ${o.namespaces}` +
   (o.readConsistency === "serializable" ? " --reads serializable" : "")
 
 interface Status {
@@ -144,6 +152,7 @@ export const usageProblems = (o: JepsenOptions): Array<string> => {
   if (!(o.timeS > 0)) p.push(`--time must be positive, got ${o.timeS}`)
   if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > 100) p.push(`--clients must be 1-100, got ${o.clients}`)
   if (!Number.isInteger(o.keys) || o.keys < 1 || o.keys > 1000) p.push(`--keys must be 1-1000, got ${o.keys}`)
+  if (o.workload === "s3" && o.readConsistency === "serializable") p.push("--reads serializable applies to the kv workload only (S3 reads are always linearizable)")
   for (const n of o.nemesis) if (!(n in nemesisNames)) p.push(`unknown nemesis "${n}" (known: ${Object.keys(nemesisNames).join(", ")})`)
   return p
 }
@@ -213,11 +222,21 @@ export const runJepsen = async (o: JepsenOptions, cleanup: Cleanup = makeCleanup
     }
     o.log("cluster ready: every node knows the leader")
 
+    const workload = o.workload ?? "kv"
+    let driver: RegisterDriver
+    if (workload === "s3") {
+      const target = { credentials: { ...servers.credentials, region: "us-east-1" }, bucket: S3_BUCKET, timeoutMs: clientTimeoutMs }
+      const bucket = await createBucket(target, hosts.nodes, 40, signal)
+      if (!bucket.ok) return setupError(signal.aborted ? "interrupted" : `could not create the bucket ${S3_BUCKET}: ${bucket.last}`, withNotes)
+      o.log(`s3 workload: bucket ${S3_BUCKET} created; objects on ${hosts.nodes.map((n) => `${n.ip}:${n.s3Port}`).join(", ")}`)
+      driver = s3Driver(target)
+    } else driver = kvDriver({ timeoutMs: clientTimeoutMs, readConsistency: o.readConsistency })
+
     const durationMs = o.timeS * 1000
     const faults = planFaults(o.seed, ids, durationMs, kinds)
     const random = seededRandom(o.seed ^ 0x5eed)
     const recorder = makeRecorder(performance.now())
-    o.log(`running ${o.clients} clients on ${o.keys} keys for ${o.timeS} s; ${faults.length} faults planned (seed ${o.seed})`)
+    o.log(`running ${o.clients} ${workload} clients on ${o.keys} keys for ${o.timeS} s; ${faults.length} faults planned (seed ${o.seed})`)
     const [counts, applied] = await Promise.all([
       runWorkload({
         nodes: hosts.nodes,
@@ -229,7 +248,8 @@ export const runJepsen = async (o: JepsenOptions, cleanup: Cleanup = makeCleanup
         random,
         recorder,
         signal,
-        readConsistency: o.readConsistency ?? "linearizable"
+        readConsistency: o.readConsistency ?? "linearizable",
+        driver
       }),
       runNemesis({ faults, hosts, servers, recorder, signal, log: o.log })
     ])
@@ -237,7 +257,7 @@ export const runJepsen = async (o: JepsenOptions, cleanup: Cleanup = makeCleanup
     o.log(`workload done: ${counts.ok} ok, ${counts.fail} fail, ${counts.info} info; healed, waiting for the cluster to recover`)
     const recovered = await awaitLeader(servers, readyPolls, signal)
     if (!recovered) o.log("warning: no leader known to every node after healing; final reads will still try every node")
-    const finalValues = await finalReads({ nodes: hosts.nodes, keys: o.keys, process: o.clients, attempts: 40, timeoutMs: clientTimeoutMs, recorder, signal })
+    const finalValues = await finalReads({ nodes: hosts.nodes, keys: o.keys, process: o.clients, attempts: 40, timeoutMs: clientTimeoutMs, recorder, signal, driver })
     const history = recorder.history
     if (signal.aborted) return setupError("interrupted", { ...withNotes, applied, counts, history })
 
@@ -267,7 +287,7 @@ export const runJepsen = async (o: JepsenOptions, cleanup: Cleanup = makeCleanup
     const reportDir = resolve(o.reportDir ?? join("reports", `jepsen-${new Date().toISOString().replace(/[:.]/g, "-")}`))
     mkdirSync(reportDir, { recursive: true })
     const reportPath = writeReport(reportDir, {
-      title: `cairn jepsen: ${o.nodes} nodes, ${o.timeS} s, nemesis ${kinds.join(",") || "none"} (${hosts.mode}): ${verdict}`,
+      title: `cairn jepsen (${workload}): ${o.nodes} nodes, ${o.timeS} s, nemesis ${kinds.join(",") || "none"} (${hosts.mode}): ${verdict}`,
       history,
       verdicts: [
         { checker: "linearizability (kv, per key)", verdict: linearizability.verdict, detail: lines[0]! },
@@ -283,7 +303,7 @@ export const runJepsen = async (o: JepsenOptions, cleanup: Cleanup = makeCleanup
     for (const id of ids) copyFileSync(servers.logFile(id), join(reportDir, `${id}.log`))
     writeFileSync(
       join(reportDir, "summary.json"),
-      JSON.stringify({ verdict, reproduce, mode: hosts.mode, notes, counts, applied, serverEvents: servers.events, finalValues: Object.fromEntries(finalValues), lost: durability.lost }, null, 2)
+      JSON.stringify({ verdict, workload, reproduce, mode: hosts.mode, notes, counts, applied, serverEvents: servers.events, finalValues: Object.fromEntries(finalValues), lost: durability.lost }, null, 2)
     )
     return { ...withNotes, verdict, exitCode, message: lines.join("\n"), applied, counts, linearizability, durability, finalValues, history, reportPath, reproduce, dir }
   } finally {

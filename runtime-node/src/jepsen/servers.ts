@@ -61,6 +61,8 @@ interface Slot {
 
 export interface Servers {
   readonly ids: ReadonlyArray<string>
+  /** The admin key pair every server starts with (CAIRN_ACCESS_KEY/CAIRN_SECRET_KEY): S3 requests sign with it. */
+  readonly credentials: { readonly accessKey: string; readonly secretKey: string }
   readonly host: (id: string) => TestHost
   readonly logFile: (id: string) => string
   readonly clockFaults: string | undefined
@@ -95,6 +97,7 @@ export const makeServers = (options: {
   const lib = options.faketime ? findFaketime() : undefined
   const clockFaults = !options.faketime ? "clock faults off" : lib === undefined ? "libfaketime not installed (apt-get install libfaketime)" : undefined
   const setpriv = hasSetpriv()
+  const credentials = { accessKey: "jepsen", secretKey: options.secret }
   const events: Array<ServerEvent> = []
   const slots = new Map<string, Slot>()
   for (const host of hosts.nodes) {
@@ -129,7 +132,7 @@ export const makeServers = (options: {
       "--api-listen",
       `${host.ip}:${host.apiPort}`,
       "--s3-listen",
-      `127.0.0.1:${host.s3Port}`,
+      `${host.ip}:${host.s3Port}`,
       "--api-peers",
       apiPeers,
       "--request-timeout-ms",
@@ -140,8 +143,8 @@ export const makeServers = (options: {
     const env: Record<string, string | undefined> = {
       ...process.env,
       CAIRN_CLUSTER_SECRET: options.secret,
-      CAIRN_ACCESS_KEY: "jepsen",
-      CAIRN_SECRET_KEY: options.secret
+      CAIRN_ACCESS_KEY: credentials.accessKey,
+      CAIRN_SECRET_KEY: credentials.secretKey
     }
     if (lib !== undefined) {
       env.LD_PRELOAD = lib
@@ -191,6 +194,7 @@ export const makeServers = (options: {
 
   return {
     ids: hosts.nodes.map((n) => n.id),
+    credentials,
     host: (id) => slot(id).host,
     logFile: (id) => slot(id).logFile,
     clockFaults,
