@@ -73,7 +73,7 @@ export const makeMetrics = (status: () => RaftSnapshot | undefined): ServerMetri
     errors: new Counter({ name: "cairn_errors_total", help: "Errors by kind (not_leader, timeout, bad_request, internal, ...)", labelNames: ["kind"], registers: [registry] }),
     fsyncSeconds: new Histogram({
       name: "cairn_disk_fsync_duration_seconds",
-      help: "Latency of each file sync (WAL segment and superblock fsyncs)",
+      help: "Latency of each file sync (WAL, Raft hard state, snapshots, shard files; not directory syncs)",
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry]
     })
