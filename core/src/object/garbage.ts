@@ -1,7 +1,8 @@
 /**
  * Garbage collection of shards: every node, on its own, removes the local
- * shards that no committed metadata record references — bodies of deleted
- * or overwritten versions whose eager removal was missed, bodies of writes
+ * shards that no committed metadata record (a current version, a
+ * non-current version of a versioned key, or a part) references — bodies
+ * of deleted or overwritten versions whose eager removal was missed, bodies of writes
  * that never committed, parts of aborted or completed uploads that were not
  * chosen.
  *
@@ -21,7 +22,7 @@ import type { KvClient } from "../kv/client.ts"
 import type { ShardStore } from "../shard-store/shard-store.ts"
 import { type ObjectBody, decodeObjectMeta } from "./metadata.ts"
 import { bodyIdOfShard } from "./object-data.ts"
-import { OBJECT_PREFIX, PART_PREFIX, scanPrefix, UPLOAD_PREFIX } from "./catalog-keys.ts"
+import { OBJECT_PREFIX, PART_PREFIX, scanPrefix, UPLOAD_PREFIX, VERSION_PREFIX } from "./catalog-keys.ts"
 import { ObjectStoreUnavailableError } from "./store.ts"
 
 export interface GarbageCollectorConfig {
@@ -71,7 +72,8 @@ export const makeGarbageCollector = (config: GarbageCollectorConfig): Effect.Eff
       // Local shards first: anything written after this listing is not judged in this sweep.
       const local = yield* Effect.mapError(config.store.list, (e) => new ObjectStoreUnavailableError({ message: e.message, ambiguous: false }))
       const live = new Set<string>()
-      for (const item of yield* scan(OBJECT_PREFIX)) {
+      // Current versions and the non-current versions of versioned keys alike keep their bodies.
+      for (const item of [...(yield* scan(OBJECT_PREFIX)), ...(yield* scan(VERSION_PREFIX))]) {
         const meta = decodeObjectMeta(item.value)
         if (meta._tag === "Success") for (const id of bodyIds(meta.success.body)) live.add(id)
       }

@@ -17,7 +17,26 @@ import { crc32c } from "../checksum/crc32c.ts"
 import type { KvClient } from "../kv/client.ts"
 import type { KvResult } from "../kv/command.ts"
 import { Random } from "../random/random.ts"
-import { afterPrefix, BUCKET_PREFIX, bucketKey, keyAfter, OBJECT_PREFIX, objectKey, partKey, PART_PREFIX, scanPrefix, UPLOAD_PREFIX, uploadKey } from "./catalog-keys.ts"
+import {
+  afterPrefix,
+  BUCKET_PREFIX,
+  bucketKey,
+  invertedSeq,
+  keyAfter,
+  MAX_VERSION_SEQ,
+  OBJECT_PREFIX,
+  objectKey,
+  partKey,
+  PART_PREFIX,
+  scanPrefix,
+  seqOfVersionKey,
+  UPLOAD_PREFIX,
+  uploadKey,
+  VERSION_PREFIX,
+  versionKey,
+  versionsOf
+} from "./catalog-keys.ts"
+import type { RangeItem } from "../kv/command.ts"
 import type { ObjectData } from "./object-data.ts"
 import { decodeObjectMeta, encodeObjectMeta, MAX_PARTS, type ObjectBody, type ObjectMeta, type PartBody } from "./metadata.ts"
 import {
@@ -26,11 +45,16 @@ import {
   BucketExistsError,
   type FinishBody,
   BucketNotEmptyError,
+  DeleteMarkerError,
+  type DeleteObjectOutput,
   InvalidPartError,
+  isVersionId,
   InvalidRangeError,
   NoSuchBucketError,
   NoSuchKeyError,
   NoSuchUploadError,
+  NoSuchVersionError,
+  NULL_VERSION,
   ObjectBodyError,
   type ObjectInfo,
   type ObjectStore,
@@ -38,7 +62,8 @@ import {
   type PartInfo,
   PreconditionFailedError,
   type PutCondition,
-  type UploadInfo
+  type UploadInfo,
+  type VersionInfo
 } from "./store.ts"
 
 export interface ObjectStoreConfig {
@@ -60,6 +85,8 @@ interface BucketRecord {
   readonly owner: string
   readonly createdMs: number
   readonly attributes: Attributes
+  /** Absent: unversioned (records from before versioning read so). */
+  readonly versioning?: "enabled" | "suspended"
 }
 
 interface UploadRecord {
@@ -78,10 +105,31 @@ const json = (value: unknown) => encoder.encode(JSON.stringify(value))
 const unavailable = (e: { readonly _tag: string; readonly message: string }) =>
   new ObjectStoreUnavailableError({ message: e.message, ambiguous: e._tag === "KvAmbiguousError" })
 
+/*
+ * Versioning rides in a record's `checksums` pairs (never shown to clients), so the record format
+ * stays as it is and records written before versioning read as unversioned:
+ *   ["version-seq", n]     the version's sequence number among the key's versions (absent: 0, a
+ *                          version written in an unversioned bucket); names its non-current key
+ *   ["versioned", "1"]     written while versioning was enabled (absent: the "null" version)
+ *   ["delete-marker", "1"] a delete marker (size 0, empty inline body)
+ */
+const SEQ = "version-seq"
+const VERSIONED = "versioned"
+const MARKER = "delete-marker"
+const pairValue = (meta: ObjectMeta, name: string) => meta.checksums.find(([n]) => n === name)?.[1]
+const seqOf = (meta: ObjectMeta) => Number(pairValue(meta, SEQ) ?? "0")
+const isVersioned = (meta: ObjectMeta) => pairValue(meta, VERSIONED) !== undefined
+export const isDeleteMarker = (meta: ObjectMeta) => pairValue(meta, MARKER) !== undefined
+/** The public version id (see `ObjectInfo.version`). */
+const publicVersion = (meta: ObjectMeta) => (isVersioned(meta) ? meta.versionId : pairValue(meta, SEQ) !== undefined ? NULL_VERSION : undefined)
+/** The id a version listing or a version-id read knows the version by. */
+const listedVersion = (meta: ObjectMeta) => publicVersion(meta) ?? NULL_VERSION
+
 export const infoOf = (meta: ObjectMeta): ObjectInfo => ({
   bucket: meta.bucket,
   key: meta.key,
   versionId: meta.versionId,
+  version: publicVersion(meta),
   size: meta.size,
   createdMs: meta.createdMs,
   crc32c: meta.contentCrc32c,
@@ -151,7 +199,13 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
         return { record: JSON.parse(decoder.decode(r.value)) as BucketRecord, revision: r.revision }
       })
 
-    const bucketInfo = (b: BucketRecord): BucketInfo => ({ name: b.name, owner: b.owner, createdMs: b.createdMs, attributes: b.attributes })
+    const bucketInfo = (b: BucketRecord): BucketInfo => ({
+      name: b.name,
+      owner: b.owner,
+      createdMs: b.createdMs,
+      attributes: b.attributes,
+      versioning: b.versioning ?? "unversioned"
+    })
 
     const requireBucket = (name: string) =>
       Effect.flatMap(readBucket(name), (b) => b === undefined ? Effect.fail(new NoSuchBucketError({ bucket: name })) : Effect.succeed(b))
@@ -175,13 +229,24 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
         }
       })
 
+    const setBucketVersioning: ObjectStore["setBucketVersioning"] = (name, state) =>
+      Effect.gen(function*() {
+        for (;;) {
+          const current = yield* requireBucket(name)
+          const record: BucketRecord = { ...current.record, versioning: state }
+          const r = yield* Effect.catchTag(cas(bucketKey(name), current.revision, json(record)), "ObjectBodyError", (e) => Effect.die(e))
+          if (r.ok) return bucketInfo(record)
+        }
+      })
+
     const deleteBucket: ObjectStore["deleteBucket"] = (name) =>
       Effect.gen(function*() {
         for (;;) {
           const current = yield* requireBucket(name)
           const objects = yield* range(`${OBJECT_PREFIX}${name}/`, afterPrefix(`${OBJECT_PREFIX}${name}/`), 1)
+          const versions = yield* range(`${VERSION_PREFIX}${name}/`, afterPrefix(`${VERSION_PREFIX}${name}/`), 1)
           const uploads = yield* range(`${UPLOAD_PREFIX}${name}/`, afterPrefix(`${UPLOAD_PREFIX}${name}/`), 1)
-          if (objects.items.length > 0 || uploads.items.length > 0) return yield* new BucketNotEmptyError({ bucket: name })
+          if (objects.items.length > 0 || versions.items.length > 0 || uploads.items.length > 0) return yield* new BucketNotEmptyError({ bucket: name })
           const r = yield* Effect.catchTag(cas(bucketKey(name), current.revision, undefined), "ObjectBodyError", (e) => Effect.die(e))
           if (r.ok) return
         }
@@ -249,35 +314,137 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
         return { meta, written }
       })
 
+    /** A compare-and-set whose value is never too large (deletes, copies of committed records). */
+    const casSmall = (key: string, expected: number, value: Uint8Array | undefined) =>
+      Effect.catchTag(cas(key, expected, value), "ObjectBodyError", (e) => Effect.die(e))
+
+    /** Removes every non-current null version of a key; returns their bodies. */
+    const removeNullVersions = (bucket: string, key: string) =>
+      Effect.gen(function*() {
+        const freed: Array<ObjectBody> = []
+        for (const item of yield* scanAll(versionsOf(bucket, key))) {
+          const meta = yield* decodeMeta(item.value)
+          if (isVersioned(meta)) continue
+          const r = yield* casSmall(item.key, item.revision, undefined)
+          if (r.ok) freed.push(meta.body)
+        }
+        return freed
+      })
+
+    /**
+     * Commits `base` as the key's current version in a versioned (enabled or suspended) bucket, if
+     * `condition` holds. The replaced current version is first copied to its non-current key (a
+     * compare-and-set there too), unless both it and the new one are null versions (suspended:
+     * the null version is replaced). A crash between the two writes leaves a copy of the current
+     * version among the non-current ones; reads and listings ignore a non-current record with the
+     * current version's id. Returns the committed record and the bodies no record names any more.
+     */
+    const commitVersion = (base: ObjectMeta, condition: PutCondition | undefined, mode: "enabled" | "suspended") =>
+      Effect.gen(function*() {
+        const { bucket, key } = base
+        for (;;) {
+          const current = yield* readObject(bucket, key)
+          const currentMeta = current?.meta
+          const problem = conditionProblem(currentMeta === undefined || isDeleteMarker(currentMeta) ? undefined : currentMeta, condition)
+          if (problem !== undefined) return yield* new PreconditionFailedError({ message: problem })
+          const newest = yield* range(versionsOf(bucket, key), afterPrefix(versionsOf(bucket, key)), 1)
+          const seq = Math.max(currentMeta === undefined ? 0 : seqOf(currentMeta), newest.items.length === 0 ? 0 : seqOfVersionKey(newest.items[0]!.key)) + 1
+          if (seq > MAX_VERSION_SEQ) return yield* Effect.die(new ObjectCatalogError({ message: `${key}: too many versions` }))
+          const versionId = mode === "enabled"
+            ? `${invertedSeq(seq)}-${(yield* random.nextUint32).toString(36)}${(yield* random.nextUint32).toString(36)}`
+            : base.versionId
+          const next: ObjectMeta = {
+            ...base,
+            versionId,
+            checksums: [...base.checksums, [SEQ, String(seq)], ...(mode === "enabled" ? [[VERSIONED, "1"] as const] : [])]
+          }
+          const keep = currentMeta !== undefined && !(mode === "suspended" && !isVersioned(currentMeta))
+          let created: { readonly key: string; readonly revision: number } | undefined
+          if (keep) {
+            const kept = versionKey(bucket, key, seqOf(currentMeta))
+            const existing = yield* get(kept)
+            const w = yield* casSmall(kept, existing.found ? existing.revision : 0, encodeObjectMeta(currentMeta))
+            if (!w.ok) continue
+            if (!existing.found) created = { key: kept, revision: w.revision }
+          }
+          const r = yield* cas(objectKey(bucket, key), current?.revision ?? 0, encodeObjectMeta(next))
+          if (!r.ok) {
+            // Someone else changed the key first: a copy only this attempt made would duplicate it.
+            if (created !== undefined) yield* casSmall(created.key, created.revision, undefined)
+            continue
+          }
+          const freed: Array<ObjectBody> = keep || currentMeta === undefined ? [] : [currentMeta.body]
+          if (mode === "suspended") freed.push(...(yield* removeNullVersions(bucket, key)))
+          return { meta: next, freed }
+        }
+      })
+
+    /** Commits a new current version as the bucket's versioning asks; returns the bodies to remove. */
+    const commitAny = (meta: ObjectMeta, condition: PutCondition | undefined, mode: BucketRecord["versioning"]) =>
+      mode === undefined
+        ? Effect.map(commitObject(meta, condition), (replaced) => ({ meta, freed: replaced === undefined ? [] : [replaced.body] }))
+        : commitVersion(meta, condition, mode)
+
     const putObject: ObjectStore["putObject"] = (input) =>
       Effect.gen(function*() {
-        yield* requireBucket(input.bucket)
+        // The versioning read here applies to this put (like S3, a change of it is not instant for puts in flight).
+        const bucket = yield* requireBucket(input.bucket)
         const { meta, written } = yield* writeRecord(input, [])
-        const replaced = yield* Effect.tapError(commitObject(meta, input.condition), (e) =>
+        const committed = yield* Effect.tapError(commitAny(meta, input.condition, bucket.record.versioning), (e) =>
           // Not committed (or unknown): an unambiguous failure frees the body now; otherwise GC decides.
           e._tag === "ObjectStoreUnavailableError" && e.ambiguous ? Effect.void : discard(written.body))
-        yield* discard(replaced?.body)
-        return infoOf(meta)
+        yield* Effect.forEach(committed.freed, discard, { discard: true })
+        return infoOf(committed.meta)
       })
 
-    const headObject: ObjectStore["headObject"] = (bucket, key) =>
+    /** A version by its public id ("null" included): the current one first, then the non-current ones. */
+    const findVersion = (bucket: string, key: string, versionId: string) =>
       Effect.gen(function*() {
         const current = yield* readObject(bucket, key)
-        if (current === undefined) {
-          yield* requireBucket(bucket)
-          return yield* new NoSuchKeyError({ bucket, key })
+        if (current !== undefined && (versionId === NULL_VERSION ? !isVersioned(current.meta) : isVersioned(current.meta) && current.meta.versionId === versionId)) {
+          return { meta: current.meta, latest: true, kvKey: objectKey(bucket, key), revision: current.revision }
         }
-        return infoOf(current.meta)
+        if (versionId === NULL_VERSION) {
+          for (const item of yield* scanAll(versionsOf(bucket, key))) {
+            const meta = yield* decodeMeta(item.value)
+            if (!isVersioned(meta)) return { meta, latest: false, kvKey: item.key, revision: item.revision }
+          }
+          return undefined
+        }
+        if (!isVersionId(versionId)) return undefined
+        const kvKey = versionKey(bucket, key, MAX_VERSION_SEQ - Number(versionId.slice(0, 15)))
+        const r = yield* get(kvKey)
+        if (!r.found) return undefined
+        const meta = yield* decodeMeta(r.value)
+        return isVersioned(meta) && meta.versionId === versionId ? { meta, latest: false, kvKey, revision: r.revision } : undefined
       })
 
-    const getObject: ObjectStore["getObject"] = (bucket, key, byteRange) =>
+    /** The record a head or get reads: the current version (not a delete marker), or the one named. */
+    const readVisible = (bucket: string, key: string, versionId: string | undefined) =>
       Effect.gen(function*() {
-        const current = yield* readObject(bucket, key)
-        if (current === undefined) {
-          yield* requireBucket(bucket)
-          return yield* new NoSuchKeyError({ bucket, key })
+        if (versionId === undefined) {
+          const current = yield* readObject(bucket, key)
+          if (current === undefined) {
+            yield* requireBucket(bucket)
+            return yield* new NoSuchKeyError({ bucket, key })
+          }
+          if (isDeleteMarker(current.meta)) return yield* new NoSuchKeyError({ bucket, key, deleteMarker: listedVersion(current.meta) })
+          return current.meta
         }
-        const meta = current.meta
+        const found = yield* findVersion(bucket, key, versionId)
+        if (found === undefined) {
+          yield* requireBucket(bucket)
+          return yield* new NoSuchVersionError({ bucket, key, versionId })
+        }
+        if (isDeleteMarker(found.meta)) return yield* new DeleteMarkerError({ bucket, key, versionId })
+        return found.meta
+      })
+
+    const headObject: ObjectStore["headObject"] = (bucket, key, versionId) => Effect.map(readVisible(bucket, key, versionId), infoOf)
+
+    const getObject: ObjectStore["getObject"] = (bucket, key, byteRange, versionId) =>
+      Effect.gen(function*() {
+        const meta = yield* readVisible(bucket, key, versionId)
         const wanted = byteRange ?? { start: 0, end: meta.size }
         if (!(0 <= wanted.start && wanted.start <= wanted.end && wanted.end <= meta.size) || (byteRange !== undefined && wanted.start >= meta.size && meta.size > 0)) {
           return yield* new InvalidRangeError({ size: meta.size })
@@ -289,7 +456,7 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
       Effect.gen(function*() {
         for (;;) {
           const current = yield* readObject(bucket, key)
-          if (current === undefined) {
+          if (current === undefined || isDeleteMarker(current.meta)) {
             yield* requireBucket(bucket)
             return yield* new NoSuchKeyError({ bucket, key })
           }
@@ -302,19 +469,184 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
         }
       })
 
-    const deleteObject: ObjectStore["deleteObject"] = (bucket, key) =>
+    /** Removes one version for good; the newest remaining version replaces a removed current one. */
+    const deleteVersion = (bucket: string, key: string, versionId: string) =>
       Effect.gen(function*() {
         for (;;) {
-          const current = yield* readObject(bucket, key)
-          if (current === undefined) {
+          const found = yield* findVersion(bucket, key, versionId)
+          if (found === undefined) {
             yield* requireBucket(bucket)
-            return { existed: false }
+            return { existed: false, version: versionId, deleteMarker: false }
           }
-          const r = yield* Effect.catchTag(cas(objectKey(bucket, key), current.revision, undefined), "ObjectBodyError", (e) => Effect.die(e))
+          if (found.latest) {
+            const copy = versionKey(bucket, key, seqOf(found.meta))
+            const older = yield* range(versionsOf(bucket, key), afterPrefix(versionsOf(bucket, key)), 2)
+            const promoted = older.items.find((item) => item.key !== copy)
+            const r = yield* casSmall(objectKey(bucket, key), found.revision, promoted?.value)
+            if (!r.ok) continue
+            if (promoted !== undefined) yield* casSmall(promoted.key, promoted.revision, undefined)
+            // A leftover copy of the removed version (see commitVersion) goes too.
+            const left = older.items.find((item) => item.key === copy)
+            if (left !== undefined && (yield* decodeMeta(left.value)).versionId === found.meta.versionId) yield* casSmall(left.key, left.revision, undefined)
+          } else {
+            const r = yield* casSmall(found.kvKey, found.revision, undefined)
+            if (!r.ok) continue
+          }
+          yield* discard(found.meta.body)
+          return { existed: true, version: listedVersion(found.meta), deleteMarker: isDeleteMarker(found.meta) }
+        }
+      })
+
+    const deleteObject: ObjectStore["deleteObject"] = (bucket, key, versionId) =>
+      Effect.gen(function*(): Effect.fn.Return<DeleteObjectOutput, NoSuchBucketError | ObjectStoreUnavailableError> {
+        if (versionId !== undefined) return yield* deleteVersion(bucket, key, versionId)
+        const record = yield* requireBucket(bucket)
+        const mode = record.record.versioning
+        if (mode !== undefined) {
+          const marker: ObjectMeta = {
+            bucket,
+            key,
+            versionId: yield* newId,
+            size: 0,
+            createdMs: yield* wallMs,
+            contentCrc32c: 0,
+            checksums: [[MARKER, "1"]],
+            userMetadata: [],
+            body: { kind: "inline", data: new Uint8Array(0) }
+          }
+          const committed = yield* commitVersion(marker, undefined, mode).pipe(
+            Effect.catchTags({ ObjectBodyError: (e) => Effect.die(e), PreconditionFailedError: (e) => Effect.die(e) })
+          )
+          yield* Effect.forEach(committed.freed, discard, { discard: true })
+          return { existed: true, version: listedVersion(committed.meta), deleteMarker: true }
+        }
+        for (;;) {
+          const current = yield* readObject(bucket, key)
+          if (current === undefined) return { existed: false, version: undefined, deleteMarker: false }
+          const r = yield* casSmall(objectKey(bucket, key), current.revision, undefined)
           if (r.ok) {
             yield* discard(current.meta.body)
-            return { existed: true }
+            return { existed: true, version: undefined, deleteMarker: false }
           }
+        }
+      })
+
+    /** Reads [base + from, end of base) in pages, one item at a time. */
+    const cursor = (base: string) => {
+      let items: ReadonlyArray<RangeItem> = []
+      let i = 0
+      let more = true
+      let next = base
+      const peek = Effect.gen(function*() {
+        while (i >= items.length && more) {
+          const page = yield* range(next, afterPrefix(base), 256)
+          items = page.items
+          i = 0
+          more = page.more && page.items.length > 0
+          if (page.items.length > 0) next = keyAfter(page.items[page.items.length - 1]!.key)
+        }
+        return items[i]
+      })
+      return {
+        peek,
+        advance: () => void i++,
+        seek: (from: string) => {
+          items = []
+          i = 0
+          more = true
+          next = base + from
+        }
+      }
+    }
+
+    const listVersions: ObjectStore["listVersions"] = (input) =>
+      Effect.gen(function*() {
+        yield* requireBucket(input.bucket)
+        const currentBase = `${OBJECT_PREFIX}${input.bucket}/`
+        const olderBase = `${VERSION_PREFIX}${input.bucket}/`
+        const prefix = input.prefix ?? ""
+        const delimiter = input.delimiter === "" ? undefined : input.delimiter
+        const maxKeys = Math.max(0, Math.min(1000, input.maxKeys))
+        // Both scans are ordered by the same strings: "<key>" for a current version, "<key>\0<seq>" for an older one.
+        const currents = cursor(currentBase)
+        const olders = cursor(olderBase)
+        const seek = (from: string) => {
+          currents.seek(from)
+          olders.seek(from)
+        }
+        seek(prefix)
+        let skipUntil: string | undefined
+        const marker = input.keyMarker
+        if (marker !== undefined && marker >= prefix) {
+          if (input.versionIdMarker !== undefined) {
+            seek(marker)
+            skipUntil = input.versionIdMarker
+          } else {
+            const cut = delimiter === undefined || !marker.startsWith(prefix) ? -1 : marker.indexOf(delimiter, prefix.length)
+            seek(cut >= 0 && cut + delimiter!.length === marker.length ? afterPrefix(marker) : `${marker}\u0001`)
+          }
+        }
+        const versions: Array<VersionInfo> = []
+        const commonPrefixes: Array<string> = []
+        let lastKey: string | undefined
+        let lastVersion: string | undefined
+        let group: string | undefined
+        let groupCurrent: string | undefined
+        let groupNull = false
+        const done = (truncated: boolean) => ({
+          versions,
+          commonPrefixes,
+          truncated,
+          nextKeyMarker: truncated ? lastKey : undefined,
+          nextVersionIdMarker: truncated ? lastVersion : undefined
+        })
+        for (;;) {
+          const c = yield* currents.peek
+          const o = yield* olders.peek
+          const cName = c?.key.slice(currentBase.length)
+          const oRest = o?.key.slice(olderBase.length)
+          if (cName === undefined && oRest === undefined) return done(false)
+          const isCurrent = oRest === undefined || (cName !== undefined && cName < oRest)
+          const item = isCurrent ? c! : o!
+          const name = isCurrent ? cName! : oRest!.slice(0, oRest!.lastIndexOf("\u0000"))
+          if (!name.startsWith(prefix)) return done(false)
+          const cut = delimiter === undefined ? -1 : name.indexOf(delimiter, prefix.length)
+          if (cut >= 0) {
+            if (versions.length + commonPrefixes.length >= maxKeys) return done(true)
+            const common = name.slice(0, cut + delimiter!.length)
+            commonPrefixes.push(common)
+            lastKey = common
+            lastVersion = undefined
+            skipUntil = undefined
+            seek(afterPrefix(common))
+            continue
+          }
+          if (isCurrent) currents.advance()
+          else olders.advance()
+          if (name !== group) {
+            group = name
+            groupCurrent = undefined
+            groupNull = false
+          }
+          const meta = yield* decodeMeta(item.value)
+          // A leftover copy of the current version, or a second null version (see commitVersion): hidden.
+          if (!isCurrent && meta.versionId === groupCurrent) continue
+          if (!isVersioned(meta)) {
+            if (groupNull) continue
+            groupNull = true
+          }
+          if (isCurrent) groupCurrent = meta.versionId
+          if (skipUntil !== undefined) {
+            if (name === marker) {
+              if (listedVersion(meta) === skipUntil) skipUntil = undefined
+              continue
+            }
+            skipUntil = undefined
+          }
+          if (versions.length + commonPrefixes.length >= maxKeys) return done(true)
+          versions.push({ ...infoOf(meta), version: listedVersion(meta), isLatest: isCurrent, deleteMarker: isDeleteMarker(meta) })
+          lastKey = name
+          lastVersion = listedVersion(meta)
         }
       })
 
@@ -343,6 +675,8 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
           for (const item of page.items) {
             const key = item.key.slice(base.length)
             if (!key.startsWith(prefix)) return { objects, commonPrefixes, truncated: false, nextStartAfter: undefined }
+            const meta = yield* decodeMeta(item.value)
+            if (isDeleteMarker(meta)) continue
             if (objects.length + commonPrefixes.length === maxKeys) return { objects, commonPrefixes, truncated: true, nextStartAfter: last }
             const cut = delimiter === undefined ? -1 : key.indexOf(delimiter, prefix.length)
             if (cut >= 0) {
@@ -354,7 +688,7 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
               jumped = true
               break
             }
-            objects.push(infoOf(yield* decodeMeta(item.value)))
+            objects.push(infoOf(meta))
             last = key
           }
           if (!jumped) {
@@ -423,6 +757,7 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
     const completeUpload: ObjectStore["completeUpload"] = (input) =>
       Effect.gen(function*() {
         const upload = yield* readUpload(input.bucket, input.key, input.uploadId)
+        const versioning = (yield* readBucket(input.bucket))?.record.versioning
         const stored = yield* readParts(input.uploadId)
         const byNumber = new Map(stored.map((meta) => [partInfo(meta).partNumber, meta]))
         if (input.partNumbers.length === 0) return yield* new InvalidPartError({ partNumber: 0, message: "an upload needs at least one part" })
@@ -453,10 +788,10 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
           userMetadata: attributes,
           body: { kind: "parts", parts }
         }
-        const replaced = yield* commitObject(meta, input.condition).pipe(
+        const committed = yield* commitAny(meta, input.condition, versioning).pipe(
           Effect.catchTag("ObjectBodyError", (e) => Effect.fail(new InvalidPartError({ partNumber: 0, message: e.message })))
         )
-        yield* discard(replaced?.body)
+        yield* Effect.forEach(committed.freed, discard, { discard: true })
         // The upload is over: its record and part records go; parts not chosen lose their bodies too.
         yield* Effect.ignore(cas(uploadKey(input.bucket, input.uploadId), upload.revision, undefined))
         const chosenIds = new Set(chosen.map((m) => m.versionId))
@@ -465,7 +800,7 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
             yield* Effect.ignore(kv.write({ op: "delete", key: partKey(input.uploadId, partInfo(part).partNumber) }))
             if (!chosenIds.has(part.versionId)) yield* discard(part.body)
           }), { discard: true })
-        return infoOf(meta)
+        return infoOf(committed.meta)
       })
 
     const abortUpload: ObjectStore["abortUpload"] = (bucket, key, uploadId) =>
@@ -502,6 +837,7 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
       createBucket,
       headBucket: (name) => Effect.map(requireBucket(name), (b) => bucketInfo(b.record)),
       updateBucket,
+      setBucketVersioning,
       listBuckets,
       deleteBucket,
       putObject,
@@ -510,6 +846,7 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
       updateObject,
       deleteObject,
       listObjects,
+      listVersions,
       createUpload,
       uploadPart,
       completeUpload,

@@ -1,7 +1,7 @@
 /**
  * Repair: restores every committed body to full redundancy.
  *
- * A sweep walks all object and part records and checks each shard where
+ * A sweep walks all object records (current and non-current versions) and part records and checks each shard where
  * the record says it is: read back, checked against the CRC32C recorded at
  * write time (a full copy against the object's size). A shard that is
  * missing, rotten or on a node that is no longer a member is rebuilt from k
@@ -25,7 +25,7 @@ import type { RangeItem } from "../kv/command.ts"
 import type { NodeId } from "../node/node-id.ts"
 import { decodeObjectMeta, encodeObjectMeta, type ObjectBody, type ObjectMeta, type StripeRecord } from "./metadata.ts"
 import type { SimpleBody } from "./object-data.ts"
-import { OBJECT_PREFIX, PART_PREFIX, scanPrefix } from "./catalog-keys.ts"
+import { OBJECT_PREFIX, PART_PREFIX, scanPrefix, VERSION_PREFIX } from "./catalog-keys.ts"
 import type { PlacementNode } from "./placement.ts"
 import { placeStripe } from "./placement.ts"
 import type { ShardTransfer } from "./shard-transfer.ts"
@@ -194,9 +194,10 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
       })
 
     const objects = yield* scan(OBJECT_PREFIX)
+    const versions = yield* scan(VERSION_PREFIX)
     const parts = yield* scan(PART_PREFIX)
-    for (const item of [...objects, ...parts]) yield* repairRecord(item)
-    return { records: objects.length + parts.length, shardsChecked, shardsRebuilt, shardsMoved, rebuiltFrom, lost, unavailable }
+    for (const item of [...objects, ...versions, ...parts]) yield* repairRecord(item)
+    return { records: objects.length + versions.length + parts.length, shardsChecked, shardsRebuilt, shardsMoved, rebuiltFrom, lost, unavailable }
   })
 
   return { sweep }

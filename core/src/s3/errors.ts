@@ -10,11 +10,13 @@ import { Data } from "effect"
 import type {
   BucketExistsError,
   BucketNotEmptyError,
+  DeleteMarkerError,
   InvalidPartError,
   InvalidRangeError,
   NoSuchBucketError,
   NoSuchKeyError,
   NoSuchUploadError,
+  NoSuchVersionError,
   ObjectBodyError,
   ObjectDataError,
   ObjectStoreUnavailableError,
@@ -58,6 +60,7 @@ export const errorStatus = {
   NoSuchKey: 404,
   NoSuchTagSet: 404,
   NoSuchUpload: 404,
+  NoSuchVersion: 404,
   NotImplemented: 501,
   NotModified: 304,
   PreconditionFailed: 412,
@@ -102,6 +105,8 @@ export type StoreError =
   | BucketExistsError
   | BucketNotEmptyError
   | NoSuchKeyError
+  | NoSuchVersionError
+  | DeleteMarkerError
   | NoSuchUploadError
   | InvalidPartError
   | InvalidRangeError
@@ -122,7 +127,23 @@ export const fromStoreError = (error: StoreError | S3Error): S3Error => {
     case "BucketNotEmptyError":
       return s3Error("BucketNotEmpty", "The bucket you tried to delete is not empty", [["BucketName", error.bucket]])
     case "NoSuchKeyError":
-      return s3Error("NoSuchKey", "The specified key does not exist.", [["Key", error.key]])
+      return error.deleteMarker === undefined
+        ? s3Error("NoSuchKey", "The specified key does not exist.", [["Key", error.key]])
+        : new S3Error({
+          code: "NoSuchKey",
+          message: "The specified key does not exist.",
+          details: [["Key", error.key]],
+          headers: [["x-amz-delete-marker", "true"], ["x-amz-version-id", error.deleteMarker]]
+        })
+    case "NoSuchVersionError":
+      return s3Error("NoSuchVersion", "The specified version does not exist.", [["Key", error.key], ["VersionId", error.versionId]])
+    case "DeleteMarkerError":
+      return new S3Error({
+        code: "MethodNotAllowed",
+        message: "The specified method is not allowed against this resource.",
+        details: [["Method", "GET"], ["ResourceType", "DeleteMarker"]],
+        headers: [["x-amz-delete-marker", "true"], ["x-amz-version-id", error.versionId], ["allow", "DELETE"]]
+      })
     case "NoSuchUploadError":
       return s3Error("NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.", [["UploadId", error.uploadId]])
     case "InvalidPartError":

@@ -126,7 +126,7 @@ describe("object store on a 3-node cluster (2+1)", () => {
     expect(value.pages.map((p) => p.length)).toEqual([2, 1])
     expect(value.pages.flat().sort()).toEqual(["a/", "b", "c/"])
     expect(value.notEmpty).toBe("BucketNotEmptyError")
-    expect(value.again).toEqual({ existed: false })
+    expect(value.again).toEqual({ existed: false, version: undefined, deleteMarker: false })
     expect(value.missing).toBe("NoSuchKeyError")
     expect(value.gone).toBe("NoSuchBucketError")
   })
@@ -183,6 +183,192 @@ describe("object store on a 3-node cluster (2+1)", () => {
     expect([...value.across]).toEqual([...expected.subarray(299_990, 300_010)])
     expect(value.afterComplete).toBe(0)
     expect(value.noUpload).toBe("NoSuchUploadError")
+  })
+})
+
+describe("versioning", () => {
+  const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
+  const versionsOf = (out: { readonly versions: ReadonlyArray<{ readonly key: string; readonly version: string | undefined; readonly isLatest: boolean; readonly deleteMarker: boolean }> }) =>
+    out.versions.map((v) => `${v.key}@${v.version}${v.isLatest ? "*" : ""}${v.deleteMarker ? "x" : ""}`)
+
+  it("keeps old versions, reads them by id, hides a key behind a delete marker, deletes versions for good, and keeps one null version when suspended", () => {
+    const { value } = onCluster((store) =>
+      Effect.gen(function*() {
+        yield* store.createBucket("v", "alice")
+        const initial = yield* store.headBucket("v")
+        const before = yield* put(store, "v", "k", bytes(10, 1))
+        const enabled = yield* store.setBucketVersioning("v", "enabled")
+        const v1 = yield* put(store, "v", "k", bytes(5000, 2))
+        const v2 = yield* put(store, "v", "k", bytes(200_000, 3))
+        const head = yield* store.headObject("v", "k")
+        const old = yield* collectBody((yield* store.getObject("v", "k", undefined, v1.version)).body)
+        const oldest = yield* collectBody((yield* store.getObject("v", "k", undefined, "null")).body)
+        const oldRange = yield* collectBody((yield* store.getObject("v", "k", { start: 10, end: 20 }, v1.version)).body)
+        const list1 = yield* store.listVersions({ bucket: "v", maxKeys: 1000 })
+        const marker = yield* store.deleteObject("v", "k")
+        const hidden = yield* Effect.flip(store.headObject("v", "k"))
+        const hiddenGet = yield* Effect.flip(store.getObject("v", "k"))
+        const markerGet = yield* Effect.flip(store.getObject("v", "k", undefined, marker.version))
+        const listed = yield* store.listObjects({ bucket: "v", maxKeys: 1000 })
+        const list2 = yield* store.listVersions({ bucket: "v", maxKeys: 1000 })
+        // Removing the marker brings v2 back; removing v1 frees it for good.
+        const unmark = yield* store.deleteObject("v", "k", marker.version)
+        const back = yield* store.headObject("v", "k")
+        const dropV1 = yield* store.deleteObject("v", "k", v1.version)
+        const goneV1 = yield* Effect.flip(store.getObject("v", "k", undefined, v1.version))
+        const badId = yield* Effect.flip(store.headObject("v", "k", "nonsense"))
+        const list3 = yield* store.listVersions({ bucket: "v", maxKeys: 1000 })
+        // Removing the current version makes the newest older one current.
+        const v3 = yield* put(store, "v", "k", bytes(30, 6))
+        yield* store.deleteObject("v", "k", v3.version)
+        const afterDropCurrent = yield* store.headObject("v", "k")
+        // Suspended: puts replace the null version, versioned ones stay.
+        const suspended = yield* store.setBucketVersioning("v", "suspended")
+        const s1 = yield* put(store, "v", "k", bytes(10, 4))
+        const list4 = yield* store.listVersions({ bucket: "v", maxKeys: 1000 })
+        const s2 = yield* put(store, "v", "k", bytes(10, 5))
+        const list5 = yield* store.listVersions({ bucket: "v", maxKeys: 1000 })
+        const nullNow = yield* collectBody((yield* store.getObject("v", "k", undefined, "null")).body)
+        const v2Still = yield* collectBody((yield* store.getObject("v", "k", undefined, v2.version)).body)
+        const suspendedDelete = yield* store.deleteObject("v", "k")
+        const list6 = yield* store.listVersions({ bucket: "v", maxKeys: 1000 })
+        const notEmpty = yield* Effect.flip(store.deleteBucket("v"))
+        for (const v of list6.versions) yield* store.deleteObject("v", v.key, v.version)
+        const list7 = yield* store.listVersions({ bucket: "v", maxKeys: 1000 })
+        yield* store.deleteBucket("v")
+        return {
+          initial: initial.versioning, before: before.version, enabled: enabled.versioning, suspended: suspended.versioning,
+          v1, v2, head: head.version, old: same(old, bytes(5000, 2)), oldest: same(oldest, bytes(10, 1)), oldRange: same(oldRange, bytes(5000, 2).subarray(10, 20)),
+          list1: versionsOf(list1), marker, hidden, hiddenGet: hiddenGet._tag, markerGet: markerGet._tag, listed: listed.objects.length,
+          list2: versionsOf(list2), unmark, back: back.version, dropV1, goneV1: goneV1._tag, badId: badId._tag, list3: versionsOf(list3),
+          afterDropCurrent: afterDropCurrent.version, s1: s1.version, s2: s2.version, list4: versionsOf(list4), list5: versionsOf(list5),
+          nullNow: same(nullNow, bytes(10, 5)), v2Still: same(v2Still, bytes(200_000, 3)), suspendedDelete, list6: versionsOf(list6),
+          notEmpty: notEmpty._tag, list7: list7.versions.length
+        }
+      })
+    )
+    expect(value.initial).toBe("unversioned")
+    expect(value.before).toBeUndefined()
+    expect(value.enabled).toBe("enabled")
+    const v1 = value.v1.version!
+    const v2 = value.v2.version!
+    expect(v1).toMatch(/^\d{15}-[0-9a-z]+$/)
+    expect(v2).not.toBe(v1)
+    expect(value.head).toBe(v2)
+    expect(value.old).toBe(true)
+    expect(value.oldest).toBe(true)
+    expect(value.oldRange).toBe(true)
+    expect(value.list1).toEqual([`k@${v2}*`, `k@${v1}`, "k@null"])
+    expect(value.marker.deleteMarker).toBe(true)
+    const m = value.marker.version!
+    expect(value.hidden).toMatchObject({ _tag: "NoSuchKeyError", deleteMarker: m })
+    expect(value.hiddenGet).toBe("NoSuchKeyError")
+    expect(value.markerGet).toBe("DeleteMarkerError")
+    expect(value.listed).toBe(0)
+    expect(value.list2).toEqual([`k@${m}*x`, `k@${v2}`, `k@${v1}`, "k@null"])
+    expect(value.unmark).toEqual({ existed: true, version: m, deleteMarker: true })
+    expect(value.back).toBe(v2)
+    expect(value.dropV1).toEqual({ existed: true, version: v1, deleteMarker: false })
+    expect(value.goneV1).toBe("NoSuchVersionError")
+    expect(value.badId).toBe("NoSuchVersionError")
+    expect(value.list3).toEqual([`k@${v2}*`, "k@null"])
+    expect(value.afterDropCurrent).toBe(v2)
+    expect(value.suspended).toBe("suspended")
+    expect(value.s1).toBe("null")
+    expect(value.s2).toBe("null")
+    // The null version written before versioning was replaced by the suspended put.
+    expect(value.list4).toEqual(["k@null*", `k@${v2}`])
+    expect(value.list5).toEqual(["k@null*", `k@${v2}`])
+    expect(value.nullNow).toBe(true)
+    expect(value.v2Still).toBe(true)
+    expect(value.suspendedDelete).toEqual({ existed: true, version: "null", deleteMarker: true })
+    expect(value.list6).toEqual(["k@null*x", `k@${v2}`])
+    expect(value.notEmpty).toBe("BucketNotEmptyError")
+    expect(value.list7).toBe(0)
+  })
+
+  it("lists versions in S3's order with key and version-id markers, delimiters and pages", () => {
+    const { value } = onCluster((store) =>
+      Effect.gen(function*() {
+        yield* store.createBucket("v", "alice")
+        yield* store.setBucketVersioning("v", "enabled")
+        for (const [key, n] of [["b", 2], ["a/1", 3], ["a/2", 1], ["c", 1], ["a/b/3", 2]] as const) {
+          for (let i = 0; i < n; i++) yield* put(store, "v", key, bytes(10, i))
+        }
+        yield* store.deleteObject("v", "b")
+        const all = yield* store.listVersions({ bucket: "v", maxKeys: 1000 })
+        const pageAll = (input: { readonly prefix?: string; readonly delimiter?: string; readonly maxKeys: number }) =>
+          Effect.gen(function*() {
+            const seen: Array<string> = []
+            const sizes: Array<number> = []
+            let keyMarker: string | undefined
+            let versionIdMarker: string | undefined
+            for (let guard = 0; guard < 50; guard++) {
+              const page = yield* store.listVersions({
+                bucket: "v",
+                ...input,
+                ...(keyMarker === undefined ? {} : { keyMarker }),
+                ...(versionIdMarker === undefined ? {} : { versionIdMarker })
+              })
+              seen.push(...versionsOf(page), ...page.commonPrefixes.map((p) => `${p}/`))
+              sizes.push(page.versions.length + page.commonPrefixes.length)
+              if (!page.truncated) break
+              keyMarker = page.nextKeyMarker
+              versionIdMarker = page.nextVersionIdMarker
+            }
+            return { seen, sizes }
+          })
+        const paged = yield* pageAll({ maxKeys: 2 })
+        const rolled = yield* store.listVersions({ bucket: "v", delimiter: "/", maxKeys: 1000 })
+        const rolledPaged = yield* pageAll({ delimiter: "/", maxKeys: 1 })
+        const underA = yield* store.listVersions({ bucket: "v", prefix: "a/", delimiter: "/", maxKeys: 1000 })
+        const afterA1 = yield* store.listVersions({ bucket: "v", keyMarker: "a/1", maxKeys: 1000 })
+        return { all: versionsOf(all), paged, rolled: { v: versionsOf(rolled), p: rolled.commonPrefixes }, rolledPaged, underA: { v: versionsOf(underA), p: underA.commonPrefixes }, afterA1: versionsOf(afterA1) }
+      })
+    )
+    const keys = value.all.map((v) => v.split("@")[0])
+    expect(keys).toEqual(["a/1", "a/1", "a/1", "a/2", "a/b/3", "a/b/3", "b", "b", "b", "c"])
+    // Newest first within a key: version ids sort ascending as they get newer-first.
+    const a1 = value.all.slice(0, 3).map((v) => v.split("@")[1]!.replace("*", ""))
+    expect([...a1].sort()).toEqual(a1)
+    expect(value.all[0]!.endsWith("*")).toBe(true)
+    expect(value.all[1]!.endsWith("*")).toBe(false)
+    expect(value.all[6]!.endsWith("*x")).toBe(true)
+    expect(value.paged.seen).toEqual(value.all)
+    expect(value.paged.sizes).toEqual([2, 2, 2, 2, 2])
+    expect(value.rolled.p).toEqual(["a/"])
+    expect(value.rolled.v.map((v) => v.split("@")[0])).toEqual(["b", "b", "b", "c"])
+    expect(value.rolledPaged.seen).toEqual(["a//", ...value.rolled.v])
+    expect(value.underA.p).toEqual(["a/b/"])
+    expect(value.underA.v.map((v) => v.split("@")[0])).toEqual(["a/1", "a/1", "a/1", "a/2"])
+    expect(value.afterA1).toEqual(value.all.slice(3))
+  })
+
+  it("garbage collection keeps old versions' shards and frees a deleted version's", () => {
+    const { value } = onCluster((store, servers) =>
+      Effect.gen(function*() {
+        const clock = yield* Clock
+        const n1 = servers.node(nodeId("n1"))!
+        yield* store.createBucket("v", "alice")
+        yield* store.setBucketVersioning("v", "enabled")
+        const v1 = yield* put(store, "v", "k", bytes(500_000, 1))
+        const v2 = yield* put(store, "v", "k", bytes(500_000, 2))
+        yield* put(store, "v", "k", bytes(500_000, 3))
+        yield* store.deleteObject("v", "k", v2.version)
+        yield* store.deleteObject("v", "k")
+        yield* clock.sleep(30_000)
+        const old = yield* collectBody((yield* store.getObject("v", "k", undefined, v1.version)).body)
+        const repair = yield* n1.repairer.sweep
+        const sweeps = yield* Effect.forEach(voters, (id) => servers.node(id)!.garbage.sweep)
+        return { old: same(old, bytes(500_000, 1)), repair, sweeps }
+      }), 90_000)
+    expect(value.old).toBe(true)
+    // v1, v3 and the delete marker; v2 is gone.
+    expect(value.repair.records).toBe(3)
+    expect(value.repair.shardsRebuilt).toBe(0)
+    for (const sweep of value.sweeps) expect(sweep.orphanShards).toBe(0)
+    // Two live bodies of one 2+1 stripe each: v1's and v3's.
+    expect(value.sweeps.reduce((n, s) => n + s.localShards, 0)).toBe(2 * 3)
   })
 })
 
