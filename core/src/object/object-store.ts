@@ -469,14 +469,25 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
         }
       })
 
-    /** Removes one version for good; the newest remaining version replaces a removed current one. */
+    /**
+     * Removes one version for good; the newest remaining version replaces a removed current one
+     * (its non-current record stays behind as a hidden copy until removed here). Loops until the
+     * version is found nowhere: removing a non-current record is followed by a compare-and-set of
+     * the current record onto itself, a fence that fails every put or promotion that read the key
+     * before, so none of them can bring the version back once this returns. The body is freed last.
+     */
     const deleteVersion = (bucket: string, key: string, versionId: string) =>
       Effect.gen(function*() {
+        let removed: ObjectMeta | undefined
         for (;;) {
           const found = yield* findVersion(bucket, key, versionId)
           if (found === undefined) {
-            yield* requireBucket(bucket)
-            return { existed: false, version: versionId, deleteMarker: false }
+            if (removed === undefined) {
+              yield* requireBucket(bucket)
+              return { existed: false, version: versionId, deleteMarker: false }
+            }
+            yield* discard(removed.body)
+            return { existed: true, version: listedVersion(removed), deleteMarker: isDeleteMarker(removed) }
           }
           if (found.latest) {
             const copy = versionKey(bucket, key, seqOf(found.meta))
@@ -484,16 +495,15 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
             const promoted = older.items.find((item) => item.key !== copy)
             const r = yield* casSmall(objectKey(bucket, key), found.revision, promoted?.value)
             if (!r.ok) continue
+            removed = found.meta
             if (promoted !== undefined) yield* casSmall(promoted.key, promoted.revision, undefined)
-            // A leftover copy of the removed version (see commitVersion) goes too.
-            const left = older.items.find((item) => item.key === copy)
-            if (left !== undefined && (yield* decodeMeta(left.value)).versionId === found.meta.versionId) yield* casSmall(left.key, left.revision, undefined)
-          } else {
-            const r = yield* casSmall(found.kvKey, found.revision, undefined)
-            if (!r.ok) continue
+            continue
           }
-          yield* discard(found.meta.body)
-          return { existed: true, version: listedVersion(found.meta), deleteMarker: isDeleteMarker(found.meta) }
+          const r = yield* casSmall(found.kvKey, found.revision, undefined)
+          if (!r.ok) continue
+          removed = found.meta
+          const current = yield* get(objectKey(bucket, key))
+          if (current.found) yield* casSmall(objectKey(bucket, key), current.revision, current.value)
         }
       })
 

@@ -1,17 +1,19 @@
 /**
  * Bucket operations: list, create (name rules, location constraint), head,
- * delete (only when empty), location, tagging, CORS configuration, the
- * (always unversioned) versioning status, and DeleteObjects.
+ * delete (only when empty), location, tagging, CORS configuration,
+ * versioning (enable, suspend, status), and DeleteObjects (of keys or of
+ * versions).
  */
 import { Effect } from "effect"
 import { checkTags, MAX_BUCKET_TAGS, tagsOf, withoutNames, withoutPrefix } from "./attributes.ts"
-import { accessBucket, emptyResponse, type OperationContext, readSmallBody, xmlResponse } from "./context.ts"
+import { accessBucket, emptyResponse, header, type OperationContext, readSmallBody, xmlResponse } from "./context.ts"
 import { corsRulesOf } from "./cors.ts"
 import { fromStoreError, S3Error, s3Error } from "./errors.ts"
 import { checkBucketName, checkKey } from "./names.ts"
+import { isVersionId } from "../object/store.ts"
 import type { S3Response } from "./request.ts"
 import { isoDate } from "./time.ts"
-import { MAX_XML_BODY_BYTES, parseCorsConfiguration, parseCreateBucketConfiguration, parseDelete, parseTagging } from "./xml-parse.ts"
+import { MAX_XML_BODY_BYTES, parseCorsConfiguration, parseCreateBucketConfiguration, parseDelete, parseTagging, parseVersioningConfiguration } from "./xml-parse.ts"
 import { s3Root, xmlElement, xmlOptional } from "./xml-render.ts"
 
 export const listBuckets = (ctx: OperationContext): Effect.Effect<S3Response, S3Error> =>
@@ -66,8 +68,19 @@ export const getBucketLocation = (ctx: OperationContext, bucket: string): Effect
   )
 
 export const getBucketVersioning = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
-  // Never versioned: S3 answers an empty configuration.
-  Effect.map(accessBucket(ctx, bucket), () => xmlResponse(s3Root("VersioningConfiguration", [])))
+  // A never-versioned bucket answers an empty configuration, as S3 does.
+  Effect.map(accessBucket(ctx, bucket), (info) =>
+    xmlResponse(s3Root("VersioningConfiguration", info.versioning === "unversioned" ? [] : [xmlElement("Status", info.versioning === "enabled" ? "Enabled" : "Suspended")])))
+
+export const putBucketVersioning = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    yield* accessBucket(ctx, bucket)
+    if (header(ctx, "x-amz-mfa") !== undefined) return yield* s3Error("NotImplemented", "MFA delete is not supported")
+    const state = parseVersioningConfiguration(yield* readSmallBody(ctx, 64 * 1024))
+    if (state instanceof S3Error) return yield* state
+    yield* ctx.store.setBucketVersioning(bucket, state).pipe(Effect.mapError(fromStoreError))
+    return emptyResponse(200)
+  })
 
 const updateBucketAttributes = (ctx: OperationContext, bucket: string, change: (a: ReadonlyArray<readonly [string, string]>) => ReadonlyArray<readonly [string, string]>) =>
   Effect.gen(function*() {
@@ -134,20 +147,30 @@ export const getBucketCors = (ctx: OperationContext, bucket: string): Effect.Eff
 export const deleteBucketCors = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
   Effect.as(updateBucketAttributes(ctx, bucket, (a) => withoutNames(a, ["cors"])), emptyResponse(204))
 
-/** DeleteObjects: each key is deleted independently; failures are reported per key, not for the request. */
+/**
+ * DeleteObjects: each key (or version, with a VersionId) is deleted independently; failures are
+ * reported per entry, not for the request. Deleted entries carry the version removed, or the
+ * delete marker written (DeleteMarker, DeleteMarkerVersionId), as S3's do.
+ */
 export const deleteObjects = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
   Effect.gen(function*() {
     yield* accessBucket(ctx, bucket)
     const request = parseDelete(yield* readSmallBody(ctx, MAX_XML_BODY_BYTES))
     if (request instanceof S3Error) return yield* request
+    interface Outcome {
+      readonly key: string
+      readonly versionId: string | undefined
+      readonly error: S3Error | undefined
+      readonly deleted?: { readonly version: string | undefined; readonly deleteMarker: boolean }
+    }
     const results = yield* Effect.forEach(
-      request.keys,
-      (key) => {
-        const bad = checkKey(key)
-        if (bad !== undefined) return Effect.succeed({ key, error: bad })
-        return ctx.store.deleteObject(bucket, key).pipe(
-          Effect.map((): { readonly key: string; readonly error: S3Error | undefined } => ({ key, error: undefined })),
-          Effect.catch((e) => Effect.succeed({ key, error: fromStoreError(e) }))
+      request.objects,
+      ({ key, versionId }): Effect.Effect<Outcome> => {
+        const bad = checkKey(key) ?? (versionId !== undefined && !isVersionId(versionId) ? s3Error("InvalidArgument", "Invalid version id specified") : undefined)
+        if (bad !== undefined) return Effect.succeed({ key, versionId, error: bad })
+        return ctx.store.deleteObject(bucket, key, versionId).pipe(
+          Effect.map((out): Outcome => ({ key, versionId, error: undefined, deleted: out })),
+          Effect.catch((e) => Effect.succeed({ key, versionId, error: fromStoreError(e) }))
         )
       },
       { concurrency: 8 }
@@ -157,8 +180,14 @@ export const deleteObjects = (ctx: OperationContext, bucket: string): Effect.Eff
         "DeleteResult",
         results.map((r) =>
           r.error === undefined
-            ? request.quiet ? undefined : xmlElement("Deleted", xmlElement("Key", r.key))
-            : xmlElement("Error", [xmlElement("Key", r.key), xmlElement("Code", r.error.code), xmlElement("Message", r.error.message)])
+            ? request.quiet ? undefined : xmlElement("Deleted", [
+              xmlElement("Key", r.key),
+              xmlOptional("VersionId", r.versionId),
+              // A delete marker written (no VersionId) or removed (its VersionId).
+              r.deleted?.deleteMarker === true ? xmlElement("DeleteMarker", true) : undefined,
+              r.deleted?.deleteMarker === true ? xmlOptional("DeleteMarkerVersionId", r.versionId ?? r.deleted.version) : undefined
+            ])
+            : xmlElement("Error", [xmlElement("Key", r.key), xmlOptional("VersionId", r.versionId), xmlElement("Code", r.error.code), xmlElement("Message", r.error.message)])
         )
       )
     )

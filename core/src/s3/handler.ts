@@ -18,7 +18,7 @@ import { type OperationContext, emptyResponse } from "./context.ts"
 import { corsHeaders, corsRulesOf, matchCorsRule } from "./cors.ts"
 import { Digest } from "./digest.ts"
 import { errorXml, S3Error, s3Error, statusOf } from "./errors.ts"
-import { listObjectsV1, listObjectsV2 } from "./listing.ts"
+import { listObjectVersions, listObjectsV1, listObjectsV2 } from "./listing.ts"
 import * as Multipart from "./multipart-operations.ts"
 import * as Objects from "./object-operations.ts"
 import { hasQuery, parseQuery, queryValue, type Query, resolveTarget, type S3Request, type S3Response, type Target } from "./request.ts"
@@ -45,7 +45,7 @@ export type S3Handler = (request: S3Request) => Effect.Effect<
 >
 
 /** Subresources this server does not implement; named so clients get NotImplemented, not a wrong answer. */
-const unsupportedBucket = ["versions", "policy", "policyStatus", "acl", "lifecycle", "replication", "website", "logging", "notification", "encryption", "object-lock", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering", "session"]
+const unsupportedBucket = ["policy", "policyStatus", "acl", "lifecycle", "replication", "website", "logging", "notification", "encryption", "object-lock", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering", "session"]
 const unsupportedObject = ["acl", "retention", "legal-hold", "torrent", "restore", "select"]
 
 const notImplemented = (what: string) => s3Error("NotImplemented", `${what} is not implemented`)
@@ -61,7 +61,8 @@ const route = (ctx: OperationContext, target: Target): Effect.Effect<S3Response,
   if (key === undefined) {
     if (q("versioning")) {
       if (method === "GET") return Buckets.getBucketVersioning(ctx, bucket)
-      return Effect.fail(s3Error("NotImplemented", "Versioning is not supported: buckets are never versioned"))
+      if (method === "PUT") return Buckets.putBucketVersioning(ctx, bucket)
+      return Effect.fail(methodNotAllowed(method, "the versioning configuration"))
     }
     const unsupported = unsupportedBucket.find(q)
     if (unsupported !== undefined) return Effect.fail(notImplemented(`The bucket subresource ?${unsupported}`))
@@ -71,6 +72,7 @@ const route = (ctx: OperationContext, target: Target): Effect.Effect<S3Response,
         if (q("cors")) return Buckets.getBucketCors(ctx, bucket)
         if (q("tagging")) return Buckets.getBucketTagging(ctx, bucket)
         if (q("uploads")) return Multipart.listUploads(ctx, bucket)
+        if (q("versions")) return listObjectVersions(ctx, bucket)
         if (queryValue(ctx.query, "list-type") === "2") return listObjectsV2(ctx, bucket)
         return listObjectsV1(ctx, bucket)
       case "HEAD":

@@ -6,7 +6,7 @@
  */
 import { Effect, Result } from "effect"
 import { Base64Url } from "effect/encoding"
-import type { ListObjectsOutput } from "../object/store.ts"
+import { isVersionId, type ListObjectsOutput, type ListVersionsOutput } from "../object/store.ts"
 import { etagOf } from "./attributes.ts"
 import { accessBucket, intParam, type OperationContext, param, xmlResponse } from "./context.ts"
 import { fromStoreError, S3Error, s3Error } from "./errors.ts"
@@ -126,6 +126,77 @@ export const listObjectsV1 = (ctx: OperationContext, bucket: string): Effect.Eff
         xmlOptional("EncodingType", param(ctx, "encoding-type")),
         contents(output, encode, info.owner),
         commonPrefixes(output, encode)
+      ])
+    )
+  })
+
+/**
+ * ListObjectVersions: every version and delete marker (keys ascending, each
+ * key's versions newest first) with prefix, delimiter, key-marker and
+ * version-id-marker, max-keys and encoding-type=url. A version written
+ * before versioning was turned on is listed as the "null" version.
+ */
+export const listObjectVersions = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
+  Effect.gen(function*() {
+    const info = yield* accessBucket(ctx, bucket)
+    const encode = encodingOf(ctx)
+    if (encode instanceof S3Error) return yield* encode
+    const maxKeys = intParam(ctx, "max-keys", 1000, 0, 1000)
+    if (maxKeys instanceof S3Error) return yield* maxKeys
+    const prefix = param(ctx, "prefix") ?? ""
+    const delimiter = param(ctx, "delimiter") ?? ""
+    const keyMarker = param(ctx, "key-marker") ?? ""
+    const versionIdMarker = param(ctx, "version-id-marker") ?? ""
+    if (versionIdMarker !== "" && keyMarker === "") {
+      return yield* s3Error("InvalidArgument", "A version-id marker cannot be specified without a key marker.", [["ArgumentName", "version-id-marker"]])
+    }
+    if (versionIdMarker !== "" && !isVersionId(versionIdMarker)) {
+      return yield* s3Error("InvalidArgument", "Invalid version id specified", [["ArgumentName", "version-id-marker"], ["ArgumentValue", versionIdMarker]])
+    }
+    const output: ListVersionsOutput = maxKeys === 0
+      ? { versions: [], commonPrefixes: [], truncated: false, nextKeyMarker: undefined, nextVersionIdMarker: undefined }
+      : yield* ctx.store.listVersions({
+        bucket,
+        maxKeys,
+        ...(prefix === "" ? {} : { prefix }),
+        ...(delimiter === "" ? {} : { delimiter }),
+        ...(keyMarker === "" ? {} : { keyMarker }),
+        ...(versionIdMarker === "" ? {} : { versionIdMarker })
+      }).pipe(Effect.mapError(fromStoreError))
+    const owner = xmlElement("Owner", [xmlElement("ID", info.owner), xmlElement("DisplayName", info.owner)])
+    return xmlResponse(
+      s3Root("ListVersionsResult", [
+        xmlElement("Name", bucket),
+        xmlElement("Prefix", encode(prefix)),
+        xmlElement("KeyMarker", encode(keyMarker)),
+        xmlElement("VersionIdMarker", versionIdMarker),
+        xmlOptional("NextKeyMarker", output.nextKeyMarker === undefined ? undefined : encode(output.nextKeyMarker)),
+        xmlOptional("NextVersionIdMarker", output.nextVersionIdMarker),
+        xmlElement("MaxKeys", maxKeys),
+        xmlOptional("Delimiter", delimiter === "" ? undefined : encode(delimiter)),
+        xmlElement("IsTruncated", output.truncated),
+        xmlOptional("EncodingType", param(ctx, "encoding-type")),
+        output.versions.map((v) =>
+          v.deleteMarker
+            ? xmlElement("DeleteMarker", [
+              xmlElement("Key", encode(v.key)),
+              xmlElement("VersionId", v.version ?? "null"),
+              xmlElement("IsLatest", v.isLatest),
+              xmlElement("LastModified", isoDate(v.createdMs)),
+              owner
+            ])
+            : xmlElement("Version", [
+              xmlElement("Key", encode(v.key)),
+              xmlElement("VersionId", v.version ?? "null"),
+              xmlElement("IsLatest", v.isLatest),
+              xmlElement("LastModified", isoDate(v.createdMs)),
+              xmlElement("ETag", etagOf(v.attributes)),
+              xmlElement("Size", v.size),
+              owner,
+              xmlElement("StorageClass", "STANDARD")
+            ])
+        ),
+        output.commonPrefixes.map((p) => xmlElement("CommonPrefixes", xmlElement("Prefix", encode(p))))
       ])
     )
   })

@@ -83,7 +83,7 @@ export const uploadPartCopy = (ctx: OperationContext, bucket: string, key: strin
       const source = parseCopySource(ctx)
       if (source instanceof S3Error) return yield* source
       yield* accessBucket(ctx, source.bucket)
-      const head = yield* ctx.store.headObject(source.bucket, source.key).pipe(Effect.mapError(fromStoreError))
+      const head = yield* ctx.store.headObject(source.bucket, source.key, source.versionId).pipe(Effect.mapError(fromStoreError))
       if (range.end > head.size) return yield* s3Error("InvalidRange", "The requested range is not satisfiable", [["ActualObjectSize", String(head.size)]])
     }
     const { output } = yield* openCopySource(ctx, range)
@@ -147,7 +147,8 @@ export const completeUpload = (ctx: OperationContext, bucket: string, key: strin
         xmlElement("Bucket", bucket),
         xmlElement("Key", key),
         xmlElement("ETag", etagOf(info.attributes))
-      ])
+      ]),
+      info.version === undefined ? [] : [["x-amz-version-id", info.version]]
     )
   })
 

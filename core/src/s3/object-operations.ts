@@ -2,11 +2,13 @@
  * Object operations: put (conditional, with digests checked before the
  * commit), get and head (ranges, conditions, response header overrides),
  * delete, copy (streamed from the source into a new put), tagging and
- * GetObjectAttributes.
+ * GetObjectAttributes. Get, head, delete and a copy's source take a
+ * versionId; answers name the version they read, wrote or removed
+ * (x-amz-version-id) in buckets that have been versioned.
  */
 import { Effect, Stream } from "effect"
 import { Base64 } from "effect/encoding"
-import type { Attributes, ByteRange, GetObjectOutput, ObjectInfo, PutCondition } from "../object/store.ts"
+import { type Attributes, type ByteRange, type GetObjectOutput, isVersionId, type ObjectInfo, type PutCondition } from "../object/store.ts"
 import {
   attributesFromHeaders,
   bareEtag,
@@ -86,7 +88,7 @@ export const putObject = (ctx: OperationContext, bucket: string, key: string): E
           return verifiedAttributes(requested, v, `"${v.md5Hex}"`)
         })
     }).pipe(Effect.mapError(fromStoreError))
-    return emptyResponse(200, [["etag", etagOf(info.attributes)], ...(verified === undefined ? [] : checksumHeaders(verified))])
+    return emptyResponse(200, [["etag", etagOf(info.attributes)], ...versionHeader(info.version), ...(verified === undefined ? [] : checksumHeaders(verified))])
   })
 
 const conditionHeaders = (ctx: OperationContext, prefix = "") => ({
@@ -96,10 +98,21 @@ const conditionHeaders = (ctx: OperationContext, prefix = "") => ({
   ifUnmodifiedSince: header(ctx, `${prefix}if-unmodified-since`)
 })
 
+/** Operations that act on the current version only (tagging, attributes) refuse another one. */
 const notVersioned = (ctx: OperationContext): S3Error | undefined => {
   const v = param(ctx, "versionId")
-  return v !== undefined && v !== "null" ? s3Error("NotImplemented", "Versioning is not supported: there are no object versions") : undefined
+  return v !== undefined && v !== "null" ? s3Error("NotImplemented", "This operation on a specific version is not supported; it acts on the current version") : undefined
 }
+
+const badVersionId = (versionId: string) => s3Error("InvalidArgument", "Invalid version id specified", [["ArgumentName", "versionId"], ["ArgumentValue", versionId]])
+
+/** The `versionId` query parameter: undefined when absent; InvalidArgument when it is not one this server could have given. */
+const versionParam = (ctx: OperationContext): string | undefined | S3Error => {
+  const v = param(ctx, "versionId")
+  return v === undefined || isVersionId(v) ? v : badVersionId(v)
+}
+
+const versionHeader = (version: string | undefined): Array<readonly [string, string]> => (version === undefined ? [] : [["x-amz-version-id", version]])
 
 /** Response headers a GET may override with response-* query parameters (signed requests only, as in S3). */
 const overrides = ["content-type", "content-language", "expires", "cache-control", "content-disposition", "content-encoding"] as const
@@ -124,22 +137,22 @@ const objectHeaders = (ctx: OperationContext, info: ObjectInfo, whole: boolean):
  * so it is resolved against a head; if the object changed in between, the
  * read is retried so the range always matches the bytes served.
  */
-const readObject = (ctx: OperationContext, bucket: string, key: string, body: boolean): Effect.Effect<{ readonly info: ObjectInfo; readonly range: ByteRange | undefined; readonly output: GetObjectOutput | undefined }, S3Error> =>
+const readObject = (ctx: OperationContext, bucket: string, key: string, body: boolean, versionId: string | undefined): Effect.Effect<{ readonly info: ObjectInfo; readonly range: ByteRange | undefined; readonly output: GetObjectOutput | undefined }, S3Error> =>
   Effect.gen(function*() {
     const spec = parseRange(header(ctx, "range"))
     const partNumber = param(ctx, "partNumber")
     if (partNumber !== undefined && partNumber !== "1") return yield* s3Error("NotImplemented", "GetObject by part number supports only partNumber=1 of a single-part object")
     for (let attempt = 0; ; attempt++) {
       if (spec === undefined) {
-        if (!body) return { info: yield* ctx.store.headObject(bucket, key).pipe(Effect.mapError(fromStoreError)), range: undefined, output: undefined }
-        const output = yield* ctx.store.getObject(bucket, key).pipe(Effect.mapError(fromStoreError))
+        if (!body) return { info: yield* ctx.store.headObject(bucket, key, versionId).pipe(Effect.mapError(fromStoreError)), range: undefined, output: undefined }
+        const output = yield* ctx.store.getObject(bucket, key, undefined, versionId).pipe(Effect.mapError(fromStoreError))
         return { info: output.info, range: undefined, output }
       }
-      const head = yield* ctx.store.headObject(bucket, key).pipe(Effect.mapError(fromStoreError))
+      const head = yield* ctx.store.headObject(bucket, key, versionId).pipe(Effect.mapError(fromStoreError))
       const range = resolveRange(spec, head.size)
       if (range instanceof S3Error) return yield* range
       if (!body) return { info: head, range, output: undefined }
-      const output = yield* ctx.store.getObject(bucket, key, range).pipe(Effect.mapError(fromStoreError))
+      const output = yield* ctx.store.getObject(bucket, key, range, versionId).pipe(Effect.mapError(fromStoreError))
       if (output.info.versionId === head.versionId || attempt >= 3) {
         if (output.info.versionId !== head.versionId) return yield* s3Error("ServiceUnavailable", "The object changed repeatedly while it was being read; retry")
         return { info: output.info, range, output }
@@ -149,16 +162,18 @@ const readObject = (ctx: OperationContext, bucket: string, key: string, body: bo
 
 export const getObject = (ctx: OperationContext, bucket: string, key: string, body: boolean): Effect.Effect<S3Response, S3Error> =>
   Effect.gen(function*() {
-    const bad = notVersioned(ctx)
-    if (bad !== undefined) return yield* bad
+    const versionId = versionParam(ctx)
+    if (versionId instanceof S3Error) return yield* versionId
     yield* accessBucket(ctx, bucket)
-    const { info, range, output } = yield* readObject(ctx, bucket, key, body)
+    const { info, range, output } = yield* readObject(ctx, bucket, key, body, versionId)
     const failed = evaluateConditions(conditionHeaders(ctx), etagOf(info.attributes), info.createdMs)
     if (failed !== undefined) {
       if (failed.code === "NotModified") return emptyResponse(304, [["etag", etagOf(info.attributes)], ["last-modified", httpDate(info.createdMs)]])
       return yield* failed
     }
     const headers = objectHeaders(ctx, info, range === undefined)
+    // A version written before versioning was turned on is the "null" version.
+    headers.push(...versionHeader(info.version ?? (versionId === undefined ? undefined : "null")))
     const length = range === undefined ? info.size : range.end - range.start
     headers.push(["content-length", String(length)])
     if (range !== undefined) headers.push(["content-range", contentRange(range, info.size)])
@@ -169,23 +184,30 @@ export const getObject = (ctx: OperationContext, bucket: string, key: string, bo
 
 export const deleteObject = (ctx: OperationContext, bucket: string, key: string): Effect.Effect<S3Response, S3Error> =>
   Effect.gen(function*() {
-    const bad = notVersioned(ctx)
-    if (bad !== undefined) return yield* bad
+    const versionId = versionParam(ctx)
+    if (versionId instanceof S3Error) return yield* versionId
     yield* accessBucket(ctx, bucket)
     if (header(ctx, "if-match") !== undefined) {
       const current = yield* ctx.store.headObject(bucket, key).pipe(Effect.mapError(fromStoreError))
       const failed = evaluateConditions({ ifMatch: header(ctx, "if-match") }, etagOf(current.attributes), current.createdMs)
       if (failed !== undefined) return yield* failed
     }
-    yield* ctx.store.deleteObject(bucket, key).pipe(Effect.mapError(fromStoreError))
-    return emptyResponse(204)
+    const out = yield* ctx.store.deleteObject(bucket, key, versionId).pipe(Effect.mapError(fromStoreError))
+    return emptyResponse(204, [...versionHeader(out.version), ...(out.deleteMarker ? [["x-amz-delete-marker", "true"] as const] : [])])
   })
 
-/** `x-amz-copy-source`: "/bucket/key" or "bucket/key", URL-encoded. */
-export const parseCopySource = (ctx: OperationContext): { readonly bucket: string; readonly key: string } | S3Error => {
+/** `x-amz-copy-source`: "/bucket/key" or "bucket/key", URL-encoded, optionally followed by "?versionId=<id>". */
+export const parseCopySource = (ctx: OperationContext): { readonly bucket: string; readonly key: string; readonly versionId?: string } | S3Error => {
   const raw = header(ctx, "x-amz-copy-source") ?? ""
   const [path, query] = raw.split("?", 2) as [string, string | undefined]
-  if (query !== undefined && /(^|&)versionId=/.test(query)) return s3Error("NotImplemented", "Copying a specific version is not supported")
+  let versionId: string | undefined
+  if (query !== undefined) {
+    const m = /(?:^|&)versionId=([^&]*)/.exec(query)
+    if (m !== null) {
+      versionId = m[1]!
+      if (!isVersionId(versionId)) return badVersionId(versionId)
+    }
+  }
   let decoded: string
   try {
     decoded = decodeURIComponent(path)
@@ -195,7 +217,7 @@ export const parseCopySource = (ctx: OperationContext): { readonly bucket: strin
   const trimmed = decoded.startsWith("/") ? decoded.slice(1) : decoded
   const slash = trimmed.indexOf("/")
   if (slash <= 0 || slash === trimmed.length - 1) return s3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
-  return { bucket: trimmed.slice(0, slash), key: trimmed.slice(slash + 1) }
+  return { bucket: trimmed.slice(0, slash), key: trimmed.slice(slash + 1), ...(versionId === undefined ? {} : { versionId }) }
 }
 
 /** Reads the copy source (checking access and the x-amz-copy-source-if-* conditions). */
@@ -204,7 +226,7 @@ export const openCopySource = (ctx: OperationContext, range: ByteRange | undefin
     const source = parseCopySource(ctx)
     if (source instanceof S3Error) return yield* source
     yield* accessBucket(ctx, source.bucket)
-    const output = yield* ctx.store.getObject(source.bucket, source.key, range).pipe(Effect.mapError(fromStoreError))
+    const output = yield* ctx.store.getObject(source.bucket, source.key, range, source.versionId).pipe(Effect.mapError(fromStoreError))
     const failed = evaluateConditions(conditionHeaders(ctx, "x-amz-copy-source-"), etagOf(output.info.attributes), output.info.createdMs)
     if (failed !== undefined) {
       return yield* failed.code === "NotModified" ? s3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold") : failed
@@ -233,7 +255,7 @@ export const copyObject = (ctx: OperationContext, bucket: string, key: string): 
     if (directive !== "COPY" && directive !== "REPLACE") return yield* s3Error("InvalidArgument", "Unknown metadata directive.")
     if (taggingDirective !== "COPY" && taggingDirective !== "REPLACE") return yield* s3Error("InvalidArgument", "Unknown tagging directive.")
     const { source, output } = yield* openCopySource(ctx, undefined)
-    if (source.bucket === bucket && source.key === key && directive === "COPY" && taggingDirective === "COPY") {
+    if (source.bucket === bucket && source.key === key && source.versionId === undefined && directive === "COPY" && taggingDirective === "COPY") {
       return yield* s3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
     }
     const requested = attributesFromHeaders(ctx.request)
@@ -261,7 +283,7 @@ export const copyObject = (ctx: OperationContext, bucket: string, key: string): 
     }).pipe(Effect.mapError(fromStoreError))
     return xmlResponse(
       s3Root("CopyObjectResult", [xmlElement("ETag", etagOf(info.attributes)), xmlElement("LastModified", isoDate(info.createdMs))]),
-      [["x-amz-copy-source-version-id", "null"]]
+      [["x-amz-copy-source-version-id", output.info.version ?? "null"], ...versionHeader(info.version)]
     )
   })
 

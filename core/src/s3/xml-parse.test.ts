@@ -32,10 +32,10 @@ describe("S3 request XML", () => {
     expect(code(parseCompleteMultipartUpload(new Uint8Array([0x3c, 0xff, 0xfe])))).toBe("MalformedXML")
   })
 
-  it("parses Delete keeping keys exactly (spaces, entities, digits) and Quiet", () => {
+  it("parses Delete keeping keys exactly (spaces, entities, digits), version ids and Quiet", () => {
     const xml = "<Delete><Quiet>true</Quiet><Object><Key> a&amp;b </Key></Object><Object><Key>123</Key><VersionId>v</VersionId></Object></Delete>"
-    expect(parseDelete(bytes(xml))).toEqual({ quiet: true, keys: [" a&b ", "123"] })
-    expect(parseDelete(bytes("<Delete><Object><Key>k</Key></Object></Delete>"))).toEqual({ quiet: false, keys: ["k"] })
+    expect(parseDelete(bytes(xml))).toEqual({ quiet: true, objects: [{ key: " a&b " }, { key: "123", versionId: "v" }] })
+    expect(parseDelete(bytes("<Delete><Object><Key>k</Key></Object></Delete>"))).toEqual({ quiet: false, objects: [{ key: "k" }] })
     expect(code(parseDelete(bytes("<Delete><Object><Key></Key></Object></Delete>")))).toBe("MalformedXML")
     const tooMany = `<Delete>${"<Object><Key>k</Key></Object>".repeat(1001)}</Delete>`
     expect(code(parseDelete(bytes(tooMany)))).toBe("MalformedXML")

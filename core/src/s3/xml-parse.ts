@@ -92,21 +92,23 @@ export const parseCompleteMultipartUpload = (body: Uint8Array): ReadonlyArray<Co
 
 export interface DeleteRequest {
   readonly quiet: boolean
-  readonly keys: ReadonlyArray<string>
+  /** Each Object's Key and, when given, its VersionId. */
+  readonly objects: ReadonlyArray<{ readonly key: string; readonly versionId?: string }>
 }
 
 export const parseDelete = (body: Uint8Array): DeleteRequest | S3Error => {
   const root = parseXmlRoot(body, "Delete")
   if (root instanceof S3Error) return root
-  const keys: Array<string> = []
+  const objects: Array<{ readonly key: string; readonly versionId?: string }> = []
   for (const raw of list(root, "Object")) {
     const key = text(asNode(raw), "Key")
     if (key === undefined || key === "") return malformed("Object needs a Key")
-    keys.push(key)
+    const versionId = text(asNode(raw), "VersionId")?.trim()
+    objects.push(versionId === undefined ? { key } : { key, versionId })
   }
-  if (keys.length === 0) return malformed("no Object elements")
-  if (keys.length > 1000) return malformed("at most 1000 objects per request")
-  return { quiet: text(root, "Quiet")?.trim().toLowerCase() === "true", keys }
+  if (objects.length === 0) return malformed("no Object elements")
+  if (objects.length > 1000) return malformed("at most 1000 objects per request")
+  return { quiet: text(root, "Quiet")?.trim().toLowerCase() === "true", objects }
 }
 
 export type TagSet = ReadonlyArray<readonly [string, string]>
@@ -163,6 +165,20 @@ export const parseCorsConfiguration = (body: Uint8Array): ReadonlyArray<CorsRule
   if (rules.length === 0) return malformed("no CORSRule elements")
   if (rules.length > 100) return malformed("at most 100 CORS rules")
   return rules
+}
+
+/** A PutBucketVersioning body: the Status asked for; MFA delete is refused. */
+export const parseVersioningConfiguration = (body: Uint8Array): "enabled" | "suspended" | S3Error => {
+  const root = parseXmlRoot(body, "VersioningConfiguration")
+  if (root instanceof S3Error) return root
+  const mfa = text(root, "MfaDelete")?.trim()
+  if (mfa !== undefined && mfa !== "Disabled") {
+    return mfa === "Enabled" ? s3Error("NotImplemented", "MFA delete is not supported") : malformed("MfaDelete must be Enabled or Disabled")
+  }
+  const status = text(root, "Status")?.trim()
+  if (status === "Enabled") return "enabled"
+  if (status === "Suspended") return "suspended"
+  return malformed("Status must be Enabled or Suspended")
 }
 
 /** The LocationConstraint of a CreateBucket body ("" when none is given). */

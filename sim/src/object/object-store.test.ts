@@ -344,6 +344,29 @@ describe("versioning", () => {
     expect(value.afterA1).toEqual(value.all.slice(3))
   })
 
+  it("concurrent deletes of every version from three nodes (current first or not) leave nothing behind", () => {
+    const { value } = onCluster((store, servers) =>
+      Effect.gen(function*() {
+        yield* store.createBucket("v", "alice")
+        yield* put(store, "v", "k", bytes(10, 0))
+        yield* store.setBucketVersioning("v", "enabled")
+        for (let i = 1; i <= 5; i++) yield* put(store, "v", "k", bytes(10, i))
+        yield* store.deleteObject("v", "k")
+        const all = yield* store.listVersions({ bucket: "v", maxKeys: 1000 })
+        // One KV session per node takes one write at a time, so the concurrency is between nodes.
+        const stores = voters.map((id) => servers.node(id)!.store)
+        const outcomes = (yield* Effect.forEach(stores, (s, n) =>
+          Effect.forEach(all.versions.filter((_, i) => i % stores.length === n), (v) => s.deleteObject("v", "k", v.version)), { concurrency: "unbounded" })).flat()
+        const left = yield* store.listVersions({ bucket: "v", maxKeys: 1000 })
+        const head = yield* Effect.flip(store.headObject("v", "k"))
+        return { count: all.versions.length, existed: outcomes.map((o) => o.existed), left: left.versions.length, head: head._tag }
+      }))
+    expect(value.count).toBe(7)
+    expect(value.existed).toEqual(Array(7).fill(true))
+    expect(value.left).toBe(0)
+    expect(value.head).toBe("NoSuchKeyError")
+  })
+
   it("garbage collection keeps old versions' shards and frees a deleted version's", () => {
     const { value } = onCluster((store, servers) =>
       Effect.gen(function*() {
