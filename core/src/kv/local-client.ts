@@ -24,16 +24,26 @@ export const makeLocalKvClient = (server: KvServer, config: LocalKvClientConfig)
   Effect.gen(function*() {
     const clock = yield* Clock
     const random = yield* Random
-    // A fresh session per incarnation: sequence numbers restart at 1.
+    // Fresh sessions per incarnation: sequence numbers restart at 1.
     const clientId = `${config.clientId}-${(yield* random.nextUint32).toString(36)}`
     const requestTimeoutMs = config.requestTimeoutMs ?? 2_000
     const deadlineMs = config.deadlineMs ?? 10_000
-    let seq = 0
     const backoff = Effect.flatMap(random.nextIntBetween(20, 100), (ms) => clock.sleep(ms))
+    // A session allows one write in flight (a lower sequence number arriving after a higher one is
+    // refused as stale), and callers here write concurrently: each write takes an idle session from
+    // a pool, or opens one, and gives it back when it is done.
+    const idle: Array<{ readonly id: string; seq: number }> = []
+    let opened = 0
 
     const write: KvClient["write"] = (command) =>
+      Effect.suspend(() => {
+        const lease = idle.pop() ?? { id: opened++ === 0 ? clientId : `${clientId}.${opened - 1}`, seq: 0 }
+        return Effect.ensuring(writeIn(lease, command), Effect.sync(() => idle.push(lease)))
+      })
+
+    const writeIn = (lease: { readonly id: string; seq: number }, command: Parameters<KvClient["write"]>[0]) =>
       Effect.gen(function*() {
-        const session = { clientId, seq: ++seq, command }
+        const session = { clientId: lease.id, seq: ++lease.seq, command }
         const start = yield* clock.monotonicMs
         let maybeApplied = false
         let problem = "no attempt"

@@ -490,3 +490,17 @@ describe("node replacement", () => {
     expect(value.again.shardsRebuilt).toBe(0)
   })
 })
+
+describe("concurrency through one node", () => {
+  it("many puts at once through one node's store all commit (each write in flight has its own KV session)", () => {
+    const { value } = onCluster((store) =>
+      Effect.gen(function*() {
+        yield* store.createBucket("b", "alice")
+        const infos = yield* Effect.forEach(Array.from({ length: 24 }, (_, i) => i), (i) => put(store, "b", `k${i % 6}`, bytes(100 + i, i)), { concurrency: "unbounded" })
+        const listed = yield* store.listObjects({ bucket: "b", maxKeys: 100 })
+        return { puts: infos.length, keys: listed.objects.map((o) => o.key) }
+      }))
+    expect(value.puts).toBe(24)
+    expect(value.keys).toEqual(["k0", "k1", "k2", "k3", "k4", "k5"])
+  })
+})
