@@ -743,6 +743,10 @@ export class Raft {
     if (pr === undefined) return
     pr.recentActive = true
     pr.probeSent = false
+    // Lost append responses never free their in-flight slots: with the window full, the follower
+    // would get nothing more, ever (seed 9025). A heartbeat answer frees one, so an append goes out
+    // and its answer (or rejection) resynchronizes (etcd does the same).
+    if (pr.state === "replicate" && pr.inflight.length >= this.options.maxInflightMessages) pr.inflight.shift()
     if (pr.state === "snapshot") this.sendSnapshotChunk(m.from)
     else if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true)
     if (m.readRound > 0 && isVoter(this.config, m.from)) this.ackReadRound(m.from, m.readRound)
