@@ -10,7 +10,20 @@ import type { ChildProcess } from "node:child_process"
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand
+} from "@aws-sdk/client-s3"
 import { afterEach, describe, expect, it } from "vitest"
 import { clusterEnv, exited, planCluster, serverArgs, spawnCairn, type LocalCluster, type LocalNodeSpec } from "./local-cluster.ts"
 import { freeLoopbackPorts } from "../net/free-ports.ts"
@@ -177,6 +190,48 @@ describe("cairn server processes", () => {
     const listed = await untilServed(() => s3Client(survivor).send(new ListObjectsV2Command({ Bucket: "data" })))
     expect(listed.Contents?.map((o) => o.Key)).toEqual(["big.bin", "small.txt"])
   }, 60_000)
+
+  it("3 nodes over S3: multipart across nodes, copy, batch delete and versioning, each step through a different node", async () => {
+    const { cluster, logFile } = await makeCluster(3)
+    for (const n of cluster.nodes) start(cluster, n, logFile)
+    await awaitLeader(cluster.nodes)
+    const [a, b, c] = cluster.nodes as [LocalNodeSpec, LocalNodeSpec, LocalNodeSpec]
+    const part = (i: number, size: number) => new Uint8Array(size).map((_, j) => (i * 31 + j) % 253)
+    await untilServed(() => s3Client(a).send(new CreateBucketCommand({ Bucket: "multi" })))
+    // Parts through every node; completed through another; read through a third.
+    const upload = await untilServed(() => s3Client(a).send(new CreateMultipartUploadCommand({ Bucket: "multi", Key: "joined" })))
+    const parts = [part(1, 5 << 20), part(2, 5 << 20), part(3, 1234)]
+    const etags: Array<string> = []
+    for (const [i, body] of parts.entries()) {
+      const node = cluster.nodes[i % 3]!
+      const r = await untilServed(() => s3Client(node).send(new UploadPartCommand({ Bucket: "multi", Key: "joined", UploadId: upload.UploadId!, PartNumber: i + 1, Body: body })))
+      etags.push(r.ETag!)
+    }
+    const done = await untilServed(() => s3Client(b).send(new CompleteMultipartUploadCommand({
+      Bucket: "multi",
+      Key: "joined",
+      UploadId: upload.UploadId!,
+      MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) }
+    })))
+    expect(done.ETag).toMatch(/-3"$/)
+    const joined = Buffer.from(await (await s3Client(c).send(new GetObjectCommand({ Bucket: "multi", Key: "joined" }))).Body!.transformToByteArray())
+    expect(joined.equals(Buffer.concat(parts))).toBe(true)
+    // Copy through one node, delete both in one batch through another.
+    await untilServed(() => s3Client(c).send(new CopyObjectCommand({ Bucket: "multi", Key: "copy", CopySource: "multi/joined" })))
+    const copy = Buffer.from(await (await s3Client(a).send(new GetObjectCommand({ Bucket: "multi", Key: "copy" }))).Body!.transformToByteArray())
+    expect(copy.equals(joined)).toBe(true)
+    const deleted = await untilServed(() => s3Client(b).send(new DeleteObjectsCommand({ Bucket: "multi", Delete: { Objects: [{ Key: "joined" }, { Key: "copy" }] } })))
+    expect(deleted.Deleted?.map((d) => d.Key).sort()).toEqual(["copy", "joined"])
+    // Versioning: enabled through one node, overwrites through two others, the old version read back.
+    await untilServed(() => s3Client(a).send(new PutBucketVersioningCommand({ Bucket: "multi", VersioningConfiguration: { Status: "Enabled" } })))
+    const v1 = await untilServed(() => s3Client(b).send(new PutObjectCommand({ Bucket: "multi", Key: "doc", Body: "first" })))
+    await untilServed(() => s3Client(c).send(new PutObjectCommand({ Bucket: "multi", Key: "doc", Body: "second" })))
+    const old = await (await s3Client(a).send(new GetObjectCommand({ Bucket: "multi", Key: "doc", VersionId: v1.VersionId! }))).Body!.transformToString()
+    const now = await (await s3Client(b).send(new GetObjectCommand({ Bucket: "multi", Key: "doc" }))).Body!.transformToString()
+    const versions = await untilServed(() => s3Client(c).send(new ListObjectVersionsCommand({ Bucket: "multi", Prefix: "doc" })))
+    expect([old, now]).toEqual(["first", "second"])
+    expect(versions.Versions?.length).toBe(2)
+  }, 90_000)
 
   it("3 nodes: reads through another node see the write, followers forward, a SIGKILLed leader loses no acknowledged write", async () => {
     const { cluster, logFile } = await makeCluster(3)
