@@ -89,6 +89,34 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
       return free.length === 0 ? undefined : placeStripe(key, free, 1)[0]!.id
     }
 
+    /**
+     * Writes a good copy of every "bad" shard back to its node, or to a member holding no other
+     * shard of the body when its node left; returns where each shard is now.
+     */
+    const rewrite = (
+      placed: ReadonlyArray<string>,
+      found: ReadonlyArray<Uint8Array | "bad" | "unknown">,
+      copy: (i: number) => { readonly id: string; readonly data: Uint8Array; readonly placementKey: string }
+    ): Effect.Effect<ReadonlyArray<string>> =>
+      Effect.gen(function*() {
+        const nodes = [...placed]
+        for (let i = 0; i < nodes.length; i++) {
+          if (found[i] !== "bad") continue
+          const { id, data, placementKey } = copy(i)
+          const target = isMember(nodes[i]!) ? nodes[i]! : replacement(placementKey, nodes)
+          if (target === undefined) continue
+          const put = yield* Effect.result(transfer.put(target as NodeId, id, data))
+          if (put._tag === "Failure") continue
+          shardsRebuilt++
+          rebuiltFrom.push(nodes[i]!)
+          if (target !== nodes[i]) {
+            nodes[i] = target
+            shardsMoved++
+          }
+        }
+        return nodes
+      })
+
     /** Repairs one body; returns the body with updated node lists when shards moved. */
     const repairBody = (body: SimpleBody, size: number): Effect.Effect<SimpleBody> =>
       Effect.gen(function*() {
@@ -104,20 +132,7 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
             else lost.push(body.id)
             return body
           }
-          const nodes = [...body.nodes]
-          for (let i = 0; i < nodes.length; i++) {
-            if (copies[i] !== "bad") continue
-            const target = isMember(nodes[i]!) ? nodes[i]! : replacement(`${body.id}.r.${i}`, nodes)
-            if (target === undefined) continue
-            const put = yield* Effect.result(transfer.put(target as NodeId, id, good))
-            if (put._tag === "Failure") continue
-            shardsRebuilt++
-            rebuiltFrom.push(nodes[i]!)
-            if (target !== nodes[i]) {
-              nodes[i] = target
-              shardsMoved++
-            }
-          }
+          const nodes = yield* rewrite(body.nodes, copies, (i) => ({ id, data: good, placementKey: `${body.id}.r.${i}` }))
           return { ...body, nodes }
         }
         const k = body.scheme.dataShards
@@ -141,20 +156,7 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
             continue
           }
           const rebuilt = Erasure.reconstruct(Erasure.makeCodec(k, body.scheme.parityShards), shards)
-          const nodes = [...stripe.nodes]
-          for (let i = 0; i < total; i++) {
-            if (checked[i] !== "bad") continue
-            const target = isMember(nodes[i]!) ? nodes[i]! : replacement(`${body.id}.${s}.${i}`, nodes)
-            if (target === undefined) continue
-            const put = yield* Effect.result(transfer.put(target as NodeId, `${body.id}.${s}.${i}`, rebuilt[i]!))
-            if (put._tag === "Failure") continue
-            shardsRebuilt++
-            rebuiltFrom.push(nodes[i]!)
-            if (target !== nodes[i]) {
-              nodes[i] = target
-              shardsMoved++
-            }
-          }
+          const nodes = yield* rewrite(stripe.nodes, checked, (i) => ({ id: `${body.id}.${s}.${i}`, data: rebuilt[i]!, placementKey: `${body.id}.${s}.${i}` }))
           stripes.push({ nodes, shardCrcs: stripe.shardCrcs })
         }
         return { ...body, stripes }
