@@ -22,6 +22,17 @@ const encodingOf = (ctx: OperationContext): ((s: string) => string) | S3Error =>
   return (s) => uriEncode(s, true)
 }
 
+/** What every listing checks first: access to the bucket, encoding-type and max-keys. */
+const listingRequest = (ctx: OperationContext, bucket: string) =>
+  Effect.gen(function*() {
+    const info = yield* accessBucket(ctx, bucket)
+    const encode = encodingOf(ctx)
+    if (encode instanceof S3Error) return yield* encode
+    const maxKeys = intParam(ctx, "max-keys", 1000, 0, 1000)
+    if (maxKeys instanceof S3Error) return yield* maxKeys
+    return { info, encode, maxKeys }
+  })
+
 /** Greater than any key under a prefix (keys are at most 1024 bytes; each of these is 4). */
 const PAST_EVERY_KEY = "\u{10FFFF}".repeat(257)
 
@@ -71,11 +82,7 @@ const commonPrefixes = (output: ListObjectsOutput, encode: (s: string) => string
 
 export const listObjectsV2 = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
   Effect.gen(function*() {
-    const info = yield* accessBucket(ctx, bucket)
-    const encode = encodingOf(ctx)
-    if (encode instanceof S3Error) return yield* encode
-    const maxKeys = intParam(ctx, "max-keys", 1000, 0, 1000)
-    if (maxKeys instanceof S3Error) return yield* maxKeys
+    const { info, encode, maxKeys } = yield* listingRequest(ctx, bucket)
     const token = param(ctx, "continuation-token")
     let fromToken: string | undefined
     if (token !== undefined) {
@@ -107,11 +114,7 @@ export const listObjectsV2 = (ctx: OperationContext, bucket: string): Effect.Eff
 
 export const listObjectsV1 = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
   Effect.gen(function*() {
-    const info = yield* accessBucket(ctx, bucket)
-    const encode = encodingOf(ctx)
-    if (encode instanceof S3Error) return yield* encode
-    const maxKeys = intParam(ctx, "max-keys", 1000, 0, 1000)
-    if (maxKeys instanceof S3Error) return yield* maxKeys
+    const { info, encode, maxKeys } = yield* listingRequest(ctx, bucket)
     const marker = param(ctx, "marker") ?? ""
     const { prefix, delimiter, output } = yield* list(ctx, bucket, marker, maxKeys)
     return xmlResponse(
@@ -138,11 +141,7 @@ export const listObjectsV1 = (ctx: OperationContext, bucket: string): Effect.Eff
  */
 export const listObjectVersions = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
   Effect.gen(function*() {
-    const info = yield* accessBucket(ctx, bucket)
-    const encode = encodingOf(ctx)
-    if (encode instanceof S3Error) return yield* encode
-    const maxKeys = intParam(ctx, "max-keys", 1000, 0, 1000)
-    if (maxKeys instanceof S3Error) return yield* maxKeys
+    const { info, encode, maxKeys } = yield* listingRequest(ctx, bucket)
     const prefix = param(ctx, "prefix") ?? ""
     const delimiter = param(ctx, "delimiter") ?? ""
     const keyMarker = param(ctx, "key-marker") ?? ""
