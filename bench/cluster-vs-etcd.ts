@@ -269,26 +269,20 @@ interface System {
 const startCairn = async (processes: Processes): Promise<System> => {
   const dir = join(processes.runDir, "cairn")
   const ports = await freeLoopbackPorts(9)
-  const plan = planCluster({
+  const cluster: LocalCluster = planCluster({
     nodes: 3,
     dataRoot: dir,
     apiBase: 0,
     peerBase: 0,
     s3Base: 0,
     secret: `bench-secret-${Math.random().toString(36).slice(2)}-0123456789`,
-    credentials: { accessKey: "bench", secretKey: "bench-secret-key" }
+    credentials: { accessKey: "bench", secretKey: "bench-secret-key" },
+    ports
   })
-  const nodes = plan.nodes.map((n, i) => ({ ...n, apiPort: ports[3 * i]!, peerPort: ports[3 * i + 1]!, s3Port: ports[3 * i + 2]! }))
-  const cluster: LocalCluster = {
-    ...plan,
-    nodes,
-    peers: nodes.map((n) => `${n.id}=127.0.0.1:${n.peerPort}`).join(","),
-    apiPeers: nodes.map((n) => `${n.id}=127.0.0.1:${n.apiPort}`).join(",")
-  }
   const logFile = join(processes.runDir, "cairn.log")
   const log = createWriteStream(logFile)
   processes.logs.push(log)
-  const members = nodes.map((n) =>
+  const members = cluster.nodes.map((n) =>
     processes.track(
       `cairn ${n.id}`,
       spawnCairn(serverArgs(cluster, n, ["--log-level", "warn"]), clusterEnv(cluster), (line) => log.write(`[${n.id}] ${line}\n`)),

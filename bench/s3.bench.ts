@@ -270,28 +270,21 @@ interface RunningCluster {
 const startCluster = async (runDir: string, size: number, cpuProfDir: string | undefined): Promise<RunningCluster> => {
   const dataRoot = join(runDir, `cluster-${size}`)
   const ports = await freeLoopbackPorts(3 * size)
-  const plan = planCluster({
+  const cluster: LocalCluster = planCluster({
     nodes: size,
     dataRoot,
     apiBase: 0,
     peerBase: 0,
     s3Base: 0,
     secret: `s3-bench-secret-${Math.random().toString(36).slice(2)}-0123456789`,
-    credentials: CREDENTIALS
+    credentials: CREDENTIALS,
+    ports
   })
-  // planCluster numbers ports consecutively; give each node its own free ports instead.
-  const nodes = plan.nodes.map((n, i) => ({ ...n, apiPort: ports[3 * i]!, peerPort: ports[3 * i + 1]!, s3Port: ports[3 * i + 2]! }))
-  const cluster: LocalCluster = {
-    ...plan,
-    nodes,
-    peers: nodes.map((n) => `${n.id}=127.0.0.1:${n.peerPort}`).join(","),
-    apiPeers: nodes.map((n) => `${n.id}=127.0.0.1:${n.apiPort}`).join(",")
-  }
   const logFile = join(runDir, `cluster-${size}.log`)
   const log = createWriteStream(logFile)
   const extra = ["--log-level", "warn", ...(size === 3 ? ["--ec", "2+1"] : [])]
   const profile = cpuProfDir === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(cpuProfDir, `cluster-${size}`)}` }
-  const members = nodes.map((spec): Member => {
+  const members = cluster.nodes.map((spec): Member => {
     const env = { ...clusterEnv(cluster), ...profile }
     const child = spawnCairn(serverArgs(cluster, spec, extra), env, (line) => log.write(`[${spec.id}] ${line}\n`))
     started.add(child)

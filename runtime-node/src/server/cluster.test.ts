@@ -51,19 +51,10 @@ const makeCluster = async (nodes: number): Promise<{ cluster: LocalCluster; logF
     peerBase: 0,
     s3Base: 0,
     secret: "test-cluster-secret-0123456789",
-    credentials: { accessKey: "admin", secretKey: "admin-secret" }
+    credentials: { accessKey: "admin", secretKey: "admin-secret" },
+    ports
   })
-  // planCluster numbers ports consecutively; give each node its own free ports instead.
-  const specs = cluster.nodes.map((n, i) => ({ ...n, apiPort: ports[3 * i]!, peerPort: ports[3 * i + 1]!, s3Port: ports[3 * i + 2]! }))
-  return {
-    cluster: {
-      ...cluster,
-      nodes: specs,
-      peers: specs.map((n) => `${n.id}=127.0.0.1:${n.peerPort}`).join(","),
-      apiPeers: specs.map((n) => `${n.id}=127.0.0.1:${n.apiPort}`).join(",")
-    },
-    logFile: join(dir, "cluster.log")
-  }
+  return { cluster, logFile: join(dir, "cluster.log") }
 }
 
 const start = (cluster: LocalCluster, node: LocalNodeSpec, logFile: string): ChildProcess => {

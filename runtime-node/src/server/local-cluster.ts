@@ -34,13 +34,16 @@ export const planCluster = (options: {
   readonly s3Base: number
   readonly secret: string
   readonly credentials: { readonly accessKey: string; readonly secretKey: string }
+  /** Per node, in order, its API, peer and S3 ports (e.g. from `freeLoopbackPorts(3 * nodes)`); overrides the bases. */
+  readonly ports?: ReadonlyArray<number>
 }): LocalCluster => {
+  const port = (i: number, which: 0 | 1 | 2, base: number) => options.ports === undefined ? base + i : options.ports[3 * i + which]!
   const nodes = Array.from({ length: options.nodes }, (_, i) => ({
     id: `n${i + 1}`,
     dataDir: join(options.dataRoot, `n${i + 1}`),
-    apiPort: options.apiBase + i,
-    peerPort: options.peerBase + i,
-    s3Port: options.s3Base + i
+    apiPort: port(i, 0, options.apiBase),
+    peerPort: port(i, 1, options.peerBase),
+    s3Port: port(i, 2, options.s3Base)
   }))
   return {
     nodes,
