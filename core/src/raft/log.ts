@@ -162,6 +162,42 @@ export class RaftLog {
     if (entry.index < this.newFrom) this.repaired.add(entry.index)
   }
 
+  /**
+   * The range the term of entry `index` must lie in: exact for an intact entry or one whose
+   * metadata vouches for its term; for a lost term, from the nearest known term before it (terms
+   * never decrease along a log) to the nearest known term after it, or `upper` (the node's
+   * current term: no entry it ever acknowledged has a later term) when none follows. When both
+   * ends meet, the lost term is known after all.
+   */
+  termBounds(index: number, upper: number): { readonly low: number; readonly high: number } {
+    const exact = this.term(index)
+    if (exact !== undefined) return { low: exact, high: exact }
+    assert(index > this.snapshotIndex && index <= this.lastIndex(), () => `term bounds of ${index} outside the log`)
+    let low = this.snapshotTerm
+    for (let i = index - 1; i > this.snapshotIndex; i--) {
+      const t = this.term(i)
+      if (t !== undefined) {
+        low = t
+        break
+      }
+    }
+    let high = upper
+    for (let i = index + 1; i <= this.lastIndex(); i++) {
+      const t = this.term(i)
+      if (t !== undefined) {
+        high = t
+        break
+      }
+    }
+    return { low, high }
+  }
+
+  /** Damaged entries after the commit index (a tail that may never have been committed)? */
+  hasUncommittedDamage(): boolean {
+    for (const index of this.damaged.keys()) if (index > this.committed) return true
+    return false
+  }
+
   /** Damaged slot `index`: the term its metadata vouches for, or undefined (also for intact entries). */
   damagedTerm(index: number): number | undefined {
     return this.damaged.get(index)

@@ -134,3 +134,13 @@ export const quorumIndex = (config: ClusterConfig, match: (id: NodeId) => number
 /** Is the set `acked` a quorum of `config`? */
 export const isQuorum = (config: ClusterConfig, acked: ReadonlySet<NodeId>): boolean =>
   voteResult(config, new Map([...acked].map((id) => [id, true]))) === "won"
+
+/**
+ * Does every majority of every half of `config` include one of `ids`? Then an entry none of
+ * `ids` holds cannot have been committed under `config`, nor under the configuration before or
+ * after it (each shares a half with it: joint consensus changes one half at a time).
+ */
+export const blocksEveryHalf = (config: ClusterConfig, ids: ReadonlySet<NodeId>): boolean =>
+  [config.voters, config.outgoing].every((half) =>
+    half.length === 0 || half.filter((id) => !ids.has(id)).length < Math.floor(half.length / 2) + 1
+  )

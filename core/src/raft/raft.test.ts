@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { nodeId } from "../node/node-id.ts"
-import { Raft } from "./raft.ts"
+import { initialConfig } from "./membership.ts"
+import { defaultRaftOptions, Raft } from "./raft.ts"
 import { ids, RaftHarness } from "./raft-harness.test-support.ts"
 
 const cmd = Raft.command
@@ -236,5 +237,48 @@ describe("Raft snapshots and repair", () => {
     h.tick(4)
     expect(h.raft(victim).log.hasDamage()).toBe(false)
     expect(h.raft(victim).log.entry(damagedIndex)?.data).toEqual(h.raft(leader).log.entry(damagedIndex)?.data)
+  })
+})
+
+describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)", () => {
+  const n = (i: number) => nodeId(`n${i}`)
+  // n3 led term 1 and wrote entries 1..3; after a crash entries 2 and 3 are damaged, their terms
+  // lost. Entry 1 is committed. `voters` is the configuration in force.
+  const damagedVoter = (voters: ReadonlyArray<number>, hardTerm = 1) =>
+    new Raft(defaultRaftOptions(n(3), () => 0), {
+      hardState: { term: hardTerm, vote: undefined, commit: 1 },
+      snapshot: undefined,
+      entries: [1, 2, 3].map((index) => ({ index, term: 1, kind: "command" as const, data: cmd(`e${index}`) })),
+      config: initialConfig(voters.map(n)),
+      damaged: [{ index: 2, term: undefined }, { index: 3, term: undefined }]
+    })
+  const ask = (raft: Raft, from: number, term: number, preVote = false, lastTerm = 1): boolean => {
+    raft.step({ type: "vote", from: n(from), to: n(3), term, preVote, transfer: false, lastIndex: 2, lastTerm })
+    const ready = raft.ready()
+    const response = [...ready.messages, ...ready.messagesAfterPersist].find((m) => m.type === "vote-response" && m.to === n(from))
+    return response?.type === "vote-response" && response.granted
+  }
+
+  it("votes for a candidate whose promise proves the rest of the tail uncommitted", () => {
+    // Voters {n2, n3}: n2 lacks entry 3, and every quorum needs n2, so 3 was never committed;
+    // entry 2's lost term lies between its neighbours' (1 and our term 1): it is 1.
+    expect(ask(damagedVoter([2, 3]), 2, 2, true)).toBe(true)
+    expect(ask(damagedVoter([2, 3]), 2, 2)).toBe(true)
+  })
+
+  it("refuses while the candidates that lack the entry do not block every quorum", () => {
+    const raft = damagedVoter([1, 2, 3])
+    // {n1, n3} could have committed entry 3 without n2.
+    expect(ask(raft, 2, 2)).toBe(false)
+    // n1 lacks it too, in the same term: now no quorum could have.
+    expect(ask(raft, 1, 2)).toBe(true)
+  })
+
+  it("does not count a candidate of the term in which the damage was found", () => {
+    // We may have acknowledged entry 3 to a leader of term 2 before finding it damaged, and
+    // entry 2 may be of term 2: only a candidate with (2, term 2) of a later term will do.
+    expect(ask(damagedVoter([2, 3], 2), 2, 2, false, 2)).toBe(false)
+    expect(ask(damagedVoter([2, 3], 2), 2, 3, false, 1)).toBe(false)
+    expect(ask(damagedVoter([2, 3], 2), 2, 3, false, 2)).toBe(true)
   })
 })

@@ -21,6 +21,7 @@ import { decodeConfChange, encodeConfChange } from "./codec.ts"
 import { RaftLog } from "./log.ts"
 import {
   applyConfChange,
+  blocksEveryHalf,
   confChangeProblem,
   type ClusterConfig,
   type ConfChange,
@@ -202,6 +203,14 @@ export class Raft {
   private repairSnapshotToApply: Snapshot | undefined = undefined
   /** Every node we have heard from: repairs ask them too, since a damaged log may hold a stale configuration. */
   private readonly knownPeers = new Set<NodeId>()
+  /** The latest term in which an entry still damaged was found so: we may have acknowledged it then. */
+  private damageTerm = 0
+  /**
+   * Candidates of the current term (later than `damageTerm`) and their last indexes. Each has
+   * durably moved to this term, so it will never again accept an entry from an older term's
+   * leader: an entry it lacks now can only be committed by a leader that holds it.
+   */
+  private readonly lackWitnesses = new Map<NodeId, number>()
   private assembly: SnapshotAssembly | undefined = undefined
   /** The latest local snapshot, for followers that fell behind the compacted log. */
   private snapshot: Snapshot | undefined
@@ -226,6 +235,7 @@ export class Raft {
     this.snapshot = restored.snapshot
     this.log = RaftLog.restore(restored.snapshot?.meta, restored.entries, restored.hardState.commit)
     for (const d of restored.damaged ?? []) this.log.markDamaged(d.index, d.term)
+    if (this.log.hasDamage()) this.damageTerm = restored.hardState.term
     this.handedOut = this.log.applied
     // The snapshot's configuration; config entries after it apply again as they are handed out.
     this.config = restored.snapshot?.meta.config ?? restored.config
@@ -360,6 +370,10 @@ export class Raft {
   /** The disk reported entry `index` damaged at run time (a read found rot). */
   markDamaged(index: number, term: number | undefined): void {
     this.log.markDamaged(index, term)
+    if (this.log.isDamaged(index)) {
+      this.damageTerm = this.term
+      this.lackWitnesses.clear()
+    }
   }
 
   // ---- outputs ----------------------------------------------------------------------
@@ -432,6 +446,7 @@ export class Raft {
     if (term !== this.term) {
       this.term = term
       this.vote = undefined
+      this.lackWitnesses.clear()
     }
     this.leader = undefined
     this.electionElapsed = 0
@@ -605,13 +620,8 @@ export class Raft {
       this.vote === m.from ||
       (this.vote === undefined && this.leader === undefined) ||
       (m.preVote && m.term > this.term)
-    // With our last entry's term lost, the term we were in bounds it from above: a candidate at
-    // least that up to date is at least as up to date as our true log (so a damaged tail never
-    // blocks an election, yet never helps elect a log that lacks what we hold).
     const upToDate = this.options.plantedBug === "vote-without-log-check" ||
-      (this.log.tailKnown()
-        ? this.log.isUpToDate(m.lastIndex, m.lastTerm)
-        : m.lastTerm > termBefore || (m.lastTerm === termBefore && m.lastIndex >= this.log.lastIndex()))
+      (!this.log.tailKnown() || this.log.hasUncommittedDamage() ? this.upToDateWithDamage(m, termBefore) : this.log.isUpToDate(m.lastIndex, m.lastTerm))
     const granted = canVote && upToDate
     if (m.preVote) {
       this.send({ type: "vote-response", from: this.id, to: m.from, term: granted ? m.term : this.term, preVote: true, granted })
@@ -623,6 +633,57 @@ export class Raft {
     }
     // The vote must be durable before the candidate hears it.
     this.messagesAfterPersist.push({ type: "vote-response", from: this.id, to: m.from, term: this.term, preVote: false, granted })
+  }
+
+  /**
+   * The election restriction for a log with a damaged uncommitted tail (Protocol-Aware Recovery's
+   * rule for it). What we must not vote away is what may be committed: our log up to `end`, the
+   * entries after which candidates of this term prove uncommitted — none of them holds such an
+   * entry, they block every quorum that could have committed it, and they have promised never to
+   * take it from an older leader. A lost term at `end` is bounded by its neighbours, or by the
+   * term we were in when we found the damage (no entry we acknowledged is later): a candidate at
+   * least that up to date is at least as up to date as our true log. So a damaged tail no peer holds cannot block elections (seeds 3928, 9260),
+   * yet never helps elect a log that lacks a committed entry.
+   */
+  private upToDateWithDamage(m: VoteRequest, termBound: number): boolean {
+    const witnesses = new Map(this.lackWitnesses)
+    // A real vote request is the candidate's promise; a pre-vote is judged as its vote would be.
+    if (m.term > this.damageTerm) witnesses.set(m.from, m.lastIndex)
+    if (!m.preVote && m.term > this.damageTerm) this.lackWitnesses.set(m.from, m.lastIndex)
+    const end = this.possiblyCommittedEnd(witnesses)
+    const { high } = this.log.termBounds(end, Math.min(termBound, this.damageTerm))
+    return m.lastTerm > high || (m.lastTerm === high && m.lastIndex >= end)
+  }
+
+  /**
+   * The last index that may be committed, given nodes that lack everything after their last
+   * index: the first index past our commit whose lackers block every configuration that could
+   * have committed it ends it. Those configurations come from the entries before it: ours, and
+   * the changes in the entries after them. A damaged entry may have been one more change; one
+   * unknown step is covered (blocking each half of a configuration blocks its neighbours), a
+   * second change after it is not, and the scan stops there.
+   */
+  private possiblyCommittedEnd(lackers: ReadonlyMap<NodeId, number>): number {
+    const last = this.log.lastIndex()
+    const configs: Array<ClusterConfig> = [this.config]
+    let unknownStep = false
+    for (let index = Math.max(this.handedOut, this.log.snapshotBoundary.index) + 1; index <= last; index++) {
+      if (index > this.log.committed) {
+        const lacking = new Set([...lackers].filter(([, lastIndex]) => lastIndex < index).map(([id]) => id))
+        if (configs.every((config) => blocksEveryHalf(config, lacking))) return index - 1
+      }
+      const entry = this.log.entry(index)
+      if (entry === undefined || entry.kind === "config") {
+        if (unknownStep) return last
+        unknownStep = entry === undefined
+      }
+      if (entry?.kind === "config") {
+        const change = decodeConfChange(entry.data)
+        const current = configs[configs.length - 1]!
+        if (confChangeProblem(current, change) === undefined) configs.push(applyConfChange(current, change))
+      }
+    }
+    return last
   }
 
   private handleVoteResponse(m: VoteResponse): void {
@@ -1109,8 +1170,11 @@ export class Raft {
     // repair it (seed 5557: a joint configuration needed its vote, and no one else could win).
     const witness = m.entries.reduce((best, e) =>
       e.index > this.log.committed && e.index > best && !this.log.isDamaged(e.index) && this.log.term(e.index) === e.term ? e.index : best, 0)
+    // Or if our own entry's term, bounded by its neighbours, is the peer's: one leader per term.
     for (const entry of m.entries) {
-      if (entry.index > this.log.committed && entry.index < witness && this.log.isDamaged(entry.index)) this.log.fill(entry)
+      if (entry.index <= this.log.committed || !this.log.isDamaged(entry.index)) continue
+      const { low, high } = this.log.termBounds(entry.index, this.damageTerm)
+      if (entry.index < witness || (low === high && high === entry.term)) this.log.fill(entry)
     }
     const run: Array<Entry> = []
     for (const entry of m.entries) {
