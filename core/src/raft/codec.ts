@@ -144,6 +144,11 @@ export class Reader {
     }
   }
 
+  /** Nothing left to read (a record written by an older version ends early). */
+  atEnd(): boolean {
+    return this.offset === this.end
+  }
+
   done(): void {
     if (this.offset !== this.end) throw new RaftDecodeError({ message: `${this.end - this.offset} trailing bytes` })
   }

@@ -27,6 +27,8 @@ export class RaftLog {
   private pendingTruncate: number | undefined
   /** Holes filled by repair, to persist. */
   private readonly repaired = new Set<number>()
+  /** Bumped whenever an entry already in the log changes (a truncation, a fill, a snapshot); appends leave it. */
+  version = 0
 
   static restore(snapshot: SnapshotMeta | undefined, entries: ReadonlyArray<Entry>, commit: number): RaftLog {
     const log = new RaftLog()
@@ -144,6 +146,7 @@ export class RaftLog {
   }
 
   private truncateFrom(index: number): void {
+    this.version++
     this.entries.length = index - this.snapshotIndex - 1
     for (const d of [...this.damaged.keys()]) if (d >= index) this.damaged.delete(d)
     for (const r of [...this.repaired]) if (r >= index) this.repaired.delete(r)
@@ -158,6 +161,7 @@ export class RaftLog {
     const knownTerm = this.damaged.get(entry.index)
     assert(knownTerm === undefined || knownTerm === entry.term || entry.index > this.committed, "repair with a different term than the damaged entry's")
     this.entries[entry.index - this.snapshotIndex - 1] = entry
+    this.version++
     this.damaged.delete(entry.index)
     if (entry.index < this.newFrom) this.repaired.add(entry.index)
   }
@@ -259,6 +263,7 @@ export class RaftLog {
 
   /** Replaces everything with a snapshot's state. */
   restoreSnapshot(meta: SnapshotMeta): void {
+    this.version++
     this.snapshotIndex = meta.index
     this.snapshotTerm = meta.term
     this.entries = []
@@ -280,6 +285,7 @@ export class RaftLog {
   replacePrefix(meta: SnapshotMeta): void {
     assert(meta.index <= this.committed, "a repair snapshot beyond our commit index")
     assert(meta.index > this.snapshotIndex, "a repair snapshot must move the snapshot forward")
+    this.version++
     this.entries = meta.index >= this.lastIndex() ? [] : this.entries.slice(meta.index - this.snapshotIndex)
     for (const d of [...this.damaged.keys()]) if (d <= meta.index) this.damaged.delete(d)
     for (const r of [...this.repaired]) if (r <= meta.index) this.repaired.delete(r)

@@ -144,3 +144,33 @@ export const blocksEveryHalf = (config: ClusterConfig, ids: ReadonlySet<NodeId>)
   [config.voters, config.outgoing].every((half) =>
     half.length === 0 || half.filter((id) => !ids.has(id)).length < Math.floor(half.length / 2) + 1
   )
+
+// ---- decisions under several configurations --------------------------------------------------
+//
+// A node decides (wins an election, commits, confirms a read) under its applied configuration
+// AND every configuration its log holds after it: one of those may already be in force
+// elsewhere, committed without this node knowing (its commit index lags, or was not yet
+// durable when it crashed). Needing a quorum of each keeps every two decisions intersecting.
+
+/** The outcome of a yes/no round that must be won under every configuration in `configs`. */
+export const voteResultAll = (configs: ReadonlyArray<ClusterConfig>, votes: ReadonlyMap<NodeId, boolean>): VoteResult => {
+  let result: VoteResult = "won"
+  for (const config of configs) {
+    const r = voteResult(config, votes)
+    if (r === "lost") return "lost"
+    if (r === "pending") result = "pending"
+  }
+  return result
+}
+
+/** The largest index held by a quorum of every configuration in `configs`. */
+export const quorumIndexAll = (configs: ReadonlyArray<ClusterConfig>, match: (id: NodeId) => number): number =>
+  Math.min(...configs.map((config) => quorumIndex(config, match)))
+
+/** Is `acked` a quorum of every configuration in `configs`? */
+export const isQuorumAll = (configs: ReadonlyArray<ClusterConfig>, acked: ReadonlySet<NodeId>): boolean =>
+  configs.every((config) => isQuorum(config, acked))
+
+/** Every node that receives replication under any of `configs`. */
+export const membersAll = (configs: ReadonlyArray<ClusterConfig>): ReadonlyArray<NodeId> =>
+  configs.length === 1 ? members(configs[0]!) : sorted(configs.flatMap(members))

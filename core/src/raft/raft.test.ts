@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { nodeId } from "../node/node-id.ts"
+import { encodeConfChange } from "./codec.ts"
 import { initialConfig } from "./membership.ts"
 import { defaultRaftOptions, Raft } from "./raft.ts"
 import { ids, RaftHarness } from "./raft-harness.test-support.ts"
@@ -280,5 +281,30 @@ describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)",
     expect(ask(damagedVoter([2, 3], 2), 2, 2, false, 2)).toBe(false)
     expect(ask(damagedVoter([2, 3], 2), 2, 3, false, 1)).toBe(false)
     expect(ask(damagedVoter([2, 3], 2), 2, 3, false, 2)).toBe(true)
+  })
+})
+
+describe("Raft decisions under a configuration not yet known committed", () => {
+  it("a candidate whose log holds a later configuration needs a quorum of it too", () => {
+    const n = (i: number) => nodeId(`n${i}`)
+    // n2 applied {n1, n2, n3}; its log also holds the change to {n2, n3, n4}, perhaps committed
+    // already (its commit index may lag): {n1, n2} must not be enough to lead.
+    const change = encodeConfChange({ kind: "enter-joint", steps: [{ op: "add-voter", node: n(4) }, { op: "remove", node: n(1) }] })
+    const raft = new Raft({ ...defaultRaftOptions(n(2), () => 0), preVote: false }, {
+      hardState: { term: 1, vote: undefined, commit: 1 },
+      snapshot: undefined,
+      entries: [
+        { index: 1, term: 1, kind: "noop", data: new Uint8Array(0) },
+        { index: 2, term: 1, kind: "config", data: change }
+      ],
+      config: initialConfig([n(1), n(2), n(3)])
+    })
+    raft.campaignNow()
+    const requests = raft.ready().messagesAfterPersist.filter((m) => m.type === "vote").map((m) => m.to).sort()
+    expect(requests).toEqual([n(1), n(3), n(4)])
+    raft.step({ type: "vote-response", from: n(1), to: n(2), term: 2, preVote: false, granted: true })
+    expect(raft.role).toBe("candidate")
+    raft.step({ type: "vote-response", from: n(3), to: n(2), term: 2, preVote: false, granted: true })
+    expect(raft.role).toBe("leader")
   })
 })

@@ -27,11 +27,12 @@ import {
   type ConfChange,
   entersJoint,
   isJoint,
-  isQuorum,
+  isQuorumAll,
   isVoter,
   members,
-  quorumIndex,
-  voteResult
+  membersAll,
+  quorumIndexAll,
+  voteResultAll
 } from "./membership.ts"
 import type {
   AppendRequest,
@@ -216,6 +217,12 @@ export class Raft {
   private snapshot: Snapshot | undefined
   /** Committed entries handed out for applying but not yet reported applied. */
   private handedOut = 0
+  private readonly decisionCache: {
+    config: ClusterConfig | undefined
+    logVersion: number
+    scannedThrough: number
+    configs: ReadonlyArray<ClusterConfig>
+  } = { config: undefined, logVersion: -1, scannedThrough: 0, configs: [] }
   /** Counters for tests, metrics and the simulator's coverage report. */
   readonly counters = { snapshotsSent: 0, snapshotsInstalled: 0, compactions: 0, elections: 0, repairsFilled: 0, ignoredConfChanges: 0 }
 
@@ -275,7 +282,7 @@ export class Raft {
           if (pr.recentActive) active.add(id)
           pr.recentActive = false
         }
-        if (!isQuorum(this.config, active)) {
+        if (!isQuorumAll(this.decisionConfigs(), active)) {
           this.becomeFollower(this.term, undefined)
           return
         }
@@ -313,6 +320,7 @@ export class Raft {
     if (confChangeProblem(this.config, change) !== undefined) return "dropped"
     this.appendEntries([{ kind: "config", data: encodeConfChange(change) }])
     this.pendingConfIndex = this.log.lastIndex()
+    this.trackMembers()
     return "appended"
   }
 
@@ -472,7 +480,7 @@ export class Raft {
     this.role = "leader"
     this.leader = this.id
     this.counters.elections++
-    for (const id of members(this.config)) {
+    for (const id of membersAll(this.decisionConfigs())) {
       if (id === this.id) continue
       this.progress.set(id, this.newProgress())
     }
@@ -497,9 +505,13 @@ export class Raft {
     }
   }
 
-  /** May this node lead? A voter whose log it can vouch for, and nothing to repair. */
+  /**
+   * May this node lead? A voter — of a configuration it decides under: one in its log may be in
+   * force already, while its commit index lags (seed 116: the most up-to-date node, re-added by
+   * the last change, waited for ever) — whose log it can vouch for, and nothing to repair.
+   */
   private promotable(): boolean {
-    return isVoter(this.config, this.id) && this.log.tailKnown() && !this.log.hasDamage() && this.assembly === undefined
+    return this.decisionConfigs().some((config) => isVoter(config, this.id)) && this.log.tailKnown() && !this.log.hasDamage() && this.assembly === undefined
   }
 
   private campaign(kind: "pre-vote" | "election", transfer: boolean): void {
@@ -514,13 +526,14 @@ export class Raft {
     }
     const voteTerm = kind === "pre-vote" ? this.term + 1 : this.term
     this.votes.set(this.id, true)
-    if (voteResult(this.config, this.votes) === "won") {
+    const configs = this.decisionConfigs()
+    if (voteResultAll(configs, this.votes) === "won") {
       if (kind === "pre-vote") this.campaign("election", transfer)
       else this.becomeLeader()
       return
     }
-    for (const id of members(this.config)) {
-      if (id === this.id || !isVoter(this.config, id)) continue
+    for (const id of membersAll(configs)) {
+      if (id === this.id || !configs.some((config) => isVoter(config, id))) continue
       const request: VoteRequest = {
         type: "vote",
         from: this.id,
@@ -690,7 +703,7 @@ export class Raft {
     if (m.preVote !== (this.role === "pre-candidate")) return
     if (this.role !== "candidate" && this.role !== "pre-candidate") return
     this.votes.set(m.from, m.granted)
-    const result = voteResult(this.config, this.votes)
+    const result = voteResultAll(this.decisionConfigs(), this.votes)
     if (result === "won") {
       if (this.role === "pre-candidate") this.campaign("election", false)
       else this.becomeLeader()
@@ -885,7 +898,7 @@ export class Raft {
 
   /** Commits the largest index a quorum holds, if it is from this term (Figure 8). */
   private maybeCommit(): boolean {
-    const index = quorumIndex(this.config, (id) => (id === this.id ? this.log.stable : this.progress.get(id)?.match ?? 0))
+    const index = quorumIndexAll(this.decisionConfigs(), (id) => (id === this.id ? this.log.stable : this.progress.get(id)?.match ?? 0))
     if (index <= this.log.committed) return false
     const term = this.log.term(index)
     if (term !== this.term && this.options.plantedBug !== "commit-previous-term") return false
@@ -1018,7 +1031,7 @@ export class Raft {
       this.readsBeforeCommit.push({ context, from })
       return
     }
-    const soloVoter = voteResult(this.config, new Map([[this.id, true]])) === "won"
+    const soloVoter = voteResultAll(this.decisionConfigs(), new Map([[this.id, true]])) === "won"
     const leaseValid = this.options.readMode === "lease" && this.ticks < this.leaseUntilTick
     if (soloVoter || leaseValid) {
       this.answerRead(context, from, this.log.committed)
@@ -1043,7 +1056,7 @@ export class Raft {
       const pending = this.pendingReads[i]!
       if (pending.round > round) break
       pending.acks.add(from)
-      if (isQuorum(this.config, pending.acks)) confirmed = i
+      if (isQuorumAll(this.decisionConfigs(), pending.acks)) confirmed = i
     }
     if (confirmed < 0) return
     const done = this.pendingReads.splice(0, confirmed + 1)
@@ -1079,10 +1092,7 @@ export class Raft {
     }
     this.config = applyConfChange(before, change)
     if (this.role === "leader") {
-      for (const id of members(this.config)) {
-        if (id !== this.id && !this.progress.has(id)) this.progress.set(id, this.newProgress())
-      }
-      for (const id of [...this.progress.keys()]) if (!members(this.config).includes(id)) this.progress.delete(id)
+      this.trackMembers()
       if (entersJoint(before, this.config)) {
         this.maybeLeaveJoint(entry.index)
       } else if (!isVoter(this.config, this.id)) {
@@ -1107,6 +1117,51 @@ export class Raft {
     }
     this.appendEntries([{ kind: "config", data: encodeConfChange({ kind: "leave-joint" }) }])
     this.pendingConfIndex = this.log.lastIndex()
+    this.trackMembers()
+  }
+
+  /** Leader: progress for every member of every configuration we decide under, and no one else. */
+  private trackMembers(): void {
+    const current = membersAll(this.decisionConfigs())
+    for (const id of current) {
+      if (id !== this.id && !this.progress.has(id)) this.progress.set(id, this.newProgress())
+    }
+    for (const id of [...this.progress.keys()]) if (!current.includes(id)) this.progress.delete(id)
+  }
+
+  /**
+   * The configurations elections, commits, reads and CheckQuorum need a quorum of (see
+   * membership.ts): the one the last config entry in our log leads to, and the one before it.
+   * A leader appends a change only once the previous one is applied, so the one before the last
+   * is committed and everything older is superseded; the last may be committed too. Without
+   * this, a node whose commit index lagged campaigned under its old configuration while the
+   * cluster had moved on to a new one whose quorums do not meet the old one's: two leaders in
+   * one term (seed 385, once commit indexes became lazily durable). Cached; appends extend it.
+   */
+  private decisionConfigs(): ReadonlyArray<ClusterConfig> {
+    const chain = this.configChain()
+    return chain.length <= 2 ? chain : chain.slice(chain.length - 2)
+  }
+
+  /** Our applied configuration, then each one the config entries after it in our log lead to. */
+  private configChain(): ReadonlyArray<ClusterConfig> {
+    const cache = this.decisionCache
+    if (cache.config !== this.config || cache.logVersion !== this.log.version || cache.scannedThrough > this.log.lastIndex()) {
+      cache.config = this.config
+      cache.logVersion = this.log.version
+      cache.configs = [this.config]
+      cache.scannedThrough = Math.max(this.handedOut, this.log.snapshotBoundary.index)
+    }
+    for (let index = cache.scannedThrough + 1; index <= this.log.lastIndex(); index++) {
+      const entry = this.log.entry(index)
+      if (entry?.kind !== "config") continue
+      const change = decodeConfChange(entry.data)
+      const last = cache.configs[cache.configs.length - 1]!
+      // Skipped alike when applied (applyConfig): an impossible change never takes effect.
+      if (confChangeProblem(last, change) === undefined) cache.configs = [...cache.configs, applyConfChange(last, change)]
+    }
+    cache.scannedThrough = this.log.lastIndex()
+    return cache.configs
   }
 
   // ---- repair (Protocol-Aware Recovery) ----------------------------------------------
@@ -1220,9 +1275,13 @@ export class Raft {
     const progress = this.role === "leader"
       ? " progress=" + [...this.progress].map(([id, pr]) => `${id}:${pr.state}/m${pr.match}/n${pr.next}${pr.inflight.length > 0 ? `/i${pr.inflight.length}` : ""}`).join(",")
       : ""
+    const decisions = this.decisionConfigs()
+    const pending = decisions.length > 1
+      ? ` deciding-also-under=${decisions.slice(1).map((c) => c.voters.join(",") + (c.outgoing.length > 0 ? `/${c.outgoing.join(",")}` : "")).join(";")}`
+      : ""
     return `${this.id} ${this.role} term=${this.term} vote=${this.vote ?? "-"} leader=${this.leader ?? "-"} ` +
       `log=${log.firstIndex()}..${log.lastIndex()} lastTerm=${log.lastTerm() ?? "?"} commit=${log.committed} applied=${log.applied} stable=${log.stable} ` +
-      `${config}${damaged.length > 0 ? ` damaged=${damaged.length}@${damaged[0]}` : ""}${progress}`
+      `${config}${pending}${damaged.length > 0 ? ` damaged=${damaged.length}@${damaged[0]}` : ""}${progress}`
   }
 
   /** Bytes of a command, for callers that build commands from strings. */

@@ -59,11 +59,20 @@ export interface RaftStorage {
 }
 
 const SLOT_BYTES = 4096
+/** Reads of one WAL record at recovery before a read error counts as damage. */
+const READ_ATTEMPTS = 3
+/** The body of every placeholder for a damaged or lost entry (never served: Raft marks them holes). */
+const PLACEHOLDER_DATA = new Uint8Array(0)
 const HARD_STATE_MAGIC = 0x52484453 // "RHDS"
 
 interface HardStateRecord extends HardState {
   readonly firstIndex: number
   readonly firstSeq: number
+  /**
+   * Our log held entries through here (durably, perhaps acknowledged) when a repair began
+   * rewriting the WAL: any the WAL lacks after a crash are holes to repair, never a shorter log.
+   */
+  readonly heldThrough: number
 }
 
 const encodeSlot = (version: number, record: HardStateRecord): Uint8Array => {
@@ -73,6 +82,7 @@ const encodeSlot = (version: number, record: HardStateRecord): Uint8Array => {
   w.uint(record.commit)
   w.uint(record.firstIndex)
   w.uint(record.firstSeq)
+  w.uint(record.heldThrough)
   const body = w.finish()
   assert(body.length + 16 <= SLOT_BYTES, "hard state too large for its slot")
   const slot = new Uint8Array(SLOT_BYTES)
@@ -100,8 +110,9 @@ const decodeSlot = (bytes: Uint8Array): { readonly version: number; readonly rec
     const commit = r.uint()
     const firstIndex = r.uint()
     const firstSeq = r.uint()
+    const heldThrough = r.atEnd() ? 0 : r.uint()
     r.done()
-    return { version: view.getUint32(4), record: { term, vote: vote === "" ? undefined : (vote as NodeId), commit, firstIndex, firstSeq } }
+    return { version: view.getUint32(4), record: { term, vote: vote === "" ? undefined : (vote as NodeId), commit, firstIndex, firstSeq, heldThrough } }
   } catch {
     return undefined
   }
@@ -130,7 +141,7 @@ export const openRaftStorage = (options: {
       undefined
     )
     let version = best?.version ?? 0
-    let record: HardStateRecord = best?.record ?? { term: 0, vote: undefined, commit: 0, firstIndex: 1, firstSeq: 1 }
+    let record: HardStateRecord = best?.record ?? { term: 0, vote: undefined, commit: 0, firstIndex: 1, firstSeq: 1, heldThrough: 0 }
 
     const wal: Wal = yield* Effect.mapError(
       openWal({ dir: `${options.dir}/wal`, ...(options.walSegmentBytes === undefined ? {} : { segmentBytes: options.walSegmentBytes }) }),
@@ -158,7 +169,13 @@ export const openRaftStorage = (options: {
     const intact = new Map<number, Entry>()
     for (let seq = walFirst; seq <= walLast; seq++) {
       if (damagedSeqs.has(seq)) continue
-      const read = yield* Effect.result(wal.read(seq))
+      // A read error may be passing (EIO once, fine the next time): a hole made of it would be
+      // permanent, since holes are only ever filled from peers (seed 9871 lost an entry that way
+      // on both of the two nodes holding it). Checksum failures are real damage at once.
+      let read = yield* Effect.result(wal.read(seq))
+      for (let attempt = 1; attempt < READ_ATTEMPTS && read._tag === "Failure" && read.failure._tag === "WalReadError"; attempt++) {
+        read = yield* Effect.result(wal.read(seq))
+      }
       if (read._tag === "Failure") continue
       intact.set(seq, decodeEntry(read.success))
     }
@@ -187,7 +204,7 @@ export const openRaftStorage = (options: {
       walFirst = walLast + 1
     }
     const indexBase = base
-    const entries: Array<Entry> = []
+    let entries: Array<Entry> = []
     const damaged: Array<{ index: number; term: number | undefined }> = []
     for (let seq = walFirst; seq <= walLast; seq++) {
       const index = seq + indexBase
@@ -198,23 +215,28 @@ export const openRaftStorage = (options: {
       } else {
         // Placeholders keep the log contiguous; Raft marks them damaged and never serves them.
         damaged.push({ index, term: undefined })
-        entries.push({ term: 0, index, kind: "noop", data: new Uint8Array(0) })
+        entries.push({ term: 0, index, kind: "noop", data: PLACEHOLDER_DATA })
       }
     }
     const firstWalIndex = walFirst + indexBase
     if (firstWalIndex > snapshotIndex + 1 && walLast >= walFirst) {
-      // The log was compacted below a snapshot we can no longer read: this node cannot rebuild its state alone.
-      return yield* new RaftStorageError({
-        op: "recover",
-        message: `the log starts at entry ${firstWalIndex} but no intact snapshot covers the entries before it (newest intact: ${snapshotIndex})`
-      })
+      // The log was compacted below a snapshot we can no longer read (every copy rotted): the
+      // committed entries before the WAL are holes, repaired from a peer's snapshot like any
+      // damaged committed entry (seed 6935: stopping instead left two of four nodes down). Our
+      // intact log, term and vote still count: the node votes and acknowledges meanwhile.
+      const lost: Array<Entry> = []
+      for (let index = snapshotIndex + 1; index < firstWalIndex; index++) {
+        damaged.push({ index, term: undefined })
+        lost.push({ term: 0, index, kind: "noop", data: PLACEHOLDER_DATA })
+      }
+      entries = lost.concat(entries)
     }
-    // Entries the hard state says are committed but the WAL no longer holds (lost while a damaged
-    // record was being rewritten) are holes to repair from peers, never a shorter log.
-    const recoveredCommit = Math.max(record.commit, snapshotIndex)
-    for (let index = Math.max(snapshotIndex, walLast + indexBase) + 1; index <= recoveredCommit; index++) {
+    // Entries the hard state says we held (committed, or held when a damaged record began to be
+    // rewritten) but the WAL no longer holds are holes to repair from peers, never a shorter log.
+    const heldThrough = Math.max(record.commit, record.heldThrough, snapshotIndex)
+    for (let index = Math.max(snapshotIndex, walLast + indexBase) + 1; index <= heldThrough; index++) {
       damaged.push({ index, term: undefined })
-      entries.push({ term: 0, index, kind: "noop", data: new Uint8Array(0) })
+      entries.push({ term: 0, index, kind: "noop", data: PLACEHOLDER_DATA })
     }
     let lastIndex = entries.length === 0 ? Math.max(snapshotIndex, walLast + indexBase) : entries[entries.length - 1]!.index
     // Keep the mapping in memory as the WAL says; it is written with the next hard state.
@@ -243,12 +265,19 @@ export const openRaftStorage = (options: {
             yield* Effect.mapError(wal.truncateSuffix(seqOf(changes.truncateFrom)), storageError("truncate wal"))
           }
           lastIndex = changes.truncateFrom - 1
+          if (record.heldThrough > lastIndex) {
+            record = { ...record, heldThrough: lastIndex }
+            mappingChanged = true // written below, with the entries that replace the cut ones
+          }
         }
         let durable: Effect.Effect<void, RaftStorageError> = Effect.void
         let rewrittenThrough = 0
         for (const entry of changes.entries) {
           const payload = encodeEntry(entry)
           if (entry.index <= rewrittenThrough) continue
+          // A repaired hole before the WAL's start (its snapshot was lost): it stays in memory
+          // until the next snapshot covers it; a crash before that makes it a hole again.
+          if (entry.index < record.firstIndex) continue
           if (entry.index <= lastIndex) {
             // A repair of a damaged slot: in place when the WAL knows the slot's size.
             const repaired = yield* Effect.result(wal.repair(seqOf(entry.index), payload))
@@ -262,6 +291,7 @@ export const openRaftStorage = (options: {
             const startIndex = record.firstIndex + (startSeq - record.firstSeq)
             const tail = changes.tailFrom?.(startIndex)
             if (tail === undefined || tail.length === 0) continue // still holes after it: a later repair will do it
+            if (record.heldThrough < lastIndex) yield* writeHardState({ ...record, heldThrough: lastIndex })
             yield* Effect.mapError(wal.truncateSuffix(startSeq), storageError("truncate wal for repair"))
             assert(wal.lastSeq() + 1 === startSeq, () => `WAL cut at ${wal.lastSeq() + 1}, expected ${startSeq}`)
             for (const e of tail) {
@@ -282,7 +312,14 @@ export const openRaftStorage = (options: {
         }
         // Entries first: a durable commit index must never point past the durable log.
         yield* durable
-        if (changes.hardState !== undefined || mappingChanged) yield* writeHardState({ ...record, ...(changes.hardState ?? {}) })
+        const next = { ...record, ...(changes.hardState ?? {}) }
+        // Term and vote must be durable before anyone hears of them, and so must the mapping. A
+        // commit index alone is not worth an fsync on every commit (a third one, after the WAL's
+        // two): it rides along with the next write. A stale commit index after a crash is
+        // learned again from the leader; repair never drops what may be committed (it needs
+        // peers' promises, not our commit index), and the holes logic above uses `heldThrough`.
+        if (mappingChanged || next.term !== record.term || next.vote !== record.vote) yield* writeHardState(next)
+        else record = next
       })
 
     const encodeSnapshotFile = (snap: Snapshot): Uint8Array => {
