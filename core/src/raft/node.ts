@@ -61,7 +61,12 @@ export interface RaftNodeConfig<R> {
   readonly tickMs?: number
   readonly options?: Partial<Omit<RaftOptions, "id" | "randomInt">>
   readonly walSegmentBytes?: number
-  /** Take a snapshot and compact the log after this many applied entries (default 10 000). */
+  /**
+   * Take a snapshot and compact the log after this many applied entries (default 100 000, as
+   * etcd's snapshot-count). A snapshot serializes the whole state machine on the event loop: at
+   * 10 000 a loaded 3-node cluster spent ~5 % of the leader's CPU on it, in stalls that showed in
+   * the p99 latency.
+   */
   readonly snapshotEvery?: number
   readonly observer?: RaftObserver
   /** Frames of other protocols on the same transport (kind >= 64), e.g. client requests. */
@@ -158,7 +163,7 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
     let nextReadContext = 1
     let applied = raft.log.applied
     let lastSnapshotIndex = recoveredSnapshot?.meta.index ?? 0
-    const snapshotEvery = config.snapshotEvery ?? 10_000
+    const snapshotEvery = config.snapshotEvery ?? 100_000
 
     const send = (messages: ReadonlyArray<Message>) =>
       Effect.forEach(messages, (m) => network.send(m.to, encodeMessage(m)), { discard: true })

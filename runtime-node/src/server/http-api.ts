@@ -74,6 +74,9 @@ const json = (res: ServerResponse, status: number, body: unknown, headers: Recor
 
 const etag = (revision: number) => `"${revision}"`
 
+/** Spans here need no stack trace: capturing one (an Error per request) cost ~3 % of a loaded leader's CPU. */
+const untraced = { captureStackTrace: false } as const
+
 /** A 5xx answer: fails the request's span so that tracing shows it as an error. */
 class ServerErrorStatus extends Data.TaggedError("ServerErrorStatus")<{ readonly message: string }> {}
 
@@ -146,7 +149,7 @@ export const makeApiHandler = (ctx: ApiContext) => {
   const write = async (command: KvCommand, span: Tracer.Span): Promise<KvResult> => {
     const invalid = validateCommand(command)
     if (invalid !== undefined) throw resultError(invalid)
-    const outcome = await runPromise(Effect.result(kv.submit(newSession(command), timeout)).pipe(Effect.withParentSpan(span)))
+    const outcome = await runPromise(Effect.result(kv.submit(newSession(command), timeout)).pipe(Effect.withParentSpan(span, untraced)))
     if (Result.isSuccess(outcome)) {
       if (outcome.success.type === "error") throw resultError(outcome.success)
       return outcome.success
@@ -164,7 +167,7 @@ export const makeApiHandler = (ctx: ApiContext) => {
     const invalid = validateCommand(command)
     if (invalid !== undefined) throw resultError(invalid)
     span.attribute("cairn.consistency", consistency)
-    const outcome = await runPromise(Effect.result(kv.query(command, consistency, timeout)).pipe(Effect.withParentSpan(span)))
+    const outcome = await runPromise(Effect.result(kv.query(command, consistency, timeout)).pipe(Effect.withParentSpan(span, untraced)))
     if (Result.isSuccess(outcome)) {
       if (outcome.success.type === "error") throw resultError(outcome.success)
       return outcome.success

@@ -78,7 +78,10 @@ export const spawnCairn = (
   env: Record<string, string | undefined>,
   onLine: (line: string, stream: "stdout" | "stderr") => void
 ): ChildProcess => {
-  const child = spawn(process.execPath, [cliMain, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+  // CAIRN_CPU_PROFILE_DIR: each server writes a V8 CPU profile there when it exits (benchmarks' profiling).
+  const profileDir = process.env["CAIRN_CPU_PROFILE_DIR"]
+  const nodeArgs = profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]
+  const child = spawn(process.execPath, [...nodeArgs, cliMain, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
   createInterface({ input: child.stdout! }).on("line", (l) => onLine(l, "stdout"))
   createInterface({ input: child.stderr! }).on("line", (l) => onLine(l, "stderr"))
   return child
