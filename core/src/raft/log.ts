@@ -193,7 +193,9 @@ export class RaftLog {
         break
       }
     }
-    return { low, high }
+    // Entries written just before a crash may be later than the durable term (the hard state
+    // lands after them); they were never acknowledged, and the bound must stay a range.
+    return { low, high: Math.max(high, low) }
   }
 
   /** Damaged entries after the commit index (a tail that may never have been committed)? */

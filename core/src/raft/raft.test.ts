@@ -308,3 +308,24 @@ describe("Raft decisions under a configuration not yet known committed", () => {
     expect(raft.role).toBe("leader")
   })
 })
+
+describe("Raft repair by a peer's snapshot", () => {
+  it("takes the snapshot's configuration along with its state", () => {
+    const n = (i: number) => nodeId(`n${i}`)
+    // n2's snapshots rotted: entries 1..5 are holes, and it only knows the bootstrap voters.
+    const raft = new Raft({ ...defaultRaftOptions(n(2), () => 0), preVote: false }, {
+      hardState: { term: 1, vote: undefined, commit: 5 },
+      snapshot: undefined,
+      entries: [1, 2, 3, 4, 5].map((index) => ({ index, term: 0, kind: "noop" as const, data: new Uint8Array(0) })),
+      config: initialConfig([n(1), n(2), n(3)]),
+      damaged: [1, 2, 3, 4, 5].map((index) => ({ index, term: undefined }))
+    })
+    const members = initialConfig([n(2), n(4), n(5)])
+    raft.step({ type: "repair-snapshot", from: n(4), to: n(2), term: 1, meta: { index: 5, term: 1, config: members }, data: new Uint8Array([1]) })
+    expect(raft.log.hasDamage()).toBe(false)
+    expect(raft.config).toEqual(members)
+    raft.ready()
+    raft.campaignNow()
+    expect(raft.ready().messagesAfterPersist.filter((m) => m.type === "vote").map((m) => m.to).sort()).toEqual([n(4), n(5)])
+  })
+})

@@ -823,7 +823,7 @@ export class Raft {
     if (pr.state === "replicate" && pr.inflight.length >= this.options.maxInflightMessages) pr.inflight.shift()
     if (pr.state === "snapshot") this.sendSnapshotChunk(m.from)
     else if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true)
-    if (m.readRound > 0 && isVoter(this.config, m.from)) this.ackReadRound(m.from, m.readRound)
+    if (m.readRound > 0 && this.decisionConfigs().some((config) => isVoter(config, m.from))) this.ackReadRound(m.from, m.readRound)
   }
 
   // ---- replication --------------------------------------------------------------------
@@ -1212,6 +1212,10 @@ export class Raft {
     if (ours !== undefined && !this.log.isDamaged(meta.index) && ours !== meta.term) return
     const snapshot: Snapshot = { meta, data: m.data }
     this.log.replacePrefix(meta)
+    // The snapshot's configuration is the one in force at its index: config entries in the
+    // prefix it replaces will never be applied here (a node rebuilt from a peer's snapshot kept
+    // its bootstrap voters, and could lead under them beside the real cluster's leader).
+    if (meta.index > this.handedOut) this.config = meta.config
     this.snapshot = snapshot
     this.repairSnapshotToApply = snapshot
     this.counters.repairsFilled++

@@ -71,3 +71,27 @@ describe("Raft storage writes", () => {
     expect(recovered.entries.map((e) => e.index)).toEqual([1, 2])
   })
 })
+
+describe("Raft storage after an installed snapshot", () => {
+  it("a leader's snapshot that rots later leaves holes up to it, never a shorter log", async () => {
+    const disk = inMemoryDisk(512)
+    const config = initialConfig([nodeId("n1"), nodeId("n2"), nodeId("n3")])
+    await withStorage(disk, (storage) =>
+      Effect.gen(function*() {
+        // A follower with entries 1..6 and its own snapshot at 4, commit durable only at 4.
+        yield* storage.persist({ hardState: { term: 1, vote: undefined, commit: 4 }, truncateFrom: undefined, entries: [1, 2, 3, 4, 5, 6].map(entry) })
+        yield* storage.saveSnapshot({ meta: { index: 4, term: 1, config }, data: new Uint8Array([4]) })
+        // It fell behind; the leader's snapshot at 20 replaces its log.
+        yield* storage.installSnapshot({ meta: { index: 20, term: 1, config }, data: new Uint8Array([20]) })
+      }))
+    const names = (await Effect.runPromise(disk.list("/raft/snapshots"))).filter((name) => name.endsWith(".snap")).sort()
+    const newest = `/raft/snapshots/${names[names.length - 1]}`
+    const bytes = disk.contents(newest)!
+    await Effect.runPromise(Effect.flatMap(disk.open(newest, "existing"), (f) => f.write(0, bytes.map((b) => b ^ 0xff))))
+    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    expect(recovered.snapshot?.meta.index).toBe(4)
+    expect(recovered.hardState.commit).toBe(20)
+    expect(recovered.entries.map((e) => e.index)).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20])
+    expect(recovered.damaged.map((d) => d.index).sort((a, b) => a - b)).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20])
+  })
+})

@@ -219,11 +219,13 @@ export const openRaftStorage = (options: {
       }
     }
     const firstWalIndex = walFirst + indexBase
-    if (firstWalIndex > snapshotIndex + 1 && walLast >= walFirst) {
+    if (firstWalIndex > snapshotIndex + 1) {
       // The log was compacted below a snapshot we can no longer read (every copy rotted): the
       // committed entries before the WAL are holes, repaired from a peer's snapshot like any
       // damaged committed entry (seed 6935: stopping instead left two of four nodes down). Our
-      // intact log, term and vote still count: the node votes and acknowledges meanwhile.
+      // intact log, term and vote still count: the node votes and acknowledges meanwhile. An
+      // empty WAL counts too: after installing a leader's snapshot, the mapping alone says where
+      // our log reached.
       const lost: Array<Entry> = []
       for (let index = snapshotIndex + 1; index < firstWalIndex; index++) {
         damaged.push({ index, term: undefined })
@@ -334,6 +336,9 @@ export const openRaftStorage = (options: {
     const saveSnapshot: RaftStorage["saveSnapshot"] = (snap) =>
       Effect.gen(function*() {
         yield* Effect.mapError(snapshots.save(snap.meta.index, encodeSnapshotFile(snap)), storageError("save snapshot"))
+        // Everything a snapshot covers is committed: say so durably before the log below it goes,
+        // so that losing the snapshots later leaves holes up to it, never a shorter log.
+        if (record.commit < snap.meta.index) yield* writeHardState({ ...record, commit: snap.meta.index })
         // Keep the log from the oldest retained snapshot on, so a rotted newest snapshot can be rebuilt.
         const kept = yield* Effect.mapError(snapshots.list, storageError("list snapshots"))
         const oldest = kept[0]
@@ -348,7 +353,15 @@ export const openRaftStorage = (options: {
         yield* Effect.mapError(snapshots.save(snap.meta.index, encodeSnapshotFile(snap)), storageError("save snapshot"))
         if (wal.lastSeq() >= wal.firstSeq()) yield* Effect.mapError(wal.truncateSuffix(wal.firstSeq()), storageError("truncate wal"))
         lastIndex = snap.meta.index
-        yield* writeHardState({ ...record, firstIndex: snap.meta.index + 1, firstSeq: wal.lastSeq() + 1 })
+        // The commit index too (it may lag, being lazily durable): with the WAL empty, only it says
+        // how far our log reached if this snapshot rots later — holes up to it, never a shorter log
+        // that could vote away entries we acknowledged.
+        yield* writeHardState({
+          ...record,
+          commit: Math.max(record.commit, snap.meta.index),
+          firstIndex: snap.meta.index + 1,
+          firstSeq: wal.lastSeq() + 1
+        })
       })
 
     return {
