@@ -329,3 +329,19 @@ describe("Raft repair by a peer's snapshot", () => {
     expect(raft.ready().messagesAfterPersist.filter((m) => m.type === "vote").map((m) => m.to).sort()).toEqual([n(4), n(5)])
   })
 })
+
+describe("Raft flow control", () => {
+  it("a follower that answers nothing holds at most maxInflightBytes of appends in flight", () => {
+    const h = new RaftHarness(ids(3), { maxInflightBytes: 2500 })
+    const leader = h.electLeader()
+    const slow = ids(3).find((id) => id !== leader)!
+    h.isolate(slow)
+    for (let i = 0; i < 10; i++) {
+      h.raft(leader).propose([new Uint8Array(1000).fill(i)])
+      h.deliverAll()
+    }
+    // Three appends of 1,000 bytes reach the cap; the other seven wait (and still commit on the others).
+    expect(h.raft(leader).describe()).toMatch(new RegExp(`${slow}:replicate/m\\d+/n\\d+/i3\\b`))
+    expect(h.raft(leader).log.committed).toBe(h.raft(leader).log.lastIndex())
+  })
+})

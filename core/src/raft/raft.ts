@@ -64,6 +64,8 @@ export interface RaftOptions {
   readonly maxBytesPerMessage: number
   /** Append messages in flight to one follower in the replicate state. */
   readonly maxInflightMessages: number
+  /** Bytes of entries in flight to one follower in the replicate state (a slow follower holds no more of the leader's memory and bandwidth). */
+  readonly maxInflightBytes: number
   /** Proposals are refused while this many uncommitted bytes are in the leader's log. */
   readonly maxUncommittedBytes: number
   readonly preVote: boolean
@@ -93,6 +95,7 @@ export const defaultRaftOptions = (id: NodeId, randomInt: (n: number) => number)
   heartbeatTicks: 2,
   maxBytesPerMessage: 1 << 20,
   maxInflightMessages: 64,
+  maxInflightBytes: 16 << 20,
   maxUncommittedBytes: 64 << 20,
   preVote: true,
   checkQuorum: true,
@@ -147,8 +150,9 @@ interface Progress {
   state: ProgressState
   /** Probe: one append outstanding. */
   probeSent: boolean
-  /** Replicate: last index of each append in flight. */
-  inflight: Array<number>
+  /** Replicate: last index and entry bytes of each append in flight. */
+  inflight: Array<{ readonly last: number; readonly bytes: number }>
+  inflightBytes: number
   recentActive: boolean
   snapshotIndex: number
   snapshotOffset: number
@@ -499,6 +503,7 @@ export class Raft {
       state: "probe",
       probeSent: false,
       inflight: [],
+      inflightBytes: 0,
       recentActive: true,
       snapshotIndex: 0,
       snapshotOffset: 0
@@ -766,7 +771,7 @@ export class Raft {
       pr.next = Math.max(pr.match + 1, Math.min(m.index, next + 1))
       pr.state = "probe"
       pr.probeSent = false
-      pr.inflight = []
+      this.freeInflight(pr, Number.MAX_SAFE_INTEGER)
       this.sendAppend(m.from)
       return
     }
@@ -775,9 +780,9 @@ export class Raft {
       pr.next = Math.max(pr.next, m.index + 1)
       if (pr.state === "probe") {
         pr.state = "replicate"
-        pr.inflight = []
+        this.freeInflight(pr, Number.MAX_SAFE_INTEGER)
       }
-      pr.inflight = pr.inflight.filter((last) => last > m.index)
+      this.freeInflight(pr, m.index)
       pr.probeSent = false
       // A new commit index goes out at once, so followers apply (and answer forwarded writes) promptly.
       if (this.maybeCommit()) this.broadcastCommit()
@@ -790,7 +795,7 @@ export class Raft {
       }
     } else {
       pr.probeSent = false
-      pr.inflight = pr.inflight.filter((last) => last > m.index)
+      this.freeInflight(pr, m.index)
       if (pr.state === "probe" && m.index === pr.match) {
         // The probe found the follower's log matching ours up to its known match (it had rejected an
         // entry it once acknowledged, or a stale rejection reset it): replicate again. Staying in probe
@@ -820,7 +825,7 @@ export class Raft {
     // Lost append responses never free their in-flight slots: with the window full, the follower
     // would get nothing more, ever (seed 9025). A heartbeat answer frees one, so an append goes out
     // and its answer (or rejection) resynchronizes (etcd does the same).
-    if (pr.state === "replicate" && pr.inflight.length >= this.options.maxInflightMessages) pr.inflight.shift()
+    if (pr.state === "replicate" && this.inflightFull(pr)) pr.inflightBytes -= pr.inflight.shift()?.bytes ?? 0
     if (pr.state === "snapshot") this.sendSnapshotChunk(m.from)
     else if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true)
     if (m.readRound > 0 && this.decisionConfigs().some((config) => isVoter(config, m.from))) this.ackReadRound(m.from, m.readRound)
@@ -833,6 +838,17 @@ export class Raft {
     this.log.appendAsLeader(items.map((item) => ({ term: this.term, index: ++index, kind: item.kind, data: item.data })))
     // A single-voter cluster commits on its own persistence; otherwise replicate now, in parallel with our disk.
     this.broadcastAppend()
+  }
+
+  /** The window is full: as many appends, or as many bytes, in flight as allowed. */
+  private inflightFull(pr: Progress): boolean {
+    return pr.inflight.length >= this.options.maxInflightMessages || pr.inflightBytes >= this.options.maxInflightBytes
+  }
+
+  /** Appends up to `index` were answered: their slots and bytes are free. */
+  private freeInflight(pr: Progress, index: number): void {
+    pr.inflight = pr.inflight.filter((append) => append.last > index)
+    pr.inflightBytes = pr.inflight.reduce((n, append) => n + append.bytes, 0)
   }
 
   private broadcastAppend(): void {
@@ -861,7 +877,7 @@ export class Raft {
     if (pr === undefined) return
     if (pr.state === "snapshot") return
     if (pr.state === "probe" && pr.probeSent) return
-    if (pr.state === "replicate" && pr.inflight.length >= this.options.maxInflightMessages) return
+    if (pr.state === "replicate" && this.inflightFull(pr)) return
     const prevIndex = pr.next - 1
     const prevTerm = this.log.term(prevIndex)
     if (prevTerm === undefined) {
@@ -886,7 +902,9 @@ export class Raft {
     if (entries.length > 0) {
       const last = entries[entries.length - 1]!.index
       if (pr.state === "replicate") {
-        pr.inflight.push(last)
+        const bytes = entries.reduce((n, e) => n + e.data.length, 0)
+        pr.inflight.push({ last, bytes })
+        pr.inflightBytes += bytes
         pr.next = last + 1
       } else {
         pr.probeSent = true
