@@ -1241,15 +1241,17 @@ export class Raft {
 
   private handleRepairResponse(m: RepairResponse): void {
     const holesBefore = this.log.damagedIndexes().length
-    // Holes after our commit index: the peer's copy is the one we lost if a later entry of ours,
-    // intact, has the same term as the peer's entry there (Log Matching: the logs agree up to
-    // it). A most up-to-date node with such a hole can then campaign again without a leader to
-    // repair it (seed 5557: a joint configuration needed its vote, and no one else could win).
+    // The peer's copy is the one we lost if a later entry of ours, intact, has the same term as
+    // the peer's entry there (Log Matching: the logs agree up to it). A most up-to-date node
+    // with a hole after its commit index can then campaign again without a leader to repair it
+    // (seed 5557: a joint configuration needed its vote, and no one else could win).
     const witness = m.entries.reduce((best, e) =>
-      e.index > this.log.committed && e.index > best && !this.log.isDamaged(e.index) && this.log.term(e.index) === e.term ? e.index : best, 0)
+      e.index > best && !this.log.isDamaged(e.index) && this.log.term(e.index) === e.term ? e.index : best, 0)
     // Or if our own entry's term, bounded by its neighbours, is the peer's: one leader per term.
+    // Both hold below our commit index too, where the peer may not know the entry committed
+    // (seed 3928: each of two voters held what the other lacked, and neither would take it).
     for (const entry of m.entries) {
-      if (entry.index <= this.log.committed || !this.log.isDamaged(entry.index)) continue
+      if (!this.log.isDamaged(entry.index)) continue
       const { low, high } = this.log.termBounds(entry.index, this.damageTerm)
       if (entry.index < witness || (low === high && high === entry.term)) this.log.fill(entry)
     }

@@ -63,7 +63,8 @@ describe("Raft storage writes", () => {
         yield* storage.persist({ hardState: { term: 1, vote: nodeId("n1"), commit: 2 }, truncateFrom: undefined, entries: [] })
         expect(syncs.hardState).toBe(afterVote)
         yield* storage.persist({ hardState: { term: 2, vote: undefined, commit: 2 }, truncateFrom: undefined, entries: [] })
-        expect(syncs.hardState).toBe(afterVote + 1)
+        // Both copies, each synced.
+        expect(syncs.hardState).toBe(afterVote + 2)
       }))
     // The last write carried the commit index along.
     const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
@@ -93,5 +94,41 @@ describe("Raft storage after an installed snapshot", () => {
     expect(recovered.hardState.commit).toBe(20)
     expect(recovered.entries.map((e) => e.index)).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20])
     expect(recovered.damaged.map((d) => d.index).sort((a, b) => a - b)).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20])
+  })
+})
+
+describe("Raft storage hard state copies", () => {
+  const rot = (disk: InMemoryDisk, path: string, offset: number) =>
+    Effect.runPromise(Effect.flatMap(disk.open(path, "existing"), (f) => f.write(offset, new Uint8Array(64).fill(0x5a))))
+
+  it("one rotten copy leaves the other with the same term and vote; both lost on a node with a log is an error", async () => {
+    const disk = inMemoryDisk(512)
+    await withStorage(disk, (storage) =>
+      Effect.gen(function*() {
+        yield* storage.persist({ hardState: { term: 3, vote: nodeId("n2"), commit: 0 }, truncateFrom: undefined, entries: [entry(1)] })
+        yield* storage.persist({ hardState: { term: 4, vote: nodeId("n3"), commit: 1 }, truncateFrom: undefined, entries: [] })
+      }))
+    for (const slot of [0, 1]) {
+      const copy = inMemoryDisk(512)
+      for (const path of ["/raft/hardstate"]) {
+        const bytes = disk.contents(path)!
+        await Effect.runPromise(Effect.flatMap(copy.open(path, "create"), (f) => f.write(0, bytes)))
+      }
+      // The WAL as well, so the node has a log.
+      for (const name of await Effect.runPromise(disk.list("/raft/wal"))) {
+        const bytes = disk.contents(`/raft/wal/${name}`)!
+        await Effect.runPromise(Effect.flatMap(copy.open(`/raft/wal/${name}`, "create"), (f) => f.write(0, bytes)))
+      }
+      await rot(copy, "/raft/hardstate", slot * 4096 + 16)
+      const recovered = await withStorage(copy, (storage) => Effect.succeed(storage.recovered))
+      expect(recovered.hardState).toEqual({ term: 4, vote: nodeId("n3"), commit: 1 })
+    }
+    await rot(disk, "/raft/hardstate", 16)
+    await rot(disk, "/raft/hardstate", 4096 + 16)
+    const failed = await Effect.runPromise(Effect.flip(Effect.scoped(openRaftStorage({ dir: "/raft" }))).pipe(
+      Effect.provide(Layer.mergeAll(Layer.succeed(Disk, disk), Layer.succeed(Clock, instantClock())))
+    ))
+    expect(failed._tag).toBe("RaftStorageError")
+    expect(failed.message).toMatch(/both copies of the hard state/)
   })
 })

@@ -8,9 +8,16 @@
  * still known by index: Raft learns "entry i on this node is damaged" and
  * repairs it from a peer instead of truncating (Protocol-Aware Recovery).
  *
- * The hard state file has two 4 KiB slots written alternately, each with a
- * version counter and a CRC32C; recovery takes the valid slot with the higher
- * counter, so a torn write of one slot never loses the other.
+ * The hard state file has two 4 KiB slots, each with a version counter and a
+ * CRC32C. Every write puts the same version in both, one after the other, each
+ * synced, and only then is the new term or vote acted on: a torn write leaves
+ * the previous version in the other slot (nothing depended on the new one
+ * yet), and a slot that rots or becomes unreadable later leaves the other
+ * with the same version. Recovery takes the valid slot with the higher
+ * counter, retries read errors, and refuses to start when both slots are
+ * lost on a node that has a log: a node that forgot its vote could vote
+ * twice in one term (seed 2047, when an unreadable newest slot silently fell
+ * back to the older one).
  */
 import { Data, Effect, type Scope } from "effect"
 import { crc32c } from "../checksum/crc32c.ts"
@@ -132,9 +139,12 @@ export const openRaftStorage = (options: {
     const file: DiskFile = yield* Effect.mapError(disk.open(hardStatePath, "create"), storageError("open hard state"))
     yield* Effect.mapError(disk.syncDirectory(options.dir), storageError("sync directory"))
     const slots: Array<{ readonly version: number; readonly record: HardStateRecord } | undefined> = []
+    const readErrors: Array<string> = []
     for (let slot = 0; slot < 2; slot++) {
-      const bytes = yield* Effect.orElseSucceed(file.read(slot * SLOT_BYTES, SLOT_BYTES), () => new Uint8Array(0))
-      slots.push(decodeSlot(bytes))
+      let read = yield* Effect.result(file.read(slot * SLOT_BYTES, SLOT_BYTES))
+      for (let attempt = 1; attempt < READ_ATTEMPTS && read._tag === "Failure"; attempt++) read = yield* Effect.result(file.read(slot * SLOT_BYTES, SLOT_BYTES))
+      if (read._tag === "Failure") readErrors.push(`slot ${slot}: ${read.failure._tag}`)
+      slots.push(read._tag === "Success" ? decodeSlot(read.success) : undefined)
     }
     const best = slots.reduce<{ readonly version: number; readonly record: HardStateRecord } | undefined>(
       (a, b) => (b !== undefined && (a === undefined || b.version > a.version) ? b : a),
@@ -158,6 +168,16 @@ export const openRaftStorage = (options: {
       snapshot = { meta, data: bytes.slice(4 + metaLength) }
     }
     const snapshotIndex = snapshot?.meta.index ?? 0
+    if (best === undefined && (wal.lastSeq() >= wal.firstSeq() || loaded.snapshot !== undefined || loaded.damaged.length > 0)) {
+      // A node with a log once wrote its hard state; both copies gone means its term and vote are
+      // unknown, and guessing could make it vote twice in one term.
+      return yield* new RaftStorageError({
+        op: "recover",
+        message: `both copies of the hard state (term, vote) in ${hardStatePath} are unreadable or damaged` +
+          `${readErrors.length > 0 ? ` (${readErrors.join(", ")})` : ""}, but the node has a log: ` +
+          "it cannot know which votes it already cast; remove the node from the cluster and add it back with an empty data directory"
+      })
+    }
     const damagedSeqs = new Set(wal.damaged().map((d) => d.seq))
     // The WAL may start later than our mapping (prefix truncation) but never earlier.
     // Every intact record names its own index, so the WAL itself says where the log sits
@@ -248,9 +268,11 @@ export const openRaftStorage = (options: {
     const writeHardState = (next: HardStateRecord) =>
       Effect.gen(function*() {
         version++
-        const slot = version % 2
-        yield* Effect.mapError(file.write(slot * SLOT_BYTES, encodeSlot(version, next)), storageError("write hard state"))
-        yield* Effect.mapError(file.sync, storageError("sync hard state"))
+        const bytes = encodeSlot(version, next)
+        for (const slot of [version % 2, (version + 1) % 2]) {
+          yield* Effect.mapError(file.write(slot * SLOT_BYTES, bytes), storageError("write hard state"))
+          yield* Effect.mapError(file.sync, storageError("sync hard state"))
+        }
         record = next
       })
 
