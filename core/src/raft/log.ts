@@ -119,12 +119,14 @@ export class RaftLog {
       if (entry.index <= this.snapshotIndex) continue
       if (entry.index <= this.lastIndex()) {
         if (!this.damaged.has(entry.index) && this.term(entry.index) === entry.term) continue
-        if (this.damaged.has(entry.index)) {
-          // A repair: the leader's entry fills the hole; Log Matching makes the rest consistent.
+        const knownTerm = this.damaged.get(entry.index)
+        if (this.damaged.has(entry.index) && (knownTerm === undefined || knownTerm === entry.term)) {
+          // A repair: the leader's entry fills the hole (what follows is checked below).
           this.fill(entry)
           firstWritten ??= entry.index
           continue
         }
+        // A conflict — also a hole whose metadata vouches for another term: another branch.
         assert(entry.index > this.committed, () => `leader conflicts with committed entry ${entry.index} (commit ${this.committed})`)
         this.truncateFrom(entry.index)
       }
@@ -132,7 +134,29 @@ export class RaftLog {
       this.entries.push(entry)
       firstWritten ??= entry.index
     }
+    this.dropForeignSuffix(entries[entries.length - 1])
     return firstWritten
+  }
+
+  /**
+   * After the leader's entries up to `last`: a filled hole whose term was lost may have held
+   * another branch's entry, followed by more of that branch. An entry after `last` with a lower
+   * term cannot be on the leader's branch (terms never decrease along a log), so it and what
+   * follows go. With an intact log this never fires: our entry at `last` matched the leader's,
+   * and what follows it in our log has at least its term. Without it, a node kept such a suffix
+   * after a fill and voted for a stale candidate whose log ended in it.
+   */
+  private dropForeignSuffix(last: Entry | undefined): void {
+    if (last === undefined || last.index <= this.snapshotIndex || last.index >= this.lastIndex()) return
+    for (let index = last.index + 1; index <= this.lastIndex(); index++) {
+      const term = this.term(index)
+      if (term === undefined) continue
+      if (term < last.term) {
+        assert(index > this.committed, () => `entry ${index} of term ${term} after the leader's (${last.index}, ${last.term}) is committed`)
+        this.truncateFrom(Math.max(last.index, this.committed) + 1)
+      }
+      return
+    }
   }
 
   /** Appends entries this node created as leader. */

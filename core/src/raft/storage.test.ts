@@ -132,3 +132,26 @@ describe("Raft storage hard state copies", () => {
     expect(failed.message).toMatch(/both copies of the hard state/)
   })
 })
+
+describe("Raft storage hard state after a crash between its two writes", () => {
+  it("recovery makes both copies equal again, so losing the newer one later loses nothing", async () => {
+    const disk = inMemoryDisk(512)
+    let older = new Uint8Array(0)
+    await withStorage(disk, (storage) =>
+      Effect.gen(function*() {
+        yield* storage.persist({ hardState: { term: 5, vote: undefined, commit: 0 }, truncateFrom: undefined, entries: [entry(1)] })
+        older = disk.contents("/raft/hardstate")!.slice(0, 8192)
+        yield* storage.persist({ hardState: { term: 6, vote: nodeId("n2"), commit: 0 }, truncateFrom: undefined, entries: [] })
+      }))
+    // Emulate the crash: the slot the last write reached second still holds the older version.
+    const secondSlot = 0
+    await Effect.runPromise(Effect.flatMap(disk.open("/raft/hardstate", "existing"), (f) => f.write(secondSlot * 4096, older.subarray(secondSlot * 4096, secondSlot * 4096 + 4096))))
+    const first = await withStorage(disk, (storage) => Effect.succeed(storage.recovered.hardState))
+    expect(first).toEqual({ term: 6, vote: nodeId("n2"), commit: 0 })
+    // The newer copy rots: the other must hold it too by now.
+    const other = 1 - secondSlot
+    await Effect.runPromise(Effect.flatMap(disk.open("/raft/hardstate", "existing"), (f) => f.write(other * 4096 + 16, new Uint8Array(64).fill(0x5a))))
+    const second = await withStorage(disk, (storage) => Effect.succeed(storage.recovered.hardState))
+    expect(second).toEqual({ term: 6, vote: nodeId("n2"), commit: 0 })
+  })
+})

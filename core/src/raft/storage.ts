@@ -168,6 +168,11 @@ export const openRaftStorage = (options: {
       snapshot = { meta, data: bytes.slice(4 + metaLength) }
     }
     const snapshotIndex = snapshot?.meta.index ?? 0
+    // Slots that differ (a crash between the two writes, a torn or unreadable slot) are made equal
+    // again before anything acts on the state: else a later loss of the newer slot would bring
+    // back the older term and vote (seed 2047's double vote, by another road). A fresh node
+    // writes its first hard state now, so a node with a log always had one.
+    const rewriteSlots = best === undefined || slots[0]?.version !== slots[1]?.version
     if (best === undefined && (wal.lastSeq() >= wal.firstSeq() || loaded.snapshot !== undefined || loaded.damaged.length > 0)) {
       // A node with a log once wrote its hard state; both copies gone means its term and vote are
       // unknown, and guessing could make it vote twice in one term.
@@ -275,6 +280,8 @@ export const openRaftStorage = (options: {
         }
         record = next
       })
+
+    if (rewriteSlots) yield* writeHardState(record)
 
     const persist: RaftStorage["persist"] = (changes) =>
       Effect.gen(function*() {

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest"
+import { RaftLog } from "./log.ts"
+import type { Entry } from "./types.ts"
+
+const entry = (index: number, term: number): Entry => ({ index, term, kind: "command", data: new Uint8Array([index, term]) })
+const terms = (log: RaftLog) => Array.from({ length: log.lastIndex() }, (_, i) => log.term(i + 1))
+
+describe("RaftLog.appendFromLeader over holes", () => {
+  it("a filled hole whose term was lost drops the rest of another branch after it", () => {
+    // Entries 3 and 4 came from a term-3 leader that lost; the term-4 leader's entry 3 differs.
+    const log = RaftLog.restore(undefined, [entry(1, 1), entry(2, 1), entry(3, 3), entry(4, 3)], 2)
+    log.markDamaged(3, undefined)
+    log.appendFromLeader([entry(3, 4)])
+    // Keeping (4, 3) after (3, 4) would make the log vouch for a branch it is not on.
+    expect(terms(log)).toEqual([1, 1, 4])
+  })
+
+  it("a hole whose metadata vouches for another term is a conflict, not a fill", () => {
+    const log = RaftLog.restore(undefined, [entry(1, 1), entry(2, 1), entry(3, 3), entry(4, 3)], 2)
+    log.markDamaged(3, 3)
+    log.appendFromLeader([entry(3, 4)])
+    expect(terms(log)).toEqual([1, 1, 4])
+    expect(log.hasDamage()).toBe(false)
+  })
+
+  it("a hole filled with the same branch keeps what follows", () => {
+    const log = RaftLog.restore(undefined, [entry(1, 1), entry(2, 1), entry(3, 3), entry(4, 3)], 2)
+    log.markDamaged(3, undefined)
+    log.appendFromLeader([entry(3, 3)])
+    expect(terms(log)).toEqual([1, 1, 3, 3])
+  })
+})
