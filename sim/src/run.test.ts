@@ -86,21 +86,21 @@ describe("simulator runs", () => {
     }
   })
 
-  it("objects: bounded seeds pass (bytes, linearizability, liveness, repair), and a planted GC bug is found within 20 seeds", () => {
+  it("objects: bounded seeds pass (bytes, linearizability, liveness, repair), and a planted GC bug is found within 40 seeds", () => {
     for (let seed = 1; seed <= 4; seed++) {
       const result = runSeed(seed, { workload: "objects" })
       expect(result.result, `seed ${seed}: ${result.violations.join("\n")}\nreplay: ${result.replay}`).toBe("pass")
       expect(result.stats.linearizability).toBe("valid")
     }
     let found: number | undefined
-    for (let seed = 1; seed <= 20 && found === undefined; seed++) {
+    for (let seed = 1; seed <= 40 && found === undefined; seed++) {
       const result = runSeed(seed, { workload: "objects", plantedBug: "gc-without-grace" })
       if (result.result === "fail") {
         expect(result.violations.join("\n")).toMatch(/redundancy|durability|linearizability/)
         found = seed
       }
     }
-    expect(found, "the planted bug (garbage collection without a grace period) was not found in 20 seeds").toBeDefined()
+    expect(found, "the planted bug (garbage collection without a grace period) was not found in 40 seeds").toBeDefined()
   })
 
   it("the Raft KV workload checks a real history: linearizable, with ok, failed and ambiguous operations", () => {
