@@ -25,7 +25,7 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ ...base, type: fc.constant("read-index" as const), context: uint }),
   fc.record({ ...base, type: fc.constant("read-index-response" as const), context: uint, index: uint }),
   fc.record({ ...base, type: fc.constant("repair" as const), indexes: fc.array(uint, { maxLength: 4 }) }),
-  fc.record({ ...base, type: fc.constant("repair-response" as const), commit: fc.nat(), entries: fc.array(entry, { maxLength: 3 }) })
+  fc.record({ ...base, type: fc.constant("repair-response" as const), commit: fc.nat(), lastIndex: fc.nat(), lastTerm: fc.nat(), entries: fc.array(entry, { maxLength: 3 }) })
 )
 
 describe("Raft codec", () => {

@@ -278,7 +278,7 @@ export const encodeMessage = (m: Message): Uint8Array => {
       for (const i of m.indexes) w.uint(i)
       break
     case "repair-response":
-      w.uint(m.commit)
+      w.uint(m.commit); w.uint(m.lastIndex); w.uint(m.lastTerm)
       writeEntries(w, m.entries)
       break
     case "repair-snapshot":
@@ -355,7 +355,7 @@ export const decodeMessageBody = (kind: number, r: Reader): Message => {
       break
     }
     case "repair-response":
-      m = { ...base, type, commit: r.uint(), entries: readEntries(r) }
+      m = { ...base, type, commit: r.uint(), lastIndex: r.uint(), lastTerm: r.uint(), entries: readEntries(r) }
       break
     case "repair-snapshot":
       m = { ...base, type, meta: readMeta(r), data: r.raw() }

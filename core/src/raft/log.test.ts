@@ -29,4 +29,20 @@ describe("RaftLog.appendFromLeader over holes", () => {
     log.appendFromLeader([entry(3, 3)])
     expect(terms(log)).toEqual([1, 1, 3, 3])
   })
+
+  it("a filled hole whose term was lost drops a later-term suffix it cannot vouch for", () => {
+    // Entry 3 (lost term, say 2) was followed by a term-3 leader's entry 4 on that branch. The
+    // term-4 leader's entry 3 is of term 2 too, maybe another one: (4, 3) proves nothing.
+    const log = RaftLog.restore(undefined, [entry(1, 1), entry(2, 1), entry(3, 2), entry(4, 3)], 2)
+    log.markDamaged(3, undefined)
+    log.appendFromLeader([entry(3, 2)])
+    expect(terms(log)).toEqual([1, 1, 2])
+  })
+
+  it("an intact match at the end of the batch vouches for what follows", () => {
+    const log = RaftLog.restore(undefined, [entry(1, 1), entry(2, 1), entry(3, 2), entry(4, 3)], 2)
+    log.markDamaged(2, undefined)
+    log.appendFromLeader([entry(2, 1), entry(3, 2)])
+    expect(terms(log)).toEqual([1, 1, 2, 3])
+  })
 })

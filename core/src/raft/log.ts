@@ -115,7 +115,10 @@ export class RaftLog {
    */
   appendFromLeader(entries: ReadonlyArray<Entry>): number | undefined {
     let firstWritten: number | undefined
+    // Did the batch end on a hole whose term was lost? Then nothing vouches for what follows it.
+    let endsOnLostTerm = false
     for (const entry of entries) {
+      endsOnLostTerm = false
       if (entry.index <= this.snapshotIndex) continue
       if (entry.index <= this.lastIndex()) {
         if (!this.damaged.has(entry.index) && this.term(entry.index) === entry.term) continue
@@ -123,6 +126,7 @@ export class RaftLog {
         if (this.damaged.has(entry.index) && (knownTerm === undefined || knownTerm === entry.term)) {
           // A repair: the leader's entry fills the hole (what follows is checked below).
           this.fill(entry)
+          endsOnLostTerm = knownTerm === undefined
           firstWritten ??= entry.index
           continue
         }
@@ -134,7 +138,7 @@ export class RaftLog {
       this.entries.push(entry)
       firstWritten ??= entry.index
     }
-    this.dropForeignSuffix(entries[entries.length - 1])
+    this.dropForeignSuffix(entries[entries.length - 1], endsOnLostTerm)
     return firstWritten
   }
 
@@ -145,13 +149,19 @@ export class RaftLog {
    * follows go. With an intact log this never fires: our entry at `last` matched the leader's,
    * and what follows it in our log has at least its term. Without it, a node kept such a suffix
    * after a fill and voted for a stale candidate whose log ended in it.
+   *
+   * If `last` itself filled a hole whose term was lost, a later term after it proves nothing
+   * either: that entry was appended after whatever we held at `last` then, which may have been
+   * another branch's entry. (An entry of `last`'s own term after it does vouch for it: only
+   * that term's leader wrote both.) Such a suffix goes too; it cannot be committed unless our
+   * lost entry was the leader's, and then the leader sends it again.
    */
-  private dropForeignSuffix(last: Entry | undefined): void {
+  private dropForeignSuffix(last: Entry | undefined, lastTermWasLost: boolean): void {
     if (last === undefined || last.index <= this.snapshotIndex || last.index >= this.lastIndex()) return
     for (let index = last.index + 1; index <= this.lastIndex(); index++) {
       const term = this.term(index)
       if (term === undefined) continue
-      if (term < last.term) {
+      if (term < last.term || (lastTermWasLost && term > last.term && index > this.committed)) {
         assert(index > this.committed, () => `entry ${index} of term ${term} after the leader's (${last.index}, ${last.term}) is committed`)
         this.truncateFrom(Math.max(last.index, this.committed) + 1)
       }

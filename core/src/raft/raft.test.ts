@@ -282,6 +282,53 @@ describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)",
     expect(ask(damagedVoter([2, 3], 2), 2, 3, false, 1)).toBe(false)
     expect(ask(damagedVoter([2, 3], 2), 2, 3, false, 2)).toBe(true)
   })
+
+  const repairAnswer = (raft: Raft, from: number, term: number, lastIndex: number, entries: ReadonlyArray<{ index: number; term: number }>) => {
+    raft.step({
+      type: "repair-response", from: n(from), to: n(3), term, commit: 0, lastIndex, lastTerm: entries.at(-1)?.term ?? 1,
+      entries: entries.map((e) => ({ ...e, kind: "command" as const, data: cmd(`e${e.index}`) }))
+    })
+    raft.ready()
+  }
+
+  it("stays silent while unproven, and a peer's repair answer in the candidate's term can prove it (seed 3472)", () => {
+    const raft = damagedVoter([1, 2, 3])
+    raft.step({ type: "vote", from: n(2), to: n(3), term: 2, preVote: false, transfer: false, lastIndex: 2, lastTerm: 1 })
+    const ready = raft.ready()
+    // Not a refusal: a refusal would make the candidate give up its term.
+    expect([...ready.messages, ...ready.messagesAfterPersist].some((m) => m.type === "vote-response")).toBe(false)
+    // n1 answers our repair request in term 2: its log ends at 1, so it lacks entries 2 and 3.
+    repairAnswer(raft, 1, 2, 1, [{ index: 1, term: 1 }])
+    // The candidate asks again (it does, each heartbeat): n1 and n2 block every quorum now.
+    expect(ask(raft, 2, 2)).toBe(true)
+  })
+
+  it("judges a pre-vote against its log before the damaged tail, so some election can start", () => {
+    expect(ask(damagedVoter([1, 2, 3]), 2, 2, true, 1)).toBe(true)
+    const raft = damagedVoter([1, 2, 3])
+    raft.step({ type: "vote", from: n(2), to: n(3), term: 2, preVote: true, transfer: false, lastIndex: 0, lastTerm: 0 })
+    const response = raft.ready().messages.find((m) => m.type === "vote-response")
+    expect(response?.type === "vote-response" && response.granted).toBe(false)
+  })
+
+  it("fills holes from a peer's entry of its own term, when only it can have led that term", () => {
+    // n3 led term 2 (entries 2 and 3), lost both, and still is in term 2 with its own vote.
+    const led = (vote: number | undefined) =>
+      new Raft(defaultRaftOptions(n(3), () => 0), {
+        hardState: { term: 2, vote: vote === undefined ? undefined : n(vote), commit: 1 },
+        snapshot: undefined,
+        entries: [1, 2, 3].map((index) => ({ index, term: index === 1 ? 1 : 2, kind: "command" as const, data: cmd(`e${index}`) })),
+        config: initialConfig([1, 2, 3].map(n)),
+        damaged: [{ index: 2, term: undefined }, { index: 3, term: undefined }]
+      })
+    const ours = led(3)
+    repairAnswer(ours, 1, 2, 3, [{ index: 2, term: 2 }, { index: 3, term: 2 }])
+    expect(ours.log.hasDamage()).toBe(false)
+    // Had it voted for another, a term-2 entry could be that leader's, on another branch.
+    const theirs = led(1)
+    repairAnswer(theirs, 1, 2, 3, [{ index: 2, term: 2 }, { index: 3, term: 2 }])
+    expect(theirs.log.damagedIndexes()).toEqual([2, 3])
+  })
 })
 
 describe("Raft decisions under a configuration not yet known committed", () => {

@@ -188,6 +188,8 @@ export class Raft {
   config: ClusterConfig
   private readonly progress = new Map<NodeId, Progress>()
   private votes = new Map<NodeId, boolean>()
+  /** This election's vote requests, re-sent each heartbeat to voters that have not answered. */
+  private voteRequests: ReadonlyArray<VoteRequest> = []
   private electionElapsed = 0
   private heartbeatElapsed = 0
   private ticks = 0
@@ -266,6 +268,13 @@ export class Raft {
 
   private tickFollower(): void {
     this.electionElapsed++
+    // A voter with a damaged tail stays silent until enough witnesses prove that tail
+    // uncommitted (see handleVote); asking again lets it grant once they have (seed 3472).
+    if (this.role === "candidate" && this.electionElapsed % this.options.heartbeatTicks === 0) {
+      for (const request of this.voteRequests) {
+        if (!this.votes.has(request.to)) this.messagesAfterPersist.push(request)
+      }
+    }
     if (this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0
       // No word from a leader for a whole timeout: stop deferring to it, even if this node cannot
@@ -465,6 +474,7 @@ export class Raft {
     this.heartbeatElapsed = 0
     this.randomizedElectionTimeout = this.drawElectionTimeout()
     this.votes = new Map()
+    this.voteRequests = []
     this.leadTransferee = undefined
     this.progress.clear()
     this.pendingReads.length = 0
@@ -537,6 +547,7 @@ export class Raft {
       else this.becomeLeader()
       return
     }
+    const requests: Array<VoteRequest> = []
     for (const id of membersAll(configs)) {
       if (id === this.id || !configs.some((config) => isVoter(config, id))) continue
       const request: VoteRequest = {
@@ -552,7 +563,9 @@ export class Raft {
       // A real vote request must not leave before our own vote is durable.
       if (kind === "election") this.messagesAfterPersist.push(request)
       else this.messages.push(request)
+      requests.push(request)
     }
+    if (kind === "election") this.voteRequests = requests
   }
 
   // ---- messages in ----------------------------------------------------------------------
@@ -638,8 +651,11 @@ export class Raft {
       this.vote === m.from ||
       (this.vote === undefined && this.leader === undefined) ||
       (m.preVote && m.term > this.term)
+    const damaged = !this.log.tailKnown() || this.log.hasUncommittedDamage()
     const upToDate = this.options.plantedBug === "vote-without-log-check" ||
-      (!this.log.tailKnown() || this.log.hasUncommittedDamage() ? this.upToDateWithDamage(m, termBefore) : this.log.isUpToDate(m.lastIndex, m.lastTerm))
+      (damaged
+        ? this.upToDateWithDamage(m, termBefore) || (m.preVote && this.upToDateWithKnownPrefix(m))
+        : this.log.isUpToDate(m.lastIndex, m.lastTerm))
     const granted = canVote && upToDate
     if (m.preVote) {
       this.send({ type: "vote-response", from: this.id, to: m.from, term: granted ? m.term : this.term, preVote: true, granted })
@@ -649,6 +665,9 @@ export class Raft {
       this.vote = m.from
       this.electionElapsed = 0
     }
+    // Not proven yet is not a refusal: more witnesses of this term may come (the candidate asks
+    // again), and a refusal would make the candidate give up the term they are in.
+    if (!granted && canVote && damaged) return
     // The vote must be durable before the candidate hears it.
     this.messagesAfterPersist.push({ type: "vote-response", from: this.id, to: m.from, term: this.term, preVote: false, granted })
   }
@@ -671,6 +690,19 @@ export class Raft {
     const end = this.possiblyCommittedEnd(witnesses)
     const { high } = this.log.termBounds(end, Math.min(termBound, this.damageTerm))
     return m.lastTerm > high || (m.lastTerm === high && m.lastIndex >= end)
+  }
+
+  /**
+   * A pre-vote from a damaged voter, judged against its log before the damaged tail. Witnesses
+   * exist only in a later term, and the real vote still needs them; without this, a damaged voter
+   * that every quorum needs would keep every election from starting, so no one would ever move
+   * to a later term to witness (seed 3472).
+   */
+  private upToDateWithKnownPrefix(m: VoteRequest): boolean {
+    const firstUnknown = this.log.damagedIndexes().find((i) => i > this.log.committed) ?? this.log.lastIndex() + 1
+    const end = Math.min(firstUnknown - 1, this.log.lastIndex())
+    const term = this.log.term(end) ?? this.log.termBounds(end, this.damageTerm).high
+    return m.lastTerm > term || (m.lastTerm === term && m.lastIndex >= end)
   }
 
   /**
@@ -1218,7 +1250,12 @@ export class Raft {
       const entry = this.log.entry(index)
       if (entry !== undefined) entries.push(entry)
     }
-    if (entries.length > 0) this.send({ type: "repair-response", from: this.id, to: m.from, term: this.term, commit: this.log.committed, entries })
+    // Always, and only once our term is durable: the answer also witnesses that our log ends at
+    // lastIndex in this term (see handleRepairResponse).
+    this.messagesAfterPersist.push({
+      type: "repair-response", from: this.id, to: m.from, term: this.term, commit: this.log.committed,
+      lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm() ?? 0, entries
+    })
   }
 
   private handleRepairSnapshot(m: RepairSnapshot): void {
@@ -1245,18 +1282,37 @@ export class Raft {
     // the peer's entry there (Log Matching: the logs agree up to it). A most up-to-date node
     // with a hole after its commit index can then campaign again without a leader to repair it
     // (seed 5557: a joint configuration needed its vote, and no one else could win).
-    const witness = m.entries.reduce((best, e) =>
-      e.index > best && !this.log.isDamaged(e.index) && this.log.term(e.index) === e.term ? e.index : best, 0)
+    // The same holds at a hole past our commit index where the peer's entry is of our current
+    // term, if we voted for ourselves in it: only we can have led it, we wrote that entry there,
+    // and nothing has truncated it since (seed 3472: a leader that lost its whole log to rot).
+    const ledThisTerm = this.vote === this.id
+    const matchThrough = m.entries.reduce((best, e) => {
+      if (e.index <= best || e.index > this.log.lastIndex() || (this.log.term(e.index) ?? e.term) !== e.term) return best
+      const same = !this.log.isDamaged(e.index) || (ledThisTerm && e.term === this.term && e.index > this.log.committed)
+      return same ? e.index : best
+    }, 0)
     // Or if our own entry's term, bounded by its neighbours, is the peer's: one leader per term.
     // Both hold below our commit index too, where the peer may not know the entry committed
     // (seed 3928: each of two voters held what the other lacked, and neither would take it).
     for (const entry of m.entries) {
       if (!this.log.isDamaged(entry.index)) continue
       const { low, high } = this.log.termBounds(entry.index, this.damageTerm)
-      if (entry.index < witness || (low === high && high === entry.term)) this.log.fill(entry)
+      if (entry.index <= matchThrough || (low === high && high === entry.term)) this.log.fill(entry)
     }
+    // A peer in our term, later than the damage, witnesses that its log ends at lastIndex, as a
+    // candidate's vote request does (see upToDateWithDamage); its answer left after its term
+    // was durable.
+    if (m.term === this.term && m.term > this.damageTerm) this.lackWitnesses.set(m.from, m.lastIndex)
+    // Or, at or below our commit index, if the peer's last entry is of our term or later and at or
+    // past our commit index. We learned our commit index in a term no later than ours, so the
+    // leader that wrote that entry held every entry we know committed (Leader Completeness), and
+    // the peer's log matches that leader's up to it (Log Matching). Seed 3472: the only node that
+    // knew entry 1 committed had lost it, its peers did not know it was committed, and the joint
+    // configuration could not elect anyone without that node's vote.
+    const vouchesCommitted = m.lastTerm >= Math.max(1, this.term) && m.lastIndex >= this.log.committed
     const run: Array<Entry> = []
     for (const entry of m.entries) {
+      if (vouchesCommitted && entry.index <= this.log.committed && this.log.isDamaged(entry.index)) this.log.fill(entry)
       // Only committed entries fill holes below our commit or extend our log: an uncommitted one
       // could be from a different branch.
       if (entry.index > m.commit) continue

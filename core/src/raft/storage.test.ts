@@ -14,6 +14,10 @@ const withStorage = <A>(disk: InMemoryDisk, body: (storage: RaftStorage) => Effe
     )
   )
 
+/** Overwrites 64 bytes at `offset` with garbage: a slot that rotted. */
+const rot = (disk: InMemoryDisk, path: string, offset: number) =>
+  Effect.runPromise(Effect.flatMap(disk.open(path, "existing"), (f) => f.write(offset, new Uint8Array(64).fill(0x5a))))
+
 const entry = (index: number): Entry => ({ index, term: 1, kind: "command", data: new TextEncoder().encode(`e${index}`) })
 
 describe("Raft storage recovery", () => {
@@ -98,9 +102,6 @@ describe("Raft storage after an installed snapshot", () => {
 })
 
 describe("Raft storage hard state copies", () => {
-  const rot = (disk: InMemoryDisk, path: string, offset: number) =>
-    Effect.runPromise(Effect.flatMap(disk.open(path, "existing"), (f) => f.write(offset, new Uint8Array(64).fill(0x5a))))
-
   it("one rotten copy leaves the other with the same term and vote; both lost on a node with a log is an error", async () => {
     const disk = inMemoryDisk(512)
     await withStorage(disk, (storage) =>
@@ -153,5 +154,46 @@ describe("Raft storage hard state after a crash between its two writes", () => {
     await Effect.runPromise(Effect.flatMap(disk.open("/raft/hardstate", "existing"), (f) => f.write(other * 4096 + 16, new Uint8Array(64).fill(0x5a))))
     const second = await withStorage(disk, (storage) => Effect.succeed(storage.recovered.hardState))
     expect(second).toEqual({ term: 6, vote: nodeId("n2"), commit: 0 })
+  })
+
+  it("the rewrite at recovery overwrites the damaged slot first, never the only good copy", async () => {
+    for (const damagedSlot of [0, 1]) {
+      const disk = inMemoryDisk(512)
+      await withStorage(disk, (storage) =>
+        storage.persist({ hardState: { term: 2, vote: nodeId("n1"), commit: 0 }, truncateFrom: undefined, entries: [entry(1)] }))
+      await rot(disk, "/raft/hardstate", damagedSlot * 4096 + 16)
+      const writes: Array<number> = []
+      const recording: InMemoryDisk = {
+        ...disk,
+        open: (path, mode) =>
+          Effect.map(disk.open(path, mode), (file) =>
+            path.endsWith("/hardstate") ? { ...file, write: (offset, data) => Effect.andThen(Effect.sync(() => writes.push(offset / 4096)), file.write(offset, data)) } : file)
+      }
+      const recovered = await withStorage(recording, (storage) => Effect.succeed(storage.recovered.hardState))
+      expect(recovered).toEqual({ term: 2, vote: nodeId("n1"), commit: 0 })
+      expect(writes).toEqual([damagedSlot, 1 - damagedSlot])
+    }
+  })
+})
+
+describe("Raft storage hard state of a node with an empty log", () => {
+  it("refuses to start if it voted and lost both copies, but starts fresh after a torn first write", async () => {
+    const voted = inMemoryDisk(512)
+    await withStorage(voted, (storage) =>
+      storage.persist({ hardState: { term: 3, vote: nodeId("n2"), commit: 0 }, truncateFrom: undefined, entries: [] }))
+    await rot(voted, "/raft/hardstate", 16)
+    await rot(voted, "/raft/hardstate", 4096 + 16)
+    const failed = await Effect.runPromise(Effect.flip(Effect.scoped(openRaftStorage({ dir: "/raft" }))).pipe(
+      Effect.provide(Layer.mergeAll(Layer.succeed(Disk, voted), Layer.succeed(Clock, instantClock())))
+    ))
+    expect(failed._tag).toBe("RaftStorageError")
+    expect(failed.message).toMatch(/once had a hard state/)
+
+    // A crash during the very first write: one slot torn, the other never written. Nothing was
+    // ever voted, so a fresh start is safe.
+    const torn = inMemoryDisk(512)
+    await Effect.runPromise(Effect.flatMap(torn.open("/raft/hardstate", "create"), (f) => f.write(4096, new Uint8Array(100).fill(0x5a))))
+    const fresh = await withStorage(torn, (storage) => Effect.succeed(storage.recovered.hardState))
+    expect(fresh).toEqual({ term: 0, vote: undefined, commit: 0 })
   })
 })

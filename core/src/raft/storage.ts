@@ -140,16 +140,17 @@ export const openRaftStorage = (options: {
     yield* Effect.mapError(disk.syncDirectory(options.dir), storageError("sync directory"))
     const slots: Array<{ readonly version: number; readonly record: HardStateRecord } | undefined> = []
     const readErrors: Array<string> = []
+    // A slot that reads back as zeros (or nothing) was never written; any other invalid slot was.
+    let slotsNeverWritten = 0
     for (let slot = 0; slot < 2; slot++) {
       let read = yield* Effect.result(file.read(slot * SLOT_BYTES, SLOT_BYTES))
       for (let attempt = 1; attempt < READ_ATTEMPTS && read._tag === "Failure"; attempt++) read = yield* Effect.result(file.read(slot * SLOT_BYTES, SLOT_BYTES))
       if (read._tag === "Failure") readErrors.push(`slot ${slot}: ${read.failure._tag}`)
+      if (read._tag === "Success" && read.success.every((byte) => byte === 0)) slotsNeverWritten++
       slots.push(read._tag === "Success" ? decodeSlot(read.success) : undefined)
     }
-    const best = slots.reduce<{ readonly version: number; readonly record: HardStateRecord } | undefined>(
-      (a, b) => (b !== undefined && (a === undefined || b.version > a.version) ? b : a),
-      undefined
-    )
+    const bestSlot = slots[1] !== undefined && (slots[0] === undefined || slots[1].version > slots[0].version) ? 1 : 0
+    const best = slots[bestSlot]
     let version = best?.version ?? 0
     let record: HardStateRecord = best?.record ?? { term: 0, vote: undefined, commit: 0, firstIndex: 1, firstSeq: 1, heldThrough: 0 }
 
@@ -173,13 +174,16 @@ export const openRaftStorage = (options: {
     // back the older term and vote (seed 2047's double vote, by another road). A fresh node
     // writes its first hard state now, so a node with a log always had one.
     const rewriteSlots = best === undefined || slots[0]?.version !== slots[1]?.version
-    if (best === undefined && (wal.lastSeq() >= wal.firstSeq() || loaded.snapshot !== undefined || loaded.damaged.length > 0)) {
+    // A fresh node writes both slots before it can vote (version 1, then version 2 for the vote),
+    // so a node with no valid slot and none never written once held a term and maybe a vote.
+    const hadHardState = slotsNeverWritten === 0
+    if (best === undefined && (hadHardState || wal.lastSeq() >= wal.firstSeq() || loaded.snapshot !== undefined || loaded.damaged.length > 0)) {
       // A node with a log once wrote its hard state; both copies gone means its term and vote are
       // unknown, and guessing could make it vote twice in one term.
       return yield* new RaftStorageError({
         op: "recover",
         message: `both copies of the hard state (term, vote) in ${hardStatePath} are unreadable or damaged` +
-          `${readErrors.length > 0 ? ` (${readErrors.join(", ")})` : ""}, but the node has a log: ` +
+          `${readErrors.length > 0 ? ` (${readErrors.join(", ")})` : ""}, but the node has a log or once had a hard state: ` +
           "it cannot know which votes it already cast; remove the node from the cluster and add it back with an empty data directory"
       })
     }
@@ -270,18 +274,21 @@ export const openRaftStorage = (options: {
     record = { ...record, firstIndex: walFirst + indexBase, firstSeq: walFirst }
     const seqOf = (index: number) => record.firstSeq + (index - record.firstIndex)
 
-    const writeHardState = (next: HardStateRecord) =>
+    // `firstSlot`: which slot to overwrite first; the other keeps the previous state until then.
+    const writeHardState = (next: HardStateRecord, firstSlot = (version + 1) % 2) =>
       Effect.gen(function*() {
         version++
         const bytes = encodeSlot(version, next)
-        for (const slot of [version % 2, (version + 1) % 2]) {
+        for (const slot of [firstSlot, 1 - firstSlot]) {
           yield* Effect.mapError(file.write(slot * SLOT_BYTES, bytes), storageError("write hard state"))
           yield* Effect.mapError(file.sync, storageError("sync hard state"))
         }
         record = next
       })
 
-    if (rewriteSlots) yield* writeHardState(record)
+    // The slot with the only good copy is overwritten last: a crash during the first write
+    // leaves that copy (the third review's finding).
+    if (rewriteSlots) yield* writeHardState(record, 1 - bestSlot)
 
     const persist: RaftStorage["persist"] = (changes) =>
       Effect.gen(function*() {

@@ -132,6 +132,9 @@ export interface RepairResponse extends Envelope {
   readonly type: "repair-response"
   /** The responder's commit index: entries up to it are committed; later ones are only its log. */
   readonly commit: number
+  /** The responder's last index, and that entry's term (0 if its tail is a hole). */
+  readonly lastIndex: number
+  readonly lastTerm: number
   readonly entries: ReadonlyArray<Entry>
 }
 
