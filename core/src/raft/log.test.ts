@@ -30,13 +30,17 @@ describe("RaftLog.appendFromLeader over holes", () => {
     expect(terms(log)).toEqual([1, 1, 3, 3])
   })
 
-  it("a filled hole whose term was lost drops a later-term suffix it cannot vouch for", () => {
+  it("a filled hole whose term was lost makes a later-term suffix holes: never dropped, never vouched for", () => {
     // Entry 3 (lost term, say 2) was followed by a term-3 leader's entry 4 on that branch. The
-    // term-4 leader's entry 3 is of term 2 too, maybe another one: (4, 3) proves nothing.
+    // term-4 leader's entry 3 is of term 2 too, maybe another one: (4, 3) proves nothing, but it
+    // may be committed (if our lost entry was the leader's, and we acknowledged 4), so it stays.
     const log = RaftLog.restore(undefined, [entry(1, 1), entry(2, 1), entry(3, 2), entry(4, 3)], 2)
     log.markDamaged(3, undefined)
     log.appendFromLeader([entry(3, 2)])
-    expect(terms(log)).toEqual([1, 1, 2])
+    expect(log.lastIndex()).toBe(4)
+    expect(log.damagedIndexes()).toEqual([4])
+    expect(log.takeSuspectSuffix()).toBe(true)
+    expect(log.takeSuspectSuffix()).toBe(false)
   })
 
   it("an intact match at the end of the batch vouches for what follows", () => {

@@ -29,6 +29,8 @@ export class RaftLog {
   private readonly repaired = new Set<number>()
   /** Bumped whenever an entry already in the log changes (a truncation, a fill, a snapshot); appends leave it. */
   version = 0
+  /** A suffix was marked as holes by the last appends (see dropForeignSuffix). */
+  private suspectSuffix = false
 
   static restore(snapshot: SnapshotMeta | undefined, entries: ReadonlyArray<Entry>, commit: number): RaftLog {
     const log = new RaftLog()
@@ -153,15 +155,24 @@ export class RaftLog {
    * If `last` itself filled a hole whose term was lost, a later term after it proves nothing
    * either: that entry was appended after whatever we held at `last` then, which may have been
    * another branch's entry. (An entry of `last`'s own term after it does vouch for it: only
-   * that term's leader wrote both.) Such a suffix goes too; it cannot be committed unless our
-   * lost entry was the leader's, and then the leader sends it again.
+   * that term's leader wrote both.) Such a suffix becomes holes of unknown term: it may be
+   * committed (our lost entry was the leader's, and we acknowledged what followed), so it must
+   * not go, but it must not vouch for anything either until a leader or a peer fills it.
    */
   private dropForeignSuffix(last: Entry | undefined, lastTermWasLost: boolean): void {
     if (last === undefined || last.index <= this.snapshotIndex || last.index >= this.lastIndex()) return
     for (let index = last.index + 1; index <= this.lastIndex(); index++) {
       const term = this.term(index)
       if (term === undefined) continue
-      if (term < last.term || (lastTermWasLost && term > last.term && index > this.committed)) {
+      if (lastTermWasLost && term > last.term && index > this.committed) {
+        for (let suspect = index; suspect <= this.lastIndex(); suspect++) {
+          if (!this.damaged.has(suspect)) this.damaged.set(suspect, undefined)
+        }
+        this.suspectSuffix = true
+        this.version++
+        return
+      }
+      if (term < last.term) {
         assert(index > this.committed, () => `entry ${index} of term ${term} after the leader's (${last.index}, ${last.term}) is committed`)
         this.truncateFrom(Math.max(last.index, this.committed) + 1)
       }
@@ -343,6 +354,13 @@ export class RaftLog {
   }
 
   /** Marks entry `index` damaged on this node's disk; `term` if its metadata still vouches for it. */
+  /** Did an append since the last call mark a suffix as holes (see dropForeignSuffix)? */
+  takeSuspectSuffix(): boolean {
+    const marked = this.suspectSuffix
+    this.suspectSuffix = false
+    return marked
+  }
+
   markDamaged(index: number, term: number | undefined): void {
     if (index <= this.snapshotIndex || index > this.lastIndex()) return
     this.damaged.set(index, term)

@@ -4,6 +4,8 @@ import { encodeConfChange } from "./codec.ts"
 import { initialConfig } from "./membership.ts"
 import { defaultRaftOptions, Raft } from "./raft.ts"
 import { ids, RaftHarness } from "./raft-harness.test-support.ts"
+import type { NodeId } from "../node/node-id.ts"
+import type { Entry } from "./types.ts"
 
 const cmd = Raft.command
 
@@ -311,23 +313,74 @@ describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)",
     expect(response?.type === "vote-response" && response.granted).toBe(false)
   })
 
-  it("fills holes from a peer's entry of its own term, when only it can have led that term", () => {
-    // n3 led term 2 (entries 2 and 3), lost both, and still is in term 2 with its own vote.
-    const led = (vote: number | undefined) =>
+  it("fills holes from a peer's entry of its own term only if it led that term (a vote for itself is not enough)", () => {
+    // n3 was in term 2 with entries 2 and 3 of term 2, lost both, and is still in term 2.
+    const restart = (led: boolean) =>
       new Raft(defaultRaftOptions(n(3), () => 0), {
-        hardState: { term: 2, vote: vote === undefined ? undefined : n(vote), commit: 1 },
+        hardState: { term: 2, vote: n(3), commit: 1, ...(led ? { led: true } : {}) },
         snapshot: undefined,
         entries: [1, 2, 3].map((index) => ({ index, term: index === 1 ? 1 : 2, kind: "command" as const, data: cmd(`e${index}`) })),
         config: initialConfig([1, 2, 3].map(n)),
         damaged: [{ index: 2, term: undefined }, { index: 3, term: undefined }]
       })
-    const ours = led(3)
-    repairAnswer(ours, 1, 2, 3, [{ index: 2, term: 2 }, { index: 3, term: 2 }])
-    expect(ours.log.hasDamage()).toBe(false)
-    // Had it voted for another, a term-2 entry could be that leader's, on another branch.
-    const theirs = led(1)
-    repairAnswer(theirs, 1, 2, 3, [{ index: 2, term: 2 }, { index: 3, term: 2 }])
-    expect(theirs.log.damagedIndexes()).toEqual([2, 3])
+    const leader = restart(true)
+    repairAnswer(leader, 1, 2, 3, [{ index: 2, term: 2 }, { index: 3, term: 2 }])
+    expect(leader.log.hasDamage()).toBe(false)
+    // A candidate that lost term 2: its entries may be an older term's, another branch.
+    const loser = restart(false)
+    repairAnswer(loser, 1, 2, 3, [{ index: 2, term: 2 }, { index: 3, term: 2 }])
+    expect(loser.log.damagedIndexes()).toEqual([2, 3])
+  })
+
+  it("a candidate that lost its term keeps a hole rather than taking the winner's entry as its own (review of 4ed59f3)", () => {
+    const h = new RaftHarness(ids(3))
+    const [a, b, c] = ids(3) as [NodeId, NodeId, NodeId]
+    const e = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}t${term}`) })
+    // Term 1: a wrote (2, 1) on itself. Term 2: c led and wrote (2, 2), (3, 2) on itself. Term 3:
+    // c campaigned and lost; b voted for a, which replicated (2, 1), (3, 3) to b.
+    h.durable.set(a, { hardState: { term: 3, vote: a, commit: 3, led: true }, entries: [e(1, 1), e(2, 1), e(3, 3)], snapshot: undefined })
+    h.durable.set(b, { hardState: { term: 3, vote: a, commit: 1 }, entries: [e(1, 1), e(2, 1), e(3, 3)], snapshot: undefined })
+    h.durable.set(c, { hardState: { term: 3, vote: c, commit: 1 }, entries: [e(1, 1), e(2, 2), e(3, 2)], snapshot: undefined })
+    h.boot(a)
+    h.boot(b)
+    h.boot(c, [{ index: 3, term: undefined }])
+    h.isolate(a)
+    h.tick(6, [c])
+    expect(h.raft(c).log.damagedIndexes()).toEqual([3])
+    const leader = h.electLeader()
+    h.raft(leader).propose([cmd("x")])
+    h.deliverAll()
+    h.tick(5)
+    // Whoever leads, a's committed (2, 1) is what everyone applies.
+    for (const id of [b, c]) expect(h.applied.get(id)!.find((x) => x.index === 2)?.term).toBe(1)
+  })
+
+  it("a committed suffix after a filled lost-term hole stays (as holes) until a peer fills it (review of 4ed59f3)", () => {
+    const h = new RaftHarness(ids(3))
+    const [a, b, c] = ids(3) as [NodeId, NodeId, NodeId]
+    const e = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}t${term}`) })
+    const log = [1, 2, 3, 4].map((i) => e(i, 1)).concat([e(5, 4)], [6, 7, 8, 9, 10].map((i) => e(i, 5)))
+    // a led term 5 and committed 10 with b; b's durable commit index lagged at 4; c holds 1..5.
+    h.durable.set(a, { hardState: { term: 5, vote: a, commit: 10, led: true }, entries: log.slice(), snapshot: undefined })
+    h.durable.set(b, { hardState: { term: 5, vote: a, commit: 4 }, entries: log.slice(), snapshot: undefined })
+    h.durable.set(c, { hardState: { term: 5, vote: a, commit: 5 }, entries: log.slice(0, 5), snapshot: undefined })
+    h.boot(a)
+    h.boot(c)
+    h.boot(b, [{ index: 5, term: undefined }])
+    h.isolate(a)
+    h.tick(12, [b])
+    // c's committed entry 5 fills b's hole; 6..10 become holes, not a shorter log.
+    expect(h.raft(b).log.lastIndex()).toBe(10)
+    expect(h.raft(b).log.damagedIndexes()).toEqual([6, 7, 8, 9, 10])
+    // Without a, neither b nor c may lead: c lacks 6..10, which may be (and are) committed.
+    h.tick(60, [b, c])
+    expect(h.leader()).toBeUndefined()
+    h.heal()
+    const leader = h.electLeader()
+    h.raft(leader).propose([cmd("x")])
+    h.deliverAll()
+    h.tick(5)
+    for (const id of [a, b, c]) expect(h.raft(id).log.entry(6)?.term).toBe(5)
   })
 })
 

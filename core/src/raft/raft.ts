@@ -218,6 +218,8 @@ export class Raft {
    * leader: an entry it lacks now can only be committed by a leader that holds it.
    */
   private readonly lackWitnesses = new Map<NodeId, number>()
+  /** Did this node become leader in its current term? Durable (see HardState.led). */
+  private led = false
   private assembly: SnapshotAssembly | undefined = undefined
   /** The latest local snapshot, for followers that fell behind the compacted log. */
   private snapshot: Snapshot | undefined
@@ -245,6 +247,7 @@ export class Raft {
     this.options = options
     this.term = restored.hardState.term
     this.vote = restored.hardState.vote
+    this.led = restored.hardState.led === true
     this.snapshot = restored.snapshot
     this.log = RaftLog.restore(restored.snapshot?.meta, restored.entries, restored.hardState.commit)
     for (const d of restored.damaged ?? []) this.log.markDamaged(d.index, d.term)
@@ -449,12 +452,12 @@ export class Raft {
   }
 
   private currentHardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.log.committed }
+    return { term: this.term, vote: this.vote, commit: this.log.committed, ...(this.led ? { led: true } : {}) }
   }
 
   private hardStateChanged(): boolean {
     const h = this.lastHardState
-    return h.term !== this.term || h.vote !== this.vote || h.commit !== this.log.committed
+    return h.term !== this.term || h.vote !== this.vote || h.commit !== this.log.committed || (h.led === true) !== this.led
   }
 
   // ---- role changes ---------------------------------------------------------------------
@@ -467,6 +470,7 @@ export class Raft {
     if (term !== this.term) {
       this.term = term
       this.vote = undefined
+      this.led = false
       this.lackWitnesses.clear()
     }
     this.leader = undefined
@@ -493,6 +497,7 @@ export class Raft {
     this.reset(this.term)
     this.role = "leader"
     this.leader = this.id
+    this.led = true
     this.counters.elections++
     for (const id of membersAll(this.decisionConfigs())) {
       if (id === this.id) continue
@@ -773,6 +778,7 @@ export class Raft {
       return
     }
     this.log.appendFromLeader(m.entries)
+    this.noteSuspectSuffix()
     const lastNew = m.prevIndex + m.entries.length
     this.log.commitTo(Math.min(m.commit, lastNew))
     this.messagesAfterPersist.push(reply(true, lastNew))
@@ -1276,6 +1282,13 @@ export class Raft {
     this.counters.repairsFilled++
   }
 
+  /** The log marked a suffix it cannot vouch for as holes: damage found now, as by markDamaged. */
+  private noteSuspectSuffix(): void {
+    if (!this.log.takeSuspectSuffix()) return
+    this.damageTerm = this.term
+    this.lackWitnesses.clear()
+  }
+
   private handleRepairResponse(m: RepairResponse): void {
     const holesBefore = this.log.damagedIndexes().length
     // The peer's copy is the one we lost if a later entry of ours, intact, has the same term as
@@ -1283,9 +1296,10 @@ export class Raft {
     // with a hole after its commit index can then campaign again without a leader to repair it
     // (seed 5557: a joint configuration needed its vote, and no one else could win).
     // The same holds at a hole past our commit index where the peer's entry is of our current
-    // term, if we voted for ourselves in it: only we can have led it, we wrote that entry there,
-    // and nothing has truncated it since (seed 3472: a leader that lost its whole log to rot).
-    const ledThisTerm = this.vote === this.id
+    // term, if we led it (durably recorded; a vote for ourselves is not enough, we may have lost
+    // that election): we wrote that entry there, and nothing has truncated it since (seed 3472:
+    // a leader that lost its whole log to rot).
+    const ledThisTerm = this.led
     const matchThrough = m.entries.reduce((best, e) => {
       if (e.index <= best || e.index > this.log.lastIndex() || (this.log.term(e.index) ?? e.term) !== e.term) return best
       const same = !this.log.isDamaged(e.index) || (ledThisTerm && e.term === this.term && e.index > this.log.committed)
@@ -1327,6 +1341,7 @@ export class Raft {
       // Our log up to our commit index is the committed log, so a committed run right after it
       // continues our log exactly as a leader's append would (Log Matching).
       this.log.appendFromLeader(run)
+      this.noteSuspectSuffix()
       this.log.commitTo(run[run.length - 1]!.index)
     }
     this.counters.repairsFilled += holesBefore - this.log.damagedIndexes().length

@@ -196,4 +196,16 @@ describe("Raft storage hard state of a node with an empty log", () => {
     const fresh = await withStorage(torn, (storage) => Effect.succeed(storage.recovered.hardState))
     expect(fresh).toEqual({ term: 0, vote: undefined, commit: 0 })
   })
+
+  it("records leadership of the current term durably, and never carries it into the next term", async () => {
+    const disk = inMemoryDisk(512)
+    await withStorage(disk, (storage) =>
+      storage.persist({ hardState: { term: 2, vote: nodeId("n1"), commit: 0, led: true }, truncateFrom: undefined, entries: [] }))
+    expect(await withStorage(disk, (storage) => Effect.succeed(storage.recovered.hardState))).toEqual({ term: 2, vote: nodeId("n1"), commit: 0, led: true })
+    await withStorage(disk, (storage) =>
+      storage.persist({ hardState: { term: 3, vote: undefined, commit: 0 }, truncateFrom: undefined, entries: [] }))
+    const next = await withStorage(disk, (storage) => Effect.succeed(storage.recovered.hardState))
+    expect(next).toEqual({ term: 3, vote: undefined, commit: 0 })
+    expect(next.led).toBeUndefined()
+  })
 })

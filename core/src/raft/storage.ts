@@ -90,6 +90,7 @@ const encodeSlot = (version: number, record: HardStateRecord): Uint8Array => {
   w.uint(record.firstIndex)
   w.uint(record.firstSeq)
   w.uint(record.heldThrough)
+  w.u8(record.led === true ? 1 : 0)
   const body = w.finish()
   assert(body.length + 16 <= SLOT_BYTES, "hard state too large for its slot")
   const slot = new Uint8Array(SLOT_BYTES)
@@ -118,8 +119,12 @@ const decodeSlot = (bytes: Uint8Array): { readonly version: number; readonly rec
     const firstIndex = r.uint()
     const firstSeq = r.uint()
     const heldThrough = r.atEnd() ? 0 : r.uint()
+    const led = r.atEnd() ? false : r.u8() === 1
     r.done()
-    return { version: view.getUint32(4), record: { term, vote: vote === "" ? undefined : (vote as NodeId), commit, firstIndex, firstSeq, heldThrough } }
+    return {
+      version: view.getUint32(4),
+      record: { term, vote: vote === "" ? undefined : (vote as NodeId), commit, firstIndex, firstSeq, heldThrough, ...(led ? { led } : {}) }
+    }
   } catch {
     return undefined
   }
@@ -350,13 +355,17 @@ export const openRaftStorage = (options: {
         }
         // Entries first: a durable commit index must never point past the durable log.
         yield* durable
-        const next = { ...record, ...(changes.hardState ?? {}) }
+        // `led` belongs to its term: a hard state without it says this node did not lead.
+        const next: HardStateRecord = changes.hardState === undefined
+          ? record
+          : { ...record, ...changes.hardState, led: changes.hardState.led === true }
         // Term and vote must be durable before anyone hears of them, and so must the mapping. A
         // commit index alone is not worth an fsync on every commit (a third one, after the WAL's
         // two): it rides along with the next write. A stale commit index after a crash is
         // learned again from the leader; repair never drops what may be committed (it needs
         // peers' promises, not our commit index), and the holes logic above uses `heldThrough`.
-        if (mappingChanged || next.term !== record.term || next.vote !== record.vote) yield* writeHardState(next)
+        // Leadership too: repair trusts it (a leader never truncates what it wrote in its term).
+        if (mappingChanged || next.term !== record.term || next.vote !== record.vote || (next.led === true) !== (record.led === true)) yield* writeHardState(next)
         else record = next
       })
 
@@ -401,7 +410,12 @@ export const openRaftStorage = (options: {
       })
 
     return {
-      recovered: { hardState: { term: record.term, vote: record.vote, commit: Math.max(record.commit, snapshotIndex) }, snapshot, entries, damaged },
+      recovered: {
+        hardState: { term: record.term, vote: record.vote, commit: Math.max(record.commit, snapshotIndex), ...(record.led === true ? { led: true } : {}) },
+        snapshot,
+        entries,
+        damaged
+      },
       persist,
       saveSnapshot,
       installSnapshot

@@ -19,6 +19,11 @@ export interface HardState {
   readonly term: number
   readonly vote: NodeId | undefined
   readonly commit: number
+  /**
+   * This node became leader in `term` (absent: it did not, or has not recorded it). Repair
+   * relies on it: a leader never truncates what it wrote in its own term.
+   */
+  readonly led?: boolean
 }
 
 export interface SnapshotMeta {
