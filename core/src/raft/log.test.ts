@@ -30,17 +30,23 @@ describe("RaftLog.appendFromLeader over holes", () => {
     expect(terms(log)).toEqual([1, 1, 3, 3])
   })
 
-  it("a filled hole whose term was lost makes a later-term suffix holes: never dropped, never vouched for", () => {
+  it("a lost-term hole at the end of a batch, followed by a later term, waits for a batch that reaches past it", () => {
     // Entry 3 (lost term, say 2) was followed by a term-3 leader's entry 4 on that branch. The
-    // term-4 leader's entry 3 is of term 2 too, maybe another one: (4, 3) proves nothing, but it
-    // may be committed (if our lost entry was the leader's, and we acknowledged 4), so it stays.
+    // term-4 leader's entry 3 is of term 2 too, maybe another one: (4, 3) would vouch for
+    // nothing, yet it may be committed (if our lost entry was the leader's and we acknowledged 4).
     const log = RaftLog.restore(undefined, [entry(1, 1), entry(2, 1), entry(3, 2), entry(4, 3)], 2)
     log.markDamaged(3, undefined)
-    log.appendFromLeader([entry(3, 2)])
-    expect(log.lastIndex()).toBe(4)
-    expect(log.damagedIndexes()).toEqual([4])
-    expect(log.takeSuspectSuffix()).toBe(true)
-    expect(log.takeSuspectSuffix()).toBe(false)
+    expect(log.appendFromLeader([entry(3, 2)])).toBe(0)
+    expect(log.damagedIndexes()).toEqual([3])
+    expect(log.term(4)).toBe(3)
+    // The next batch reaches past it: (4, 3) matches, so the logs agree through 4.
+    expect(log.appendFromLeader([entry(3, 2), entry(4, 3)])).toBe(2)
+    expect(terms(log)).toEqual([1, 1, 2, 3])
+    // Or it conflicts: the suffix was another branch's, and goes.
+    const other = RaftLog.restore(undefined, [entry(1, 1), entry(2, 1), entry(3, 2), entry(4, 3)], 2)
+    other.markDamaged(3, undefined)
+    expect(other.appendFromLeader([entry(3, 2), entry(4, 4)])).toBe(2)
+    expect(terms(other)).toEqual([1, 1, 2, 4])
   })
 
   it("an intact match at the end of the batch vouches for what follows", () => {

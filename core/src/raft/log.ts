@@ -29,8 +29,6 @@ export class RaftLog {
   private readonly repaired = new Set<number>()
   /** Bumped whenever an entry already in the log changes (a truncation, a fill, a snapshot); appends leave it. */
   version = 0
-  /** A suffix was marked as holes by the last appends (see dropForeignSuffix). */
-  private suspectSuffix = false
 
   static restore(snapshot: SnapshotMeta | undefined, entries: ReadonlyArray<Entry>, commit: number): RaftLog {
     const log = new RaftLog()
@@ -82,8 +80,8 @@ export class RaftLog {
     return this.entries[index - this.snapshotIndex - 1]
   }
 
-  /** Intact entries in [from, to], stopping early at a damaged one or at `maxBytes` (always at least one). */
-  slice(from: number, to: number, maxBytes = Number.MAX_SAFE_INTEGER): ReadonlyArray<Entry> {
+  /** Intact entries in [from, to], stopping early at a damaged one or at `maxBytes` (always at least `minEntries`). */
+  slice(from: number, to: number, maxBytes = Number.MAX_SAFE_INTEGER, minEntries = 1): ReadonlyArray<Entry> {
     assert(from > this.snapshotIndex, () => `slice from ${from} below the snapshot ${this.snapshotIndex}`)
     const out: Array<Entry> = []
     let bytes = 0
@@ -91,7 +89,7 @@ export class RaftLog {
       const entry = this.entry(i)
       if (entry === undefined) break
       bytes += entry.data.length + 24
-      if (out.length > 0 && bytes > maxBytes) break
+      if (out.length >= minEntries && bytes > maxBytes) break
       out.push(entry)
     }
     return out
@@ -112,15 +110,14 @@ export class RaftLog {
   /**
    * Appends `entries` from a leader after prevIndex matched: entries that
    * agree are kept, the first conflict truncates our suffix. Damaged entries
-   * are replaced by the leader's copy. Returns the first index written (to
-   * persist from), or undefined if nothing changed.
+   * are replaced by the leader's copy. Returns how many entries, from the
+   * front, our log now holds as the leader's: all of them, or all but the last
+   * when that one would fill a hole nothing vouches for (see `unvouchedFill`).
    */
-  appendFromLeader(entries: ReadonlyArray<Entry>): number | undefined {
-    let firstWritten: number | undefined
-    // Did the batch end on a hole whose term was lost? Then nothing vouches for what follows it.
-    let endsOnLostTerm = false
-    for (const entry of entries) {
-      endsOnLostTerm = false
+  appendFromLeader(entries: ReadonlyArray<Entry>): number {
+    const last = entries[entries.length - 1]
+    const accepted = last !== undefined && this.unvouchedFill(last) ? entries.length - 1 : entries.length
+    for (const entry of entries.slice(0, accepted)) {
       if (entry.index <= this.snapshotIndex) continue
       if (entry.index <= this.lastIndex()) {
         if (!this.damaged.has(entry.index) && this.term(entry.index) === entry.term) continue
@@ -128,8 +125,6 @@ export class RaftLog {
         if (this.damaged.has(entry.index) && (knownTerm === undefined || knownTerm === entry.term)) {
           // A repair: the leader's entry fills the hole (what follows is checked below).
           this.fill(entry)
-          endsOnLostTerm = knownTerm === undefined
-          firstWritten ??= entry.index
           continue
         }
         // A conflict — also a hole whose metadata vouches for another term: another branch.
@@ -138,10 +133,30 @@ export class RaftLog {
       }
       assert(entry.index === this.lastIndex() + 1, () => `append leaves a gap at ${entry.index} (last ${this.lastIndex()})`)
       this.entries.push(entry)
-      firstWritten ??= entry.index
     }
-    this.dropForeignSuffix(entries[entries.length - 1], endsOnLostTerm)
-    return firstWritten
+    if (accepted > 0) this.dropForeignSuffix(entries[accepted - 1]!)
+    return accepted
+  }
+
+  /**
+   * Would `last`, the end of a leader's batch, fill a hole whose term was lost while a later term
+   * follows it in our log (above our commit index)? That later entry was appended after whatever
+   * we held at `last` then, maybe another branch's entry: it vouches for nothing, and keeping it
+   * after the leader's entry would make our log claim a branch it is not on. Neither may it go
+   * (it may be committed, if our lost entry was the leader's and we acknowledged what followed),
+   * nor become a hole (such a mark would not survive a restart, unlike the fill). So the hole
+   * waits for a batch that reaches past it, where our next entry either matches the leader's
+   * (vouching for the fill) or conflicts (truncating the suffix). An entry of `last`'s own term
+   * after it does vouch for it: only that term's leader wrote both.
+   */
+  private unvouchedFill(last: Entry): boolean {
+    if (last.index <= this.snapshotIndex || last.index >= this.lastIndex()) return false
+    if (!this.damaged.has(last.index) || this.damaged.get(last.index) !== undefined) return false
+    for (let index = last.index + 1; index <= this.lastIndex(); index++) {
+      const term = this.term(index)
+      if (term !== undefined) return term > last.term && index > this.committed
+    }
+    return false
   }
 
   /**
@@ -151,27 +166,12 @@ export class RaftLog {
    * follows go. With an intact log this never fires: our entry at `last` matched the leader's,
    * and what follows it in our log has at least its term. Without it, a node kept such a suffix
    * after a fill and voted for a stale candidate whose log ended in it.
-   *
-   * If `last` itself filled a hole whose term was lost, a later term after it proves nothing
-   * either: that entry was appended after whatever we held at `last` then, which may have been
-   * another branch's entry. (An entry of `last`'s own term after it does vouch for it: only
-   * that term's leader wrote both.) Such a suffix becomes holes of unknown term: it may be
-   * committed (our lost entry was the leader's, and we acknowledged what followed), so it must
-   * not go, but it must not vouch for anything either until a leader or a peer fills it.
    */
-  private dropForeignSuffix(last: Entry | undefined, lastTermWasLost: boolean): void {
-    if (last === undefined || last.index <= this.snapshotIndex || last.index >= this.lastIndex()) return
+  private dropForeignSuffix(last: Entry): void {
+    if (last.index <= this.snapshotIndex || last.index >= this.lastIndex()) return
     for (let index = last.index + 1; index <= this.lastIndex(); index++) {
       const term = this.term(index)
       if (term === undefined) continue
-      if (lastTermWasLost && term > last.term && index > this.committed) {
-        for (let suspect = index; suspect <= this.lastIndex(); suspect++) {
-          if (!this.damaged.has(suspect)) this.damaged.set(suspect, undefined)
-        }
-        this.suspectSuffix = true
-        this.version++
-        return
-      }
       if (term < last.term) {
         assert(index > this.committed, () => `entry ${index} of term ${term} after the leader's (${last.index}, ${last.term}) is committed`)
         this.truncateFrom(Math.max(last.index, this.committed) + 1)
@@ -354,13 +354,6 @@ export class RaftLog {
   }
 
   /** Marks entry `index` damaged on this node's disk; `term` if its metadata still vouches for it. */
-  /** Did an append since the last call mark a suffix as holes (see dropForeignSuffix)? */
-  takeSuspectSuffix(): boolean {
-    const marked = this.suspectSuffix
-    this.suspectSuffix = false
-    return marked
-  }
-
   markDamaged(index: number, term: number | undefined): void {
     if (index <= this.snapshotIndex || index > this.lastIndex()) return
     this.damaged.set(index, term)

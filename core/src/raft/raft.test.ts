@@ -355,7 +355,28 @@ describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)",
     for (const id of [b, c]) expect(h.applied.get(id)!.find((x) => x.index === 2)?.term).toBe(1)
   })
 
-  it("a committed suffix after a filled lost-term hole stays (as holes) until a peer fills it (review of 4ed59f3)", () => {
+  it("one entry per message: a follower's lost-term hole before another branch ends up holding the leader's branch, never a mix (review of 50a70e7)", () => {
+    const [a, b, c, d, e5] = ids(5) as [NodeId, NodeId, NodeId, NodeId, NodeId]
+    const h = new RaftHarness([a, b, c, d, e5], { maxBytesPerMessage: 1 })
+    const e = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}t${term}`) })
+    // Term 2: b wrote (2, 2) on b and d. Term 3: c wrote (2, 3), (3, 3) on c and a. a lost entry 2.
+    h.durable.set(a, { hardState: { term: 3, vote: c, commit: 1 }, entries: [e(1, 1), e(2, 3), e(3, 3)], snapshot: undefined })
+    h.durable.set(c, { hardState: { term: 3, vote: c, commit: 1 }, entries: [e(1, 1), e(2, 3), e(3, 3)], snapshot: undefined })
+    for (const id of [b, d]) h.durable.set(id, { hardState: { term: 3, vote: c, commit: 1 }, entries: [e(1, 1), e(2, 2)], snapshot: undefined })
+    h.durable.set(e5, { hardState: { term: 3, vote: c, commit: 1 }, entries: [e(1, 1)], snapshot: undefined })
+    for (const id of [b, c, d, e5]) h.boot(id)
+    h.boot(a, [{ index: 2, term: undefined }])
+    h.isolate(c)
+    h.raft(b).campaignNow()
+    h.deliverAll()
+    h.tick(4, [a, b, d, e5])
+    expect(h.raft(b).role).toBe("leader")
+    // a never takes (2, 2) and keeps (3, 3) after it: a batch reaching past the hole settles both.
+    expect([1, 2, 3].map((i) => h.raft(a).log.term(i))).toEqual([1, 2, 4])
+    expect(h.raft(a).log.hasDamage()).toBe(false)
+  })
+
+  it("a committed suffix after a lost-term hole is neither dropped nor vouched for by a fill that stops at the hole (reviews of 4ed59f3, 50a70e7)", () => {
     const h = new RaftHarness(ids(3))
     const [a, b, c] = ids(3) as [NodeId, NodeId, NodeId]
     const e = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}t${term}`) })
@@ -369,9 +390,9 @@ describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)",
     h.boot(b, [{ index: 5, term: undefined }])
     h.isolate(a)
     h.tick(12, [b])
-    // c's committed entry 5 fills b's hole; 6..10 become holes, not a shorter log.
+    // c's committed run stops at 5: filling it would leave b's 6..10 vouched for by nothing.
     expect(h.raft(b).log.lastIndex()).toBe(10)
-    expect(h.raft(b).log.damagedIndexes()).toEqual([6, 7, 8, 9, 10])
+    expect(h.raft(b).log.damagedIndexes()).toEqual([5])
     // Without a, neither b nor c may lead: c lacks 6..10, which may be (and are) committed.
     h.tick(60, [b, c])
     expect(h.leader()).toBeUndefined()
@@ -381,6 +402,7 @@ describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)",
     h.deliverAll()
     h.tick(5)
     for (const id of [a, b, c]) expect(h.raft(id).log.entry(6)?.term).toBe(5)
+    expect(h.raft(b).log.hasDamage()).toBe(false)
   })
 })
 

@@ -777,9 +777,9 @@ export class Raft {
       this.send(reply(false, m.prevIndex, hint, this.log.term(hint) ?? 0))
       return
     }
-    this.log.appendFromLeader(m.entries)
-    this.noteSuspectSuffix()
-    const lastNew = m.prevIndex + m.entries.length
+    // All but the last entry, if that one would fill a hole nothing vouches for: we answer for
+    // what we hold, and the leader sends from there again.
+    const lastNew = m.prevIndex + this.log.appendFromLeader(m.entries)
     this.log.commitTo(Math.min(m.commit, lastNew))
     this.messagesAfterPersist.push(reply(true, lastNew))
   }
@@ -922,7 +922,11 @@ export class Raft {
       if (prevIndex < this.log.firstIndex()) this.startSnapshot(to, pr)
       return // our own entry is damaged: repair first
     }
-    const entries = pr.next <= this.log.lastIndex() ? this.log.slice(pr.next, this.log.lastIndex(), this.options.maxBytesPerMessage) : []
+    // A probe carries two entries even past the byte limit: a follower will not fill a hole at the
+    // end of a batch that nothing after it vouches for (RaftLog.appendFromLeader), and a probe is
+    // how the leader comes back to that hole.
+    const minEntries = pr.state === "probe" ? 2 : 1
+    const entries = pr.next <= this.log.lastIndex() ? this.log.slice(pr.next, this.log.lastIndex(), this.options.maxBytesPerMessage, minEntries) : []
     if (entries.length === 0 && pr.next <= this.log.lastIndex()) return // a damaged entry on our side
     // In replicate, nothing new means nothing to send: heartbeats carry the commit index.
     if (entries.length === 0 && pr.state === "replicate" && !sendIfEmpty) return
@@ -1282,13 +1286,6 @@ export class Raft {
     this.counters.repairsFilled++
   }
 
-  /** The log marked a suffix it cannot vouch for as holes: damage found now, as by markDamaged. */
-  private noteSuspectSuffix(): void {
-    if (!this.log.takeSuspectSuffix()) return
-    this.damageTerm = this.term
-    this.lackWitnesses.clear()
-  }
-
   private handleRepairResponse(m: RepairResponse): void {
     const holesBefore = this.log.damagedIndexes().length
     // The peer's copy is the one we lost if a later entry of ours, intact, has the same term as
@@ -1340,9 +1337,8 @@ export class Raft {
     if (run.length > 0) {
       // Our log up to our commit index is the committed log, so a committed run right after it
       // continues our log exactly as a leader's append would (Log Matching).
-      this.log.appendFromLeader(run)
-      this.noteSuspectSuffix()
-      this.log.commitTo(run[run.length - 1]!.index)
+      const accepted = this.log.appendFromLeader(run)
+      if (accepted > 0) this.log.commitTo(run[accepted - 1]!.index)
     }
     this.counters.repairsFilled += holesBefore - this.log.damagedIndexes().length
   }
