@@ -49,6 +49,17 @@ describe("RaftLog.appendFromLeader over holes", () => {
     expect(terms(other)).toEqual([1, 1, 2, 4])
   })
 
+  it("a run of lost-term holes at the end of a batch waits as a whole, not only its last entry", () => {
+    const log = RaftLog.restore(undefined, [entry(1, 1), entry(2, 2), entry(3, 2), entry(4, 3)], 1)
+    log.markDamaged(2, undefined)
+    log.markDamaged(3, undefined)
+    // Filling 2 alone, with 3 still a hole and (4, 3) after it, would vouch for nothing either.
+    expect(log.appendFromLeader([entry(2, 2), entry(3, 2)])).toBe(0)
+    expect(log.damagedIndexes()).toEqual([2, 3])
+    expect(log.appendFromLeader([entry(2, 2), entry(3, 2), entry(4, 3)])).toBe(3)
+    expect(log.hasDamage()).toBe(false)
+  })
+
   it("an intact match at the end of the batch vouches for what follows", () => {
     const log = RaftLog.restore(undefined, [entry(1, 1), entry(2, 1), entry(3, 2), entry(4, 3)], 2)
     log.markDamaged(2, undefined)

@@ -111,12 +111,11 @@ export class RaftLog {
    * Appends `entries` from a leader after prevIndex matched: entries that
    * agree are kept, the first conflict truncates our suffix. Damaged entries
    * are replaced by the leader's copy. Returns how many entries, from the
-   * front, our log now holds as the leader's: all of them, or all but the last
-   * when that one would fill a hole nothing vouches for (see `unvouchedFill`).
+   * front, our log now holds as the leader's: all of them, or fewer when the
+   * last ones would fill holes nothing vouches for (see `unvouchedFills`).
    */
   appendFromLeader(entries: ReadonlyArray<Entry>): number {
-    const last = entries[entries.length - 1]
-    const accepted = last !== undefined && this.unvouchedFill(last) ? entries.length - 1 : entries.length
+    const accepted = entries.length - this.unvouchedFills(entries)
     for (const entry of entries.slice(0, accepted)) {
       if (entry.index <= this.snapshotIndex) continue
       if (entry.index <= this.lastIndex()) {
@@ -139,24 +138,31 @@ export class RaftLog {
   }
 
   /**
-   * Would `last`, the end of a leader's batch, fill a hole whose term was lost while a later term
-   * follows it in our log (above our commit index)? That later entry was appended after whatever
-   * we held at `last` then, maybe another branch's entry: it vouches for nothing, and keeping it
-   * after the leader's entry would make our log claim a branch it is not on. Neither may it go
-   * (it may be committed, if our lost entry was the leader's and we acknowledged what followed),
-   * nor become a hole (such a mark would not survive a restart, unlike the fill). So the hole
-   * waits for a batch that reaches past it, where our next entry either matches the leader's
-   * (vouching for the fill) or conflicts (truncating the suffix). An entry of `last`'s own term
-   * after it does vouch for it: only that term's leader wrote both.
+   * How many entries at the end of a leader's batch would only fill holes whose terms were lost,
+   * while a later term follows them in our log (above our commit index)? That later entry was
+   * appended after whatever we held there, maybe another branch's entries: after the leader's it
+   * would vouch for nothing, and our log would claim a branch it is not on. Neither may it go
+   * (it may be committed, if our lost entries were the leader's and we acknowledged what
+   * followed), nor become a hole (such a mark would not survive a restart, unlike the fills). So
+   * those holes wait for a batch that reaches past them, where our next entry either matches the
+   * leader's (vouching for the fills) or conflicts (truncating the suffix). An entry of the last
+   * fill's own term after them does vouch: only that term's leader wrote both.
    */
-  private unvouchedFill(last: Entry): boolean {
-    if (last.index <= this.snapshotIndex || last.index >= this.lastIndex()) return false
-    if (!this.damaged.has(last.index) || this.damaged.get(last.index) !== undefined) return false
+  private unvouchedFills(entries: ReadonlyArray<Entry>): number {
+    const last = entries[entries.length - 1]
+    if (last === undefined || last.index <= this.snapshotIndex || last.index >= this.lastIndex()) return 0
+    let trailing = 0
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const index = entries[i]!.index
+      if (index <= this.snapshotIndex || !this.damaged.has(index) || this.damaged.get(index) !== undefined) break
+      trailing++
+    }
+    if (trailing === 0) return 0
     for (let index = last.index + 1; index <= this.lastIndex(); index++) {
       const term = this.term(index)
-      if (term !== undefined) return term > last.term && index > this.committed
+      if (term !== undefined) return term > last.term && index > this.committed ? trailing : 0
     }
-    return false
+    return 0
   }
 
   /**
