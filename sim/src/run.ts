@@ -180,7 +180,8 @@ const startRaftKv = (cluster: SimCluster, config: SimConfig, options: RunOptions
     stopAtNs: endNs - Math.min(1e9, ((config.durationMs - config.healAtMs) * 1e6) / 2),
     raft: {
       ...(options.plantedBug === "commit-previous-term" || options.plantedBug === "vote-without-log-check" ? { plantedBug: options.plantedBug } : {}),
-      ...(options.readMode === undefined ? {} : { readMode: options.readMode })
+      ...(options.readMode === undefined ? {} : { readMode: options.readMode }),
+      ...(config.raftMaxBytesPerMessage === undefined ? {} : { maxBytesPerMessage: config.raftMaxBytesPerMessage })
     }
   })
   cluster.start(workload.server)

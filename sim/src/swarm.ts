@@ -66,7 +66,15 @@ export interface SimConfig {
   readonly clocks: ReadonlyArray<ClockConfig>
   /** Mean virtual time between nemesis episodes. */
   readonly nemesisMeanGapMs: number
+  /**
+   * Raft's byte limit per append (undefined: the default, 1 MiB). Small limits make every append
+   * one or two entries, so repair, backtracking and flow control run entry by entry.
+   */
+  readonly raftMaxBytesPerMessage: number | undefined
 }
+
+/** The byte limits a quarter of raft-kv seeds run with: one entry per append, or a few. */
+const smallRaftMessageLimits = [1, 256] as const
 
 export interface ConfigOverrides {
   readonly nodes?: number | undefined
@@ -131,6 +139,10 @@ export const drawConfig = (seed: number, overrides: ConfigOverrides = {}): SimCo
     clocks.push({ skewMs: Math.round(skew), driftPpm: Math.round(drift) })
   }
   for (const kind of lateKinds) drawKind(kind)
+  // From a stream of its own, so that seeds without a small limit keep their traces.
+  const limits = seededSource(`cairn-sim/${seed}`).split("raft-limits")
+  const small = limits.chance(0.25)
+  const limit = smallRaftMessageLimits[limits.intBetween(0, smallRaftMessageLimits.length - 1)]
   return {
     seed,
     nodes,
@@ -140,6 +152,7 @@ export const drawConfig = (seed: number, overrides: ConfigOverrides = {}): SimCo
     network,
     disk,
     clocks,
-    nemesisMeanGapMs: 400
+    nemesisMeanGapMs: 400,
+    raftMaxBytesPerMessage: raft && small ? limit : undefined
   }
 }

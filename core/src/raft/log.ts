@@ -158,11 +158,22 @@ export class RaftLog {
       trailing++
     }
     if (trailing === 0) return 0
-    for (let index = last.index + 1; index <= this.lastIndex(); index++) {
-      const term = this.term(index)
-      if (term !== undefined) return term > last.term && index > this.committed ? trailing : 0
+    const next = this.knownAfter(last.index)
+    if (next === undefined) return 0
+    return this.term(next)! > last.term && next > this.committed ? trailing : 0
+  }
+
+  /**
+   * Our first entry after `index` whose term we know, if any. When `appendFromLeader` holds back
+   * fills, a batch must reach this entry: the follower names it to the leader, which otherwise,
+   * with a byte limit smaller than the run of holes, would send the holes forever in batches that
+   * all stop short of it.
+   */
+  knownAfter(index: number): number | undefined {
+    for (let i = Math.max(index, this.snapshotIndex) + 1; i <= this.lastIndex(); i++) {
+      if (this.term(i) !== undefined) return i
     }
-    return 0
+    return undefined
   }
 
   /**

@@ -404,6 +404,32 @@ describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)",
     for (const id of [a, b, c]) expect(h.raft(id).log.entry(6)?.term).toBe(5)
     expect(h.raft(b).log.hasDamage()).toBe(false)
   })
+
+  it("a run of lost-term holes longer than one message still gets filled: the follower names the batch it needs (review of c7de9f6)", () => {
+    const [a, b, c] = ids(3) as [NodeId, NodeId, NodeId]
+    // One entry per message, so a probe (two entries) cannot reach past a's three holes.
+    const h = new RaftHarness([a, b, c], { maxBytesPerMessage: 1 })
+    const e = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}t${term}`) })
+    // Term 2 wrote 2..4 everywhere; a led term 3 and wrote (5, 3) only on itself; b led term 4 and
+    // wrote (5, 4) on b and c. a's durable commit index lagged at 1, and it lost 2..4 with their terms.
+    const prefix = [e(1, 1), e(2, 2), e(3, 2), e(4, 2)]
+    for (const id of [b, c]) h.durable.set(id, { hardState: { term: 4, vote: b, commit: 4 }, entries: [...prefix, e(5, 4)], snapshot: undefined })
+    h.durable.set(a, { hardState: { term: 4, vote: b, commit: 1 }, entries: [...prefix, e(5, 3)], snapshot: undefined })
+    h.boot(b)
+    h.boot(c)
+    h.boot(a, [2, 3, 4].map((index) => ({ index, term: undefined })))
+    h.raft(b).campaignNow()
+    h.deliverAll()
+    expect(h.raft(b).role).toBe("leader")
+    // From here b needs a for every commit.
+    h.isolate(c)
+    h.raft(b).propose([cmd("x")])
+    // Without the follower's hint, probe, short success and rejection chased each other forever.
+    expect(h.deliverAll(1_000)).toBeLessThan(1_000)
+    expect(h.commands(b)).toContain("x")
+    expect(h.raft(a).log.hasDamage()).toBe(false)
+    expect([2, 3, 4, 5].map((i) => h.raft(a).log.term(i))).toEqual([2, 2, 2, 4])
+  })
 })
 
 describe("Raft decisions under a configuration not yet known committed", () => {

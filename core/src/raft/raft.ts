@@ -156,6 +156,11 @@ interface Progress {
   recentActive: boolean
   snapshotIndex: number
   snapshotOffset: number
+  /**
+   * The follower held back fills of lost-term holes until a batch reaches this index (0: none):
+   * the next appends to it carry entries through here in one message, past the byte limit.
+   */
+  fillThrough: number
 }
 
 interface PendingRead {
@@ -521,7 +526,8 @@ export class Raft {
       inflightBytes: 0,
       recentActive: true,
       snapshotIndex: 0,
-      snapshotOffset: 0
+      snapshotOffset: 0,
+      fillThrough: 0
     }
   }
 
@@ -777,11 +783,14 @@ export class Raft {
       this.send(reply(false, m.prevIndex, hint, this.log.term(hint) ?? 0))
       return
     }
-    // All but the last entry, if that one would fill a hole nothing vouches for: we answer for
-    // what we hold, and the leader sends from there again.
-    const lastNew = m.prevIndex + this.log.appendFromLeader(m.entries)
+    // All but a trailing run of fills of lost-term holes that nothing vouches for: we answer for
+    // what we hold, and name the entry a batch must reach for the rest (RaftLog.unvouchedFills).
+    const accepted = this.log.appendFromLeader(m.entries)
+    const lastNew = m.prevIndex + accepted
+    const reachTo = accepted < m.entries.length ? this.log.knownAfter(m.entries[m.entries.length - 1]!.index) : undefined
+    assert(accepted === m.entries.length || reachTo !== undefined, () => `${this.id} held back fills at ${lastNew + 1} with nothing after them`)
     this.log.commitTo(Math.min(m.commit, lastNew))
-    this.messagesAfterPersist.push(reply(true, lastNew))
+    this.messagesAfterPersist.push(reply(true, lastNew, reachTo ?? 0))
   }
 
   private handleAppendResponse(m: AppendResponse): void {
@@ -789,6 +798,19 @@ export class Raft {
     const pr = this.progress.get(m.from)
     if (pr === undefined) return
     pr.recentActive = true
+    if (m.success && m.hintIndex <= m.index) {
+      pr.fillThrough = 0 // the follower took the whole batch
+    } else if (m.success && m.hintIndex > pr.match) {
+      // The follower held back fills after m.index until a batch reaches hintIndex. Entries we
+      // sent past m.index will be rejected: probe again from there, with one long enough.
+      pr.fillThrough = m.hintIndex
+      if (pr.state !== "snapshot" && (pr.next > m.index + 1 || pr.state === "replicate")) {
+        this.freeInflight(pr, Number.MAX_SAFE_INTEGER)
+        pr.state = "probe"
+        pr.next = Math.max(pr.match, m.index) + 1
+        pr.probeSent = false
+      }
+    }
     if (!m.success) {
       if (m.index <= pr.match) {
         // The follower rejects an entry it once acknowledged: it found that entry damaged on its
@@ -816,7 +838,8 @@ export class Raft {
     if (m.index > pr.match) {
       pr.match = m.index
       pr.next = Math.max(pr.next, m.index + 1)
-      if (pr.state === "probe") {
+      if (pr.fillThrough <= pr.match) pr.fillThrough = 0
+      if (pr.state === "probe" && pr.fillThrough === 0) {
         pr.state = "replicate"
         this.freeInflight(pr, Number.MAX_SAFE_INTEGER)
       }
@@ -834,7 +857,7 @@ export class Raft {
     } else {
       pr.probeSent = false
       this.freeInflight(pr, m.index)
-      if (pr.state === "probe" && m.index === pr.match) {
+      if (pr.state === "probe" && m.index === pr.match && pr.fillThrough === 0) {
         // The probe found the follower's log matching ours up to its known match (it had rejected an
         // entry it once acknowledged, or a stale rejection reset it): replicate again. Staying in probe
         // would answer every such response with another empty append, forever (seed 4193; etcd does the same).
@@ -922,10 +945,10 @@ export class Raft {
       if (prevIndex < this.log.firstIndex()) this.startSnapshot(to, pr)
       return // our own entry is damaged: repair first
     }
-    // A probe carries two entries even past the byte limit: a follower will not fill a hole at the
-    // end of a batch that nothing after it vouches for (RaftLog.appendFromLeader), and a probe is
-    // how the leader comes back to that hole.
-    const minEntries = pr.state === "probe" ? 2 : 1
+    // A probe carries two entries even past the byte limit, and as many as reach the follower's
+    // fillThrough: a follower will not fill a hole at the end of a batch that nothing after it
+    // vouches for (RaftLog.appendFromLeader), and a probe is how the leader comes back to that hole.
+    const minEntries = pr.state === "probe" ? Math.max(2, pr.fillThrough - pr.next + 1) : 1
     const entries = pr.next <= this.log.lastIndex() ? this.log.slice(pr.next, this.log.lastIndex(), this.options.maxBytesPerMessage, minEntries) : []
     if (entries.length === 0 && pr.next <= this.log.lastIndex()) return // a damaged entry on our side
     // In replicate, nothing new means nothing to send: heartbeats carry the commit index.
