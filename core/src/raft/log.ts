@@ -170,8 +170,17 @@ export class RaftLog {
    * all stop short of it.
    */
   knownAfter(index: number): number | undefined {
+    return this.firstAfter(index, (i) => this.term(i) !== undefined)
+  }
+
+  /** Our first intact entry after `index`, if any. */
+  intactAfter(index: number): number | undefined {
+    return this.firstAfter(index, (i) => !this.damaged.has(i))
+  }
+
+  private firstAfter(index: number, test: (i: number) => boolean): number | undefined {
     for (let i = Math.max(index, this.snapshotIndex) + 1; i <= this.lastIndex(); i++) {
-      if (this.term(i) !== undefined) return i
+      if (test(i)) return i
     }
     return undefined
   }

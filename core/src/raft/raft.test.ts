@@ -405,6 +405,24 @@ describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)",
     expect(h.raft(b).log.hasDamage()).toBe(false)
   })
 
+  it("holes far past the commit index are repaired from peers without a leader (seed 712)", () => {
+    const [a, b, c] = ids(3) as [NodeId, NodeId, NodeId]
+    const h = new RaftHarness([a, b, c])
+    const e = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}t${term}`) })
+    const log = Array.from({ length: 70 }, (_, i) => e(i + 1, i < 60 ? 1 : 2))
+    // Durable commit indexes lagged at 1. a and b hold the longest log, each with a hole the
+    // other holds, beyond the run after the commit index that repair requests cover; c is short.
+    for (const id of [a, b]) h.durable.set(id, { hardState: { term: 2, vote: undefined, commit: 1 }, entries: log.slice(), snapshot: undefined })
+    h.durable.set(c, { hardState: { term: 2, vote: undefined, commit: 1 }, entries: log.slice(0, 60), snapshot: undefined })
+    h.boot(a, [{ index: 50, term: undefined }])
+    h.boot(b, [{ index: 55, term: undefined }])
+    h.boot(c)
+    const leader = h.electLeader()
+    expect([a, b]).toContain(leader)
+    for (const id of [a, b]) expect(h.raft(id).log.hasDamage()).toBe(false)
+    expect(h.raft(a).log.entry(50)?.term).toBe(1)
+  })
+
   it("a run of lost-term holes longer than one message still gets filled: the follower names the batch it needs (review of c7de9f6)", () => {
     const [a, b, c] = ids(3) as [NodeId, NodeId, NodeId]
     // One entry per message, so a probe (two entries) cannot reach past a's three holes.

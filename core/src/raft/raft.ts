@@ -1261,9 +1261,23 @@ export class Raft {
   private requestRepair(): void {
     if (this.ticks % this.options.heartbeatTicks !== 0) return
     // Holes within our commit index (the same entry everywhere), then the run after it.
-    const indexes = this.log.damagedIndexes().filter((i) => i <= this.log.committed).slice(0, 32)
+    const holes = this.log.damagedIndexes()
+    const indexes = holes.filter((i) => i <= this.log.committed).slice(0, 32)
     const from = this.log.committed + 1
-    for (let i = from; i <= Math.min(this.log.lastIndex(), from + 31); i++) indexes.push(i)
+    const runEnd = Math.min(this.log.lastIndex(), from + 31)
+    for (let i = from; i <= runEnd; i++) indexes.push(i)
+    // Then holes past that run, each with our next intact entry: where the peer's entry there has
+    // our term, it vouches for the peer's copy of the hole (Log Matching; handleRepairResponse).
+    // Seed 712: two most up-to-date nodes each lacked an entry the other held, far past the
+    // commit index, so neither could campaign and the third could not win.
+    let beyond = 0
+    for (const hole of holes) {
+      if (hole <= runEnd || beyond >= 32) continue
+      if (indexes[indexes.length - 1]! < hole) indexes.push(hole)
+      const witness = this.log.intactAfter(hole)
+      if (witness !== undefined && indexes[indexes.length - 1]! < witness) indexes.push(witness)
+      beyond++
+    }
     if (indexes.length === 0) return
     for (const id of new Set([...members(this.config), ...this.knownPeers])) {
       if (id === this.id) continue
@@ -1293,11 +1307,20 @@ export class Raft {
 
   private handleRepairSnapshot(m: RepairSnapshot): void {
     const meta = m.meta
-    // Useful only if it covers one of our holes and stays within what we know is committed.
-    if (meta.index <= this.log.snapshotBoundary.index || meta.index > this.log.committed) return
+    // Useful only if it covers one of our holes and stays within what we know is committed, or
+    // ends on an intact entry of ours of its term: a snapshot holds only committed entries, and
+    // our log agrees with it up to there (Log Matching), so that entry is committed too. Seed
+    // 765: a node whose commit index was lost had holes its peers had compacted away, and every
+    // election needed it.
+    if (meta.index <= this.log.snapshotBoundary.index) return
     if (!this.log.damagedIndexes().some((i) => i <= meta.index)) return
     const ours = this.log.term(meta.index)
-    if (ours !== undefined && !this.log.isDamaged(meta.index) && ours !== meta.term) return
+    const oursIntact = ours !== undefined && !this.log.isDamaged(meta.index)
+    if (oursIntact && ours !== meta.term) return
+    if (meta.index > this.log.committed) {
+      if (!oursIntact) return
+      this.log.commitTo(meta.index)
+    }
     const snapshot: Snapshot = { meta, data: m.data }
     this.log.replacePrefix(meta)
     // The snapshot's configuration is the one in force at its index: config entries in the
