@@ -133,6 +133,12 @@ export class RaftLog {
       assert(entry.index === this.lastIndex() + 1, () => `append leaves a gap at ${entry.index} (last ${this.lastIndex()})`)
       this.entries.push(entry)
     }
+    // A conflict in the prefix truncated our suffix, the held-back holes and the entry after them
+    // with it: the rest of the batch now simply extends our log.
+    if (accepted < entries.length && entries[accepted]!.index === this.lastIndex() + 1) {
+      for (const entry of entries.slice(accepted)) this.entries.push(entry)
+      return entries.length
+    }
     if (accepted > 0) this.dropForeignSuffix(entries[accepted - 1]!)
     return accepted
   }

@@ -405,6 +405,54 @@ describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)",
     expect(h.raft(b).log.hasDamage()).toBe(false)
   })
 
+  it("held-back fills whose suffix a conflict earlier in the batch truncated are simply appended (review of 505722a)", () => {
+    const [n1, n2, n3, n4, n5] = ids(5) as [NodeId, NodeId, NodeId, NodeId, NodeId]
+    const h = new RaftHarness([n1, n2, n3, n4, n5], { maxBytesPerMessage: 1 })
+    const e = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}t${term}`) })
+    // Term 2: n1 wrote 2..4 on n1, n2. Term 3: n3 wrote 2..4 on n3, n4. Term 4: n1 wrote (5, 4) on
+    // n1, n2. n2 lost 3 and 4 with their terms; n3 campaigns in term 5 with n4 and n5.
+    for (const id of [n1, n2]) h.durable.set(id, { hardState: { term: 4, vote: n1, commit: 1 }, entries: [e(1, 1), e(2, 2), e(3, 2), e(4, 2), e(5, 4)], snapshot: undefined })
+    for (const id of [n3, n4]) h.durable.set(id, { hardState: { term: 4, vote: n1, commit: 1 }, entries: [e(1, 1), e(2, 3), e(3, 3), e(4, 3)], snapshot: undefined })
+    h.durable.set(n5, { hardState: { term: 4, vote: n1, commit: 1 }, entries: [e(1, 1)], snapshot: undefined })
+    for (const id of [n1, n3, n4, n5]) h.boot(id)
+    h.boot(n2, [3, 4].map((index) => ({ index, term: undefined })))
+    h.raft(n3).campaignNow()
+    // The probe [(2, 3), (3, 3)] holds (3, 3) back for n2's (5, 4), but (2, 3) conflicts and cuts it.
+    expect(h.deliverAll(10_000)).toBeLessThan(10_000)
+    expect(h.raft(n3).role).toBe("leader")
+    expect([2, 3, 4].map((i) => h.raft(n2).log.term(i))).toEqual([3, 3, 3])
+    expect(h.raft(n2).log.hasDamage()).toBe(false)
+  })
+
+  it("a long probe stopped short by the leader's own damage waits for the next heartbeat, not a storm (review of 505722a)", () => {
+    const [a, b, c] = ids(3) as [NodeId, NodeId, NodeId]
+    const h = new RaftHarness([a, b, c])
+    const e = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}t${term}`) })
+    const prefix = [e(1, 1), e(2, 2), e(3, 2), e(4, 2)]
+    for (const id of [b, c]) h.durable.set(id, { hardState: { term: 4, vote: b, commit: 4 }, entries: [...prefix, e(5, 4)], snapshot: undefined })
+    h.durable.set(a, { hardState: { term: 4, vote: b, commit: 1 }, entries: [...prefix, e(5, 3)], snapshot: undefined })
+    h.boot(b)
+    h.boot(c)
+    h.boot(a, [2, 3, 4].map((index) => ({ index, term: undefined })))
+    h.isolate(a)
+    h.raft(b).campaignNow()
+    h.deliverAll()
+    // The leader finds its entry 4 rotten; c, the only other copy, is cut off.
+    h.raft(b).markDamaged(4, 2)
+    h.heal()
+    h.isolate(c)
+    h.raft(b).propose([cmd("x")])
+    expect(h.deliverAll(5_000)).toBeLessThan(5_000)
+    let deliveries = 0
+    for (let t = 0; t < 20; t++) {
+      h.raft(a).tick()
+      h.raft(b).tick()
+      deliveries += h.deliverAll(5_000)
+    }
+    // A few messages per heartbeat, not thousands.
+    expect(deliveries).toBeLessThan(500)
+  })
+
   it("holes far past the commit index are repaired from peers without a leader (seed 712)", () => {
     const [a, b, c] = ids(3) as [NodeId, NodeId, NodeId]
     const h = new RaftHarness([a, b, c])

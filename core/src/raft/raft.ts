@@ -798,6 +798,7 @@ export class Raft {
     const pr = this.progress.get(m.from)
     if (pr === undefined) return
     pr.recentActive = true
+    const fillBefore = pr.fillThrough
     if (m.success && m.hintIndex <= m.index) {
       pr.fillThrough = 0 // the follower took the whole batch
     } else if (m.success && m.hintIndex > pr.match) {
@@ -855,7 +856,11 @@ export class Raft {
         this.send({ type: "timeout-now", from: this.id, to: m.from, term: this.term })
       }
     } else {
-      pr.probeSent = false
+      // A short success that moved nothing (the probe could not reach fillThrough, e.g. our own
+      // entry on the way is damaged): wait for the next heartbeat answer, or every response (and
+      // every duplicate of one) would start another probe at once.
+      const stalled = pr.state === "probe" && pr.fillThrough > 0 && m.success && m.hintIndex > m.index && fillBefore === pr.fillThrough
+      if (!stalled) pr.probeSent = false
       this.freeInflight(pr, m.index)
       if (pr.state === "probe" && m.index === pr.match && pr.fillThrough === 0) {
         // The probe found the follower's log matching ours up to its known match (it had rejected an

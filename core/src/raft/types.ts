@@ -72,7 +72,10 @@ export interface AppendResponse extends Envelope {
   readonly success: boolean
   /** On success: the last index now known to match. On rejection: the rejected prevIndex. */
   readonly index: number
-  /** On rejection, where the leader should try next (fast backtracking). */
+  /**
+   * On rejection, where the leader should try next (fast backtracking). On a success that held
+   * back fills of lost-term holes at the batch's end: the entry a batch must reach (else 0).
+   */
   readonly hintIndex: number
   readonly hintTerm: number
 }
