@@ -39,7 +39,7 @@ export const parseFaultKinds = (text: string): ReadonlyArray<FaultKind> | string
 
 const describe = (r: RunResult): string => {
   const lines = [
-    `seed ${r.seed}: ${r.result.toUpperCase()}  nodes=${r.config.nodes} simulated=${r.simulatedMs} ms events=${r.events} trace=${r.traceHash} wall=${r.wallMs.toFixed(0)} ms`,
+    `seed ${r.seed}: ${r.result.toUpperCase()}  nodes=${r.config.nodes}${r.config.raftMaxBytesPerMessage === undefined ? "" : ` raft-message-bytes=${r.config.raftMaxBytesPerMessage}`} simulated=${r.simulatedMs} ms events=${r.events} trace=${r.traceHash} wall=${r.wallMs.toFixed(0)} ms`,
     `  workload ${r.workload}: ${Object.entries(r.stats).map(([k, v]) => `${k}=${v}`).join(" ") || "-"}`,
     `  faults enabled: ${Object.entries(r.config.faults).map(([k, v]) => `${k}@${v}`).join(" ") || "none"}`,
     `  faults fired:   ${Object.entries(r.faults).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(" ") || "none"}`
