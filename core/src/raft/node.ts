@@ -190,11 +190,15 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
           lastSnapshotIndex = applied
         }
         if (ready.repairSnapshot !== undefined) {
-          // A peer's snapshot replaced our damaged prefix; our later entries stay.
+          // A peer's snapshot replaced our damaged prefix; our later entries stay. The state machine
+          // takes it only if it is ahead: a hole found in entries already applied needs the log
+          // prefix, not an older state (that would rewind what reads and later entries see).
           yield* storage.saveSnapshot(ready.repairSnapshot)
-          assert(config.stateMachine.restore !== undefined, "received a snapshot but the state machine cannot restore one")
-          config.stateMachine.restore(ready.repairSnapshot.data)
-          applied = Math.max(applied, ready.repairSnapshot.meta.index)
+          if (ready.repairSnapshot.meta.index > applied) {
+            assert(config.stateMachine.restore !== undefined, "received a snapshot but the state machine cannot restore one")
+            config.stateMachine.restore(ready.repairSnapshot.data)
+            applied = ready.repairSnapshot.meta.index
+          }
           lastSnapshotIndex = Math.max(lastSnapshotIndex, ready.repairSnapshot.meta.index)
         }
         if (ready.hardState !== undefined || ready.entries.length > 0 || ready.truncateFrom !== undefined) {

@@ -544,6 +544,65 @@ describe("Raft repair by a peer's snapshot", () => {
   })
 })
 
+describe("Raft repair by a peer's snapshot past the commit index (seed 765, review of 8f67ce1)", () => {
+  const n = (i: number) => nodeId(`n${i}`)
+  const config = initialConfig([n(1), n(2), n(3)])
+  const entry = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}`) })
+  // n2 holds 1..10 of term 1 on disk with a hole at 3; its durable commit index lagged at 1.
+  const damagedNode = () => {
+    const raft = new Raft({ ...defaultRaftOptions(n(2), () => 0), preVote: false }, {
+      hardState: { term: 2, vote: undefined, commit: 1 },
+      snapshot: undefined,
+      entries: Array.from({ length: 10 }, (_, i) => entry(i + 1, 1)),
+      config,
+      damaged: [{ index: 3, term: undefined }]
+    })
+    raft.ready()
+    return raft
+  }
+  const repairSnapshot = (index: number, term: number) =>
+    ({ type: "repair-snapshot", from: n(3), to: n(2), term: 2, meta: { index, term, config }, data: cmd(`state@${index}`) }) as const
+
+  it("takes one that ends on an intact entry of ours of its term, and commits that entry", () => {
+    const raft = damagedNode()
+    raft.step(repairSnapshot(5, 1))
+    expect(raft.log.hasDamage()).toBe(false)
+    expect(raft.log.committed).toBe(5)
+    expect(raft.ready().repairSnapshot?.meta.index).toBe(5)
+  })
+
+  it("refuses one whose term differs from our entry there, or that ends past what our disk holds", () => {
+    const raft = damagedNode()
+    raft.step(repairSnapshot(5, 2))
+    expect(raft.log.hasDamage()).toBe(true)
+    raft.step({ type: "append", from: n(1), to: n(2), term: 2, prevIndex: 10, prevTerm: 1, entries: [entry(11, 2), entry(12, 2)], commit: 1 })
+    raft.step(repairSnapshot(12, 2))
+    expect(raft.log.hasDamage()).toBe(true)
+    expect(raft.log.committed).toBe(1)
+  })
+
+  it("a leader's snapshot in the same batch supersedes it: the state machine never goes back", () => {
+    const raft = damagedNode()
+    raft.step(repairSnapshot(5, 1))
+    const image = cmd("state@30")
+    raft.step({ type: "snapshot", from: n(1), to: n(2), term: 2, meta: { index: 30, term: 2, config }, offset: 0, total: image.length, chunk: image })
+    const ready = raft.ready()
+    expect(ready.snapshot?.meta.index).toBe(30)
+    expect(ready.repairSnapshot).toBeUndefined()
+  })
+
+  it("a snapshot transfer it overtakes does not keep the node from campaigning", () => {
+    const raft = damagedNode()
+    const image = cmd("state@5")
+    raft.step({ type: "snapshot", from: n(1), to: n(2), term: 2, meta: { index: 5, term: 1, config }, offset: 0, total: 2 * image.length, chunk: image })
+    raft.step(repairSnapshot(5, 1))
+    raft.step({ type: "snapshot", from: n(1), to: n(2), term: 2, meta: { index: 5, term: 1, config }, offset: image.length, total: 2 * image.length, chunk: image })
+    raft.ready()
+    raft.campaignNow()
+    expect(raft.role).toBe("candidate")
+  })
+})
+
 describe("Raft flow control", () => {
   it("a follower that answers nothing holds at most maxInflightBytes of appends in flight", () => {
     const h = new RaftHarness(ids(3), { maxInflightBytes: 2500 })

@@ -489,6 +489,8 @@ export class Raft {
     this.pendingReads.length = 0
     this.readsBeforeCommit.length = 0
     this.leaseUntilTick = -1
+    // A transfer from an earlier term or leader will not finish; a node holding one never campaigns.
+    this.assembly = undefined
   }
 
   private becomeFollower(term: number, leader: NodeId | undefined): void {
@@ -1048,6 +1050,8 @@ export class Raft {
       type: "snapshot-response", from: this.id, to: m.from, term: this.term, index: m.meta.index, nextOffset, reject
     })
     if (m.meta.index <= this.log.committed) {
+      // Our commit index overtook it (a peer's repair snapshot, say): no transfer is pending.
+      if (this.assembly?.meta.index === m.meta.index) this.assembly = undefined
       this.send(reply(-1))
       return
     }
@@ -1082,6 +1086,9 @@ export class Raft {
     this.config = m.meta.config
     this.snapshot = snapshot
     this.snapshotToApply = snapshot
+    // A peer's repair snapshot taken in the same batch is older: applied after this one, it would
+    // rewind the state machine (review of 8f67ce1).
+    this.repairSnapshotToApply = undefined
     this.counters.snapshotsInstalled++
     this.messagesAfterPersist.push(reply(-1))
   }
@@ -1275,14 +1282,15 @@ export class Raft {
     // our term, it vouches for the peer's copy of the hole (Log Matching; handleRepairResponse).
     // Seed 712: two most up-to-date nodes each lacked an entry the other held, far past the
     // commit index, so neither could campaign and the third could not win.
-    let beyond = 0
+    const far = new Set<number>()
     for (const hole of holes) {
-      if (hole <= runEnd || beyond >= 32) continue
-      if (indexes[indexes.length - 1]! < hole) indexes.push(hole)
+      if (hole <= runEnd) continue
+      if (far.size >= 64) break
+      far.add(hole)
       const witness = this.log.intactAfter(hole)
-      if (witness !== undefined && indexes[indexes.length - 1]! < witness) indexes.push(witness)
-      beyond++
+      if (witness !== undefined) far.add(witness)
     }
+    indexes.push(...[...far].sort((x, y) => x - y))
     if (indexes.length === 0) return
     for (const id of new Set([...members(this.config), ...this.knownPeers])) {
       if (id === this.id) continue
@@ -1318,6 +1326,9 @@ export class Raft {
     // 765: a node whose commit index was lost had holes its peers had compacted away, and every
     // election needed it.
     if (meta.index <= this.log.snapshotBoundary.index) return
+    // Not past what our disk holds: storage saves the snapshot, then appends after it (a batch
+    // that appended entries and took a snapshot among them failed to persist them).
+    if (meta.index > this.log.stable) return
     if (!this.log.damagedIndexes().some((i) => i <= meta.index)) return
     const ours = this.log.term(meta.index)
     const oursIntact = ours !== undefined && !this.log.isDamaged(meta.index)

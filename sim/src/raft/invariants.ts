@@ -79,11 +79,25 @@ export class RaftInvariants {
         this.report(`state machine safety: ${id} applied (term ${entry.term}) at index ${entry.index} but ${seen.by} applied (term ${seen.term}) there`)
       }
     }
+    // The entry at a node's commit index and its snapshot boundary are committed too, even when no
+    // apply went through them (a peer's repair snapshot, a commit index raised by repair): where
+    // any node applied that index, the terms agree.
+    const boundary = raft.log.snapshotBoundary
+    if (boundary.index > 0) this.checkCommittedTerm(raft, boundary.index, boundary.term, "snapshot boundary")
+    const commit = raft.log.committed
+    if (commit > boundary.index && !raft.log.isDamaged(commit)) this.checkCommittedTerm(raft, commit, raft.log.term(commit), "commit index")
     const previous = this.lastCommit.get(id)
     if (previous !== undefined && previous.raft === raft && raft.log.committed < previous.commit) {
       this.report(`commit went back on ${id}: ${previous.commit} -> ${raft.log.committed}`)
     }
     this.lastCommit.set(id, { raft, commit: raft.log.committed })
+  }
+
+  private checkCommittedTerm(raft: Raft, index: number, term: number | undefined, what: string): void {
+    const seen = this.applied.get(index)
+    if (seen !== undefined && term !== undefined && seen.term !== term) {
+      this.report(`state machine safety: ${raft.id}'s ${what} is (${index}, term ${term}) but ${seen.by} applied term ${seen.term} there`)
+    }
   }
 
   private checkLeaderCompleteness(raft: Raft): void {
