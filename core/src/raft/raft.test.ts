@@ -591,6 +591,17 @@ describe("Raft repair by a peer's snapshot past the commit index (seed 765, revi
     expect(ready.repairSnapshot).toBeUndefined()
   })
 
+  it("a snapshot transfer from a leader that went quiet does not keep the node from campaigning (review of ec873ae)", () => {
+    const raft = new Raft({ ...defaultRaftOptions(n(2), () => 0), preVote: false }, {
+      hardState: { term: 2, vote: undefined, commit: 1 }, snapshot: undefined, entries: [entry(1, 1)], config
+    })
+    raft.ready()
+    const image = cmd("state@5")
+    raft.step({ type: "snapshot", from: n(1), to: n(2), term: 2, meta: { index: 5, term: 1, config }, offset: 0, total: 2 * image.length, chunk: image })
+    for (let t = 0; t < 50 && raft.role === "follower"; t++) raft.tick()
+    expect(raft.role).toBe("candidate")
+  })
+
   it("a snapshot transfer it overtakes does not keep the node from campaigning", () => {
     const raft = damagedNode()
     const image = cmd("state@5")

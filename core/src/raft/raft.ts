@@ -288,6 +288,8 @@ export class Raft {
       // No word from a leader for a whole timeout: stop deferring to it, even if this node cannot
       // campaign itself (a damaged log), or it would ignore every other candidate forever.
       this.leader = undefined
+      // A snapshot transfer from that leader will not finish either (review of ec873ae).
+      this.assembly = undefined
       this.campaign(this.options.preVote ? "pre-vote" : "election", false)
     }
   }
@@ -539,7 +541,8 @@ export class Raft {
    * the last change, waited for ever) — whose log it can vouch for, and nothing to repair.
    */
   private promotable(): boolean {
-    return this.decisionConfigs().some((config) => isVoter(config, this.id)) && this.log.tailKnown() && !this.log.hasDamage() && this.assembly === undefined
+    return this.decisionConfigs().some((config) => isVoter(config, this.id)) && this.log.tailKnown() && !this.log.hasDamage() &&
+      (this.assembly === undefined || this.assembly.meta.index <= this.log.committed)
   }
 
   private campaign(kind: "pre-vote" | "election", transfer: boolean): void {
@@ -1051,7 +1054,7 @@ export class Raft {
     })
     if (m.meta.index <= this.log.committed) {
       // Our commit index overtook it (a peer's repair snapshot, say): no transfer is pending.
-      if (this.assembly?.meta.index === m.meta.index) this.assembly = undefined
+      if (this.assembly !== undefined && this.assembly.meta.index <= this.log.committed) this.assembly = undefined
       this.send(reply(-1))
       return
     }

@@ -209,3 +209,25 @@ describe("Raft storage hard state of a node with an empty log", () => {
     expect(next.led).toBeUndefined()
   })
 })
+
+describe("Raft storage: a snapshot past the WAL's end (review of ec873ae)", () => {
+  it("restarts the WAL after it, so later appends land where recovery finds them", async () => {
+    const disk = inMemoryDisk(512)
+    // A crash mid-rewrite leaves the WAL through 7 while the hard state says the log held 10.
+    await withStorage(disk, (storage) =>
+      storage.persist({ hardState: { term: 1, vote: undefined, commit: 10 }, truncateFrom: undefined, entries: [1, 2, 3, 4, 5, 6, 7].map(entry) }))
+    await withStorage(disk, (storage) =>
+      Effect.gen(function*() {
+        expect(storage.recovered.damaged.map((d) => d.index)).toEqual([8, 9, 10])
+        // A peer's repair snapshot at 9 covers two of the holes; 10 is filled, 11 appended.
+        yield* storage.saveSnapshot({ meta: { index: 9, term: 1, config: initialConfig([nodeId("n1")]) }, data: new Uint8Array([9]) })
+        // As the driver does: the log from `from` on, if it is all intact in memory.
+        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(10), entry(11)], tailFrom: (from) => [10, 11].filter((i) => i >= from).map(entry) })
+      }))
+    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    expect(recovered.snapshot?.meta.index).toBe(9)
+    expect(recovered.damaged).toEqual([])
+    expect(recovered.entries.map((e) => e.index)).toEqual([10, 11])
+    expect(new TextDecoder().decode(recovered.entries[1]!.data)).toBe("e11")
+  })
+})

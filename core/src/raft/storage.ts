@@ -383,6 +383,22 @@ export const openRaftStorage = (options: {
         yield* Effect.mapError(snapshots.save(snap.meta.index, encodeSnapshotFile(snap)), storageError("save snapshot"))
         // Everything a snapshot covers is committed: say so durably before the log below it goes,
         // so that losing the snapshots later leaves holes up to it, never a shorter log.
+        // A peer's repair snapshot may end past the WAL's end, among holes recovered from the
+        // commit index that were never on disk (review of ec873ae): nothing the WAL holds is
+        // needed then, so it restarts after the snapshot, as after installSnapshot.
+        const walEnd = record.firstIndex + (wal.lastSeq() - record.firstSeq)
+        if (snap.meta.index > walEnd) {
+          if (wal.lastSeq() >= wal.firstSeq()) yield* Effect.mapError(wal.truncateSuffix(wal.firstSeq()), storageError("truncate wal"))
+          lastIndex = Math.max(lastIndex, snap.meta.index)
+          yield* writeHardState({
+            ...record,
+            commit: Math.max(record.commit, snap.meta.index),
+            heldThrough: Math.max(record.heldThrough, lastIndex),
+            firstIndex: snap.meta.index + 1,
+            firstSeq: wal.lastSeq() + 1
+          })
+          return
+        }
         if (record.commit < snap.meta.index) yield* writeHardState({ ...record, commit: snap.meta.index })
         // Keep the log from the oldest retained snapshot on, so a rotted newest snapshot can be rebuilt.
         const kept = yield* Effect.mapError(snapshots.list, storageError("list snapshots"))
