@@ -4,6 +4,8 @@ import { Effect, Layer } from "effect"
 import { describe, expect, it } from "vitest"
 import { nodeId } from "../node/node-id.ts"
 import { initialConfig } from "./membership.ts"
+import { makeSnapshotStore } from "../snapshot/snapshot-store.ts"
+import { encodeSnapshotMeta } from "./codec.ts"
 import { openRaftStorage, type RaftStorage } from "./storage.ts"
 import type { Entry } from "./types.ts"
 
@@ -229,5 +231,38 @@ describe("Raft storage: a snapshot past the WAL's end (review of ec873ae)", () =
     expect(recovered.damaged).toEqual([])
     expect(recovered.entries.map((e) => e.index)).toEqual([10, 11])
     expect(new TextDecoder().decode(recovered.entries[1]!.data)).toBe("e11")
+  })
+})
+
+describe("Raft storage: a mapping recovery moves is made durable (review of 5c65f3e)", () => {
+  it("a WAL that rots entirely after recovery dropped its covered prefix reads as holes, never a shorter log", async () => {
+    const disk = inMemoryDisk(512)
+    await withStorage(disk, (storage) =>
+      storage.persist({ hardState: { term: 1, vote: undefined, commit: 9 }, truncateFrom: undefined, entries: [1, 2, 3, 4, 5, 6, 7].map(entry) }))
+    // A crash inside saveSnapshot: the snapshot file at 9 is written, nothing else.
+    await Effect.runPromise(Effect.gen(function*() {
+      const store = yield* makeSnapshotStore({ dir: "/raft/snapshots", retain: 2 })
+      const meta = encodeSnapshotMeta({ index: 9, term: 1, config: initialConfig([nodeId("n1")]) })
+      const bytes = new Uint8Array(4 + meta.length + 1)
+      new DataView(bytes.buffer).setUint32(0, meta.length)
+      bytes.set(meta, 4)
+      yield* store.save(9, bytes)
+    }).pipe(Effect.provide(Layer.succeed(Disk, disk))))
+    // Recovery drops the WAL's covered records; the node then appends 10..15.
+    await withStorage(disk, (storage) =>
+      storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [10, 11, 12, 13, 14, 15].map(entry) }))
+    // Every record rots (their payloads "e1..." are flipped).
+    for (const name of await Effect.runPromise(disk.list("/raft/wal"))) {
+      const path = `/raft/wal/${name}`
+      const bytes = disk.contents(path)!
+      const file = await Effect.runPromise(disk.open(path, "existing"))
+      for (let i = 0; i + 1 < bytes.length; i++) {
+        if (bytes[i] === 0x65 && bytes[i + 1] === 0x31) await Effect.runPromise(file.write(i, new Uint8Array([0x00])))
+      }
+    }
+    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    expect(recovered.snapshot?.meta.index).toBe(9)
+    expect(recovered.entries.map((e) => e.index)).toEqual([10, 11, 12, 13, 14, 15])
+    expect(recovered.damaged.map((d) => d.index)).toEqual([10, 11, 12, 13, 14, 15])
   })
 })

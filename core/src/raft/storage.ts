@@ -293,7 +293,10 @@ export const openRaftStorage = (options: {
 
     // The slot with the only good copy is overwritten last: a crash during the first write
     // leaves that copy (the third review's finding).
-    if (rewriteSlots) yield* writeHardState(record, 1 - bestSlot)
+    // So is a mapping the WAL moved (its covered prefix dropped above): kept in memory only, a WAL
+    // that rots entirely later would be read with the old one, as a shorter log (review of 5c65f3e).
+    const remapped = best !== undefined && best.record.firstIndex - best.record.firstSeq !== indexBase
+    if (rewriteSlots || remapped) yield* writeHardState(record, 1 - bestSlot)
 
     const persist: RaftStorage["persist"] = (changes) =>
       Effect.gen(function*() {
