@@ -160,7 +160,10 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
 
     const inputs = yield* Queue.unbounded<Input>()
     const reads = new Map<number, { readonly deferred: Deferred.Deferred<number, NotLeaderError>; index: number | undefined }>()
-    let nextReadContext = 1
+    // Read contexts differ between incarnations: a leader's late answer to a read of our previous
+    // incarnation must not complete a new read with its older index (seed 2774: a stale read). A
+    // stream of its own, so that drawing it leaves election jitter as it was.
+    let nextReadContext = (yield* (yield* Random).split("raft/read-context").nextUint32) * 2 ** 20 + 1
     let applied = raft.log.applied
     let lastSnapshotIndex = recoveredSnapshot?.meta.index ?? 0
     const snapshotEvery = config.snapshotEvery ?? 100_000
