@@ -8,6 +8,21 @@ import type { NodeId } from "../node/node-id.ts"
 import type { Entry } from "./types.ts"
 
 const cmd = Raft.command
+/** A command entry whose data names its index and term. */
+const e = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}t${term}`) })
+
+/**
+ * Term 2 wrote 2..4 everywhere; a led term 3 and wrote (5, 3) only on itself; b led term 4 and
+ * wrote (5, 4) on b and c. a's durable commit index lagged at 1, and it lost 2..4 with their terms.
+ */
+const bootLostTermRun = (h: RaftHarness, a: NodeId, b: NodeId, c: NodeId): void => {
+  const prefix = [e(1, 1), e(2, 2), e(3, 2), e(4, 2)]
+  for (const id of [b, c]) h.durable.set(id, { hardState: { term: 4, vote: b, commit: 4 }, entries: [...prefix, e(5, 4)], snapshot: undefined })
+  h.durable.set(a, { hardState: { term: 4, vote: b, commit: 1 }, entries: [...prefix, e(5, 3)], snapshot: undefined })
+  h.boot(b)
+  h.boot(c)
+  h.boot(a, [2, 3, 4].map((index) => ({ index, term: undefined })))
+}
 
 describe("Raft elections", () => {
   it("a single node elects itself and commits once its entry is durable", () => {
@@ -335,7 +350,6 @@ describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)",
   it("a candidate that lost its term keeps a hole rather than taking the winner's entry as its own (review of 4ed59f3)", () => {
     const h = new RaftHarness(ids(3))
     const [a, b, c] = ids(3) as [NodeId, NodeId, NodeId]
-    const e = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}t${term}`) })
     // Term 1: a wrote (2, 1) on itself. Term 2: c led and wrote (2, 2), (3, 2) on itself. Term 3:
     // c campaigned and lost; b voted for a, which replicated (2, 1), (3, 3) to b.
     h.durable.set(a, { hardState: { term: 3, vote: a, commit: 3, led: true }, entries: [e(1, 1), e(2, 1), e(3, 3)], snapshot: undefined })
@@ -358,7 +372,6 @@ describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)",
   it("one entry per message: a follower's lost-term hole before another branch ends up holding the leader's branch, never a mix (review of 50a70e7)", () => {
     const [a, b, c, d, e5] = ids(5) as [NodeId, NodeId, NodeId, NodeId, NodeId]
     const h = new RaftHarness([a, b, c, d, e5], { maxBytesPerMessage: 1 })
-    const e = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}t${term}`) })
     // Term 2: b wrote (2, 2) on b and d. Term 3: c wrote (2, 3), (3, 3) on c and a. a lost entry 2.
     h.durable.set(a, { hardState: { term: 3, vote: c, commit: 1 }, entries: [e(1, 1), e(2, 3), e(3, 3)], snapshot: undefined })
     h.durable.set(c, { hardState: { term: 3, vote: c, commit: 1 }, entries: [e(1, 1), e(2, 3), e(3, 3)], snapshot: undefined })
@@ -379,7 +392,6 @@ describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)",
   it("a committed suffix after a lost-term hole is neither dropped nor vouched for by a fill that stops at the hole (reviews of 4ed59f3, 50a70e7)", () => {
     const h = new RaftHarness(ids(3))
     const [a, b, c] = ids(3) as [NodeId, NodeId, NodeId]
-    const e = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}t${term}`) })
     const log = [1, 2, 3, 4].map((i) => e(i, 1)).concat([e(5, 4)], [6, 7, 8, 9, 10].map((i) => e(i, 5)))
     // a led term 5 and committed 10 with b; b's durable commit index lagged at 4; c holds 1..5.
     h.durable.set(a, { hardState: { term: 5, vote: a, commit: 10, led: true }, entries: log.slice(), snapshot: undefined })
@@ -408,7 +420,6 @@ describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)",
   it("held-back fills whose suffix a conflict earlier in the batch truncated are simply appended (review of 505722a)", () => {
     const [n1, n2, n3, n4, n5] = ids(5) as [NodeId, NodeId, NodeId, NodeId, NodeId]
     const h = new RaftHarness([n1, n2, n3, n4, n5], { maxBytesPerMessage: 1 })
-    const e = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}t${term}`) })
     // Term 2: n1 wrote 2..4 on n1, n2. Term 3: n3 wrote 2..4 on n3, n4. Term 4: n1 wrote (5, 4) on
     // n1, n2. n2 lost 3 and 4 with their terms; n3 campaigns in term 5 with n4 and n5.
     for (const id of [n1, n2]) h.durable.set(id, { hardState: { term: 4, vote: n1, commit: 1 }, entries: [e(1, 1), e(2, 2), e(3, 2), e(4, 2), e(5, 4)], snapshot: undefined })
@@ -427,13 +438,7 @@ describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)",
   it("a long probe stopped short by the leader's own damage waits for the next heartbeat, not a storm (review of 505722a)", () => {
     const [a, b, c] = ids(3) as [NodeId, NodeId, NodeId]
     const h = new RaftHarness([a, b, c])
-    const e = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}t${term}`) })
-    const prefix = [e(1, 1), e(2, 2), e(3, 2), e(4, 2)]
-    for (const id of [b, c]) h.durable.set(id, { hardState: { term: 4, vote: b, commit: 4 }, entries: [...prefix, e(5, 4)], snapshot: undefined })
-    h.durable.set(a, { hardState: { term: 4, vote: b, commit: 1 }, entries: [...prefix, e(5, 3)], snapshot: undefined })
-    h.boot(b)
-    h.boot(c)
-    h.boot(a, [2, 3, 4].map((index) => ({ index, term: undefined })))
+    bootLostTermRun(h, a, b, c)
     h.isolate(a)
     h.raft(b).campaignNow()
     h.deliverAll()
@@ -456,7 +461,6 @@ describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)",
   it("holes far past the commit index are repaired from peers without a leader (seed 712)", () => {
     const [a, b, c] = ids(3) as [NodeId, NodeId, NodeId]
     const h = new RaftHarness([a, b, c])
-    const e = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}t${term}`) })
     const log = Array.from({ length: 70 }, (_, i) => e(i + 1, i < 60 ? 1 : 2))
     // Durable commit indexes lagged at 1. a and b hold the longest log, each with a hole the
     // other holds, beyond the run after the commit index that repair requests cover; c is short.
@@ -475,15 +479,7 @@ describe("Raft votes with a damaged uncommitted tail (Protocol-Aware Recovery)",
     const [a, b, c] = ids(3) as [NodeId, NodeId, NodeId]
     // One entry per message, so a probe (two entries) cannot reach past a's three holes.
     const h = new RaftHarness([a, b, c], { maxBytesPerMessage: 1 })
-    const e = (index: number, term: number): Entry => ({ index, term, kind: "command", data: cmd(`e${index}t${term}`) })
-    // Term 2 wrote 2..4 everywhere; a led term 3 and wrote (5, 3) only on itself; b led term 4 and
-    // wrote (5, 4) on b and c. a's durable commit index lagged at 1, and it lost 2..4 with their terms.
-    const prefix = [e(1, 1), e(2, 2), e(3, 2), e(4, 2)]
-    for (const id of [b, c]) h.durable.set(id, { hardState: { term: 4, vote: b, commit: 4 }, entries: [...prefix, e(5, 4)], snapshot: undefined })
-    h.durable.set(a, { hardState: { term: 4, vote: b, commit: 1 }, entries: [...prefix, e(5, 3)], snapshot: undefined })
-    h.boot(b)
-    h.boot(c)
-    h.boot(a, [2, 3, 4].map((index) => ({ index, term: undefined })))
+    bootLostTermRun(h, a, b, c)
     h.raft(b).campaignNow()
     h.deliverAll()
     expect(h.raft(b).role).toBe("leader")
