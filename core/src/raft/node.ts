@@ -213,8 +213,7 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
               // Entries compacted into our snapshot cannot be rewritten: the repair stays in memory
               // (a restart finds the hole again and repairs it again) rather than shifting the log (seed 4392).
               if (from < raft.log.firstIndex()) return undefined
-              const tail = raft.log.slice(from, raft.log.lastIndex())
-              return tail.length === raft.log.lastIndex() - from + 1 ? tail : undefined
+              return raft.log.slice(from, raft.log.lastIndex())
             }
           }).pipe(Effect.withSpan("raft.persist", {
             attributes: {

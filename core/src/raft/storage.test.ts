@@ -22,6 +22,16 @@ const rot = (disk: InMemoryDisk, path: string, offset: number) =>
 
 const entry = (index: number): Entry => ({ index, term: 1, kind: "command", data: new TextEncoder().encode(`e${index}`) })
 
+/** A crash mid-rewrite: the WAL holds 1..7 while the hard state says the log held 10, so 8..10 recover as holes. */
+const walShortOfHardState = async () => {
+  const disk = inMemoryDisk(512)
+  await withStorage(disk, (storage) =>
+    storage.persist({ hardState: { term: 1, vote: undefined, commit: 10 }, truncateFrom: undefined, entries: [1, 2, 3, 4, 5, 6, 7].map(entry) }))
+  const damaged = await withStorage(disk, (storage) => Effect.succeed(storage.recovered.damaged.map((d) => d.index)))
+  expect(damaged).toEqual([8, 9, 10])
+  return disk
+}
+
 describe("Raft storage recovery", () => {
   it("a node whose every snapshot rotted after compaction recovers its later log and marks the rest holes", async () => {
     const disk = inMemoryDisk(512)
@@ -214,13 +224,9 @@ describe("Raft storage hard state of a node with an empty log", () => {
 
 describe("Raft storage: a snapshot past the WAL's end (review of ec873ae)", () => {
   it("restarts the WAL after it, so later appends land where recovery finds them", async () => {
-    const disk = inMemoryDisk(512)
-    // A crash mid-rewrite leaves the WAL through 7 while the hard state says the log held 10.
-    await withStorage(disk, (storage) =>
-      storage.persist({ hardState: { term: 1, vote: undefined, commit: 10 }, truncateFrom: undefined, entries: [1, 2, 3, 4, 5, 6, 7].map(entry) }))
+    const disk = await walShortOfHardState()
     await withStorage(disk, (storage) =>
       Effect.gen(function*() {
-        expect(storage.recovered.damaged.map((d) => d.index)).toEqual([8, 9, 10])
         // A peer's repair snapshot at 9 covers two of the holes; 10 is filled, 11 appended.
         yield* storage.saveSnapshot({ meta: { index: 9, term: 1, config: initialConfig([nodeId("n1")]) }, data: new Uint8Array([9]) })
         // As the driver does: the log from `from` on, if it is all intact in memory.
@@ -264,5 +270,54 @@ describe("Raft storage: a mapping recovery moves is made durable (review of 5c65
     expect(recovered.snapshot?.meta.index).toBe(9)
     expect(recovered.entries.map((e) => e.index)).toEqual([10, 11, 12, 13, 14, 15])
     expect(recovered.damaged.map((d) => d.index)).toEqual([10, 11, 12, 13, 14, 15])
+  })
+})
+
+describe("Raft storage: a repair at the WAL's end while later holes remain", () => {
+  it("goes to disk at once, so the WAL never ends short of an entry the node holds and acknowledges", async () => {
+    const disk = await walShortOfHardState()
+    await withStorage(disk, (storage) =>
+      Effect.gen(function*() {
+        // 8 is filled; 9 and 10 are still holes. As the driver does: the intact run from `from`.
+        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(8)], tailFrom: (from) => from === 8 ? [entry(8)] : [] })
+      }))
+    const afterOne = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    expect(afterOne.damaged.map((d) => d.index)).toEqual([9, 10])
+    expect(afterOne.entries[7]).toEqual(entry(8))
+    // 10 is filled while 9 is still a hole: it cannot follow 8 in the WAL yet, so it waits in memory.
+    await withStorage(disk, (storage) =>
+      Effect.gen(function*() {
+        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(10)], tailFrom: () => [] })
+        // Then 9: the run 9..10 follows 8.
+        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(9)], tailFrom: (from) => [9, 10].filter((i) => i >= from).map(entry) })
+      }))
+    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    expect(recovered.damaged).toEqual([])
+    expect(recovered.entries).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(entry))
+  })
+})
+
+describe("Raft storage: a repair that must cut the WAL", () => {
+  it("waits while a later entry is still a hole, so the intact entries after the cut are never lost", async () => {
+    const disk = inMemoryDisk(512)
+    await withStorage(disk, (storage) =>
+      storage.persist({ hardState: { term: 1, vote: undefined, commit: 10 }, truncateFrom: undefined, entries: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(entry) }))
+    // Rot records 8 and 9, headers included: a damaged region whose slots' sizes are unknown.
+    const [name] = (await Effect.runPromise(disk.list("/raft/wal"))).filter((n) => n.endsWith(".seg"))
+    const path = `/raft/wal/${name}`
+    const bytes = disk.contents(path)!
+    const find = (text: string) => Buffer.from(bytes).indexOf(Buffer.from(text))
+    const from = find("e7") + 2
+    const to = find("e9") + 2
+    await Effect.runPromise(Effect.flatMap(disk.open(path, "existing"), (f) => f.write(from, new Uint8Array(to - from).fill(0x5a))))
+    await withStorage(disk, (storage) =>
+      Effect.gen(function*() {
+        expect(storage.recovered.damaged.map((d) => d.index)).toEqual([8, 9])
+        // 8 is filled, 9 is not: rewriting from 8 would drop 9 and 10 with it.
+        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(8)], tailFrom: (from) => from === 8 ? [entry(8)] : [] })
+      }))
+    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    expect(recovered.damaged.map((d) => d.index)).toEqual([8, 9])
+    expect(recovered.entries.slice(9)).toEqual([entry(10)])
   })
 })

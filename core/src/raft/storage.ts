@@ -53,9 +53,10 @@ export interface RaftStorage {
     readonly truncateFrom: number | undefined
     readonly entries: ReadonlyArray<Entry>
     /**
-     * The log from `from` to its end, if every entry is intact in memory: used when a
-     * damaged record cannot be repaired in place (its header was lost, so its size is
-     * unknown) and the WAL must be rewritten from there.
+     * The intact entries of the log in memory from `from` on, stopping at its first hole: used
+     * when a damaged record cannot be repaired in place (its header was lost, so its size is
+     * unknown, or it lies past the WAL's end). A rewrite that cuts the WAL needs the run to reach
+     * the log's end; one at the WAL's end takes what there is.
      */
     readonly tailFrom?: (from: number) => ReadonlyArray<Entry> | undefined
   }) => Effect.Effect<void, RaftStorageError>
@@ -335,10 +336,16 @@ export const openRaftStorage = (options: {
             // damaged region, whose entries can only be cut together.
             const startSeq = wal.suffixCut(Math.min(seqOf(entry.index), wal.lastSeq() + 1))
             const startIndex = record.firstIndex + (startSeq - record.firstSeq)
-            const tail = changes.tailFrom?.(startIndex)
-            if (tail === undefined || tail.length === 0) continue // still holes after it: a later repair will do it
+            const tail = changes.tailFrom?.(startIndex) ?? []
+            const cuts = startSeq <= wal.lastSeq()
+            // A cut drops every record after it, so the run must reach the log's end; at the WAL's end
+            // nothing is cut and the run goes to disk at once, holes after it or not. Held in memory
+            // there, it would make the next append land on its slot (the fifth review's fail-stop).
+            const logLast = Math.max(lastIndex, changes.entries[changes.entries.length - 1]!.index)
+            if (tail.length === 0 || (cuts && tail[tail.length - 1]!.index < logLast)) continue // a later repair will do it
+            assert(tail[0]!.index === startIndex, () => `repair tail starts at ${tail[0]!.index}, expected ${startIndex}`)
             if (record.heldThrough < lastIndex) yield* writeHardState({ ...record, heldThrough: lastIndex })
-            yield* Effect.mapError(wal.truncateSuffix(startSeq), storageError("truncate wal for repair"))
+            if (cuts) yield* Effect.mapError(wal.truncateSuffix(startSeq), storageError("truncate wal for repair"))
             assert(wal.lastSeq() + 1 === startSeq, () => `WAL cut at ${wal.lastSeq() + 1}, expected ${startSeq}`)
             for (const e of tail) {
               const appended = yield* Effect.mapError(wal.append(encodeEntry(e)), storageError("append wal"))
