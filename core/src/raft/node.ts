@@ -209,12 +209,9 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
             hardState: ready.hardState,
             truncateFrom: ready.truncateFrom,
             entries: ready.entries,
-            tailFrom: (from) => {
-              // Entries compacted into our snapshot cannot be rewritten: the repair stays in memory
-              // (a restart finds the hole again and repairs it again) rather than shifting the log (seed 4392).
-              if (from < raft.log.firstIndex()) return undefined
-              return raft.log.slice(from, raft.log.lastIndex())
-            }
+            // Compacted entries are undefined too: a repair that would rewrite from inside our
+            // snapshot stays in memory (a restart finds the hole again) rather than shifting the log (seed 4392).
+            logEntry: (index) => raft.log.entry(index)
           }).pipe(Effect.withSpan("raft.persist", {
             attributes: {
               "raft.entries": ready.entries.length,

@@ -22,6 +22,20 @@ const rot = (disk: InMemoryDisk, path: string, offset: number) =>
 
 const entry = (index: number): Entry => ({ index, term: 1, kind: "command", data: new TextEncoder().encode(`e${index}`) })
 
+/** The driver's view of the log in memory: these indexes are intact (`entry(i)`), the rest holes. */
+const logWith = (intact: ReadonlyArray<number>, make: (index: number) => Entry = entry) => (index: number) =>
+  intact.includes(index) ? make(index) : undefined
+
+/** Rots WAL records `first..last` of `entry(i)`, headers included: a region whose slots' sizes are lost. */
+const rotRecords = async (disk: InMemoryDisk, first: number, last: number) => {
+  const [name] = (await Effect.runPromise(disk.list("/raft/wal"))).filter((n) => n.endsWith(".seg"))
+  const path = `/raft/wal/${name}`
+  const bytes = Buffer.from(disk.contents(path)!)
+  const from = bytes.indexOf(Buffer.from(`e${first - 1}`)) + `e${first - 1}`.length
+  const to = bytes.indexOf(Buffer.from(`e${last}`)) + `e${last}`.length
+  await Effect.runPromise(Effect.flatMap(disk.open(path, "existing"), (f) => f.write(from, new Uint8Array(to - from).fill(0x5a))))
+}
+
 /** A crash mid-rewrite: the WAL holds 1..7 while the hard state says the log held 10, so 8..10 recover as holes. */
 const walShortOfHardState = async () => {
   const disk = inMemoryDisk(512)
@@ -229,8 +243,7 @@ describe("Raft storage: a snapshot past the WAL's end (review of ec873ae)", () =
       Effect.gen(function*() {
         // A peer's repair snapshot at 9 covers two of the holes; 10 is filled, 11 appended.
         yield* storage.saveSnapshot({ meta: { index: 9, term: 1, config: initialConfig([nodeId("n1")]) }, data: new Uint8Array([9]) })
-        // As the driver does: the log from `from` on, if it is all intact in memory.
-        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(10), entry(11)], tailFrom: (from) => [10, 11].filter((i) => i >= from).map(entry) })
+        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(10), entry(11)], logEntry: logWith([10, 11]) })
       }))
     const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
     expect(recovered.snapshot?.meta.index).toBe(9)
@@ -273,27 +286,38 @@ describe("Raft storage: a mapping recovery moves is made durable (review of 5c65
   })
 })
 
-describe("Raft storage: a repair at the WAL's end while later holes remain", () => {
-  it("goes to disk at once, so the WAL never ends short of an entry the node holds and acknowledges", async () => {
+describe("Raft storage: a fill past the WAL's end (reviews of the fifth session's fixes)", () => {
+  it("goes to disk at once, holes after it or not, so the WAL never ends short of an entry the node holds", async () => {
     const disk = await walShortOfHardState()
+    // 8 is filled; 9 and 10 are still holes.
     await withStorage(disk, (storage) =>
-      Effect.gen(function*() {
-        // 8 is filled; 9 and 10 are still holes. As the driver does: the intact run from `from`.
-        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(8)], tailFrom: (from) => from === 8 ? [entry(8)] : [] })
-      }))
+      storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(8)], logEntry: logWith([1, 2, 3, 4, 5, 6, 7, 8]) }))
     const afterOne = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
     expect(afterOne.damaged.map((d) => d.index)).toEqual([9, 10])
     expect(afterOne.entries[7]).toEqual(entry(8))
-    // 10 is filled while 9 is still a hole: it cannot follow 8 in the WAL yet, so it waits in memory.
+    // 10 is filled while 9 is still a hole: 9 gets a hole's record, 10 its own slot; then 9 itself.
     await withStorage(disk, (storage) =>
       Effect.gen(function*() {
-        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(10)], tailFrom: () => [] })
-        // Then 9: the run 9..10 follows 8.
-        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(9)], tailFrom: (from) => [9, 10].filter((i) => i >= from).map(entry) })
+        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(10)], logEntry: logWith([1, 2, 3, 4, 5, 6, 7, 8, 10]) })
+        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(9)], logEntry: logWith([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) })
       }))
     const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
     expect(recovered.damaged).toEqual([])
     expect(recovered.entries).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(entry))
+  })
+
+  it("a fill past a hole, then the leader's next entries: each lands on its own slot, and recovery finds the hole", async () => {
+    const disk = await walShortOfHardState()
+    // A peer's repair answer fills 9 while 8 is a hole; the leader then sends 10 and 11 after 9.
+    await withStorage(disk, (storage) =>
+      Effect.gen(function*() {
+        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(9)], logEntry: logWith([1, 2, 3, 4, 5, 6, 7, 9]) })
+        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(10), entry(11)], logEntry: logWith([1, 2, 3, 4, 5, 6, 7, 9, 10, 11]) })
+      }))
+    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    expect(recovered.damaged).toEqual([{ index: 8, term: undefined }])
+    expect(recovered.entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+    expect(recovered.entries.slice(8)).toEqual([9, 10, 11].map(entry))
   })
 })
 
@@ -303,21 +327,37 @@ describe("Raft storage: a repair that must cut the WAL", () => {
     await withStorage(disk, (storage) =>
       storage.persist({ hardState: { term: 1, vote: undefined, commit: 10 }, truncateFrom: undefined, entries: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(entry) }))
     // Rot records 8 and 9, headers included: a damaged region whose slots' sizes are unknown.
-    const [name] = (await Effect.runPromise(disk.list("/raft/wal"))).filter((n) => n.endsWith(".seg"))
-    const path = `/raft/wal/${name}`
-    const bytes = disk.contents(path)!
-    const find = (text: string) => Buffer.from(bytes).indexOf(Buffer.from(text))
-    const from = find("e7") + 2
-    const to = find("e9") + 2
-    await Effect.runPromise(Effect.flatMap(disk.open(path, "existing"), (f) => f.write(from, new Uint8Array(to - from).fill(0x5a))))
+    await rotRecords(disk, 8, 9)
     await withStorage(disk, (storage) =>
       Effect.gen(function*() {
         expect(storage.recovered.damaged.map((d) => d.index)).toEqual([8, 9])
         // 8 is filled, 9 is not: rewriting from 8 would drop 9 and 10 with it.
-        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(8)], tailFrom: (from) => from === 8 ? [entry(8)] : [] })
+        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(8)], logEntry: logWith([1, 2, 3, 4, 5, 6, 7, 8, 10]) })
       }))
     const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
     expect(recovered.damaged.map((d) => d.index)).toEqual([8, 9])
     expect(recovered.entries.slice(9)).toEqual([entry(10)])
+  })
+})
+
+describe("Raft storage: a fill held in memory", () => {
+  it("is written as soon as the later hole it waited for is filled", async () => {
+    const disk = inMemoryDisk(512)
+    // The hard state says the log held 12; the WAL holds 1..10, and records 5 and 6 lose their headers.
+    await withStorage(disk, (storage) =>
+      storage.persist({ hardState: { term: 1, vote: undefined, commit: 12 }, truncateFrom: undefined, entries: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(entry) }))
+    await rotRecords(disk, 5, 6)
+    const all = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+    await withStorage(disk, (storage) =>
+      Effect.gen(function*() {
+        expect(storage.recovered.damaged.map((d) => d.index)).toEqual([5, 6, 11, 12])
+        // 5 and 6 cannot be rewritten in place, nor from there while 11 and 12 are holes: they wait.
+        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(5), entry(6)], logEntry: logWith(all.filter((i) => i <= 10)) })
+        // 11 and 12 are filled: the rewrite from 5 now reaches the log's end, and is done.
+        yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(11), entry(12)], logEntry: logWith(all) })
+      }))
+    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    expect(recovered.damaged).toEqual([])
+    expect(recovered.entries).toEqual(all.map(entry))
   })
 })

@@ -53,12 +53,12 @@ export interface RaftStorage {
     readonly truncateFrom: number | undefined
     readonly entries: ReadonlyArray<Entry>
     /**
-     * The intact entries of the log in memory from `from` on, stopping at its first hole: used
-     * when a damaged record cannot be repaired in place (its header was lost, so its size is
-     * unknown, or it lies past the WAL's end). A rewrite that cuts the WAL needs the run to reach
-     * the log's end; one at the WAL's end takes what there is.
+     * The log in memory: entry `index` if it is intact, undefined for a hole or an entry
+     * compacted away. Storage reads it where a damaged record cannot be repaired in place (its
+     * header was lost, so its size is unknown, or it lies past the WAL's end): the WAL is then
+     * rewritten or extended from there with what the log holds.
      */
-    readonly tailFrom?: (from: number) => ReadonlyArray<Entry> | undefined
+    readonly logEntry?: (index: number) => Entry | undefined
   }) => Effect.Effect<void, RaftStorageError>
   /** Saves a snapshot this node took and drops log entries below the oldest one kept. */
   readonly saveSnapshot: (snapshot: Snapshot) => Effect.Effect<void, RaftStorageError>
@@ -245,7 +245,8 @@ export const openRaftStorage = (options: {
       const index = seq + indexBase
       if (index <= snapshotIndex) continue
       const entry = intact.get(seq)
-      if (entry !== undefined) {
+      // A record of term 0 is a hole's record (written to keep later records on their slots).
+      if (entry !== undefined && entry.term > 0) {
         entries.push(entry)
       } else {
         // Placeholders keep the log contiguous; Raft marks them damaged and never serves them.
@@ -299,6 +300,12 @@ export const openRaftStorage = (options: {
     const remapped = best !== undefined && best.record.firstIndex - best.record.firstSeq !== indexBase
     if (rewriteSlots || remapped) yield* writeHardState(record, 1 - bestSlot)
 
+    /**
+     * Fills kept in memory only: their WAL slot cannot be overwritten in place and a rewrite from
+     * there had to wait for a later hole. Every persist tries them again.
+     */
+    const held = new Set<number>()
+
     const persist: RaftStorage["persist"] = (changes) =>
       Effect.gen(function*() {
         let mappingChanged = false
@@ -312,55 +319,112 @@ export const openRaftStorage = (options: {
             yield* Effect.mapError(wal.truncateSuffix(seqOf(changes.truncateFrom)), storageError("truncate wal"))
           }
           lastIndex = changes.truncateFrom - 1
+          for (const index of held) if (index > lastIndex) held.delete(index)
           if (record.heldThrough > lastIndex) {
             record = { ...record, heldThrough: lastIndex }
             mappingChanged = true // written below, with the entries that replace the cut ones
           }
         }
+        const batchLast = changes.entries[changes.entries.length - 1]?.index ?? 0
+        // The log's last index in memory: the batch ends there, or (a batch of fills) storage knew it.
+        const logLast = Math.max(lastIndex, batchLast)
+        const walEnd = () => record.firstIndex + (wal.lastSeq() - record.firstSeq)
         let durable: Effect.Effect<void, RaftStorageError> = Effect.void
-        let rewrittenThrough = 0
+        let writtenThrough = 0
+
+        const append = (entry: Entry) =>
+          Effect.gen(function*() {
+            const seq = seqOf(entry.index)
+            // Checked before the write too: a record on the wrong slot would shift the log at recovery.
+            if (wal.lastSeq() + 1 !== seq) return yield* new RaftStorageError({ op: "append wal", message: `entry ${entry.index} belongs at WAL record ${seq}, but the WAL's next is ${wal.lastSeq() + 1}` })
+            const appended = yield* Effect.mapError(wal.append(encodeEntry(entry)), storageError("append wal"))
+            // The WAL renumbers after a failed batch (a full disk): fail-stop and recover from disk.
+            if (appended.seq !== seq) return yield* new RaftStorageError({ op: "append wal", message: `WAL assigned ${appended.seq} to entry ${entry.index}, expected ${seq}` })
+            durable = Effect.mapError(appended.durable, storageError("wal durable"))
+          })
+        // An entry we hold in memory, or a hole's record: it keeps every later record on its own slot.
+        const recordAt = (index: number, current: Entry): Entry =>
+          index === current.index ? current : changes.logEntry?.(index) ?? { term: 0, index, kind: "noop", data: PLACEHOLDER_DATA }
+        // Before the WAL is cut or extended past what it holds, the hard state must say how far our
+        // log reached: a crash in between leaves holes up to there, never a shorter log.
+        const holdLastIndex = Effect.suspend(() => record.heldThrough < lastIndex ? writeHardState({ ...record, heldThrough: lastIndex }) : Effect.void)
+        // Extends the WAL from its end through `current`, then through the intact run after it.
+        const extend = (current: Entry) =>
+          Effect.gen(function*() {
+            yield* holdLastIndex
+            let index = walEnd() + 1
+            for (; index <= current.index; index++) yield* append(recordAt(index, current))
+            for (; index <= logLast; index++) {
+              const next = changes.logEntry?.(index)
+              if (next === undefined) break
+              yield* append(next)
+            }
+            writtenThrough = index - 1
+            lastIndex = Math.max(lastIndex, writtenThrough)
+          })
+
+        // The batch, and the held fills again (in index order: a rewrite from a held fill may cover the batch).
+        const work = new Map<number, Entry>()
+        for (const index of held) {
+          const entry = changes.logEntry?.(index)
+          if (entry === undefined) held.delete(index)
+          else work.set(index, entry)
+        }
         for (const entry of changes.entries) {
-          const payload = encodeEntry(entry)
-          if (entry.index <= rewrittenThrough) continue
+          assert(entry.term > 0, () => `raft storage asked to write entry ${entry.index} of term 0`)
+          work.set(entry.index, entry)
+        }
+        for (const entry of [...work.values()].sort((a, b) => a.index - b.index)) {
+          if (entry.index <= writtenThrough) {
+            held.delete(entry.index)
+            continue
+          }
           // A repaired hole before the WAL's start (its snapshot was lost): it stays in memory
           // until the next snapshot covers it; a crash before that makes it a hole again.
           if (entry.index < record.firstIndex) continue
-          if (entry.index <= lastIndex) {
+          if (entry.index <= lastIndex && seqOf(entry.index) <= wal.lastSeq()) {
             // A repair of a damaged slot: in place when the WAL knows the slot's size.
-            const repaired = yield* Effect.result(wal.repair(seqOf(entry.index), payload))
-            if (repaired._tag === "Success") continue
-            if (repaired.failure._tag !== "WalRepairError") return yield* storageError("repair wal")(repaired.failure)
-            // Otherwise rewrite the WAL from this entry, once every later entry is intact in memory.
-            // The rewrite starts where the WAL really cuts: at its end when the entry lies beyond
-            // it (a hole recovered from the commit index), or at the start of a headerless
-            // damaged region, whose entries can only be cut together.
-            const startSeq = wal.suffixCut(Math.min(seqOf(entry.index), wal.lastSeq() + 1))
-            const startIndex = record.firstIndex + (startSeq - record.firstSeq)
-            const tail = changes.tailFrom?.(startIndex) ?? []
-            const cuts = startSeq <= wal.lastSeq()
-            // A cut drops every record after it, so the run must reach the log's end; at the WAL's end
-            // nothing is cut and the run goes to disk at once, holes after it or not. Held in memory
-            // there, it would make the next append land on its slot (the fifth review's fail-stop).
-            const logLast = Math.max(lastIndex, changes.entries[changes.entries.length - 1]!.index)
-            if (tail.length === 0 || (cuts && tail[tail.length - 1]!.index < logLast)) continue // a later repair will do it
-            assert(tail[0]!.index === startIndex, () => `repair tail starts at ${tail[0]!.index}, expected ${startIndex}`)
-            if (record.heldThrough < lastIndex) yield* writeHardState({ ...record, heldThrough: lastIndex })
-            if (cuts) yield* Effect.mapError(wal.truncateSuffix(startSeq), storageError("truncate wal for repair"))
-            assert(wal.lastSeq() + 1 === startSeq, () => `WAL cut at ${wal.lastSeq() + 1}, expected ${startSeq}`)
-            for (const e of tail) {
-              const appended = yield* Effect.mapError(wal.append(encodeEntry(e)), storageError("append wal"))
-              if (appended.seq !== seqOf(e.index)) return yield* new RaftStorageError({ op: "append wal", message: `WAL assigned ${appended.seq} to entry ${e.index}, expected ${seqOf(e.index)}` })
-              durable = Effect.mapError(appended.durable, storageError("wal durable"))
+            const repaired = yield* Effect.result(wal.repair(seqOf(entry.index), encodeEntry(entry)))
+            if (repaired._tag === "Success") {
+              held.delete(entry.index)
+              continue
             }
-            rewrittenThrough = tail[tail.length - 1]!.index
-            lastIndex = Math.max(lastIndex, rewrittenThrough)
+            if (repaired.failure._tag !== "WalRepairError") return yield* storageError("repair wal")(repaired.failure)
+            // Otherwise rewrite the WAL from this entry, once every later entry is intact in memory:
+            // the cut drops every record after it. It starts at the start of a headerless damaged
+            // region, whose entries can only be cut together.
+            const startSeq = wal.suffixCut(seqOf(entry.index))
+            const startIndex = record.firstIndex + (startSeq - record.firstSeq)
+            const tail: Array<Entry> = []
+            for (let index = startIndex; index <= logLast; index++) {
+              const next = index === entry.index ? entry : changes.logEntry?.(index)
+              if (next === undefined) break
+              tail.push(next)
+            }
+            if (tail.length < logLast - startIndex + 1) {
+              held.add(entry.index) // a later hole first
+              continue
+            }
+            yield* holdLastIndex
+            yield* Effect.mapError(wal.truncateSuffix(startSeq), storageError("truncate wal for repair"))
+            assert(wal.lastSeq() + 1 === startSeq, () => `WAL cut at ${wal.lastSeq() + 1}, expected ${startSeq}`)
+            for (const e of tail) yield* append(e)
+            writtenThrough = logLast
+            lastIndex = Math.max(lastIndex, writtenThrough)
+            held.delete(entry.index)
+            continue
+          }
+          if (entry.index <= lastIndex || walEnd() < lastIndex) {
+            // Past the WAL's end: a fill of a hole recovered from the hard state, or a new entry
+            // after such holes or fills. Nothing needs cutting: it goes to disk at once, holes
+            // before it as hole records (the fifth and sixth reviews: held in memory, the next
+            // append landed on its slot and storage stopped the node).
+            yield* extend(entry)
+            held.delete(entry.index)
             continue
           }
           assert(entry.index === lastIndex + 1, () => `raft storage append of ${entry.index} after ${lastIndex}`)
-          const appended = yield* Effect.mapError(wal.append(payload), storageError("append wal"))
-          // The WAL renumbers after a failed batch (a full disk): fail-stop and recover from disk.
-          if (appended.seq !== seqOf(entry.index)) return yield* new RaftStorageError({ op: "append wal", message: `WAL assigned ${appended.seq} to entry ${entry.index}, expected ${seqOf(entry.index)}` })
-          durable = Effect.mapError(appended.durable, storageError("wal durable"))
+          yield* append(entry)
           lastIndex = entry.index
         }
         // Entries first: a durable commit index must never point past the durable log.
