@@ -20,7 +20,8 @@ const withStorage = <A>(disk: InMemoryDisk, body: (storage: RaftStorage) => Effe
 const rot = (disk: InMemoryDisk, path: string, offset: number) =>
   Effect.runPromise(Effect.flatMap(disk.open(path, "existing"), (f) => f.write(offset, new Uint8Array(64).fill(0x5a))))
 
-const entry = (index: number): Entry => ({ index, term: 1, kind: "command", data: new TextEncoder().encode(`e${index}`) })
+const entryOfTerm = (index: number, term: number): Entry => ({ index, term, kind: "command", data: new TextEncoder().encode(`e${index}`) })
+const entry = (index: number): Entry => entryOfTerm(index, 1)
 
 /** The driver's view of the log in memory: these indexes are intact (`entry(i)`), the rest holes. */
 const logWith = (intact: ReadonlyArray<number>, make: (index: number) => Entry = entry) => (index: number) =>
@@ -318,6 +319,33 @@ describe("Raft storage: a fill past the WAL's end (reviews of the fifth session'
     expect(recovered.damaged).toEqual([{ index: 8, term: undefined }])
     expect(recovered.entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
     expect(recovered.entries.slice(8)).toEqual([9, 10, 11].map(entry))
+  })
+
+  it("a new entry after holes past the WAL's end lands on its own slot, the holes before it as hole records", async () => {
+    const disk = await walShortOfHardState()
+    const log = logWith([1, 2, 3, 4, 5, 6, 7, 11], (i) => entryOfTerm(i, i === 11 ? 2 : 1))
+    await withStorage(disk, (storage) => storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entryOfTerm(11, 2)], logEntry: log }))
+    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    expect(recovered.damaged.map((d) => d.index)).toEqual([8, 9, 10])
+    expect(recovered.entries.at(-1)).toEqual(entryOfTerm(11, 2))
+  })
+})
+
+describe("Raft storage: a conflict inside a headerless damaged region", () => {
+  it("keeps the entries the WAL's earlier cut drops as holes, so a crash right after never leaves a shorter log", async () => {
+    const disk = inMemoryDisk(512)
+    await withStorage(disk, (storage) =>
+      storage.persist({ hardState: { term: 1, vote: undefined, commit: 5 }, truncateFrom: undefined, entries: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(entry) }))
+    await rotRecords(disk, 7, 8)
+    await withStorage(disk, (storage) =>
+      Effect.gen(function*() {
+        expect(storage.recovered.damaged.map((d) => d.index)).toEqual([7, 8])
+        // The log drops 8 on: the WAL can only cut at 7, where the region starts. Then the node crashes.
+        yield* storage.persist({ hardState: undefined, truncateFrom: 8, entries: [], logEntry: logWith([1, 2, 3, 4, 5, 6]) })
+      }))
+    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    expect(recovered.entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6, 7])
+    expect(recovered.damaged.map((d) => d.index)).toEqual([7])
   })
 })
 

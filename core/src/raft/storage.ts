@@ -316,6 +316,13 @@ export const openRaftStorage = (options: {
             record = { ...record, firstIndex: changes.truncateFrom, firstSeq: wal.lastSeq() + 1 }
             mappingChanged = true
           } else {
+            // Inside a headerless damaged region the WAL cuts earlier, at the region's start, and
+            // drops entries before `truncateFrom` that our log still holds (as holes): the hard
+            // state must say so first, or a crash leaves a shorter log (review of 6a86226).
+            const cut = wal.suffixCut(seqOf(changes.truncateFrom))
+            if (cut < seqOf(changes.truncateFrom) && record.heldThrough < changes.truncateFrom - 1) {
+              yield* writeHardState({ ...record, heldThrough: changes.truncateFrom - 1 })
+            }
             yield* Effect.mapError(wal.truncateSuffix(seqOf(changes.truncateFrom)), storageError("truncate wal"))
           }
           lastIndex = changes.truncateFrom - 1
