@@ -27,6 +27,18 @@ const entry = (index: number): Entry => entryOfTerm(index, 1)
 const logWith = (intact: ReadonlyArray<number>, make: (index: number) => Entry = entry) => (index: number) =>
   intact.includes(index) ? make(index) : undefined
 
+/** What a restart of the node would recover from `disk`. */
+const recover = (disk: InMemoryDisk) => withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+
+/** A WAL of entries 1..10 and a hard state with commit index `commit`; then records `first..last` rot, headers included. */
+const tenEntriesWithRottenRecords = async (commit: number, first: number, last: number) => {
+  const disk = inMemoryDisk(512)
+  await withStorage(disk, (storage) =>
+    storage.persist({ hardState: { term: 1, vote: undefined, commit }, truncateFrom: undefined, entries: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(entry) }))
+  await rotRecords(disk, first, last)
+  return disk
+}
+
 /** Rots WAL records `first..last` of `entry(i)`, headers included: a region whose slots' sizes are lost. */
 const rotRecords = async (disk: InMemoryDisk, first: number, last: number) => {
   const [name] = (await Effect.runPromise(disk.list("/raft/wal"))).filter((n) => n.endsWith(".seg"))
@@ -98,7 +110,7 @@ describe("Raft storage writes", () => {
         expect(syncs.hardState).toBe(afterVote + 2)
       }))
     // The last write carried the commit index along.
-    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    const recovered = await recover(disk)
     expect(recovered.hardState).toEqual({ term: 2, vote: undefined, commit: 2 })
     expect(recovered.entries.map((e) => e.index)).toEqual([1, 2])
   })
@@ -120,7 +132,7 @@ describe("Raft storage after an installed snapshot", () => {
     const newest = `/raft/snapshots/${names[names.length - 1]}`
     const bytes = disk.contents(newest)!
     await Effect.runPromise(Effect.flatMap(disk.open(newest, "existing"), (f) => f.write(0, bytes.map((b) => b ^ 0xff))))
-    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    const recovered = await recover(disk)
     expect(recovered.snapshot?.meta.index).toBe(4)
     expect(recovered.hardState.commit).toBe(20)
     expect(recovered.entries.map((e) => e.index)).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20])
@@ -246,7 +258,7 @@ describe("Raft storage: a snapshot past the WAL's end (review of ec873ae)", () =
         yield* storage.saveSnapshot({ meta: { index: 9, term: 1, config: initialConfig([nodeId("n1")]) }, data: new Uint8Array([9]) })
         yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(10), entry(11)], logEntry: logWith([10, 11]) })
       }))
-    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    const recovered = await recover(disk)
     expect(recovered.snapshot?.meta.index).toBe(9)
     expect(recovered.damaged).toEqual([])
     expect(recovered.entries.map((e) => e.index)).toEqual([10, 11])
@@ -280,7 +292,7 @@ describe("Raft storage: a mapping recovery moves is made durable (review of 5c65
         if (bytes[i] === 0x65 && bytes[i + 1] === 0x31) await Effect.runPromise(file.write(i, new Uint8Array([0x00])))
       }
     }
-    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    const recovered = await recover(disk)
     expect(recovered.snapshot?.meta.index).toBe(9)
     expect(recovered.entries.map((e) => e.index)).toEqual([10, 11, 12, 13, 14, 15])
     expect(recovered.damaged.map((d) => d.index)).toEqual([10, 11, 12, 13, 14, 15])
@@ -293,7 +305,7 @@ describe("Raft storage: a fill past the WAL's end (reviews of the fifth session'
     // 8 is filled; 9 and 10 are still holes.
     await withStorage(disk, (storage) =>
       storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(8)], logEntry: logWith([1, 2, 3, 4, 5, 6, 7, 8]) }))
-    const afterOne = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    const afterOne = await recover(disk)
     expect(afterOne.damaged.map((d) => d.index)).toEqual([9, 10])
     expect(afterOne.entries[7]).toEqual(entry(8))
     // 10 is filled while 9 is still a hole: 9 gets a hole's record, 10 its own slot; then 9 itself.
@@ -302,7 +314,7 @@ describe("Raft storage: a fill past the WAL's end (reviews of the fifth session'
         yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(10)], logEntry: logWith([1, 2, 3, 4, 5, 6, 7, 8, 10]) })
         yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(9)], logEntry: logWith([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) })
       }))
-    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    const recovered = await recover(disk)
     expect(recovered.damaged).toEqual([])
     expect(recovered.entries).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(entry))
   })
@@ -315,7 +327,7 @@ describe("Raft storage: a fill past the WAL's end (reviews of the fifth session'
         yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(9)], logEntry: logWith([1, 2, 3, 4, 5, 6, 7, 9]) })
         yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(10), entry(11)], logEntry: logWith([1, 2, 3, 4, 5, 6, 7, 9, 10, 11]) })
       }))
-    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    const recovered = await recover(disk)
     expect(recovered.damaged).toEqual([{ index: 8, term: undefined }])
     expect(recovered.entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
     expect(recovered.entries.slice(8)).toEqual([9, 10, 11].map(entry))
@@ -325,7 +337,7 @@ describe("Raft storage: a fill past the WAL's end (reviews of the fifth session'
     const disk = await walShortOfHardState()
     const log = logWith([1, 2, 3, 4, 5, 6, 7, 11], (i) => entryOfTerm(i, i === 11 ? 2 : 1))
     await withStorage(disk, (storage) => storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entryOfTerm(11, 2)], logEntry: log }))
-    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    const recovered = await recover(disk)
     expect(recovered.damaged.map((d) => d.index)).toEqual([8, 9, 10])
     expect(recovered.entries.at(-1)).toEqual(entryOfTerm(11, 2))
   })
@@ -333,17 +345,14 @@ describe("Raft storage: a fill past the WAL's end (reviews of the fifth session'
 
 describe("Raft storage: a conflict inside a headerless damaged region", () => {
   it("keeps the entries the WAL's earlier cut drops as holes, so a crash right after never leaves a shorter log", async () => {
-    const disk = inMemoryDisk(512)
-    await withStorage(disk, (storage) =>
-      storage.persist({ hardState: { term: 1, vote: undefined, commit: 5 }, truncateFrom: undefined, entries: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(entry) }))
-    await rotRecords(disk, 7, 8)
+    const disk = await tenEntriesWithRottenRecords(5, 7, 8)
     await withStorage(disk, (storage) =>
       Effect.gen(function*() {
         expect(storage.recovered.damaged.map((d) => d.index)).toEqual([7, 8])
         // The log drops 8 on: the WAL can only cut at 7, where the region starts. Then the node crashes.
         yield* storage.persist({ hardState: undefined, truncateFrom: 8, entries: [], logEntry: logWith([1, 2, 3, 4, 5, 6]) })
       }))
-    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    const recovered = await recover(disk)
     expect(recovered.entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6, 7])
     expect(recovered.damaged.map((d) => d.index)).toEqual([7])
   })
@@ -351,18 +360,15 @@ describe("Raft storage: a conflict inside a headerless damaged region", () => {
 
 describe("Raft storage: a repair that must cut the WAL", () => {
   it("waits while a later entry is still a hole, so the intact entries after the cut are never lost", async () => {
-    const disk = inMemoryDisk(512)
-    await withStorage(disk, (storage) =>
-      storage.persist({ hardState: { term: 1, vote: undefined, commit: 10 }, truncateFrom: undefined, entries: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(entry) }))
     // Rot records 8 and 9, headers included: a damaged region whose slots' sizes are unknown.
-    await rotRecords(disk, 8, 9)
+    const disk = await tenEntriesWithRottenRecords(10, 8, 9)
     await withStorage(disk, (storage) =>
       Effect.gen(function*() {
         expect(storage.recovered.damaged.map((d) => d.index)).toEqual([8, 9])
         // 8 is filled, 9 is not: rewriting from 8 would drop 9 and 10 with it.
         yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(8)], logEntry: logWith([1, 2, 3, 4, 5, 6, 7, 8, 10]) })
       }))
-    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    const recovered = await recover(disk)
     expect(recovered.damaged.map((d) => d.index)).toEqual([8, 9])
     expect(recovered.entries.slice(9)).toEqual([entry(10)])
   })
@@ -370,11 +376,8 @@ describe("Raft storage: a repair that must cut the WAL", () => {
 
 describe("Raft storage: a fill held in memory", () => {
   it("is written as soon as the later hole it waited for is filled", async () => {
-    const disk = inMemoryDisk(512)
     // The hard state says the log held 12; the WAL holds 1..10, and records 5 and 6 lose their headers.
-    await withStorage(disk, (storage) =>
-      storage.persist({ hardState: { term: 1, vote: undefined, commit: 12 }, truncateFrom: undefined, entries: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(entry) }))
-    await rotRecords(disk, 5, 6)
+    const disk = await tenEntriesWithRottenRecords(12, 5, 6)
     const all = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
     await withStorage(disk, (storage) =>
       Effect.gen(function*() {
@@ -384,7 +387,7 @@ describe("Raft storage: a fill held in memory", () => {
         // 11 and 12 are filled: the rewrite from 5 now reaches the log's end, and is done.
         yield* storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(11), entry(12)], logEntry: logWith(all) })
       }))
-    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered))
+    const recovered = await recover(disk)
     expect(recovered.damaged).toEqual([])
     expect(recovered.entries).toEqual(all.map(entry))
   })

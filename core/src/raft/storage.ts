@@ -370,18 +370,24 @@ export const openRaftStorage = (options: {
             lastIndex = Math.max(lastIndex, writtenThrough)
           })
 
-        // The batch, and the held fills again (in index order: a rewrite from a held fill may cover the batch).
-        const work = new Map<number, Entry>()
-        for (const index of held) {
-          const entry = changes.logEntry?.(index)
-          if (entry === undefined) held.delete(index)
-          else work.set(index, entry)
-        }
-        for (const entry of changes.entries) {
+        changes.entries.forEach((entry, i) => {
           assert(entry.term > 0, () => `raft storage asked to write entry ${entry.index} of term 0`)
-          work.set(entry.index, entry)
+          assert(i === 0 || entry.index > changes.entries[i - 1]!.index, () => `raft storage batch out of order at entry ${entry.index}`)
+        })
+        // The batch, and the held fills again if there are any (in index order: a rewrite from a held
+        // fill may cover the batch). Usually there are none: the hot path takes the batch as it is.
+        let work = changes.entries
+        if (held.size > 0) {
+          const merged = new Map<number, Entry>()
+          for (const index of held) {
+            const entry = changes.logEntry?.(index)
+            if (entry === undefined) held.delete(index)
+            else merged.set(index, entry)
+          }
+          for (const entry of changes.entries) merged.set(entry.index, entry)
+          work = [...merged.values()].sort((a, b) => a.index - b.index)
         }
-        for (const entry of [...work.values()].sort((a, b) => a.index - b.index)) {
+        for (const entry of work) {
           if (entry.index <= writtenThrough) {
             held.delete(entry.index)
             continue
