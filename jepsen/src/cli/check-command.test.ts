@@ -4,7 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import type { CheckArgs } from "./check-command.ts"
-import { reproduceCommand, runCheck } from "./check-command.ts"
+import { CheckInputError, modelForFormat, reproduceCommand, runCheck } from "./check-command.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "cairn-check-"))
 const file = (name: string, text: string) => {
@@ -65,5 +65,43 @@ describe("cairn check", () => {
   })
   it("a malformed history throws (the command maps it to exit 3, never to a verdict)", () => {
     expect(() => runCheck(args({ file: file("bad.edn", "{:process 0 :type :ok :f :read}") }))).toThrow(/no open invoke/)
+  })
+})
+
+describe("cairn check: bad input is one line with the fix", () => {
+  const inputError = (over: Partial<CheckArgs>): string => {
+    try {
+      runCheck(args(over))
+    } catch (e) {
+      expect(e).toBeInstanceOf(CheckInputError)
+      return (e as CheckInputError).message
+    }
+    throw new Error("expected a CheckInputError")
+  }
+
+  it("names a missing file and what to pass instead", () => {
+    expect(inputError({ file: join(dir, "nope.edn") })).toMatch(/^cannot read .*nope\.edn: no such file; pass the path of a history file/)
+  })
+
+  it("calls an empty history an error, not VALID", () => {
+    expect(inputError({ file: file("empty.jsonl", "") })).toMatch(/holds no operations, so there is nothing to check/)
+    expect(inputError({ file: file("blank.edn", "\n\n") })).toMatch(/holds no operations/)
+  })
+
+  it("asks for --model where the format does not imply one", () => {
+    expect(inputError({ model: undefined })).toMatch(/is an edn history, which does not say what data type it records: pass --model \(register, cas-register/)
+  })
+
+  it("guesses the model of Porcupine's logs", () => {
+    expect(modelForFormat("etcd-log")).toBe("cas-register")
+    expect(modelForFormat("kv-log")).toBe("kv")
+    expect(modelForFormat("json")).toBeUndefined()
+    const etcd = file("etcd.log", "INFO  jepsen.util - 1\t:invoke\t:read\tnil\nINFO  jepsen.util - 1\t:ok\t:read\tnil\n")
+    const r = runCheck(args({ file: etcd, model: undefined }))
+    expect(r.output).toContain("model cas-register: VALID")
+  })
+
+  it("says the operations do not fit the model, and which models there are", () => {
+    expect(inputError({ model: "kv" })).toMatch(/its operations do not fit the kv model .*; pass the --model the history was recorded with/)
   })
 })

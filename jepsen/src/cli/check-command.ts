@@ -21,7 +21,8 @@ export const formats = ["auto", "json", "edn", "etcd-log", "kv-log"] as const
 
 export interface CheckArgs {
   readonly file: string
-  readonly model: ModelName
+  /** Undefined: guessed from the format where it names one model (Porcupine's logs), else an error. */
+  readonly model: ModelName | undefined
   readonly format: HistoryFormat
   readonly json: boolean
   readonly report: string | undefined
@@ -43,21 +44,63 @@ export const exitCodeOf = (v: Verdict): 0 | 1 | 2 => (v === "valid" ? 0 : v === 
 
 /** The command line that reproduces a check. */
 export const reproduceCommand = (a: CheckArgs): string =>
-  ["cairn check", `--model ${a.model}`, a.format !== "auto" ? `--format ${a.format}` : "", a.timeLimit ? `--time-limit ${a.timeLimit}` : "", a.maxSteps ? `--max-steps ${a.maxSteps}` : "", JSON.stringify(a.file)]
+  ["cairn check", a.model === undefined ? "" : `--model ${a.model}`, a.format !== "auto" ? `--format ${a.format}` : "", a.timeLimit ? `--time-limit ${a.timeLimit}` : "", a.maxSteps ? `--max-steps ${a.maxSteps}` : "", JSON.stringify(a.file)]
     .filter((s) => s !== "")
     .join(" ")
 
-/** The handler's work, as a plain function (tests call it directly). */
+/** The model a format implies: Porcupine's etcd logs are CAS registers, its kv logs a key-value map. */
+export const modelForFormat = (format: Exclude<HistoryFormat, "auto">): ModelName | undefined =>
+  format === "etcd-log" ? "cas-register" : format === "kv-log" ? "kv" : undefined
+
+const readHistoryText = (file: string): string => {
+  try {
+    return readFileSync(file, "utf8")
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : (e as Error).message
+    throw new CheckInputError({ message: `cannot read ${file}: ${why}; pass the path of a history file (JSON lines, history.edn or a Porcupine log)` })
+  }
+}
+
+/** The handler's work, as a plain function (tests call it directly). Bad input throws a `CheckInputError` whose message says the fix. */
 export const runCheck = (args: CheckArgs): CheckOutcome => {
-  const text = readFileSync(args.file, "utf8")
+  const text = readHistoryText(args.file)
   const format = args.format === "auto" ? detectFormat(text) : args.format
-  const history = parseHistory(text, format)
-  const model = makeModel(args.model, optionsForFormat(format))
+  const modelName = args.model ?? modelForFormat(format)
+  if (modelName === undefined) {
+    throw new CheckInputError({ message: `${args.file} is ${format === "edn" ? "an" : "a"} ${format} history, which does not say what data type it records: pass --model (${modelNames.join(", ")})` })
+  }
+  let history: ReturnType<typeof parseHistory>
+  let model: ReturnType<typeof makeModel>
+  try {
+    history = parseHistory(text, format)
+    model = makeModel(modelName, optionsForFormat(format))
+  } catch (e) {
+    throw new CheckInputError({ message: `${args.file} is not a ${format} history: ${(e as Error).message}; pass the right --format (${formats.slice(1).join(", ")})` })
+  }
+  if (history.length === 0) throw new CheckInputError({ message: `${args.file} holds no operations, so there is nothing to check; is it the right file, or empty because the run recorded nothing?` })
+  const resolved = { ...args, model: modelName }
+  return checkParsed(resolved, format, history, model)
+}
+
+const checkParsed = (
+  args: CheckArgs & { readonly model: ModelName },
+  format: Exclude<HistoryFormat, "auto">,
+  history: ReturnType<typeof parseHistory>,
+  model: ReturnType<typeof makeModel>
+): CheckOutcome => {
   const started = performance.now()
-  const result = checkHistory(model, history, {
-    ...(args.timeLimit > 0 ? { now: () => performance.now(), deadline: started + args.timeLimit * 1000 } : {}),
-    ...(args.maxSteps > 0 ? { maxSteps: args.maxSteps } : {})
-  })
+  let result: LinearizabilityResult
+  try {
+    result = checkHistory(model, history, {
+      ...(args.timeLimit > 0 ? { now: () => performance.now(), deadline: started + args.timeLimit * 1000 } : {}),
+      ...(args.maxSteps > 0 ? { maxSteps: args.maxSteps } : {})
+    })
+  } catch (e) {
+    // Models reject an operation of the wrong shape with a TypeError; anything else is a bug and stays loud.
+    if (!(e instanceof TypeError)) throw e
+    throw new CheckInputError({ message: `${args.file}: its operations do not fit the ${args.model} model (${(e as Error).message}); pass the --model the history was recorded with (${modelNames.join(", ")})` })
+  }
   const elapsedMs = performance.now() - started
   const reportPath =
     args.report === undefined
@@ -76,7 +119,7 @@ export const runCheck = (args: CheckArgs): CheckOutcome => {
   return { exitCode: exitCodeOf(result.verdict), output, result, reportPath }
 }
 
-const humanOutput = (args: CheckArgs, format: string, r: LinearizabilityResult, ms: number, reportPath: string | undefined): string => {
+const humanOutput = (args: CheckArgs & { readonly model: ModelName }, format: string, r: LinearizabilityResult, ms: number, reportPath: string | undefined): string => {
   const lines = [
     `${args.file} (${format}), model ${args.model}: ${r.verdict.toUpperCase()}`,
     `  ${r.operations} operations, ${r.partitions} partition(s), ${r.steps} search steps, ${ms.toFixed(1)} ms`
@@ -107,7 +150,7 @@ export class CheckVerdict extends Data.TaggedError("CheckVerdict")<{ readonly ve
 export const checkCommand = Command.make(
   "check",
   {
-    model: Flag.Literals("model", modelNames).pipe(Flag.withDescription("the data type's model")),
+    model: Flag.Literals("model", modelNames).pipe(Flag.optional, Flag.withDescription("the data type's model (guessed for Porcupine's etcd and kv logs; required otherwise)")),
     format: Flag.Literals("format", formats).pipe(Flag.withDefault("auto" as const), Flag.withDescription("history format (auto-detected by default)")),
     json: Flag.Boolean("json").pipe(Flag.withDefault(false), Flag.withDescription("print the result as JSON")),
     report: Flag.String("report").pipe(Flag.optional, Flag.withDescription("write an HTML report to this directory")),
@@ -121,23 +164,26 @@ export const checkCommand = Command.make(
         try: () =>
           runCheck({
             file: cfg.file,
-            model: cfg.model,
+            model: Option.getOrUndefined(cfg.model),
             format: cfg.format,
             json: cfg.json,
             report: Option.getOrUndefined(cfg.report),
             timeLimit: cfg.timeLimit,
             maxSteps: cfg.maxSteps
           }),
-        catch: (e) => new CheckInputError({ message: e instanceof Error ? e.message : String(e) })
-      })
+        catch: (e) => e instanceof CheckInputError ? e : new CheckInputError({ message: e instanceof Error ? e.message : String(e) })
+      }).pipe(Effect.tapError((e) => Console.error(`cairn check: ${e.message}`)))
       yield* Console.log(outcome.output)
       if (outcome.exitCode !== 0) return yield* new CheckVerdict({ verdict: outcome.result.verdict, code: outcome.exitCode })
     })
 ).pipe(Command.withDescription("check a history for linearizability; exit 0 valid, 1 invalid, 2 unknown"))
 
-/** An unreadable file or history: exit 3, so it is never mistaken for a verdict. */
+/** An unreadable file or history: exit 3, so it is never mistaken for a verdict. The handler prints its one line. */
 export class CheckInputError extends Data.TaggedError("CheckInputError")<{ readonly message: string }> {
   override get [Runtime.errorExitCode](): number {
     return 3
+  }
+  override get [Runtime.errorReported](): boolean {
+    return false
   }
 }

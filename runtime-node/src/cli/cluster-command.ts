@@ -8,6 +8,7 @@ import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { existsSync } from "node:fs"
 import { readCredentials } from "../server/secrets.ts"
+import { formatMemberTable, type MemberEntry, memberRows, type StatusProbe } from "./cluster-health.ts"
 
 export class ClusterCommandError extends Data.TaggedError("ClusterCommandError")<{ readonly message: string }> {}
 
@@ -87,9 +88,39 @@ const remove = Command.make(
   (flags) => Effect.flatMap(call(flags, "DELETE", `/v1/admin/members/${encodeURIComponent(flags.id)}`), (r) => Console.log(JSON.stringify(r)))
 ).pipe(Command.withDescription("remove a node from the running cluster"))
 
-const list = Command.make("list", common, (flags) => Effect.flatMap(call(flags, "GET", "/v1/admin/members"), (r) => Console.log(JSON.stringify(r, null, 2)))).pipe(
-  Command.withDescription("list the cluster's members")
-)
+/** One member's `/v1/status`, within a short bound so that a dead member cannot stall the listing. */
+const probeStatus = async (auth: string, url: string): Promise<StatusProbe> => {
+  try {
+    const res = await fetch(url, { headers: { authorization: auth }, signal: AbortSignal.timeout(2000) })
+    if (!res.ok) return { ok: false, error: `${url}: HTTP ${res.status}` }
+    const body = await res.json() as Record<string, unknown>
+    const num = (k: string) => (typeof body[k] === "number" ? body[k] : 0)
+    return {
+      ok: true,
+      status: { role: String(body.role ?? "unknown"), term: num("term"), leader: typeof body.leader === "string" ? body.leader : null, commit: num("commit"), applied: num("applied") }
+    }
+  } catch (e) {
+    return { ok: false, error: `${url}: ${(e as Error).message}` }
+  }
+}
+
+const list = Command.make(
+  "list",
+  { ...common, json: Flag.Boolean("json").pipe(Flag.withDefault(false), Flag.withDescription("print the members as JSON instead of a table")) },
+  (flags) =>
+    Effect.gen(function*() {
+      const listed = yield* call(flags, "GET", "/v1/admin/members")
+      const members = (Array.isArray(listed.members) ? listed.members : []) as ReadonlyArray<MemberEntry>
+      const auth = authHeader(flags)
+      if (auth instanceof ClusterCommandError) return yield* auth
+      const scheme = flags.endpoint.startsWith("https://") ? "https" : "http"
+      const probes = yield* Effect.promise(async () =>
+        new Map(await Promise.all(members.map(async (m) => [m.id, m.apiAddress === null ? { ok: false as const, error: "no API address known" } : await probeStatus(auth, `${scheme}://${m.apiAddress}/v1/status`)] as const)))
+      )
+      const rows = memberRows(members, probes)
+      yield* Console.log(flags.json ? JSON.stringify({ members: rows, removed: listed.removed ?? [] }, null, 2) : formatMemberTable(rows))
+    })
+).pipe(Command.withDescription("list the cluster's members with each one's Raft role, health and replication lag"))
 
 export const clusterCommand = Command.make("cluster").pipe(
   Command.withDescription("change or show the membership of a running cluster"),

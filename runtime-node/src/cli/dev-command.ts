@@ -1,7 +1,7 @@
 /**
  * `cairn dev --nodes N`: a local N-node cluster in one command. Children are
- * `cairn server` processes with data under ./data/dev/nX, API ports
- * 9100+i, peer ports 9200+i (S3 9000+i, reserved); one generated cluster
+ * `cairn server` processes with data under ./data/dev/nX, S3 ports 9000+i,
+ * KV API ports 9100+i, peer ports 9200+i; one generated cluster
  * secret and admin credentials shared by all, kept in ./data/dev. Every log
  * line is forwarded with a node prefix; Ctrl-C stops them all.
  */
@@ -18,9 +18,9 @@ export const devCommand = Command.make(
   {
     nodes: Flag.Int("nodes").pipe(Flag.withDefault(3), Flag.withDescription("how many nodes (1-9)")),
     dataRoot: Flag.String("data-root").pipe(Flag.withDefault("./data/dev"), Flag.withDescription("where the nodes' data directories go")),
-    apiBase: Flag.Int("api-base").pipe(Flag.withDefault(9100), Flag.withDescription("API port of n1 (n2 gets +1, ...)")),
+    apiBase: Flag.Int("api-base").pipe(Flag.withDefault(9100), Flag.withDescription("KV HTTP API port of n1 (n2 gets +1, ...)")),
     peerBase: Flag.Int("peer-base").pipe(Flag.withDefault(9200), Flag.withDescription("peer port of n1")),
-    s3Base: Flag.Int("s3-base").pipe(Flag.withDefault(9000), Flag.withDescription("reserved S3 port of n1"))
+    s3Base: Flag.Int("s3-base").pipe(Flag.withDefault(9000), Flag.withDescription("S3 port of n1 (n2 gets +1, ...)"))
   },
   (flags) =>
     Effect.gen(function*() {
@@ -61,9 +61,11 @@ export const devCommand = Command.make(
       yield* Console.log(
         [
           `cairn dev: ${flags.nodes} node(s), data under ${dataRoot}`,
-          ...cluster.nodes.map((n) => `  ${n.id}  api http://127.0.0.1:${n.apiPort}  peer 127.0.0.1:${n.peerPort}  data ${n.dataDir}`),
+          ...cluster.nodes.map((n) => `  ${n.id}  s3 http://127.0.0.1:${n.s3Port}  api http://127.0.0.1:${n.apiPort}  metrics http://127.0.0.1:${n.apiPort}/metrics  peer 127.0.0.1:${n.peerPort}  data ${n.dataDir}`),
           `  admin credentials: ${envKey !== undefined ? "from CAIRN_ACCESS_KEY / CAIRN_SECRET_KEY" : `${dataRoot}/admin-credentials.json`}`,
-          `  try: curl -X PUT --data-binary hello http://127.0.0.1:${flags.apiBase}/v1/kv/a && curl http://127.0.0.1:${flags.apiBase + 1}/v1/kv/a`,
+          `  S3: any client with path-style addressing, region us-east-1 and the admin keys, e.g. aws --endpoint-url http://127.0.0.1:${cluster.nodes[0]!.s3Port} s3 ls`,
+          `  KV: curl -X PUT --data-binary hello http://127.0.0.1:${cluster.nodes[0]!.apiPort}/v1/kv/a && curl http://127.0.0.1:${cluster.nodes.at(-1)!.apiPort}/v1/kv/a`,
+          `  members: npx cairn cluster list --endpoint 127.0.0.1:${cluster.nodes[0]!.apiPort}`,
           "  Ctrl-C stops every node."
         ].join("\n")
       )

@@ -57,6 +57,18 @@ const makeCluster = async (nodes: number): Promise<{ cluster: LocalCluster; logF
   return { cluster, logFile: join(dir, "cluster.log") }
 }
 
+/** Runs `cairn ARGS` to completion and returns its stdout (it fails the test on a non-zero exit). */
+const cairnOutput = async (args: ReadonlyArray<string>, env: Record<string, string>): Promise<string> => {
+  const out: Array<string> = []
+  const err: Array<string> = []
+  const child = spawnCairn(args, env, (line, stream) => (stream === "stdout" ? out : err).push(line))
+  running.add(child)
+  await exited(child)
+  running.delete(child)
+  expect(child.exitCode, err.join("\n")).toBe(0)
+  return out.join("\n")
+}
+
 const start = (cluster: LocalCluster, node: LocalNodeSpec, logFile: string): ChildProcess => {
   const child = spawnCairn(serverArgs(cluster, node, ["--request-timeout-ms", "2000"]), clusterEnv(cluster), (line) => appendFileSync(logFile, `[${node.id}] ${line}\n`))
   running.add(child)
@@ -298,6 +310,12 @@ describe("cairn server processes", () => {
     expect(leaderHint.headers.get("x-cairn-leader-api")).toBe(`127.0.0.1:${n1!.apiPort}`)
     const members = async () => ((await (await fetch(`${api(n1!)}/v1/admin/members`, { headers: { authorization: auth } })).json()) as { members: Array<{ id: string }> }).members.map((m) => m.id)
     expect(await members()).toEqual(["n1", "n2"])
+    // `cairn cluster list` asks every member for its status: both answer, n1 leads, n2 has caught up.
+    const listed = JSON.parse(await cairnOutput(["cluster", "list", "--json", "--endpoint", `127.0.0.1:${n2.apiPort}`], clusterEnv(cluster))) as {
+      members: Array<{ id: string; raftRole: string; health: string; lag: number }>
+    }
+    expect(listed.members.map((m) => [m.id, m.raftRole, m.health])).toEqual([["n1", "leader", "healthy"], ["n2", "follower", "healthy"]])
+    expect(listed.members.every((m) => m.lag >= 0 && m.lag < 1000)).toBe(true)
 
     // Removing it: the leader carries on alone, and the member list says so.
     const removed = await fetch(`${api(n1!)}/v1/admin/members/n2`, { method: "DELETE", headers: { authorization: auth } })

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest"
+import { formatMemberTable, LAG_WARN_ENTRIES, type MemberEntry, memberRows, type StatusProbe } from "./cluster-health.ts"
+
+const members: ReadonlyArray<MemberEntry> = [
+  { id: "n1", apiAddress: "127.0.0.1:9100", role: "voter" },
+  { id: "n2", apiAddress: "127.0.0.1:9101", role: "voter" },
+  { id: "n3", apiAddress: "127.0.0.1:9102", role: "voter" },
+  { id: "n4", apiAddress: null, role: "learner" }
+]
+const up = (role: string, commit: number, applied: number, leader: string | null = "n1"): StatusProbe => ({ ok: true, status: { role, term: 3, leader, commit, applied } })
+
+describe("cluster list rows", () => {
+  it("reports each member's role, health and lag behind the leader's commit", () => {
+    const rows = memberRows(members, new Map([
+      ["n1", up("leader", 5000, 5000)],
+      ["n2", up("follower", 4990, 4980)],
+      ["n3", up("follower", 3000, 3000 - 1)]
+    ]))
+    expect(rows.map((r) => [r.id, r.raftRole, r.health, r.lag])).toEqual([
+      ["n1", "leader", "healthy", 0],
+      ["n2", "follower", "healthy", 20],
+      ["n3", "follower", "lagging", 2001],
+      ["n4", null, "unknown-address", null]
+    ])
+  })
+
+  it("calls a member that did not answer unreachable, with the reason", () => {
+    const rows = memberRows(members.slice(0, 2), new Map<string, StatusProbe>([["n1", up("leader", 10, 10)], ["n2", { ok: false, error: "connect ECONNREFUSED" }]]))
+    expect(rows[1]).toMatchObject({ id: "n2", health: "unreachable", lag: null, error: "connect ECONNREFUSED" })
+    expect(formatMemberTable(rows)).toContain("n2: connect ECONNREFUSED")
+  })
+
+  it("without a leader, measures lag against the highest commit seen and says no-leader", () => {
+    const rows = memberRows(members.slice(0, 2), new Map([["n1", up("candidate", 100, 100, null)], ["n2", up("follower", 40, 40, null)]]))
+    expect(rows.map((r) => [r.health, r.lag])).toEqual([["no-leader", 0], ["no-leader", 60]])
+  })
+
+  it("draws the threshold at LAG_WARN_ENTRIES", () => {
+    const at = memberRows(members.slice(0, 2), new Map([["n1", up("leader", LAG_WARN_ENTRIES, LAG_WARN_ENTRIES)], ["n2", up("follower", 0, 0)]]))
+    const past = memberRows(members.slice(0, 2), new Map([["n1", up("leader", LAG_WARN_ENTRIES + 1, LAG_WARN_ENTRIES + 1)], ["n2", up("follower", 0, 0)]]))
+    expect(at[1]!.health).toBe("healthy")
+    expect(past[1]!.health).toBe("lagging")
+  })
+
+  it("formats an aligned table with a header", () => {
+    const table = formatMemberTable(memberRows(members.slice(0, 1), new Map([["n1", up("leader", 7, 7)]]))).split("\n")
+    expect(table[0]).toMatch(/^ID\s+MEMBERSHIP\s+ROLE\s+HEALTH\s+TERM\s+COMMIT\s+APPLIED\s+LAG\s+API$/)
+    expect(table[1]).toMatch(/^n1\s+voter\s+leader\s+healthy\s+3\s+7\s+7\s+0\s+127\.0\.0\.1:9100$/)
+  })
+})

@@ -1,0 +1,88 @@
+/**
+ * What `cairn cluster list` shows for each member: its Raft role, whether it
+ * is healthy, and how far it trails the cluster. Pure: the command fetches
+ * each member's `/v1/status` and hands the answers here, so the judgement is
+ * unit-tested without a cluster.
+ *
+ * Lag is counted in log entries: the highest commit index any member reports
+ * (the leader's, when it answered) minus what this member has applied. It
+ * covers replication and apply together, which is what a reader of that
+ * member waits for.
+ */
+
+/** One member as `/v1/admin/members` lists it. */
+export interface MemberEntry {
+  readonly id: string
+  readonly apiAddress: string | null
+  /** Configured membership: voter or learner. */
+  readonly role: "voter" | "learner"
+}
+
+/** The fields of `/v1/status` this view reads. */
+export interface MemberStatus {
+  readonly role: string
+  readonly term: number
+  readonly leader: string | null
+  readonly commit: number
+  readonly applied: number
+}
+
+/** A member's answer: its status, or why there is none. */
+export type StatusProbe =
+  | { readonly ok: true; readonly status: MemberStatus }
+  | { readonly ok: false; readonly error: string }
+
+export type Health = "healthy" | "lagging" | "no-leader" | "unreachable" | "unknown-address"
+
+export interface MemberRow {
+  readonly id: string
+  readonly membership: "voter" | "learner"
+  /** The Raft role the member reports, or null when it did not answer. */
+  readonly raftRole: string | null
+  readonly health: Health
+  readonly term: number | null
+  readonly commit: number | null
+  readonly applied: number | null
+  /** Entries behind the cluster's highest known commit; null when unknown. */
+  readonly lag: number | null
+  readonly apiAddress: string | null
+  readonly error?: string
+}
+
+/** A member more than this many entries behind is reported as lagging. */
+export const LAG_WARN_ENTRIES = 1000
+
+export const memberRows = (
+  members: ReadonlyArray<MemberEntry>,
+  probes: ReadonlyMap<string, StatusProbe>
+): Array<MemberRow> => {
+  const answered = [...probes.values()].flatMap((p) => (p.ok ? [p.status] : []))
+  const leaderStatus = answered.find((s) => s.role === "leader")
+  const clusterCommit = leaderStatus?.commit ?? Math.max(0, ...answered.map((s) => s.commit))
+  return members.map((member) => {
+    const base = { id: member.id, membership: member.role, apiAddress: member.apiAddress }
+    const probe = probes.get(member.id)
+    if (member.apiAddress === null || probe === undefined) {
+      return { ...base, raftRole: null, health: "unknown-address", term: null, commit: null, applied: null, lag: null }
+    }
+    if (!probe.ok) return { ...base, raftRole: null, health: "unreachable", term: null, commit: null, applied: null, lag: null, error: probe.error }
+    const s = probe.status
+    const lag = Math.max(0, clusterCommit - s.applied)
+    const health: Health = s.leader === null ? "no-leader" : lag > LAG_WARN_ENTRIES ? "lagging" : "healthy"
+    return { ...base, raftRole: s.role, health, term: s.term, commit: s.commit, applied: s.applied, lag }
+  })
+}
+
+/** A fixed-width table, one member a line, for people. */
+export const formatMemberTable = (rows: ReadonlyArray<MemberRow>): string => {
+  const header = ["ID", "MEMBERSHIP", "ROLE", "HEALTH", "TERM", "COMMIT", "APPLIED", "LAG", "API"]
+  const cell = (v: string | number | null) => (v === null ? "-" : String(v))
+  const lines = [
+    header,
+    ...rows.map((r) => [r.id, r.membership, cell(r.raftRole), r.health, cell(r.term), cell(r.commit), cell(r.applied), cell(r.lag), cell(r.apiAddress)])
+  ]
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)))
+  const table = lines.map((l) => l.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd())
+  const errors = rows.flatMap((r) => (r.error === undefined ? [] : [`${r.id}: ${r.error}`]))
+  return [...table, ...errors].join("\n")
+}
