@@ -93,7 +93,7 @@ describe("rclone", () => {
   const rclone = (...args: ReadonlyArray<string>) =>
     runClient(RCLONE, ["--config", join(dir, "rclone.conf"), "--retries", "1", "--low-level-retries", "1", ...args], baseEnv())
 
-  it("mkdir, multipart copy in 5 MiB chunks, check, server-side copy, cat --offset/--count, copy back, purge", async () => {
+  it("mkdir, multipart copy in 5 MiB chunks, check, multipart server-side copy, cat --offset/--count, sync with a deletion, copy back, purge", async () => {
     expect(await versionOf(RCLONE, ["version"])).toMatch(/^rclone v/)
     writeFileSync(
       join(dir, "rclone.conf"),
@@ -113,14 +113,23 @@ describe("rclone", () => {
     expect(check.stderr).toContain("0 differences found")
     expect(check.stderr).toContain("4 matching files")
 
-    ok("rclone copyto (server-side)", await rclone("copyto", "cairn:rclone-test/tree/big.bin", "cairn:rclone-test/copy.bin"))
+    // Above the copy cutoff, a server-side copy is UploadPartCopy of 5 MiB source ranges.
+    ok("rclone copyto (server-side)", await rclone("copyto", "--s3-copy-cutoff", "5M", "cairn:rclone-test/tree/big.bin", "cairn:rclone-test/copy.bin"))
+    expect(await headObject("rclone-test", "copy.bin")).toEqual({ status: 200, etag: multipartEtag(big, 5 * MiB) })
     // A range across the first part boundary, of the copy.
     const cat = ok("rclone cat", await rclone("cat", "--offset", String(5 * MiB - 10), "--count", "20", "cairn:rclone-test/copy.bin"))
     expect(cat.stdoutBytes.equals(big.subarray(5 * MiB - 10, 5 * MiB + 10))).toBe(true)
 
+    // sync deletes what is gone locally.
+    rmSync(join(tree, "a.txt"))
+    const { "a.txt": _removed, ...kept } = files
+    ok("rclone sync", await rclone("sync", tree, "cairn:rclone-test/tree"))
+    expect(ok("rclone lsf", await rclone("lsf", "-R", "--files-only", "cairn:rclone-test/tree")).stdout.split("\n").filter((l) => l !== "").sort()).toEqual(Object.keys(kept).sort())
+    expect(ok("rclone check after sync", await rclone("check", tree, "cairn:rclone-test/tree")).stderr).toContain("3 matching files")
+
     const back = join(dir, "rclone-back")
     ok("rclone copy back", await rclone("copy", "cairn:rclone-test/tree", back))
-    expectSameTree(back, files)
+    expectSameTree(back, kept)
 
     ok("rclone purge", await rclone("purge", "cairn:rclone-test"))
     expect(ok("rclone lsd", await rclone("lsd", "cairn:")).stdout).not.toContain("rclone-test")
@@ -128,7 +137,7 @@ describe("rclone", () => {
 })
 
 describe("restic", () => {
-  it("init, backup, check --read-data, restore byte for byte", async () => {
+  it("init, backup twice, forget --prune, check --read-data, restore byte for byte", async () => {
     expect(await versionOf(RESTIC, ["version"])).toMatch(/^restic \d/)
     const env = {
       ...baseEnv(),
@@ -146,6 +155,11 @@ describe("restic", () => {
     ok("restic init", await restic("init"))
     const backup = ok("restic backup", await restic("backup", "--host", "cairn-test", source))
     expect(backup.stdout).toMatch(/snapshot [0-9a-f]{8} saved/)
+    // A second snapshot with one file changed and one added; pruning the first deletes packs only it used.
+    const second = { ...files, "notes.txt": "changed\n", "more.bin": patternBytes(3 * MiB, 14) }
+    writeTree(source, second)
+    ok("restic backup (second)", await restic("backup", "--host", "cairn-test", source))
+    ok("restic forget --prune", await restic("forget", "--keep-last", "1", "--prune"))
     const snapshots = JSON.parse(ok("restic snapshots", await restic("snapshots", "--json")).stdout) as Array<{ paths: Array<string> }>
     expect(snapshots.map((s) => s.paths)).toEqual([[source]])
     // Reads every pack back from Cairn and verifies its hashes.
@@ -153,7 +167,7 @@ describe("restic", () => {
 
     const target = join(dir, "restic-restored")
     ok("restic restore", await restic("restore", "latest", "--target", target))
-    expectSameTree(join(target, source), files)
+    expectSameTree(join(target, source), second)
   })
 })
 
