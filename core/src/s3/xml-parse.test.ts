@@ -1,3 +1,4 @@
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { S3Error } from "./errors.ts"
 import { parseCompleteMultipartUpload, parseCorsConfiguration, parseCreateBucketConfiguration, parseDelete, parseTagging, parseVersioningConfiguration } from "./xml-parse.ts"
@@ -105,6 +106,39 @@ describe("S3 request XML", () => {
       }
       // One bad document does not poison the next.
       expect(parseDelete(bytes("<Delete><Object><Key>fine&#33;</Key></Object></Delete>"))).toEqual({ quiet: false, objects: [{ key: "fine!" }] })
+    })
+
+    it("round-trips any key however each character is written: as itself, named, decimal or hex", () => {
+      const named: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" }
+      // Any character XML can carry by reference (no NUL, no lone surrogate).
+      const char = fc.oneof(fc.string({ unit: "binary", minLength: 1, maxLength: 1 }), fc.constantFrom("&", "<", ">", '"', "'", "\t", "\n", "\r", "\u0001"))
+        .filter((c) => c !== "\u0000" && !/^[\ud800-\udfff]$/.test(c))
+      const written = fc.tuple(char, fc.constantFrom("raw", "named", "decimal", "hex")).map(([c, how]) => {
+        const code = c.codePointAt(0)!
+        if (how === "decimal") return [c, `&#${code};`] as const
+        if (how === "hex") return [c, `&#x${code.toString(16)};`] as const
+        // Markup characters and those a parser may normalize (CR, controls) are always references when written "raw".
+        if (named[c] !== undefined) return [c, named[c]!] as const
+        return [c, code < 0x20 ? `&#${code};` : c] as const
+      })
+      fc.assert(
+        fc.property(fc.array(written, { minLength: 1, maxLength: 40 }), (chars) => {
+          const key = chars.map(([c]) => c).join("")
+          const xml = `<Delete><Object><Key>${chars.map(([, w]) => w).join("")}</Key></Object></Delete>`
+          expect(parseDelete(bytes(xml))).toEqual({ quiet: false, objects: [{ key }] })
+        }),
+        { numRuns: 200 }
+      )
+    })
+
+    it("never throws on arbitrary text after an &: a request or MalformedXML", () => {
+      fc.assert(
+        fc.property(fc.string({ maxLength: 30 }), (junk) => {
+          const out = parseDelete(bytes(`<Delete><Object><Key>k&${junk}</Key></Object></Delete>`))
+          expect(out instanceof S3Error ? out.code : "parsed").toMatch(/^(parsed|MalformedXML)$/)
+        }),
+        { numRuns: 200 }
+      )
     })
 
     it("still refuses a DTD and entity expansion, internal or external", () => {
