@@ -17,6 +17,7 @@ import {
   HeadObjectCommand,
   type Owner,
   PutBucketAclCommand,
+  PutBucketVersioningCommand,
   PutObjectAclCommand,
   PutObjectCommand,
   S3Client,
@@ -77,6 +78,17 @@ describe("S3 ACLs through @aws-sdk/client-s3", () => {
     expect(await failure(bob.send(new GetObjectAclCommand({ Bucket: "alice-acl", Key: "doc" })))).toEqual(["AccessDenied", 403])
     expect(await failure(alice.send(new GetObjectAclCommand({ Bucket: "alice-acl", Key: "missing" })))).toEqual(["NoSuchKey", 404])
     expect(await failure(alice.send(new GetBucketAclCommand({ Bucket: "no-such-acl-bucket" })))).toEqual(["NoSuchBucket", 404])
+  })
+
+  it("GetObjectAcl of a version: an old version answers, a version that is not there is NoSuchVersion", async () => {
+    await alice.send(new CreateBucketCommand({ Bucket: "alice-acl-versions" }))
+    await alice.send(new PutBucketVersioningCommand({ Bucket: "alice-acl-versions", VersioningConfiguration: { Status: "Enabled" } }))
+    const first = await alice.send(new PutObjectCommand({ Bucket: "alice-acl-versions", Key: "doc", Body: "v1" }))
+    await alice.send(new PutObjectCommand({ Bucket: "alice-acl-versions", Key: "doc", Body: "v2" }))
+    const old = await alice.send(new GetObjectAclCommand({ Bucket: "alice-acl-versions", Key: "doc", VersionId: first.VersionId }))
+    expect(old.Grants).toEqual(ownerOnly("alice").Grants)
+    expect(await failure(alice.send(new GetObjectAclCommand({ Bucket: "alice-acl-versions", Key: "doc", VersionId: "999999999999999-nothere" })))).toEqual(["NoSuchVersion", 404])
+    expect(await failure(alice.send(new GetObjectAclCommand({ Bucket: "alice-acl-versions", Key: "doc", VersionId: "not-a-version" })))).toEqual(["InvalidArgument", 400])
   })
 
   it("PutBucketAcl and PutObjectAcl accept private: canned, as grant headers, or as a policy naming only the owner", async () => {
