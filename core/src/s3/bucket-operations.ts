@@ -5,6 +5,7 @@
  * versions).
  */
 import { Effect } from "effect"
+import { acceptRequestedAcl } from "./acl.ts"
 import { checkTags, MAX_BUCKET_TAGS, tagsOf, withoutNames, withoutPrefix } from "./attributes.ts"
 import { accessBucket, emptyResponse, header, type OperationContext, readSmallBody, xmlResponse } from "./context.ts"
 import { corsRulesOf } from "./cors.ts"
@@ -41,6 +42,7 @@ export const createBucket = (ctx: OperationContext, bucket: string): Effect.Effe
       }
     }
     if (ctx.request.headers.get("x-amz-bucket-object-lock-enabled")?.toLowerCase() === "true") return yield* s3Error("NotImplemented", "Object lock is not supported")
+    yield* acceptRequestedAcl(ctx, ctx.user)
     yield* ctx.store.createBucket(bucket, ctx.user).pipe(
       Effect.mapError((e) =>
         e._tag === "BucketExistsError" && e.owner === ctx.user

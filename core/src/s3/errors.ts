@@ -49,6 +49,7 @@ export const errorStatus = {
   InvalidRequest: 400,
   InvalidTag: 400,
   KeyTooLongError: 400,
+  MalformedACLError: 400,
   MalformedXML: 400,
   MaxMessageLengthExceeded: 400,
   MetadataTooLarge: 400,

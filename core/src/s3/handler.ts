@@ -13,6 +13,7 @@ import { Cause, Effect } from "effect"
 import { Clock } from "../clock/clock.ts"
 import type { ObjectStore } from "../object/store.ts"
 import { Random } from "../random/random.ts"
+import { aclOperation } from "./acl.ts"
 import * as Buckets from "./bucket-operations.ts"
 import { type OperationContext, emptyResponse } from "./context.ts"
 import { corsHeaders, corsRulesOf, matchCorsRule } from "./cors.ts"
@@ -45,8 +46,8 @@ export type S3Handler = (request: S3Request) => Effect.Effect<
 >
 
 /** Subresources this server does not implement; named so clients get NotImplemented, not a wrong answer. */
-const unsupportedBucket = ["policy", "policyStatus", "acl", "lifecycle", "replication", "website", "logging", "notification", "encryption", "object-lock", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering", "session"]
-const unsupportedObject = ["acl", "retention", "legal-hold", "torrent", "restore", "select"]
+const unsupportedBucket = ["policy", "policyStatus", "lifecycle", "replication", "website", "logging", "notification", "encryption", "object-lock", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering", "session"]
+const unsupportedObject = ["retention", "legal-hold", "torrent", "restore", "select"]
 
 const notImplemented = (what: string) => s3Error("NotImplemented", `${what} is not implemented`)
 
@@ -64,6 +65,7 @@ const route = (ctx: OperationContext, target: Target): Effect.Effect<S3Response,
       if (method === "PUT") return Buckets.putBucketVersioning(ctx, bucket)
       return Effect.fail(methodNotAllowed(method, "the versioning configuration"))
     }
+    if (q("acl")) return aclOperation(ctx, bucket, undefined)
     const unsupported = unsupportedBucket.find(q)
     if (unsupported !== undefined) return Effect.fail(notImplemented(`The bucket subresource ?${unsupported}`))
     switch (method) {
@@ -92,6 +94,7 @@ const route = (ctx: OperationContext, target: Target): Effect.Effect<S3Response,
         return Effect.fail(methodNotAllowed(method, "a bucket"))
     }
   }
+  if (q("acl")) return aclOperation(ctx, bucket, key)
   const unsupported = unsupportedObject.find(q)
   if (unsupported !== undefined) return Effect.fail(notImplemented(`The object subresource ?${unsupported}`))
   const uploadId = queryValue(ctx.query, "uploadId")

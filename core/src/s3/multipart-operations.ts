@@ -6,6 +6,7 @@
  */
 import { Effect, Stream } from "effect"
 import type { PartInfo } from "../object/store.ts"
+import { acceptRequestedAcl } from "./acl.ts"
 import { attributesFromHeaders, bareEtag, checksumsOf, etagOf } from "./attributes.ts"
 import { accessBucket, emptyResponse, header, intParam, type OperationContext, param, readSmallBody, xmlResponse } from "./context.ts"
 import { toHex } from "./digest.ts"
@@ -25,7 +26,7 @@ export const createUpload = (ctx: OperationContext, bucket: string, key: string)
   Effect.gen(function*() {
     const badKey = checkKey(key)
     if (badKey !== undefined) return yield* badKey
-    yield* accessBucket(ctx, bucket)
+    yield* acceptRequestedAcl(ctx, (yield* accessBucket(ctx, bucket)).owner)
     const attributes = attributesFromHeaders(ctx.request)
     if (attributes instanceof S3Error) return yield* attributes
     const algorithm = header(ctx, "x-amz-checksum-algorithm")?.toLowerCase()

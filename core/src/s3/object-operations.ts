@@ -9,6 +9,7 @@
 import { Effect, Stream } from "effect"
 import { Base64 } from "effect/encoding"
 import { type Attributes, type ByteRange, type GetObjectOutput, isVersionId, type ObjectInfo, type PutCondition } from "../object/store.ts"
+import { acceptRequestedAcl } from "./acl.ts"
 import {
   attributesFromHeaders,
   bareEtag,
@@ -67,7 +68,7 @@ export const putObject = (ctx: OperationContext, bucket: string, key: string): E
   Effect.gen(function*() {
     const badKey = checkKey(key)
     if (badKey !== undefined) return yield* badKey
-    yield* accessBucket(ctx, bucket)
+    yield* acceptRequestedAcl(ctx, (yield* accessBucket(ctx, bucket)).owner)
     const requested = attributesFromHeaders(ctx.request)
     if (requested instanceof S3Error) return yield* requested
     const prepared = prepareBody(ctx.request, ctx.payload, ctx.digest)
@@ -249,7 +250,7 @@ export const copyObject = (ctx: OperationContext, bucket: string, key: string): 
   Effect.gen(function*() {
     const badKey = checkKey(key)
     if (badKey !== undefined) return yield* badKey
-    yield* accessBucket(ctx, bucket)
+    yield* acceptRequestedAcl(ctx, (yield* accessBucket(ctx, bucket)).owner)
     const directive = (header(ctx, "x-amz-metadata-directive") ?? "COPY").toUpperCase()
     const taggingDirective = (header(ctx, "x-amz-tagging-directive") ?? "COPY").toUpperCase()
     if (directive !== "COPY" && directive !== "REPLACE") return yield* s3Error("InvalidArgument", "Unknown metadata directive.")

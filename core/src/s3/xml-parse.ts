@@ -4,26 +4,33 @@
  * fast-xml-parser (docs/adr/0008-s3-dependencies.md). Anything that is not
  * well-formed, has a DOCTYPE (entity expansion), or lacks a required element
  * is `MalformedXML`, as in S3; values are checked here so handlers get typed
- * records.
+ * records. References in text (`&amp;`, `&#34;`, `&#x22;`, ...) are decoded
+ * by xml-references.ts; an invalid one is MalformedXML too.
  */
 import { XMLParser, XMLValidator } from "fast-xml-parser"
 import { S3Error, s3Error } from "./errors.ts"
+import { makeReferenceDecoder } from "./xml-references.ts"
 
 /** Request bodies of the XML operations are at most this large (1000 keys of 1024 bytes fit). */
 export const MAX_XML_BODY_BYTES = 2 * 1024 * 1024
 
 const listElements = new Set(["Part", "Object", "Tag", "CORSRule", "AllowedMethod", "AllowedOrigin", "AllowedHeader", "ExposeHeader"])
 
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  parseTagValue: false,
-  // Keys may begin or end with spaces: keep text as sent.
-  trimValues: false,
-  removeNSPrefix: true,
-  processEntities: true,
-  htmlEntities: false,
-  isArray: (name) => listElements.has(name)
-})
+/** A parser per document: its reference decoder remembers the document's first invalid reference. */
+const makeParser = () => {
+  const references = makeReferenceDecoder()
+  const parser = new XMLParser({
+    ignoreAttributes: true,
+    parseTagValue: false,
+    // Keys may begin or end with spaces: keep text as sent.
+    trimValues: false,
+    removeNSPrefix: true,
+    processEntities: true,
+    entityDecoder: references.decoder,
+    isArray: (name) => listElements.has(name)
+  })
+  return { parser, problem: references.problem }
+}
 
 type Node = Record<string, unknown>
 
@@ -43,12 +50,15 @@ export const parseXmlRoot = (body: Uint8Array, root: string): Node | S3Error => 
   if (text.trim() === "") return malformed("empty body")
   const valid = XMLValidator.validate(text)
   if (valid !== true) return malformed(valid.err.msg)
+  const { parser, problem } = makeParser()
   let parsed: unknown
   try {
     parsed = parser.parse(text)
   } catch (e) {
     return malformed(String(e))
   }
+  const invalidReference = problem()
+  if (invalidReference !== undefined) return malformed(invalidReference)
   const node = (parsed as Node)[root]
   if (node === undefined) return malformed(`expected root element ${root}`)
   return asNode(node)

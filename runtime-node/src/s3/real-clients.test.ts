@@ -9,32 +9,18 @@
  * .ci/run; where they are missing the tests fail and say so. Another install
  * can be named with CAIRN_TEST_AWS and CAIRN_TEST_PYTHON.
  */
-import { execFile } from "node:child_process"
 import { createHash } from "node:crypto"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { patternBytes } from "./pattern.test-support.ts"
+import { type Ran, runClient as run } from "./run-client.test-support.ts"
 import { PROCESS_ADMIN, startServerProcess, type ServerProcess } from "./server-process.test-support.ts"
 
 const AWS = process.env.CAIRN_TEST_AWS ?? "/usr/bin/aws"
 const PYTHON = process.env.CAIRN_TEST_PYTHON ?? "/usr/bin/python3"
 const MiB = 1024 * 1024
-
-interface Ran {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const run = (file: string, args: ReadonlyArray<string>, env: Record<string, string>): Promise<Ran> =>
-  new Promise((resolve) => {
-    execFile(file, args, { env, maxBuffer: 16 * MiB, timeout: 90_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
-      resolve({ code, stdout, stderr: error !== null && code === -1 ? `${stderr}${error.message}` : stderr })
-    })
-  })
 
 let server: ServerProcess
 let dir: string
