@@ -1,0 +1,59 @@
+/**
+ * One finished S3 exchange as the listener saw it — operation, status,
+ * bytes each way, time — and how it is logged. Metrics and the access log
+ * are built from these records (runtime-node/src/server/), so the listener
+ * stays free of both.
+ *
+ * Log levels: a server fault (5xx other than 501 and 503) is an `error`, a
+ * 503 (not enough healthy nodes, no leader) a `warn`, an unimplemented
+ * operation (501) or a client error (4xx) `info` — except the routine
+ * answers 404 (no such key/bucket, what a HEAD probe expects) and 412
+ * (a failed precondition), which, like every request, log at `debug`.
+ */
+import { log } from "../server/log.ts"
+
+export interface S3Exchange {
+  /** The S3 operation name (core/src/s3/operation.ts), "Unknown" when the request names none. */
+  readonly operation: string
+  readonly method: string
+  readonly bucket: string | undefined
+  readonly key: string | undefined
+  /** The status sent; 499 when the client went away before the response headers. */
+  readonly status: number
+  /** The S3 error code answered (NoSuchKey, AccessDenied, ...), if any. */
+  readonly errorCode: string | undefined
+  /** Undefined when the request never reached the handler's answer (the client left first). */
+  readonly requestId: string | undefined
+  /** Who the request was authenticated as, if it was. */
+  readonly user: string | undefined
+  readonly accessKey: string | undefined
+  /** Request body bytes read (after any aws-chunked framing, as received on the socket). */
+  readonly bytesIn: number
+  /** Response body bytes written. */
+  readonly bytesOut: number
+  /** From the request's arrival to the end of its response (or the client's leaving). */
+  readonly seconds: number
+  /** False when the response was cut short (the client left, or the body failed after the headers). */
+  readonly complete: boolean
+  readonly remote: string | undefined
+}
+
+/** The one log line an exchange earns at the configured level (see the header for levels). */
+export const logExchange = (x: S3Exchange): void => {
+  const fields = {
+    operation: x.operation,
+    method: x.method,
+    bucket: x.bucket ?? null,
+    key: x.key ?? null,
+    status: x.status,
+    ...(x.errorCode === undefined ? {} : { errorCode: x.errorCode }),
+    requestId: x.requestId ?? null,
+    ms: Math.round(x.seconds * 1e4) / 10,
+    ...(x.complete ? {} : { complete: false })
+  }
+  // 5xx faults were logged at error with their cause when the handler answered.
+  if (x.status === 503) log("warn", "s3 request refused: storage or leader unavailable", fields)
+  else if (x.status === 501) log("info", "s3 operation not implemented", fields)
+  else if (x.status >= 400 && x.status < 500 && x.status !== 404 && x.status !== 412 && x.status !== 499) log("info", "s3 client error", fields)
+  else log("debug", "s3 request", fields)
+}
