@@ -3,7 +3,7 @@
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect } from "effect"
-import { Command } from "effect/cli"
+import { CliConfig, Command, GlobalFlag } from "effect/cli"
 import { simCommand } from "@cairn/sim/cli/sim-command"
 import { checkCommand } from "@cairn/jepsen/cli/check-command"
 import { adminCommand } from "./admin-command.ts"
@@ -18,6 +18,10 @@ const cairn = Command.make("cairn").pipe(
   Command.withDescription("Cairn: a storage core proven in a deterministic simulator"),
   Command.withSubcommands([simCommand, checkCommand, serverCommand, devCommand, clusterCommand, adminCommand, jepsenCommand])
 )
+
+// effect/cli adds a global --log-level (Effect's own logger) that would take the value of `cairn server --log-level`
+// before the server saw it, and list the flag twice in its help: the server's own flag is the one that counts.
+const builtIns = CliConfig.layer({ builtIns: GlobalFlag.BuiltIns.filter((flag) => flag !== GlobalFlag.LogLevel) })
 
 const program = Command.run(cairn, { version }).pipe(
   Effect.catchTag("SimUsageError", (error) =>
@@ -40,6 +44,7 @@ const program = Command.run(cairn, { version }).pipe(
       process.exitCode = 1
     }))
   ),
+  Effect.provide(builtIns),
   Effect.provide(NodeServices.layer)
 )
 

@@ -31,6 +31,11 @@ export const log = (level: LogLevel, msg: string, fields: Record<string, unknown
   sink(`${line}\n`)
 }
 
+/** Writes a line that is not subject to the level (the access log on stderr); ends it with a newline. */
+export const writeLogLine = (line: string): void => {
+  sink(`${line}\n`)
+}
+
 const effectLevel = (label: string): LogLevel => {
   switch (label) {
     case "Fatal":
