@@ -5,8 +5,9 @@
  * the alert rules of deploy/prometheus load and evaluate, and every query
  * of the Grafana dashboard parses. Every metric name the dashboard and the
  * alerts use must exist on the live /metrics, so neither can drift from the
- * code. The same server runs with `--log-level debug` and an access log
- * file, which this test reads back.
+ * code, and docs/server.md must list every series served. The same server
+ * runs with `--log-level debug` and an access log file, which this test
+ * reads back.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -139,6 +140,11 @@ describe("metrics scraped by Prometheus", () => {
     expect(used.length).toBeGreaterThan(30)
     expect(alertExprs().length).toBe(9)
     expect(missingFrom(exposition, used)).toEqual([])
+    // docs/server.md's table names every series the server serves.
+    const docs = readFileSync(join(deployDir, "..", "docs", "server.md"), "utf8")
+    const served = [...exposition.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!)
+    expect(served.length).toBeGreaterThan(60)
+    expect(served.filter((name) => !docs.includes(`\`${name}\``))).toEqual([])
     // The check itself can fail: a name the server does not serve is reported.
     expect(missingFrom(exposition, ["cairn_s3_request_duration_seconds_bucket", "cairn_no_such_metric_total", "cairn_raft_term_bucket"])).toEqual(["cairn_no_such_metric_total", "cairn_raft_term_bucket"])
   })
