@@ -51,6 +51,10 @@ const effectLevel = (label: string): LogLevel => {
   }
 }
 
+/** Effect's minimum level for ours, so that Effect's own debug logs (the OTLP exporter's) pass at `debug`. */
+export const effectLogLevel = (level: LogLevel): "Debug" | "Info" | "Warn" | "Error" =>
+  level === "debug" ? "Debug" : level === "info" ? "Info" : level === "warn" ? "Warn" : "Error"
+
 /** Replaces Effect's default logger with the JSON line writer. */
 export const jsonLoggerLayer = Logger.layer([
   Logger.make((options) => {

@@ -14,7 +14,7 @@ import { makeKvServer, Network, type NodeId } from "@cairn/core"
 import { makeObjectNode } from "@cairn/core/object/object-node"
 import type { Reader } from "@cairn/core/raft/codec"
 import { makeUsers } from "@cairn/core/s3/users"
-import { Data, Effect, Fiber, Layer } from "effect"
+import { Data, Effect, Fiber, Layer, References } from "effect"
 import { mkdirSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import { resolve } from "node:path"
@@ -27,7 +27,7 @@ import { startS3Listener } from "../s3/listener.ts"
 import { clusterNetwork } from "./cluster-network.ts"
 import { formatHostPort, type ServerConfig } from "./config.ts"
 import { makeApiHandler } from "./http-api.ts"
-import { jsonLoggerLayer, log, setLogLevel } from "./log.ts"
+import { effectLogLevel, jsonLoggerLayer, log, setLogLevel } from "./log.ts"
 import { makeMembers } from "./members.ts"
 import { makeMetrics, timedDiskLayer, type RaftSnapshot } from "./metrics.ts"
 import { startObservability } from "./observability.ts"
@@ -196,5 +196,5 @@ export const runServer = (
       })
     ).pipe(Effect.provide(Layer.mergeAll(SystemClockLive, SystemRandomLive, disk, tracingLayer(config, tracing))))
   })
-  return Effect.ensuring(program.pipe(Effect.provide(jsonLoggerLayer)), Effect.sync(() => log("info", "cairn server stopped", { id: config.id })))
+  return Effect.ensuring(program.pipe(Effect.provide(jsonLoggerLayer), Effect.provideService(References.MinimumLogLevel, effectLogLevel(config.logLevel))), Effect.sync(() => log("info", "cairn server stopped", { id: config.id })))
 }
