@@ -10,7 +10,10 @@
  * answers 404 (no such key/bucket, what a HEAD probe expects) and 412
  * (a failed precondition), which, like every request, log at `debug`.
  */
-import { log } from "../server/log.ts"
+import { log, logEnabled } from "../server/log.ts"
+
+/** Statuses that are ordinary answers, not mistakes: 404 (what a HEAD probe expects), 412 (a failed precondition), 499 (the client left). */
+const routine = new Set([404, 412, 499])
 
 export interface S3Exchange {
   /** The S3 operation name (core/src/s3/operation.ts), "Unknown" when the request names none. */
@@ -40,6 +43,8 @@ export interface S3Exchange {
 
 /** The one log line an exchange earns at the configured level (see the header for levels). */
 export const logExchange = (x: S3Exchange): void => {
+  const level = x.status === 503 ? "warn" : x.status === 501 ? "info" : x.status >= 400 && x.status < 500 && !routine.has(x.status) ? "info" : "debug"
+  if (!logEnabled(level)) return
   const fields = {
     operation: x.operation,
     method: x.method,
@@ -51,9 +56,7 @@ export const logExchange = (x: S3Exchange): void => {
     ms: Math.round(x.seconds * 1e4) / 10,
     ...(x.complete ? {} : { complete: false })
   }
-  // 5xx faults were logged at error with their cause when the handler answered.
-  if (x.status === 503) log("warn", "s3 request refused: storage or leader unavailable", fields)
-  else if (x.status === 501) log("info", "s3 operation not implemented", fields)
-  else if (x.status >= 400 && x.status < 500 && x.status !== 404 && x.status !== 412 && x.status !== 499) log("info", "s3 client error", fields)
-  else log("debug", "s3 request", fields)
+  // 5xx faults were logged at error, with their cause, when the handler answered.
+  const msg = x.status === 503 ? "s3 request refused: storage or leader unavailable" : x.status === 501 ? "s3 operation not implemented" : level === "info" ? "s3 client error" : "s3 request"
+  log(level, msg, fields)
 }

@@ -20,6 +20,9 @@ export const setLogSink = (write: (line: string) => void): void => {
   sink = write
 }
 
+/** Whether a line at `level` would be written (to skip building fields nobody reads on hot paths). */
+export const logEnabled = (level: LogLevel): boolean => rank[level] >= rank[minLevel]
+
 export const log = (level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void => {
   if (rank[level] < rank[minLevel]) return
   let line: string
