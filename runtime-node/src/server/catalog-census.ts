@@ -5,7 +5,8 @@
  * whole catalog, so the figures are cluster-wide, as of what this node has
  * applied). It reads the state machine directly, page by page, and yields
  * to the event loop between pages, so a large catalog slows a scrape, not
- * the node; the scan is not a snapshot (writes between pages may be missed).
+ * the node (and scrape-cache.ts keeps it from running often); the scan is
+ * not a snapshot (writes between pages may be missed).
  */
 import type { KvStateMachine } from "@cairn/core/kv/state-machine"
 import { afterPrefix, BUCKET_PREFIX, keyAfter, OBJECT_PREFIX, UPLOAD_PREFIX, VERSION_PREFIX } from "@cairn/core/object/catalog-keys"
@@ -28,7 +29,8 @@ export interface CatalogCensus {
   readonly unreadable: number
 }
 
-const PAGE = 5_000
+// Small pages: a page is counted without yielding (some tens of µs a record), so this bounds the event-loop stall.
+const PAGE = 500
 
 /** Calls `visit` with each value under `prefix`, one page at a time. */
 const scan = async (state: () => KvStateMachine, prefix: string, visit: (value: Uint8Array) => void): Promise<void> => {

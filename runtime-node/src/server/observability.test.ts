@@ -28,6 +28,13 @@ const sample = (text: string, series: string): number | undefined => {
   return line === undefined ? undefined : Number(line.slice(series.length + 1))
 }
 
+/** Scrapes until `done` holds (background refreshes land a scrape or two later), at most 100 times. */
+const scrapeUntil = async (registry: Registry, done: (text: string) => boolean): Promise<string> => {
+  let text = ""
+  for (let i = 0; i < 100 && !done(text = await registry.metrics()); i++) await new Promise((r) => setTimeout(r, 10))
+  return text
+}
+
 const send = async (s3: TestS3, method: string, path: string, body?: string, secretKey = ADMIN.secretKey): Promise<number> => {
   const url = new URL(`${s3.endpoint}${path}`)
   const headers = signRequest({ accessKey: ADMIN.accessKey, secretKey, region: "us-east-1" }, { method, url, ...(body === undefined ? {} : { body }) })
@@ -121,7 +128,7 @@ describe("capacity and sweep gauges", () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
   let leader = true
   const registry = new Registry()
-  const storage = makeStorageMetrics(registry, { dataDir, state: () => new KvStateMachine(), isLeader: () => leader, ttlMs: 0 })
+  const storage = makeStorageMetrics(registry, { dataDir, state: () => new KvStateMachine(), isLeader: () => leader, cache: { minTtlMs: 0, maxShare: 1 } })
   const repair = (lost: ReadonlyArray<string>, unavailable: ReadonlyArray<string>): RepairReport => ({ records: 7, shardsChecked: 21, shardsRebuilt: 2, shardsMoved: 1, rebuiltFrom: ["n2", "n3"], lost, unavailable })
 
   it("reads the shard and Raft directories and the filesystem at scrape time", async () => {
@@ -133,13 +140,15 @@ describe("capacity and sweep gauges", () => {
     writeFileSync(join(dataDir, "shards", "b.0.1.shard"), new Uint8Array(50))
     writeFileSync(join(dataDir, "raft", "wal", "segment"), new Uint8Array(1000))
     writeFileSync(join(dataDir, "raft", "hard-state"), new Uint8Array(24))
-    text = await registry.metrics()
+    // The first scrape after the change may still see the old walk (refreshed in the background).
+    text = await scrapeUntil(registry, (t) => sample(t, "cairn_node_shards") === 2)
     expect(sample(text, "cairn_node_shards")).toBe(2)
     expect(sample(text, "cairn_node_shard_bytes")).toBe(150)
     expect(sample(text, "cairn_node_raft_bytes")).toBe(1024)
     expect(sample(text, "cairn_disk_size_bytes")).toBeGreaterThan(0)
     expect(sample(text, "cairn_disk_available_bytes")).toBeGreaterThan(0)
     expect(sample(text, 'cairn_catalog_objects{version="current"}')).toBe(0)
+    expect(sample(text, 'cairn_metrics_cache_age_seconds{figure="shards"}')).toBeGreaterThanOrEqual(0)
   })
 
   it("counts repair and GC sweeps; only a leader exports what its last repair left unrepaired", async () => {
@@ -167,7 +176,7 @@ describe("capacity and sweep gauges", () => {
 
   it("reads NaN, not 0, for a figure it cannot read, and keeps serving the rest", async () => {
     const broken = new Registry()
-    makeStorageMetrics(broken, { dataDir: join(dataDir, "no-such-dir"), state: () => new KvStateMachine(), isLeader: () => true, ttlMs: 0 })
+    makeStorageMetrics(broken, { dataDir: join(dataDir, "no-such-dir"), state: () => new KvStateMachine(), isLeader: () => true, cache: { minTtlMs: 0, maxShare: 1 } })
     const text = await broken.metrics()
     expect(sample(text, "cairn_disk_available_bytes")).toBeNaN()
     expect(sample(text, "cairn_node_shards")).toBe(0)
@@ -192,25 +201,60 @@ describe("process metrics", () => {
 })
 
 describe("scrape cache", () => {
-  it("recomputes at most once per period and shares one computation between concurrent scrapes", async () => {
+  it("serves the last value at once and refreshes a stale one in the background, one computation at a time", async () => {
     let now = 0
     let computed = 0
-    const read = cachedForScrapes(1000, async () => ++computed, () => now)
-    expect(await Promise.all([read(), read()])).toEqual([1, 1])
+    const read = cachedForScrapes({ minTtlMs: 1000, now: () => now }, async () => ++computed)
+    expect((await Promise.all([read(), read()])).map((c) => c?.value)).toEqual([1, 1])
     now = 999
-    expect(await read()).toBe(1)
+    expect((await read())?.value).toBe(1)
     now = 1000
-    expect(await read()).toBe(2)
+    // Stale: this scrape still gets 1, and starts the recomputation.
+    expect((await read())?.value).toBe(1)
+    await new Promise((r) => setImmediate(r))
+    expect((await read())?.value).toBe(2)
+    expect(computed).toBe(2)
   })
-  it("does not keep a failure", async () => {
-    let fail = true
-    const read = cachedForScrapes(60_000, async () => {
+
+  it("waits longer between costly computations: at most maxShare of the time", async () => {
+    let now = 0
+    let computed = 0
+    // Each computation takes 50 "ms": with a 1 % share it is redone at most every 5 s.
+    const read = cachedForScrapes({ minTtlMs: 100, maxShare: 0.01, now: () => now }, async () => {
+      now += 50
+      return ++computed
+    })
+    expect((await read())?.value).toBe(1)
+    now += 4_000
+    await read()
+    await new Promise((r) => setImmediate(r))
+    expect(computed).toBe(1)
+    now += 1_000
+    await read()
+    await new Promise((r) => setImmediate(r))
+    expect(computed).toBe(2)
+  })
+
+  it("answers undefined rather than make the first scrape wait long", async () => {
+    const read = cachedForScrapes({ minTtlMs: 1000, firstWaitMs: 10 }, () => new Promise<number>(() => {}))
+    expect(await read()).toBeUndefined()
+  })
+
+  it("drops its value when a computation fails, and the next scrape sees the failure", async () => {
+    let now = 0
+    let fail = false
+    const read = cachedForScrapes({ minTtlMs: 1000, now: () => now }, async () => {
       if (fail) throw new Error("disk gone")
       return "ok"
     })
+    expect((await read())?.value).toBe("ok")
+    fail = true
+    now = 5000
+    expect((await read())?.value).toBe("ok")
+    await new Promise((r) => setImmediate(r))
     await expect(read()).rejects.toThrow("disk gone")
     fail = false
-    expect(await read()).toBe("ok")
+    expect((await read())?.value).toBe("ok")
   })
 })
 

@@ -10,8 +10,10 @@
  *
  * Repair runs only on the Raft leader, so its "unrepaired stripes" figure is
  * exported only while this node leads: a former leader's last figure would
- * otherwise linger and keep an alert firing. Walks and scans are cached for
- * `ttlMs` (default 30 s), however often Prometheus scrapes.
+ * otherwise linger and keep an alert firing. Walks and scans are served
+ * from a cache (scrape-cache.ts: refreshed in the background every
+ * 30 s, or less often when they are costly), and
+ * `cairn_metrics_cache_age_seconds` says how old each figure is.
  */
 import type { KvStateMachine } from "@cairn/core/kv/state-machine"
 import type { ObjectNodeConfig } from "@cairn/core/object/object-node"
@@ -20,7 +22,7 @@ import { join } from "node:path"
 import { countCatalog } from "./catalog-census.ts"
 import { directoryUsage, filesystemSpace } from "./disk-usage.ts"
 import { log } from "./log.ts"
-import { cachedForScrapes } from "./scrape-cache.ts"
+import { type CachedValue, cachedForScrapes, type ScrapeCacheOptions } from "./scrape-cache.ts"
 
 export type SweepEvent = Parameters<NonNullable<ObjectNodeConfig["onSweep"]>>[0]
 
@@ -29,7 +31,8 @@ export interface StorageMetricsOptions {
   /** This node's KV replica (read anew on each scrape: a snapshot restore replaces it). */
   readonly state: () => KvStateMachine
   readonly isLeader: () => boolean
-  readonly ttlMs?: number
+  /** How the walks and the catalog count are cached (default: refreshed every 30 s, or less often when costly). */
+  readonly cache?: ScrapeCacheOptions
 }
 
 export interface StorageMetrics {
@@ -79,11 +82,26 @@ const versionGauge = <A>(registry: Registry, name: string, help: string, read: (
   })
 
 export const makeStorageMetrics = (registry: Registry, options: StorageMetricsOptions): StorageMetrics => {
-  const ttl = options.ttlMs ?? 30_000
+  const ttl = options.cache ?? { minTtlMs: 30_000 }
+  const cached = { shards: cachedForScrapes(ttl, () => directoryUsage(join(options.dataDir, "shards"), ".shard")), raft: cachedForScrapes(ttl, () => directoryUsage(join(options.dataDir, "raft"))), catalog: cachedForScrapes(ttl, () => countCatalog(options.state)) }
+  const value = <A>(read: () => Promise<CachedValue<A> | undefined>) => () => read().then((c) => c?.value)
   const space = guarded("the data directory's filesystem", () => filesystemSpace(options.dataDir))
-  const shards = guarded("the shard directory", cachedForScrapes(ttl, () => directoryUsage(join(options.dataDir, "shards"), ".shard")))
-  const raft = guarded("the Raft directory", cachedForScrapes(ttl, () => directoryUsage(join(options.dataDir, "raft"))))
-  const catalog = guarded("the object catalog", cachedForScrapes(ttl, () => countCatalog(options.state)))
+  const shards = guarded("the shard directory", value(cached.shards))
+  const raft = guarded("the Raft directory", value(cached.raft))
+  const catalog = guarded("the object catalog", value(cached.catalog))
+  new Gauge({
+    name: "cairn_metrics_cache_age_seconds",
+    help: "Age of the cached figures served: figure=shards (cairn_node_shards, cairn_node_shard_bytes), raft (cairn_node_raft_bytes), catalog (cairn_catalog_*)",
+    labelNames: ["figure"],
+    registers: [registry],
+    async collect() {
+      this.reset()
+      for (const [figure, read] of Object.entries(cached)) {
+        const c = await read().catch(() => undefined)
+        if (c !== undefined) this.set({ figure }, Math.max(0, (performance.now() - c.at) / 1000))
+      }
+    }
+  })
 
   asyncGauge(registry, "cairn_disk_size_bytes", "Size of the filesystem holding the data directory", space, (s) => s.sizeBytes)
   asyncGauge(registry, "cairn_disk_available_bytes", "Space left on the data directory's filesystem for the server (f_bavail)", space, (s) => s.availableBytes)
