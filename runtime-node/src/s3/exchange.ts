@@ -30,7 +30,7 @@ export interface S3Exchange {
   /** Who the request was authenticated as, if it was. */
   readonly user: string | undefined
   readonly accessKey: string | undefined
-  /** Request body bytes read (after any aws-chunked framing, as received on the socket). */
+  /** Request body bytes the server read, as sent (aws-chunked framing included); an unread body counts 0. */
   readonly bytesIn: number
   /** Response body bytes written. */
   readonly bytesOut: number

@@ -176,6 +176,8 @@ export const startS3Listener = (options: S3ListenerOptions): Effect.Effect<S3Lis
 
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       const started = performance.now()
+      // Read now: a destroyed socket no longer knows its peer.
+      const remote = req.socket.remoteAddress
       const meter: Meter = { bytesIn: 0, bytesOut: 0 }
       let named: ReturnType<typeof s3Operation> | undefined
       let answer: HandlerAnswer | undefined
@@ -194,7 +196,7 @@ export const startS3Listener = (options: S3ListenerOptions): Effect.Effect<S3Lis
           bytesOut: meter.bytesOut,
           seconds: (performance.now() - started) / 1000,
           complete: res.writableFinished,
-          remote: req.socket.remoteAddress
+          remote
         }))
       try {
         if (!req.complete) {

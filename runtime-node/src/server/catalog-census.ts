@@ -4,8 +4,8 @@
  * node's replica of the Raft KV (its applied state: every node holds the
  * whole catalog, so the figures are cluster-wide, as of what this node has
  * applied). It reads the state machine directly, page by page, and yields
- * to the event loop between pages, so a large catalog slows a scrape, not
- * the node (and scrape-cache.ts keeps it from running often); the scan is
+ * to the event loop between pages, so a large catalog costs time in small
+ * slices (and scrape-cache.ts keeps it from running often); the scan is
  * not a snapshot (writes between pages may be missed).
  */
 import type { KvStateMachine } from "@cairn/core/kv/state-machine"
