@@ -19,8 +19,9 @@ const cairn = Command.make("cairn").pipe(
   Command.withSubcommands([simCommand, checkCommand, serverCommand, devCommand, clusterCommand, adminCommand, jepsenCommand])
 )
 
-// effect/cli adds a global --log-level (Effect's own logger) that would take the value of `cairn server --log-level`
-// before the server saw it, and list the flag twice in its help: the server's own flag is the one that counts.
+// effect/cli adds a built-in global --log-level (for Effect's own logger). `cairn server` has its own, which is the
+// one that counts (a subcommand's flag wins over a global of the same name), so help listed --log-level twice with
+// different choices. Without the built-in there is one flag; the server sets Effect's level from its own.
 const builtIns = CliConfig.layer({ builtIns: GlobalFlag.BuiltIns.filter((flag) => flag !== GlobalFlag.LogLevel) })
 
 const program = Command.run(cairn, { version }).pipe(
