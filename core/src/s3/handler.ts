@@ -40,6 +40,10 @@ export type S3Handler = (request: S3Request) => Effect.Effect<
     readonly requestId: string
     /** A bug's cause, for the server log (the client sees only InternalError and the request id). */
     readonly defect?: string
+    /** Who the request was authenticated as (for the access log); absent when it was not. */
+    readonly principal?: { readonly user: string; readonly accessKey: string }
+    /** The S3 error code answered, if any (for logs). */
+    readonly errorCode?: string
   },
   never,
   Digest | Clock | Random
@@ -174,6 +178,8 @@ export const makeS3Handler = (config: S3HandlerConfig): S3Handler => (request) =
     const requestId = `${(yield* random.nextUint32).toString(16).padStart(8, "0")}${(yield* random.nextUint32).toString(16).padStart(8, "0")}`.toUpperCase()
     const nowMs = yield* clock.wallMs
     let target: Target | undefined
+    let principal: { readonly user: string; readonly accessKey: string } | undefined
+    let errorCode: string | undefined
 
     const serve = Effect.gen(function*() {
       const query: Query | S3Error = parseQuery(request.rawQuery)
@@ -183,15 +189,20 @@ export const makeS3Handler = (config: S3HandlerConfig): S3Handler => (request) =
       target = resolved
       if (request.method === "OPTIONS") return yield* preflight(config, request, resolved)
       const auth = yield* authenticate(request, { region: config.region, nowMs, lookup: config.users.lookup, digest })
+      principal = { user: auth.user, accessKey: auth.accessKey }
       const ctx: OperationContext = { store: config.store, users: config.users, region: config.region, digest, request, query, user: auth.user, payload: auth.payload, nowMs }
       return yield* route(ctx, resolved)
     })
 
     let defect: string | undefined
     const response = yield* serve.pipe(
-      Effect.catch((error: S3Error) => Effect.succeed(errorResponse(error, request, requestId))),
+      Effect.catch((error: S3Error) => {
+        errorCode = error.code
+        return Effect.succeed(errorResponse(error, request, requestId))
+      }),
       Effect.catchCause((cause) => {
         defect = Cause.pretty(cause)
+        errorCode = "InternalError"
         return Effect.succeed(errorResponse(s3Error("InternalError", "We encountered an internal error. Please try again."), request, requestId))
       })
     )
@@ -200,6 +211,8 @@ export const makeS3Handler = (config: S3HandlerConfig): S3Handler => (request) =
       ...response,
       headers: [...response.headers, ...cors, ["x-amz-request-id", requestId], ["x-amz-id-2", requestId], ["server", "Cairn"]],
       requestId,
-      ...(defect === undefined ? {} : { defect })
+      ...(defect === undefined ? {} : { defect }),
+      ...(principal === undefined ? {} : { principal }),
+      ...(errorCode === undefined ? {} : { errorCode })
     }
   })

@@ -3,7 +3,7 @@
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect } from "effect"
-import { Command } from "effect/cli"
+import { CliConfig, Command, GlobalFlag } from "effect/cli"
 import { simCommand } from "@cairn/sim/cli/sim-command"
 import { checkCommand } from "@cairn/jepsen/cli/check-command"
 import { adminCommand } from "./admin-command.ts"
@@ -18,6 +18,11 @@ const cairn = Command.make("cairn").pipe(
   Command.withDescription("Cairn: a storage core proven in a deterministic simulator"),
   Command.withSubcommands([simCommand, checkCommand, serverCommand, devCommand, clusterCommand, adminCommand, jepsenCommand])
 )
+
+// effect/cli adds a built-in global --log-level (for Effect's own logger). `cairn server` has its own, which is the
+// one that counts (a subcommand's flag wins over a global of the same name), so help listed --log-level twice with
+// different choices. Without the built-in there is one flag; the server sets Effect's level from its own.
+const builtIns = CliConfig.layer({ builtIns: GlobalFlag.BuiltIns.filter((flag) => flag !== GlobalFlag.LogLevel) })
 
 const program = Command.run(cairn, { version }).pipe(
   Effect.catchTag("SimUsageError", (error) =>
@@ -40,6 +45,7 @@ const program = Command.run(cairn, { version }).pipe(
       process.exitCode = 1
     }))
   ),
+  Effect.provide(builtIns),
   Effect.provide(NodeServices.layer)
 )
 

@@ -29,6 +29,7 @@ export const serverFlags = {
   clusterSecret: text("cluster-secret", "shared secret peers authenticate with (generated for a single node if unset)"),
   join: Flag.Boolean("join").pipe(Flag.withDefault(false), Flag.withDescription("join an existing cluster (this node is not one of the initial voters)")),
   logLevel: text("log-level", "debug, info, warn or error (default info)"),
+  accessLog: text("access-log", "S3 access log, one JSON line per request: stderr, or a file to append to (default: off)"),
   requestTimeoutMs: text("request-timeout-ms", "how long a write or linearizable read may wait (default 5000)")
 }
 
@@ -73,6 +74,7 @@ export const configFromFlags = (
       clusterSecret: get(flags.clusterSecret),
       join: flags.join ? "true" : undefined,
       logLevel: get(flags.logLevel),
+      accessLog: get(flags.accessLog),
       requestTimeoutMs: get(flags.requestTimeoutMs)
     })
   )

@@ -31,7 +31,7 @@ export interface TestS3 {
   readonly close: () => Promise<void>
 }
 
-export const startTestS3 = async (options: Partial<Pick<S3ListenerOptions, "tls" | "baseDomains" | "maxHeaderBytes" | "region">> = {}): Promise<TestS3> => {
+export const startTestS3 = async (options: Partial<Pick<S3ListenerOptions, "tls" | "baseDomains" | "maxHeaderBytes" | "region" | "onExchange">> = {}): Promise<TestS3> => {
   setLogLevel("error")
   const scope = await Effect.runPromise(Scope.make())
   const n1 = nodeId("n1")

@@ -17,6 +17,7 @@ import type { ObjectStore } from "@cairn/core/object/store"
 import type { Digest } from "@cairn/core/s3/digest"
 import { errorXml, s3Error, type S3Error } from "@cairn/core/s3/errors"
 import { makeS3Handler } from "@cairn/core/s3/handler"
+import { s3Operation } from "@cairn/core/s3/operation"
 import type { S3Request, S3Response } from "@cairn/core/s3/request"
 import type { Users } from "@cairn/core/s3/users"
 import { Data, Effect, Fiber, Scope, Stream } from "effect"
@@ -26,6 +27,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from "node:https"
 import type { Socket } from "node:net"
 import { log } from "../server/log.ts"
+import { logExchange, type S3Exchange } from "./exchange.ts"
 
 export class S3ListenerError extends Data.TaggedError("S3ListenerError")<{ readonly message: string }> {}
 
@@ -44,15 +46,25 @@ export interface S3ListenerOptions {
   readonly maxHeaderBytes?: number
   /** In-flight requests get this long to finish at shutdown (default 10 s). */
   readonly drainMs?: number
+  /** Told about every finished exchange (metrics, the access log); must not throw. */
+  readonly onExchange?: (exchange: S3Exchange) => void
 }
 
 export interface S3Listener {
   /** The address bound (with the real port when 0 was asked for). */
   readonly address: { readonly host: string; readonly port: number }
   readonly scheme: "http" | "https"
+  /** Requests being served now. */
+  readonly inFlight: () => number
 }
 
-const requestOf = (req: IncomingMessage): S3Request => {
+/** Body bytes counted each way for one exchange. */
+interface Meter {
+  bytesIn: number
+  bytesOut: number
+}
+
+const requestOf = (req: IncomingMessage, meter: Meter): S3Request => {
   const headers = new Map<string, string>()
   for (const [name, values] of Object.entries(req.headersDistinct)) {
     if (values !== undefined) headers.set(name.toLowerCase(), values.join(","))
@@ -67,9 +79,15 @@ const requestOf = (req: IncomingMessage): S3Request => {
     rawPath: q < 0 ? url : url.slice(0, q),
     rawQuery: q < 0 ? "" : url.slice(q + 1),
     headers,
-    body: Stream.map(body, (b): Uint8Array => b)
+    body: Stream.map(body, (b): Uint8Array => {
+      meter.bytesIn += b.length
+      return b
+    })
   }
 }
+
+/** What the handler's answer tells the exchange record. */
+type HandlerAnswer = { readonly requestId: string; readonly errorCode?: string; readonly principal?: { readonly user: string; readonly accessKey: string } }
 
 class ClientGone extends Data.TaggedError("ClientGone")<{}> {}
 
@@ -87,7 +105,7 @@ const write = (res: ServerResponse, chunk: Uint8Array): Effect.Effect<void, Clie
     res.on("close", done)
   })
 
-const sendResponse = (req: IncomingMessage, res: ServerResponse, response: S3Response): Effect.Effect<void> =>
+const sendResponse = (req: IncomingMessage, res: ServerResponse, response: S3Response, meter: Meter): Effect.Effect<void> =>
   Effect.gen(function*() {
     const headers: Record<string, string> = {}
     for (const [name, value] of response.headers) headers[name] = value
@@ -102,10 +120,11 @@ const sendResponse = (req: IncomingMessage, res: ServerResponse, response: S3Res
       return
     }
     if (body instanceof Uint8Array) {
+      meter.bytesOut += body.length
       res.end(body)
       return
     }
-    const outcome = yield* Effect.exit(Stream.runForEach(body, (chunk) => write(res, chunk)))
+    const outcome = yield* Effect.exit(Stream.runForEach(body, (chunk) => Effect.map(write(res, chunk), () => void (meter.bytesOut += chunk.length))))
     if (outcome._tag === "Success") res.end()
     else {
       // Headers are out: the only honest signal left is a cut connection (the client sees a short body).
@@ -138,30 +157,61 @@ const listen = (server: Server, address: S3ListenerOptions["address"]): Effect.E
  */
 export const startS3Listener = (options: S3ListenerOptions): Effect.Effect<S3Listener, S3ListenerError, Digest | Clock | Random | Scope.Scope> =>
   Effect.gen(function*() {
-    const handler = makeS3Handler({
-      store: options.store,
-      users: options.users,
-      region: options.region ?? "us-east-1",
-      ...(options.baseDomains === undefined ? {} : { baseDomains: options.baseDomains })
-    })
+    const baseDomains = options.baseDomains ?? []
+    const handler = makeS3Handler({ store: options.store, users: options.users, region: options.region ?? "us-east-1", baseDomains })
     const services = yield* Effect.context<Digest | Clock | Random>()
     const runFork = Effect.runForkWith(services)
     const inFlight = new Set<Fiber.Fiber<void>>()
     // Sockets whose current request's body is still arriving: the parser's error when such a socket ends is a short body.
     const readingBody = new WeakSet<Socket>()
 
+    const report = (exchange: S3Exchange): void => {
+      logExchange(exchange)
+      try {
+        options.onExchange?.(exchange)
+      } catch (e) {
+        log("error", "s3 exchange observer failed", { error: String(e instanceof Error ? e.stack : e) })
+      }
+    }
+
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+      const started = performance.now()
+      // Read now: a destroyed socket no longer knows its peer.
+      const remote = req.socket.remoteAddress
+      const meter: Meter = { bytesIn: 0, bytesOut: 0 }
+      let named: ReturnType<typeof s3Operation> | undefined
+      let answer: HandlerAnswer | undefined
+      res.once("close", () =>
+        report({
+          operation: named?.operation ?? "Unknown",
+          method: req.method ?? "?",
+          bucket: named?.bucket,
+          key: named?.key,
+          status: res.headersSent ? res.statusCode : 499,
+          errorCode: answer?.errorCode,
+          requestId: answer?.requestId,
+          user: answer?.principal?.user,
+          accessKey: answer?.principal?.accessKey,
+          bytesIn: meter.bytesIn,
+          bytesOut: meter.bytesOut,
+          seconds: (performance.now() - started) / 1000,
+          complete: res.writableFinished,
+          remote
+        }))
       try {
         if (!req.complete) {
           const socket = req.socket
           readingBody.add(socket)
           req.once("end", () => readingBody.delete(socket))
         }
-        const program = Effect.flatMap(handler(requestOf(req)), (response) => {
-          if (response.status >= 500) {
-            log("error", "s3 request failed", { method: req.method, path: req.url, status: response.status, requestId: response.requestId, ...(response.defect === undefined ? {} : { defect: response.defect }) })
+        const request = requestOf(req, meter)
+        named = s3Operation(request, baseDomains)
+        const program = Effect.flatMap(handler(request), (response) => {
+          answer = response
+          if (response.status >= 500 && response.status !== 501 && response.status !== 503) {
+            log("error", "s3 request failed", { method: req.method, path: req.url, operation: named?.operation, status: response.status, requestId: response.requestId, ...(response.defect === undefined ? {} : { defect: response.defect }) })
           }
-          return sendResponse(req, res, response)
+          return sendResponse(req, res, response, meter)
         })
         const fiber = runFork(program)
         inFlight.add(fiber)
@@ -204,10 +254,16 @@ export const startS3Listener = (options: S3ListenerOptions): Effect.Effect<S3Lis
         socket.destroy()
         return
       }
-      if (e.code === "HPE_HEADER_OVERFLOW") socket.end(rawError(431, "RequestHeaderSectionTooLarge", `Your request header section exceeds the maximum allowed size (${serverOptions.maxHeaderSize} bytes).`))
-      // The client ended its side (and still reads) before sending the whole body: S3's IncompleteBody, not a malformed request.
-      else if (e.code === "HPE_INVALID_EOF_STATE" && readingBody.has(socket)) socket.end(rawError(400, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header."))
-      else socket.end(rawError(400, "InvalidRequest", "Malformed HTTP request"))
+      // The client ended its side (and still reads) before sending the whole body: S3's IncompleteBody, not a
+      // malformed request (and that request's own exchange is reported when its response closes).
+      if (e.code === "HPE_INVALID_EOF_STATE" && readingBody.has(socket)) {
+        socket.end(rawError(400, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header."))
+        return
+      }
+      const [status, code] = e.code === "HPE_HEADER_OVERFLOW" ? [431, "RequestHeaderSectionTooLarge"] as const : [400, "InvalidRequest"] as const
+      const message = status === 431 ? `Your request header section exceeds the maximum allowed size (${serverOptions.maxHeaderSize} bytes).` : "Malformed HTTP request"
+      socket.end(rawError(status, code, message))
+      report({ operation: "Unknown", method: "?", bucket: undefined, key: undefined, status, errorCode: code, requestId: undefined, user: undefined, accessKey: undefined, bytesIn: 0, bytesOut: 0, seconds: 0, complete: true, remote: socket.remoteAddress })
     })
 
     const address = yield* Effect.acquireRelease(listen(server, options.address), () =>
@@ -221,5 +277,5 @@ export const startS3Listener = (options: S3ListenerOptions): Effect.Effect<S3Lis
       })
     )
     log("info", "S3 API listening", { url: `${scheme}://${address.host}:${address.port}`, region: options.region ?? "us-east-1" })
-    return { address, scheme }
+    return { address, scheme, inFlight: () => inFlight.size }
   })

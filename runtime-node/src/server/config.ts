@@ -9,6 +9,7 @@ import { Data, Result, Schema } from "effect"
 import { Objects, type NodeId } from "@cairn/core"
 type ErasureScheme = Objects.ErasureScheme
 import type { PeerAddress } from "../network/tcp-network.ts"
+import { type AccessLogTarget, parseAccessLogTarget } from "./access-log.ts"
 import type { LogLevel } from "./log.ts"
 
 export class ServerConfigError extends Data.TaggedError("ServerConfigError")<{
@@ -40,6 +41,8 @@ export interface ServerConfig {
   /** This node joins an existing cluster: it is not one of the initial voters. */
   readonly join: boolean
   readonly logLevel: LogLevel
+  /** The S3 access log: off (undefined), stderr, or a file to append to (see access-log.ts). */
+  readonly accessLog: AccessLogTarget | undefined
   /** How long a write or linearizable read may wait before 504 / 503. */
   readonly requestTimeoutMs: number
   /** OTLP/HTTP base URL (spans go to `<url>/v1/traces`); undefined: tracing off. */
@@ -67,6 +70,7 @@ const keys = [
   "secretKey",
   "join",
   "logLevel",
+  "accessLog",
   "requestTimeoutMs",
   "otlpEndpoint"
 ] as const
@@ -191,6 +195,7 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   secretKey: Schema.String.check(Schema.makeFilter((s: string) => (s.length >= 8 && s.length <= 256) || "must be 8-256 characters")),
   join: BooleanString,
   logLevel: LogLevelString,
+  accessLog: Schema.String,
   requestTimeoutMs: PositiveIntString,
   otlpEndpoint: OtlpEndpoint
 }
@@ -215,6 +220,7 @@ const FileShape = Schema.Struct({
   secretKey: Schema.optionalKey(Schema.String),
   join: Schema.optionalKey(Schema.Boolean),
   logLevel: Schema.optionalKey(Schema.String),
+  accessLog: Schema.optionalKey(Schema.String),
   requestTimeoutMs: Schema.optionalKey(Scalar),
   otlpEndpoint: Schema.optionalKey(Schema.String)
 })
@@ -355,6 +361,7 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     secretKey: values.secretKey,
     join,
     logLevel: values.logLevel as LogLevel,
+    accessLog: parseAccessLogTarget(values.accessLog),
     requestTimeoutMs: Number(values.requestTimeoutMs),
     otlpEndpoint: values.otlpEndpoint === undefined || values.otlpEndpoint.trim() === "" ? undefined : values.otlpEndpoint.trim()
   }

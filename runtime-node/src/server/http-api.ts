@@ -416,7 +416,8 @@ export const makeApiHandler = (ctx: ApiContext) => {
     const end = metrics.requestSeconds.startTimer({ method: req.method ?? "?", route: label })
     /** The status sent. */
     const finish = (status: number, bytes: number): number => {
-      end()
+      const seconds = end()
+      log("debug", "http request", { method: req.method, route: label, status, ms: Math.round(seconds * 1e4) / 10 })
       metrics.requests.inc({ method: req.method ?? "?", route: label, code: String(status) })
       metrics.bytesOut.inc(bytes)
       return status

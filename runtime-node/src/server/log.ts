@@ -20,6 +20,9 @@ export const setLogSink = (write: (line: string) => void): void => {
   sink = write
 }
 
+/** Whether a line at `level` would be written (to skip building fields nobody reads on hot paths). */
+export const logEnabled = (level: LogLevel): boolean => rank[level] >= rank[minLevel]
+
 export const log = (level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void => {
   if (rank[level] < rank[minLevel]) return
   let line: string
@@ -28,6 +31,11 @@ export const log = (level: LogLevel, msg: string, fields: Record<string, unknown
   } catch {
     line = JSON.stringify({ time: new Date().toISOString(), level, msg, fields: "unserialisable" })
   }
+  sink(`${line}\n`)
+}
+
+/** Writes a line that is not subject to the level (the access log on stderr); ends it with a newline. */
+export const writeLogLine = (line: string): void => {
   sink(`${line}\n`)
 }
 
@@ -45,6 +53,10 @@ const effectLevel = (label: string): LogLevel => {
       return "info"
   }
 }
+
+/** Effect's minimum level for ours, so that Effect's own debug logs (the OTLP exporter's) pass at `debug`. */
+export const effectLogLevel = (level: LogLevel): "Debug" | "Info" | "Warn" | "Error" =>
+  level === "debug" ? "Debug" : level === "info" ? "Info" : level === "warn" ? "Warn" : "Error"
 
 /** Replaces Effect's default logger with the JSON line writer. */
 export const jsonLoggerLayer = Logger.layer([

@@ -3,10 +3,16 @@
  * read at scrape time, HTTP request counts/latency/bytes, errors, and the
  * latency of every disk fsync (the WAL's durability cost) through a Disk
  * wrapper. One registry per server, so tests can run several in a process.
+ *
+ * Process and Node.js metrics (prom-client's default set: CPU, memory, heap,
+ * event-loop lag, GC, handles) describe the process, not a server: they are
+ * collected once per process and the same metric objects are registered in
+ * every server's registry, so a second server in one process neither fails
+ * on duplicate names nor starts a second set of GC and event-loop monitors.
  */
 import { Disk, type DiskFile, type DiskShape } from "@cairn/core"
 import { Effect, Layer } from "effect"
-import { Counter, Gauge, Histogram, Registry } from "prom-client"
+import { collectDefaultMetrics, Counter, Gauge, Histogram, type Metric, Registry } from "prom-client"
 
 export interface RaftSnapshot {
   readonly role: string
@@ -29,8 +35,21 @@ export interface ServerMetrics {
 
 const roles = ["follower", "pre-candidate", "candidate", "leader"] as const
 
+let processRegistry: Registry | undefined
+
+/** prom-client's default process and Node.js metrics, collected once per process. */
+const processMetrics = (): ReadonlyArray<Metric> => {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry()
+    collectDefaultMetrics({ register: processRegistry })
+  }
+  const registry = processRegistry
+  return registry.getMetricsAsArray().map((m) => registry.getSingleMetric(m.name)!)
+}
+
 export const makeMetrics = (status: () => RaftSnapshot | undefined): ServerMetrics => {
   const registry = new Registry()
+  for (const metric of processMetrics()) registry.registerMetric(metric)
   const gauge = (name: string, help: string, read: (s: RaftSnapshot) => number) =>
     new Gauge({
       name,

@@ -14,7 +14,7 @@ import { makeKvServer, Network, type NodeId } from "@cairn/core"
 import { makeObjectNode } from "@cairn/core/object/object-node"
 import type { Reader } from "@cairn/core/raft/codec"
 import { makeUsers } from "@cairn/core/s3/users"
-import { Data, Effect, Fiber, Layer } from "effect"
+import { Data, Effect, Fiber, Layer, References } from "effect"
 import { mkdirSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import { resolve } from "node:path"
@@ -27,9 +27,10 @@ import { startS3Listener } from "../s3/listener.ts"
 import { clusterNetwork } from "./cluster-network.ts"
 import { formatHostPort, type ServerConfig } from "./config.ts"
 import { makeApiHandler } from "./http-api.ts"
-import { jsonLoggerLayer, log, setLogLevel } from "./log.ts"
+import { effectLogLevel, jsonLoggerLayer, log, setLogLevel } from "./log.ts"
 import { makeMembers } from "./members.ts"
 import { makeMetrics, timedDiskLayer, type RaftSnapshot } from "./metrics.ts"
+import { startObservability } from "./observability.ts"
 import { credentialsFile, storedClusterSecret, storedCredentials } from "./secrets.ts"
 import { tracingLayer, type TracingOptions } from "./tracing.ts"
 
@@ -119,11 +120,15 @@ export const runServer = (
           return { role: s.role, term: s.term, commit: s.commit, applied: s.applied, lastIndex: s.lastIndex, hasLeader: s.leader !== undefined }
         }
         const runFiber = yield* Effect.forkScoped(kv.run)
+        const observability = yield* startObservability({ config, dataDir, kv, metrics }).pipe(
+          Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 }))
+        )
         // Shards go to the members of the configuration this node has applied (each its own failure domain).
         const objectNode = yield* makeObjectNode({
           self: config.id,
           kv,
           members: () => Effect.runSync(kv.raft.status).members.map((id) => ({ id, domain: id })),
+          onSweep: observability.onSweep,
           ...(config.ec === undefined ? {} : { scheme: config.ec })
         }).pipe(
           Effect.provideService(Network, net.network),
@@ -177,11 +182,13 @@ export const runServer = (
           address: config.s3Listen,
           region: config.s3Region,
           baseDomains: config.s3Domains,
+          onExchange: observability.onExchange,
           ...(config.s3Tls === undefined ? {} : { tls: config.s3Tls })
         }).pipe(
           Effect.provide(NodeDigestLive),
           Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 }))
         )
+        observability.setS3InFlight(s3.inFlight)
         onReady?.({ apiAddress, s3Address: s3.address })
         const exit = yield* Fiber.await(runFiber)
         log("error", "the Raft node stopped (storage failure): exiting so it can be restarted and recover from disk", { exit: String(exit) })
@@ -189,5 +196,5 @@ export const runServer = (
       })
     ).pipe(Effect.provide(Layer.mergeAll(SystemClockLive, SystemRandomLive, disk, tracingLayer(config, tracing))))
   })
-  return Effect.ensuring(program.pipe(Effect.provide(jsonLoggerLayer)), Effect.sync(() => log("info", "cairn server stopped", { id: config.id })))
+  return Effect.ensuring(program.pipe(Effect.provide(jsonLoggerLayer), Effect.provideService(References.MinimumLogLevel, effectLogLevel(config.logLevel))), Effect.sync(() => log("info", "cairn server stopped", { id: config.id })))
 }
