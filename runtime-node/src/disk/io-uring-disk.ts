@@ -101,7 +101,13 @@ export const loadIoUringBinding = (): Binding | Error => {
     const require = createRequire(import.meta.url)
     cachedBinding = require("../../build/Release/cairn_io_uring.node") as Binding
   } catch (e) {
-    cachedBinding = new Error(`io_uring addon not loadable (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`)
+    // Not built is the usual case: `npm ci` skips the addon where there is no C compiler (native/install.js).
+    const notBuilt = typeof e === "object" && e !== null && "code" in e && e.code === "MODULE_NOT_FOUND"
+    cachedBinding = new Error(
+      notBuilt
+        ? "io_uring addon not built (no C compiler at `npm ci`? `npm run build:native -w runtime-node` builds it)"
+        : `io_uring addon not loadable (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`
+    )
   }
   return cachedBinding
 }
