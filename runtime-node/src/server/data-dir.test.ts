@@ -177,6 +177,17 @@ describe("unusable data directories fail at start with one line", () => {
     const error = await openFails(join(full, "data"))
     expect(error).toMatchObject({ exitCode: 1, message: expect.stringMatching(/full \(ENOSPC\)/) })
     expect(readdirSync(join(full, "data"))).toEqual([])
+    // A directory this start created is removed again (directories need no free blocks on tmpfs).
+    expect(await openFails(join(full, "new", "data"))).toMatchObject({ exitCode: 1 })
+    expect(readdirSync(full).sort()).toEqual(["data", "filler"])
+  })
+
+  it("a nearly full disk (room for the probe, not for the WAL): exit 1, saying how much is free", async (ctx) => {
+    const small = tmpfs("size=2m")
+    if (small === undefined) return ctx.skip("cannot mount a tmpfs here (needs root and mount(2))")
+    const error = await openFails(join(small, "data"))
+    expect(error).toMatchObject({ exitCode: 1, message: expect.stringMatching(/nearly full: \d+ KiB free, a node needs 32 MiB/) })
+    expect(readdirSync(small)).toEqual([])
   })
 
   it("a usable directory passes, leaving only LOCK while held", async () => {
