@@ -46,6 +46,9 @@ export interface DataDirLock {
 
 export const lockFile = (dir: string): string => join(dir, "LOCK")
 
+/** Whether `DATA/LOCK` names this process. */
+export const lockFileIsOurs = (dir: string): boolean => pidInLockFile(dir) === process.pid
+
 /** The abstract socket name of a directory: stable for its device and inode, whatever path reaches it. */
 export const lockSocketName = (dir: string): string => {
   const st = statSync(dir, { bigint: true })
@@ -112,6 +115,8 @@ const bindAbstract = (name: string): Promise<BindResult> =>
     const server = createServer((socket) => {
       socket.on("error", () => socket.destroy()) // a client that resets must not crash the node
       socket.end(`${process.pid}\n`)
+      // A client that never closes its end must not hold up the release (server.close waits for connections).
+      socket.setTimeout(1000, () => socket.destroy())
     })
     server.once("error", (error) => resolve({ error }))
     server.listen({ path: `\0${name}` }, () => {
@@ -158,7 +163,7 @@ const takePidFile = (dir: string): DataDirLockedError | undefined => {
 const releasePidFile = (dir: string): void => {
   try {
     heldHere.delete(realpathSync(dir))
-    if (pidInLockFile(dir) === process.pid) unlinkSync(lockFile(dir))
+    if (lockFileIsOurs(dir)) unlinkSync(lockFile(dir))
   } catch {
     // Already gone, or the directory went away: nothing left to release.
   }
@@ -203,6 +208,7 @@ export const lockDataDir = (dir: string, options: { readonly forceFallback?: boo
       Effect.promise(async () => {
         releasePidFile(dir)
         const server = held.server
+        // close() frees the name at once; its callback waits for the last answer (at most 1 s) to finish.
         if (server !== undefined) await new Promise<void>((r) => server.close(() => r()))
       })
   ).pipe(Effect.map((held) => held.lock))

@@ -17,7 +17,7 @@ import { closeSync, fsyncSync, openSync, rmdirSync, statfsSync, unlinkSync, writ
 import { dirname, join, resolve } from "node:path"
 import { Data, Effect, type Scope } from "effect"
 import { makeDirectoriesSync } from "../disk/make-directories.ts"
-import { type DataDirLock, DataDirLockedError, lockDataDir, lockFile } from "./data-dir-lock.ts"
+import { type DataDirLock, DataDirLockedError, lockDataDir, lockFile, lockFileIsOurs } from "./data-dir-lock.ts"
 
 /** The data directory is unusable; `exitCode` as in the header. */
 export class DataDirError extends Data.TaggedError("DataDirError")<{
@@ -111,7 +111,7 @@ export const openDataDir = (path: string, options: { readonly forceLockFallback?
 const removeCreated = (dir: string, first: string | undefined): void => {
   if (first === undefined) return
   try {
-    unlinkSync(lockFile(dir)) // ours, if there: the directory is new and we hold its lock
+    if (lockFileIsOurs(dir)) unlinkSync(lockFile(dir))
   } catch {
     // not written
   }
