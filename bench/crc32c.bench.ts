@@ -29,7 +29,10 @@ const loadSse4 = (): Impl | undefined => {
   try {
     const sse4 = require("sse4_crc32") as { calculate: (data: Uint8Array) => number }
     return { name: "sse4_crc32", kind: "native (SSE4.2), not usable from core", fn: (d) => sse4.calculate(d) >>> 0, crc32c: true }
-  } catch {
+  } catch (error) {
+    // An optional dependency: its native addon needs a C compiler at `npm ci`, which Cairn itself does not.
+    const missing = typeof error === "object" && error !== null && "code" in error && error.code === "MODULE_NOT_FOUND"
+    process.stdout.write(`sse4_crc32 ${missing ? "is not installed (an optional dependency whose native addon needs a C compiler at `npm ci`)" : `cannot be loaded (${String(error).split("\n")[0]})`}: its row is left out\n`)
     return undefined
   }
 }

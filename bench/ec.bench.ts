@@ -40,7 +40,11 @@ const loadRonomon = (): Ronomon | string => {
   try {
     return createRequire(import.meta.url)("@ronomon/reed-solomon") as Ronomon
   } catch (error) {
-    return `not available: ${String(error).split("\n")[0]}`
+    // An optional dependency: its native addon needs a C compiler at `npm ci`, which Cairn itself does not.
+    const missing = typeof error === "object" && error !== null && "code" in error && error.code === "MODULE_NOT_FOUND"
+    return missing
+      ? "is not installed (an optional dependency whose native addon needs a C compiler at `npm ci`): its baseline rows are left out"
+      : `cannot be loaded (${String(error).split("\n")[0]}): its baseline rows are left out`
   }
 }
 

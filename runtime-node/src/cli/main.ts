@@ -1,7 +1,7 @@
 /**
  * The `cairn` command line. Each capability adds its subcommand here.
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { NodeServices } from "@effect/platform-node"
 import { Console, Effect } from "effect"
 import { CliConfig, Command, GlobalFlag } from "effect/cli"
 import { simCommand } from "@cairn/sim/cli/sim-command"
@@ -10,6 +10,7 @@ import { adminCommand } from "./admin-command.ts"
 import { clusterCommand } from "./cluster-command.ts"
 import { devCommand } from "./dev-command.ts"
 import { jepsenCommand } from "../jepsen/jepsen-command.ts"
+import { runMain } from "./run-main.ts"
 import { serverCommand } from "./server-command.ts"
 
 const version = "0.1.0"
@@ -49,4 +50,5 @@ const program = Command.run(cairn, { version }).pipe(
   Effect.provide(NodeServices.layer)
 )
 
-NodeRuntime.runMain(program)
+// SIGINT, SIGTERM and SIGHUP stop the command gracefully; the process then ends by that signal (run-main.ts).
+runMain(program)

@@ -40,12 +40,12 @@ import {
   type OpenMode
 } from "@cairn/core"
 import { Effect, Layer } from "effect"
-import { constants as fsConstants, ftruncate, mkdirSync } from "node:fs"
-import { mkdir } from "node:fs/promises"
+import { constants as fsConstants, ftruncate } from "node:fs"
 import { createRequire } from "node:module"
 import { constants as osConstants } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { libuvDisk } from "./libuv-disk.ts"
+import { makeDirectories, makeDirectoriesSync } from "./make-directories.ts"
 
 /** The addon's surface (native/io_uring.c). */
 interface Ring {
@@ -101,7 +101,13 @@ export const loadIoUringBinding = (): Binding | Error => {
     const require = createRequire(import.meta.url)
     cachedBinding = require("../../build/Release/cairn_io_uring.node") as Binding
   } catch (e) {
-    cachedBinding = new Error(`io_uring addon not loadable (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`)
+    // Not built is the usual case: `npm ci` skips the addon where there is no C compiler (native/install.js).
+    const notBuilt = typeof e === "object" && e !== null && "code" in e && e.code === "MODULE_NOT_FOUND"
+    cachedBinding = new Error(
+      notBuilt
+        ? "io_uring addon not built (no C compiler at `npm ci`? `npm run build:native -w runtime-node` builds it)"
+        : `io_uring addon not loadable (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`
+    )
   }
   return cachedBinding
 }
@@ -264,7 +270,7 @@ export const ioUringDisk = (root: string, options: IoUringDiskOptions = {}): IoU
     }
   }
   const rootAbs = resolve(root)
-  mkdirSync(rootAbs, { recursive: true })
+  makeDirectoriesSync(rootAbs)
   const abs = (path: string) => {
     assert(!path.startsWith("/") && !path.split("/").includes(".."), `disk path escapes the data directory: ${path}`)
     return path === "" ? rootAbs : join(rootAbs, path)
@@ -294,7 +300,7 @@ export const ioUringDisk = (root: string, options: IoUringDiskOptions = {}): IoU
 
   /** mkdir -p, then fsync the parent of every directory it created. */
   const ensureDir = async (absDir: string): Promise<void> => {
-    const first = await mkdir(absDir, { recursive: true })
+    const first = await makeDirectories(absDir)
     if (first === undefined) return
     for (let d = resolve(first); ; d = join(d, absDir.slice(d.length + 1).split("/")[0]!)) {
       const res = await syncDir(dirname(d))
@@ -611,7 +617,7 @@ export const makeNodeDisk = (
       return { disk: libuvDisk(root), backend: "libuv", reason, shutdown: () => {} }
     }
   }
-  mkdirSync(root, { recursive: true })
+  makeDirectoriesSync(resolve(root))
   return { disk: libuvDisk(root), backend: "libuv", reason: "CAIRN_DISK=libuv", shutdown: () => {} }
 }
 

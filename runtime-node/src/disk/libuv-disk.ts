@@ -6,7 +6,7 @@
  *   not change the file size and need no metadata flush.
  * - `syncDirectory` fsyncs the directory, which is what makes a create,
  *   rename or unlink durable on Linux file systems.
- * - `open` creates parent directories (mkdir -p) on demand.
+ * - `open` creates parent directories (mkdir -p, `make-directories.ts`) on demand.
  * - ENOSPC and EDQUOT become `DiskFullError`; a failed fsync becomes
  *   `DiskSyncError` (the kernel may already have dropped the dirty pages, so
  *   callers must treat the data as lost).
@@ -22,8 +22,9 @@ import {
 } from "@cairn/core"
 import { Effect } from "effect"
 import { constants } from "node:fs"
-import { mkdir, open, readdir, rename, unlink, type FileHandle } from "node:fs/promises"
+import { open, readdir, rename, unlink, type FileHandle } from "node:fs/promises"
 import { dirname, join } from "node:path"
+import { makeDirectories } from "./make-directories.ts"
 
 const codeOf = (e: unknown): string | undefined =>
   typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : undefined
@@ -91,7 +92,7 @@ export const libuvDisk = (root: string, options: LibuvDiskOptions = {}): DiskSha
     open: (path, mode) =>
       Effect.tryPromise({
         try: async () => {
-          if (mode !== "existing") await mkdir(dirname(full(path)), { recursive: true })
+          if (mode !== "existing") await makeDirectories(dirname(full(path)))
           return handle(path, await open(full(path), flags[mode], 0o644))
         },
         catch: (e) => {
@@ -110,7 +111,7 @@ export const libuvDisk = (root: string, options: LibuvDiskOptions = {}): DiskSha
     rename: (from, to) =>
       Effect.tryPromise({
         try: async () => {
-          await mkdir(dirname(full(to)), { recursive: true })
+          await makeDirectories(dirname(full(to)))
           await rename(full(from), full(to))
         },
         catch: (e) => (codeOf(e) === "ENOENT" ? new FileNotFoundError({ path: from }) : ioError("rename", from)(e))

@@ -8,14 +8,14 @@
  * reverse order): the HTTP listener stops accepting, in-flight requests get
  * up to 10 s to finish, idle keep-alive connections close; then the Raft
  * loop stops and the WAL and the peer network close with their scope; with
- * tracing on, the last spans are flushed to the collector (at most 3 s).
+ * tracing on, the last spans are flushed to the collector (at most 3 s);
+ * last, the data directory's lock is released.
  */
 import { makeKvServer, Network, type NodeId } from "@cairn/core"
 import { makeObjectNode } from "@cairn/core/object/object-node"
 import type { Reader } from "@cairn/core/raft/codec"
 import { makeUsers } from "@cairn/core/s3/users"
 import { Data, Effect, Fiber, Layer, References } from "effect"
-import { mkdirSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import { resolve } from "node:path"
 import { SystemClockLive } from "../clock/system-clock.ts"
@@ -26,6 +26,7 @@ import { NodeDigestLive } from "../s3/digest.ts"
 import { startS3Listener } from "../s3/listener.ts"
 import { clusterNetwork } from "./cluster-network.ts"
 import { formatHostPort, type ServerConfig } from "./config.ts"
+import { openDataDir } from "./data-dir.ts"
 import { makeApiHandler } from "./http-api.ts"
 import { effectLogLevel, jsonLoggerLayer, log, setLogLevel } from "./log.ts"
 import { makeMembers } from "./members.ts"
@@ -66,11 +67,11 @@ export const runServer = (
 ): Effect.Effect<void, ServerStartError> => {
   setLogLevel(config.logLevel)
   const program = Effect.gen(function*() {
-    const dataDir = resolve(config.dataDir)
-    yield* Effect.try({
-      try: () => mkdirSync(dataDir, { recursive: true }),
-      catch: (e) => new ServerStartError({ message: `cannot create the data directory ${dataDir}: ${(e as Error).message}`, exitCode: 1 })
-    })
+    // Created, locked for this process's life and probed before anything is written there (data-dir.ts).
+    const { dir: dataDir, lock } = yield* openDataDir(config.dataDir).pipe(
+      Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: e.exitCode }))
+    )
+    if (lock.kind === "pid-file") log("warn", "data directory locked by a pid file only", { file: lock.name, why: lock.fallbackReason ?? null })
     const multiNode = config.peers.size > 1
     let secret = config.clusterSecret
     if (secret === undefined) {
@@ -196,5 +197,8 @@ export const runServer = (
       })
     ).pipe(Effect.provide(Layer.mergeAll(SystemClockLive, SystemRandomLive, disk, tracingLayer(config, tracing))))
   })
-  return Effect.ensuring(program.pipe(Effect.provide(jsonLoggerLayer), Effect.provideService(References.MinimumLogLevel, effectLogLevel(config.logLevel))), Effect.sync(() => log("info", "cairn server stopped", { id: config.id })))
+  return Effect.ensuring(
+    program.pipe(Effect.scoped, Effect.provide(jsonLoggerLayer), Effect.provideService(References.MinimumLogLevel, effectLogLevel(config.logLevel))),
+    Effect.sync(() => log("info", "cairn server stopped", { id: config.id }))
+  )
 }
