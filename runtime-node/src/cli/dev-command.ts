@@ -63,7 +63,8 @@ export const devCommand = Command.make(
           `cairn dev: ${flags.nodes} node(s), data under ${dataRoot}`,
           ...cluster.nodes.map((n) => `  ${n.id}  api http://127.0.0.1:${n.apiPort}  peer 127.0.0.1:${n.peerPort}  data ${n.dataDir}`),
           `  admin credentials: ${envKey !== undefined ? "from CAIRN_ACCESS_KEY / CAIRN_SECRET_KEY" : `${dataRoot}/admin-credentials.json`}`,
-          `  try: curl -X PUT --data-binary hello http://127.0.0.1:${flags.apiBase}/v1/kv/a && curl http://127.0.0.1:${flags.apiBase + 1}/v1/kv/a`,
+          `  try: curl -u "$CAIRN_ACCESS_KEY:$CAIRN_SECRET_KEY" -X PUT --data-binary hello http://127.0.0.1:${flags.apiBase}/v1/kv/a && curl -u "$CAIRN_ACCESS_KEY:$CAIRN_SECRET_KEY" http://127.0.0.1:${flags.apiBase + 1}/v1/kv/a`,
+          `       (with CAIRN_ACCESS_KEY=${credentials.accessKey} and CAIRN_SECRET_KEY from ${envKey !== undefined ? "your environment" : `${dataRoot}/admin-credentials.json`})`,
           "  Ctrl-C stops every node."
         ].join("\n")
       )

@@ -44,6 +44,12 @@ export interface ServerConfig {
   readonly requestTimeoutMs: number
   /** OTLP/HTTP base URL (spans go to `<url>/v1/traces`); undefined: tracing off. */
   readonly otlpEndpoint: string | undefined
+  /** Serve `/metrics` without credentials (every other route but /health and /ready needs them). */
+  readonly metricsPublic: boolean
+  /** Serve the KV HTTP API over HTTPS with this PEM certificate and key; undefined: plain HTTP. */
+  readonly apiTls: { readonly certPath: string; readonly keyPath: string } | undefined
+  /** Mutual TLS between peers: this node's certificate and key, and the CA that signs every peer's; undefined: plain TCP. */
+  readonly peerTls: { readonly certPath: string; readonly keyPath: string; readonly caPath: string } | undefined
 }
 
 /** Raw string values by key, with where each came from (for messages). */
@@ -68,7 +74,13 @@ const keys = [
   "join",
   "logLevel",
   "requestTimeoutMs",
-  "otlpEndpoint"
+  "otlpEndpoint",
+  "metricsPublic",
+  "apiTlsCert",
+  "apiTlsKey",
+  "peerTlsCert",
+  "peerTlsKey",
+  "peerTlsCa"
 ] as const
 type Key = (typeof keys)[number]
 
@@ -192,7 +204,13 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   join: BooleanString,
   logLevel: LogLevelString,
   requestTimeoutMs: PositiveIntString,
-  otlpEndpoint: OtlpEndpoint
+  otlpEndpoint: OtlpEndpoint,
+  metricsPublic: BooleanString,
+  apiTlsCert: NonEmpty,
+  apiTlsKey: NonEmpty,
+  peerTlsCert: NonEmpty,
+  peerTlsKey: NonEmpty,
+  peerTlsCa: NonEmpty
 }
 
 /** The JSON file: every key optional, scalars (peer lists may be arrays), no unknown keys. */
@@ -216,7 +234,13 @@ const FileShape = Schema.Struct({
   join: Schema.optionalKey(Schema.Boolean),
   logLevel: Schema.optionalKey(Schema.String),
   requestTimeoutMs: Schema.optionalKey(Scalar),
-  otlpEndpoint: Schema.optionalKey(Schema.String)
+  otlpEndpoint: Schema.optionalKey(Schema.String),
+  metricsPublic: Schema.optionalKey(Schema.Boolean),
+  apiTlsCert: Schema.optionalKey(Schema.String),
+  apiTlsKey: Schema.optionalKey(Schema.String),
+  peerTlsCert: Schema.optionalKey(Schema.String),
+  peerTlsKey: Schema.optionalKey(Schema.String),
+  peerTlsCa: Schema.optionalKey(Schema.String)
 })
 
 const firstLine = (message: string) => message.split("\n")[0]!
@@ -317,6 +341,11 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
   const s3Listen = parseHostPort(values.s3Listen!)!
   if ((values.s3TlsCert === undefined) !== (values.s3TlsKey === undefined))
     problems.push("--s3-tls-cert and --s3-tls-key: set both (HTTPS) or neither (HTTP)")
+  if ((values.apiTlsCert === undefined) !== (values.apiTlsKey === undefined))
+    problems.push("--api-tls-cert and --api-tls-key: set both (HTTPS) or neither (HTTP)")
+  const peerTlsSet = [values.peerTlsCert, values.peerTlsKey, values.peerTlsCa].filter((v) => v !== undefined).length
+  if (peerTlsSet !== 0 && peerTlsSet !== 3)
+    problems.push("--peer-tls-cert, --peer-tls-key and --peer-tls-ca: set all three (mutual TLS between peers) or none (plain TCP)")
   const ports = [
     ["--peer-listen", peerListen],
     ["--api-listen", apiListen],
@@ -356,7 +385,12 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     join,
     logLevel: values.logLevel as LogLevel,
     requestTimeoutMs: Number(values.requestTimeoutMs),
-    otlpEndpoint: values.otlpEndpoint === undefined || values.otlpEndpoint.trim() === "" ? undefined : values.otlpEndpoint.trim()
+    otlpEndpoint: values.otlpEndpoint === undefined || values.otlpEndpoint.trim() === "" ? undefined : values.otlpEndpoint.trim(),
+    metricsPublic: ["true", "1"].includes((values.metricsPublic ?? "").trim().toLowerCase()),
+    apiTls: values.apiTlsCert === undefined || values.apiTlsKey === undefined ? undefined : { certPath: values.apiTlsCert, keyPath: values.apiTlsKey },
+    peerTls: values.peerTlsCert === undefined || values.peerTlsKey === undefined || values.peerTlsCa === undefined
+      ? undefined
+      : { certPath: values.peerTlsCert, keyPath: values.peerTlsKey, caPath: values.peerTlsCa }
   }
 }
 
