@@ -306,9 +306,6 @@ export const makeApiHandler = (ctx: ApiContext) => {
     digest: nodeDigest,
     now: () => Date.now()
   })
-  /** Probes that load balancers and (with --metrics-public) Prometheus reach without credentials. */
-  const isOpen = (path: string) => path === "/health" || path === "/ready" || (path === "/metrics" && config.metricsPublic)
-
   const requireAdmin = (principal: ApiPrincipal) => {
     if (principal.admin) return
     metrics.errors.inc({ kind: "unauthorized" })
@@ -386,6 +383,13 @@ export const makeApiHandler = (ctx: ApiContext) => {
     throw new HttpError(405, "method-not-allowed", "use GET or POST /v1/admin/s3/users, DELETE /v1/admin/s3/users/{accessKey}")
   }
 
+  const serveMetrics = async (res: ServerResponse): Promise<number> => {
+    const text = await metrics.registry.metrics()
+    res.writeHead(200, { "content-type": metrics.registry.contentType })
+    res.end(text)
+    return text.length
+  }
+
   /** The caller of a request that needs one; throws the 401 (or 400, 503) otherwise. */
   const principalOf = async (req: IncomingMessage): Promise<ApiPrincipal> => {
     const outcome = await authenticateRequest(req)
@@ -406,23 +410,19 @@ export const makeApiHandler = (ctx: ApiContext) => {
       const ready = s.leader !== undefined && s.applied >= s.commit
       return json(res, ready ? 200 : 503, { ready, leader: s.leader ?? null, commit: s.commit, applied: s.applied })
     }
+    if (path === "/metrics" && config.metricsPublic) return serveMetrics(res)
     // The one gate: nothing below runs for a caller without valid credentials.
-    const principal = isOpen(path) ? undefined : await principalOf(req)
-    if (principal !== undefined) span.attribute("cairn.user", principal.user)
-    if (path.startsWith("/v1/kv/")) return handleKey(req, res, url, path.slice("/v1/kv/".length), span, principal!)
+    const principal = await principalOf(req)
+    span.attribute("cairn.user", principal.user)
+    if (path.startsWith("/v1/kv/")) return handleKey(req, res, url, path.slice("/v1/kv/".length), span, principal)
     if (path === "/v1/kv" || path === "/v1/kv/") return handleList(req, res, url, span)
     if (path === "/v1/status") {
       const s = Effect.runSync(kv.raft.status)
       return json(res, 200, { id: config.id, ...s, leader: s.leader ?? null, leaderApi: s.leader === undefined ? null : ctx.members.apiAddress(s.leader) ?? null })
     }
-    if (path === "/metrics") {
-      const text = await metrics.registry.metrics()
-      res.writeHead(200, { "content-type": metrics.registry.contentType })
-      res.end(text)
-      return text.length
-    }
-    if (path === "/v1/admin/members" || path.startsWith("/v1/admin/members/")) return handleAdmin(req, res, path.slice("/v1/admin/members".length), principal!)
-    if (path === "/v1/admin/s3/users" || path.startsWith("/v1/admin/s3/users/")) return handleS3Users(req, res, path.slice("/v1/admin/s3/users".length), principal!)
+    if (path === "/metrics") return serveMetrics(res)
+    if (path === "/v1/admin/members" || path.startsWith("/v1/admin/members/")) return handleAdmin(req, res, path.slice("/v1/admin/members".length), principal)
+    if (path === "/v1/admin/s3/users" || path.startsWith("/v1/admin/s3/users/")) return handleS3Users(req, res, path.slice("/v1/admin/s3/users".length), principal)
     throw new HttpError(404, "no-route", `no route ${path}: see docs/server.md`)
   }
 
