@@ -26,6 +26,7 @@ import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, type 
 import { Agent, request } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { apiHeaders, type ApiCredentials } from "@cairn/runtime-node/server/api-credentials"
 import { clusterEnv, planCluster, serverArgs, spawnCairn, type LocalCluster } from "@cairn/runtime-node/server/local-cluster"
 import { printTable, saveResult } from "./result.ts"
 import { freeLoopbackPorts } from "../runtime-node/src/net/free-ports.ts"
@@ -46,6 +47,8 @@ export interface PutTarget {
   readonly path: (key: string) => string
   readonly body: (key: string, value: Buffer) => Buffer
   readonly contentType: string
+  /** Sent with every request (Cairn's credentials). */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 export interface LoadResult {
@@ -74,7 +77,7 @@ const put = (agent: Agent, target: PutTarget, key: string, value: Buffer, timeou
         method: target.method,
         path: target.path(key),
         agent,
-        headers: { "content-type": target.contentType, "content-length": body.length },
+        headers: { ...target.headers, "content-type": target.contentType, "content-length": body.length },
         timeout: timeoutMs
       },
       (res) => {
@@ -147,13 +150,14 @@ export const runLoad = async (
   }
 }
 
-const cairnTarget = (port: number): PutTarget => ({
+const cairnTarget = (credentials: ApiCredentials) => (port: number): PutTarget => ({
   system: "cairn",
   port,
   method: "PUT",
   path: (key) => `/v1/kv/${key}`,
   body: (_key, value) => value,
-  contentType: "application/octet-stream"
+  contentType: "application/octet-stream",
+  headers: apiHeaders(credentials)
 })
 
 const etcdTarget = (port: number): PutTarget => ({
@@ -169,9 +173,9 @@ const etcdTarget = (port: number): PutTarget => ({
 // Processes
 
 
-const httpJson = (port: number, method: string, path: string, body?: string): Promise<{ status: number; json: unknown }> =>
+const httpJson = (port: number, method: string, path: string, body?: string, headers: Readonly<Record<string, string>> = {}): Promise<{ status: number; json: unknown }> =>
   new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, method, path, timeout: 2_000, headers: body === undefined ? {} : { "content-type": "application/json" } }, (res) => {
+    const req = request({ host: "127.0.0.1", port, method, path, timeout: 2_000, headers: body === undefined ? headers : { ...headers, "content-type": "application/json" } }, (res) => {
       let text = ""
       res.setEncoding("utf8")
       res.on("data", (c: string) => (text += c))
@@ -293,10 +297,10 @@ const startCairn = async (processes: Processes): Promise<System> => {
     name: "cairn",
     members,
     logFile,
-    target: cairnTarget,
+    target: cairnTarget(cluster.credentials),
     leaderPort: async () => {
       for (const m of members) {
-        const s = await httpJson(m.apiPort, "GET", "/v1/status").catch(() => undefined)
+        const s = await httpJson(m.apiPort, "GET", "/v1/status", undefined, apiHeaders(cluster.credentials)).catch(() => undefined)
         if (s?.status === 200 && (s.json as { role?: string }).role === "leader") {
           const ready = await httpJson(m.apiPort, "GET", "/ready").catch(() => undefined)
           if (ready?.status === 200) return m.apiPort

@@ -58,6 +58,7 @@ import {
   PutObjectCommand,
   S3Client
 } from "@aws-sdk/client-s3"
+import { apiHeaders } from "@cairn/runtime-node/server/api-credentials"
 import { clusterEnv, planCluster, serverArgs, spawnCairn, type LocalCluster, type LocalNodeSpec } from "@cairn/runtime-node/server/local-cluster"
 import { freeLoopbackPorts } from "../runtime-node/src/net/free-ports.ts"
 import { printTable, saveResult } from "./result.ts"
@@ -322,7 +323,7 @@ const stopCluster = async (cluster: RunningCluster): Promise<void> => {
 
 const statusOf = async (node: LocalNodeSpec): Promise<{ role?: string; leader?: string | null } | undefined> => {
   try {
-    const r = await fetch(`http://127.0.0.1:${node.apiPort}/v1/status`, { signal: AbortSignal.timeout(1000) })
+    const r = await fetch(`http://127.0.0.1:${node.apiPort}/v1/status`, { headers: apiHeaders(CREDENTIALS), signal: AbortSignal.timeout(1000) })
     return r.status === 200 ? ((await r.json()) as { role?: string; leader?: string | null }) : undefined
   } catch {
     return undefined
@@ -352,7 +353,7 @@ const awaitLeader = async (cluster: RunningCluster, timeoutMs: number): Promise<
 const fsyncTotals = async (cluster: RunningCluster): Promise<{ count: number; seconds: number } | undefined> => {
   try {
     const texts = await Promise.all(
-      cluster.members.map(async (m) => (await fetch(`http://127.0.0.1:${m.spec.apiPort}/metrics`, { signal: AbortSignal.timeout(5000) })).text())
+      cluster.members.map(async (m) => (await fetch(`http://127.0.0.1:${m.spec.apiPort}/metrics`, { headers: apiHeaders(CREDENTIALS), signal: AbortSignal.timeout(5000) })).text())
     )
     const sum = (name: string) =>
       texts.reduce((a, t) => {

@@ -2,11 +2,14 @@
  * `cairn cluster add|remove|list`: membership of a running cluster through
  * the admin endpoint (`/v1/admin/members`, HTTP Basic with the admin access
  * key and secret key). A follower answers 503 with the leader's API address;
- * the command follows it, and retries while another change is in progress.
+ * the command follows it (keeping the endpoint's http or https), and retries
+ * while another change is in progress. An https endpoint is verified against
+ * the default CAs plus `--ca FILE` (or NODE_EXTRA_CA_CERTS).
  */
 import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { existsSync } from "node:fs"
+import { apiAuthorization, trustCaFile } from "../server/api-credentials.ts"
 import { readCredentials } from "../server/secrets.ts"
 import { formatMemberTable, type MemberEntry, memberRows, type StatusProbe } from "./cluster-health.ts"
 
@@ -16,7 +19,8 @@ export const common = {
   endpoint: Flag.String("endpoint").pipe(Flag.withDefault("http://127.0.0.1:9100"), Flag.withDescription("API address of any member")),
   accessKey: Flag.String("access-key").pipe(Flag.optional, Flag.withDescription("admin access key (default CAIRN_ACCESS_KEY, else the credentials file)")),
   secretKey: Flag.String("secret-key").pipe(Flag.optional, Flag.withDescription("admin secret key (default CAIRN_SECRET_KEY, else the credentials file)")),
-  credentials: Flag.String("credentials").pipe(Flag.optional, Flag.withDescription("admin-credentials.json to read (default ./data/dev/ or ./data/)"))
+  credentials: Flag.String("credentials").pipe(Flag.optional, Flag.withDescription("admin-credentials.json to read (default ./data/dev/ or ./data/)")),
+  ca: Flag.String("ca").pipe(Flag.optional, Flag.withDescription("PEM CA certificate to trust for an https --endpoint (also: NODE_EXTRA_CA_CERTS)"))
 }
 
 export type Common = {
@@ -24,6 +28,7 @@ export type Common = {
   readonly accessKey: Option.Option<string>
   readonly secretKey: Option.Option<string>
   readonly credentials: Option.Option<string>
+  readonly ca: Option.Option<string>
 }
 
 const authHeader = (flags: Common): string | ClusterCommandError => {
@@ -36,7 +41,13 @@ const authHeader = (flags: Common): string | ClusterCommandError => {
     if (file !== undefined) pair = readCredentials(file)
   }
   if (pair === undefined) return new ClusterCommandError({ message: "no admin credentials: pass --access-key and --secret-key, set CAIRN_ACCESS_KEY and CAIRN_SECRET_KEY, or --credentials FILE" })
-  return `Basic ${Buffer.from(`${pair.accessKey}:${pair.secretKey}`).toString("base64")}`
+  return apiAuthorization(pair)
+}
+
+/** fetch's "fetch failed" hides the reason (a refused connection, an untrusted certificate): show it. */
+const causeMessage = (e: unknown): string => {
+  const error = e as Error & { cause?: unknown }
+  return error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message
 }
 
 /** Sends the request, following leader hints and retrying "busy" for a few seconds. */
@@ -45,8 +56,17 @@ export const call = (flags: Common, method: string, path: string, body?: unknown
     try: async () => {
       const auth = authHeader(flags)
       if (auth instanceof ClusterCommandError) throw auth
+      const ca = Option.getOrUndefined(flags.ca)
+      if (ca !== undefined) {
+        try {
+          trustCaFile(ca)
+        } catch (e) {
+          throw new ClusterCommandError({ message: `--ca ${ca}: ${(e as Error).message}` })
+        }
+      }
       let endpoint = flags.endpoint.replace(/\/$/, "")
       if (!/^https?:\/\//.test(endpoint)) endpoint = `http://${endpoint}`
+      const scheme = endpoint.startsWith("https://") ? "https" : "http"
       for (let attempt = 0; attempt < 20; attempt++) {
         const res = await fetch(`${endpoint}${path}`, {
           method,
@@ -56,13 +76,13 @@ export const call = (flags: Common, method: string, path: string, body?: unknown
         const json = await res.json().catch(() => ({})) as Record<string, unknown>
         if (res.ok) return json
         const leaderApi = res.headers.get("x-cairn-leader-api")
-        if (res.status === 503 && leaderApi !== null) endpoint = `http://${leaderApi}`
+        if (res.status === 503 && leaderApi !== null) endpoint = `${scheme}://${leaderApi}`
         else if (res.status !== 503 && res.status !== 409) throw new ClusterCommandError({ message: `${res.status}: ${String(json.message ?? JSON.stringify(json))}` })
         await new Promise((r) => setTimeout(r, 500))
       }
       throw new ClusterCommandError({ message: "gave up: no leader accepted the change (is a majority of the cluster up?)" })
     },
-    catch: (e) => e instanceof ClusterCommandError ? e : new ClusterCommandError({ message: `cannot reach ${flags.endpoint}: ${(e as Error).message}` })
+    catch: (e) => e instanceof ClusterCommandError ? e : new ClusterCommandError({ message: `cannot reach ${flags.endpoint}: ${causeMessage(e)}` })
   })
 
 const add = Command.make(

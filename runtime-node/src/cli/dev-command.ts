@@ -64,7 +64,8 @@ export const devCommand = Command.make(
           ...cluster.nodes.map((n) => `  ${n.id}  s3 http://127.0.0.1:${n.s3Port}  api http://127.0.0.1:${n.apiPort}  metrics http://127.0.0.1:${n.apiPort}/metrics  peer 127.0.0.1:${n.peerPort}  data ${n.dataDir}`),
           `  admin credentials: ${envKey !== undefined ? "from CAIRN_ACCESS_KEY / CAIRN_SECRET_KEY" : `${dataRoot}/admin-credentials.json`}`,
           `  S3: any client with path-style addressing, region us-east-1 and the admin keys, e.g. aws --endpoint-url http://127.0.0.1:${cluster.nodes[0]!.s3Port} s3 ls`,
-          `  KV: curl -X PUT --data-binary hello http://127.0.0.1:${cluster.nodes[0]!.apiPort}/v1/kv/a && curl http://127.0.0.1:${cluster.nodes.at(-1)!.apiPort}/v1/kv/a`,
+          `  KV: curl -u "$CAIRN_ACCESS_KEY:$CAIRN_SECRET_KEY" -X PUT --data-binary hello http://127.0.0.1:${cluster.nodes[0]!.apiPort}/v1/kv/a && curl -u "$CAIRN_ACCESS_KEY:$CAIRN_SECRET_KEY" http://127.0.0.1:${cluster.nodes.at(-1)!.apiPort}/v1/kv/a`,
+          `      (with CAIRN_ACCESS_KEY=${credentials.accessKey} and CAIRN_SECRET_KEY from ${envKey !== undefined ? "your environment" : `${dataRoot}/admin-credentials.json`})`,
           `  members: npx cairn cluster list --endpoint 127.0.0.1:${cluster.nodes[0]!.apiPort}`,
           "  Ctrl-C stops every node."
         ].join("\n")

@@ -30,13 +30,19 @@ export const serverFlags = {
   join: Flag.Boolean("join").pipe(Flag.withDefault(false), Flag.withDescription("join an existing cluster (this node is not one of the initial voters)")),
   logLevel: text("log-level", "debug, info, warn or error (default info)"),
   accessLog: text("access-log", "S3 access log, one JSON line per request: stderr, or a file to append to (default: off)"),
-  requestTimeoutMs: text("request-timeout-ms", "how long a write or linearizable read may wait (default 5000)")
+  requestTimeoutMs: text("request-timeout-ms", "how long a write or linearizable read may wait (default 5000)"),
+  metricsPublic: Flag.Boolean("metrics-public").pipe(Flag.withDefault(false), Flag.withDescription("serve /metrics without credentials (default: it needs them, like every route but /health and /ready)")),
+  apiTlsCert: text("api-tls-cert", "PEM certificate file: serve the KV HTTP API over HTTPS (with --api-tls-key)"),
+  apiTlsKey: text("api-tls-key", "PEM private key file for --api-tls-cert"),
+  peerTlsCert: text("peer-tls-cert", "PEM certificate of this node for mutual TLS between peers (with --peer-tls-key and --peer-tls-ca)"),
+  peerTlsKey: text("peer-tls-key", "PEM private key file for --peer-tls-cert"),
+  peerTlsCa: text("peer-tls-ca", "PEM CA certificate(s) that sign every peer's certificate")
 }
 
 /** Flags and environment to a validated configuration (exported for the tests and `cairn dev`). */
 export const configFromFlags = (
   flags: {
-    readonly [K in keyof typeof serverFlags]: K extends "join" ? boolean : Option.Option<string>
+    readonly [K in keyof typeof serverFlags]: K extends "join" | "metricsPublic" ? boolean : Option.Option<string>
   },
   env: Record<string, string | undefined>
 ) => {
@@ -75,7 +81,13 @@ export const configFromFlags = (
       join: flags.join ? "true" : undefined,
       logLevel: get(flags.logLevel),
       accessLog: get(flags.accessLog),
-      requestTimeoutMs: get(flags.requestTimeoutMs)
+      requestTimeoutMs: get(flags.requestTimeoutMs),
+      metricsPublic: flags.metricsPublic ? "true" : undefined,
+      apiTlsCert: get(flags.apiTlsCert),
+      apiTlsKey: get(flags.apiTlsKey),
+      peerTlsCert: get(flags.peerTlsCert),
+      peerTlsKey: get(flags.peerTlsKey),
+      peerTlsCa: get(flags.peerTlsCa)
     })
   )
 }

@@ -17,6 +17,7 @@
  *   connection, any other answer.
  */
 import type { Op, Value } from "@cairn/jepsen"
+import { apiHeaders, type ApiCredentials } from "../server/api-credentials.ts"
 import type { TestHost } from "./hosts.ts"
 
 export type Outcome = "ok" | "fail" | "info"
@@ -109,8 +110,8 @@ export interface WorkloadOptions {
   readonly signal: AbortSignal
   /** `serializable` reads may be stale: a way to see the checker catch real anomalies (kv only). */
   readonly readConsistency?: "linearizable" | "serializable"
-  /** Default: the kv HTTP API. */
-  readonly driver?: RegisterDriver
+  /** The kv HTTP API (`kvDriver`) or S3 objects. */
+  readonly driver: RegisterDriver
 }
 
 export interface WorkloadCounts {
@@ -144,17 +145,22 @@ export interface RegisterDriver {
 }
 
 /** The register workload over the kv HTTP API (`/v1/kv/<key>`, revisions as ETags). */
-export const kvDriver = (o: { readonly timeoutMs: number; readonly readConsistency?: "linearizable" | "serializable" | undefined }): RegisterDriver => {
+export const kvDriver = (o: {
+  readonly timeoutMs: number
+  readonly credentials: ApiCredentials
+  readonly readConsistency?: "linearizable" | "serializable" | undefined
+}): RegisterDriver => {
   const url = (node: TestHost, key: string) => `${baseUrl(node)}/v1/kv/${key}`
+  const auth = apiHeaders(o.credentials)
   return {
     read: async (node, key, final) => {
       const query = !final && o.readConsistency === "serializable" ? "?consistency=serializable" : ""
-      const r = readOutcome(await request(`${url(node, key)}${query}`, { method: "GET", timeoutMs: o.timeoutMs }))
+      const r = readOutcome(await request(`${url(node, key)}${query}`, { method: "GET", headers: auth, timeoutMs: o.timeoutMs }))
       return { type: r.type, value: r.value, token: r.revision === 0 ? undefined : String(r.revision) }
     },
-    write: async (node, key, value) => writeOutcome(await request(url(node, key), { method: "PUT", body: String(value), timeoutMs: o.timeoutMs }), false),
+    write: async (node, key, value) => writeOutcome(await request(url(node, key), { method: "PUT", body: String(value), headers: auth, timeoutMs: o.timeoutMs }), false),
     cas: async (node, key, token, value) => {
-      const headers: Record<string, string> = token === undefined ? { "if-none-match": "*" } : { "if-match": `"${token}"` }
+      const headers = apiHeaders(o.credentials, token === undefined ? { "if-none-match": "*" } : { "if-match": `"${token}"` })
       return writeOutcome(await request(url(node, key), { method: "PUT", body: String(value), headers, timeoutMs: o.timeoutMs }), true)
     }
   }
@@ -164,7 +170,7 @@ export const kvDriver = (o: { readonly timeoutMs: number; readonly readConsisten
 export const runWorkload = async (o: WorkloadOptions): Promise<WorkloadCounts> => {
   const counts: WorkloadCounts = { ok: 0, fail: 0, info: 0 }
   const { record } = o.recorder
-  const driver = o.driver ?? kvDriver(o)
+  const driver = o.driver
   const pick = <T>(xs: ReadonlyArray<T>): T => xs[Math.floor(o.random() * xs.length)]!
   const worker = async (process: number) => {
     const lastRead = new Map<string, { readonly value: Value; readonly token: string | undefined }>()
@@ -216,10 +222,9 @@ export const finalReads = async (o: {
   readonly timeoutMs: number
   readonly recorder: Recorder
   readonly signal: AbortSignal
-  /** Default: the kv HTTP API. */
-  readonly driver?: RegisterDriver
+  readonly driver: RegisterDriver
 }): Promise<Map<string, Value>> => {
-  const driver = o.driver ?? kvDriver(o)
+  const driver = o.driver
   const found = new Map<string, Value>()
   for (let k = 0; k < o.keys; k++) {
     const key = `k${k}`

@@ -15,6 +15,7 @@ import { writeReport } from "@cairn/jepsen/report/write"
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+import { apiHeaders } from "../server/api-credentials.ts"
 import { finalReads, kvDriver, makeRecorder, request, baseUrl, runWorkload, type RegisterDriver, type WorkloadCounts } from "./client.ts"
 import { HostSetupError, makeHosts, type Hosts, type HostMode } from "./hosts.ts"
 import { healAll, nemesisNames, planFaults, runNemesis, seededRandom, type AppliedFault } from "./nemesis.ts"
@@ -120,7 +121,7 @@ export const awaitLeader = async (servers: Servers, polls: number, signal: Abort
   for (let i = 0; i < polls && !signal.aborted; i++) {
     const all = await Promise.all(
       servers.ids.map(async (id) => {
-        const r = await request(`${baseUrl(servers.host(id))}/v1/status`, { method: "GET", timeoutMs: 2000 })
+        const r = await request(`${baseUrl(servers.host(id))}/v1/status`, { method: "GET", headers: apiHeaders(servers.credentials), timeoutMs: 2000 })
         if (r.status !== 200) return undefined
         try {
           return (JSON.parse(r.body) as Status).leader ?? undefined
@@ -230,7 +231,7 @@ export const runJepsen = async (o: JepsenOptions, cleanup: Cleanup = makeCleanup
       if (!bucket.ok) return setupError(signal.aborted ? "interrupted" : `could not create the bucket ${S3_BUCKET}: ${bucket.last}`, withNotes)
       o.log(`s3 workload: bucket ${S3_BUCKET} created; objects on ${hosts.nodes.map((n) => `${n.ip}:${n.s3Port}`).join(", ")}`)
       driver = s3Driver(target)
-    } else driver = kvDriver({ timeoutMs: clientTimeoutMs, readConsistency: o.readConsistency })
+    } else driver = kvDriver({ timeoutMs: clientTimeoutMs, credentials: servers.credentials, readConsistency: o.readConsistency })
 
     const durationMs = o.timeS * 1000
     const faults = planFaults(o.seed, ids, durationMs, kinds)

@@ -11,6 +11,13 @@
  *   bad header closes the connection (it cannot be framed any more).
  * - Authentication: see `handshake.ts` (mutual HMAC challenge–response with
  *   the cluster secret). A peer that fails it is disconnected and counted.
+ * - Mutual TLS (optional, `tls`): every connection is TLS; both sides
+ *   present their certificate and accept only one that chains to the
+ *   configured CA (`requestCert`, `rejectUnauthorized`), so the stream is
+ *   encrypted and only holders of a CA-signed key get as far as the
+ *   secret handshake, which then runs inside it. Host names are not checked:
+ *   the CA is the cluster's own, and the secret handshake binds node ids.
+ *   Refused TLS handshakes are counted and reported to `onRefused`.
  * - Reconnect: after a failed or lost connection the dialer waits an
  *   exponential backoff (base doubling up to a cap) with jitter (uniform in
  *   [cap/2, cap]) before the next attempt, and starts over after a
@@ -28,6 +35,7 @@
 import { assert, Network, type Envelope, type NetworkShape, type NodeId } from "@cairn/core"
 import { Data, Effect, Layer, type Scope } from "effect"
 import { createConnection, createServer, type Server, type Socket } from "node:net"
+import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from "node:tls"
 import { encodeFrame, frameReader, FrameKind } from "./frame.ts"
 import {
   decodeChallenge,
@@ -76,6 +84,24 @@ export const parsePeers = (specs: ReadonlyArray<string>): ReadonlyMap<NodeId, Pe
   return out
 }
 
+/** PEM material for mutual TLS between peers. */
+export interface PeerTls {
+  /** This node's certificate (chain). */
+  readonly cert: string | Buffer
+  readonly key: string | Buffer
+  /** The CA certificate(s) every peer's certificate must chain to. */
+  readonly ca: string | Buffer
+}
+
+/** A connection this node refused, or that refused this node: for the operator's log. */
+export interface PeerRefusal {
+  readonly side: "inbound" | "outbound"
+  /** The remote address (inbound) or the peer dialled (outbound). */
+  readonly remote: string
+  readonly peer: NodeId | undefined
+  readonly reason: string
+}
+
 export interface TcpNetworkConfig {
   readonly self: NodeId
   /** Every node of the cluster; may include `self`. */
@@ -96,6 +122,10 @@ export interface TcpNetworkConfig {
   readonly handshakeTimeoutMs?: number
   /** Largest accepted payload. Default 64 MiB. */
   readonly maxPayloadBytes?: number
+  /** Mutual TLS on every connection, both ways; undefined: plain TCP. */
+  readonly tls?: PeerTls
+  /** Told of every refused connection (TLS or secret handshake). */
+  readonly onRefused?: (refusal: PeerRefusal) => void
 }
 
 /** Counters since start, for tests and operators. */
@@ -118,6 +148,10 @@ export interface NetworkStats {
   outboundAuthFailures: number
   /** Times a full inbox paused reading from the inbound sockets. */
   inboundPauses: number
+  /** TLS handshakes refused: a peer without a certificate, or with one the CA did not sign; or a plain-TCP dialer. */
+  inboundTlsFailures: number
+  /** Outbound TLS handshakes that failed (the listener's certificate, or ours, refused). */
+  outboundTlsFailures: number
   /** Outbound connections that completed the handshake. */
   connected: number
   /** Outbound connection attempts that failed or were lost. */
@@ -161,6 +195,12 @@ export const tcpNetwork = (config: TcpNetworkConfig): Effect.Effect<TcpNetwork, 
     (running) => Effect.promise(() => running.stop())
   ).pipe(Effect.map((running) => running.network))
 
+const formatAddress = (a: PeerAddress) => (a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)
+
+/** An error of the TLS handshake or certificate check (not a refused or reset TCP connection). */
+const isTlsError = (e: NodeJS.ErrnoException): boolean =>
+  /^(ERR_SSL|ERR_TLS|CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO)/.test(e.code ?? "") || /certificate|ssl|tls/i.test(e.message)
+
 /** The Network service over TCP. */
 export const tcpNetworkLayer = (config: TcpNetworkConfig): Layer.Layer<Network, NetworkListenError> =>
   Layer.effect(Network, tcpNetwork(config))
@@ -197,11 +237,15 @@ const start = (config: TcpNetworkConfig): Running => {
     inboundAuthFailures: 0,
     outboundAuthFailures: 0,
     inboundPauses: 0,
+    inboundTlsFailures: 0,
+    outboundTlsFailures: 0,
     connected: 0,
     connectFailures: 0
   }
   let stopped = false
   const sockets = new Set<Socket>()
+  const tls = config.tls
+  const refused = (refusal: PeerRefusal) => config.onRefused?.(refusal)
 
   // ---- inbox ---------------------------------------------------------------
   const inbox: Array<Envelope> = []
@@ -283,7 +327,10 @@ const start = (config: TcpNetworkConfig): Running => {
   const connect = (peer: Outbound) => {
     if (stopped || peer.state !== "idle") return
     peer.state = "connecting"
-    const socket = createConnection({ host: peer.address.host, port: peer.address.port })
+    const socket: Socket = tls === undefined
+      ? createConnection({ host: peer.address.host, port: peer.address.port })
+      // The listener's certificate must chain to the CA; its name is not checked (see the header).
+      : tlsConnect({ host: peer.address.host, port: peer.address.port, cert: tls.cert, key: tls.key, ca: tls.ca, rejectUnauthorized: true, checkServerIdentity: () => undefined })
     sockets.add(socket)
     peer.socket = socket
     socket.setNoDelay(true)
@@ -291,7 +338,7 @@ const start = (config: TcpNetworkConfig): Running => {
     const reader = frameReader(maxPayloadBytes)
     let phase: "challenge" | "ok" | "ready" = "challenge"
     const timeout = setTimeout(() => socket.destroy(), handshakeTimeoutMs)
-    socket.on("connect", () => socket.write(encodeFrame(FrameKind.Hello, encodeHello(hello))))
+    socket.on(tls === undefined ? "connect" : "secureConnect", () => socket.write(encodeFrame(FrameKind.Hello, encodeHello(hello))))
     socket.on("data", (chunk: Buffer) => {
       for (const ev of reader.push(chunk)) {
         if (ev._tag === "Fatal") {
@@ -307,6 +354,7 @@ const start = (config: TcpNetworkConfig): Running => {
           const challenge = decodeChallenge(ev.payload)
           if (challenge === undefined || !proofMatches(proof(secret, "listener", hello, challenge.nonce), challenge.proof)) {
             stats.outboundAuthFailures++
+            refused({ side: "outbound", remote: formatAddress(peer.address), peer: peer.id, reason: "the listener could not prove the cluster secret" })
             return void socket.destroy()
           }
           socket.write(encodeFrame(FrameKind.Auth, proof(secret, "dialer", hello, challenge.nonce)))
@@ -325,7 +373,13 @@ const start = (config: TcpNetworkConfig): Running => {
       }
     })
     socket.on("drain", () => pump(peer))
-    socket.on("error", () => {}) // 'close' follows and handles it
+    socket.on("error", (e: NodeJS.ErrnoException) => {
+      // 'close' follows and handles the connection; a TLS refusal is worth telling the operator about.
+      if (tls !== undefined && phase !== "ready" && isTlsError(e)) {
+        stats.outboundTlsFailures++
+        refused({ side: "outbound", remote: formatAddress(peer.address), peer: peer.id, reason: `TLS: ${e.message}` })
+      }
+    })
     socket.on("close", () => {
       clearTimeout(timeout)
       sockets.delete(socket)
@@ -360,7 +414,7 @@ const start = (config: TcpNetworkConfig): Running => {
     })
 
   // ---- inbound -------------------------------------------------------------
-  const server = createServer((socket) => {
+  const onSocket = (socket: Socket) => {
     if (stopped) return void socket.destroy()
     sockets.add(socket)
     socket.setNoDelay(true)
@@ -371,6 +425,7 @@ const start = (config: TcpNetworkConfig): Running => {
     const timeout = setTimeout(() => socket.destroy(), handshakeTimeoutMs)
     const refuse = () => {
       stats.inboundAuthFailures++
+      refused({ side: "inbound", remote: `${socket.remoteAddress}:${socket.remotePort}`, peer: undefined, reason: "the cluster secret handshake failed (wrong secret, unknown peer or misdirected connection)" })
       socket.destroy()
     }
     socket.on("data", (chunk: Buffer) => {
@@ -414,6 +469,26 @@ const start = (config: TcpNetworkConfig): Running => {
       sockets.delete(socket)
       inbound.delete(socket)
     })
+  }
+  const server: Server = tls === undefined
+    ? createServer(onSocket)
+    : createTlsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: handshakeTimeoutMs }, onSocket)
+  // Every accepted socket, also one still in its TLS handshake, so that stop() can close it.
+  // Where each accepted socket came from, while it can still be read (a refused TLS socket has lost it).
+  const remotes = new WeakMap<Socket, string>()
+  server.on("connection", (socket: Socket) => {
+    remotes.set(socket, `${socket.remoteAddress}:${socket.remotePort}`)
+    sockets.add(socket)
+    socket.on("close", () => sockets.delete(socket))
+  })
+  server.on("tlsClientError", (e: Error, socket: TLSSocket & { readonly _parent?: Socket }) => {
+    stats.inboundTlsFailures++
+    // A refused client certificate surfaces as a bare "socket hang up" on an already destroyed socket:
+    // its verdict is in authorizationError, its address with the TCP socket underneath.
+    const verdict = socket.authorizationError === undefined || socket.authorizationError === null ? e.message : `its certificate was refused (${String(socket.authorizationError)})`
+    const remote = remotes.get(socket._parent ?? socket) ?? (socket.remoteAddress === undefined ? "unknown" : `${socket.remoteAddress}:${socket.remotePort}`)
+    refused({ side: "inbound", remote, peer: undefined, reason: `TLS: ${verdict}` })
+    socket.destroy()
   })
 
   const network: TcpNetwork = {

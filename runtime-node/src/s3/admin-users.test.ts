@@ -42,7 +42,7 @@ afterAll(async () => {
   await s3?.close()
 })
 
-const flags = (secret = ADMIN.secretKey) => ({ endpoint, accessKey: Option.some(ADMIN.accessKey), secretKey: Option.some(secret), credentials: Option.none() })
+const flags = (secret = ADMIN.secretKey) => ({ endpoint, accessKey: Option.some(ADMIN.accessKey), secretKey: Option.some(secret), credentials: Option.none(), ca: Option.none() })
 const cli = (method: string, path: string, body?: unknown, secret?: string) =>
   Effect.runPromise(Effect.match(call(flags(secret), method, path, body), { onFailure: (e) => ({ error: e.message }), onSuccess: (r) => r }))
 

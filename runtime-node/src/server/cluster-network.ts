@@ -11,10 +11,15 @@
  *
  * Where members live is replicated through the KV store (see `members.ts`),
  * so every node, including one restarted later, learns the same addresses.
+ *
+ * With `tls` every connection, the extra ones too, is mutual TLS. Refused
+ * connections (a certificate the CA did not sign, none at all, a wrong
+ * cluster secret) are logged as warnings, each kind from each address at
+ * most once a minute, since a misconfigured peer retries every few seconds.
  */
 import type { NetworkShape, NodeId } from "@cairn/core"
 import { Effect, Exit, Scope } from "effect"
-import { tcpNetwork, type NetworkListenError, type PeerAddress, type TcpNetwork } from "../network/tcp-network.ts"
+import { type NetworkListenError, type PeerAddress, type PeerRefusal, type PeerTls, tcpNetwork, type TcpNetwork } from "../network/tcp-network.ts"
 import { formatHostPort } from "./config.ts"
 import { log } from "./log.ts"
 
@@ -32,10 +37,22 @@ export const clusterNetwork = (config: {
   readonly peers: ReadonlyMap<NodeId, PeerAddress>
   readonly secret: string
   readonly listen: PeerAddress
+  readonly tls?: PeerTls | undefined
 }): Effect.Effect<ClusterNetwork, NetworkListenError, Scope.Scope> =>
   Effect.gen(function*() {
     const addressBook = new Map(config.peers)
-    const base = yield* tcpNetwork({ self: config.self, peers: addressBook, secret: config.secret, listen: config.listen })
+    const lastLogged = new Map<string, number>()
+    const onRefused = (r: PeerRefusal) => {
+      // Inbound refusals are keyed by the remote host, not its ephemeral port.
+      const from = r.side === "inbound" ? r.remote.replace(/:\d+$/, "") : r.remote
+      const key = `${r.side} ${from} ${r.reason}`
+      const now = performance.now()
+      if (now - (lastLogged.get(key) ?? -Infinity) < 60_000) return
+      lastLogged.set(key, now)
+      log("warn", r.side === "inbound" ? "peer connection refused" : "connection to peer refused", { side: r.side, remote: r.remote, peer: r.peer ?? null, reason: r.reason })
+    }
+    const security = { ...(config.tls === undefined ? {} : { tls: config.tls }), onRefused }
+    const base = yield* tcpNetwork({ self: config.self, peers: addressBook, secret: config.secret, listen: config.listen, ...security })
     const extras = new Map<NodeId, { readonly network: TcpNetwork; readonly scope: Scope.Closeable; readonly address: PeerAddress }>()
     yield* Effect.addFinalizer(() => Effect.forEach([...extras.values()], (e) => Scope.close(e.scope, Exit.void), { discard: true }))
 
@@ -61,7 +78,7 @@ export const clusterNetwork = (config: {
         const scope = yield* Scope.make()
         const started = yield* Effect.exit(
           Scope.provide(scope)(
-            tcpNetwork({ self: config.self, peers: new Map([[id, address]]), secret: config.secret, listen: { host: "127.0.0.1", port: 0 } })
+            tcpNetwork({ self: config.self, peers: new Map([[id, address]]), secret: config.secret, listen: { host: "127.0.0.1", port: 0 }, ...security })
           )
         )
         if (Exit.isFailure(started)) {

@@ -27,6 +27,7 @@ import {
 import { afterEach, describe, expect, it } from "vitest"
 import { clusterEnv, exited, planCluster, serverArgs, spawnCairn, type LocalCluster, type LocalNodeSpec } from "./local-cluster.ts"
 import { freeLoopbackPorts } from "../net/free-ports.ts"
+import { apiHeaders } from "./api-credentials.ts"
 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -51,7 +52,7 @@ const makeCluster = async (nodes: number): Promise<{ cluster: LocalCluster; logF
     peerBase: 0,
     s3Base: 0,
     secret: "test-cluster-secret-0123456789",
-    credentials: { accessKey: "admin", secretKey: "admin-secret" },
+    credentials: CREDENTIALS,
     ports
   })
   return { cluster, logFile: join(dir, "cluster.log") }
@@ -77,6 +78,9 @@ const start = (cluster: LocalCluster, node: LocalNodeSpec, logFile: string): Chi
 }
 
 const api = (node: LocalNodeSpec) => `http://127.0.0.1:${node.apiPort}`
+const CREDENTIALS = { accessKey: "admin", secretKey: "admin-secret" }
+/** fetch with the cluster's admin credentials (the KV API needs credentials). */
+const authed = (url: string, init: RequestInit = {}) => fetch(url, { ...init, headers: apiHeaders(CREDENTIALS, init.headers as Record<string, string> | undefined) })
 
 interface Status {
   readonly id: string
@@ -85,7 +89,7 @@ interface Status {
 }
 const status = async (node: LocalNodeSpec): Promise<Status | undefined> => {
   try {
-    return await (await fetch(`${api(node)}/v1/status`, { signal: AbortSignal.timeout(1000) })).json() as Status
+    return await (await authed(`${api(node)}/v1/status`, { signal: AbortSignal.timeout(1000) })).json() as Status
   } catch {
     return undefined
   }
@@ -103,7 +107,7 @@ const awaitLeader = async (nodes: ReadonlyArray<LocalNodeSpec>): Promise<LocalNo
 
 const put = async (node: LocalNodeSpec, key: string, value: string): Promise<number> => {
   try {
-    const r = await fetch(`${api(node)}/v1/kv/${key}`, { method: "PUT", body: value, signal: AbortSignal.timeout(5000) })
+    const r = await authed(`${api(node)}/v1/kv/${key}`, { method: "PUT", body: value, signal: AbortSignal.timeout(5000) })
     await r.arrayBuffer()
     return r.status
   } catch {
@@ -114,7 +118,7 @@ const put = async (node: LocalNodeSpec, key: string, value: string): Promise<num
 /** A linearizable read, retried while the cluster answers 503 (no leader yet). */
 const getValue = async (node: LocalNodeSpec, key: string): Promise<string | undefined> => {
   for (;;) {
-    const r = await fetch(`${api(node)}/v1/kv/${key}`)
+    const r = await authed(`${api(node)}/v1/kv/${key}`)
     if (r.status === 200) return r.text()
     if (r.status === 404) return undefined
     expect(r.status).toBe(503)
@@ -269,10 +273,10 @@ describe("cairn server processes", () => {
     const other = followers.find((n) => n.id !== newLeader.id)!
     children.get(newLeader.id)!.kill("SIGKILL")
     await exited(children.get(newLeader.id)!)
-    const r = await fetch(`${api(other)}/v1/kv/shared`)
+    const r = await authed(`${api(other)}/v1/kv/shared`)
     expect(r.status).toBe(503)
     expect(await r.json()).toMatchObject({ error: expect.stringMatching(/leader/) })
-    const s = await fetch(`${api(other)}/v1/kv/shared?consistency=serializable`)
+    const s = await authed(`${api(other)}/v1/kv/shared?consistency=serializable`)
     expect(s.status).toBe(200)
     expect(await s.text()).toBe("from-a-follower")
   }, 60_000)
@@ -289,7 +293,7 @@ describe("cairn server processes", () => {
     const child = spawnCairn(serverArgs(joined, n2, ["--join", "--request-timeout-ms", "1000"]), clusterEnv(cluster), (line) => appendFileSync(logFile, `[n2] ${line}\n`))
     running.add(child)
     for (;;) if ((await status(n2)) !== undefined) break
-    const refused = await fetch(`${api(n2)}/v1/kv/x`, { method: "PUT", body: "v" })
+    const refused = await authed(`${api(n2)}/v1/kv/x`, { method: "PUT", body: "v" })
     expect(refused.status).toBe(503)
     expect(await refused.json()).toMatchObject({ error: "no-leader" })
     expect((await fetch(`${api(n2)}/ready`)).status).toBe(503)
@@ -343,7 +347,7 @@ describe("cairn server processes", () => {
     const listed = new Map<string, string>()
     let start_ = ""
     for (;;) {
-      const page = await (await fetch(`${api(node)}/v1/kv?limit=1000&encoding=utf8&start=${encodeURIComponent(start_)}`)).json() as {
+      const page = await (await authed(`${api(node)}/v1/kv?limit=1000&encoding=utf8&start=${encodeURIComponent(start_)}`)).json() as {
         items: Array<{ key: string; value: string }>
         next: string | null
       }

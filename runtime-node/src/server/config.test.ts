@@ -31,6 +31,23 @@ describe("server configuration", () => {
     expect(bad(resolveConfig(rawFromFlags({ s3Region: "EU West" })))).toContain("flag --s3-region")
   })
 
+  it("configures KV API TLS (both or neither), peer mutual TLS (all three or none) and public metrics", () => {
+    const d = ok(resolveConfig())
+    expect([d.apiTls, d.peerTls, d.metricsPublic]).toEqual([undefined, undefined, false])
+    const c = ok(resolveConfig(
+      rawFromEnv({ CAIRN_API_TLS_CERT: "/a.pem", CAIRN_API_TLS_KEY: "/a.key", CAIRN_METRICS_PUBLIC: "true" }),
+      rawFromFlags({ peerTlsCert: "/p.pem", peerTlsKey: "/p.key", peerTlsCa: "/ca.pem" })
+    ))
+    expect([c.apiTls, c.peerTls, c.metricsPublic]).toEqual([{ certPath: "/a.pem", keyPath: "/a.key" }, { certPath: "/p.pem", keyPath: "/p.key", caPath: "/ca.pem" }, true])
+    expect(bad(resolveConfig(rawFromFlags({ apiTlsKey: "/a.key" })))).toContain("--api-tls-cert and --api-tls-key: set both")
+    expect(bad(resolveConfig(rawFromFlags({ peerTlsCert: "/p.pem", peerTlsKey: "/p.key" })))).toContain("--peer-tls-cert, --peer-tls-key and --peer-tls-ca: set all three")
+    expect(bad(resolveConfig(rawFromFlags({ peerTlsCa: "/ca.pem" })))).toContain("set all three")
+    expect(bad(resolveConfig(rawFromFlags({ metricsPublic: "maybe" })))).toContain("flag --metrics-public: expected true or false")
+    const file = rawFromFile("c.json", JSON.stringify({ metricsPublic: true, apiTlsCert: "/f.pem", apiTlsKey: "/f.key" }))
+    if (file instanceof ServerConfigError) throw new Error(file.message)
+    expect(ok(resolveConfig(file)).apiTls).toEqual({ certPath: "/f.pem", keyPath: "/f.key" })
+  })
+
   it("defaults to one node on loopback with data under ./data", () => {
     const c = ok(resolveConfig())
     expect(c.id).toBe("n1")

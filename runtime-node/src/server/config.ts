@@ -47,6 +47,12 @@ export interface ServerConfig {
   readonly requestTimeoutMs: number
   /** OTLP/HTTP base URL (spans go to `<url>/v1/traces`); undefined: tracing off. */
   readonly otlpEndpoint: string | undefined
+  /** Serve `/metrics` without credentials (every other route but /health and /ready needs them). */
+  readonly metricsPublic: boolean
+  /** Serve the KV HTTP API over HTTPS with this PEM certificate and key; undefined: plain HTTP. */
+  readonly apiTls: { readonly certPath: string; readonly keyPath: string } | undefined
+  /** Mutual TLS between peers: this node's certificate and key, and the CA that signs every peer's; undefined: plain TCP. */
+  readonly peerTls: { readonly certPath: string; readonly keyPath: string; readonly caPath: string } | undefined
 }
 
 /** Raw string values by key, with where each came from (for messages). */
@@ -72,7 +78,13 @@ const keys = [
   "logLevel",
   "accessLog",
   "requestTimeoutMs",
-  "otlpEndpoint"
+  "otlpEndpoint",
+  "metricsPublic",
+  "apiTlsCert",
+  "apiTlsKey",
+  "peerTlsCert",
+  "peerTlsKey",
+  "peerTlsCa"
 ] as const
 type Key = (typeof keys)[number]
 
@@ -197,7 +209,13 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   logLevel: LogLevelString,
   accessLog: Schema.String,
   requestTimeoutMs: PositiveIntString,
-  otlpEndpoint: OtlpEndpoint
+  otlpEndpoint: OtlpEndpoint,
+  metricsPublic: BooleanString,
+  apiTlsCert: NonEmpty,
+  apiTlsKey: NonEmpty,
+  peerTlsCert: NonEmpty,
+  peerTlsKey: NonEmpty,
+  peerTlsCa: NonEmpty
 }
 
 /** The JSON file: every key optional, scalars (peer lists may be arrays), no unknown keys. */
@@ -222,7 +240,13 @@ const FileShape = Schema.Struct({
   logLevel: Schema.optionalKey(Schema.String),
   accessLog: Schema.optionalKey(Schema.String),
   requestTimeoutMs: Schema.optionalKey(Scalar),
-  otlpEndpoint: Schema.optionalKey(Schema.String)
+  otlpEndpoint: Schema.optionalKey(Schema.String),
+  metricsPublic: Schema.optionalKey(Schema.Boolean),
+  apiTlsCert: Schema.optionalKey(Schema.String),
+  apiTlsKey: Schema.optionalKey(Schema.String),
+  peerTlsCert: Schema.optionalKey(Schema.String),
+  peerTlsKey: Schema.optionalKey(Schema.String),
+  peerTlsCa: Schema.optionalKey(Schema.String)
 })
 
 const firstLine = (message: string) => message.split("\n")[0]!
@@ -323,6 +347,11 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
   const s3Listen = parseHostPort(values.s3Listen!)!
   if ((values.s3TlsCert === undefined) !== (values.s3TlsKey === undefined))
     problems.push("--s3-tls-cert and --s3-tls-key: set both (HTTPS) or neither (HTTP)")
+  if ((values.apiTlsCert === undefined) !== (values.apiTlsKey === undefined))
+    problems.push("--api-tls-cert and --api-tls-key: set both (HTTPS) or neither (HTTP)")
+  const peerTlsSet = [values.peerTlsCert, values.peerTlsKey, values.peerTlsCa].filter((v) => v !== undefined).length
+  if (peerTlsSet !== 0 && peerTlsSet !== 3)
+    problems.push("--peer-tls-cert, --peer-tls-key and --peer-tls-ca: set all three (mutual TLS between peers) or none (plain TCP)")
   const ports = [
     ["--peer-listen", peerListen],
     ["--api-listen", apiListen],
@@ -363,7 +392,12 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     logLevel: values.logLevel as LogLevel,
     accessLog: parseAccessLogTarget(values.accessLog),
     requestTimeoutMs: Number(values.requestTimeoutMs),
-    otlpEndpoint: values.otlpEndpoint === undefined || values.otlpEndpoint.trim() === "" ? undefined : values.otlpEndpoint.trim()
+    otlpEndpoint: values.otlpEndpoint === undefined || values.otlpEndpoint.trim() === "" ? undefined : values.otlpEndpoint.trim(),
+    metricsPublic: ["true", "1"].includes((values.metricsPublic ?? "").trim().toLowerCase()),
+    apiTls: values.apiTlsCert === undefined || values.apiTlsKey === undefined ? undefined : { certPath: values.apiTlsCert, keyPath: values.apiTlsKey },
+    peerTls: values.peerTlsCert === undefined || values.peerTlsKey === undefined || values.peerTlsCa === undefined
+      ? undefined
+      : { certPath: values.peerTlsCert, keyPath: values.peerTlsKey, caPath: values.peerTlsCa }
   }
 }
 

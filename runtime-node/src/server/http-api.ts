@@ -10,6 +10,10 @@
  * server never retries a write itself, so a write whose outcome is unknown
  * is a 504, never a guess.
  *
+ * Every request but the open probes is authenticated first (api-auth.ts):
+ * an unauthenticated one is answered 401 before its body is read or
+ * anything is done; admin endpoints also need the admin's key (403).
+ *
  * Each request runs in a server span named `<method> <route>` (OpenTelemetry's
  * convention), the parent of the KV call's span; see tracing.ts.
  */
@@ -26,14 +30,16 @@ import {
   validateCommand
 } from "@cairn/core"
 import { type Context, Data, Effect, Result, type Tracer } from "effect"
-import { randomBytes, timingSafeEqual } from "node:crypto"
+import { randomBytes } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
+import { nodeDigest } from "../s3/digest.ts"
+import { type ApiPrincipal, bodyMatches, isPrincipal, makeApiAuthenticator, WWW_AUTHENTICATE } from "./api-auth.ts"
 import type { ServerConfig } from "./config.ts"
 import { log } from "./log.ts"
 import type { Members } from "./members.ts"
 import type { ServerMetrics } from "./metrics.ts"
 import type { AdminCredentials } from "./secrets.ts"
-import type { Users } from "@cairn/core/s3/users"
+import { ADMIN_USER, type Users } from "@cairn/core/s3/users"
 
 export interface ApiContext {
   readonly config: ServerConfig
@@ -218,7 +224,7 @@ export const makeApiHandler = (ctx: ApiContext) => {
   const preconditionFailed = (revision: number) =>
     new HttpError(412, "precondition-failed", revision === 0 ? "the key does not exist" : `the key's revision is ${revision}`, { revision }, revision === 0 ? {} : { etag: etag(revision) })
 
-  const handleKey = async (req: IncomingMessage, res: ServerResponse, url: URL, encodedKey: string, span: Tracer.Span): Promise<number> => {
+  const handleKey = async (req: IncomingMessage, res: ServerResponse, url: URL, encodedKey: string, span: Tracer.Span, principal: ApiPrincipal): Promise<number> => {
     const key = keyOf(encodedKey)
     span.attribute("cairn.key_length", utf8Length(key))
     switch (req.method) {
@@ -235,6 +241,7 @@ export const makeApiHandler = (ctx: ApiContext) => {
         const expected = precondition(req)
         const body = await readBody(req, MAX_VALUE_BYTES)
         if (body === "too-large") throw new HttpError(413, "value-too-large", `values are at most ${MAX_VALUE_BYTES} bytes`, {}, { connection: "close" })
+        checkBody(principal, body)
         metrics.bytesIn.inc(body.length)
         const value = new Uint8Array(body.buffer, body.byteOffset, body.length)
         const result = await write(expected === undefined ? { op: "put", key, value } : { op: "cas", key, expected, value }, span)
@@ -291,33 +298,34 @@ export const makeApiHandler = (ctx: ApiContext) => {
     return json(res, 200, { items, more: result.more, next: result.more && last !== undefined ? `${last.key}\u0000` : null, encoding })
   }
 
-  const authorized = (req: IncomingMessage): boolean => {
-    const header = req.headers.authorization
-    if (header === undefined || !header.startsWith("Basic ")) return false
-    const decoded = Buffer.from(header.slice(6), "base64").toString("utf8")
-    const colon = decoded.indexOf(":")
-    if (colon < 0) return false
-    const same = (a: string, b: string) => {
-      const x = Buffer.from(a)
-      const y = Buffer.from(b)
-      return x.length === y.length && timingSafeEqual(x, y)
-    }
-    const keyOk = same(decoded.slice(0, colon), ctx.credentials.accessKey)
-    const secretOk = same(decoded.slice(colon + 1), ctx.credentials.secretKey)
-    return keyOk && secretOk
+  const authenticateRequest = makeApiAuthenticator({
+    // Without the S3 layer (some tests) only the admin's key exists.
+    lookup: ctx.s3Users?.lookup ??
+      ((accessKey) => Effect.succeed(accessKey === ctx.credentials.accessKey ? { user: ADMIN_USER, secretKey: ctx.credentials.secretKey } : undefined)),
+    region: config.s3Region,
+    digest: nodeDigest,
+    now: () => Date.now()
+  })
+  const requireAdmin = (principal: ApiPrincipal) => {
+    if (principal.admin) return
+    metrics.errors.inc({ kind: "unauthorized" })
+    throw new HttpError(403, "forbidden", `admin endpoints need the admin's access key; ${principal.accessKey} belongs to user ${principal.user}`)
   }
 
-  const handleAdmin = async (req: IncomingMessage, res: ServerResponse, rest: string): Promise<number> => {
-    if (!authorized(req)) {
-      metrics.errors.inc({ kind: "unauthorized" })
-      throw new HttpError(401, "unauthorized", "admin endpoints need HTTP Basic auth with the admin access key and secret key", {}, { "www-authenticate": 'Basic realm="cairn"' })
-    }
+  /** A body signed by its SigV4 hash is acted on only if it is that body. */
+  const checkBody = (principal: ApiPrincipal, body: Buffer) => {
+    if (!bodyMatches(principal, body)) throw new HttpError(400, "bad-body-hash", "the body's SHA-256 is not the x-amz-content-sha256 the request was signed with")
+  }
+
+  const handleAdmin = async (req: IncomingMessage, res: ServerResponse, rest: string, principal: ApiPrincipal): Promise<number> => {
+    requireAdmin(principal)
     if (rest === "" && req.method === "GET") return json(res, 200, await ctx.members.list())
     const status = Effect.runSync(kv.raft.status)
     if (req.method !== "GET" && status.role !== "leader") throw leaderError(status.leader === config.id ? undefined : status.leader, "membership changes go to the leader")
     if (rest === "" && req.method === "POST") {
       const body = await readBody(req, 64 * 1024)
       if (body === "too-large") throw new HttpError(413, "too-large", "the request body is too large")
+      checkBody(principal, body)
       let parsed: unknown
       try {
         parsed = JSON.parse(body.toString("utf8"))
@@ -337,11 +345,8 @@ export const makeApiHandler = (ctx: ApiContext) => {
   }
 
   /** S3 access keys: GET lists, POST {"user"} creates a key pair (the secret is shown only here), DELETE /{accessKey} revokes. */
-  const handleS3Users = async (req: IncomingMessage, res: ServerResponse, rest: string): Promise<number> => {
-    if (!authorized(req)) {
-      metrics.errors.inc({ kind: "unauthorized" })
-      throw new HttpError(401, "unauthorized", "admin endpoints need HTTP Basic auth with the admin access key and secret key", {}, { "www-authenticate": 'Basic realm="cairn"' })
-    }
+  const handleS3Users = async (req: IncomingMessage, res: ServerResponse, rest: string, principal: ApiPrincipal): Promise<number> => {
+    requireAdmin(principal)
     const users = ctx.s3Users
     // Not a 503: nothing will change by retrying until the server runs the S3 layer.
     if (users === undefined) throw new HttpError(501, "s3-not-running", "the S3 layer is not running on this node")
@@ -357,6 +362,7 @@ export const makeApiHandler = (ctx: ApiContext) => {
     if (rest === "" && req.method === "POST") {
       const body = await readBody(req, 64 * 1024)
       if (body === "too-large") throw new HttpError(413, "too-large", "the request body is too large")
+      checkBody(principal, body)
       let user: unknown
       try {
         user = (JSON.parse(body.toString("utf8")) as { user?: unknown }).user
@@ -377,28 +383,46 @@ export const makeApiHandler = (ctx: ApiContext) => {
     throw new HttpError(405, "method-not-allowed", "use GET or POST /v1/admin/s3/users, DELETE /v1/admin/s3/users/{accessKey}")
   }
 
+  const serveMetrics = async (res: ServerResponse): Promise<number> => {
+    const text = await metrics.registry.metrics()
+    res.writeHead(200, { "content-type": metrics.registry.contentType })
+    res.end(text)
+    return text.length
+  }
+
+  /** The caller of a request that needs one; throws the 401 (or 400, 503) otherwise. */
+  const principalOf = async (req: IncomingMessage): Promise<ApiPrincipal> => {
+    const outcome = await authenticateRequest(req)
+    if (isPrincipal(outcome)) return outcome
+    if (outcome.status === 401) metrics.errors.inc({ kind: "unauthorized" })
+    const headers: Record<string, string> = {}
+    if (outcome.status === 401) headers["www-authenticate"] = WWW_AUTHENTICATE
+    // The body was not read: close rather than drain whatever an unauthenticated client sends.
+    if (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) headers.connection = "close"
+    throw new HttpError(outcome.status, outcome.code, outcome.message, {}, headers)
+  }
+
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL, span: Tracer.Span): Promise<number> => {
     const path = url.pathname
-    if (path.startsWith("/v1/kv/")) return handleKey(req, res, url, path.slice("/v1/kv/".length), span)
-    if (path === "/v1/kv" || path === "/v1/kv/") return handleList(req, res, url, span)
     if (path === "/health") return json(res, 200, { status: "ok" })
     if (path === "/ready") {
       const s = Effect.runSync(kv.raft.status)
       const ready = s.leader !== undefined && s.applied >= s.commit
       return json(res, ready ? 200 : 503, { ready, leader: s.leader ?? null, commit: s.commit, applied: s.applied })
     }
+    if (path === "/metrics" && config.metricsPublic) return serveMetrics(res)
+    // The one gate: nothing below runs for a caller without valid credentials.
+    const principal = await principalOf(req)
+    span.attribute("cairn.user", principal.user)
+    if (path.startsWith("/v1/kv/")) return handleKey(req, res, url, path.slice("/v1/kv/".length), span, principal)
+    if (path === "/v1/kv" || path === "/v1/kv/") return handleList(req, res, url, span)
     if (path === "/v1/status") {
       const s = Effect.runSync(kv.raft.status)
       return json(res, 200, { id: config.id, ...s, leader: s.leader ?? null, leaderApi: s.leader === undefined ? null : ctx.members.apiAddress(s.leader) ?? null })
     }
-    if (path === "/metrics") {
-      const text = await metrics.registry.metrics()
-      res.writeHead(200, { "content-type": metrics.registry.contentType })
-      res.end(text)
-      return text.length
-    }
-    if (path === "/v1/admin/members" || path.startsWith("/v1/admin/members/")) return handleAdmin(req, res, path.slice("/v1/admin/members".length))
-    if (path === "/v1/admin/s3/users" || path.startsWith("/v1/admin/s3/users/")) return handleS3Users(req, res, path.slice("/v1/admin/s3/users".length))
+    if (path === "/metrics") return serveMetrics(res)
+    if (path === "/v1/admin/members" || path.startsWith("/v1/admin/members/")) return handleAdmin(req, res, path.slice("/v1/admin/members".length), principal)
+    if (path === "/v1/admin/s3/users" || path.startsWith("/v1/admin/s3/users/")) return handleS3Users(req, res, path.slice("/v1/admin/s3/users".length), principal)
     throw new HttpError(404, "no-route", `no route ${path}: see docs/server.md`)
   }
 

@@ -40,8 +40,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
+/** fetch with the admin's credentials (every route but /health and /ready needs some). */
+const authed = (url: string, init: RequestInit = {}) => fetch(url, { ...init, headers: { authorization: auth, ...(init.headers as Record<string, string> | undefined) } })
+
 const put = (key: string, body: string | Uint8Array, headers: Record<string, string> = {}) =>
-  fetch(`${base}/v1/kv/${key}`, { method: "PUT", body, headers })
+  authed(`${base}/v1/kv/${key}`, { method: "PUT", body, headers })
 
 describe("cairn server, single node, HTTP API", () => {
   it("puts, gets and deletes with the revision as ETag", async () => {
@@ -50,23 +53,23 @@ describe("cairn server, single node, HTTP API", () => {
     const rev = Number(/^"(\d+)"$/.exec(p.headers.get("etag") ?? "")?.[1])
     expect(rev).toBeGreaterThan(0)
     expect(await p.json()).toEqual({ key: "greeting", revision: rev })
-    const g = await fetch(`${base}/v1/kv/greeting`)
+    const g = await authed(`${base}/v1/kv/greeting`)
     expect(g.status).toBe(200)
     expect(g.headers.get("etag")).toBe(`"${rev}"`)
     expect(await g.text()).toBe("hello")
-    const s = await fetch(`${base}/v1/kv/greeting?consistency=serializable`)
+    const s = await authed(`${base}/v1/kv/greeting?consistency=serializable`)
     expect(await s.text()).toBe("hello")
-    const d = await fetch(`${base}/v1/kv/greeting`, { method: "DELETE" })
+    const d = await authed(`${base}/v1/kv/greeting`, { method: "DELETE" })
     expect(d.status).toBe(200)
     expect(Number(/"(\d+)"/.exec(d.headers.get("etag") ?? "")?.[1])).toBeGreaterThan(rev)
-    expect((await fetch(`${base}/v1/kv/greeting`)).status).toBe(404)
-    expect((await fetch(`${base}/v1/kv/greeting`, { method: "DELETE" })).status).toBe(404)
+    expect((await authed(`${base}/v1/kv/greeting`)).status).toBe(404)
+    expect((await authed(`${base}/v1/kv/greeting`, { method: "DELETE" })).status).toBe(404)
   })
 
   it("stores bytes exactly, and keys with slashes and non-ASCII characters", async () => {
     const bytes = new Uint8Array([0, 255, 1, 128, 10])
     expect((await put("dir/sub/%C3%A9t%C3%A9", bytes)).status).toBe(200)
-    const g = await fetch(`${base}/v1/kv/dir/sub/%C3%A9t%C3%A9`)
+    const g = await authed(`${base}/v1/kv/dir/sub/%C3%A9t%C3%A9`)
     expect(new Uint8Array(await g.arrayBuffer())).toEqual(bytes)
   })
 
@@ -81,30 +84,30 @@ describe("cairn server, single node, HTTP API", () => {
     expect(stale.status).toBe(412)
     expect(stale.headers.get("etag")).toBe(rev2)
     expect(await stale.json()).toMatchObject({ error: "precondition-failed", revision: Number(rev2.slice(1, -1)) })
-    expect(await (await fetch(`${base}/v1/kv/cas`)).text()).toBe("v2")
+    expect(await (await authed(`${base}/v1/kv/cas`)).text()).toBe("v2")
     // Conditional delete: stale fails, current succeeds.
-    expect((await fetch(`${base}/v1/kv/cas`, { method: "DELETE", headers: { "if-match": rev1 } })).status).toBe(412)
-    expect((await fetch(`${base}/v1/kv/cas`, { method: "DELETE", headers: { "if-match": rev2 } })).status).toBe(200)
-    expect((await fetch(`${base}/v1/kv/cas`)).status).toBe(404)
+    expect((await authed(`${base}/v1/kv/cas`, { method: "DELETE", headers: { "if-match": rev1 } })).status).toBe(412)
+    expect((await authed(`${base}/v1/kv/cas`, { method: "DELETE", headers: { "if-match": rev2 } })).status).toBe(200)
+    expect((await authed(`${base}/v1/kv/cas`)).status).toBe(404)
     expect((await put("cas-missing", "x", { "if-match": '"5"' })).status).toBe(412)
   })
 
   it("create-only: If-None-Match: * succeeds once, then 412", async () => {
     expect((await put("once", "a", { "if-none-match": "*" })).status).toBe(200)
     expect((await put("once", "b", { "if-none-match": "*" })).status).toBe(412)
-    expect(await (await fetch(`${base}/v1/kv/once`)).text()).toBe("a")
+    expect(await (await authed(`${base}/v1/kv/once`)).text()).toBe("a")
   })
 
   it("lists by prefix with start and limit, values as base64 or UTF-8", async () => {
     for (const k of ["list/a", "list/b", "list/c", "lisu", "lisz"]) expect((await put(k, `v-${k}`)).status).toBe(200)
-    const all = await (await fetch(`${base}/v1/kv?prefix=list/`)).json() as { items: Array<{ key: string; value: string }>; more: boolean }
+    const all = await (await authed(`${base}/v1/kv?prefix=list/`)).json() as { items: Array<{ key: string; value: string }>; more: boolean }
     expect(all.items.map((i) => i.key)).toEqual(["list/a", "list/b", "list/c"])
     expect(Buffer.from(all.items[0]!.value, "base64").toString()).toBe("v-list/a")
     expect(all.more).toBe(false)
-    const page = await (await fetch(`${base}/v1/kv?prefix=list/&limit=2&encoding=utf8`)).json() as { items: Array<{ key: string; value: string }>; more: boolean; next: string }
+    const page = await (await authed(`${base}/v1/kv?prefix=list/&limit=2&encoding=utf8`)).json() as { items: Array<{ key: string; value: string }>; more: boolean; next: string }
     expect(page.items.map((i) => [i.key, i.value])).toEqual([["list/a", "v-list/a"], ["list/b", "v-list/b"]])
     expect(page.more).toBe(true)
-    const rest = await (await fetch(`${base}/v1/kv?prefix=list/&start=${encodeURIComponent(page.next)}`)).json() as { items: Array<{ key: string }> }
+    const rest = await (await authed(`${base}/v1/kv?prefix=list/&start=${encodeURIComponent(page.next)}`)).json() as { items: Array<{ key: string }> }
     expect(rest.items.map((i) => i.key)).toEqual(["list/c"])
   })
 
@@ -128,7 +131,7 @@ describe("cairn server, single node, HTTP API", () => {
       ["/nope", { method: "GET" }, 404]
     ]
     for (const [path, init, status] of cases) {
-      const r = await fetch(`${base}${path}`, init)
+      const r = await authed(`${base}${path}`, init)
       expect([path, r.status]).toEqual([path, status])
       expect(typeof (await r.json() as { message: unknown }).message).toBe("string")
     }
@@ -140,9 +143,9 @@ describe("cairn server, single node, HTTP API", () => {
     expect(await (await fetch(`${base}/health`)).json()).toEqual({ status: "ok" })
     const ready = await (await fetch(`${base}/ready`)).json() as { ready: boolean; leader: string }
     expect(ready).toMatchObject({ ready: true, leader: "n1" })
-    const status = await (await fetch(`${base}/v1/status`)).json() as { role: string; commit: number; applied: number }
+    const status = await (await authed(`${base}/v1/status`)).json() as { role: string; commit: number; applied: number }
     expect(status.role).toBe("leader")
-    const metrics = await (await fetch(`${base}/metrics`)).text()
+    const metrics = await (await authed(`${base}/metrics`)).text()
     expect(metrics).toMatch(/^cairn_raft_term \d+$/m)
     expect(metrics).toMatch(new RegExp(`^cairn_raft_commit_index ${status.commit}$`, "m"))
     expect(metrics).toMatch(/^cairn_raft_role\{role="leader"\} 1$/m)
@@ -155,13 +158,13 @@ describe("cairn server, single node, HTTP API", () => {
   it("protects the admin endpoint with the admin credentials", async () => {
     expect((await fetch(`${base}/v1/admin/members`)).status).toBe(401)
     const wrong = `Basic ${Buffer.from("admin-key:wrong").toString("base64")}`
-    expect((await fetch(`${base}/v1/admin/members`, { headers: { authorization: wrong } })).status).toBe(401)
-    const list = await fetch(`${base}/v1/admin/members`, { headers: { authorization: auth } })
+    expect((await authed(`${base}/v1/admin/members`, { headers: { authorization: wrong } })).status).toBe(401)
+    const list = await authed(`${base}/v1/admin/members`, { headers: { authorization: auth } })
     expect(list.status).toBe(200)
     expect((await list.json() as { members: Array<{ id: string }> }).members.map((m) => m.id)).toEqual(["n1"])
-    const badBody = await fetch(`${base}/v1/admin/members`, { method: "POST", headers: { authorization: auth }, body: "{" })
+    const badBody = await authed(`${base}/v1/admin/members`, { method: "POST", headers: { authorization: auth }, body: "{" })
     expect(badBody.status).toBe(400)
-    const badId = await fetch(`${base}/v1/admin/members`, { method: "POST", headers: { authorization: auth }, body: JSON.stringify({ id: "n 4", peerAddress: "127.0.0.1:1" }) })
+    const badId = await authed(`${base}/v1/admin/members`, { method: "POST", headers: { authorization: auth }, body: JSON.stringify({ id: "n 4", peerAddress: "127.0.0.1:1" }) })
     expect(badId.status).toBe(400)
   })
 

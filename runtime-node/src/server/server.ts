@@ -16,7 +16,8 @@ import { makeObjectNode } from "@cairn/core/object/object-node"
 import type { Reader } from "@cairn/core/raft/codec"
 import { makeUsers } from "@cairn/core/s3/users"
 import { Data, Effect, Fiber, Layer, References } from "effect"
-import { createServer, type Server } from "node:http"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import { createServer as createHttpsServer } from "node:https"
 import { resolve } from "node:path"
 import { SystemClockLive } from "../clock/system-clock.ts"
 import { diskLayer } from "../disk/io-uring-disk.ts"
@@ -33,6 +34,7 @@ import { makeMembers } from "./members.ts"
 import { makeMetrics, timedDiskLayer, type RaftSnapshot } from "./metrics.ts"
 import { startObservability } from "./observability.ts"
 import { credentialsFile, storedClusterSecret, storedCredentials } from "./secrets.ts"
+import { readApiTls, readPeerTls } from "./tls-files.ts"
 import { tracingLayer, type TracingOptions } from "./tracing.ts"
 
 /** The server could not start (not a configuration value problem: a port in use, a missing secret...). */
@@ -95,13 +97,18 @@ export const runServer = (
       )
     }
 
+    // TLS files are checked before anything listens: a bad one is a configuration problem (exit 2).
+    const tlsProblem = (e: { readonly message: string }) => new ServerStartError({ message: e.message, exitCode: 2 })
+    const apiTls = config.apiTls === undefined ? undefined : yield* readApiTls(config.apiTls).pipe(Effect.mapError(tlsProblem))
+    const peerTls = config.peerTls === undefined ? undefined : yield* readPeerTls(config.peerTls).pipe(Effect.mapError(tlsProblem))
+
     let status: () => RaftSnapshot | undefined = () => undefined
     const metrics = makeMetrics(() => status())
     const disk = timedDiskLayer(metrics).pipe(Layer.provide(diskLayer(dataDir)))
 
     return yield* Effect.scoped(
       Effect.gen(function*() {
-        const net = yield* clusterNetwork({ self: config.id, peers: config.peers, secret: secret!, listen: config.peerListen }).pipe(
+        const net = yield* clusterNetwork({ self: config.id, peers: config.peers, secret: secret!, listen: config.peerListen, tls: peerTls }).pipe(
           Effect.mapError((e) => new ServerStartError({ message: `cannot listen on --peer-listen ${e.host}:${e.port}: ${e.message}`, exitCode: 1 }))
         )
         const voters = [...config.peers.keys()].filter((id) => !(config.join && id === config.id))
@@ -145,12 +152,15 @@ export const runServer = (
         const services = yield* Effect.context<never>()
         const handler = makeApiHandler({ config, kv, metrics, credentials, members, services, s3Users })
         const inFlight = new Set<object>()
-        const http = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+        const onRequest = (req: IncomingMessage, res: ServerResponse) => {
           const token = {}
           inFlight.add(token)
           res.on("close", () => inFlight.delete(token))
           handler(req, res)
-        })
+        }
+        const httpOptions = { requestTimeout: 30_000, headersTimeout: 10_000 }
+        // https.Server has the same request and connection API as http.Server.
+        const http = apiTls === undefined ? createServer(httpOptions, onRequest) : createHttpsServer({ ...httpOptions, ...apiTls }, onRequest) as unknown as Server
         http.on("clientError", (_e, socket) => {
           if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{\"error\":\"bad-request\",\"message\":\"malformed HTTP request\"}\n")
           else socket.destroy()
@@ -169,7 +179,8 @@ export const runServer = (
         )
         log("info", "cairn server started", {
           id: config.id,
-          api: `http://${formatHostPort(apiAddress)}`,
+          api: `${apiTls === undefined ? "http" : "https"}://${formatHostPort(apiAddress)}`,
+          peerTls: peerTls !== undefined,
           peer: formatHostPort(config.peerListen),
           peers: Object.fromEntries([...config.peers].map(([id, a]) => [id, formatHostPort(a)])),
           voters,

@@ -11,6 +11,7 @@ import { createServer, type Server } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { apiHeaders } from "./api-credentials.ts"
 import { rawFromEnv, rawFromFile, rawFromFlags, resolveConfig, type ServerConfig, ServerConfigError } from "./config.ts"
 import { setLogSink } from "./log.ts"
 import { runServer } from "./server.ts"
@@ -56,6 +57,8 @@ const collector = {
 }
 
 const dirs: Array<string> = []
+/** fetch with the admin's credentials (configFor's): the KV API needs them. */
+const authed = (url: string, init: RequestInit = {}) => fetch(url, { ...init, headers: apiHeaders({ accessKey: "admin-key", secretKey: "admin-secret-123" }) })
 
 const startServer = async (config: ServerConfig, waitReady = true): Promise<{ base: string; stop: () => Promise<void> }> => {
   let fiber: Fiber.Fiber<void, unknown> | undefined
@@ -134,8 +137,8 @@ describe("tracing over OTLP", () => {
     const config = configFor("quiet", {})
     expect(config.otlpEndpoint).toBeUndefined()
     const { base, stop } = await startServer(config)
-    expect((await fetch(`${base}/v1/kv/quiet-key`, { method: "PUT", body: "v" })).status).toBe(200)
-    expect((await fetch(`${base}/v1/kv/quiet-key`)).status).toBe(200)
+    expect((await authed(`${base}/v1/kv/quiet-key`, { method: "PUT", body: "v" })).status).toBe(200)
+    expect((await authed(`${base}/v1/kv/quiet-key`)).status).toBe(200)
     // Stopping would flush any buffered spans: after it, nothing can still be on its way.
     await stop()
     expect(collector.requests).toBe(0)
@@ -144,9 +147,9 @@ describe("tracing over OTLP", () => {
   it("exports the HTTP request, KV and Raft spans with the node id on the resource", async () => {
     const { base, stop } = await startServer(configFor("traced", { otlpEndpoint: collector.url }))
     try {
-      const put = await fetch(`${base}/v1/kv/traced-key`, { method: "PUT", body: "hello" })
+      const put = await authed(`${base}/v1/kv/traced-key`, { method: "PUT", body: "hello" })
       expect(put.status).toBe(200)
-      const get = await fetch(`${base}/v1/kv/traced-key?consistency=linearizable`)
+      const get = await authed(`${base}/v1/kv/traced-key?consistency=linearizable`)
       expect(get.status).toBe(200)
 
       const named = (name: string) => () => collector.spans.find((s) => s.name === name)
@@ -195,8 +198,8 @@ describe("tracing over OTLP", () => {
     })
     const { base, stop } = await startServer(config, false)
     try {
-      expect((await fetch(`${base}/v1/kv/x?consistency=eventual`)).status).toBe(400)
-      expect((await fetch(`${base}/v1/kv/x`, { method: "PUT", body: "v" })).status).toBe(503)
+      expect((await authed(`${base}/v1/kv/x?consistency=eventual`)).status).toBe(400)
+      expect((await authed(`${base}/v1/kv/x`, { method: "PUT", body: "v" })).status).toBe(503)
       const status = (code: number) => () =>
         collector.spans.find((s) => attr(s.resource, "cairn.node.id") === "errors" && attr(s.attributes, "http.response.status_code") === code)
       const bad = await waitFor("the 400 span", status(400))
