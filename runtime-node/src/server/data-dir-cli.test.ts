@@ -10,6 +10,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, write
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { apiHeaders } from "./api-credentials.ts"
 import { cliMain, exited, spawnCairn } from "./local-cluster.ts"
 
 const dirs: Array<string> = []
@@ -47,14 +48,16 @@ const snapshot = (dir: string) => ({
   })
 })
 
+const admin = { accessKey: "CAIRNLOCKTEST01", secretKey: "lock-test-secret-0123456789" }
+
 describe("cairn server on a data directory another server holds", () => {
   it("exits 2 naming the holder's pid, writes nothing, and the first server keeps serving", async () => {
     const dataDir = fresh()
     // The first server gets its secrets from the environment, so a second that wrote before locking would leave generated files behind.
     let api = ""
     const first = spawnCairn(["server", "--data-dir", dataDir, ...listenAnywhere], {
-      CAIRN_ACCESS_KEY: "CAIRNLOCKTEST01",
-      CAIRN_SECRET_KEY: "lock-test-secret-0123456789",
+      CAIRN_ACCESS_KEY: admin.accessKey,
+      CAIRN_SECRET_KEY: admin.secretKey,
       CAIRN_CLUSTER_SECRET: "lock-test-cluster-secret-0123"
     }, (line) => {
       const m = /"msg":"cairn server started".*"api":"(http:\/\/[^"]+)"/.exec(line)
@@ -66,7 +69,7 @@ describe("cairn server on a data directory another server holds", () => {
       if (api !== "" && (await fetch(`${api}/ready`).catch(() => undefined))?.status === 200) break
       await new Promise((r) => setTimeout(r, 100))
     }
-    expect((await fetch(`${api}/v1/kv/before`, { method: "PUT", body: "one" })).status).toBe(200)
+    expect((await fetch(`${api}/v1/kv/before`, { method: "PUT", body: "one", headers: apiHeaders(admin) })).status).toBe(200)
     const before = snapshot(dataDir)
 
     const second = await runToExit(["--data-dir", dataDir, ...listenAnywhere])
@@ -75,8 +78,8 @@ describe("cairn server on a data directory another server holds", () => {
     expect(second.stderr[0]).toContain(`in use by another cairn server (pid ${first.pid})`)
     expect(snapshot(dataDir)).toEqual(before)
 
-    expect(await (await fetch(`${api}/v1/kv/before`)).text()).toBe("one")
-    expect((await fetch(`${api}/v1/kv/after`, { method: "PUT", body: "two" })).status).toBe(200)
+    expect(await (await fetch(`${api}/v1/kv/before`, { headers: apiHeaders(admin) })).text()).toBe("one")
+    expect((await fetch(`${api}/v1/kv/after`, { method: "PUT", body: "two", headers: apiHeaders(admin) })).status).toBe(200)
     first.kill("SIGTERM")
     await exited(first)
     expect(first.signalCode).toBe("SIGTERM")

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freeLoopbackPorts } from "../net/free-ports.ts"
 import { PROCESS_ADMIN, type ServerProcess, startServerProcess } from "../s3/server-process.test-support.ts"
 import { signRequest } from "../s3/sign-request.ts"
+import { apiHeaders } from "./api-credentials.ts"
 import { cliMain, exited } from "./local-cluster.ts"
 
 const deployDir = join(import.meta.dirname, "..", "..", "..", "deploy")
@@ -97,6 +98,9 @@ describe("metrics scraped by Prometheus", () => {
       `  - ${join(deployDir, "prometheus", "cairn-alerts.yml")}`,
       "scrape_configs:",
       "  - job_name: cairn",
+      "    basic_auth:",
+      `      username: ${PROCESS_ADMIN.accessKey}`,
+      `      password: ${PROCESS_ADMIN.secretKey}`,
       "    static_configs:",
       `      - targets: ["${new URL(server.api).host}"]`,
       ""
@@ -135,7 +139,7 @@ describe("metrics scraped by Prometheus", () => {
   })
 
   it("serves every metric the dashboard and the alerts use on the live /metrics", async () => {
-    const exposition = await (await fetch(`${server.api}/metrics`)).text()
+    const exposition = await (await fetch(`${server.api}/metrics`, { headers: apiHeaders(PROCESS_ADMIN) })).text()
     const used = [...new Set([...dashboardExprs().flatMap((q) => metricNamesIn(q.expr)), ...alertExprs().flatMap(metricNamesIn)])]
     expect(used.length).toBeGreaterThan(30)
     expect(alertExprs().length).toBe(9)
