@@ -1,6 +1,6 @@
 /**
  * Bucket operations: list, create (name rules, location constraint), head,
- * delete (only when empty), location, tagging, CORS configuration,
+ * delete (only when empty but for unfinished uploads, which go with it), location, tagging, CORS configuration,
  * versioning (enable, suspend, status), and DeleteObjects (of keys or of
  * versions).
  */
@@ -10,7 +10,7 @@ import { accessBucket, emptyResponse, header, type OperationContext, readSmallBo
 import { corsRulesOf } from "./cors.ts"
 import { fromStoreError, S3Error, s3Error } from "./errors.ts"
 import { checkBucketName, checkKey } from "./names.ts"
-import { isVersionId } from "../object/store.ts"
+import { BucketNotEmptyError, isVersionId } from "../object/store.ts"
 import type { S3Response } from "./request.ts"
 import { isoDate } from "./time.ts"
 import { MAX_XML_BODY_BYTES, parseCorsConfiguration, parseCreateBucketConfiguration, parseDelete, parseTagging, parseVersioningConfiguration } from "./xml-parse.ts"
@@ -54,9 +54,25 @@ export const createBucket = (ctx: OperationContext, bucket: string): Effect.Effe
 export const headBucket = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
   Effect.map(accessBucket(ctx, bucket), () => emptyResponse(200, [["x-amz-bucket-region", ctx.region]]))
 
+/**
+ * A bucket whose only contents are unfinished multipart uploads may be deleted: the uploads and
+ * their parts are discarded with it, as S3 and Ceph RGW do. Objects, versions or delete markers
+ * keep it BucketNotEmpty, and are checked first so a refused delete aborts nothing. (An object
+ * written between the check and the delete still makes the store refuse; the uploads are gone
+ * by then, which S3's own delete does not promise against either.)
+ */
 export const deleteBucket = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
   Effect.gen(function*() {
     yield* accessBucket(ctx, bucket)
+    const listed = yield* ctx.store.listVersions({ bucket, maxKeys: 1 }).pipe(Effect.mapError(fromStoreError))
+    if (listed.versions.length > 0 || listed.commonPrefixes.length > 0) return yield* fromStoreError(new BucketNotEmptyError({ bucket }))
+    const uploads = yield* ctx.store.listUploads(bucket).pipe(Effect.mapError(fromStoreError))
+    yield* Effect.forEach(
+      uploads,
+      // One aborted (or completed) meanwhile is gone already: that is what this wanted.
+      (u) => ctx.store.abortUpload(bucket, u.key, u.uploadId).pipe(Effect.catchTag("NoSuchUploadError", () => Effect.void), Effect.mapError(fromStoreError)),
+      { concurrency: 8, discard: true }
+    )
     yield* ctx.store.deleteBucket(bucket).pipe(Effect.mapError(fromStoreError))
     return emptyResponse(204)
   })
