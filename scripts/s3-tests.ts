@@ -78,10 +78,9 @@ const readFloor = (): number => (JSON.parse(readFileSync(floorPath, "utf8")) as 
 const report = (counts: SuiteCounts, floor: number, seconds: number): void => {
   console.log(`s3-tests core subset: ${counts.passed} passed, ${counts.failed} failed, ${counts.errors} errors, ${counts.skipped} skipped of ${counts.total} (${seconds.toFixed(0)} s)`)
   for (const t of counts.failing) console.log(`  ${t.outcome.padEnd(7)} ${t.name}: ${t.message}`)
-  mkdirSync(reportDir, { recursive: true })
   const summary = { suite: "ceph/s3-tests core subset", floor, seconds: Math.round(seconds), ...counts }
   writeFileSync(join(reportDir, "s3-tests-latest.json"), JSON.stringify(summary, null, 2) + "\n")
-  console.log(`summary saved to ${join("reports", "s3-tests-latest.json")}`)
+  console.log(`summary saved to reports/s3-tests-latest.json (pytest's own report: reports/s3-tests-junit.xml)`)
 }
 
 const main = async (): Promise<number> => {
@@ -107,7 +106,14 @@ const main = async (): Promise<number> => {
     const code = await runPytest(join(work, "suite"), conf, junit, process.argv.slice(2))
     if (!existsSync(junit)) throw new Error(`pytest (exit ${code}) wrote no ${junit}`)
     const counts = parseJunit(readFileSync(junit, "utf8"))
+    mkdirSync(reportDir, { recursive: true })
+    cpSync(junit, join(reportDir, "s3-tests-junit.xml"))
     report(counts, floor, (performance.now() - started) / 1000)
+    if (process.argv.length > 2) {
+      // Extra pytest arguments (say `-k test_x`) select a part of the subset: no floor applies to a part.
+      console.log("s3-tests: extra pytest arguments given, so the floor is not checked")
+      return 0
+    }
     if (counts.passed < floor) {
       console.error(`s3-tests: FAIL, ${counts.passed} passed is below the floor of ${floor} (scripts/s3-tests-floor.json)`)
       return 1
