@@ -42,11 +42,15 @@ export const createBucket = (ctx: OperationContext, bucket: string): Effect.Effe
     }
     if (ctx.request.headers.get("x-amz-bucket-object-lock-enabled")?.toLowerCase() === "true") return yield* s3Error("NotImplemented", "Object lock is not supported")
     yield* ctx.store.createBucket(bucket, ctx.user).pipe(
-      Effect.mapError((e) =>
-        e._tag === "BucketExistsError" && e.owner === ctx.user
-          ? s3Error("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.", [["BucketName", bucket]])
-          : fromStoreError(e)
-      )
+      Effect.catchTag("BucketExistsError", (e) =>
+        e.owner !== ctx.user
+          ? Effect.fail(fromStoreError(e))
+          // us-east-1 answers its owner's re-create with 200 and leaves the bucket as it is (S3's legacy rule); other regions refuse.
+          : ctx.region === "us-east-1"
+          ? Effect.void
+          : Effect.fail(s3Error("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.", [["BucketName", bucket]]))
+      ),
+      Effect.mapError(fromStoreError)
     )
     return emptyResponse(200, [["location", `/${bucket}`]])
   })

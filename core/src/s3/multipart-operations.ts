@@ -4,14 +4,15 @@
  * ETag matching the part stored; ETag = MD5 of the parts' MD5s, "-N"),
  * abort, and the two listings.
  */
-import { Effect, Stream } from "effect"
+import { Effect, Option, Stream } from "effect"
 import type { PartInfo } from "../object/store.ts"
-import { attributesFromHeaders, bareEtag, checksumsOf, etagOf } from "./attributes.ts"
+import { attribute, attributesFromHeaders, bareEtag, checksumsOf, etagOf } from "./attributes.ts"
 import { accessBucket, emptyResponse, header, intParam, type OperationContext, param, readSmallBody, xmlResponse } from "./context.ts"
 import { toHex } from "./digest.ts"
 import { fromStoreError, S3Error, s3Error } from "./errors.ts"
 import { checkKey } from "./names.ts"
-import { hashingStream, MAX_PUT_BYTES, openCopySource, parseCopySource, writeCondition } from "./object-operations.ts"
+import { hashingStream, MAX_PUT_BYTES, openCopySource, parseCopySource, writeCondition, writtenVersionHeader } from "./object-operations.ts"
+import { encodePartSizes, PART_SIZES_ATTRIBUTE, UPLOAD_ID_ATTRIBUTE } from "./object-parts.ts"
 import { type ChecksumAlgorithm, prepareBody } from "./payload.ts"
 import type { S3Response } from "./request.ts"
 import { isoDate } from "./time.ts"
@@ -138,9 +139,22 @@ export const completeUpload = (ctx: OperationContext, bucket: string, key: strin
             md5s.set(hexBytes(partEtag!) ?? new Uint8Array(16), 16 * i)
           }
           const etag = `"${toHex(digestMd5(ctx, md5s))}-${requested.length}"`
-          return [...upload.attributes.filter(([n]) => n !== "etag"), ["etag", etag]] as const
+          const sizes = requested.map((want) => byNumber.get(want.partNumber)!.size)
+          return [
+            ...upload.attributes.filter(([n]) => n !== "etag"),
+            ["etag", etag],
+            [PART_SIZES_ATTRIBUTE, encodePartSizes(sizes)],
+            [UPLOAD_ID_ATTRIBUTE, uploadId]
+          ] as const
         })
-    }).pipe(Effect.mapError(fromStoreError))
+    }).pipe(
+      // A retried complete (its first answer lost) finds the upload gone: if the key's current
+      // object is what that upload made, the first complete succeeded, and it answers the same.
+      Effect.catchTag("NoSuchUploadError", (e) =>
+        Effect.flatMap(Effect.option(ctx.store.headObject(bucket, key)), (current) =>
+          Option.isSome(current) && attribute(current.value.attributes, UPLOAD_ID_ATTRIBUTE) === uploadId ? Effect.succeed(current.value) : Effect.fail(e))),
+      Effect.mapError(fromStoreError)
+    )
     return xmlResponse(
       s3Root("CompleteMultipartUploadResult", [
         xmlElement("Location", `/${bucket}/${key}`),
@@ -148,7 +162,7 @@ export const completeUpload = (ctx: OperationContext, bucket: string, key: strin
         xmlElement("Key", key),
         xmlElement("ETag", etagOf(info.attributes))
       ]),
-      info.version === undefined ? [] : [["x-amz-version-id", info.version]]
+      writtenVersionHeader(info.version)
     )
   })
 

@@ -28,6 +28,8 @@ export interface TestRequest {
   /** Who the request runs as (default "alice"). */
   readonly user?: string
   readonly nowMs?: number
+  /** The region the node serves (default "us-east-1"). */
+  readonly region?: string
 }
 
 const encoder = new TextEncoder()
@@ -45,8 +47,11 @@ export const operationContext = (env: OperationEnv, r: TestRequest): OperationCo
   }
   const query = parseQuery(request.rawQuery)
   if (query instanceof S3Error) throw new Error(`bad test query ${r.query}`)
-  return { store: env.store, users: env.users, region: "us-east-1", digest: env.digest, request, query, user: r.user ?? "alice", payload: { kind: "unsigned" }, nowMs: r.nowMs ?? 1_800_000_000_000 }
+  return { store: env.store, users: env.users, region: r.region ?? "us-east-1", digest: env.digest, request, query, user: r.user ?? "alice", payload: { kind: "unsigned" }, nowMs: r.nowMs ?? 1_800_000_000_000 }
 }
+
+/** A response header's value. */
+export const headerOf = (response: S3Response, name: string): string | undefined => response.headers.find(([n]) => n === name)?.[1]
 
 /** Runs an operation; a failure comes back as its S3 error code, a success as the response. */
 export const outcome = <R>(effect: Effect.Effect<S3Response, S3Error, R>): Effect.Effect<S3Response | string, never, R> =>
