@@ -4,9 +4,10 @@
  * versioning (enable, suspend, status), and DeleteObjects (of keys or of
  * versions).
  */
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
+import { Base64Url } from "effect/encoding"
 import { checkTags, MAX_BUCKET_TAGS, tagsOf, withoutNames, withoutPrefix } from "./attributes.ts"
-import { accessBucket, emptyResponse, header, type OperationContext, readSmallBody, xmlResponse } from "./context.ts"
+import { accessBucket, emptyResponse, header, intParam, type OperationContext, param, readSmallBody, xmlResponse } from "./context.ts"
 import { corsRulesOf } from "./cors.ts"
 import { fromStoreError, S3Error, s3Error } from "./errors.ts"
 import { checkBucketName, checkKey } from "./names.ts"
@@ -16,14 +17,34 @@ import { isoDate } from "./time.ts"
 import { MAX_XML_BODY_BYTES, parseCorsConfiguration, parseCreateBucketConfiguration, parseDelete, parseTagging, parseVersioningConfiguration } from "./xml-parse.ts"
 import { s3Root, xmlElement, xmlOptional } from "./xml-render.ts"
 
+/**
+ * ListBuckets, by name, optionally a page at a time (max-buckets; the continuation token is the
+ * last name of the page, base64url-encoded) and under a prefix.
+ */
 export const listBuckets = (ctx: OperationContext): Effect.Effect<S3Response, S3Error> =>
   Effect.gen(function*() {
+    const maxBuckets = intParam(ctx, "max-buckets", 10_000, 1, 10_000)
+    if (maxBuckets instanceof S3Error) return yield* maxBuckets
+    const token = param(ctx, "continuation-token")
+    let after = ""
+    if (token !== undefined && token !== "") {
+      const decoded = Base64Url.decode(token)
+      if (Result.isFailure(decoded)) return yield* s3Error("InvalidArgument", "The continuation token provided is incorrect", [["ArgumentName", "continuation-token"]])
+      after = new TextDecoder().decode(decoded.success)
+    }
+    const prefix = param(ctx, "prefix") ?? ""
     const all = yield* ctx.store.listBuckets.pipe(Effect.mapError(fromStoreError))
-    const visible = ctx.users.isAdmin(ctx.user) ? all : all.filter((b) => b.owner === ctx.user)
+    const visible = (ctx.users.isAdmin(ctx.user) ? all : all.filter((b) => b.owner === ctx.user))
+      .filter((b) => b.name > after && b.name.startsWith(prefix))
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+    const page = visible.slice(0, maxBuckets)
+    const more = visible.length > page.length
     return xmlResponse(
       s3Root("ListAllMyBucketsResult", [
         xmlElement("Owner", [xmlElement("ID", ctx.user), xmlElement("DisplayName", ctx.user)]),
-        xmlElement("Buckets", visible.map((b) => xmlElement("Bucket", [xmlElement("Name", b.name), xmlElement("CreationDate", isoDate(b.createdMs))])))
+        xmlElement("Buckets", page.map((b) => xmlElement("Bucket", [xmlElement("Name", b.name), xmlElement("CreationDate", isoDate(b.createdMs))]))),
+        xmlOptional("ContinuationToken", more ? Base64Url.encode(page[page.length - 1]!.name) : undefined),
+        xmlOptional("Prefix", param(ctx, "prefix"))
       ])
     )
   })

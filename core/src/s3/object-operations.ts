@@ -64,6 +64,15 @@ export const writeCondition = (ctx: OperationContext, bucket: string, key: strin
     return { ifVersion: current.versionId }
   })
 
+/** A body of undeclared length, failing EntityTooLarge once it passes `limit` bytes. */
+const capped = <E>(body: Stream.Stream<Uint8Array, E>, limit: number): Stream.Stream<Uint8Array, E | S3Error> => {
+  let total = 0
+  return Stream.mapEffect(body, (chunk) => {
+    total += chunk.length
+    return total > limit ? Effect.fail(s3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", [["MaxSizeAllowed", String(limit)]])) : Effect.succeed(chunk)
+  })
+}
+
 export const putObject = (ctx: OperationContext, bucket: string, key: string): Effect.Effect<S3Response, S3Error> =>
   Effect.gen(function*() {
     const badKey = checkKey(key)
@@ -73,14 +82,16 @@ export const putObject = (ctx: OperationContext, bucket: string, key: string): E
     if (requested instanceof S3Error) return yield* requested
     const prepared = prepareBody(ctx.request, ctx.payload, ctx.digest)
     if (prepared instanceof S3Error) return yield* prepared
-    if (prepared.size === undefined) return yield* s3Error("MissingContentLength", "You must provide the Content-Length HTTP header.")
-    if (prepared.size > MAX_PUT_BYTES) return yield* s3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", [["MaxSizeAllowed", String(MAX_PUT_BYTES)]])
+    // HTTP's chunked transfer coding carries no length: the body is taken as it comes, up to the limit.
+    const httpChunked = header(ctx, "transfer-encoding")?.toLowerCase().includes("chunked") === true
+    if (prepared.size === undefined && !httpChunked) return yield* s3Error("MissingContentLength", "You must provide the Content-Length HTTP header.")
+    if (prepared.size !== undefined && prepared.size > MAX_PUT_BYTES) return yield* s3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", [["MaxSizeAllowed", String(MAX_PUT_BYTES)]])
     const condition = yield* writeCondition(ctx, bucket, key)
     let verified: VerifiedBody | undefined
     const info = yield* ctx.store.putObject({
       bucket,
       key,
-      body: prepared.body,
+      body: prepared.size === undefined ? capped(prepared.body, MAX_PUT_BYTES) : prepared.body,
       size: prepared.size,
       ...(condition === undefined ? {} : { condition }),
       finish: () =>
