@@ -28,7 +28,7 @@ import { accessBucket, emptyResponse, header, type OperationContext, param, read
 import { type DigestAlgorithm, toHex } from "./digest.ts"
 import { fromStoreError, S3Error, s3Error } from "./errors.ts"
 import { checkKey } from "./names.ts"
-import { partNumberParam, partRange, partSizesOf } from "./object-parts.ts"
+import { partChecksumsOf, partNumberParam, partRange, partSizesOf, uploadChecksumAlgorithm } from "./object-parts.ts"
 import { type ChecksumAlgorithm, prepareBody, type VerifiedBody } from "./payload.ts"
 import type { S3Response } from "./request.ts"
 import { httpDate, isoDate } from "./time.ts"
@@ -389,7 +389,9 @@ const objectPartsXml = (ctx: OperationContext, info: ObjectInfo) => {
   if (maxParts instanceof S3Error) return maxParts
   const marker = number("x-amz-part-number-marker", 0)
   if (marker instanceof S3Error) return marker
-  const page = sizes.map((size, i) => ({ partNumber: i + 1, size })).filter((p) => p.partNumber > marker).slice(0, Math.min(maxParts, 1000))
+  const algorithm = uploadChecksumAlgorithm(info.attributes)
+  const checksums = partChecksumsOf(info.attributes)
+  const page = sizes.map((size, i) => ({ partNumber: i + 1, size, checksum: checksums?.[i] })).filter((p) => p.partNumber > marker).slice(0, Math.min(maxParts, 1000))
   const last = page[page.length - 1]?.partNumber ?? marker
   return xmlElement("ObjectParts", [
     ...counts,
@@ -397,7 +399,12 @@ const objectPartsXml = (ctx: OperationContext, info: ObjectInfo) => {
     xmlElement("NextPartNumberMarker", last),
     xmlElement("MaxParts", maxParts),
     xmlElement("IsTruncated", last < sizes.length),
-    page.map((p) => xmlElement("Part", [xmlElement("PartNumber", p.partNumber), xmlElement("Size", p.size)]))
+    page.map((p) =>
+      xmlElement("Part", [
+        xmlElement("PartNumber", p.partNumber),
+        xmlElement("Size", p.size),
+        algorithm === undefined || p.checksum === undefined ? undefined : xmlElement(checksumElement[algorithm], p.checksum)
+      ]))
   ])
 }
 

@@ -1,5 +1,6 @@
 import { nodeDigest } from "@cairn/runtime-node/s3/digest"
 import { startTestS3, type TestS3 } from "@cairn/runtime-node/s3/harness.test-support"
+import { createHash } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { NoSuchKeyError } from "../object/store.ts"
 import * as Buckets from "./bucket-operations.ts"
@@ -112,6 +113,36 @@ describe("multipart objects", () => {
     const get = (n: number) => run(outcome(Objects.getObject(ctx({ method: "GET", path: "/single/k", query: `partNumber=${n}` }), "single", "k", true)))
     expect(await text(ok(await get(1)))).toBe("body")
     expect(await get(2)).toBe("InvalidPart")
+  })
+})
+
+describe("multipart checksums", () => {
+  it("keeps the upload's algorithm, checks and answers the composite checksum, and lists each part's", async () => {
+    const sha = (body: string) => createHash("sha256").update(body).digest()
+    const bodies = ["a".repeat(5 * MiB), "tail"]
+    ok(await run(outcome(Buckets.createBucket(ctx({ method: "PUT", path: "/sums" }), "sums"))))
+    const created = ok(await run(outcome(Multipart.createUpload(ctx({ method: "POST", path: "/sums/obj", query: "uploads", headers: { "x-amz-checksum-algorithm": "SHA256" } }), "sums", "obj"))))
+    expect(headerOf(created, "x-amz-checksum-algorithm")).toBe("SHA256")
+    const uploadId = (await run(s3.store.listUploads("sums")))[0]!.uploadId
+    const etags: Array<string> = []
+    for (const [i, body] of bodies.entries()) {
+      const headers = { "x-amz-checksum-sha256": sha(body).toString("base64") }
+      const r = ok(await run(outcome(Multipart.uploadPart(ctx({ method: "PUT", path: "/sums/obj", query: `partNumber=${i + 1}&uploadId=${uploadId}`, body, headers }), "sums", "obj", uploadId))))
+      etags.push(headerOf(r, "etag")!)
+    }
+    const composite = `${createHash("sha256").update(Buffer.concat(bodies.map(sha))).digest("base64")}-2`
+    const complete = (claimed: string) =>
+      run(outcome(Multipart.completeUpload(
+        ctx({ method: "POST", path: "/sums/obj", query: `uploadId=${uploadId}`, headers: { "x-amz-checksum-sha256": claimed }, body: `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join("")}</CompleteMultipartUpload>` }),
+        "sums",
+        "obj",
+        uploadId
+      )))
+    expect(await complete("bad")).toBe("BadDigest")
+    expect(await text(ok(await complete(composite)))).toContain(`<ChecksumSHA256>${composite}</ChecksumSHA256>`)
+    const attrs = await text(ok(await run(outcome(Objects.getObjectAttributes(ctx({ method: "GET", path: "/sums/obj", query: "attributes", headers: { "x-amz-object-attributes": "Checksum,ObjectParts" } }), "sums", "obj")))))
+    expect(attrs).toContain(`<Checksum><ChecksumSHA256>${composite}</ChecksumSHA256></Checksum>`)
+    expect(attrs).toContain(`<Part><PartNumber>2</PartNumber><Size>4</Size><ChecksumSHA256>${sha("tail").toString("base64")}</ChecksumSHA256></Part>`)
   })
 })
 

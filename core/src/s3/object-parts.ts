@@ -8,13 +8,42 @@
  *
  * Sizes are run-length encoded ("5242880*9999,1234"): parts are almost
  * always equal but the last, so 10,000 parts stay a few bytes.
+ *
+ * An upload created with x-amz-checksum-algorithm keeps the algorithm, and
+ * its object the parts' checksums and the composite checksum S3 defines:
+ * the checksum of the parts' raw checksums, then "-N".
  */
+import { Base64 } from "effect/encoding"
+import { Result } from "effect"
 import type { Attributes, ByteRange } from "../object/store.ts"
 import { attribute } from "./attributes.ts"
+import type { DigestShape } from "./digest.ts"
 import { S3Error, s3Error } from "./errors.ts"
+import { checksumAlgorithms, type ChecksumAlgorithm } from "./payload.ts"
 
 export const PART_SIZES_ATTRIBUTE = "multipart:part-sizes"
 export const UPLOAD_ID_ATTRIBUTE = "multipart:upload-id"
+export const CHECKSUM_ALGORITHM_ATTRIBUTE = "multipart:checksum-algorithm"
+export const PART_CHECKSUMS_ATTRIBUTE = "multipart:part-checksums"
+
+export const uploadChecksumAlgorithm = (attributes: Attributes): ChecksumAlgorithm | undefined => {
+  const a = attribute(attributes, CHECKSUM_ALGORITHM_ATTRIBUTE)
+  return checksumAlgorithms.find((c) => c === a)
+}
+
+/** The composite checksum of parts whose checksums (base64) are given; undefined if one is missing or malformed. */
+export const compositeChecksum = (digest: DigestShape, algorithm: ChecksumAlgorithm, parts: ReadonlyArray<string | undefined>): string | undefined => {
+  const hasher = digest.hasher(algorithm)
+  for (const value of parts) {
+    const raw = value === undefined ? undefined : Base64.decode(value)
+    if (raw === undefined || Result.isFailure(raw)) return undefined
+    hasher.update(raw.success)
+  }
+  return `${Base64.encode(hasher.digest())}-${parts.length}`
+}
+
+/** The recorded checksums of the parts, in part order (one per part), when the upload had an algorithm. */
+export const partChecksumsOf = (attributes: Attributes): ReadonlyArray<string> | undefined => attribute(attributes, PART_CHECKSUMS_ATTRIBUTE)?.split(",")
 
 export const encodePartSizes = (sizes: ReadonlyArray<number>): string => {
   const runs: Array<string> = []
