@@ -35,6 +35,8 @@ const MARKERS = [
 const KEYWORDS = "not acl and not object_lock and not post_object and not torrent"
 // Debian's python3, where the apt packages put the suite's modules (a pyenv shim earlier on PATH would lack them).
 const PYTHON = process.env["S3_TESTS_PYTHON"] ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3")
+/** A run past this is stuck, not slow: pytest is stopped and the run fails (S3_TESTS_TIMEOUT_S overrides). */
+const TIMEOUT_S = Number(process.env["S3_TESTS_TIMEOUT_S"] ?? 1800)
 const PYTHON_MODULES = ["pytest", "boto3", "isodate", "lxml", "httplib2", "requests", "pytz", "munch", "gevent", "yaml"]
 
 interface User { readonly user: string; readonly accessKey: string; readonly secretKey: string }
@@ -63,11 +65,16 @@ const runPytest = (work: string, conf: string, junit: string, extra: ReadonlyArr
   new Promise((resolveRun, reject) => {
     const args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "s3tests/functional/test_s3.py", "-m", MARKERS, "-k", KEYWORDS, `--junitxml=${junit}`, ...extra]
     const child = spawn(PYTHON, args, { cwd: work, env: { ...process.env, S3TEST_CONF: conf }, stdio: ["ignore", "pipe", "inherit"] })
+    const timer = setTimeout(() => {
+      process.stderr.write(`s3-tests: pytest still running after ${TIMEOUT_S} s; stopping it\n`)
+      child.kill("SIGKILL")
+    }, TIMEOUT_S * 1000)
     // pytest's per-test dots are noise next to our summary; keep its last lines for a crash's sake.
     let tail = ""
     child.stdout.on("data", (chunk: Buffer) => { tail = (tail + chunk.toString()).slice(-4000) })
     child.on("error", reject)
     child.on("exit", (code) => {
+      clearTimeout(timer)
       if (code !== 0 && code !== 1) process.stderr.write(tail)
       resolveRun(code ?? 2)
     })
