@@ -64,7 +64,8 @@ export const parseTaggingHeader = (text: string): ReadonlyArray<readonly [string
       return s3Error("InvalidArgument", "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.")
     }
   }
-  return checkTags(out, MAX_OBJECT_TAGS) ?? out
+  // A tag set is a set: kept in key order, as S3 lists a header's tags.
+  return checkTags(out, MAX_OBJECT_TAGS) ?? out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
 }
 
 /** The object attributes a PutObject, CreateMultipartUpload or CopyObject (REPLACE) request asks for. */
@@ -74,7 +75,7 @@ export const attributesFromHeaders = (request: S3Request): Attributes | S3Error 
     let value = request.headers.get(name)
     if (value === undefined) continue
     // aws-chunked is how this request's body travelled, not how the object is encoded.
-    if (name === "content-encoding") value = value.split(",").map((s) => s.trim()).filter((s) => s !== "" && s !== "aws-chunked").join(",")
+    if (name === "content-encoding") value = value.split(",").map((s) => s.trim()).filter((s) => s !== "" && s !== "aws-chunked").join(", ")
     if (value !== "") out.push([name, value])
   }
   let metadataBytes = 0

@@ -1,30 +1,51 @@
 /**
  * Bucket operations: list, create (name rules, location constraint), head,
- * delete (only when empty), location, tagging, CORS configuration,
+ * delete (only when empty but for unfinished uploads, which go with it), location, tagging, CORS configuration,
  * versioning (enable, suspend, status), and DeleteObjects (of keys or of
  * versions).
  */
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
+import { Base64Url } from "effect/encoding"
 import { acceptRequestedAcl } from "./acl.ts"
 import { checkTags, MAX_BUCKET_TAGS, tagsOf, withoutNames, withoutPrefix } from "./attributes.ts"
-import { accessBucket, emptyResponse, header, type OperationContext, readSmallBody, xmlResponse } from "./context.ts"
+import { accessBucket, emptyResponse, header, intParam, type OperationContext, param, readSmallBody, xmlResponse } from "./context.ts"
 import { corsRulesOf } from "./cors.ts"
 import { fromStoreError, S3Error, s3Error } from "./errors.ts"
 import { checkBucketName, checkKey } from "./names.ts"
-import { isVersionId } from "../object/store.ts"
+import { BucketNotEmptyError, isVersionId } from "../object/store.ts"
 import type { S3Response } from "./request.ts"
 import { isoDate } from "./time.ts"
 import { MAX_XML_BODY_BYTES, parseCorsConfiguration, parseCreateBucketConfiguration, parseDelete, parseTagging, parseVersioningConfiguration } from "./xml-parse.ts"
 import { s3Root, xmlElement, xmlOptional } from "./xml-render.ts"
 
+/**
+ * ListBuckets, by name, optionally a page at a time (max-buckets; the continuation token is the
+ * last name of the page, base64url-encoded) and under a prefix.
+ */
 export const listBuckets = (ctx: OperationContext): Effect.Effect<S3Response, S3Error> =>
   Effect.gen(function*() {
+    const maxBuckets = intParam(ctx, "max-buckets", 10_000, 1, 10_000)
+    if (maxBuckets instanceof S3Error) return yield* maxBuckets
+    const token = param(ctx, "continuation-token")
+    let after = ""
+    if (token !== undefined && token !== "") {
+      const decoded = Base64Url.decode(token)
+      if (Result.isFailure(decoded)) return yield* s3Error("InvalidArgument", "The continuation token provided is incorrect", [["ArgumentName", "continuation-token"]])
+      after = new TextDecoder().decode(decoded.success)
+    }
+    const prefix = param(ctx, "prefix") ?? ""
     const all = yield* ctx.store.listBuckets.pipe(Effect.mapError(fromStoreError))
-    const visible = ctx.users.isAdmin(ctx.user) ? all : all.filter((b) => b.owner === ctx.user)
+    const visible = (ctx.users.isAdmin(ctx.user) ? all : all.filter((b) => b.owner === ctx.user))
+      .filter((b) => b.name > after && b.name.startsWith(prefix))
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+    const page = visible.slice(0, maxBuckets)
+    const more = visible.length > page.length
     return xmlResponse(
       s3Root("ListAllMyBucketsResult", [
         xmlElement("Owner", [xmlElement("ID", ctx.user), xmlElement("DisplayName", ctx.user)]),
-        xmlElement("Buckets", visible.map((b) => xmlElement("Bucket", [xmlElement("Name", b.name), xmlElement("CreationDate", isoDate(b.createdMs))])))
+        xmlElement("Buckets", page.map((b) => xmlElement("Bucket", [xmlElement("Name", b.name), xmlElement("CreationDate", isoDate(b.createdMs))]))),
+        xmlOptional("ContinuationToken", more ? Base64Url.encode(page[page.length - 1]!.name) : undefined),
+        xmlOptional("Prefix", param(ctx, "prefix"))
       ])
     )
   })
@@ -44,11 +65,15 @@ export const createBucket = (ctx: OperationContext, bucket: string): Effect.Effe
     if (ctx.request.headers.get("x-amz-bucket-object-lock-enabled")?.toLowerCase() === "true") return yield* s3Error("NotImplemented", "Object lock is not supported")
     yield* acceptRequestedAcl(ctx, ctx.user)
     yield* ctx.store.createBucket(bucket, ctx.user).pipe(
-      Effect.mapError((e) =>
-        e._tag === "BucketExistsError" && e.owner === ctx.user
-          ? s3Error("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.", [["BucketName", bucket]])
-          : fromStoreError(e)
-      )
+      Effect.catchTag("BucketExistsError", (e) =>
+        e.owner !== ctx.user
+          ? Effect.fail(fromStoreError(e))
+          // us-east-1 answers its owner's re-create with 200 and leaves the bucket as it is (S3's legacy rule); other regions refuse.
+          : ctx.region === "us-east-1"
+          ? Effect.void
+          : Effect.fail(s3Error("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.", [["BucketName", bucket]]))
+      ),
+      Effect.mapError(fromStoreError)
     )
     return emptyResponse(200, [["location", `/${bucket}`]])
   })
@@ -56,9 +81,25 @@ export const createBucket = (ctx: OperationContext, bucket: string): Effect.Effe
 export const headBucket = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
   Effect.map(accessBucket(ctx, bucket), () => emptyResponse(200, [["x-amz-bucket-region", ctx.region]]))
 
+/**
+ * A bucket whose only contents are unfinished multipart uploads may be deleted: the uploads and
+ * their parts are discarded with it, as S3 and Ceph RGW do. Objects, versions or delete markers
+ * keep it BucketNotEmpty, and are checked first so a refused delete aborts nothing. (An object
+ * written between the check and the delete still makes the store refuse; the uploads are gone
+ * by then, which S3's own delete does not promise against either.)
+ */
 export const deleteBucket = (ctx: OperationContext, bucket: string): Effect.Effect<S3Response, S3Error> =>
   Effect.gen(function*() {
     yield* accessBucket(ctx, bucket)
+    const listed = yield* ctx.store.listVersions({ bucket, maxKeys: 1 }).pipe(Effect.mapError(fromStoreError))
+    if (listed.versions.length > 0 || listed.commonPrefixes.length > 0) return yield* fromStoreError(new BucketNotEmptyError({ bucket }))
+    const uploads = yield* ctx.store.listUploads(bucket).pipe(Effect.mapError(fromStoreError))
+    yield* Effect.forEach(
+      uploads,
+      // One aborted (or completed) meanwhile is gone already: that is what this wanted.
+      (u) => ctx.store.abortUpload(bucket, u.key, u.uploadId).pipe(Effect.catchTag("NoSuchUploadError", () => Effect.void), Effect.mapError(fromStoreError)),
+      { concurrency: 8, discard: true }
+    )
     yield* ctx.store.deleteBucket(bucket).pipe(Effect.mapError(fromStoreError))
     return emptyResponse(204)
   })

@@ -129,7 +129,8 @@ export const fromStoreError = (error: StoreError | S3Error): S3Error => {
       return s3Error("BucketNotEmpty", "The bucket you tried to delete is not empty", [["BucketName", error.bucket]])
     case "NoSuchKeyError":
       return error.deleteMarker === undefined
-        ? s3Error("NoSuchKey", "The specified key does not exist.", [["Key", error.key]])
+        // "false": no delete marker hides the key (RGW says so; a HEAD's 404 has no body to tell).
+        ? new S3Error({ code: "NoSuchKey", message: "The specified key does not exist.", details: [["Key", error.key]], headers: [["x-amz-delete-marker", "false"]] })
         : new S3Error({
           code: "NoSuchKey",
           message: "The specified key does not exist.",

@@ -85,9 +85,10 @@ export const listObjectsV2 = (ctx: OperationContext, bucket: string): Effect.Eff
     const { info, encode, maxKeys } = yield* listingRequest(ctx, bucket)
     const token = param(ctx, "continuation-token")
     let fromToken: string | undefined
-    if (token !== undefined) {
+    // An empty token is no token (S3 echoes it back and lists from the start).
+    if (token !== undefined && token !== "") {
       const decoded = Base64Url.decode(token)
-      if (token === "" || Result.isFailure(decoded)) return yield* s3Error("InvalidArgument", "The continuation token provided is incorrect", [["ArgumentName", "continuation-token"]])
+      if (Result.isFailure(decoded)) return yield* s3Error("InvalidArgument", "The continuation token provided is incorrect", [["ArgumentName", "continuation-token"]])
       fromToken = new TextDecoder("utf-8", { ignoreBOM: true }).decode(decoded.success)
     }
     const startAfter = param(ctx, "start-after")
@@ -120,7 +121,8 @@ export const listObjectsV1 = (ctx: OperationContext, bucket: string): Effect.Eff
     return xmlResponse(
       s3Root("ListBucketResult", [
         xmlElement("Name", bucket),
-        xmlElement("Prefix", encode(prefix)),
+        // V1 answers its Prefix as given, even with encoding-type=url (the SDKs decode V2's Prefix, not V1's).
+        xmlElement("Prefix", prefix),
         xmlElement("Marker", encode(marker)),
         xmlOptional("NextMarker", output.truncated && output.nextStartAfter !== undefined ? encode(output.nextStartAfter) : undefined),
         xmlElement("MaxKeys", maxKeys),

@@ -4,15 +4,24 @@
  * ETag matching the part stored; ETag = MD5 of the parts' MD5s, "-N"),
  * abort, and the two listings.
  */
-import { Effect, Stream } from "effect"
-import type { PartInfo } from "../object/store.ts"
+import { Effect, Option, Stream } from "effect"
+import type { Attributes, PartInfo } from "../object/store.ts"
 import { acceptRequestedAcl } from "./acl.ts"
-import { attributesFromHeaders, bareEtag, checksumsOf, etagOf } from "./attributes.ts"
+import { attribute, attributesFromHeaders, bareEtag, checksumsOf, etagOf } from "./attributes.ts"
 import { accessBucket, emptyResponse, header, intParam, type OperationContext, param, readSmallBody, xmlResponse } from "./context.ts"
 import { toHex } from "./digest.ts"
 import { fromStoreError, S3Error, s3Error } from "./errors.ts"
 import { checkKey } from "./names.ts"
-import { hashingStream, MAX_PUT_BYTES, openCopySource, parseCopySource, writeCondition } from "./object-operations.ts"
+import { hashingStream, MAX_PUT_BYTES, openCopySource, parseCopySource, writeCondition, writtenVersionHeader } from "./object-operations.ts"
+import {
+  CHECKSUM_ALGORITHM_ATTRIBUTE,
+  compositeChecksum,
+  encodePartSizes,
+  PART_CHECKSUMS_ATTRIBUTE,
+  PART_SIZES_ATTRIBUTE,
+  UPLOAD_ID_ATTRIBUTE,
+  uploadChecksumAlgorithm
+} from "./object-parts.ts"
 import { type ChecksumAlgorithm, prepareBody } from "./payload.ts"
 import type { S3Response } from "./request.ts"
 import { isoDate } from "./time.ts"
@@ -31,8 +40,12 @@ export const createUpload = (ctx: OperationContext, bucket: string, key: string)
     if (attributes instanceof S3Error) return yield* attributes
     const algorithm = header(ctx, "x-amz-checksum-algorithm")?.toLowerCase()
     if (algorithm !== undefined && !["crc32", "crc32c", "sha1", "sha256"].includes(algorithm)) return yield* s3Error("InvalidRequest", `Checksum algorithm ${algorithm} is not supported`)
-    const upload = yield* ctx.store.createUpload(bucket, key, attributes).pipe(Effect.mapError(fromStoreError))
-    return xmlResponse(s3Root("InitiateMultipartUploadResult", [xmlElement("Bucket", bucket), xmlElement("Key", key), xmlElement("UploadId", upload.uploadId)]))
+    const kept = algorithm === undefined ? attributes : [...attributes, [CHECKSUM_ALGORITHM_ATTRIBUTE, algorithm] as const]
+    const upload = yield* ctx.store.createUpload(bucket, key, kept).pipe(Effect.mapError(fromStoreError))
+    return xmlResponse(
+      s3Root("InitiateMultipartUploadResult", [xmlElement("Bucket", bucket), xmlElement("Key", key), xmlElement("UploadId", upload.uploadId)]),
+      algorithm === undefined ? [] : [["x-amz-checksum-algorithm", algorithm.toUpperCase()]]
+    )
   })
 
 const partNumberOf = (ctx: OperationContext): number | S3Error => {
@@ -111,7 +124,9 @@ const hexBytes = (hex: string): Uint8Array | undefined => {
 export const completeUpload = (ctx: OperationContext, bucket: string, key: string, uploadId: string): Effect.Effect<S3Response, S3Error> =>
   Effect.gen(function*() {
     yield* accessBucket(ctx, bucket)
-    const requested = parseCompleteMultipartUpload(yield* readSmallBody(ctx, MAX_XML_BODY_BYTES))
+    // A complete's x-amz-checksum-<alg> names the object's composite checksum, not the XML body's: the body is read without it.
+    const bodyHeaders = new Map([...ctx.request.headers].filter(([n]) => !n.startsWith("x-amz-checksum-")))
+    const requested = parseCompleteMultipartUpload(yield* readSmallBody({ ...ctx, request: { ...ctx.request, headers: bodyHeaders } }, MAX_XML_BODY_BYTES))
     if (requested instanceof S3Error) return yield* requested
     for (let i = 1; i < requested.length; i++) {
       if (requested[i]!.partNumber <= requested[i - 1]!.partNumber) return yield* s3Error("InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.")
@@ -139,19 +154,52 @@ export const completeUpload = (ctx: OperationContext, bucket: string, key: strin
             md5s.set(hexBytes(partEtag!) ?? new Uint8Array(16), 16 * i)
           }
           const etag = `"${toHex(digestMd5(ctx, md5s))}-${requested.length}"`
-          return [...upload.attributes.filter(([n]) => n !== "etag"), ["etag", etag]] as const
+          const sizes = requested.map((want) => byNumber.get(want.partNumber)!.size)
+          const checksum = yield* uploadChecksum(ctx, upload.attributes, requested.map((want) => byNumber.get(want.partNumber)!))
+          return [
+            ...upload.attributes.filter(([n]) => n !== "etag"),
+            ["etag", etag],
+            [PART_SIZES_ATTRIBUTE, encodePartSizes(sizes)],
+            [UPLOAD_ID_ATTRIBUTE, uploadId],
+            ...checksum
+          ] as const
         })
-    }).pipe(Effect.mapError(fromStoreError))
+    }).pipe(
+      // A retried complete (its first answer lost) finds the upload gone: if the key's current
+      // object is what that upload made, the first complete succeeded, and it answers the same.
+      Effect.catchTag("NoSuchUploadError", (e) =>
+        Effect.flatMap(Effect.option(ctx.store.headObject(bucket, key)), (current) =>
+          Option.isSome(current) && attribute(current.value.attributes, UPLOAD_ID_ATTRIBUTE) === uploadId ? Effect.succeed(current.value) : Effect.fail(e))),
+      Effect.mapError(fromStoreError)
+    )
     return xmlResponse(
       s3Root("CompleteMultipartUploadResult", [
         xmlElement("Location", `/${bucket}/${key}`),
         xmlElement("Bucket", bucket),
         xmlElement("Key", key),
-        xmlElement("ETag", etagOf(info.attributes))
+        xmlElement("ETag", etagOf(info.attributes)),
+        checksumsOf(info.attributes).map(([a, v]) => xmlElement(checksumElement[a], v))
       ]),
-      info.version === undefined ? [] : [["x-amz-version-id", info.version]]
+      writtenVersionHeader(info.version)
     )
   })
+
+/**
+ * For an upload created with a checksum algorithm: the object's composite checksum (and the
+ * parts' checksums), checked against the one the complete request names (x-amz-checksum-<alg>).
+ */
+const uploadChecksum = (ctx: OperationContext, uploadAttributes: Attributes, parts: ReadonlyArray<PartInfo>): Effect.Effect<ReadonlyArray<readonly [string, string]>, S3Error> => {
+  const algorithm = uploadChecksumAlgorithm(uploadAttributes)
+  if (algorithm === undefined) return Effect.succeed([])
+  const values = parts.map((p) => attribute(p.attributes, `checksum:${algorithm}`))
+  const composite = compositeChecksum(ctx.digest, algorithm, values)
+  if (composite === undefined) return Effect.fail(s3Error("InvalidRequest", `Every part of an upload created with the ${algorithm.toUpperCase()} checksum algorithm needs its checksum`))
+  const claimed = header(ctx, `x-amz-checksum-${algorithm}`)
+  if (claimed !== undefined && claimed !== composite && claimed !== composite.slice(0, composite.lastIndexOf("-"))) {
+    return Effect.fail(s3Error("BadDigest", `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`))
+  }
+  return Effect.succeed([[`checksum:${algorithm}`, composite], [PART_CHECKSUMS_ATTRIBUTE, values.join(",")]])
+}
 
 const digestMd5 = (ctx: OperationContext, data: Uint8Array): Uint8Array => {
   const h = ctx.digest.hasher("md5")

@@ -29,6 +29,7 @@ import { accessBucket, emptyResponse, header, type OperationContext, param, read
 import { type DigestAlgorithm, toHex } from "./digest.ts"
 import { fromStoreError, S3Error, s3Error } from "./errors.ts"
 import { checkKey } from "./names.ts"
+import { partChecksumsOf, partNumberParam, partRange, partSizesOf, uploadChecksumAlgorithm } from "./object-parts.ts"
 import { type ChecksumAlgorithm, prepareBody, type VerifiedBody } from "./payload.ts"
 import type { S3Response } from "./request.ts"
 import { httpDate, isoDate } from "./time.ts"
@@ -64,6 +65,15 @@ export const writeCondition = (ctx: OperationContext, bucket: string, key: strin
     return { ifVersion: current.versionId }
   })
 
+/** A body of undeclared length, failing EntityTooLarge once it passes `limit` bytes. */
+const capped = <E>(body: Stream.Stream<Uint8Array, E>, limit: number): Stream.Stream<Uint8Array, E | S3Error> => {
+  let total = 0
+  return Stream.mapEffect(body, (chunk) => {
+    total += chunk.length
+    return total > limit ? Effect.fail(s3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", [["MaxSizeAllowed", String(limit)]])) : Effect.succeed(chunk)
+  })
+}
+
 export const putObject = (ctx: OperationContext, bucket: string, key: string): Effect.Effect<S3Response, S3Error> =>
   Effect.gen(function*() {
     const badKey = checkKey(key)
@@ -73,14 +83,16 @@ export const putObject = (ctx: OperationContext, bucket: string, key: string): E
     if (requested instanceof S3Error) return yield* requested
     const prepared = prepareBody(ctx.request, ctx.payload, ctx.digest)
     if (prepared instanceof S3Error) return yield* prepared
-    if (prepared.size === undefined) return yield* s3Error("MissingContentLength", "You must provide the Content-Length HTTP header.")
-    if (prepared.size > MAX_PUT_BYTES) return yield* s3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", [["MaxSizeAllowed", String(MAX_PUT_BYTES)]])
+    // HTTP's chunked transfer coding carries no length: the body is taken as it comes, up to the limit.
+    const httpChunked = header(ctx, "transfer-encoding")?.toLowerCase().includes("chunked") === true
+    if (prepared.size === undefined && !httpChunked) return yield* s3Error("MissingContentLength", "You must provide the Content-Length HTTP header.")
+    if (prepared.size !== undefined && prepared.size > MAX_PUT_BYTES) return yield* s3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", [["MaxSizeAllowed", String(MAX_PUT_BYTES)]])
     const condition = yield* writeCondition(ctx, bucket, key)
     let verified: VerifiedBody | undefined
     const info = yield* ctx.store.putObject({
       bucket,
       key,
-      body: prepared.body,
+      body: prepared.size === undefined ? capped(prepared.body, MAX_PUT_BYTES) : prepared.body,
       size: prepared.size,
       ...(condition === undefined ? {} : { condition }),
       finish: () =>
@@ -89,7 +101,7 @@ export const putObject = (ctx: OperationContext, bucket: string, key: string): E
           return verifiedAttributes(requested, v, `"${v.md5Hex}"`)
         })
     }).pipe(Effect.mapError(fromStoreError))
-    return emptyResponse(200, [["etag", etagOf(info.attributes)], ...versionHeader(info.version), ...(verified === undefined ? [] : checksumHeaders(verified))])
+    return emptyResponse(200, [["etag", etagOf(info.attributes)], ...writtenVersionHeader(info.version), ...(verified === undefined ? [] : checksumHeaders(verified))])
   })
 
 const conditionHeaders = (ctx: OperationContext, prefix = "") => ({
@@ -114,6 +126,9 @@ const versionParam = (ctx: OperationContext): string | undefined | S3Error => {
 }
 
 const versionHeader = (version: string | undefined): Array<readonly [string, string]> => (version === undefined ? [] : [["x-amz-version-id", version]])
+
+/** The version a write made: S3 names none for the "null" version a suspended bucket's write replaces. */
+export const writtenVersionHeader = (version: string | undefined): Array<readonly [string, string]> => versionHeader(version === "null" ? undefined : version)
 
 /** Response headers a GET may override with response-* query parameters (signed requests only, as in S3). */
 const overrides = ["content-type", "content-language", "expires", "cache-control", "content-disposition", "content-encoding"] as const
@@ -141,16 +156,20 @@ const objectHeaders = (ctx: OperationContext, info: ObjectInfo, whole: boolean):
 const readObject = (ctx: OperationContext, bucket: string, key: string, body: boolean, versionId: string | undefined): Effect.Effect<{ readonly info: ObjectInfo; readonly range: ByteRange | undefined; readonly output: GetObjectOutput | undefined }, S3Error> =>
   Effect.gen(function*() {
     const spec = parseRange(header(ctx, "range"))
-    const partNumber = param(ctx, "partNumber")
-    if (partNumber !== undefined && partNumber !== "1") return yield* s3Error("NotImplemented", "GetObject by part number supports only partNumber=1 of a single-part object")
+    const partNumber = partNumberParam(param(ctx, "partNumber"))
+    if (partNumber instanceof S3Error) return yield* partNumber
+    if (partNumber !== undefined && spec !== undefined) return yield* s3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter")
+    // The bytes to serve, once the object's size (and part layout) is known; undefined: all of it.
+    const wanted = (head: ObjectInfo): ByteRange | undefined | S3Error =>
+      spec !== undefined ? resolveRange(spec, head.size) : partNumber !== undefined ? partRange(head, partNumber) : undefined
     for (let attempt = 0; ; attempt++) {
-      if (spec === undefined) {
+      if (spec === undefined && partNumber === undefined) {
         if (!body) return { info: yield* ctx.store.headObject(bucket, key, versionId).pipe(Effect.mapError(fromStoreError)), range: undefined, output: undefined }
         const output = yield* ctx.store.getObject(bucket, key, undefined, versionId).pipe(Effect.mapError(fromStoreError))
         return { info: output.info, range: undefined, output }
       }
       const head = yield* ctx.store.headObject(bucket, key, versionId).pipe(Effect.mapError(fromStoreError))
-      const range = resolveRange(spec, head.size)
+      const range = wanted(head)
       if (range instanceof S3Error) return yield* range
       if (!body) return { info: head, range, output: undefined }
       const output = yield* ctx.store.getObject(bucket, key, range, versionId).pipe(Effect.mapError(fromStoreError))
@@ -284,7 +303,7 @@ export const copyObject = (ctx: OperationContext, bucket: string, key: string): 
     }).pipe(Effect.mapError(fromStoreError))
     return xmlResponse(
       s3Root("CopyObjectResult", [xmlElement("ETag", etagOf(info.attributes)), xmlElement("LastModified", isoDate(info.createdMs))]),
-      [["x-amz-copy-source-version-id", output.info.version ?? "null"], ...versionHeader(info.version)]
+      [["x-amz-copy-source-version-id", output.info.version ?? "null"], ...writtenVersionHeader(info.version)]
     )
   })
 
@@ -333,24 +352,60 @@ const checksumElement: Record<ChecksumAlgorithm, string> = { crc32: "ChecksumCRC
 
 export const getObjectAttributes = (ctx: OperationContext, bucket: string, key: string): Effect.Effect<S3Response, S3Error> =>
   Effect.gen(function*() {
-    const bad = notVersioned(ctx)
-    if (bad !== undefined) return yield* bad
+    const versionId = versionParam(ctx)
+    if (versionId instanceof S3Error) return yield* versionId
     yield* accessBucket(ctx, bucket)
     const wanted = new Set((header(ctx, "x-amz-object-attributes") ?? "").split(",").map((s) => s.trim()).filter((s) => s !== ""))
     if (wanted.size === 0) return yield* s3Error("InvalidArgument", "x-amz-object-attributes must name at least one of ETag, Checksum, ObjectParts, StorageClass, ObjectSize")
-    const info = yield* ctx.store.headObject(bucket, key).pipe(Effect.mapError(fromStoreError))
+    const info = yield* ctx.store.headObject(bucket, key, versionId).pipe(Effect.mapError(fromStoreError))
     const failed = evaluateConditions(conditionHeaders(ctx), etagOf(info.attributes), info.createdMs)
     if (failed !== undefined) return yield* failed.code === "NotModified" ? s3Error("PreconditionFailed", "Not modified") : failed
     const checksums = checksumsOf(info.attributes)
+    const parts = wanted.has("ObjectParts") && info.parts > 0 ? objectPartsXml(ctx, info) : undefined
+    if (parts instanceof S3Error) return yield* parts
     return xmlResponse(
       s3Root("GetObjectAttributesResponse", [
         wanted.has("ETag") ? xmlElement("ETag", bareEtag(etagOf(info.attributes))) : undefined,
         wanted.has("Checksum") && checksums.length > 0 ? xmlElement("Checksum", checksums.map(([a, v]) => xmlElement(checksumElement[a], v))) : undefined,
-        wanted.has("ObjectParts") && info.parts > 0 ? xmlElement("ObjectParts", [xmlElement("TotalPartsCount", info.parts), xmlElement("PartsCount", info.parts)]) : undefined,
+        parts,
         wanted.has("StorageClass") ? xmlElement("StorageClass", "STANDARD") : undefined,
         wanted.has("ObjectSize") ? xmlElement("ObjectSize", info.size) : undefined
       ]),
-      [["last-modified", httpDate(info.createdMs)]]
+      [["last-modified", httpDate(info.createdMs)], ...versionHeader(info.version ?? (versionId === undefined ? undefined : "null"))]
     )
   })
+
+/** ObjectParts of GetObjectAttributes: the parts after `part-number-marker`, at most `max-parts` (from x-amz- headers, as the SDKs send them). */
+const objectPartsXml = (ctx: OperationContext, info: ObjectInfo) => {
+  const counts = [xmlElement("TotalPartsCount", info.parts), xmlElement("PartsCount", info.parts)]
+  const sizes = partSizesOf(info.attributes)
+  // Completed before part sizes were recorded: the counts are all there is.
+  if (sizes === undefined) return xmlElement("ObjectParts", counts)
+  const number = (name: string, fallback: number): number | S3Error => {
+    const text = header(ctx, name)
+    if (text === undefined || text === "") return fallback
+    return /^\d{1,5}$/.test(text) ? Number(text) : s3Error("InvalidArgument", `${name} must be a whole number`, [["ArgumentName", name], ["ArgumentValue", text]])
+  }
+  const maxParts = number("x-amz-max-parts", 1000)
+  if (maxParts instanceof S3Error) return maxParts
+  const marker = number("x-amz-part-number-marker", 0)
+  if (marker instanceof S3Error) return marker
+  const algorithm = uploadChecksumAlgorithm(info.attributes)
+  const checksums = partChecksumsOf(info.attributes)
+  const page = sizes.map((size, i) => ({ partNumber: i + 1, size, checksum: checksums?.[i] })).filter((p) => p.partNumber > marker).slice(0, Math.min(maxParts, 1000))
+  const last = page[page.length - 1]?.partNumber ?? marker
+  return xmlElement("ObjectParts", [
+    ...counts,
+    xmlElement("PartNumberMarker", marker),
+    xmlElement("NextPartNumberMarker", last),
+    xmlElement("MaxParts", maxParts),
+    xmlElement("IsTruncated", last < sizes.length),
+    page.map((p) =>
+      xmlElement("Part", [
+        xmlElement("PartNumber", p.partNumber),
+        xmlElement("Size", p.size),
+        algorithm === undefined || p.checksum === undefined ? undefined : xmlElement(checksumElement[algorithm], p.checksum)
+      ]))
+  ])
+}
 

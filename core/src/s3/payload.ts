@@ -125,7 +125,8 @@ export const prepareBody = (request: S3Request, payload: Payload, digest: Digest
     for (const [algorithm, text] of claimed) {
       if (text === undefined) return Effect.fail(s3Error("InvalidRequest", `The trailer x-amz-checksum-${algorithm} was announced but not sent`))
       const value = decodeBase64(text)
-      if (value === undefined || value.length !== checksumBytes[algorithm]) return Effect.fail(s3Error("InvalidRequest", `Value for x-amz-checksum-${algorithm} header is invalid.`))
+      // A value that is not even a checksum cannot match the body: BadDigest, as RGW and the s3-tests expect.
+      if (value === undefined || value.length !== checksumBytes[algorithm]) return Effect.fail(s3Error("BadDigest", `Value for x-amz-checksum-${algorithm} header is invalid.`))
       if (!sameBytes(value, final(algorithm))) return Effect.fail(s3Error("BadDigest", `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`))
       checksums.push([algorithm, Base64.encode(value)])
     }

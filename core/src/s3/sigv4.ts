@@ -222,9 +222,11 @@ export const authenticate = (request: S3Request, ctx: SigV4Context): Effect.Effe
       if (c === undefined || h === undefined || s === undefined || dateText === undefined || e === undefined) {
         return yield* malformed("Query-string authentication requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
       }
-      if (!/^\d{1,6}$/.test(e)) return yield* malformed("X-Amz-Expires should be a number")
+      if (!/^-?\d{1,15}$/.test(e)) return yield* malformed("X-Amz-Expires should be a number")
       expiresSeconds = Number(e)
-      if (expiresSeconds < 1 || expiresSeconds > MAX_PRESIGN_EXPIRES_SECONDS) return yield* malformed("X-Amz-Expires must be less than a week (in seconds) that is 604800")
+      // An expiry of zero or less has passed, one past a week is refused: both are denials (403), as S3 answers, not malformed requests.
+      if (expiresSeconds < 1) return yield* s3Error("AccessDenied", "Request has expired", [["X-Amz-Expires", e]])
+      if (expiresSeconds > MAX_PRESIGN_EXPIRES_SECONDS) return yield* s3Error("AccessDenied", "X-Amz-Expires must be less than a week (in seconds) that is 604800", [["X-Amz-Expires", e]])
       credentialText = c
       signedHeadersText = h
       signature = s

@@ -88,6 +88,15 @@ describe("SigV4: the AWS documentation's examples", () => {
     expect(codeOf(verify(request("GET", url.replace("X-Amz-Expires=86400", "X-Amz-Expires=86401"), headers), context(EXAMPLE_NOW)))).toBe("SignatureDoesNotMatch")
   })
 
+  it("denies (403, not 400) a presigned URL whose X-Amz-Expires is zero, negative or past a week", () => {
+    const url = "/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+    const headers = { host: "examplebucket.s3.amazonaws.com" }
+    for (const expires of ["0", "-7", "604801", "609901"]) {
+      expect([expires, codeOf(verify(request("GET", url.replace("X-Amz-Expires=86400", `X-Amz-Expires=${expires}`), headers), context(EXAMPLE_NOW)))]).toEqual([expires, "AccessDenied"])
+    }
+    expect(codeOf(verify(request("GET", url.replace("X-Amz-Expires=86400", "X-Amz-Expires=soon"), headers), context(EXAMPLE_NOW)))).toBe("AuthorizationQueryParametersError")
+  })
+
   it("refuses requests dated more than 15 minutes from the server's clock", () => {
     expect(codeOf(verify(request("GET", "/test.txt", getHeaders), context(EXAMPLE_NOW + 14 * 60_000)))).toBe("ok")
     expect(codeOf(verify(request("GET", "/test.txt", getHeaders), context(EXAMPLE_NOW + 16 * 60_000)))).toBe("RequestTimeTooSkewed")
