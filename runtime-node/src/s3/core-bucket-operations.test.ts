@@ -1,11 +1,11 @@
-import { nodeDigest } from "@cairn/runtime-node/s3/digest"
-import { startTestS3, type TestS3 } from "@cairn/runtime-node/s3/harness.test-support"
+import { nodeDigest } from "./digest.ts"
+import { startTestS3, type TestS3 } from "./harness.test-support.ts"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Buckets from "./bucket-operations.ts"
-import * as Multipart from "./multipart-operations.ts"
-import * as Objects from "./object-operations.ts"
-import { operationContext, type OperationEnv, outcome, type TestRequest } from "./operations.test-support.ts"
+import * as Buckets from "@cairn/core/s3/bucket-operations"
+import * as Multipart from "@cairn/core/s3/multipart-operations"
+import * as Objects from "@cairn/core/s3/object-operations"
+import { operationContext, type OperationEnv, outcome, type TestRequest } from "@cairn/core/s3/operations.test-support"
 
 let s3: TestS3
 let env: OperationEnv

@@ -1,12 +1,12 @@
-import { nodeDigest } from "@cairn/runtime-node/s3/digest"
-import { startTestS3, type TestS3 } from "@cairn/runtime-node/s3/harness.test-support"
+import { nodeDigest } from "./digest.ts"
+import { startTestS3, type TestS3 } from "./harness.test-support.ts"
 import { Stream } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Buckets from "./bucket-operations.ts"
-import { listObjectsV1, listObjectsV2 } from "./listing.ts"
-import * as Objects from "./object-operations.ts"
-import { bodyText, headerOf, operationContext, type OperationEnv, outcome, type TestRequest } from "./operations.test-support.ts"
-import type { S3Response } from "./request.ts"
+import * as Buckets from "@cairn/core/s3/bucket-operations"
+import { listObjectsV1, listObjectsV2 } from "@cairn/core/s3/listing"
+import * as Objects from "@cairn/core/s3/object-operations"
+import { bodyText, headerOf, operationContext, type OperationEnv, outcome, type TestRequest } from "@cairn/core/s3/operations.test-support"
+import type { S3Response } from "@cairn/core/s3/request"
 
 let s3: TestS3
 let env: OperationEnv
