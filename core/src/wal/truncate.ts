@@ -31,7 +31,7 @@ export const makeTruncation = (st: WalState, io: WalFiles, writer: Writer, exclu
     let removedAny = false
     for (const k of [...files.keys()]) {
       if (drop(k)) {
-        yield* Effect.mapError(disk.remove(segmentPath(dir, k)), failed("sync-directory", segmentPath(dir, k)))
+        yield* Effect.mapError(disk.remove(segmentPath(dir, k)), failed("remove", segmentPath(dir, k)))
         files.delete(k)
         removedAny = true
       }
