@@ -18,7 +18,7 @@
 import { Data, Deferred, Effect, Queue, type Scope } from "effect"
 import { Clock } from "../clock/clock.ts"
 import type { Disk } from "../disk/disk.ts"
-import { assert } from "../invariant/invariant.ts"
+import { assert, InvariantViolation } from "../invariant/invariant.ts"
 import { Network } from "../network/network.ts"
 import type { NodeId } from "../node/node-id.ts"
 import { Random } from "../random/random.ts"
@@ -316,7 +316,9 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
             return
           }
           message = decodeMessageBody(kind, body)
-        } catch {
+        } catch (error) {
+          // A broken invariant is a bug, never a damaged frame: protocol code never catches it.
+          if (error instanceof InvariantViolation) throw error
           return // a damaged frame: dropped, as the network may do anyway
         }
         // A message's claimed sender must be the link it came on.
