@@ -46,10 +46,6 @@ export class NotLeaderError extends Data.TaggedError("NotLeaderError")<{
   readonly leader: NodeId | undefined
 }> {}
 
-export class ProposalDroppedError extends Data.TaggedError("ProposalDroppedError")<{
-  readonly reason: string
-}> {}
-
 export interface RaftNodeConfig<R> {
   readonly id: NodeId
   /** The initial cluster (every node of a new cluster must be given the same list). */
