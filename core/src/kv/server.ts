@@ -11,6 +11,7 @@
 import { Data, Deferred, Effect, Queue, Scope } from "effect"
 import { Clock } from "../clock/clock.ts"
 import type { Disk } from "../disk/disk.ts"
+import { InvariantViolation } from "../invariant/invariant.ts"
 import { Network } from "../network/network.ts"
 import type { NodeId } from "../node/node-id.ts"
 import type { Random } from "../random/random.ts"
@@ -161,8 +162,12 @@ export const makeKvServer = (config: KvServerConfig): Effect.Effect<
         let session
         try {
           session = decodeSessionCommand(entry.data)
-        } catch {
-          return
+        } catch (error) {
+          // Only encodeSessionCommand's output is ever proposed (here, or by a peer's server that
+          // forwards its own), and Raft checksums every entry: an undecodable committed command is
+          // a bug, as the object layer treats a catalog record that fails to decode (and its
+          // client, named only in those bytes, could never be answered).
+          throw new InvariantViolation(`committed command at index ${entry.index} does not decode: ${error instanceof Error ? error.message : String(error)}`)
         }
         const key = `${session.clientId}\u0000${session.seq}`
         const waiter = pending.get(key)

@@ -18,13 +18,13 @@
 import { Data, Deferred, Effect, Queue, type Scope } from "effect"
 import { Clock } from "../clock/clock.ts"
 import type { Disk } from "../disk/disk.ts"
-import { assert } from "../invariant/invariant.ts"
+import { assert, InvariantViolation } from "../invariant/invariant.ts"
 import { Network } from "../network/network.ts"
 import type { NodeId } from "../node/node-id.ts"
 import { Random } from "../random/random.ts"
 import { decodeMessageBody, encodeMessage, FIRST_FOREIGN_KIND, type Reader, unframe } from "./codec.ts"
 import { initialConfig, members, type ConfChange } from "./membership.ts"
-import { defaultRaftOptions, Raft, type ProposeOutcome, type RaftOptions, type SoftState } from "./raft.ts"
+import { defaultRaftOptions, Raft, type ProposeOutcome, type RaftOptions, type Ready, type SoftState } from "./raft.ts"
 import { openRaftStorage, type RaftStorageError } from "./storage.ts"
 import type { Entry, Message } from "./types.ts"
 
@@ -44,10 +44,6 @@ export interface RaftObserver {
 
 export class NotLeaderError extends Data.TaggedError("NotLeaderError")<{
   readonly leader: NodeId | undefined
-}> {}
-
-export class ProposalDroppedError extends Data.TaggedError("ProposalDroppedError")<{
-  readonly reason: string
 }> {}
 
 export interface RaftNodeConfig<R> {
@@ -180,30 +176,49 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
       }
     })
 
+    // The steps of processReady below: generators its Effect.gen delegates to with `yield*`, so a
+    // ready runs exactly the effects it ran when they were inline (the simulator's scheduler counts them).
+
+    /** Snapshots in a ready: the leader's replaces our log and state; a peer's repairs our prefix. */
+    function* takeSnapshots(ready: Ready): Generator<Effect.Effect<unknown, RaftStorageError>, void, unknown> {
+      if (ready.snapshot !== undefined) {
+        // The leader sent a snapshot: it replaces our log and our state machine.
+        yield* storage.installSnapshot(ready.snapshot)
+        assert(config.stateMachine.restore !== undefined, "received a snapshot but the state machine cannot restore one")
+        config.stateMachine.restore(ready.snapshot.data)
+        applied = ready.snapshot.meta.index
+        lastSnapshotIndex = applied
+      }
+      if (ready.repairSnapshot !== undefined) {
+        // A peer's snapshot replaced our damaged prefix; our later entries stay. The state machine
+        // takes it only if it is ahead: a hole found in entries already applied needs the log
+        // prefix, not an older state (that would rewind what reads and later entries see).
+        yield* storage.saveSnapshot(ready.repairSnapshot)
+        if (ready.repairSnapshot.meta.index > applied) {
+          assert(config.stateMachine.restore !== undefined, "received a snapshot but the state machine cannot restore one")
+          config.stateMachine.restore(ready.repairSnapshot.data)
+          applied = ready.repairSnapshot.meta.index
+        }
+        lastSnapshotIndex = Math.max(lastSnapshotIndex, ready.repairSnapshot.meta.index)
+      }
+    }
+
+    /** Every `snapshotEvery` applied entries: snapshot the state machine and compact the log. */
+    function* maybeCompact(): Generator<Effect.Effect<unknown, RaftStorageError>, void, unknown> {
+      if (config.stateMachine.snapshot === undefined || applied - lastSnapshotIndex < snapshotEvery) return
+      const term = raft.log.term(applied)
+      if (term === undefined) return
+      const snapshot = { meta: { index: applied, term, config: raft.config }, data: config.stateMachine.snapshot() }
+      yield* storage.saveSnapshot(snapshot)
+      raft.compact(snapshot)
+      lastSnapshotIndex = applied
+    }
+
     const processReady = Effect.gen(function*() {
       while (raft.hasReady()) {
         const ready = raft.ready()
         yield* send(ready.messages)
-        if (ready.snapshot !== undefined) {
-          // The leader sent a snapshot: it replaces our log and our state machine.
-          yield* storage.installSnapshot(ready.snapshot)
-          assert(config.stateMachine.restore !== undefined, "received a snapshot but the state machine cannot restore one")
-          config.stateMachine.restore(ready.snapshot.data)
-          applied = ready.snapshot.meta.index
-          lastSnapshotIndex = applied
-        }
-        if (ready.repairSnapshot !== undefined) {
-          // A peer's snapshot replaced our damaged prefix; our later entries stay. The state machine
-          // takes it only if it is ahead: a hole found in entries already applied needs the log
-          // prefix, not an older state (that would rewind what reads and later entries see).
-          yield* storage.saveSnapshot(ready.repairSnapshot)
-          if (ready.repairSnapshot.meta.index > applied) {
-            assert(config.stateMachine.restore !== undefined, "received a snapshot but the state machine cannot restore one")
-            config.stateMachine.restore(ready.repairSnapshot.data)
-            applied = ready.repairSnapshot.meta.index
-          }
-          lastSnapshotIndex = Math.max(lastSnapshotIndex, ready.repairSnapshot.meta.index)
-        }
+        yield* takeSnapshots(ready)
         if (ready.hardState !== undefined || ready.entries.length > 0 || ready.truncateFrom !== undefined) {
           yield* storage.persist({
             hardState: ready.hardState,
@@ -241,15 +256,7 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
           }, untraced))
         }
         if (ready.committed.length > 0 || ready.snapshot !== undefined || ready.repairSnapshot !== undefined) raft.appliedTo(applied)
-        if (config.stateMachine.snapshot !== undefined && applied - lastSnapshotIndex >= snapshotEvery) {
-          const term = raft.log.term(applied)
-          if (term !== undefined) {
-            const snapshot = { meta: { index: applied, term, config: raft.config }, data: config.stateMachine.snapshot() }
-            yield* storage.saveSnapshot(snapshot)
-            raft.compact(snapshot)
-            lastSnapshotIndex = applied
-          }
-        }
+        yield* maybeCompact()
         for (const rs of ready.readStates) {
           const read = reads.get(rs.context)
           if (read !== undefined) read.index = rs.index
@@ -316,7 +323,9 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
             return
           }
           message = decodeMessageBody(kind, body)
-        } catch {
+        } catch (error) {
+          // A broken invariant is a bug, never a damaged frame: protocol code never catches it.
+          if (error instanceof InvariantViolation) throw error
           return // a damaged frame: dropped, as the network may do anyway
         }
         // A message's claimed sender must be the link it came on.

@@ -14,6 +14,12 @@
  * (Figure 8); ReadIndex and optional lease reads; snapshots in chunks;
  * joint-consensus membership changes with learners; leadership transfer;
  * proposal and read forwarding; Protocol-Aware Recovery of damaged entries.
+ *
+ * This file holds the rules: elections, appends, commit, snapshots and
+ * membership. Its rooms: `progress.ts` (the leader's view of each follower
+ * and the in-flight window), `read-only.ts` (ReadIndex rounds and the lease),
+ * `recovery.ts` (repair of damaged entries, and voting with a damaged log),
+ * `membership.ts` (configurations and quorums), `log.ts` (the log in memory).
  */
 import { assert, unreachable } from "../invariant/invariant.ts"
 import type { NodeId } from "../node/node-id.ts"
@@ -21,7 +27,6 @@ import { decodeConfChange, encodeConfChange } from "./codec.ts"
 import { RaftLog } from "./log.ts"
 import {
   applyConfChange,
-  blocksEveryHalf,
   confChangeProblem,
   type ClusterConfig,
   type ConfChange,
@@ -29,11 +34,26 @@ import {
   isJoint,
   isQuorumAll,
   isVoter,
-  members,
   membersAll,
   quorumIndexAll,
   voteResultAll
 } from "./membership.ts"
+import {
+  acknowledged,
+  appendSent,
+  becomeProbe,
+  becomeReplicate,
+  becomeSnapshot,
+  freeInflight,
+  freeOldestInflight,
+  inflightFull,
+  lowerMatchForDamage,
+  newProgress,
+  type Progress,
+  snapshotDone
+} from "./progress.ts"
+import { ReadOnly } from "./read-only.ts"
+import { Recovery, type RecoveryView } from "./recovery.ts"
 import type {
   AppendRequest,
   AppendResponse,
@@ -142,35 +162,6 @@ export interface Ready {
   readonly readStates: ReadonlyArray<ReadState>
 }
 
-type ProgressState = "probe" | "replicate" | "snapshot"
-
-interface Progress {
-  match: number
-  next: number
-  state: ProgressState
-  /** Probe: one append outstanding. */
-  probeSent: boolean
-  /** Replicate: last index and entry bytes of each append in flight. */
-  inflight: Array<{ readonly last: number; readonly bytes: number }>
-  inflightBytes: number
-  recentActive: boolean
-  snapshotIndex: number
-  snapshotOffset: number
-  /**
-   * The follower held back fills of lost-term holes until a batch reaches this index (0: none):
-   * the next appends to it carry entries through here in one message, past the byte limit.
-   */
-  fillThrough: number
-}
-
-interface PendingRead {
-  readonly round: number
-  readonly index: number
-  readonly startTick: number
-  readonly acks: Set<NodeId>
-  readonly requests: Array<{ readonly context: number; readonly from: NodeId }>
-}
-
 interface SnapshotAssembly {
   readonly meta: SnapshotMeta
   readonly total: number
@@ -202,27 +193,14 @@ export class Raft {
   private leadTransferee: NodeId | undefined = undefined
   private transferElapsed = 0
   private pendingConfIndex = 0
-  private readRound = 0
-  private readonly pendingReads: Array<PendingRead> = []
-  /** Reads waiting for this leader's first commit in its term. */
-  private readonly readsBeforeCommit: Array<{ readonly context: number; readonly from: NodeId }> = []
-  private leaseUntilTick = -1
+  private readonly reads: ReadOnly
   private messages: Array<Message> = []
   private messagesAfterPersist: Array<Message> = []
   private readStates: Array<ReadState> = []
   private lastHardState: HardState
   private snapshotToApply: Snapshot | undefined = undefined
   private repairSnapshotToApply: Snapshot | undefined = undefined
-  /** Every node we have heard from: repairs ask them too, since a damaged log may hold a stale configuration. */
-  private readonly knownPeers = new Set<NodeId>()
-  /** The latest term in which an entry still damaged was found so: we may have acknowledged it then. */
-  private damageTerm = 0
-  /**
-   * Candidates of the current term (later than `damageTerm`) and their last indexes. Each has
-   * durably moved to this term, so it will never again accept an entry from an older term's
-   * leader: an entry it lacks now can only be committed by a leader that holds it.
-   */
-  private readonly lackWitnesses = new Map<NodeId, number>()
+  private readonly recovery = new Recovery()
   /** Did this node become leader in its current term? Durable (see HardState.led). */
   private led = false
   private assembly: SnapshotAssembly | undefined = undefined
@@ -256,12 +234,15 @@ export class Raft {
     this.snapshot = restored.snapshot
     this.log = RaftLog.restore(restored.snapshot?.meta, restored.entries, restored.hardState.commit)
     for (const d of restored.damaged ?? []) this.log.markDamaged(d.index, d.term)
-    if (this.log.hasDamage()) this.damageTerm = restored.hardState.term
+    this.recovery.restored(this.log, restored.hardState.term)
     this.handedOut = this.log.applied
     // The snapshot's configuration; config entries after it apply again as they are handed out.
     this.config = restored.snapshot?.meta.config ?? restored.config
     this.lastHardState = restored.hardState
     this.randomizedElectionTimeout = this.drawElectionTimeout()
+    // A quorum acknowledged us after a round began: nobody can have been elected until at least
+    // electionTicks later on their clocks, less the drift we allow for.
+    this.reads = new ReadOnly(this.id, Math.floor(options.electionTicks * (1 - options.leaseDriftFraction)))
   }
 
   // ---- inputs ---------------------------------------------------------------------
@@ -401,10 +382,7 @@ export class Raft {
   /** The disk reported entry `index` damaged at run time (a read found rot). */
   markDamaged(index: number, term: number | undefined): void {
     this.log.markDamaged(index, term)
-    if (this.log.isDamaged(index)) {
-      this.damageTerm = this.term
-      this.lackWitnesses.clear()
-    }
+    if (this.log.isDamaged(index)) this.recovery.foundDamage(this.term)
   }
 
   // ---- outputs ----------------------------------------------------------------------
@@ -478,7 +456,7 @@ export class Raft {
       this.term = term
       this.vote = undefined
       this.led = false
-      this.lackWitnesses.clear()
+      this.recovery.termChanged()
     }
     this.leader = undefined
     this.electionElapsed = 0
@@ -488,9 +466,7 @@ export class Raft {
     this.voteRequests = []
     this.leadTransferee = undefined
     this.progress.clear()
-    this.pendingReads.length = 0
-    this.readsBeforeCommit.length = 0
-    this.leaseUntilTick = -1
+    this.reads.reset()
     // A transfer from an earlier term or leader will not finish; a node holding one never campaigns.
     this.assembly = undefined
   }
@@ -510,7 +486,7 @@ export class Raft {
     this.counters.elections++
     for (const id of membersAll(this.decisionConfigs())) {
       if (id === this.id) continue
-      this.progress.set(id, this.newProgress())
+      this.progress.set(id, newProgress(this.log.lastIndex()))
     }
     // Conservative: no config change until everything up to here is applied.
     this.pendingConfIndex = this.log.lastIndex()
@@ -518,21 +494,6 @@ export class Raft {
     // counts old-term replicas instead, as implementations that get Figure 8 wrong do.
     if (this.options.plantedBug === "commit-previous-term") this.broadcastAppend()
     else this.appendEntries([{ kind: "noop", data: new Uint8Array(0) }])
-  }
-
-  private newProgress(): Progress {
-    return {
-      match: 0,
-      next: this.log.lastIndex() + 1,
-      state: "probe",
-      probeSent: false,
-      inflight: [],
-      inflightBytes: 0,
-      recentActive: true,
-      snapshotIndex: 0,
-      snapshotOffset: 0,
-      fillThrough: 0
-    }
   }
 
   /**
@@ -592,38 +553,52 @@ export class Raft {
     const termBefore = this.term
     // Repair requests carry no claim about terms: answer them from any term, so a node stuck
     // in an old term with a damaged log can still be repaired.
-    this.knownPeers.add(m.from)
+    this.recovery.heardFrom(m.from)
     if (m.type === "repair") return this.handleRepair(m)
     if (m.type === "repair-snapshot") return this.handleRepairSnapshot(m)
     // Committed entries are the same in every term: take a repair from a peer in any term.
     if (m.type === "repair-response" && m.term < this.term) return this.handleRepairResponse(m)
+    if (!this.adoptTerm(m)) return
+    this.dispatch(m, termBefore)
+  }
+
+  /**
+   * Compares the message's term with ours: a later term is adopted (unless leader stickiness
+   * ignores it), a stale sender is told ours. False: the message needs nothing more.
+   */
+  private adoptTerm(m: Message): boolean {
     if (m.term > this.term) {
       if (m.type === "vote") {
         // Leader stickiness: a node that heard from a live leader ignores disruptive candidates.
         const inLease = this.options.checkQuorum && this.leader !== undefined && this.electionElapsed < this.options.electionTicks
-        if (!m.transfer && inLease) return
+        if (!m.transfer && inLease) return false
         if (!m.preVote) this.becomeFollower(m.term, undefined)
       } else if (m.type === "vote-response" && m.preVote) {
         // A granted pre-vote carries the term we would campaign at; nothing to adopt.
         if (m.granted) {
           this.handleVoteResponse(m)
-          return
+          return false
         }
         this.becomeFollower(m.term, undefined)
       } else {
         const fromLeader = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot"
         this.becomeFollower(m.term, fromLeader ? m.from : undefined)
       }
-    } else if (m.term < this.term) {
+      return true
+    }
+    if (m.term < this.term) {
       if (m.type === "append" || m.type === "heartbeat") {
         // Tell a stale leader about the new term so it steps down (needed with CheckQuorum and PreVote).
         this.send({ type: "append-response", from: this.id, to: m.from, term: this.term, success: false, index: 0, hintIndex: 0, hintTerm: 0 })
       } else if (m.type === "vote" && m.preVote) {
         this.send({ type: "vote-response", from: this.id, to: m.from, term: this.term, preVote: true, granted: false })
       }
-      return
+      return false
     }
+    return true
+  }
 
+  private dispatch(m: Exclude<Message, RepairRequest | RepairSnapshot>, termBefore: number): void {
     switch (m.type) {
       case "vote":
         return this.handleVote(m, termBefore)
@@ -670,7 +645,7 @@ export class Raft {
     const damaged = !this.log.tailKnown() || this.log.hasUncommittedDamage()
     const upToDate = this.options.plantedBug === "vote-without-log-check" ||
       (damaged
-        ? this.upToDateWithDamage(m, termBefore) || (m.preVote && this.upToDateWithKnownPrefix(m))
+        ? this.recovery.upToDateWithDamage(this.recoveryView(), m, termBefore) || (m.preVote && this.recovery.upToDateWithKnownPrefix(this.recoveryView(), m))
         : this.log.isUpToDate(m.lastIndex, m.lastTerm))
     const granted = canVote && upToDate
     if (m.preVote) {
@@ -686,70 +661,6 @@ export class Raft {
     if (!granted && canVote && damaged) return
     // The vote must be durable before the candidate hears it.
     this.messagesAfterPersist.push({ type: "vote-response", from: this.id, to: m.from, term: this.term, preVote: false, granted })
-  }
-
-  /**
-   * The election restriction for a log with a damaged uncommitted tail (Protocol-Aware Recovery's
-   * rule for it). What we must not vote away is what may be committed: our log up to `end`, the
-   * entries after which candidates of this term prove uncommitted — none of them holds such an
-   * entry, they block every quorum that could have committed it, and they have promised never to
-   * take it from an older leader. A lost term at `end` is bounded by its neighbours, or by the
-   * term we were in when we found the damage (no entry we acknowledged is later): a candidate at
-   * least that up to date is at least as up to date as our true log. So a damaged tail no peer holds cannot block elections (seeds 3928, 9260),
-   * yet never helps elect a log that lacks a committed entry.
-   */
-  private upToDateWithDamage(m: VoteRequest, termBound: number): boolean {
-    const witnesses = new Map(this.lackWitnesses)
-    // A real vote request is the candidate's promise; a pre-vote is judged as its vote would be.
-    if (m.term > this.damageTerm) witnesses.set(m.from, m.lastIndex)
-    if (!m.preVote && m.term > this.damageTerm) this.lackWitnesses.set(m.from, m.lastIndex)
-    const end = this.possiblyCommittedEnd(witnesses)
-    const { high } = this.log.termBounds(end, Math.min(termBound, this.damageTerm))
-    return m.lastTerm > high || (m.lastTerm === high && m.lastIndex >= end)
-  }
-
-  /**
-   * A pre-vote from a damaged voter, judged against its log before the damaged tail. Witnesses
-   * exist only in a later term, and the real vote still needs them; without this, a damaged voter
-   * that every quorum needs would keep every election from starting, so no one would ever move
-   * to a later term to witness (seed 3472).
-   */
-  private upToDateWithKnownPrefix(m: VoteRequest): boolean {
-    const firstUnknown = this.log.damagedIndexes().find((i) => i > this.log.committed) ?? this.log.lastIndex() + 1
-    const end = Math.min(firstUnknown - 1, this.log.lastIndex())
-    const term = this.log.term(end) ?? this.log.termBounds(end, this.damageTerm).high
-    return m.lastTerm > term || (m.lastTerm === term && m.lastIndex >= end)
-  }
-
-  /**
-   * The last index that may be committed, given nodes that lack everything after their last
-   * index: the first index past our commit whose lackers block every configuration that could
-   * have committed it ends it. Those configurations come from the entries before it: ours, and
-   * the changes in the entries after them. A damaged entry may have been one more change; one
-   * unknown step is covered (blocking each half of a configuration blocks its neighbours), a
-   * second change after it is not, and the scan stops there.
-   */
-  private possiblyCommittedEnd(lackers: ReadonlyMap<NodeId, number>): number {
-    const last = this.log.lastIndex()
-    const configs: Array<ClusterConfig> = [this.config]
-    let unknownStep = false
-    for (let index = Math.max(this.handedOut, this.log.snapshotBoundary.index) + 1; index <= last; index++) {
-      if (index > this.log.committed) {
-        const lacking = new Set([...lackers].filter(([, lastIndex]) => lastIndex < index).map(([id]) => id))
-        if (configs.every((config) => blocksEveryHalf(config, lacking))) return index - 1
-      }
-      const entry = this.log.entry(index)
-      if (entry === undefined || entry.kind === "config") {
-        if (unknownStep) return last
-        unknownStep = entry === undefined
-      }
-      if (entry?.kind === "config") {
-        const change = decodeConfChange(entry.data)
-        const current = configs[configs.length - 1]!
-        if (confChangeProblem(current, change) === undefined) configs.push(applyConfChange(current, change))
-      }
-    }
-    return last
   }
 
   private handleVoteResponse(m: VoteResponse): void {
@@ -810,72 +721,70 @@ export class Raft {
       // The follower held back fills after m.index until a batch reaches hintIndex. Entries we
       // sent past m.index will be rejected: probe again from there, with one long enough.
       pr.fillThrough = m.hintIndex
-      if (pr.state !== "snapshot" && (pr.next > m.index + 1 || pr.state === "replicate")) {
-        this.freeInflight(pr, Number.MAX_SAFE_INTEGER)
-        pr.state = "probe"
-        pr.next = Math.max(pr.match, m.index) + 1
-        pr.probeSent = false
-      }
+      if (pr.state !== "snapshot" && (pr.next > m.index + 1 || pr.state === "replicate")) becomeProbe(pr, Math.max(pr.match, m.index) + 1)
     }
-    if (!m.success) {
-      if (m.index <= pr.match) {
-        // The follower rejects an entry it once acknowledged: it found that entry damaged on its
-        // disk (Protocol-Aware Recovery), or this is a duplicated old rejection. Either way resend
-        // from its hint; a duplicate costs one round trip, and commit never goes back.
-        if (m.hintIndex >= pr.match) return
-        pr.match = m.hintIndex
-      } else if (pr.state === "probe" && pr.next - 1 !== m.index) {
-        return // a stale rejection of an earlier probe
-      }
-      // Our last entry with a term at most the follower's hint term: the logs may agree up to there.
-      let next = Math.min(m.hintIndex, this.log.lastIndex())
-      while (next > pr.match && next >= this.log.firstIndex()) {
-        const t = this.log.term(next)
-        if (t !== undefined && t <= m.hintTerm) break
-        next--
-      }
-      pr.next = Math.max(pr.match + 1, Math.min(m.index, next + 1))
-      pr.state = "probe"
-      pr.probeSent = false
-      this.freeInflight(pr, Number.MAX_SAFE_INTEGER)
-      this.sendAppend(m.from)
-      return
-    }
-    if (m.index > pr.match) {
-      pr.match = m.index
-      pr.next = Math.max(pr.next, m.index + 1)
-      if (pr.fillThrough <= pr.match) pr.fillThrough = 0
-      if (pr.state === "probe" && pr.fillThrough === 0) {
-        pr.state = "replicate"
-        this.freeInflight(pr, Number.MAX_SAFE_INTEGER)
-      }
-      this.freeInflight(pr, m.index)
-      pr.probeSent = false
-      // A new commit index goes out at once, so followers apply (and answer forwarded writes) promptly.
-      if (this.maybeCommit()) this.broadcastCommit()
-      else if (pr.match <= this.log.committed) {
-        // A follower outside the quorum just caught up with committed entries: tell it they are committed.
-        this.send({ type: "heartbeat", from: this.id, to: m.from, term: this.term, commit: pr.match, readRound: 0 })
-      }
-      if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
-        this.send({ type: "timeout-now", from: this.id, to: m.from, term: this.term })
-      }
-    } else {
-      // A short success that moved nothing (the probe could not reach fillThrough, e.g. our own
-      // entry on the way is damaged): wait for the next heartbeat answer, or every response (and
-      // every duplicate of one) would start another probe at once.
-      const stalled = pr.state === "probe" && pr.fillThrough > 0 && m.success && m.hintIndex > m.index && fillBefore === pr.fillThrough
-      if (!stalled) pr.probeSent = false
-      this.freeInflight(pr, m.index)
-      if (pr.state === "probe" && m.index === pr.match && pr.fillThrough === 0) {
-        // The probe found the follower's log matching ours up to its known match (it had rejected an
-        // entry it once acknowledged, or a stale rejection reset it): replicate again. Staying in probe
-        // would answer every such response with another empty append, forever (seed 4193; etcd does the same).
-        pr.state = "replicate"
-        pr.next = Math.max(pr.next, pr.match + 1)
-      }
-    }
+    if (!m.success) return this.appendRejected(m, pr)
+    if (m.index > pr.match) this.appendAcknowledged(m, pr)
+    else this.appendMovedNothing(m, pr, fillBefore)
     this.sendAppend(m.from)
+  }
+
+  /** The follower's log does not match ours at the append's previous entry: backtrack and probe. */
+  private appendRejected(m: AppendResponse, pr: Progress): void {
+    if (m.index <= pr.match) {
+      // The follower rejects an entry it once acknowledged: it found that entry damaged on its
+      // disk (Protocol-Aware Recovery), or this is a duplicated old rejection. Either way resend
+      // from its hint; a duplicate costs one round trip, and commit never goes back.
+      if (m.hintIndex >= pr.match) return
+      lowerMatchForDamage(pr, m.hintIndex)
+    } else if (pr.state === "probe" && pr.next - 1 !== m.index) {
+      return // a stale rejection of an earlier probe
+    }
+    // Our last entry with a term at most the follower's hint term: the logs may agree up to there.
+    let next = Math.min(m.hintIndex, this.log.lastIndex())
+    while (next > pr.match && next >= this.log.firstIndex()) {
+      const t = this.log.term(next)
+      if (t !== undefined && t <= m.hintTerm) break
+      next--
+    }
+    becomeProbe(pr, Math.max(pr.match + 1, Math.min(m.index, next + 1)))
+    this.sendAppend(m.from)
+  }
+
+  /** The follower holds our log through `m.index`, past its known match. */
+  private appendAcknowledged(m: AppendResponse, pr: Progress): void {
+    acknowledged(pr, m.index)
+    if (pr.state === "probe" && pr.fillThrough === 0) {
+      becomeReplicate(pr)
+      freeInflight(pr, Number.MAX_SAFE_INTEGER)
+    }
+    freeInflight(pr, m.index)
+    pr.probeSent = false
+    // A new commit index goes out at once, so followers apply (and answer forwarded writes) promptly.
+    if (this.maybeCommit()) this.broadcastCommit()
+    else if (pr.match <= this.log.committed) {
+      // A follower outside the quorum just caught up with committed entries: tell it they are committed.
+      this.send({ type: "heartbeat", from: this.id, to: m.from, term: this.term, commit: pr.match, readRound: 0 })
+    }
+    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
+      this.send({ type: "timeout-now", from: this.id, to: m.from, term: this.term })
+    }
+  }
+
+  /** A success that moved nothing: a duplicate, or a probe that confirmed the known match. */
+  private appendMovedNothing(m: AppendResponse, pr: Progress, fillBefore: number): void {
+    // A short success that moved nothing (the probe could not reach fillThrough, e.g. our own
+    // entry on the way is damaged): wait for the next heartbeat answer, or every response (and
+    // every duplicate of one) would start another probe at once.
+    const stalled = pr.state === "probe" && pr.fillThrough > 0 && m.success && m.hintIndex > m.index && fillBefore === pr.fillThrough
+    if (!stalled) pr.probeSent = false
+    freeInflight(pr, m.index)
+    if (pr.state === "probe" && m.index === pr.match && pr.fillThrough === 0) {
+      // The probe found the follower's log matching ours up to its known match (it had rejected an
+      // entry it once acknowledged, or a stale rejection reset it): replicate again. Staying in probe
+      // would answer every such response with another empty append, forever (seed 4193; etcd does the same).
+      becomeReplicate(pr)
+    }
   }
 
   private handleHeartbeat(m: Heartbeat): void {
@@ -896,7 +805,7 @@ export class Raft {
     // Lost append responses never free their in-flight slots: with the window full, the follower
     // would get nothing more, ever (seed 9025). A heartbeat answer frees one, so an append goes out
     // and its answer (or rejection) resynchronizes (etcd does the same).
-    if (pr.state === "replicate" && this.inflightFull(pr)) pr.inflightBytes -= pr.inflight.shift()?.bytes ?? 0
+    if (pr.state === "replicate" && inflightFull(pr, this.options)) freeOldestInflight(pr)
     if (pr.state === "snapshot") this.sendSnapshotChunk(m.from)
     else if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true)
     if (m.readRound > 0 && this.decisionConfigs().some((config) => isVoter(config, m.from))) this.ackReadRound(m.from, m.readRound)
@@ -909,17 +818,6 @@ export class Raft {
     this.log.appendAsLeader(items.map((item) => ({ term: this.term, index: ++index, kind: item.kind, data: item.data })))
     // A single-voter cluster commits on its own persistence; otherwise replicate now, in parallel with our disk.
     this.broadcastAppend()
-  }
-
-  /** The window is full: as many appends, or as many bytes, in flight as allowed. */
-  private inflightFull(pr: Progress): boolean {
-    return pr.inflight.length >= this.options.maxInflightMessages || pr.inflightBytes >= this.options.maxInflightBytes
-  }
-
-  /** Appends up to `index` were answered: their slots and bytes are free. */
-  private freeInflight(pr: Progress, index: number): void {
-    pr.inflight = pr.inflight.filter((append) => append.last > index)
-    pr.inflightBytes = pr.inflight.reduce((n, append) => n + append.bytes, 0)
   }
 
   private broadcastAppend(): void {
@@ -948,7 +846,7 @@ export class Raft {
     if (pr === undefined) return
     if (pr.state === "snapshot") return
     if (pr.state === "probe" && pr.probeSent) return
-    if (pr.state === "replicate" && this.inflightFull(pr)) return
+    if (pr.state === "replicate" && inflightFull(pr, this.options)) return
     const prevIndex = pr.next - 1
     const prevTerm = this.log.term(prevIndex)
     if (prevTerm === undefined) {
@@ -974,19 +872,10 @@ export class Raft {
       commit: this.log.committed
     }
     this.send(append)
-    if (entries.length > 0) {
-      const last = entries[entries.length - 1]!.index
-      if (pr.state === "replicate") {
-        const bytes = entries.reduce((n, e) => n + e.data.length, 0)
-        pr.inflight.push({ last, bytes })
-        pr.inflightBytes += bytes
-        pr.next = last + 1
-      } else {
-        pr.probeSent = true
-      }
-    } else if (pr.state === "probe") {
-      pr.probeSent = true
-    }
+    const sent = entries.length === 0
+      ? undefined
+      : { last: entries[entries.length - 1]!.index, bytes: pr.state === "replicate" ? entries.reduce((n, e) => n + e.data.length, 0) : 0 }
+    appendSent(pr, sent, this.options)
   }
 
   /** Commits the largest index a quorum holds, if it is from this term (Figure 8). */
@@ -1017,9 +906,7 @@ export class Raft {
 
   private startSnapshot(to: NodeId, pr: Progress): void {
     if (this.snapshot === undefined) return
-    pr.state = "snapshot"
-    pr.snapshotIndex = this.snapshot.meta.index
-    pr.snapshotOffset = 0
+    becomeSnapshot(pr, this.snapshot.meta.index)
     this.counters.snapshotsSent++
     this.sendSnapshotChunk(to)
   }
@@ -1103,10 +990,7 @@ export class Raft {
     pr.recentActive = true
     if (pr.state !== "snapshot") return
     if (m.nextOffset === -1) {
-      pr.match = Math.max(pr.match, m.index)
-      pr.next = pr.match + 1
-      pr.state = "probe"
-      pr.probeSent = false
+      snapshotDone(pr, m.index)
       this.sendAppend(m.from)
       return
     }
@@ -1126,44 +1010,25 @@ export class Raft {
   private leaderReadIndex(context: number, from: NodeId): void {
     if (this.log.term(this.log.committed) !== this.term) {
       // Until this leader commits in its own term it does not know the true commit index.
-      this.readsBeforeCommit.push({ context, from })
+      this.reads.waitForCommit({ context, from })
       return
     }
     const soloVoter = voteResultAll(this.decisionConfigs(), new Map([[this.id, true]])) === "won"
-    const leaseValid = this.options.readMode === "lease" && this.ticks < this.leaseUntilTick
+    const leaseValid = this.options.readMode === "lease" && this.reads.leaseValid(this.ticks)
     if (soloVoter || leaseValid) {
       this.answerRead(context, from, this.log.committed)
       return
     }
-    const round = this.startReadRound()
-    this.pendingReads[this.pendingReads.length - 1]!.requests.push({ context, from })
-    this.broadcastHeartbeat(round)
+    this.broadcastHeartbeat(this.reads.startRoundFor({ context, from }, this.log.committed, this.ticks))
   }
 
   private startReadRound(): number {
-    const round = ++this.readRound
-    this.pendingReads.push({ round, index: this.log.committed, startTick: this.ticks, acks: new Set([this.id]), requests: [] })
-    // Rounds nobody waits for only extend the lease; keep the list short.
-    while (this.pendingReads.length > 64 && this.pendingReads[0]!.requests.length === 0) this.pendingReads.shift()
-    return round
+    return this.reads.startRound(this.log.committed, this.ticks)
   }
 
   private ackReadRound(from: NodeId, round: number): void {
-    let confirmed = -1
-    for (let i = 0; i < this.pendingReads.length; i++) {
-      const pending = this.pendingReads[i]!
-      if (pending.round > round) break
-      pending.acks.add(from)
-      if (isQuorumAll(this.decisionConfigs(), pending.acks)) confirmed = i
-    }
-    if (confirmed < 0) return
-    const done = this.pendingReads.splice(0, confirmed + 1)
-    const last = done[done.length - 1]!
-    // A quorum acknowledged us after this round began: nobody can have been elected
-    // until at least electionTicks later on their clocks.
-    const leaseTicks = Math.floor(this.options.electionTicks * (1 - this.options.leaseDriftFraction))
-    this.leaseUntilTick = Math.max(this.leaseUntilTick, last.startTick + leaseTicks)
-    for (const pending of done) for (const r of pending.requests) this.answerRead(r.context, r.from, pending.index)
+    const answers = this.reads.acknowledge(from, round, (acks) => isQuorumAll(this.decisionConfigs(), acks))
+    for (const a of answers) this.answerRead(a.context, a.from, a.index)
   }
 
   private answerRead(context: number, from: NodeId, index: number): void {
@@ -1172,8 +1037,7 @@ export class Raft {
   }
 
   private releaseReadsBeforeCommit(): void {
-    const waiting = this.readsBeforeCommit.splice(0)
-    for (const r of waiting) this.leaderReadIndex(r.context, r.from)
+    for (const r of this.reads.takeWaitingForCommit()) this.leaderReadIndex(r.context, r.from)
   }
 
   // ---- membership -------------------------------------------------------------------
@@ -1222,7 +1086,7 @@ export class Raft {
   private trackMembers(): void {
     const current = membersAll(this.decisionConfigs())
     for (const id of current) {
-      if (id !== this.id && !this.progress.has(id)) this.progress.set(id, this.newProgress())
+      if (id !== this.id && !this.progress.has(id)) this.progress.set(id, newProgress(this.log.lastIndex()))
     }
     for (const id of [...this.progress.keys()]) if (!current.includes(id)) this.progress.delete(id)
   }
@@ -1262,150 +1126,39 @@ export class Raft {
     return cache.configs
   }
 
-  // ---- repair (Protocol-Aware Recovery) ----------------------------------------------
+  // ---- repair (Protocol-Aware Recovery: recovery.ts) ------------------------------------
 
-  /**
-   * Asks every peer for the committed entries after our commit index, up to
-   * our last entry (64 at a time). Peers answer only with entries they know
-   * committed, so the answer is the one true log there: it fills our holes,
-   * confirms our intact entries, and replaces any uncommitted entries of ours
-   * that diverge from it. A node whose damaged tail stopped it from voting
-   * becomes a voter again this way, even with no leader to repair it (a
-   * quorum that needs that node's vote would otherwise be stuck).
-   */
+  /** What recovery reads of this node. */
+  private recoveryView(): RecoveryView {
+    return { id: this.id, term: this.term, led: this.led, log: this.log, config: this.config, handedOut: this.handedOut }
+  }
+
   private requestRepair(): void {
     if (this.ticks % this.options.heartbeatTicks !== 0) return
-    // Holes within our commit index (the same entry everywhere), then the run after it.
-    const holes = this.log.damagedIndexes()
-    const indexes = holes.filter((i) => i <= this.log.committed).slice(0, 32)
-    const from = this.log.committed + 1
-    const runEnd = Math.min(this.log.lastIndex(), from + 31)
-    for (let i = from; i <= runEnd; i++) indexes.push(i)
-    // Then holes past that run, each with our next intact entry: where the peer's entry there has
-    // our term, it vouches for the peer's copy of the hole (Log Matching; handleRepairResponse).
-    // Seed 712: two most up-to-date nodes each lacked an entry the other held, far past the
-    // commit index, so neither could campaign and the third could not win.
-    const far = new Set<number>()
-    for (const hole of holes) {
-      if (hole <= runEnd) continue
-      if (far.size >= 64) break
-      far.add(hole)
-      const witness = this.log.intactAfter(hole)
-      if (witness !== undefined) far.add(witness)
-    }
-    indexes.push(...[...far].sort((x, y) => x - y))
-    if (indexes.length === 0) return
-    for (const id of new Set([...members(this.config), ...this.knownPeers])) {
-      if (id === this.id) continue
-      this.send({ type: "repair", from: this.id, to: id, term: this.term, indexes })
-    }
+    for (const request of this.recovery.repairRequests(this.recoveryView())) this.send(request)
   }
 
   private handleRepair(m: RepairRequest): void {
-    // Entries we compacted live on only in our snapshot: send it (whole; repairs are rare).
-    if (this.snapshot !== undefined && m.indexes.some((i) => i <= this.snapshot!.meta.index)) {
-      this.send({ type: "repair-snapshot", from: this.id, to: m.from, term: this.term, meta: this.snapshot.meta, data: this.snapshot.data })
-    }
-    const entries: Array<Entry> = []
-    for (const index of m.indexes) {
-      // Uncommitted entries too, marked by our commit index: the requester uses those only
-      // where a later entry proves our logs agree (see handleRepairResponse).
-      const entry = this.log.entry(index)
-      if (entry !== undefined) entries.push(entry)
-    }
-    // Always, and only once our term is durable: the answer also witnesses that our log ends at
-    // lastIndex in this term (see handleRepairResponse).
-    this.messagesAfterPersist.push({
-      type: "repair-response", from: this.id, to: m.from, term: this.term, commit: this.log.committed,
-      lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm() ?? 0, entries
-    })
+    const answer = this.recovery.answerRepair(this.recoveryView(), m, this.snapshot)
+    if (answer.snapshot !== undefined) this.send(answer.snapshot)
+    // Always, and only once our term is durable (see Recovery.answerRepair).
+    this.messagesAfterPersist.push(answer.response)
   }
 
   private handleRepairSnapshot(m: RepairSnapshot): void {
-    const meta = m.meta
-    // Useful only if it covers one of our holes and stays within what we know is committed, or
-    // ends on an intact entry of ours of its term: a snapshot holds only committed entries, and
-    // our log agrees with it up to there (Log Matching), so that entry is committed too. Seed
-    // 765: a node whose commit index was lost had holes its peers had compacted away, and every
-    // election needed it.
-    if (meta.index <= this.log.snapshotBoundary.index) return
-    // Not past what our disk holds: storage saves the snapshot, then appends after it (a batch
-    // that appended entries and took a snapshot among them failed to persist them).
-    if (meta.index > this.log.stable) return
-    if (!this.log.damagedIndexes().some((i) => i <= meta.index)) return
-    const ours = this.log.term(meta.index)
-    const oursIntact = ours !== undefined && !this.log.isDamaged(meta.index)
-    if (oursIntact && ours !== meta.term) return
-    if (meta.index > this.log.committed) {
-      if (!oursIntact) return
-      this.log.commitTo(meta.index)
-    }
-    const snapshot: Snapshot = { meta, data: m.data }
-    this.log.replacePrefix(meta)
+    const snapshot = this.recovery.takeRepairSnapshot(this.recoveryView(), m)
+    if (snapshot === undefined) return
     // The snapshot's configuration is the one in force at its index: config entries in the
     // prefix it replaces will never be applied here (a node rebuilt from a peer's snapshot kept
     // its bootstrap voters, and could lead under them beside the real cluster's leader).
-    if (meta.index > this.handedOut) this.config = meta.config
+    if (snapshot.meta.index > this.handedOut) this.config = snapshot.meta.config
     this.snapshot = snapshot
     this.repairSnapshotToApply = snapshot
     this.counters.repairsFilled++
   }
 
   private handleRepairResponse(m: RepairResponse): void {
-    const holesBefore = this.log.damagedIndexes().length
-    // The peer's copy is the one we lost if a later entry of ours, intact, has the same term as
-    // the peer's entry there (Log Matching: the logs agree up to it). A most up-to-date node
-    // with a hole after its commit index can then campaign again without a leader to repair it
-    // (seed 5557: a joint configuration needed its vote, and no one else could win).
-    // The same holds at a hole past our commit index where the peer's entry is of our current
-    // term, if we led it (durably recorded; a vote for ourselves is not enough, we may have lost
-    // that election): we wrote that entry there, and nothing has truncated it since (seed 3472:
-    // a leader that lost its whole log to rot).
-    const ledThisTerm = this.led
-    const matchThrough = m.entries.reduce((best, e) => {
-      if (e.index <= best || e.index > this.log.lastIndex() || (this.log.term(e.index) ?? e.term) !== e.term) return best
-      const same = !this.log.isDamaged(e.index) || (ledThisTerm && e.term === this.term && e.index > this.log.committed)
-      return same ? e.index : best
-    }, 0)
-    // Or if our own entry's term, bounded by its neighbours, is the peer's: one leader per term.
-    // Both hold below our commit index too, where the peer may not know the entry committed
-    // (seed 3928: each of two voters held what the other lacked, and neither would take it).
-    for (const entry of m.entries) {
-      if (!this.log.isDamaged(entry.index)) continue
-      const { low, high } = this.log.termBounds(entry.index, this.damageTerm)
-      if (entry.index <= matchThrough || (low === high && high === entry.term)) this.log.fill(entry)
-    }
-    // A peer in our term, later than the damage, witnesses that its log ends at lastIndex, as a
-    // candidate's vote request does (see upToDateWithDamage); its answer left after its term
-    // was durable.
-    if (m.term === this.term && m.term > this.damageTerm) this.lackWitnesses.set(m.from, m.lastIndex)
-    // Or, at or below our commit index, if the peer's last entry is of our term or later and at or
-    // past our commit index. We learned our commit index in a term no later than ours, so the
-    // leader that wrote that entry held every entry we know committed (Leader Completeness), and
-    // the peer's log matches that leader's up to it (Log Matching). Seed 3472: the only node that
-    // knew entry 1 committed had lost it, its peers did not know it was committed, and the joint
-    // configuration could not elect anyone without that node's vote.
-    const vouchesCommitted = m.lastTerm >= Math.max(1, this.term) && m.lastIndex >= this.log.committed
-    const run: Array<Entry> = []
-    for (const entry of m.entries) {
-      if (vouchesCommitted && entry.index <= this.log.committed && this.log.isDamaged(entry.index)) this.log.fill(entry)
-      // Only committed entries fill holes below our commit or extend our log: an uncommitted one
-      // could be from a different branch.
-      if (entry.index > m.commit) continue
-      if (entry.index <= this.log.committed) {
-        // A committed entry is the same on every node: it fills our hole as it is.
-        if (this.log.isDamaged(entry.index)) this.log.fill(entry)
-      } else if (entry.index === this.log.committed + 1 + run.length) {
-        run.push(entry)
-      }
-    }
-    if (run.length > 0) {
-      // Our log up to our commit index is the committed log, so a committed run right after it
-      // continues our log exactly as a leader's append would (Log Matching).
-      const accepted = this.log.appendFromLeader(run)
-      if (accepted > 0) this.log.commitTo(run[accepted - 1]!.index)
-    }
-    this.counters.repairsFilled += holesBefore - this.log.damagedIndexes().length
+    this.counters.repairsFilled += this.recovery.takeRepairResponse(this.recoveryView(), m)
   }
 
   // ---- helpers ----------------------------------------------------------------------

@@ -41,7 +41,7 @@ export class WalReadError extends Data.TaggedError("WalReadError")<{
  * this error and are NOT acknowledged.
  */
 export class WalFailedError extends Data.TaggedError("WalFailedError")<{
-  readonly op: "write" | "sync" | "sync-directory" | "create-segment" | "superblock"
+  readonly op: "write" | "sync" | "remove" | "sync-directory" | "create-segment" | "superblock"
   readonly path: string
   readonly message: string
 }> {}

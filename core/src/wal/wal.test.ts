@@ -1,4 +1,4 @@
-import { Clock, Disk, type DiskShape } from "@cairn/core"
+import { Clock, Disk, DiskIOError, type DiskShape } from "@cairn/core"
 import { inMemoryDisk, instantClock, type InMemoryDisk } from "@cairn/runtime-test"
 import { Effect, Exit, Layer } from "effect"
 import { describe, expect, it } from "vitest"
@@ -211,6 +211,25 @@ describe("wal on a fault-free disk", () => {
         expect(yield* wal.appendDurable(enc("next"))).toBe(101)
       })
     )
+  })
+
+  it("a failed segment removal is reported as a removal, and stops the log", async () => {
+    const base = inMemoryDisk(512)
+    const disk: DiskShape = {
+      ...base,
+      remove: (path) => Effect.fail(new DiskIOError({ op: "remove", path, message: "EIO" }))
+    }
+    const payload = (i: number) => enc(`p${i}`.padEnd(500, "."))
+    const failure = await withWal(disk, small, (wal) =>
+      Effect.gen(function* () {
+        yield* Effect.forEach(Array.from({ length: 100 }, (_, i) => i + 1), (i) => wal.appendDurable(payload(i)))
+        const cut = yield* Effect.flip(wal.truncatePrefix(60))
+        // Fail-stop: the directory's state is unknown, so the log takes no more appends.
+        expect(Exit.isFailure(yield* Effect.exit(wal.append(enc("after"))))).toBe(true)
+        return cut
+      })
+    )
+    expect(failure).toMatchObject({ _tag: "WalFailedError", op: "remove", path: segmentPath("wal", 1) })
   })
 
   it("a prefix truncation past the end restarts the log at that sequence number", async () => {

@@ -1,0 +1,86 @@
+/**
+ * The objects workload's run and its end-of-run checks: integrity of every
+ * body read, liveness after the heal, durability of the archive, full
+ * redundancy after the repair sweeps, linearizability per key.
+ */
+import type { NodeId } from "@cairn/core"
+import type { RepairReport } from "@cairn/core/object/repair"
+import { defaultScheme } from "@cairn/core/object/scheme"
+import type { SeededSource } from "@cairn/runtime-test"
+import type { SimCluster } from "../cluster.ts"
+import type { RunOptions } from "../run.ts"
+import type { SimConfig } from "../swarm.ts"
+import { objectsWorkload } from "./objects.ts"
+import { checkLinearizable, type Finish } from "./oracle.ts"
+
+/**
+ * The object workload: erasure-coded objects, their bytes, linearizability
+ * per key, liveness and full redundancy after repair (see workload/objects.ts).
+ */
+export const startObjects = (cluster: SimCluster, config: SimConfig, random: SeededSource, options: RunOptions): Finish => {
+  // Shards survive any m losses: disk loss and corruption may hit at most m nodes (the scheme's parity count).
+  const parity = defaultScheme(config.nodes).parityShards
+  const damageable = cluster.nodeIds.slice(0, parity)
+  // Most seeds lose 1..m shard disks once, at a drawn time before the heal.
+  const lost = random.chance(0.75) ? damageable.slice(0, random.intBetween(1, parity)) : []
+  const lossAtNs = random.intBetween(Math.floor(config.healAtMs * 0.2), Math.floor(config.healAtMs * 0.8)) * 1e6
+  for (const node of cluster.nodeIds.slice(parity)) {
+    const disk = cluster.disk(node)
+    disk.config = { ...disk.config, readErrorRate: 0, latentSectorRate: 0, bitRotRate: 0, misdirectedWriteRate: 0 }
+  }
+  const workload = objectsWorkload({
+    voters: cluster.nodeIds,
+    keys: 6,
+    now: () => cluster.scheduler.now,
+    // After the heal: clients work (liveness), stop, then the repair sweeps run on a quiet cluster.
+    stopAtNs: (config.healAtMs + (config.durationMs - config.healAtMs) * 0.4) * 1e6,
+    repairAtNs: (config.healAtMs + (config.durationMs - config.healAtMs) * 0.5) * 1e6,
+    diskLoss: lost.length === 0 ? undefined : { atNs: lossAtNs, nodes: lost },
+    ...(options.plantedBug === "gc-without-grace" ? { plantedBug: options.plantedBug } : {}),
+    fired: (kind) => cluster.faults.fired(kind)
+  })
+  cluster.start(workload.server)
+  return () => {
+    let verdict = "skipped"
+    for (const read of workload.corruptReads.slice(0, 5)) cluster.violation(`integrity: ${read}`)
+    if (cluster.violations.length === 0) {
+      const healNs = config.healAtMs * 1e6
+      for (const node of cluster.nodeIds) {
+        if ((workload.lastOk.get(node) ?? -1) < healNs) {
+          cluster.violation(`liveness: the client on ${node} completed no object operation in the ${config.durationMs - config.healAtMs} ms after the heal`)
+        }
+      }
+      for (const problem of workload.archive().problems) cluster.violation(`durability: archive object ${problem}`)
+      const repairs = workload.repairs()
+      if (repairs === undefined || repairs.length < 2) cluster.violation("redundancy: the repair sweeps after the heal did not complete")
+      else {
+        const [first, second] = repairs as [RepairReport, RepairReport]
+        // Nothing may damage a committed body's shards on a node outside the fault budget.
+        const undamaged = [...workload.totals.rebuiltFrom, ...first.rebuiltFrom].filter((node) => !damageable.includes(node as NodeId))
+        if (undamaged.length > 0) {
+          cluster.violation(`redundancy: repair had to rebuild shards on ${[...new Set(undamaged)].join(", ")}, which no fault could have damaged`)
+        }
+        if (first.lost.length > 0) cluster.violation(`redundancy: stripes lost within the fault budget: ${first.lost.slice(0, 5).join(", ")}`)
+        if (second.shardsRebuilt > 0 || second.lost.length > 0 || second.unavailable.length > 0) {
+          cluster.violation(`redundancy: a second repair sweep still rebuilt ${second.shardsRebuilt} shards (lost: ${second.lost.length}, unavailable: ${second.unavailable.length})`)
+        }
+      }
+      verdict = checkLinearizable(cluster, workload.history, "object")
+    }
+    const repairs = workload.repairs()
+    return {
+      stats: {
+        ok: workload.counts.ok,
+        fail: workload.counts.fail,
+        info: workload.counts.info,
+        shardsWiped: workload.totals.shardsWiped,
+        shardsRebuilt: workload.totals.shardsRebuilt + (repairs?.[0]?.shardsRebuilt ?? 0),
+        gcRemoved: workload.totals.gcRemoved,
+        archived: workload.archive().written,
+        records: repairs?.[0]?.records ?? 0,
+        linearizability: verdict
+      },
+      history: workload.history
+    }
+  }
+}
