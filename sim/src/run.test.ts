@@ -103,6 +103,13 @@ describe("simulator runs", () => {
     expect(found, "the planted bug (garbage collection without a grace period) was not found in 40 seeds").toBeDefined()
   })
 
+  it("objects seeds that long campaigns once failed pass (each is a fixed bug: a duplicated shard put that shared its temporary file, acknowledging an empty shard)", () => {
+    for (const seed of [115]) {
+      const result = runSeed(seed, { workload: "objects" })
+      expect(result.result, `seed ${seed}: ${result.violations.join("\n")}\nreplay: ${result.replay}`).toBe("pass")
+    }
+  })
+
   it("the Raft KV workload checks a real history: linearizable, with ok, failed and ambiguous operations", () => {
     // Every seed passes; the first whose history has all three outcomes is the one examined (which
     // seed that is moves with any change to the traces).

@@ -4,11 +4,11 @@
  *
  * A shard is written atomically (temporary file, fsync, rename, directory
  * fsync), so after a crash it is either the old version, the new one, or
- * absent, never a mix. Format, version 1 (little-endian): u32 header CRC32C
+ * absent, never a mix; writes of one id run one at a time. Format, version 1 (little-endian): u32 header CRC32C
  * (over bytes 4..32), u32 magic "CSH1", u32 format version, u32 data CRC32C,
  * u64 data length, u64 reserved, then the data.
  */
-import { Data, Effect, Result } from "effect"
+import { Data, Effect, Result, Semaphore } from "effect"
 import { crc32c } from "../checksum/crc32c.ts"
 import { Disk } from "../disk/disk.ts"
 import type { DiskError } from "../disk/disk-error.ts"
@@ -92,8 +92,31 @@ export const makeShardStore = (config: ShardStoreConfig = {}): Effect.Effect<Sha
 
     const checkId = (id: string) => (ID.test(id) ? Effect.void : Effect.fail(new ShardIdError({ id })))
 
+    /**
+     * Puts and removes of one id run one at a time. Two puts of one id do
+     * arrive at once (a duplicated request, a retry overtaking its first
+     * try): sharing the temporary file, one's truncate, crash or failed
+     * fsync (which drops the file's unsynced pages) left the other renaming,
+     * and acknowledging, an empty or torn shard (objects seed 115); and one's
+     * failed directory sync undid the other's rename.
+     */
+    const locks = new Map<string, { readonly lock: Semaphore.Semaphore; users: number }>()
+    const exclusive = <A, E>(id: string, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      Effect.suspend(() => {
+        let entry = locks.get(id)
+        if (entry === undefined) locks.set(id, (entry = { lock: Semaphore.makeUnsafe(1), users: 0 }))
+        const held = entry
+        held.users++
+        return Effect.ensuring(
+          held.lock.withPermits(1)(effect),
+          Effect.sync(() => {
+            if (--held.users === 0) locks.delete(id)
+          })
+        )
+      })
+
     const put = (id: string, data: Uint8Array) =>
-      Effect.gen(function* () {
+      exclusive(id, Effect.gen(function* () {
         yield* checkId(id)
         const tmp = `${path(id)}.tmp`
         const fail = (e: DiskError) =>
@@ -113,7 +136,7 @@ export const makeShardStore = (config: ShardStoreConfig = {}): Effect.Effect<Sha
         }
         yield* Effect.mapError(disk.rename(tmp, path(id)), fail)
         yield* Effect.mapError(disk.syncDirectory(dir), fail)
-      })
+      }))
 
     const get = (id: string) =>
       Effect.gen(function* () {
@@ -132,13 +155,13 @@ export const makeShardStore = (config: ShardStoreConfig = {}): Effect.Effect<Sha
       })
 
     const remove = (id: string) =>
-      Effect.gen(function* () {
+      exclusive(id, Effect.gen(function* () {
         yield* checkId(id)
         yield* Effect.mapError(disk.remove(path(id)), (e) =>
           e._tag === "FileNotFoundError" ? new ShardNotFoundError({ id }) : new ShardWriteError({ id, message: describe(e) })
         )
         yield* Effect.mapError(disk.syncDirectory(dir), (e) => new ShardWriteError({ id, message: describe(e) }))
-      })
+      }))
 
     const list = Effect.map(
       Effect.mapError(disk.list(dir), (e) => new ShardReadError({ id: dir, message: describe(e) })),
