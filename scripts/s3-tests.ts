@@ -24,6 +24,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 const suiteDir = resolve(process.env["S3_TESTS_DIR"] ?? join(root, "..", "shared", "s3-tests"))
 const templatePath = resolve(process.env["S3_TESTS_CONF_TEMPLATE"] ?? join(suiteDir, "..", "s3-tests.conf.in"))
 const floorPath = join(root, "scripts", "s3-tests-floor.json")
+/** How far below the last count the floor sits (docs/s3.md, Conformance). */
+const FLOOR_MARGIN = 2
 const reportDir = join(root, "reports")
 
 /** The core subset: the markers and -k expression of S3-TESTS.md. */
@@ -128,8 +130,9 @@ const main = async (): Promise<number> => {
       console.error(`s3-tests: FAIL, ${counts.passed} passed is below the floor of ${floor} (scripts/s3-tests-floor.json)`)
       return 1
     }
-    if (counts.passed > floor) console.log(`s3-tests: ${counts.passed} beats the floor of ${floor}: raise "passed" in scripts/s3-tests-floor.json to ${counts.passed}`)
-    else console.log(`s3-tests: at the floor (${floor})`)
+    // The floor sits FLOOR_MARGIN below the count, so that one timeout on a loaded machine does not fail CI.
+    if (counts.passed - FLOOR_MARGIN > floor) console.log(`s3-tests: ${counts.passed} beats the floor of ${floor}: raise "passed" in scripts/s3-tests-floor.json to ${counts.passed - FLOOR_MARGIN}`)
+    else console.log(`s3-tests: at or above the floor (${counts.passed} passed, floor ${floor})`)
     return 0
   } finally {
     await server.stop()
