@@ -16,7 +16,7 @@
 import { Effect } from "effect"
 import type { KvClient } from "../kv/client.ts"
 import type { RangeItem } from "../kv/command.ts"
-import { ObjectStoreUnavailableError } from "./store.ts"
+import { ObjectStoreUnavailableError } from "./object-api.ts"
 
 export const BUCKET_PREFIX = "\u0000b/"
 export const OBJECT_PREFIX = "\u0000o/"

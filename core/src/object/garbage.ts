@@ -23,7 +23,7 @@ import type { ShardStore } from "../shard-store/shard-store.ts"
 import { type ObjectBody, decodeObjectMeta } from "./metadata.ts"
 import { bodyIdOfShard } from "./object-data.ts"
 import { OBJECT_PREFIX, PART_PREFIX, scanPrefix, UPLOAD_PREFIX, VERSION_PREFIX } from "./catalog-keys.ts"
-import { ObjectStoreUnavailableError } from "./store.ts"
+import { ObjectStoreUnavailableError } from "./object-api.ts"
 
 export interface GarbageCollectorConfig {
   readonly store: ShardStore

@@ -34,7 +34,7 @@ import { BODY_ID, type ObjectBody, type PartBody, type StripeRecord } from "./me
 import { placeStripe, type PlacementNode } from "./placement.ts"
 import { INLINE_MAX_BYTES, REPLICATE_BELOW_SHARD_BYTES, type ErasureScheme } from "./scheme.ts"
 import type { ShardTransfer } from "./shard-transfer.ts"
-import { ObjectBodyError, ObjectDataError, type ByteRange, type ObjectStoreUnavailableError } from "./store.ts"
+import { ObjectBodyError, ObjectDataError, type ByteRange, type ObjectStoreUnavailableError } from "./object-api.ts"
 
 /** A body stored on its own (a whole object or one part). */
 export type SimpleBody = PartBody["body"]

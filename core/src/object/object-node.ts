@@ -27,7 +27,7 @@ import type { PlacementNode } from "./placement.ts"
 import { makeRepairer, type RepairReport, type Repairer } from "./repair.ts"
 import { defaultScheme, formatScheme, parseScheme, type ErasureScheme } from "./scheme.ts"
 import { makeShardTransfer, SHARD_REQUEST_KIND, SHARD_RESPONSE_KIND, type ShardTransfer } from "./shard-transfer.ts"
-import { ObjectStoreUnavailableError, type ObjectStore } from "./store.ts"
+import { ObjectStoreUnavailableError, type ObjectStore } from "./object-api.ts"
 
 /** Where the cluster's scheme is kept once chosen. */
 export const SCHEME_KEY = "\u0000c/ec-scheme"

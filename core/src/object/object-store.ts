@@ -64,7 +64,7 @@ import {
   type PutCondition,
   type UploadInfo,
   type VersionInfo
-} from "./store.ts"
+} from "./object-api.ts"
 
 export interface ObjectStoreConfig {
   readonly kv: KvClient

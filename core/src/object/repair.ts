@@ -29,7 +29,7 @@ import { OBJECT_PREFIX, PART_PREFIX, scanPrefix, VERSION_PREFIX } from "./catalo
 import type { PlacementNode } from "./placement.ts"
 import { placeStripe } from "./placement.ts"
 import type { ShardTransfer } from "./shard-transfer.ts"
-import { ObjectStoreUnavailableError } from "./store.ts"
+import { ObjectStoreUnavailableError } from "./object-api.ts"
 
 export interface RepairConfig {
   readonly kv: KvClient

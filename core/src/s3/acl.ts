@@ -17,7 +17,7 @@
  * Nothing is stored: the ACL is implied by the owner.
  */
 import { Effect } from "effect"
-import { isVersionId } from "../object/store.ts"
+import { isVersionId } from "../object/object-api.ts"
 import { accessBucket, emptyResponse, header, type OperationContext, param, readSmallBody, xmlResponse } from "./context.ts"
 import { fromStoreError, S3Error, s3Error } from "./errors.ts"
 import type { S3Request, S3Response } from "./request.ts"

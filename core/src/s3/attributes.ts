@@ -8,7 +8,7 @@
  * `meta:<name>`, `tag:<key>`, `checksum:<algorithm>`, and for buckets
  * `tag:<key>` and `cors` (JSON).
  */
-import type { Attributes } from "../object/store.ts"
+import type { Attributes } from "../object/object-api.ts"
 import { S3Error, s3Error } from "./errors.ts"
 import type { ChecksumAlgorithm } from "./payload.ts"
 import type { S3Request } from "./request.ts"

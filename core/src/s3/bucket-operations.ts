@@ -12,7 +12,7 @@ import { accessBucket, emptyResponse, header, intParam, type OperationContext, p
 import { corsRulesOf } from "./cors.ts"
 import { fromStoreError, S3Error, s3Error } from "./errors.ts"
 import { checkBucketName, checkKey } from "./names.ts"
-import { BucketNotEmptyError, isVersionId } from "../object/store.ts"
+import { BucketNotEmptyError, isVersionId } from "../object/object-api.ts"
 import type { S3Response } from "./request.ts"
 import { isoDate } from "./time.ts"
 import { MAX_XML_BODY_BYTES, parseCorsConfiguration, parseCreateBucketConfiguration, parseDelete, parseTagging, parseVersioningConfiguration } from "./xml-parse.ts"

@@ -7,7 +7,7 @@
  * If-None-Match). Failing If-Match/If-Unmodified-Since is 412; failing
  * If-None-Match/If-Modified-Since is 304.
  */
-import type { ByteRange } from "../object/store.ts"
+import type { ByteRange } from "../object/object-api.ts"
 import { bareEtag } from "./attributes.ts"
 import { S3Error, s3Error } from "./errors.ts"
 import { parseHttpDate } from "./time.ts"

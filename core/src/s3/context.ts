@@ -4,7 +4,7 @@
  * responses, reading a small XML body).
  */
 import { Effect, Stream } from "effect"
-import type { BucketInfo, ObjectStore } from "../object/store.ts"
+import type { BucketInfo, ObjectStore } from "../object/object-api.ts"
 import type { DigestShape } from "./digest.ts"
 import { fromStoreError, S3Error, s3Error } from "./errors.ts"
 import { prepareBody } from "./payload.ts"

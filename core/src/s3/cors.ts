@@ -4,7 +4,7 @@
  * answered from the first rule that allows its origin, method and headers,
  * as S3 does. Patterns may contain one `*` wildcard.
  */
-import type { Attributes } from "../object/store.ts"
+import type { Attributes } from "../object/object-api.ts"
 import { attribute } from "./attributes.ts"
 import type { CorsRule } from "./xml-parse.ts"
 

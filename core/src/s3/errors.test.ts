@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { BucketNotEmptyError, InvalidRangeError, NoSuchKeyError, ObjectStoreUnavailableError } from "../object/store.ts"
+import { BucketNotEmptyError, InvalidRangeError, NoSuchKeyError, ObjectStoreUnavailableError } from "../object/object-api.ts"
 import { errorXml, fromStoreError, s3Error, statusOf } from "./errors.ts"
 import { parseXmlRoot } from "./xml-parse.ts"
 

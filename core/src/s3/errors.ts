@@ -21,7 +21,7 @@ import type {
   ObjectDataError,
   ObjectStoreUnavailableError,
   PreconditionFailedError
-} from "../object/store.ts"
+} from "../object/object-api.ts"
 import { xmlDocument, xmlElement } from "./xml-render.ts"
 
 export const errorStatus = {

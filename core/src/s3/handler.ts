@@ -11,7 +11,7 @@
  */
 import { Cause, Effect } from "effect"
 import { Clock } from "../clock/clock.ts"
-import type { ObjectStore } from "../object/store.ts"
+import type { ObjectStore } from "../object/object-api.ts"
 import { Random } from "../random/random.ts"
 import { aclOperation } from "./acl.ts"
 import * as Buckets from "./bucket-operations.ts"

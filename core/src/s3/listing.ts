@@ -6,7 +6,7 @@
  */
 import { Effect, Result } from "effect"
 import { Base64Url } from "effect/encoding"
-import { isVersionId, type ListObjectsOutput, type ListVersionsOutput } from "../object/store.ts"
+import { isVersionId, type ListObjectsOutput, type ListVersionsOutput } from "../object/object-api.ts"
 import { etagOf } from "./attributes.ts"
 import { accessBucket, intParam, type OperationContext, param, xmlResponse } from "./context.ts"
 import { fromStoreError, S3Error, s3Error } from "./errors.ts"

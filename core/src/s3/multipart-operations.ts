@@ -5,7 +5,7 @@
  * abort, and the two listings.
  */
 import { Effect, Option, Stream } from "effect"
-import type { Attributes, PartInfo } from "../object/store.ts"
+import type { Attributes, PartInfo } from "../object/object-api.ts"
 import { acceptRequestedAcl } from "./acl.ts"
 import { attribute, attributesFromHeaders, bareEtag, checksumsOf, etagOf } from "./attributes.ts"
 import { accessBucket, emptyResponse, header, intParam, type OperationContext, param, readSmallBody, xmlResponse } from "./context.ts"

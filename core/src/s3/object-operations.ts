@@ -8,7 +8,7 @@
  */
 import { Effect, Stream } from "effect"
 import { Base64 } from "effect/encoding"
-import { type Attributes, type ByteRange, type GetObjectOutput, isVersionId, type ObjectInfo, type PutCondition } from "../object/store.ts"
+import { type Attributes, type ByteRange, type GetObjectOutput, isVersionId, type ObjectInfo, type PutCondition } from "../object/object-api.ts"
 import { acceptRequestedAcl } from "./acl.ts"
 import {
   attributesFromHeaders,

@@ -15,7 +15,7 @@
  */
 import { Base64 } from "effect/encoding"
 import { Result } from "effect"
-import type { Attributes, ByteRange } from "../object/store.ts"
+import type { Attributes, ByteRange } from "../object/object-api.ts"
 import { attribute } from "./attributes.ts"
 import type { DigestShape } from "./digest.ts"
 import { S3Error, s3Error } from "./errors.ts"

@@ -5,7 +5,7 @@
  * operation's semantics over a real object store without HTTP or SigV4.
  */
 import { Effect, Stream } from "effect"
-import type { ObjectStore } from "../object/store.ts"
+import type { ObjectStore } from "../object/object-api.ts"
 import type { OperationContext } from "./context.ts"
 import type { DigestShape } from "./digest.ts"
 import { parseQuery, type S3Request, type S3Response } from "./request.ts"

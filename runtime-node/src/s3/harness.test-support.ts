@@ -7,7 +7,7 @@
 import { Disk, Network, nodeId } from "@cairn/core"
 import { type KvServer, makeKvServer } from "@cairn/core/kv/server"
 import { makeObjectNode } from "@cairn/core/object/object-node"
-import type { ObjectStore } from "@cairn/core/object/store"
+import type { ObjectStore } from "@cairn/core/object/object-api"
 import type { Reader } from "@cairn/core/raft/codec"
 import { makeUsers, type Users } from "@cairn/core/s3/users"
 import { inMemoryDisk, inMemoryNetwork } from "@cairn/runtime-test"

@@ -6,7 +6,7 @@
  */
 import { ListBucketsCommand, ListObjectsV2Command, S3Client, S3ServiceException } from "@aws-sdk/client-s3"
 import type { KvClient } from "@cairn/core/kv/client"
-import { ObjectStoreUnavailableError, type ObjectStore } from "@cairn/core/object/store"
+import { ObjectStoreUnavailableError, type ObjectStore } from "@cairn/core/object/object-api"
 import { makeUsers } from "@cairn/core/s3/users"
 import { Effect, Exit, Layer, Scope } from "effect"
 import { execFileSync } from "node:child_process"

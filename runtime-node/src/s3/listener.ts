@@ -13,7 +13,7 @@
  * clients detect by the short body.
  */
 import type { Clock, Random } from "@cairn/core"
-import type { ObjectStore } from "@cairn/core/object/store"
+import type { ObjectStore } from "@cairn/core/object/object-api"
 import type { Digest } from "@cairn/core/s3/digest"
 import { errorXml, s3Error, type S3Error } from "@cairn/core/s3/errors"
 import { makeS3Handler } from "@cairn/core/s3/handler"

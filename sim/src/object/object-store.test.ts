@@ -1,7 +1,7 @@
 import { Clock, nodeId, type NodeId } from "@cairn/core"
 import { decodeObjectMeta } from "@cairn/core/object/metadata"
 import { collectBody } from "@cairn/core/object/object-store"
-import type { ObjectStore } from "@cairn/core/object/store"
+import type { ObjectStore } from "@cairn/core/object/object-api"
 import { Effect, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 import { quietCluster, runFor } from "../harness.test-support.ts"
