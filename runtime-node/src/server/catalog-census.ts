@@ -11,7 +11,7 @@
 import type { KvStateMachine } from "@cairn/core/kv/state-machine"
 import { afterPrefix, BUCKET_PREFIX, keyAfter, OBJECT_PREFIX, UPLOAD_PREFIX, VERSION_PREFIX } from "@cairn/core/object/catalog-keys"
 import { decodeObjectMeta } from "@cairn/core/object/metadata"
-import { isDeleteMarker } from "@cairn/core/object/object-store"
+import { isDeleteMarker } from "@cairn/core/object/version-marks"
 import { setImmediate as yieldToEventLoop } from "node:timers/promises"
 
 export interface CatalogCensus {
