@@ -1,24 +1,12 @@
-import { nodeDigest } from "./digest.ts"
-import { startTestS3, type TestS3 } from "./harness.test-support.ts"
+import { useOperationTestS3 } from "./harness.test-support.ts"
 import { Effect } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as Buckets from "@cairn/core/s3/bucket-operations"
 import * as Multipart from "@cairn/core/s3/multipart-operations"
 import * as Objects from "@cairn/core/s3/object-operations"
-import { operationContext, type OperationEnv, outcome, type TestRequest } from "@cairn/core/s3/operations.test-support"
+import { outcome } from "@cairn/core/s3/operations.test-support"
 
-let s3: TestS3
-let env: OperationEnv
-
-beforeAll(async () => {
-  s3 = await startTestS3()
-  env = { store: s3.store, users: s3.users, digest: nodeDigest }
-})
-afterAll(async () => {
-  await s3?.close()
-})
-
-const ctx = (r: TestRequest) => operationContext(env, r)
+const { s3, ctx } = useOperationTestS3()
 const status = (r: Awaited<ReturnType<typeof call>>) => typeof r === "string" ? r : r.status
 const call = (effect: Parameters<typeof outcome<never>>[0]) => s3.run(outcome(effect))
 

@@ -1,24 +1,13 @@
-import { nodeDigest } from "./digest.ts"
-import { startTestS3, type TestS3 } from "./harness.test-support.ts"
+import { useOperationTestS3 } from "./harness.test-support.ts"
 import { Stream } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as Buckets from "@cairn/core/s3/bucket-operations"
 import { listObjectsV1, listObjectsV2 } from "@cairn/core/s3/listing"
 import * as Objects from "@cairn/core/s3/object-operations"
-import { bodyText, headerOf, operationContext, type OperationEnv, outcome, type TestRequest } from "@cairn/core/s3/operations.test-support"
+import { bodyText, headerOf, outcome } from "@cairn/core/s3/operations.test-support"
 import type { S3Response } from "@cairn/core/s3/request"
 
-let s3: TestS3
-let env: OperationEnv
-beforeAll(async () => {
-  s3 = await startTestS3()
-  env = { store: s3.store, users: s3.users, digest: nodeDigest }
-})
-afterAll(async () => {
-  await s3?.close()
-})
-
-const ctx = (r: TestRequest) => operationContext(env, r)
+const { s3, ctx } = useOperationTestS3()
 const ok = (r: S3Response | string): S3Response => {
   if (typeof r === "string") throw new Error(`expected success, got ${r}`)
   return r

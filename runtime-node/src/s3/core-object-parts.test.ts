@@ -1,14 +1,13 @@
-import { nodeDigest } from "./digest.ts"
-import { startTestS3, type TestS3 } from "./harness.test-support.ts"
+import { type TestS3, useOperationTestS3 } from "./harness.test-support.ts"
 import { createHash } from "node:crypto"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { NoSuchKeyError } from "@cairn/core/object/object-api"
 import * as Buckets from "@cairn/core/s3/bucket-operations"
 import { fromStoreError } from "@cairn/core/s3/errors"
 import * as Multipart from "@cairn/core/s3/multipart-operations"
 import * as Objects from "@cairn/core/s3/object-operations"
 import { encodePartSizes, partRange, partSizesOf, PART_SIZES_ATTRIBUTE } from "@cairn/core/s3/object-parts"
-import { bodyText, headerOf, operationContext, type OperationEnv, outcome, type TestRequest } from "@cairn/core/s3/operations.test-support"
+import { bodyText, headerOf, outcome } from "@cairn/core/s3/operations.test-support"
 import type { S3Response } from "@cairn/core/s3/request"
 
 describe("part sizes in attributes", () => {
@@ -29,17 +28,7 @@ describe("part sizes in attributes", () => {
   })
 })
 
-let s3: TestS3
-let env: OperationEnv
-beforeAll(async () => {
-  s3 = await startTestS3()
-  env = { store: s3.store, users: s3.users, digest: nodeDigest }
-})
-afterAll(async () => {
-  await s3?.close()
-})
-
-const ctx = (r: TestRequest) => operationContext(env, r)
+const { s3, ctx } = useOperationTestS3()
 const run: TestS3["run"] = (e) => s3.run(e)
 const ok = (r: S3Response | string): S3Response => {
   if (typeof r === "string") throw new Error(`expected success, got ${r}`)

@@ -15,8 +15,11 @@ import { Effect, Exit, Layer, Scope } from "effect"
 import { SystemClockLive } from "../clock/system-clock.ts"
 import { SystemRandomLive } from "../random/system-random.ts"
 import { setLogLevel } from "../server/log.ts"
-import { NodeDigestLive } from "./digest.ts"
+import { nodeDigest, NodeDigestLive } from "./digest.ts"
 import { startS3Listener, type S3ListenerOptions } from "./listener.ts"
+import { operationContext, type TestRequest } from "@cairn/core/s3/operations.test-support"
+import type { OperationContext } from "@cairn/core/s3/context"
+import { afterAll, beforeAll } from "vitest"
 
 export const ADMIN = { accessKey: "CAIRNTESTADMINKEY0001", secretKey: "test-admin-secret-key-0123456789" }
 
@@ -61,4 +64,43 @@ export const startTestS3 = async (options: Partial<Pick<S3ListenerOptions, "tls"
     run: (effect) => Effect.runPromise(effect.pipe(Effect.provide(services))),
     close: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
+}
+
+/**
+ * The setup a file of S3 operation tests shares (core/src/s3's operations called directly on a
+ * test S3): one test S3 started before the file's tests and closed after them. `s3` stands for
+ * it and `ctx` builds a request's operation context; use both inside tests, once it has started.
+ */
+export const useOperationTestS3 = (): { readonly s3: TestS3; readonly ctx: (r: TestRequest) => OperationContext } => {
+  let started: TestS3 | undefined
+  beforeAll(async () => {
+    started = await startTestS3()
+  })
+  afterAll(async () => {
+    await started?.close()
+  })
+  const current = (): TestS3 => {
+    if (started === undefined) throw new Error("the test S3 is used before beforeAll started it")
+    return started
+  }
+  const s3: TestS3 = {
+    get endpoint() {
+      return current().endpoint
+    },
+    get port() {
+      return current().port
+    },
+    get store() {
+      return current().store
+    },
+    get users() {
+      return current().users
+    },
+    get kv() {
+      return current().kv
+    },
+    run: (effect) => current().run(effect),
+    close: () => current().close()
+  }
+  return { s3, ctx: (r) => operationContext({ store: s3.store, users: s3.users, digest: nodeDigest }, r) }
 }
