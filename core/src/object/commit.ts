@@ -14,9 +14,10 @@
 import { Effect, type Stream } from "effect"
 import { afterPrefix, invertedSeq, MAX_VERSION_SEQ, objectKey, seqOfVersionKey, versionKey, versionsOf } from "./catalog-keys.ts"
 import { ObjectCatalogError, type Catalog } from "./catalog.ts"
+import { assert } from "../invariant/invariant.ts"
 import type { BucketRecord } from "./buckets.ts"
 import { encodeObjectMeta, type ObjectBody, type ObjectMeta } from "./metadata.ts"
-import { type FinishBody, ObjectBodyError, PreconditionFailedError, type PutCondition } from "./object-api.ts"
+import { type FinishBody, isVersionId, ObjectBodyError, PreconditionFailedError, type PutCondition } from "./object-api.ts"
 import { isDeleteMarker, isVersioned, SEQ, seqOf, VERSIONED } from "./version-marks.ts"
 
 /** Why `condition` fails against the current version, or undefined. */
@@ -75,6 +76,10 @@ export const makeCommits = (catalog: Catalog) => {
         userMetadata: attributes,
         body: written.body
       }
+      // ObjectData refuses a body of another length than announced, and names its shards by the id it was given
+      // (garbage collection and repair find them by it).
+      assert(input.size === undefined || written.size === input.size, () => `a body announced as ${input.size} bytes was stored as ${written.size}`)
+      assert(written.body.kind === "inline" || written.body.id === bodyId, () => `body ${bodyId} stored under another id`)
       return { meta, written }
     })
 
@@ -113,6 +118,9 @@ export const makeCommits = (catalog: Catalog) => {
         const versionId = mode === "enabled"
           ? `${invertedSeq(seq)}-${(yield* random.nextUint32).toString(36)}${(yield* random.nextUint32).toString(36)}`
           : base.versionId
+        // A read by version id is one get: the id's digits name the version's non-current key.
+        assert(mode === "suspended" || (isVersionId(versionId) && MAX_VERSION_SEQ - Number(versionId.slice(0, 15)) === seq), () => `version id ${versionId} does not name seq ${seq}`)
+        assert(currentMeta === undefined || seq > seqOf(currentMeta), "a new version is newer than the one it replaces")
         const next: ObjectMeta = {
           ...base,
           versionId,

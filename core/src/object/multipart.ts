@@ -12,6 +12,7 @@ import { PART_PREFIX, partKey, UPLOAD_PREFIX, uploadKey } from "./catalog-keys.t
 import { json, parseJson, type Catalog } from "./catalog.ts"
 import type { Buckets } from "./buckets.ts"
 import type { Commits } from "./commit.ts"
+import { assert } from "../invariant/invariant.ts"
 import { encodeObjectMeta, MAX_PARTS, type ObjectMeta, type PartBody } from "./metadata.ts"
 import {
   type Attributes,
@@ -73,6 +74,7 @@ export const makeMultipart = (catalog: Catalog, buckets: Buckets, commits: Commi
       // A part record is an object record of the part; its number rides in `checksums`.
       const { meta, written } = yield* writeRecord(input, [["part", String(input.partNumber)]])
       const key = partKey(input.uploadId, input.partNumber)
+      assert(partInfo(meta).partNumber === input.partNumber, "a part record carries the number of its key")
       const value = encodeObjectMeta(meta)
       for (;;) {
         const current = yield* get(key)
@@ -101,7 +103,12 @@ export const makeMultipart = (catalog: Catalog, buckets: Buckets, commits: Commi
         chosen.push(meta)
       }
       const attributes = yield* input.finish(chosen.map(partInfo), uploadInfo(upload.record))
-      const parts: Array<PartBody> = chosen.map((meta) => ({ size: meta.size, body: meta.body as PartBody["body"] }))
+      const parts: Array<PartBody> = chosen.map((meta) => {
+        // A part record's body was written as a single object's (ObjectData), so parts never nest.
+        const body = meta.body
+        assert(body.kind !== "parts", () => `part ${partInfo(meta).partNumber} of ${input.uploadId} is itself assembled`)
+        return { size: meta.size, body }
+      })
       const size = parts.reduce((sum, p) => sum + p.size, 0)
       // The CRC32C of the parts' CRC32Cs (big-endian), as S3's composite checksums are built.
       const crcs = new Uint8Array(4 * chosen.length)

@@ -133,6 +133,10 @@ export const makeObjectData = (config: ObjectDataConfig): ObjectData => {
       const m = scheme.parityShards
       const shards = m === 0 ? data : Erasure.encode(codecFor(scheme), [...data, ...new Array<undefined>(m)])
       const nodes = yield* place(`${objectId}.${index}`, k + m)
+      // A stripe is k+m shards of one size on k+m distinct nodes: any k of them rebuild it, any m may be lost.
+      assert(shards.length === k + m && nodes.length === k + m, () => `stripe ${index} of ${objectId}: ${shards.length} shards on ${nodes.length} nodes, scheme ${k}+${m}`)
+      assert(shards.every((s) => s.length === shards[0]!.length), () => `stripe ${index} of ${objectId}: shards of different sizes`)
+      assert(new Set(nodes).size === nodes.length, () => `stripe ${index} of ${objectId}: two shards on one node`)
       yield* Effect.forEach(shards, (shard, i) => putShard(nodes[i]!, `${objectId}.${index}.${i}`, shard), { concurrency: "unbounded", discard: true })
       return { nodes, shardCrcs: shards.map((s) => crc32c(s)) }
     })
@@ -203,6 +207,8 @@ export const makeObjectData = (config: ObjectDataConfig): ObjectData => {
           const shards = Array.from({ length: k }, (_, i) => padded.subarray(i * shardSize, (i + 1) * shardSize))
           stripes.push(yield* writeStripe(scheme, objectId, stripes.length, shards))
         }
+        // Every byte is in a stripe, and no stripe is all padding.
+        assert(stripes.length === Math.ceil(total / (k * shardSize)), () => `${objectId}: ${stripes.length} stripes for ${total} bytes`)
         result = { kind: "striped", id: objectId, scheme, shardSize, stripes }
       }
       return { body: result, size: total, crc32c: crc }

@@ -10,7 +10,9 @@ import { afterPrefix, MAX_VERSION_SEQ, objectKey, versionKey, versionsOf } from 
 import type { Catalog } from "./catalog.ts"
 import type { Buckets } from "./buckets.ts"
 import { conditionProblem, type Commits } from "./commit.ts"
-import { encodeObjectMeta, type ObjectMeta } from "./metadata.ts"
+import { assert } from "../invariant/invariant.ts"
+import { shardLocations } from "./object-data.ts"
+import { encodeObjectMeta, type ObjectBody, type ObjectMeta } from "./metadata.ts"
 import {
   DeleteMarkerError,
   type DeleteObjectOutput,
@@ -26,6 +28,12 @@ import {
 } from "./object-api.ts"
 import { infoOf, isDeleteMarker, isVersioned, listedVersion, MARKER, seqOf } from "./version-marks.ts"
 
+/** Whether two bodies name a shard in common (inline bodies have none). */
+const sharesShards = (a: ObjectBody, b: ObjectBody) => {
+  const ids = new Set(shardLocations(a).map((loc) => loc.id))
+  return shardLocations(b).some((loc) => ids.has(loc.id))
+}
+
 export const makeObjectOperations = (catalog: Catalog, buckets: Buckets, commits: Commits) => {
   const { data, get, range, scanAll, cas, casSmall, decodeMeta, readObject, newId, wallMs, discard } = catalog
   const { requireBucket } = buckets
@@ -39,6 +47,8 @@ export const makeObjectOperations = (catalog: Catalog, buckets: Buckets, commits
       const committed = yield* Effect.tapError(commitAny(meta, input.condition, bucket.record.versioning), (e) =>
         // Not committed (or unknown): an unambiguous failure frees the body now; otherwise GC decides.
         e._tag === "ObjectStoreUnavailableError" && e.ambiguous ? Effect.void : discard(written.body))
+      // The body this put wrote has a fresh id, so no record it replaced names it: freeing those never frees it.
+      assert(committed.freed.every((body) => !sharesShards(body, written.body)), "a put frees the body it committed")
       yield* Effect.forEach(committed.freed, discard, { discard: true })
       return infoOf(committed.meta)
     })
