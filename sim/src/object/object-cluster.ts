@@ -1,9 +1,9 @@
 /**
  * Object nodes in the simulator: each node runs the storage node `cairn
- * server` runs (`core/src/node/storage-node.ts`: the KV server, Raft and the
- * object layer over one frame demultiplexer), restarting from its disk after a crash or
- * a storage failure, as `cairn server` would. The handles give tests and
- * workloads each live node's `ObjectNode`.
+ * server` runs (`core/src/node/storage-node.ts`: the KV server, Raft and
+ * the object layer over one frame demultiplexer), restarting from its disk
+ * after a crash or a storage failure, as `cairn server` would. The handles
+ * give tests and workloads each live node's `ObjectNode`.
  */
 import { Clock, type NodeId } from "@cairn/core"
 import { makeStorageNode } from "@cairn/core/node/storage-node"
