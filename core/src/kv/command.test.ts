@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { RaftDecodeError } from "../raft/codec.ts"
+import { RaftDecodeError } from "../codec/decode-error.ts"
 import {
   decodeResult,
   decodeSessionCommand,

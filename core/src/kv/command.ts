@@ -6,7 +6,7 @@
  * (see `sessions.ts`). A `KvResult` is what applying it returns, and what the
  * server sends back.
  *
- * Encoding, version 1 (big-endian, integers as in `raft/codec.ts`):
+ * Encoding, version 1 (big-endian, integers as in `codec/writer.ts`):
  * - session command: u8 version, string clientId, uint seq, u8 op, then per op
  *   put: string key, bytes value | delete: string key |
  *   cas: string key, u8 expected kind (0 absent, 1 revision) [uint revision],
@@ -20,7 +20,9 @@
  * results of the state machine (`validateCommand`), so an oversized key gets
  * an answer, not a dropped entry.
  */
-import { RaftDecodeError, Reader, Writer } from "../raft/codec.ts"
+import { RaftDecodeError } from "../codec/decode-error.ts"
+import { Reader } from "../codec/reader.ts"
+import { Writer } from "../codec/writer.ts"
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES, utf8Length } from "./keys.ts"
 
 export type KvCommand =

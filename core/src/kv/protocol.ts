@@ -12,7 +12,10 @@
  *   nothing happened (for example no leader confirmed a read in time).
  */
 import type { NodeId } from "../node/node-id.ts"
-import { frame, RaftDecodeError, Reader, unframe, Writer } from "../raft/codec.ts"
+import { RaftDecodeError } from "../codec/decode-error.ts"
+import { frame, unframe } from "../codec/frame.ts"
+import { Reader } from "../codec/reader.ts"
+import { Writer } from "../codec/writer.ts"
 import { decodeResult, decodeSessionCommand, encodeResult, encodeSessionCommand, type KvCommand, type KvResult, type SessionCommand } from "./command.ts"
 
 export const CLIENT_REQUEST_KIND = 64

@@ -15,11 +15,12 @@ import { InvariantViolation } from "../invariant/invariant.ts"
 import { Network } from "../network/network.ts"
 import type { NodeId } from "../node/node-id.ts"
 import type { Random } from "../random/random.ts"
-import type { Reader } from "../raft/codec.ts"
+import type { Reader } from "../codec/reader.ts"
 import { makeRaftNode, NotLeaderError, type RaftNode, type RaftNodeConfig, type RaftObserver } from "../raft/node.ts"
 import type { RaftStorageError } from "../raft/storage.ts"
+import { type FrameDemux, makeFrameDemux } from "../transport/frame-demux.ts"
 import { decodeSessionCommand, encodeSessionCommand, type KvCommand, type KvResult, type SessionCommand } from "./command.ts"
-import { CLIENT_REQUEST_KIND, CLIENT_RESPONSE_KIND, decodeClientRequest, encodeClientResponse, type ClientResponse, type ReadConsistency } from "./protocol.ts"
+import { CLIENT_REQUEST_KIND, decodeClientRequest, encodeClientResponse, type ClientResponse, type ReadConsistency } from "./protocol.ts"
 import { KvStateMachine } from "./state-machine.ts"
 
 /** Spans (`kv.submit`, `kv.query`) are no-ops unless the runtime installs a tracer; no stack capture per request. */
@@ -39,10 +40,11 @@ export interface KvServerConfig {
   /** Clients waiting for their writes; the oldest are forgotten beyond this (they time out and retry). */
   readonly maxPendingWrites?: number
   /**
-   * Frames of other protocols sharing the node's transport (kinds 66 and up,
-   * e.g. shard transfer). Called on the receiver fiber: it must not block.
+   * The node's frame demultiplexer (default: a new one over the Network service). The server
+   * registers the client protocol's request kind on it and hands it to Raft; the node's other
+   * services register theirs.
    */
-  readonly onForeignFrame?: (from: NodeId, kind: number, body: Reader) => Effect.Effect<void>
+  readonly frames?: FrameDemux
 }
 
 export class KvTimeoutError extends Data.TaggedError("KvTimeoutError")<{
@@ -52,6 +54,8 @@ export class KvTimeoutError extends Data.TaggedError("KvTimeoutError")<{
 
 export interface KvServer {
   readonly raft: RaftNode
+  /** The node's frame demultiplexer, for the services that share this node's transport. */
+  readonly frames: FrameDemux
   readonly stateMachine: KvStateMachine
   readonly run: Effect.Effect<never, RaftStorageError>
   /**
@@ -85,12 +89,8 @@ export const makeKvServer = (config: KvServerConfig): Effect.Effect<
     const answered = yield* Queue.unbounded<{ readonly to: NodeId; readonly response: ClientResponse }>()
 
     let raftNode: RaftNode | undefined
-    const onForeignFrame = (from: NodeId, kind: number, body: Reader): Effect.Effect<void> =>
+    const onClientRequest = (from: NodeId, body: Reader): Effect.Effect<void> =>
       Effect.gen(function*() {
-        if (kind !== CLIENT_REQUEST_KIND) {
-          if (kind > CLIENT_RESPONSE_KIND && config.onForeignFrame !== undefined) yield* config.onForeignFrame(from, kind, body)
-          return
-        }
         if (raftNode === undefined) return
         const node = raftNode
         let request
@@ -145,6 +145,9 @@ export const makeKvServer = (config: KvServerConfig): Effect.Effect<
         )
       })
 
+    const frames = config.frames ?? makeFrameDemux(network)
+    frames.register("kv", [CLIENT_REQUEST_KIND], (from, _kind, body) => onClientRequest(from, body))
+
     const { node, run } = yield* makeRaftNode<KvResult>({
       id: config.id,
       voters: config.voters,
@@ -176,7 +179,7 @@ export const makeKvServer = (config: KvServerConfig): Effect.Effect<
         if ("requestId" in waiter) Queue.offerUnsafe(answered, { to: waiter.from, response: { kind: "result", requestId: waiter.requestId, result } })
         else Deferred.doneUnsafe(waiter, Effect.succeed(result))
       },
-      onForeignFrame,
+      frames,
       ...(config.tickMs === undefined ? {} : { tickMs: config.tickMs }),
       ...(config.raft === undefined ? {} : { options: config.raft }),
       ...(config.walSegmentBytes === undefined ? {} : { walSegmentBytes: config.walSegmentBytes }),
@@ -215,5 +218,5 @@ export const makeKvServer = (config: KvServerConfig): Effect.Effect<
         return command.op === "get" ? stateMachine.get(command.key) : stateMachine.range(command.start, command.end, command.limit)
       }).pipe(Effect.withSpan("kv.query", { attributes: { "kv.op": command.op, "kv.consistency": consistency } }, untraced))
 
-    return { raft: node, get stateMachine() { return stateMachine }, run: Effect.raceFirst(run, answerer) as Effect.Effect<never, RaftStorageError>, submit, query }
+    return { raft: node, frames, get stateMachine() { return stateMachine }, run: Effect.raceFirst(run, answerer) as Effect.Effect<never, RaftStorageError>, submit, query }
   })

@@ -1,7 +1,9 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { InvariantViolation } from "../invariant/invariant.ts"
-import { RaftDecodeError, Reader, Writer } from "../raft/codec.ts"
+import { RaftDecodeError } from "../codec/decode-error.ts"
+import { Reader } from "../codec/reader.ts"
+import { Writer } from "../codec/writer.ts"
 import { SessionTable } from "./sessions.ts"
 
 const roundTrip = (t: SessionTable, appliedIndex: number): SessionTable => {

@@ -20,7 +20,9 @@
  * a new client and applies a second time. Capacity is part of the state
  * machine's definition, identical on every replica, and travels in snapshots.
  */
-import { RaftDecodeError, type Reader, type Writer } from "../raft/codec.ts"
+import { RaftDecodeError } from "../codec/decode-error.ts"
+import type { Reader } from "../codec/reader.ts"
+import type { Writer } from "../codec/writer.ts"
 import { assert } from "../invariant/invariant.ts"
 import { readResult, validateClientId, writeResult, type KvResult } from "./command.ts"
 

@@ -16,7 +16,9 @@
 import { Data } from "effect"
 import { crc32c } from "../checksum/crc32c.ts"
 import { assert } from "../invariant/invariant.ts"
-import { RaftDecodeError, Reader, Writer } from "../raft/codec.ts"
+import { RaftDecodeError } from "../codec/decode-error.ts"
+import { Reader } from "../codec/reader.ts"
+import { Writer } from "../codec/writer.ts"
 import {
   decodeSessionCommand,
   errorResult,

@@ -3,7 +3,7 @@
  * object's key, and the only thing that makes an object exist (shards
  * without a committed record are garbage).
  *
- * Binary format, version 1 (big-endian, Writer/Reader of raft/codec.ts):
+ * Binary format, version 1 (big-endian, Writer/Reader of codec/):
  * u32 magic "COBJ", u8 version, strings bucket, key, versionId, uint size,
  * uint createdMs, u32 content CRC32C, u32 n + n (name, value) checksum
  * pairs, u32 n + n (name, value) user metadata pairs, u8 body kind, body,
@@ -19,7 +19,9 @@ import { Data, Effect, Result } from "effect"
 import { crc32c } from "../checksum/crc32c.ts"
 import { Clock } from "../clock/clock.ts"
 import { assert } from "../invariant/invariant.ts"
-import { RaftDecodeError, Reader, Writer } from "../raft/codec.ts"
+import { RaftDecodeError } from "../codec/decode-error.ts"
+import { Reader } from "../codec/reader.ts"
+import { Writer } from "../codec/writer.ts"
 import { geometryProblem, stripeCount } from "./layout.ts"
 import { makeScheme, SchemeError, type ErasureScheme } from "./scheme.ts"
 

@@ -17,9 +17,9 @@ import { makeLocalKvClient } from "../kv/local-client.ts"
 import type { KvServer } from "../kv/server.ts"
 import type { Network } from "../network/network.ts"
 import type { NodeId } from "../node/node-id.ts"
-import type { Reader } from "../raft/codec.ts"
 import { Random } from "../random/random.ts"
 import { makeShardStore, type ShardReadError } from "../shard-store/shard-store.ts"
+import type { FrameDemux } from "../transport/frame-demux.ts"
 import { makeGarbageCollector, type GarbageCollector, type SweepReport } from "./garbage.ts"
 import { makeObjectData } from "./object-data.ts"
 import { makeObjectStore } from "./object-store.ts"
@@ -35,6 +35,8 @@ export const SCHEME_KEY = "\u0000c/ec-scheme"
 export interface ObjectNodeConfig {
   readonly self: NodeId
   readonly kv: KvServer
+  /** The node's frame demultiplexer: shard transfer registers its kinds (66 and 67) on it. */
+  readonly frames: FrameDemux
   /** The cluster's members, for placing new shards and relocating lost ones. */
   readonly members: () => ReadonlyArray<PlacementNode>
   /** The scheme to propose at bootstrap (K+M); default: `defaultScheme` of the member count. */
@@ -53,8 +55,6 @@ export interface ObjectNodeConfig {
 
 export interface ObjectNode {
   readonly store: ObjectStore
-  /** Give it every frame of kinds 66 and 67 (pass it as the KV server's `onForeignFrame`). */
-  readonly onFrame: (from: NodeId, kind: number, body: Reader) => Effect.Effect<void>
   readonly kv: KvClient
   readonly transfer: ShardTransfer
   readonly garbage: GarbageCollector
@@ -73,6 +73,13 @@ export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNo
     const clock = yield* Clock
     const shards = yield* makeShardStore({ dir: config.shardDir ?? "shards" })
     const transfer = yield* makeShardTransfer({ self: config.self, store: shards, timeoutMs: config.transferTimeoutMs ?? 5_000 })
+    config.frames.register("shard-transfer", [SHARD_REQUEST_KIND, SHARD_RESPONSE_KIND], (from, kind, body) =>
+      // One generator around the transfer's handler, as when these frames came through the KV
+      // server's dispatch: the simulator's scheduler counts Effect operations, and this keeps the
+      // count per frame, and so every simulated run, as it was.
+      Effect.gen(function*() {
+        yield* transfer.onFrame(from, kind, body)
+      }))
     const kvTimeoutMs = config.kvTimeoutMs ?? 2_000
     const kv = yield* makeLocalKvClient(config.kv, { clientId: `objects-${config.self}`, requestTimeoutMs: kvTimeoutMs, deadlineMs: kvTimeoutMs * 5 })
 
@@ -115,7 +122,6 @@ export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNo
 
     return {
       store,
-      onFrame: (from, kind, body) => (kind === SHARD_REQUEST_KIND || kind === SHARD_RESPONSE_KIND ? transfer.onFrame(from, kind, body) : Effect.void),
       kv,
       transfer,
       garbage,

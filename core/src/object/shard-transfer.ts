@@ -17,7 +17,9 @@ import { Data, Deferred, Effect, Scope } from "effect"
 import { Clock } from "../clock/clock.ts"
 import { Network } from "../network/network.ts"
 import type { NodeId } from "../node/node-id.ts"
-import { frame, Reader, Writer } from "../raft/codec.ts"
+import { frame } from "../codec/frame.ts"
+import { Reader } from "../codec/reader.ts"
+import { Writer } from "../codec/writer.ts"
 import type { ShardStore } from "../shard-store/shard-store.ts"
 
 export const SHARD_REQUEST_KIND = 66

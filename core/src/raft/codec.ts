@@ -1,23 +1,21 @@
 /**
- * Raft's wire and disk encoding: versioned binary frames with a CRC32C, so
- * that a flipped bit is a dropped message or a detected corrupt record,
- * never a wrong one.
- *
- * Frame: magic u16 "RF", version u8, kind u8, body length u32, CRC32C u32 of
- * the first 8 header bytes and the body, body. Integers up to 2^53 are written as two u32 halves.
+ * Raft's wire and disk encoding: its messages, entries, hard state, snapshot
+ * metadata and membership changes, written with the shared binary codec
+ * (`codec/writer.ts`, `codec/reader.ts`) and sent in its checksummed frames
+ * (`codec/frame.ts`), so that a flipped bit is a dropped message or a
+ * detected corrupt record, never a wrong one. A message's frame kind is its
+ * type's index; Raft owns kinds 0 to 63.
  */
-import { Data } from "effect"
-import { crc32c, crc32cUpdate } from "../checksum/crc32c.ts"
-import { assert } from "../invariant/invariant.ts"
+import { RaftDecodeError } from "../codec/decode-error.ts"
+import { frame, unframe } from "../codec/frame.ts"
+import { Reader } from "../codec/reader.ts"
+import { Writer } from "../codec/writer.ts"
 import type { NodeId } from "../node/node-id.ts"
 import type { ClusterConfig, ConfChange, ConfChangeStep } from "./membership.ts"
 import type { Entry, HardState, Message, SnapshotMeta } from "./types.ts"
 
-export class RaftDecodeError extends Data.TaggedError("RaftDecodeError")<{ readonly message: string }> {}
-
-const MAGIC = 0x5246
-const VERSION = 1
-const HEADER = 12
+// The shared codec, still importable from here (Raft's public module exports it, as it always did).
+export { frame, RaftDecodeError, Reader, unframe, Writer }
 
 const messageTypes = [
   "vote", "vote-response", "append", "append-response", "heartbeat", "heartbeat-response", "snapshot",
@@ -25,134 +23,6 @@ const messageTypes = [
   "repair-snapshot"
 ] as const
 const entryKinds = ["command", "config", "noop"] as const
-
-const encoder = new TextEncoder()
-// ignoreBOM: a leading U+FEFF is part of the string (a key "\uFEFFa" must not read back as "a").
-const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
-
-/** A growable byte writer. */
-export class Writer {
-  private bytes = new Uint8Array(256)
-  private view = new DataView(this.bytes.buffer)
-  length = 0
-
-  private ensure(extra: number): void {
-    if (this.length + extra <= this.bytes.length) return
-    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + extra))
-    grown.set(this.bytes.subarray(0, this.length))
-    this.bytes = grown
-    this.view = new DataView(grown.buffer)
-  }
-
-  u8(v: number): void {
-    this.ensure(1)
-    this.view.setUint8(this.length, v)
-    this.length += 1
-  }
-
-  u32(v: number): void {
-    this.ensure(4)
-    this.view.setUint32(this.length, v >>> 0)
-    this.length += 4
-  }
-
-  /** A non-negative safe integer. */
-  uint(v: number): void {
-    assert(Number.isSafeInteger(v) && v >= 0, () => `not a non-negative safe integer: ${v}`)
-    this.u32(Math.floor(v / 0x1_0000_0000))
-    this.u32(v % 0x1_0000_0000)
-  }
-
-  bool(v: boolean): void {
-    this.u8(v ? 1 : 0)
-  }
-
-  raw(data: Uint8Array): void {
-    this.u32(data.length)
-    this.ensure(data.length)
-    this.bytes.set(data, this.length)
-    this.length += data.length
-  }
-
-  string(v: string): void {
-    this.raw(encoder.encode(v))
-  }
-
-  finish(): Uint8Array {
-    return this.bytes.slice(0, this.length)
-  }
-}
-
-/** A bounds-checked byte reader; every overrun is a `RaftDecodeError`. */
-export class Reader {
-  private offset: number
-  private readonly view: DataView
-  private readonly bytes: Uint8Array
-  private readonly end: number
-
-  constructor(bytes: Uint8Array, offset = 0, end = bytes.length) {
-    this.bytes = bytes
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    this.offset = offset
-    this.end = end
-  }
-
-  private need(n: number): void {
-    if (this.offset + n > this.end) throw new RaftDecodeError({ message: `truncated at byte ${this.offset} (needed ${n})` })
-  }
-
-  u8(): number {
-    this.need(1)
-    return this.view.getUint8(this.offset++)
-  }
-
-  u32(): number {
-    this.need(4)
-    const v = this.view.getUint32(this.offset)
-    this.offset += 4
-    return v
-  }
-
-  uint(): number {
-    const hi = this.u32()
-    const lo = this.u32()
-    const v = hi * 0x1_0000_0000 + lo
-    if (!Number.isSafeInteger(v)) throw new RaftDecodeError({ message: "integer out of range" })
-    return v
-  }
-
-  bool(): boolean {
-    const v = this.u8()
-    if (v > 1) throw new RaftDecodeError({ message: `bad boolean ${v}` })
-    return v === 1
-  }
-
-  raw(): Uint8Array {
-    const length = this.u32()
-    this.need(length)
-    const out = this.bytes.slice(this.offset, this.offset + length)
-    this.offset += length
-    return out
-  }
-
-  string(): string {
-    try {
-      return decoder.decode(this.raw())
-    } catch (error) {
-      if (error instanceof RaftDecodeError) throw error
-      throw new RaftDecodeError({ message: "invalid UTF-8" })
-    }
-  }
-
-  /** Nothing left to read (a record written by an older version ends early). */
-  atEnd(): boolean {
-    return this.offset === this.end
-  }
-
-  done(): void {
-    if (this.offset !== this.end) throw new RaftDecodeError({ message: `${this.end - this.offset} trailing bytes` })
-  }
-}
 
 const writeIds = (w: Writer, ids: ReadonlyArray<NodeId>) => {
   w.u32(ids.length)
@@ -203,32 +73,6 @@ const readEntries = (r: Reader): ReadonlyArray<Entry> => {
   const out: Array<Entry> = []
   for (let i = 0; i < n; i++) out.push(readEntry(r))
   return out
-}
-
-/** Wraps a body in a checksummed frame of `kind`. */
-export const frame = (kind: number, body: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(HEADER + body.length)
-  const view = new DataView(out.buffer)
-  view.setUint16(0, MAGIC)
-  view.setUint8(2, VERSION)
-  view.setUint8(3, kind)
-  view.setUint32(4, body.length)
-  out.set(body, HEADER)
-  // The checksum covers the header's first 8 bytes too: a flipped kind must not parse as another message.
-  view.setUint32(8, crc32cUpdate(crc32c(out, 0, 8), body))
-  return out
-}
-
-/** Checks a frame and returns its kind and a reader over its body. */
-export const unframe = (bytes: Uint8Array): { readonly kind: number; readonly body: Reader } => {
-  if (bytes.length < HEADER) throw new RaftDecodeError({ message: "frame shorter than its header" })
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  if (view.getUint16(0) !== MAGIC) throw new RaftDecodeError({ message: "bad magic" })
-  if (view.getUint8(2) !== VERSION) throw new RaftDecodeError({ message: `unsupported version ${view.getUint8(2)}` })
-  const length = view.getUint32(4)
-  if (HEADER + length !== bytes.length) throw new RaftDecodeError({ message: "frame length mismatch" })
-  if (crc32cUpdate(crc32c(bytes, 0, 8), bytes, HEADER, HEADER + length) !== view.getUint32(8)) throw new RaftDecodeError({ message: "checksum mismatch" })
-  return { kind: view.getUint8(3), body: new Reader(bytes, HEADER, HEADER + length) }
 }
 
 export const encodeMessage = (m: Message): Uint8Array => {
@@ -296,6 +140,9 @@ export const decodeMessage = (bytes: Uint8Array): Message => {
 
 /** Frame kinds below this are Raft messages; the rest belong to protocols sharing the transport. */
 export const FIRST_FOREIGN_KIND = 64
+
+/** The frame kinds Raft owns on the node's transport (kinds it does not know yet are dropped as damaged). */
+export const RAFT_FRAME_KINDS: ReadonlyArray<number> = Array.from({ length: FIRST_FOREIGN_KIND }, (_, kind) => kind)
 
 /** Decodes the body of an already checked frame of `kind`. */
 export const decodeMessageBody = (kind: number, r: Reader): Message => {

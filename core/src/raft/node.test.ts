@@ -4,13 +4,14 @@ import { Cause, Effect, Exit, Layer } from "effect"
 import { describe, expect, it } from "vitest"
 import { InvariantViolation } from "../invariant/invariant.ts"
 import { nodeId } from "../node/node-id.ts"
+import { makeFrameDemux } from "../transport/frame-demux.ts"
 import { FIRST_FOREIGN_KIND, frame } from "./codec.ts"
 import { makeRaftNode } from "./node.ts"
 
 const [n1, n2] = [nodeId("n1"), nodeId("n2")]
 
 /**
- * Runs a one-voter node n1 whose foreign-frame handler throws `thrown` when called, has n2 send
+ * Runs a one-voter node n1 beside a service whose frame handler throws `thrown` when called, has n2 send
  * it a damaged frame and then a foreign one, and returns how the node's run ended (undefined:
  * still running after many scheduler turns).
  */
@@ -19,14 +20,16 @@ const runAfterFrames = (thrown: unknown) =>
     Effect.scoped(
       Effect.gen(function*() {
         const net = yield* inMemoryNetwork([n1, n2])
+        const frames = makeFrameDemux(net.node(n1))
+        frames.register("test", [FIRST_FOREIGN_KIND], () => {
+          throw thrown
+        })
         const { run } = yield* makeRaftNode({
           id: n1,
           voters: [n1],
           dataDir: "n1",
           stateMachine: { apply: () => undefined },
-          onForeignFrame: () => {
-            throw thrown
-          }
+          frames
         }).pipe(Effect.provideService(Network, net.node(n1)))
         yield* net.node(n2).send(n1, new Uint8Array([1, 2, 3])) // damaged: dropped
         yield* net.node(n2).send(n1, frame(FIRST_FOREIGN_KIND, new Uint8Array(0)))

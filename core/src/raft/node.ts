@@ -18,11 +18,12 @@
 import { Data, Deferred, Effect, Queue, type Scope } from "effect"
 import { Clock } from "../clock/clock.ts"
 import type { Disk } from "../disk/disk.ts"
-import { assert, InvariantViolation } from "../invariant/invariant.ts"
+import { assert } from "../invariant/invariant.ts"
 import { Network } from "../network/network.ts"
 import type { NodeId } from "../node/node-id.ts"
 import { Random } from "../random/random.ts"
-import { decodeMessageBody, encodeMessage, FIRST_FOREIGN_KIND, type Reader, unframe } from "./codec.ts"
+import { type FrameDemux, type FrameHandler, makeFrameDemux } from "../transport/frame-demux.ts"
+import { decodeMessageBody, encodeMessage, RAFT_FRAME_KINDS } from "./codec.ts"
 import { initialConfig, members, type ConfChange } from "./membership.ts"
 import { defaultRaftOptions, Raft, type ProposeOutcome, type RaftOptions, type Ready, type SoftState } from "./raft.ts"
 import { openRaftStorage, type RaftStorageError } from "./storage.ts"
@@ -65,8 +66,12 @@ export interface RaftNodeConfig<R> {
    */
   readonly snapshotEvery?: number
   readonly observer?: RaftObserver
-  /** Frames of other protocols on the same transport (kind >= 64), e.g. client requests. */
-  readonly onForeignFrame?: (from: NodeId, kind: number, body: Reader) => Effect.Effect<void>
+  /**
+   * The node's frame demultiplexer (default: a new one over the Network service). Raft registers
+   * its message kinds on it and runs its loop among its own fibers; the node's other services
+   * register theirs.
+   */
+  readonly frames?: FrameDemux
 }
 
 export interface RaftNode {
@@ -312,31 +317,19 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
     const ticker = Effect.forever(
       Effect.andThen(clock.sleep(tickMs), Queue.offer(inputs, { _tag: "tick" } as const))
     )
-    const receiver = Effect.forever(
-      Effect.gen(function*() {
-        const envelope = yield* network.receive
-        let message: Message
-        try {
-          const { kind, body } = unframe(envelope.payload)
-          if (kind >= FIRST_FOREIGN_KIND) {
-            if (config.onForeignFrame !== undefined) yield* config.onForeignFrame(envelope.from, kind, body)
-            return
-          }
-          message = decodeMessageBody(kind, body)
-        } catch (error) {
-          // A broken invariant is a bug, never a damaged frame: protocol code never catches it.
-          if (error instanceof InvariantViolation) throw error
-          return // a damaged frame: dropped, as the network may do anyway
-        }
-        // A message's claimed sender must be the link it came on.
-        if (message.from !== envelope.from || message.to !== config.id) return
-        yield* Queue.offer(inputs, { _tag: "message", message })
-      })
-    )
+    // Raft's messages, checked and decoded, join the main loop's inputs.
+    const onMessage: FrameHandler = (from, kind, body) => {
+      const message = decodeMessageBody(kind, body)
+      // A message's claimed sender must be the link it came on.
+      if (message.from !== from || message.to !== config.id) return Effect.void
+      return Queue.offer(inputs, { _tag: "message", message })
+    }
+    const frames = config.frames ?? makeFrameDemux(network)
+    frames.register("raft", RAFT_FRAME_KINDS, onMessage)
 
     const run: Effect.Effect<never, RaftStorageError> = Effect.raceFirst(
       mainLoop,
-      Effect.raceFirst(ticker, receiver)
+      Effect.raceFirst(ticker, frames.run)
     ) as Effect.Effect<never, RaftStorageError>
 
     const node: RaftNode = {

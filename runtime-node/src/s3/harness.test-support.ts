@@ -5,10 +5,9 @@
  * listener on a free loopback port.
  */
 import { Disk, Network, nodeId } from "@cairn/core"
-import { type KvServer, makeKvServer } from "@cairn/core/kv/server"
-import { makeObjectNode } from "@cairn/core/object/object-node"
+import type { KvServer } from "@cairn/core/kv/server"
+import { makeStorageNode } from "@cairn/core/node/storage-node"
 import type { ObjectStore } from "@cairn/core/object/object-api"
-import type { Reader } from "@cairn/core/raft/codec"
 import { makeUsers, type Users } from "@cairn/core/s3/users"
 import { inMemoryDisk, inMemoryNetwork } from "@cairn/runtime-test"
 import { Effect, Exit, Layer, Scope } from "effect"
@@ -41,13 +40,10 @@ export const startTestS3 = async (options: Partial<Pick<S3ListenerOptions, "tls"
   const services = Layer.mergeAll(SystemClockLive, SystemRandomLive, NodeDigestLive, Layer.succeed(Disk, inMemoryDisk()))
   const program = Effect.gen(function*() {
     const network = (yield* inMemoryNetwork([n1])).node(n1)
-    let frames: (from: typeof n1, kind: number, body: Reader) => Effect.Effect<void> = () => Effect.void
-    const kv = yield* makeKvServer({ id: n1, voters: [n1], dataDir: "raft", onForeignFrame: (from, kind, body) => frames(from, kind, body) }).pipe(
-      Effect.provideService(Network, network)
-    )
-    yield* Effect.forkScoped(kv.run)
-    const node = yield* makeObjectNode({ self: n1, kv, members: () => [{ id: n1, domain: "n1" }] }).pipe(Effect.provideService(Network, network))
-    frames = node.onFrame
+    const { kv, objects: node, run } = yield* Effect.gen(() =>
+      makeStorageNode({ id: n1, voters: [n1], kv: { dataDir: "raft" }, objects: { members: () => [{ id: n1, domain: "n1" }] } })
+    ).pipe(Effect.provideService(Network, network))
+    yield* Effect.forkScoped(run)
     yield* Effect.forkScoped(node.background)
     const users = makeUsers(node.kv, ADMIN)
     const listener = yield* startS3Listener({ store: node.store, users, address: { host: "127.0.0.1", port: 0 }, drainMs: 100, ...options })

@@ -11,9 +11,8 @@
  * tracing on, the last spans are flushed to the collector (at most 3 s);
  * last, the data directory's lock is released.
  */
-import { makeKvServer, Network, type NodeId } from "@cairn/core"
-import { makeObjectNode } from "@cairn/core/object/object-node"
-import type { Reader } from "@cairn/core/raft/codec"
+import { Network, type NodeId } from "@cairn/core"
+import { makeStorageNode, type StorageNode } from "@cairn/core/node/storage-node"
 import { makeUsers } from "@cairn/core/s3/users"
 import { Data, Effect, Fiber, Layer, References } from "effect"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
@@ -34,6 +33,7 @@ import { makeMembers } from "./members.ts"
 import { makeMetrics, timedDiskLayer, type RaftSnapshot } from "./metrics.ts"
 import { startObservability } from "./observability.ts"
 import { credentialsFile, storedClusterSecret, storedCredentials } from "./secrets.ts"
+import type { SweepEvent } from "./storage-metrics.ts"
 import { readApiTls, readPeerTls } from "./tls-files.ts"
 import { tracingLayer, type TracingOptions } from "./tracing.ts"
 
@@ -112,37 +112,38 @@ export const runServer = (
           Effect.mapError((e) => new ServerStartError({ message: `cannot listen on --peer-listen ${e.host}:${e.port}: ${e.message}`, exitCode: 1 }))
         )
         const voters = [...config.peers.keys()].filter((id) => !(config.join && id === config.id))
-        // Shard transfer shares the peer transport; its frames reach the object layer once it exists.
-        let objectFrames: (from: NodeId, kind: number, body: Reader) => Effect.Effect<void> = () => Effect.void
-        const kv = yield* makeKvServer({
-          id: config.id,
-          voters: voters as ReadonlyArray<NodeId>,
-          dataDir: "raft",
-          onForeignFrame: (from, kind, body) => objectFrames(from, kind, body)
-        }).pipe(
+        // Metrics count the object layer's sweeps once observability (which reads the KV server) is
+        // up; the sweeps run in its background loops, forked after that.
+        let onSweep: (event: SweepEvent) => void = () => {}
+        // Shards go to the members of the configuration this node has applied (each its own failure domain).
+        const storage: StorageNode = yield* Effect.gen(() =>
+          makeStorageNode({
+            id: config.id,
+            voters: voters as ReadonlyArray<NodeId>,
+            kv: { dataDir: "raft" },
+            objects: {
+              members: () => Effect.runSync(storage.kv.raft.status).members.map((id) => ({ id, domain: id })),
+              onSweep: (event) => onSweep(event),
+              ...(config.ec === undefined ? {} : { scheme: config.ec })
+            }
+          })
+        ).pipe(
           Effect.provideService(Network, net.network),
-          Effect.mapError((e) => new ServerStartError({ message: `cannot open the Raft log in ${dataDir}/raft: ${e.message}`, exitCode: 1 }))
+          Effect.catchTags({
+            RaftStorageError: (e) => Effect.fail(new ServerStartError({ message: `cannot open the Raft log in ${dataDir}/raft: ${e.message}`, exitCode: 1 })),
+            ShardReadError: (e) => Effect.fail(new ServerStartError({ message: `cannot open the shard store in ${dataDir}/shards: ${e.message}`, exitCode: 1 }))
+          })
         )
+        const { kv, objects: objectNode } = storage
         status = () => {
           const s = Effect.runSync(kv.raft.status)
           return { role: s.role, term: s.term, commit: s.commit, applied: s.applied, lastIndex: s.lastIndex, hasLeader: s.leader !== undefined }
         }
-        const runFiber = yield* Effect.forkScoped(kv.run)
+        const runFiber = yield* Effect.forkScoped(storage.run)
         const observability = yield* startObservability({ config, dataDir, kv, metrics }).pipe(
           Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 }))
         )
-        // Shards go to the members of the configuration this node has applied (each its own failure domain).
-        const objectNode = yield* makeObjectNode({
-          self: config.id,
-          kv,
-          members: () => Effect.runSync(kv.raft.status).members.map((id) => ({ id, domain: id })),
-          onSweep: observability.onSweep,
-          ...(config.ec === undefined ? {} : { scheme: config.ec })
-        }).pipe(
-          Effect.provideService(Network, net.network),
-          Effect.mapError((e) => new ServerStartError({ message: `cannot open the shard store in ${dataDir}/shards: ${e.message}`, exitCode: 1 }))
-        )
-        objectFrames = objectNode.onFrame
+        onSweep = observability.onSweep
         yield* Effect.forkScoped(Effect.withTracerEnabled(objectNode.background, false))
         const s3Users = makeUsers(objectNode.kv, credentials)
         const members = makeMembers(config, kv, net)

@@ -1,13 +1,13 @@
 /**
- * Object nodes in the simulator: each node runs the KV server (Raft) and
- * the object layer on top of it, restarting from its disk after a crash or
- * a storage failure, as `cairn server` would. The handles give tests and
- * workloads each live node's `ObjectNode`.
+ * Object nodes in the simulator: each node runs the storage node `cairn
+ * server` runs (`core/src/node/storage-node.ts`: the KV server, Raft and
+ * the object layer over one frame demultiplexer), restarting from its disk
+ * after a crash or a storage failure, as `cairn server` would. The handles
+ * give tests and workloads each live node's `ObjectNode`.
  */
 import { Clock, type NodeId } from "@cairn/core"
-import { makeKvServer } from "@cairn/core/kv/server"
-import { makeObjectNode, type ObjectNode, type ObjectNodeConfig } from "@cairn/core/object/object-node"
-import type { Reader } from "@cairn/core/raft/codec"
+import { makeStorageNode } from "@cairn/core/node/storage-node"
+import type { ObjectNode, ObjectNodeConfig } from "@cairn/core/object/object-node"
 import type { RaftObserver } from "@cairn/core/raft/node"
 import { Effect } from "effect"
 import type { NodeProgram, NodeServices } from "../cluster.ts"
@@ -21,7 +21,7 @@ export interface ObjectServers {
 export const objectServers = (options: {
   readonly voters: ReadonlyArray<NodeId>
   readonly observer?: RaftObserver
-  readonly object?: Partial<Omit<ObjectNodeConfig, "self" | "kv" | "members">>
+  readonly object?: Partial<Omit<ObjectNodeConfig, "self" | "kv" | "members" | "frames">>
   /** Started with each incarnation of each node once its object layer is up (a co-located client, say); ends with it. */
   readonly onStart?: (id: NodeId, node: ObjectNode) => Effect.Effect<void, never, NodeServices>
   /** Where shards may go (default: the voters); a test changes it to model a node's removal. */
@@ -34,22 +34,21 @@ export const objectServers = (options: {
       Effect.scoped(
         Effect.gen(function*() {
           nodes.delete(id)
-          let frames: (from: NodeId, kind: number, body: Reader) => Effect.Effect<void> = () => Effect.void
-          const kv = yield* makeKvServer({
+          const { objects: node, run } = yield* makeStorageNode({
             id,
             voters: options.voters,
-            dataDir: "raft",
-            walSegmentBytes: 256 << 10,
-            snapshotEvery: 500,
-            onForeignFrame: (from, kind, body) => frames(from, kind, body),
-            ...(options.observer === undefined ? {} : { observer: options.observer })
+            kv: {
+              dataDir: "raft",
+              walSegmentBytes: 256 << 10,
+              snapshotEvery: 500,
+              ...(options.observer === undefined ? {} : { observer: options.observer })
+            },
+            objects: { members, ...options.object }
           })
-          const node = yield* makeObjectNode({ self: id, kv, members, ...options.object })
-          frames = node.onFrame
           nodes.set(id, node)
           yield* Effect.forkScoped(node.background)
           if (options.onStart !== undefined) yield* Effect.forkScoped(options.onStart(id, node))
-          return yield* kv.run
+          return yield* run
         })
       ).pipe(
         // Storage failed (fail-stop): recover from disk again, as a restart would, after a pause.
