@@ -14,7 +14,7 @@ import { inMemoryDisk, inMemoryNetwork } from "@cairn/runtime-test"
 import { Effect, Exit, Layer, Scope } from "effect"
 import { SystemClockLive } from "../clock/system-clock.ts"
 import { SystemRandomLive } from "../random/system-random.ts"
-import { setLogLevel } from "../server/log.ts"
+import { setLogLevel } from "../log/log.ts"
 import { NodeDigestLive } from "./digest.ts"
 import { startS3Listener, type S3ListenerOptions } from "./listener.ts"
 
