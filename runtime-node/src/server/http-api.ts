@@ -15,7 +15,7 @@
  */
 import { Clock, type KvServer } from "@cairn/core"
 import type { KvApiMembers } from "@cairn/core/kv-api/context"
-import { makeKvApiHandler } from "@cairn/core/kv-api/handler"
+import { type KvApiHandler, makeKvApiHandler } from "@cairn/core/kv-api/handler"
 import { BodyReadError, type KvApiRequest, requestUrl } from "@cairn/core/kv-api/request"
 import { internalErrorResponse } from "@cairn/core/kv-api/errors"
 import { jsonResponse, type KvApiResponseHead } from "@cairn/core/kv-api/response"
@@ -105,6 +105,72 @@ const send = (req: IncomingMessage, res: ServerResponse, response: KvApiResponse
   return response.body?.length ?? 0
 }
 
+const serveMetrics = (metrics: ServerMetrics, res: ServerResponse): Effect.Effect<number, unknown> =>
+  Effect.tryPromise({ try: () => metrics.registry.metrics(), catch: (e) => e }).pipe(Effect.map((text) => {
+    res.writeHead(200, { "content-type": metrics.registry.contentType })
+    res.end(text)
+    return text.length
+  }))
+
+/** Core's answer to a request that passed (or failed) the gate, its figures counted; returns the body bytes sent. */
+const answer = (handler: KvApiHandler, metrics: ServerMetrics, req: IncomingMessage, res: ServerResponse, request: KvApiRequest, span: Tracer.Span): Effect.Effect<number> =>
+  handler(request).pipe(
+    Effect.withParentSpan(span, untraced),
+    Effect.provideService(Clock, systemClock),
+    Effect.provideService(Digest, nodeDigest),
+    Effect.map((response) => {
+      for (const kind of response.errorKinds) metrics.errors.inc({ kind })
+      if (response.bytesIn > 0) metrics.bytesIn.inc(response.bytesIn)
+      if (response.defect !== undefined) log("error", "request failed", { method: req.method, path: requestUrl(request.target).pathname, error: response.defect })
+      return send(req, res, response)
+    })
+  )
+
+/**
+ * One exchange's bookkeeping: `finish` counts and logs the status sent (and
+ * returns it); `failed` answers a failure outside core's handler (a probe,
+ * the gate, the metrics registry) with a 500, or cuts the connection once
+ * headers are out.
+ */
+const exchangeOf = (metrics: ServerMetrics, req: IncomingMessage, res: ServerResponse, url: URL, label: string) => {
+  const end = metrics.requestSeconds.startTimer({ method: req.method ?? "?", route: label })
+  const finish = (status: number, bytes: number): number => {
+    const seconds = end()
+    log("debug", "http request", { method: req.method, route: label, status, ms: Math.round(seconds * 1e4) / 10 })
+    metrics.requests.inc({ method: req.method ?? "?", route: label, code: String(status) })
+    metrics.bytesOut.inc(bytes)
+    return status
+  }
+  const failed = (cause: Cause.Cause<unknown>): number => {
+    if (res.headersSent) {
+      res.destroy()
+      return finish(res.statusCode, 0)
+    }
+    metrics.errors.inc({ kind: "internal" })
+    log("error", "request failed", { method: req.method, path: url.pathname, error: Cause.pretty(cause) })
+    return finish(500, send(req, res, internalErrorResponse()))
+  }
+  return { finish, failed }
+}
+
+/** Runs `serve` (which answers and returns the status) in the request's server span; a 5xx fails the span. */
+const inServerSpan = (req: IncomingMessage, label: string, serve: (span: Tracer.Span) => Effect.Effect<number>): Effect.Effect<void, ServerErrorStatus> => {
+  const method = spanMethods.has(req.method ?? "") ? req.method! : "HTTP"
+  return Effect.useSpan(
+    `${method} ${label}`,
+    {
+      kind: "server",
+      attributes: { "http.request.method": method === "HTTP" ? "_OTHER" : method, "http.route": label },
+      ...(unsampledRoutes.has(label) ? { sampled: false } : {})
+    },
+    (span) =>
+      Effect.flatMap(serve(span), (status) => {
+        span.attribute("http.response.status_code", status)
+        return status >= 500 ? Effect.fail(new ServerErrorStatus({ message: `answered ${status}` })) : Effect.void
+      })
+  )
+}
+
 export const makeApiHandler = (ctx: ApiContext) => {
   const { config, kv, metrics } = ctx
   const runFork = Effect.runForkWith(ctx.services)
@@ -127,30 +193,6 @@ export const makeApiHandler = (ctx: ApiContext) => {
     now: () => Date.now()
   })
 
-  const serveMetrics = (res: ServerResponse): Effect.Effect<number, unknown> =>
-    Effect.tryPromise({
-      try: () => metrics.registry.metrics(),
-      catch: (e) => e
-    }).pipe(Effect.map((text) => {
-      res.writeHead(200, { "content-type": metrics.registry.contentType })
-      res.end(text)
-      return text.length
-    }))
-
-  /** Core's answer to a request that passed (or failed) the gate, its figures counted. */
-  const answer = (req: IncomingMessage, res: ServerResponse, request: KvApiRequest, span: Tracer.Span): Effect.Effect<number> =>
-    handler(request).pipe(
-      Effect.withParentSpan(span, untraced),
-      Effect.provideService(Clock, systemClock),
-      Effect.provideService(Digest, nodeDigest),
-      Effect.map((response) => {
-        for (const kind of response.errorKinds) metrics.errors.inc({ kind })
-        if (response.bytesIn > 0) metrics.bytesIn.inc(response.bytesIn)
-        if (response.defect !== undefined) log("error", "request failed", { method: req.method, path: requestUrl(request.target).pathname, error: response.defect })
-        return send(req, res, response)
-      })
-    )
-
   /** Answers the request; returns the body bytes sent. */
   const route = (req: IncomingMessage, res: ServerResponse, url: URL, span: Tracer.Span): Effect.Effect<number, unknown> => {
     const path = url.pathname
@@ -161,60 +203,28 @@ export const makeApiHandler = (ctx: ApiContext) => {
         return send(req, res, jsonResponse(ready ? 200 : 503, { ready, leader: s.leader ?? null, commit: s.commit, applied: s.applied }))
       })
     }
-    if (path === "/metrics" && config.metricsPublic) return serveMetrics(res)
+    if (path === "/metrics" && config.metricsPublic) return serveMetrics(metrics, res)
     return Effect.gen(function*() {
       // The one gate: core refuses a caller without valid credentials before anything runs.
       const caller = yield* Effect.tryPromise({ try: () => authenticate(req), catch: (e) => e })
       if ("accessKey" in caller) {
         span.attribute("cairn.user", caller.user)
-        if (path === "/metrics") return yield* serveMetrics(res)
+        if (path === "/metrics") return yield* serveMetrics(metrics, res)
       }
-      return yield* answer(req, res, { method: req.method ?? "GET", target: req.url ?? "/", headers: headersOf(req), body: bodyOf(req), caller }, span)
+      return yield* answer(handler, metrics, req, res, { method: req.method ?? "GET", target: req.url ?? "/", headers: headersOf(req), body: bodyOf(req), caller }, span)
     })
   }
 
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = requestUrl(req.url ?? "/")
     const label = routeLabel(url.pathname)
-    const end = metrics.requestSeconds.startTimer({ method: req.method ?? "?", route: label })
-    /** The status sent. */
-    const finish = (status: number, bytes: number): number => {
-      const seconds = end()
-      log("debug", "http request", { method: req.method, route: label, status, ms: Math.round(seconds * 1e4) / 10 })
-      metrics.requests.inc({ method: req.method ?? "?", route: label, code: String(status) })
-      metrics.bytesOut.inc(bytes)
-      return status
-    }
-    /** A failure here, not core's (a probe, the gate, the metrics registry): a 500, or a cut connection once headers are out. */
-    const failed = (cause: Cause.Cause<unknown>): number => {
-      if (res.headersSent) {
-        res.destroy()
-        return finish(res.statusCode, 0)
-      }
-      metrics.errors.inc({ kind: "internal" })
-      log("error", "request failed", { method: req.method, path: url.pathname, error: Cause.pretty(cause) })
-      return finish(500, send(req, res, internalErrorResponse()))
-    }
+    const { finish, failed } = exchangeOf(metrics, req, res, url, label)
     const serve = (span: Tracer.Span): Effect.Effect<number> =>
       route(req, res, url, span).pipe(
         Effect.map((bytes) => finish(res.statusCode, bytes)),
         Effect.catchCause((cause) => Effect.sync(() => failed(cause)))
       )
-    const method = spanMethods.has(req.method ?? "") ? req.method! : "HTTP"
-    const request = Effect.useSpan(
-      `${method} ${label}`,
-      {
-        kind: "server",
-        attributes: { "http.request.method": method === "HTTP" ? "_OTHER" : method, "http.route": label },
-        ...(unsampledRoutes.has(label) ? { sampled: false } : {})
-      },
-      (span) =>
-        Effect.flatMap(serve(span), (status) => {
-          span.attribute("http.response.status_code", status)
-          return status >= 500 ? Effect.fail(new ServerErrorStatus({ message: `answered ${status}` })) : Effect.void
-        })
-    )
     // Everything is answered inside `serve`; the span's outcome is all that is left.
-    runFork(Effect.exit(request))
+    runFork(Effect.exit(inServerSpan(req, label, serve)))
   }
 }
