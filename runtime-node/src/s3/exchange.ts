@@ -10,7 +10,7 @@
  * answers 404 (no such key/bucket, what a HEAD probe expects) and 412
  * (a failed precondition), which, like every request, log at `debug`.
  */
-import { log, logEnabled } from "../server/log.ts"
+import { log, logEnabled } from "../log/log.ts"
 
 /** Statuses that are ordinary answers, not mistakes: 404 (what a HEAD probe expects), 412 (a failed precondition), 499 (the client left). */
 const routine = new Set([404, 412, 499])

@@ -26,7 +26,7 @@ import { readFileSync } from "node:fs"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { createServer as createTlsServer } from "node:https"
 import type { Socket } from "node:net"
-import { log } from "../server/log.ts"
+import { log } from "../log/log.ts"
 import { logExchange, type S3Exchange } from "./exchange.ts"
 
 export class S3ListenerError extends Data.TaggedError("S3ListenerError")<{ readonly message: string }> {}

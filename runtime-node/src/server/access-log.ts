@@ -12,7 +12,7 @@
  */
 import { createWriteStream, openSync, type WriteStream } from "node:fs"
 import type { S3Exchange } from "../s3/exchange.ts"
-import { log, writeLogLine } from "./log.ts"
+import { log, writeLogLine } from "../log/log.ts"
 
 export type AccessLogTarget = { readonly kind: "stderr" } | { readonly kind: "file"; readonly path: string }
 

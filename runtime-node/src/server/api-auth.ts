@@ -14,33 +14,25 @@
  * Secrets are compared as SHA-256 digests with `timingSafeEqual`, so neither
  * their content nor their length shows in the time taken. A SigV4 request
  * whose body hash is signed (`x-amz-content-sha256: <hex>`) carries that
- * hash in the principal: handlers that read a body check it before acting
- * (`bodyMatches`). aws-chunked bodies are refused (400).
+ * hash in the principal: core's handler checks a body against it before
+ * acting (core/src/kv-api/body.ts). aws-chunked bodies are refused (400).
  */
 import type { DigestShape } from "@cairn/core/s3/digest"
 import { S3Error } from "@cairn/core/s3/errors"
-import { authenticate, EMPTY_SHA256, type SecretLookup } from "@cairn/core/s3/sigv4"
+import type { KvApiAuthFailure, KvApiPrincipal } from "@cairn/core/kv-api/request"
+import { authenticate, type SecretLookup } from "@cairn/core/s3/sigv4"
 import { ADMIN_USER } from "@cairn/core/s3/users"
 import { Effect, Result, Stream } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import type { IncomingMessage } from "node:http"
 
-/** An authenticated caller. */
-export interface ApiPrincipal {
-  readonly accessKey: string
-  readonly user: string
-  readonly admin: boolean
+/** An authenticated caller, and how it proved who it is. */
+export interface ApiPrincipal extends KvApiPrincipal {
   readonly scheme: "basic" | "bearer" | "sigv4"
-  /** SigV4 with a signed body hash: the body must hash to this (lower-case hex). */
-  readonly bodySha256: string | undefined
 }
 
-/** Why a request is not authenticated: the status, a stable code and a message for the client. */
-export interface ApiAuthFailure {
-  readonly status: 400 | 401 | 503
-  readonly code: string
-  readonly message: string
-}
+/** Why a request is not authenticated: the status, a stable code and a message for the client (core's handler answers it). */
+export type ApiAuthFailure = KvApiAuthFailure
 
 export interface ApiAuthOptions {
   /** The secret of an access key (admin or S3 user); `users.lookup` on a server. */
@@ -51,9 +43,6 @@ export interface ApiAuthOptions {
   /** Wall-clock milliseconds, for SigV4's 15-minute skew window. */
   readonly now: () => number
 }
-
-/** The challenge sent with every 401. */
-export const WWW_AUTHENTICATE = 'Basic realm="cairn", Bearer realm="cairn"'
 
 const unauthorized = (message: string): ApiAuthFailure => ({ status: 401, code: "unauthorized", message })
 const WRONG = "the access key or the secret is wrong"
@@ -92,7 +81,7 @@ export const makeApiAuthenticator = (options: ApiAuthOptions) => {
       rawPath: q < 0 ? url : url.slice(0, q),
       rawQuery: q < 0 ? "" : url.slice(q + 1),
       headers,
-      body: Stream.empty // authenticate never reads the body; handlers check a signed hash with bodyMatches
+      body: Stream.empty // authenticate never reads the body; core checks a signed hash before acting on one
     }
     const outcome = await Effect.runPromise(Effect.result(authenticate(request, { region: options.region, nowMs: options.now(), lookup: options.lookup, digest: options.digest })))
     if (Result.isFailure(outcome)) {
@@ -119,13 +108,4 @@ export const makeApiAuthenticator = (options: ApiAuthOptions) => {
     if (scheme === "bearer") return checkPair(splitPair(value), "bearer")
     return unauthorized(`unsupported Authorization scheme "${scheme}": use Basic, Bearer or AWS4-HMAC-SHA256`)
   }
-}
-
-export const isPrincipal = (x: ApiPrincipal | ApiAuthFailure): x is ApiPrincipal => "accessKey" in x
-
-/** Whether a body may be acted on: true unless a signed SigV4 body hash does not match it. */
-export const bodyMatches = (principal: ApiPrincipal, body: Uint8Array): boolean => {
-  if (principal.bodySha256 === undefined) return true
-  const hex = body.length === 0 ? EMPTY_SHA256 : createHash("sha256").update(body).digest("hex")
-  return sameSecret(hex, principal.bodySha256)
 }

@@ -17,7 +17,7 @@ import { call } from "../cli/cluster-command.ts"
 import { type CertFiles, makeTestPki, type TestPki } from "../network/test-certs.test-support.ts"
 import { apiHeaders } from "./api-credentials.ts"
 import { rawFromFlags, resolveConfig, type ServerConfig, ServerConfigError } from "./config.ts"
-import { setLogSink } from "./log.ts"
+import { setLogSink } from "../log/log.ts"
 import { runServer, ServerStartError } from "./server.ts"
 
 const CREDENTIALS = { accessKey: "admin-key", secretKey: "admin-secret-123" }

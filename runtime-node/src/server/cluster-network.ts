@@ -21,7 +21,7 @@ import type { NetworkShape, NodeId } from "@cairn/core"
 import { Effect, Exit, Scope } from "effect"
 import { type NetworkListenError, type PeerAddress, type PeerRefusal, type PeerTls, tcpNetwork, type TcpNetwork } from "../network/tcp-network.ts"
 import { formatHostPort } from "./config.ts"
-import { log } from "./log.ts"
+import { log } from "../log/log.ts"
 
 export interface ClusterNetwork {
   readonly network: NetworkShape

@@ -10,7 +10,7 @@ import { Objects, type NodeId } from "@cairn/core"
 type ErasureScheme = Objects.ErasureScheme
 import type { PeerAddress } from "../network/tcp-network.ts"
 import { type AccessLogTarget, parseAccessLogTarget } from "./access-log.ts"
-import type { LogLevel } from "./log.ts"
+import type { LogLevel } from "../log/log.ts"
 
 export class ServerConfigError extends Data.TaggedError("ServerConfigError")<{
   readonly message: string

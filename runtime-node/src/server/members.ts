@@ -15,7 +15,7 @@ import { Effect, Result, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import type { ClusterNetwork } from "./cluster-network.ts"
 import { formatHostPort, parseHostPort, type ServerConfig } from "./config.ts"
-import { log } from "./log.ts"
+import { log } from "../log/log.ts"
 
 export const MEMBER_PREFIX = "\u0000cairn/members/"
 const MEMBER_END = "\u0000cairn/members0" // "0" follows "/": the end of the prefix range

@@ -8,7 +8,7 @@
 import { Clock, type NodeId } from "@cairn/core"
 import type { SoftState } from "@cairn/core/raft/raft"
 import { Effect } from "effect"
-import { log } from "./log.ts"
+import { log } from "../log/log.ts"
 
 export const watchRaft = (status: Effect.Effect<SoftState & { readonly commit: number }>, everyMs = 250): Effect.Effect<never, never, Clock> =>
   Effect.gen(function*() {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { rawFromFlags, resolveConfig, ServerConfigError } from "./config.ts"
-import { setLogSink } from "./log.ts"
+import { setLogSink } from "../log/log.ts"
 import { runServer } from "./server.ts"
 
 const logs: Array<string> = []

@@ -15,8 +15,6 @@ import { Network, type NodeId } from "@cairn/core"
 import { makeStorageNode, type StorageNode } from "@cairn/core/node/storage-node"
 import { makeUsers } from "@cairn/core/s3/users"
 import { Data, Effect, Fiber, Layer, References } from "effect"
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import { createServer as createHttpsServer } from "node:https"
 import { resolve } from "node:path"
 import { SystemClockLive } from "../clock/system-clock.ts"
 import { diskLayer } from "../disk/io-uring-disk.ts"
@@ -28,7 +26,8 @@ import { clusterNetwork } from "./cluster-network.ts"
 import { formatHostPort, type ServerConfig } from "./config.ts"
 import { openDataDir } from "./data-dir.ts"
 import { makeApiHandler } from "./http-api.ts"
-import { effectLogLevel, jsonLoggerLayer, log, setLogLevel } from "./log.ts"
+import { startKvListener } from "./kv-listener.ts"
+import { effectLogLevel, jsonLoggerLayer, log, setLogLevel } from "../log/log.ts"
 import { makeMembers } from "./members.ts"
 import { makeMetrics, timedDiskLayer, type RaftSnapshot } from "./metrics.ts"
 import { startObservability } from "./observability.ts"
@@ -48,18 +47,6 @@ export interface RunningServer {
   readonly apiAddress: PeerAddress
   readonly s3Address: PeerAddress
 }
-
-const listenHttp = (server: Server, address: PeerAddress): Effect.Effect<PeerAddress, ServerStartError> =>
-  Effect.callback<PeerAddress, ServerStartError>((resume) => {
-    const failed = (e: Error) =>
-      resume(Effect.fail(new ServerStartError({ message: `cannot listen on --api-listen ${formatHostPort(address)}: ${e.message}`, exitCode: 1 })))
-    server.once("error", failed)
-    server.listen(address.port, address.host, () => {
-      server.off("error", failed)
-      const bound = server.address()
-      resume(Effect.succeed(typeof bound === "object" && bound !== null ? { host: address.host, port: bound.port } : address))
-    })
-  })
 
 /** Runs the server until interrupted. `onReady` is called once the API listens. */
 export const runServer = (
@@ -151,33 +138,11 @@ export const runServer = (
         yield* Effect.forkScoped(Effect.withTracerEnabled(members.sync, false))
 
         const services = yield* Effect.context<never>()
-        const handler = makeApiHandler({ config, kv, metrics, credentials, members, services, s3Users })
-        const inFlight = new Set<object>()
-        const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-          const token = {}
-          inFlight.add(token)
-          res.on("close", () => inFlight.delete(token))
-          handler(req, res)
-        }
-        const httpOptions = { requestTimeout: 30_000, headersTimeout: 10_000 }
-        // https.Server has the same request and connection API as http.Server.
-        const http = apiTls === undefined ? createServer(httpOptions, onRequest) : createHttpsServer({ ...httpOptions, ...apiTls }, onRequest) as unknown as Server
-        http.on("clientError", (_e, socket) => {
-          if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{\"error\":\"bad-request\",\"message\":\"malformed HTTP request\"}\n")
-          else socket.destroy()
-        })
-        const apiAddress = yield* Effect.acquireRelease(listenHttp(http, config.apiListen), () =>
-          Effect.promise(async () => {
-            log("info", "shutting down: no new requests", { inFlight: inFlight.size })
-            const closed = new Promise<void>((r) => http.close(() => r()))
-            http.closeIdleConnections()
-            const deadline = performance.now() + 10_000
-            while (inFlight.size > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-            http.closeAllConnections()
-            await closed
-            log("info", "HTTP API closed; stopping Raft and closing the WAL")
-          })
-        )
+        const apiAddress = yield* startKvListener({
+          handler: makeApiHandler({ config, kv, metrics, credentials, members, services, s3Users }),
+          address: config.apiListen,
+          ...(apiTls === undefined ? {} : { tls: apiTls })
+        }).pipe(Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 })))
         log("info", "cairn server started", {
           id: config.id,
           api: `${apiTls === undefined ? "http" : "https"}://${formatHostPort(apiAddress)}`,

@@ -21,7 +21,7 @@ import { Counter, Gauge, type Registry } from "prom-client"
 import { join } from "node:path"
 import { countCatalog } from "./catalog-census.ts"
 import { directoryUsage, filesystemSpace } from "./disk-usage.ts"
-import { log } from "./log.ts"
+import { log } from "../log/log.ts"
 import { type CachedValue, cachedForScrapes, type ScrapeCacheOptions } from "./scrape-cache.ts"
 
 export type SweepEvent = Parameters<NonNullable<ObjectNodeConfig["onSweep"]>>[0]

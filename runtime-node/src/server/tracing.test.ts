@@ -13,7 +13,7 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { apiHeaders } from "./api-credentials.ts"
 import { rawFromEnv, rawFromFile, rawFromFlags, resolveConfig, type ServerConfig, ServerConfigError } from "./config.ts"
-import { setLogSink } from "./log.ts"
+import { setLogSink } from "../log/log.ts"
 import { runServer } from "./server.ts"
 import { tracesUrl } from "./tracing.ts"
 
