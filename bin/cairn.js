@@ -6,7 +6,7 @@
 // forwards SIGINT, SIGTERM and SIGHUP to it and ends the way it ended (its
 // exit code, or the same signal: a shell shows 128+signal). If the launcher
 // itself is killed outright (SIGKILL), the real node notices and shuts down
-// gracefully (runtime-node/src/cli/launcher-watch.ts).
+// gracefully (app/src/cli/launcher-watch.ts).
 import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import { createRequire } from "node:module"
@@ -15,7 +15,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const main = join(root, "runtime-node", "src", "cli", "main.ts")
+const main = join(root, "app", "src", "cli", "main.ts")
 const major = Number(process.versions.node.split(".")[0])
 
 if (major >= 24) {
@@ -23,7 +23,7 @@ if (major >= 24) {
   process.on("warning", (warning) => {
     if (warning.name !== "ExperimentalWarning") process.stderr.write(`${warning.stack ?? warning.message}\n`)
   })
-  const { watchLauncher } = await import(join(root, "runtime-node", "src", "cli", "launcher-watch.ts"))
+  const { watchLauncher } = await import(join(root, "app", "src", "cli", "launcher-watch.ts"))
   watchLauncher()
   await import(main)
 } else {

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { parsePeerList, rawFromEnv, rawFromFile, rawFromFlags, resolveConfig, ServerConfigError, type ServerConfig } from "./config.ts"
+import { cliMain } from "./local-cluster.ts"
 
 const ok = (c: ServerConfig | ServerConfigError): ServerConfig => {
   if (c instanceof ServerConfigError) throw new Error(`unexpected config error: ${c.message}`)
@@ -106,9 +107,8 @@ describe("server configuration", () => {
   })
 
   it("reports bad values through the CLI with exit code 2, and refuses unknown flags", () => {
-    const main = join(import.meta.dirname, "..", "cli", "main.ts")
     const dir = mkdtempSync(join(tmpdir(), "cairn-config-"))
-    const run = (...args: Array<string>) => spawnSync(process.execPath, [main, "server", ...args], { encoding: "utf8", cwd: dir, env: { ...process.env, CAIRN_API_LISTEN: undefined } })
+    const run = (...args: Array<string>) => spawnSync(process.execPath, [cliMain, "server", ...args], { encoding: "utf8", cwd: dir, env: { ...process.env, CAIRN_API_LISTEN: undefined } })
     const port = run("--api-listen", "127.0.0.1:70000")
     expect(port.status).toBe(2)
     expect(port.stderr).toMatch(/flag --api-listen: port must be a number from 0 to 65535, got "70000"/)

@@ -8,7 +8,11 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
 
-export const cliMain = join(import.meta.dirname, "..", "cli", "main.ts")
+/**
+ * The `cairn` program's entry, for starting nodes as processes. It lives in app/, the composition root above this
+ * runtime: runtime-node starts it as a process and never imports it.
+ */
+export const cliMain = join(import.meta.dirname, "..", "..", "..", "app", "src", "cli", "main.ts")
 
 export interface LocalNodeSpec {
   readonly id: string

@@ -16,7 +16,7 @@ import { tmpdir } from "node:os"
 import { delimiter, join } from "node:path"
 import { createInterface } from "node:readline"
 import { afterAll, describe, expect, it } from "vitest"
-import { lockDataDir } from "../server/data-dir-lock.ts"
+import { lockDataDir } from "@cairn/runtime-node/server/data-dir-lock"
 
 const root = join(import.meta.dirname, "..", "..", "..")
 const pinnedNode = join(root, "node_modules", "node", "bin", "node")

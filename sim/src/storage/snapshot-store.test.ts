@@ -1,10 +1,10 @@
 import { Clock, Disk, nodeId, type DiskShape } from "@cairn/core"
 import { inMemoryDisk, instantClock } from "@cairn/runtime-test"
-import { faultFreeCluster } from "@cairn/sim/cluster"
+import { faultFreeCluster } from "../cluster.ts"
 import { Effect, Layer } from "effect"
 import { describe, expect, it } from "vitest"
-import { openWal } from "../wal/wal.ts"
-import { makeSnapshotStore } from "./snapshot-store.ts"
+import { openWal } from "@cairn/core/wal/wal"
+import { makeSnapshotStore } from "@cairn/core/snapshot/snapshot-store"
 
 const run = <A, E>(disk: DiskShape, body: Effect.Effect<A, E, Disk | Clock | import("effect").Scope.Scope>) =>
   Effect.runPromise(

@@ -1,13 +1,13 @@
 import { Clock, Disk } from "@cairn/core"
-import { inMemoryDisk, instantClock, type InMemoryDisk } from "@cairn/runtime-test"
+import { inMemoryDisk, instantClock, type InMemoryDisk } from "../index.ts"
 import { Effect, Layer } from "effect"
 import { describe, expect, it } from "vitest"
-import { nodeId } from "../node/node-id.ts"
-import { initialConfig } from "./membership.ts"
-import { makeSnapshotStore } from "../snapshot/snapshot-store.ts"
-import { encodeSnapshotMeta } from "./codec.ts"
-import { openRaftStorage, type RaftStorage } from "./storage.ts"
-import type { Entry } from "./types.ts"
+import { nodeId } from "@cairn/core/node/node-id"
+import { initialConfig } from "@cairn/core/raft/membership"
+import { makeSnapshotStore } from "@cairn/core/snapshot/snapshot-store"
+import { encodeSnapshotMeta } from "@cairn/core/raft/codec"
+import { openRaftStorage, type RaftStorage } from "@cairn/core/raft/storage"
+import type { Entry } from "@cairn/core/raft/types"
 
 const withStorage = <A>(disk: InMemoryDisk, body: (storage: RaftStorage) => Effect.Effect<A, unknown>) =>
   Effect.runPromise(

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { exited, spawnCairn } from "../server/local-cluster.ts"
+import { exited, spawnCairn } from "@cairn/runtime-node/server/local-cluster"
 
 const docs = readFileSync(join(import.meta.dirname, "..", "..", "..", "docs", "server.md"), "utf8")
 

@@ -5,12 +5,12 @@
  */
 import { Clock, nodeId } from "@cairn/core"
 import { seededSource, type SeededSource } from "@cairn/runtime-test"
-import { faultFreeCluster, type NodeServices, type SimCluster } from "@cairn/sim/cluster"
+import { faultFreeCluster, type NodeServices, type SimCluster } from "../cluster.ts"
 import { Cause, Effect, Exit } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { SyncStrategy } from "./sync-strategy.ts"
-import { openWal, type Wal, type WalConfig } from "./wal.ts"
+import { SyncStrategy } from "@cairn/core/wal/sync-strategy"
+import { openWal, type Wal, type WalConfig } from "@cairn/core/wal/wal"
 
 const n1 = nodeId("n1")
 const MS = 1_000_000

@@ -1,10 +1,10 @@
-import { testServices } from "@cairn/runtime-test"
+import { testServices } from "../index.ts"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { describe, expect, it } from "vitest"
-import { InvariantViolation } from "../invariant/invariant.ts"
-import { nodeId } from "../node/node-id.ts"
-import { encodeSessionCommand } from "./command.ts"
-import { makeKvServer } from "./server.ts"
+import { InvariantViolation } from "@cairn/core/invariant/invariant"
+import { nodeId } from "@cairn/core/node/node-id"
+import { encodeSessionCommand } from "@cairn/core/kv/command"
+import { makeKvServer } from "@cairn/core/kv/server"
 
 const n1 = nodeId("n1")
 const turns = (n: number) => Effect.forEach(Array.from({ length: n }), () => Effect.yieldNow, { discard: true })

@@ -1,17 +1,22 @@
 /**
- * The `cairn` command line. Each capability adds its subcommand here.
+ * The `cairn` command line: the composition root. Each workspace exports the
+ * subcommands of its capability (the simulator `sim`, the checker `check`,
+ * the node `server`, `dev`, `cluster`, `admin`, `jepsen`); this is the one
+ * module that imports them all, so that runtime-node never imports the
+ * simulator and the simulator never imports runtime-node
+ * (app/src/architecture/arrows.test.ts).
  */
 import { NodeServices } from "@effect/platform-node"
 import { Console, Effect } from "effect"
 import { CliConfig, Command, GlobalFlag } from "effect/cli"
 import { simCommand } from "@cairn/sim/cli/sim-command"
 import { checkCommand } from "@cairn/jepsen/cli/check-command"
-import { adminCommand } from "./admin-command.ts"
-import { clusterCommand } from "./cluster-command.ts"
-import { devCommand } from "./dev-command.ts"
-import { jepsenCommand } from "../jepsen/jepsen-command.ts"
+import { adminCommand } from "@cairn/runtime-node/cli/admin-command"
+import { clusterCommand } from "@cairn/runtime-node/cli/cluster-command"
+import { devCommand } from "@cairn/runtime-node/cli/dev-command"
+import { serverCommand } from "@cairn/runtime-node/cli/server-command"
+import { jepsenCommand } from "@cairn/runtime-node/jepsen/jepsen-command"
 import { runMain } from "./run-main.ts"
-import { serverCommand } from "./server-command.ts"
 
 const version = "0.1.0"
 

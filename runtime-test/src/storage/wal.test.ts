@@ -1,10 +1,10 @@
 import { Clock, Disk, DiskIOError, type DiskShape } from "@cairn/core"
-import { inMemoryDisk, instantClock, type InMemoryDisk } from "@cairn/runtime-test"
+import { inMemoryDisk, instantClock, type InMemoryDisk } from "../index.ts"
 import { Effect, Exit, Layer } from "effect"
 import { describe, expect, it } from "vitest"
-import { HEADER_BYTES, segmentPath, superblockPath } from "./format.ts"
-import { SyncStrategy } from "./sync-strategy.ts"
-import { openWal, type Wal, type WalConfig } from "./wal.ts"
+import { HEADER_BYTES, segmentPath, superblockPath } from "@cairn/core/wal/format"
+import { SyncStrategy } from "@cairn/core/wal/sync-strategy"
+import { openWal, type Wal, type WalConfig } from "@cairn/core/wal/wal"
 
 const enc = (s: string) => new TextEncoder().encode(s)
 const dec = (b: Uint8Array) => new TextDecoder().decode(b)

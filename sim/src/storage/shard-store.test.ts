@@ -1,10 +1,10 @@
 import { Clock, Disk, nodeId, type DiskShape } from "@cairn/core"
 import { inMemoryDisk, instantClock } from "@cairn/runtime-test"
-import { faultFreeCluster } from "@cairn/sim/cluster"
+import { faultFreeCluster } from "../cluster.ts"
 import { Effect, Layer } from "effect"
 import { describe, expect, it } from "vitest"
-import { scrub, type ScrubReport } from "./scrubber.ts"
-import { makeShardStore } from "./shard-store.ts"
+import { scrub, type ScrubReport } from "@cairn/core/shard-store/scrubber"
+import { makeShardStore } from "@cairn/core/shard-store/shard-store"
 
 const run = <A, E>(disk: DiskShape, body: Effect.Effect<A, E, Disk | Clock>) =>
   Effect.runPromise(body.pipe(Effect.provide(Layer.mergeAll(Layer.succeed(Disk, disk), Layer.succeed(Clock, instantClock())))))

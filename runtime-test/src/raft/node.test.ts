@@ -1,12 +1,12 @@
 import { Clock, Disk, Network, Random } from "@cairn/core"
-import { inMemoryDisk, inMemoryNetwork, instantClock, seededRandom, seededSource } from "@cairn/runtime-test"
+import { inMemoryDisk, inMemoryNetwork, instantClock, seededRandom, seededSource } from "../index.ts"
 import { Cause, Effect, Exit, Layer } from "effect"
 import { describe, expect, it } from "vitest"
-import { InvariantViolation } from "../invariant/invariant.ts"
-import { nodeId } from "../node/node-id.ts"
-import { makeFrameDemux } from "../transport/frame-demux.ts"
-import { FIRST_FOREIGN_KIND, frame } from "./codec.ts"
-import { makeRaftNode } from "./node.ts"
+import { InvariantViolation } from "@cairn/core/invariant/invariant"
+import { nodeId } from "@cairn/core/node/node-id"
+import { FIRST_FOREIGN_KIND, frame } from "@cairn/core/raft/codec"
+import { makeRaftNode } from "@cairn/core/raft/node"
+import { makeFrameDemux } from "@cairn/core/transport/frame-demux"
 
 const [n1, n2] = [nodeId("n1"), nodeId("n2")]
 
