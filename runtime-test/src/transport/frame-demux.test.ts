@@ -1,12 +1,12 @@
-import { inMemoryNetwork } from "@cairn/runtime-test"
+import { inMemoryNetwork } from "../index.ts"
 import { Cause, Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
-import { RaftDecodeError } from "../codec/decode-error.ts"
-import { frame } from "../codec/frame.ts"
-import type { Reader } from "../codec/reader.ts"
-import { InvariantViolation } from "../invariant/invariant.ts"
-import { nodeId, type NodeId } from "../node/node-id.ts"
-import { type FrameDemux, makeFrameDemux } from "./frame-demux.ts"
+import { RaftDecodeError } from "@cairn/core/codec/decode-error"
+import { frame } from "@cairn/core/codec/frame"
+import type { Reader } from "@cairn/core/codec/reader"
+import { InvariantViolation } from "@cairn/core/invariant/invariant"
+import { nodeId, type NodeId } from "@cairn/core/node/node-id"
+import { type FrameDemux, makeFrameDemux } from "@cairn/core/transport/frame-demux"
 
 const [n1, n2] = [nodeId("n1"), nodeId("n2")]
 const turns = (n: number) => Effect.forEach(Array.from({ length: n }), () => Effect.yieldNow, { discard: true })

@@ -5,20 +5,20 @@
  * body, an unknown route or method, a body over its limit, a refused
  * caller — gets a clear 4xx JSON error and changes nothing, never a crash.
  */
-import { testServices } from "@cairn/runtime-test"
+import { testServices } from "../index.ts"
 import { Effect, Stream } from "effect"
 import { describe, expect, it } from "vitest"
-import type { Clock } from "../clock/clock.ts"
-import { makeLocalKvClient } from "../kv/local-client.ts"
-import { MAX_VALUE_BYTES } from "../kv/keys.ts"
-import { makeKvServer } from "../kv/server.ts"
-import { nodeId } from "../node/node-id.ts"
-import { Digest, type DigestShape, toHex } from "../s3/digest.ts"
-import { makeUsers } from "../s3/users.ts"
-import type { KvApiMembers } from "./context.ts"
-import { makeKvApiHandler, type KvApiHandler } from "./handler.ts"
-import { BodyReadError, type KvApiAuthFailure, type KvApiPrincipal, type KvApiRequest } from "./request.ts"
-import type { KvApiResponse } from "./response.ts"
+import type { Clock } from "@cairn/core/clock/clock"
+import { makeLocalKvClient } from "@cairn/core/kv/local-client"
+import { MAX_VALUE_BYTES } from "@cairn/core/kv/keys"
+import { makeKvServer } from "@cairn/core/kv/server"
+import { nodeId } from "@cairn/core/node/node-id"
+import { Digest, type DigestShape, toHex } from "@cairn/core/s3/digest"
+import { makeUsers } from "@cairn/core/s3/users"
+import type { KvApiMembers } from "@cairn/core/kv-api/context"
+import { makeKvApiHandler, type KvApiHandler } from "@cairn/core/kv-api/handler"
+import { BodyReadError, type KvApiAuthFailure, type KvApiPrincipal, type KvApiRequest } from "@cairn/core/kv-api/request"
+import type { KvApiResponse } from "@cairn/core/kv-api/response"
 
 const n1 = nodeId("n1")
 const n2 = nodeId("n2")
