@@ -51,6 +51,10 @@ export interface ObjectsWorkload {
 /** Body sizes: inline, copied, one stripe, several stripes (2+1 with 256 KiB shards: 512 KiB per stripe). */
 const sizeClasses: ReadonlyArray<readonly [number, number]> = [[0, 4096], [4097, 120_000], [131_072, 500_000], [600_000, 1_300_000]]
 
+/** The generator behind a body's bytes: its start state for value `v`, and one step (byte `i` is the state's low byte). */
+const bodySeed = (v: number): number => (v * 2654435761) >>> 0
+const bodyStep = (x: number, i: number): number => (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + i) >>> 0
+
 /** The body for value `v`: 8 header bytes (v, size) then bytes derived from both. */
 export const bodyOf = (v: number, size: number): Uint8Array => {
   const out = new Uint8Array(size)
@@ -58,12 +62,25 @@ export const bodyOf = (v: number, size: number): Uint8Array => {
   new DataView(header.buffer).setUint32(0, v)
   new DataView(header.buffer).setUint32(4, size)
   out.set(header.subarray(0, Math.min(8, size)))
-  let x = (v * 2654435761) >>> 0
+  let x = bodySeed(v)
   for (let i = 8; i < size; i++) {
-    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + i) >>> 0
+    x = bodyStep(x, i)
     out[i] = x & 0xff
   }
   return out
+}
+
+/**
+ * Whether the bytes after the header are `bodyOf(v, body.length)`'s, compared
+ * as they are generated: no second body is built, and the first wrong byte ends it.
+ */
+const tailMatches = (body: Uint8Array, v: number): boolean => {
+  let x = bodySeed(v)
+  for (let i = 8; i < body.length; i++) {
+    x = bodyStep(x, i)
+    if (body[i] !== (x & 0xff)) return false
+  }
+  return true
 }
 
 /** The value a body was derived from, or undefined if it is not exactly some `bodyOf(v, size)`. */
@@ -73,11 +90,11 @@ export const valueOfBody = (body: Uint8Array, sizes: ReadonlyMap<number, number>
     for (const [v, size] of sizes) if (size === body.length && bodyOf(v, size).every((b, i) => b === body[i])) return v
     return undefined
   }
+  // The header holds (v, size), so it matches by construction once both are checked.
   const view = new DataView(body.buffer, body.byteOffset, 8)
   const v = view.getUint32(0)
   if (view.getUint32(4) !== body.length || sizes.get(v) !== body.length) return undefined
-  const expected = bodyOf(v, body.length)
-  return expected.every((b, i) => b === body[i]) ? v : undefined
+  return tailMatches(body, v) ? v : undefined
 }
 
 export const objectsWorkload = (options: {
