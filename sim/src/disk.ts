@@ -284,7 +284,7 @@ export class SimDisk {
       return Effect.fail(new DiskIOError({ op: "write", path, offset, message: "simulated EIO" }))
     }
     const end = offset + data.length
-    if (end > inode.current.size && this.usedBytes() + (end - inode.current.size) > this.config.capacityBytes) {
+    if (end > inode.current.size && this.mayFill() && this.usedBytes() + (end - inode.current.size) > this.config.capacityBytes) {
       this.faults.fired("disk.enospc")
       return Effect.fail(new DiskFullError({ path, message: "simulated ENOSPC" }))
     }
@@ -371,6 +371,11 @@ export class SimDisk {
     inode.durable.size = inode.current.size
     inode.dirty.clear()
     return Effect.void
+  }
+
+  /** Can a write fill the disk? Not an unlimited one, which then needs no sum over its files per write. */
+  private mayFill(): boolean {
+    return this.config.capacityBytes < Number.MAX_SAFE_INTEGER
   }
 
   private usedBytes(): number {
