@@ -86,9 +86,9 @@ const onEffectTestClock = async (simulatedMs: number) => {
 
 /**
  * CPU seconds per seed on commit 4505539 (before the speed-ups), measured
- * with this file's `perSeedCpu` on the default seeds (2026-12-07, one run, saved as
- * bench/results/sim-2026-12-07T04-38-33-375Z.json), on the 2-core AMD EPYC
- * the other results were taken on, under load from other jobs.
+ * with this file's `perSeedCpu` on the default seeds (2026-12-07, one run),
+ * on the 2-core AMD EPYC the other results were taken on, under load from
+ * other jobs (so only differences well above ~10% mean anything).
  */
 const referenceCpuSPerSeed: Record<"raft-kv" | "objects", { readonly seeds: string; readonly cpuS: number }> = {
   "raft-kv": { seeds: "1..10", cpuS: 1.55 },
