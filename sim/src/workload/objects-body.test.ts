@@ -4,6 +4,12 @@ import { bodyOf, valueOfBody } from "./objects.ts"
 describe("object workload bodies", () => {
   const sizes = new Map<number, number>([[1, 0], [2, 5], [3, 8], [4, 9], [5, 70_000], [4_000_000_000, 1_300_000]])
 
+  it("bodies keep the bytes they had when the workload was written (seeds replay only with the same bytes)", () => {
+    // FNV-1a of the bytes, computed with the original bodyOf (commit 4505539).
+    const fnv = (b: Uint8Array) => b.reduce((h, x) => Math.imul(h ^ x, 0x01000193), 0x811c9dc5) >>> 0
+    expect([fnv(bodyOf(7, 1000)), fnv(bodyOf(4_000_000_000, 300_000)), fnv(bodyOf(3, 5))]).toEqual([0x38de8707, 0x90a2073a, 0xa00960d4])
+  })
+
   it("a body written for a value reads back as that value, for every size class", () => {
     for (const [v, size] of sizes) expect(valueOfBody(bodyOf(v, size), sizes)).toBe(v)
   })

@@ -23,6 +23,7 @@
  * corruption everywhere by the raft-kv workload.
  */
 import { Clock, Disk, Random, type NodeId } from "@cairn/core"
+import { Buffer } from "node:buffer"
 import type { ObjectNode } from "@cairn/core/object/object-node"
 import { collectBody } from "@cairn/core/object/object-store"
 import type { RepairReport } from "@cairn/core/object/repair"
@@ -51,9 +52,14 @@ export interface ObjectsWorkload {
 /** Body sizes: inline, copied, one stripe, several stripes (2+1 with 256 KiB shards: 512 KiB per stripe). */
 const sizeClasses: ReadonlyArray<readonly [number, number]> = [[0, 4096], [4097, 120_000], [131_072, 500_000], [600_000, 1_300_000]]
 
-/** The generator behind a body's bytes: its start state for value `v`, and one step (byte `i` is the state's low byte). */
-const bodySeed = (v: number): number => (v * 2654435761) >>> 0
-const bodyStep = (x: number, i: number): number => (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + i) >>> 0
+/** Writes the bytes after the header of `bodyOf(v, out.length)` into `out`, up to `size`. */
+const fillTail = (out: Uint8Array, v: number, size: number): void => {
+  let x = (v * 2654435761) >>> 0
+  for (let i = 8; i < size; i++) {
+    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + i) >>> 0
+    out[i] = x & 0xff
+  }
+}
 
 /** The body for value `v`: 8 header bytes (v, size) then bytes derived from both. */
 export const bodyOf = (v: number, size: number): Uint8Array => {
@@ -62,25 +68,27 @@ export const bodyOf = (v: number, size: number): Uint8Array => {
   new DataView(header.buffer).setUint32(0, v)
   new DataView(header.buffer).setUint32(4, size)
   out.set(header.subarray(0, Math.min(8, size)))
-  let x = bodySeed(v)
-  for (let i = 8; i < size; i++) {
-    x = bodyStep(x, i)
-    out[i] = x & 0xff
-  }
+  fillTail(out, v, size)
   return out
 }
 
 /**
- * Whether the bytes after the header are `bodyOf(v, body.length)`'s, compared
- * as they are generated: no second body is built, and the first wrong byte ends it.
+ * Reused by `tailMatches` for the expected bytes, so checking a read builds
+ * no new body; it grows to the largest body checked.
+ */
+let scratch = new Uint8Array(0)
+
+/**
+ * Whether the bytes after the header are `bodyOf(v, body.length)`'s. The
+ * expected bytes are generated into one reused, always-plain `Uint8Array`
+ * (a loop over the read body itself, which may be a Buffer or another view,
+ * loses V8's fast path) and compared natively.
  */
 const tailMatches = (body: Uint8Array, v: number): boolean => {
-  let x = bodySeed(v)
-  for (let i = 8; i < body.length; i++) {
-    x = bodyStep(x, i)
-    if (body[i] !== (x & 0xff)) return false
-  }
-  return true
+  if (scratch.length < body.length) scratch = new Uint8Array(body.length)
+  fillTail(scratch, v, body.length)
+  const got = Buffer.from(body.buffer, body.byteOffset + 8, body.length - 8)
+  return got.equals(Buffer.from(scratch.buffer, 8, body.length - 8))
 }
 
 /** The value a body was derived from, or undefined if it is not exactly some `bodyOf(v, size)`. */
