@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- sim [seeds]`: how fast the simulator runs.
+ * `npm run bench -- sim [A..B] [C..D]`: how fast the simulator runs.
  *
  * Scenario "idle heartbeat": 3 nodes, each sending a 16-byte heartbeat to both
  * peers every 100 ms of its own clock and counting what it receives, for one
@@ -9,15 +9,25 @@
  * Effect gets without Cairn's scheduler. Both count the same events
  * (heartbeats delivered plus timer wake-ups).
  *
- * Scenario "swarm": the default `cairn sim` workload (durable ping with drawn
- * faults) over seeds 1..N (default 20), 20 s each.
+ * Scenario "seeds per CPU-second": `runSeed` over raft-kv seeds A..B (default
+ * 1..10) and objects seeds C..D (default 5..6), the CPU time (user + system,
+ * this process) of each. The baseline is fixed and documented, not measured
+ * in the run: this same code run on commit 4505539, before issue 21's first
+ * speed-ups, on the same machine (`referenceCpuSPerSeed`). Because it was
+ * measured once, compare it only on the default seeds, and only as CPU time.
+ *
+ * Scenario "hot paths": the functions those speed-ups changed, old (a frozen
+ * copy) against new on the same inputs in this run (`sim-hot-paths.ts`).
+ *
+ *   npm run bench -- sim [raftKvSeeds A..B] [objectsSeeds C..D]
  */
 import { Clock, Network, nodeId, type ClockShape, type NetworkShape } from "@cairn/core"
 import { inMemoryNetwork } from "@cairn/runtime-test"
-import { faultFreeCluster, runSeed } from "@cairn/sim"
+import { faultFreeCluster, runSeed, type WorkloadName } from "@cairn/sim"
 import { Duration, Effect } from "effect"
 import { TestClock } from "effect/testing"
 import { printTable, saveResult } from "./result.ts"
+import { hotPaths } from "./sim-hot-paths.ts"
 
 const nodes = ["n1", "n2", "n3"].map(nodeId)
 const simulatedHourMs = 3_600_000
@@ -74,8 +84,43 @@ const onEffectTestClock = async (simulatedMs: number) => {
   return { wallMs: performance.now() - started, events: counter.events, simulatedMs }
 }
 
+/**
+ * CPU seconds per seed on commit 4505539 (before the speed-ups), measured
+ * with this file's `perSeedCpu` on the default seeds (2026-12-07, one run),
+ * on the 2-core AMD EPYC the other results were taken on, under load from
+ * other jobs (so only differences well above ~10% mean anything).
+ */
+const referenceCpuSPerSeed: Record<"raft-kv" | "objects", { readonly seeds: string; readonly cpuS: number }> = {
+  "raft-kv": { seeds: "1..10", cpuS: 1.55 },
+  objects: { seeds: "5..6", cpuS: 8.88 }
+}
+
+const parseRange = (text: string | undefined, fallback: string): { readonly from: number; readonly to: number; readonly text: string } => {
+  const range = text ?? fallback
+  const [from, to] = range.split("..").map(Number)
+  if (from === undefined || to === undefined || !Number.isInteger(from) || !Number.isInteger(to) || to < from) {
+    throw new Error(`bad seed range "${range}": use A..B`)
+  }
+  return { from, to, text: range }
+}
+
+/** Runs the seeds one after another; CPU seconds of this process per seed, and seeds per CPU-second. */
+const perSeedCpu = (workload: WorkloadName, range: { readonly from: number; readonly to: number; readonly text: string }) => {
+  let cpuS = 0
+  let events = 0
+  for (let seed = range.from; seed <= range.to; seed++) {
+    const start = process.cpuUsage()
+    const result = runSeed(seed, { workload })
+    const used = process.cpuUsage(start)
+    if (result.result !== "pass") throw new Error(`${workload} seed ${seed} failed: ${result.violations.join("; ")}`)
+    cpuS += (used.user + used.system) / 1e6
+    events += result.events
+  }
+  const seeds = range.to - range.from + 1
+  return { seeds, cpuSPerSeed: cpuS / seeds, seedsPerCpuS: seeds / cpuS, events }
+}
+
 export const main = async (args: ReadonlyArray<string>): Promise<void> => {
-  const seeds = Number(args[0] ?? 20)
   const rows: Array<Record<string, string | number>> = []
 
   const sim = onSimulator()
@@ -93,34 +138,32 @@ export const main = async (args: ReadonlyArray<string>): Promise<void> => {
     })
   }
 
-  let events = 0
-  let simulatedMs = 0
-  let traceEvents = 0
-  const started = performance.now()
-  for (let seed = 1; seed <= seeds; seed++) {
-    const result = runSeed(seed)
-    if (result.result !== "pass") throw new Error(`seed ${seed} failed: ${result.violations.join("; ")}`)
-    events += result.events
-    traceEvents += result.events
-    simulatedMs += result.simulatedMs
+  const seedRows: Array<Record<string, string | number>> = []
+  for (const [workload, range] of [["raft-kv", parseRange(args[0], "1..10")], ["objects", parseRange(args[1], "5..6")]] as const) {
+    const now = perSeedCpu(workload, range)
+    const reference = referenceCpuSPerSeed[workload]
+    seedRows.push({
+      workload,
+      seeds: range.text,
+      cpuSPerSeed: Math.round(now.cpuSPerSeed * 100) / 100,
+      seedsPerCpuS: Math.round(now.seedsPerCpuS * 1000) / 1000,
+      baselineSeeds: reference.seeds,
+      baselineCpuSPerSeed: reference.cpuS,
+      speedup: reference.seeds === range.text ? Math.round((reference.cpuS / now.cpuSPerSeed) * 100) / 100 : "n/a (other seeds)"
+    })
   }
-  const wallMs = performance.now() - started
-  rows.push({
-    scenario: `swarm durable-ping, seeds 1..${seeds}`,
-    runtime: "cairn SimScheduler",
-    simulatedS: simulatedMs / 1000,
-    wallMs: Math.round(wallMs),
-    events: traceEvents,
-    eventsPerS: Math.round(events / (wallMs / 1000)),
-    xRealTime: Math.round(simulatedMs / wallMs)
-  })
+  const hotRows = hotPaths()
 
   printTable(rows)
+  process.stdout.write("\n")
+  printTable(seedRows)
+  process.stdout.write("\n")
+  printTable(hotRows)
   const path = saveResult({
     benchmark: "sim",
     scenario:
-      "idle heartbeat: 3 nodes, 16-byte heartbeat to each peer every 100 ms, 1 simulated hour on the simulator; baseline: the same program on Effect's TestClock (default scheduler, in-memory queues), 6 simulated minutes. swarm: default cairn sim workload, 20 s per seed. Anchor: TigerBeetle's simulator claims ~1000x real time.",
-    rows
+      "idle heartbeat: 3 nodes, 16-byte heartbeat to each peer every 100 ms, 1 simulated hour on the simulator; baseline: the same program on Effect's TestClock (default scheduler, in-memory queues), 6 simulated minutes. seeds per CPU-second: runSeed over raft-kv and objects seeds, CPU time (user+system) per seed; baseline: the same code on commit 4505539 on the default seeds (a fixed reference, not measured in this run). hot paths: old (frozen copy) vs new implementation of each changed function on the same inputs in this run. Anchor: TigerBeetle's simulator claims ~1000x real time.",
+    rows: [...rows, ...seedRows, ...hotRows]
   })
   process.stdout.write(`saved ${path}\n`)
 }

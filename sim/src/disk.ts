@@ -284,7 +284,7 @@ export class SimDisk {
       return Effect.fail(new DiskIOError({ op: "write", path, offset, message: "simulated EIO" }))
     }
     const end = offset + data.length
-    if (end > inode.current.size && this.usedBytes() + (end - inode.current.size) > this.config.capacityBytes) {
+    if (end > inode.current.size && this.mayFill() && this.usedBytes() + (end - inode.current.size) > this.config.capacityBytes) {
       this.faults.fired("disk.enospc")
       return Effect.fail(new DiskFullError({ path, message: "simulated ENOSPC" }))
     }
@@ -309,8 +309,7 @@ export class SimDisk {
       const s = Math.floor(position / size)
       const within = position - s * size
       const take = Math.min(size - within, data.length - written)
-      const old = inode.current.sectors.get(s)
-      const sector = old === undefined ? new Uint8Array(size) : old.slice()
+      const sector = this.writableSector(inode, s, take === size)
       sector.set(data.subarray(written, written + take), within)
       inode.current.sectors.set(s, sector)
       inode.dirty.add(s)
@@ -318,6 +317,20 @@ export class SimDisk {
       written += take
     }
     inode.current.size = Math.max(inode.current.size, offset + data.length)
+  }
+
+  /**
+   * The current image's sector `s`, ready to be written in place. A dirty
+   * sector belongs to the current image alone (it was copied when it was first
+   * written after the last sync or crash, and only a sync or crash shares it
+   * with the durable image, clearing it from `dirty`), so it is written in
+   * place; a clean one may be the durable image's sector too and is copied.
+   * A write covering the whole sector needs none of the old bytes.
+   */
+  private writableSector(inode: Inode, s: number, whole: boolean): Uint8Array {
+    const old = inode.current.sectors.get(s)
+    if (old !== undefined && inode.dirty.has(s)) return old
+    return old === undefined || whole ? new Uint8Array(this.sectorSize) : old.slice()
   }
 
   private truncateImage(inode: Inode, size: number): void {
@@ -358,6 +371,11 @@ export class SimDisk {
     inode.durable.size = inode.current.size
     inode.dirty.clear()
     return Effect.void
+  }
+
+  /** Can a write fill the disk? Not an unlimited one, which then needs no sum over its files per write. */
+  private mayFill(): boolean {
+    return this.config.capacityBytes < Number.MAX_SAFE_INTEGER
   }
 
   private usedBytes(): number {

@@ -5,6 +5,9 @@
  *
  * The last events are kept in a ring buffer so that a failing run can show
  * what led up to the failure without keeping the whole trace in memory.
+ * Recording is on the simulator's hot path (every message and disk
+ * operation), so it folds the text `${timeNs}|${event}` without building it
+ * and formats the ring's entries only when they are asked for.
  */
 
 const ringSize = 64
@@ -13,14 +16,24 @@ export class Trace {
   private hashA = 0x811c9dc5
   private hashB = 0x01000193 ^ 0x5bd1e995
   private count = 0
-  private readonly ring: Array<string> = []
+  /** The last `ringSize` events, oldest at `count % ringSize` once full. */
+  private readonly ringTimes: Array<number> = []
+  private readonly ringEvents: Array<string> = []
 
   /** Records one event: its virtual time (ns) and a description. */
   record(timeNs: number, event: string): void {
+    const slot = this.count % ringSize
     this.count++
+    this.fold(String(timeNs))
+    this.fold("|")
+    this.fold(event)
+    this.ringTimes[slot] = timeNs
+    this.ringEvents[slot] = event
+  }
+
+  private fold(text: string): void {
     let a = this.hashA
     let b = this.hashB
-    const text = `${timeNs}|${event}`
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i)
       a = Math.imul(a ^ c, 0x01000193)
@@ -28,8 +41,6 @@ export class Trace {
     }
     this.hashA = a
     this.hashB = b
-    if (this.ring.length === ringSize) this.ring.shift()
-    this.ring.push(`t=${(timeNs / 1e6).toFixed(3)}ms ${event}`)
   }
 
   get events(): number {
@@ -43,6 +54,12 @@ export class Trace {
 
   /** The most recent events, oldest first. */
   recent(): ReadonlyArray<string> {
-    return [...this.ring]
+    const kept = Math.min(this.count, ringSize)
+    const out: Array<string> = []
+    for (let k = this.count - kept; k < this.count; k++) {
+      const slot = k % ringSize
+      out.push(`t=${(this.ringTimes[slot]! / 1e6).toFixed(3)}ms ${this.ringEvents[slot]!}`)
+    }
+    return out
   }
 }

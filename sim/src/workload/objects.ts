@@ -23,6 +23,7 @@
  * corruption everywhere by the raft-kv workload.
  */
 import { Clock, Disk, Random, type NodeId } from "@cairn/core"
+import { Buffer } from "node:buffer"
 import type { ObjectNode } from "@cairn/core/object/object-node"
 import { collectBody } from "@cairn/core/object/object-store"
 import type { RepairReport } from "@cairn/core/object/repair"
@@ -51,6 +52,15 @@ export interface ObjectsWorkload {
 /** Body sizes: inline, copied, one stripe, several stripes (2+1 with 256 KiB shards: 512 KiB per stripe). */
 const sizeClasses: ReadonlyArray<readonly [number, number]> = [[0, 4096], [4097, 120_000], [131_072, 500_000], [600_000, 1_300_000]]
 
+/** Writes the bytes after the header of `bodyOf(v, out.length)` into `out`, up to `size`. */
+const fillTail = (out: Uint8Array, v: number, size: number): void => {
+  let x = (v * 2654435761) >>> 0
+  for (let i = 8; i < size; i++) {
+    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + i) >>> 0
+    out[i] = x & 0xff
+  }
+}
+
 /** The body for value `v`: 8 header bytes (v, size) then bytes derived from both. */
 export const bodyOf = (v: number, size: number): Uint8Array => {
   const out = new Uint8Array(size)
@@ -58,12 +68,27 @@ export const bodyOf = (v: number, size: number): Uint8Array => {
   new DataView(header.buffer).setUint32(0, v)
   new DataView(header.buffer).setUint32(4, size)
   out.set(header.subarray(0, Math.min(8, size)))
-  let x = (v * 2654435761) >>> 0
-  for (let i = 8; i < size; i++) {
-    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + i) >>> 0
-    out[i] = x & 0xff
-  }
+  fillTail(out, v, size)
   return out
+}
+
+/**
+ * Reused by `tailMatches` for the expected bytes, so checking a read builds
+ * no new body; it grows to the largest body checked.
+ */
+let scratch = new Uint8Array(0)
+
+/**
+ * Whether the bytes after the header are `bodyOf(v, body.length)`'s. The
+ * expected bytes are generated into one reused, always-plain `Uint8Array`
+ * (a loop over the read body itself, which may be a Buffer or another view,
+ * loses V8's fast path) and compared natively.
+ */
+const tailMatches = (body: Uint8Array, v: number): boolean => {
+  if (scratch.length < body.length) scratch = new Uint8Array(body.length)
+  fillTail(scratch, v, body.length)
+  const got = Buffer.from(body.buffer, body.byteOffset + 8, body.length - 8)
+  return got.equals(Buffer.from(scratch.buffer, 8, body.length - 8))
 }
 
 /** The value a body was derived from, or undefined if it is not exactly some `bodyOf(v, size)`. */
@@ -73,11 +98,11 @@ export const valueOfBody = (body: Uint8Array, sizes: ReadonlyMap<number, number>
     for (const [v, size] of sizes) if (size === body.length && bodyOf(v, size).every((b, i) => b === body[i])) return v
     return undefined
   }
+  // The header holds (v, size), so it matches by construction once both are checked.
   const view = new DataView(body.buffer, body.byteOffset, 8)
   const v = view.getUint32(0)
   if (view.getUint32(4) !== body.length || sizes.get(v) !== body.length) return undefined
-  const expected = bodyOf(v, body.length)
-  return expected.every((b, i) => b === body[i]) ? v : undefined
+  return tailMatches(body, v) ? v : undefined
 }
 
 export const objectsWorkload = (options: {

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest"
+import { bodyOf, valueOfBody } from "./objects.ts"
+
+describe("object workload bodies", () => {
+  const sizes = new Map<number, number>([[1, 0], [2, 5], [3, 8], [4, 9], [5, 70_000], [4_000_000_000, 1_300_000]])
+
+  it("bodies keep the bytes they had when the workload was written (seeds replay only with the same bytes)", () => {
+    // FNV-1a of the bytes, computed with the original bodyOf (commit 4505539).
+    const fnv = (b: Uint8Array) => b.reduce((h, x) => Math.imul(h ^ x, 0x01000193), 0x811c9dc5) >>> 0
+    expect([fnv(bodyOf(7, 1000)), fnv(bodyOf(4_000_000_000, 300_000)), fnv(bodyOf(3, 5))]).toEqual([0x38de8707, 0x90a2073a, 0xa00960d4])
+  })
+
+  it("a body written for a value reads back as that value, for every size class", () => {
+    for (const [v, size] of sizes) expect(valueOfBody(bodyOf(v, size), sizes)).toBe(v)
+  })
+
+  it("one wrong byte anywhere, a wrong length or an unknown value is no body at all", () => {
+    for (const [v, size] of sizes) {
+      if (size === 0) continue
+      for (const at of [0, 4, Math.min(8, size - 1), size >> 1, size - 1]) {
+        const body = bodyOf(v, size)
+        body[at]! ^= 0x10
+        expect(valueOfBody(body, sizes)).toBeUndefined()
+      }
+    }
+    expect(valueOfBody(bodyOf(5, 70_000).subarray(0, 69_999), sizes)).toBeUndefined()
+    expect(valueOfBody(bodyOf(6, 70_000), sizes)).toBeUndefined()
+    // Another value's bytes under this value's header.
+    const mixed = bodyOf(5, 70_000)
+    mixed.set(bodyOf(4, 9).subarray(0, 8))
+    expect(valueOfBody(mixed, sizes)).toBeUndefined()
+  })
+
+  it("reads a body inside a larger buffer, as a collected stream may hand it over", () => {
+    const body = bodyOf(5, 70_000)
+    const framed = new Uint8Array(body.length + 16)
+    framed.set(body, 16)
+    expect(valueOfBody(framed.subarray(16), sizes)).toBe(5)
+  })
+})
