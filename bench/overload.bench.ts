@@ -261,6 +261,23 @@ const verify = async (port: number, acked: Acked) => {
   return { checked: entries.length, bad }
 }
 
+/** The node's own overload counters for the KV listener (its /metrics), to tell why connections closed. */
+const overloadCounters = async (port: number) => {
+  const text = (await get(port, "/metrics", undefined, 30_000)).body
+  const value = (series: string) => {
+    const m = new RegExp(`^${series}\\{[^}]*listener="kv"[^}]*\\} (\\S+)$`, "m").exec(text)
+    return m === null ? null : Number(m[1])
+  }
+  process.stderr.write(text.split("\n").filter((l) => l.startsWith("cairn_overload")).join("\n") + "\n")
+  const shed = [...text.matchAll(/^cairn_overload_shed_total\{listener="kv",reason="([a-z-]+)"\} (\S+)$/gm)].map((m) => `${m[1]}=${m[2]}`).join(" ")
+  return {
+    "node shed": shed,
+    "node header timeouts": value("cairn_overload_header_timeouts_total"),
+    "node slow bodies": value("cairn_overload_slow_bodies_total"),
+    "node connections refused": value("cairn_overload_connections_refused_total")
+  }
+}
+
 const arg = (args: ReadonlyArray<string>, name: string, fallback: number) => {
   const i = args.indexOf(name)
   return i >= 0 ? Number(args[i + 1]) : fallback
@@ -299,6 +316,7 @@ export async function main(args: ReadonlyArray<string>): Promise<void> {
     const after = await closedLoop(node.port, "after", clients, baselineSeconds, acked)
     const health = await watcher.stop()
     const check = await verify(node.port, acked)
+    const counters = await overloadCounters(node.port)
     const phaseOf = (t: number) => Object.entries(phases).filter(([, start]) => start <= t).pop()?.[0] ?? "start"
     if (health.failures > 0) process.stderr.write(`/health failures in phases: ${health.failedAt.map(phaseOf).join(", ")}\n`)
     const rows = [{
@@ -322,6 +340,7 @@ export async function main(args: ReadonlyArray<string>): Promise<void> {
       "RSS bound MiB": rssBoundMiB,
       "acked writes checked": check.checked,
       "acked writes lost": check.bad,
+      ...counters,
       "after PUT/s": Math.round(after.rate),
       "after / baseline": Number((after.rate / baseline.rate).toFixed(2)),
       pass: health.failures === 0 && health.rssMaxMiB < rssBoundMiB && check.bad === 0 && after.rate >= 0.8 * baseline.rate

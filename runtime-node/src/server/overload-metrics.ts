@@ -21,11 +21,11 @@ export const makeOverloadMetrics = (registry: Registry): OverloadMetrics => {
   const registers = [registry]
   const each = (read: (s: GuardStats) => number) =>
     function(this: Gauge<"listener"> | Counter<"listener">) {
+      // A counter is set by clearing it once and adding each listener's running total.
+      if (this instanceof Counter) this.reset()
       for (const [listener, stats] of watched) {
-        if (this instanceof Counter) {
-          this.reset()
-          this.inc({ listener }, read(stats()))
-        } else this.set({ listener }, read(stats()))
+        if (this instanceof Counter) this.inc({ listener }, read(stats()))
+        else this.set({ listener }, read(stats()))
       }
     }
   const gauge = (name: string, help: string, read: (s: GuardStats) => number) =>
