@@ -52,6 +52,12 @@ export class LeaderUnavailableError extends Data.TaggedError("LeaderUnavailableE
 /** 503 without a leader hint: a dependency (the S3 user directory) is unavailable; retry. */
 export class UnavailableError extends Data.TaggedError("UnavailableError")<{ readonly message: string }> {}
 
+/** 503 "slow-down": the node is past its sustainable rate and shed the request before running it; retry after `retryAfterSeconds`. */
+export class OverloadedError extends Data.TaggedError("OverloadedError")<{ readonly retryAfterSeconds: number; readonly closeConnection: boolean }> {}
+
+/** 408: the request's body arrived too slowly; the connection closes. */
+export class RequestTimeoutError extends Data.TaggedError("RequestTimeoutError")<{ readonly message: string }> {}
+
 /** 504: a write was proposed and no answer came in time: it may or may not apply. */
 export class OutcomeUnknownError extends Data.TaggedError("OutcomeUnknownError")<{ readonly message: string }> {}
 
@@ -70,6 +76,8 @@ export type KvApiError =
   | NotImplementedError
   | LeaderUnavailableError
   | UnavailableError
+  | OverloadedError
+  | RequestTimeoutError
   | OutcomeUnknownError
   | StateMachineError
 
@@ -151,6 +159,13 @@ const refusalOf = (e: KvApiError): Refusal => {
       return leaderRefusal(e)
     case "UnavailableError":
       return { status: 503, code: "unavailable", message: e.message, headers: [["retry-after", "1"]] }
+    case "OverloadedError": {
+      const headers: Array<readonly [string, string]> = [["retry-after", String(e.retryAfterSeconds)]]
+      if (e.closeConnection) headers.push(["connection", "close"])
+      return { status: 503, code: "slow-down", message: "the node is overloaded and did not run the request; retry after the Retry-After delay", headers }
+    }
+    case "RequestTimeoutError":
+      return { status: 408, code: "request-timeout", message: e.message, headers: [["connection", "close"]] }
     case "OutcomeUnknownError":
       return { status: 504, code: "outcome-unknown", message: e.message }
     case "StateMachineError":

@@ -66,9 +66,11 @@ export const errorStatus = {
   NotModified: 304,
   PreconditionFailed: 412,
   RequestHeaderSectionTooLarge: 431,
+  RequestTimeout: 400,
   RequestTimeTooSkewed: 403,
   ServiceUnavailable: 503,
   SignatureDoesNotMatch: 403,
+  SlowDown: 503,
   XAmzContentSHA256Mismatch: 400
 } as const
 

@@ -36,7 +36,16 @@ export const serverFlags = {
   apiTlsKey: text("api-tls-key", "PEM private key file for --api-tls-cert"),
   peerTlsCert: text("peer-tls-cert", "PEM certificate of this node for mutual TLS between peers (with --peer-tls-key and --peer-tls-ca)"),
   peerTlsKey: text("peer-tls-key", "PEM private key file for --peer-tls-cert"),
-  peerTlsCa: text("peer-tls-ca", "PEM CA certificate(s) that sign every peer's certificate")
+  peerTlsCa: text("peer-tls-ca", "PEM CA certificate(s) that sign every peer's certificate"),
+  maxInflightRequests: text("max-inflight-requests", "requests served at once per listener (S3, KV API); more wait in the queue (default 512)"),
+  maxInflightBytes: text("max-inflight-bytes", "declared body bytes served at once per listener (default 1073741824)"),
+  maxClientInflight: text("max-client-inflight", "requests served at once for one client (remote address) per listener, and as many queued (default 128)"),
+  maxQueuedRequests: text("max-queued-requests", "requests waiting for admission per listener; beyond it 503 SlowDown (default 1024)"),
+  queueTimeoutMs: text("queue-timeout-ms", "how long a request may wait for admission before 503 SlowDown (default 2000)"),
+  maxConnections: text("max-connections", "open connections per listener; more are closed on arrival (default 10000)"),
+  headerTimeoutMs: text("header-timeout-ms", "a request's headers must arrive within this (slowloris); also the body-rate window (default 10000)"),
+  idleTimeoutMs: text("idle-timeout-ms", "an idle keep-alive connection is closed after this (default 30000)"),
+  minBodyBytesPerSecond: text("min-body-bytes-per-second", "a request body arriving slower than this is cut (default 1024)")
 }
 
 /** Flags and environment to a validated configuration (exported for the tests and `cairn dev`). */
@@ -87,7 +96,16 @@ export const configFromFlags = (
       apiTlsKey: get(flags.apiTlsKey),
       peerTlsCert: get(flags.peerTlsCert),
       peerTlsKey: get(flags.peerTlsKey),
-      peerTlsCa: get(flags.peerTlsCa)
+      peerTlsCa: get(flags.peerTlsCa),
+      maxInflightRequests: get(flags.maxInflightRequests),
+      maxInflightBytes: get(flags.maxInflightBytes),
+      maxClientInflight: get(flags.maxClientInflight),
+      maxQueuedRequests: get(flags.maxQueuedRequests),
+      queueTimeoutMs: get(flags.queueTimeoutMs),
+      maxConnections: get(flags.maxConnections),
+      headerTimeoutMs: get(flags.headerTimeoutMs),
+      idleTimeoutMs: get(flags.idleTimeoutMs),
+      minBodyBytesPerSecond: get(flags.minBodyBytesPerSecond)
     })
   )
 }

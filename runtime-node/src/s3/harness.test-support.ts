@@ -15,7 +15,7 @@ import { SystemClockLive } from "../clock/system-clock.ts"
 import { SystemRandomLive } from "../random/system-random.ts"
 import { setLogLevel } from "../log/log.ts"
 import { nodeDigest, NodeDigestLive } from "./digest.ts"
-import { startS3Listener, type S3ListenerOptions } from "./listener.ts"
+import { type S3Listener, startS3Listener, type S3ListenerOptions } from "./listener.ts"
 import { operationContext, type TestRequest } from "@cairn/core/s3/operations.test-support"
 import type { OperationContext } from "@cairn/core/s3/context"
 import { afterAll, beforeAll } from "vitest"
@@ -28,12 +28,14 @@ export interface TestS3 {
   readonly store: ObjectStore
   readonly users: Users
   readonly kv: KvServer
+  /** The listener's overload figures (admitted, queued, shed, connections). */
+  readonly overload: S3Listener["overload"]
   /** Runs an effect with the node's services (for driving the user directory). */
   readonly run: <A, E>(effect: Effect.Effect<A, E>) => Promise<A>
   readonly close: () => Promise<void>
 }
 
-export const startTestS3 = async (options: Partial<Pick<S3ListenerOptions, "tls" | "baseDomains" | "maxHeaderBytes" | "region" | "onExchange">> = {}): Promise<TestS3> => {
+export const startTestS3 = async (options: Partial<Pick<S3ListenerOptions, "tls" | "baseDomains" | "maxHeaderBytes" | "region" | "onExchange" | "limits">> = {}): Promise<TestS3> => {
   setLogLevel("error")
   const scope = await Effect.runPromise(Scope.make())
   const n1 = nodeId("n1")
@@ -57,6 +59,7 @@ export const startTestS3 = async (options: Partial<Pick<S3ListenerOptions, "tls"
     store: started.store,
     users: started.users,
     kv: started.kv,
+    overload: started.listener.overload,
     run: (effect) => Effect.runPromise(effect.pipe(Effect.provide(services))),
     close: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
@@ -95,6 +98,7 @@ export const useOperationTestS3 = (): { readonly s3: TestS3; readonly ctx: (r: T
     get kv() {
       return current().kv
     },
+    overload: () => current().overload(),
     run: (effect) => current().run(effect),
     close: () => current().close()
   }

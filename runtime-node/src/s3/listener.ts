@@ -15,7 +15,7 @@
 import type { Clock, Random } from "@cairn/core"
 import type { ObjectStore } from "@cairn/core/object/object-api"
 import type { Digest } from "@cairn/core/s3/digest"
-import { errorXml, s3Error, type S3Error } from "@cairn/core/s3/errors"
+import { errorXml, S3Error, s3Error } from "@cairn/core/s3/errors"
 import { makeS3Handler } from "@cairn/core/s3/handler"
 import { s3Operation } from "@cairn/core/s3/operation"
 import type { S3Request, S3Response } from "@cairn/core/s3/request"
@@ -27,6 +27,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from "node:https"
 import type { Socket } from "node:net"
 import { log } from "../log/log.ts"
+import { defaultOverloadLimits, type GuardStats, makeListenerGuard, type OverloadLimits, RETRY_AFTER_SECONDS } from "../overload/guard.ts"
 import { logExchange, type S3Exchange } from "./exchange.ts"
 
 export class S3ListenerError extends Data.TaggedError("S3ListenerError")<{ readonly message: string }> {}
@@ -48,6 +49,8 @@ export interface S3ListenerOptions {
   readonly drainMs?: number
   /** Told about every finished exchange (metrics, the access log); must not throw. */
   readonly onExchange?: (exchange: S3Exchange) => void
+  /** Concurrency, queue and connection limits (default: `defaultOverloadLimits`). */
+  readonly limits?: OverloadLimits
 }
 
 export interface S3Listener {
@@ -56,6 +59,8 @@ export interface S3Listener {
   readonly scheme: "http" | "https"
   /** Requests being served now. */
   readonly inFlight: () => number
+  /** The overload guard's figures (admitted, queued, shed, connections). */
+  readonly overload: () => GuardStats
 }
 
 /** Body bytes counted each way for one exchange. */
@@ -107,6 +112,8 @@ const write = (res: ServerResponse, chunk: Uint8Array): Effect.Effect<void, Clie
 
 const sendResponse = (req: IncomingMessage, res: ServerResponse, response: S3Response, meter: Meter): Effect.Effect<void> =>
   Effect.gen(function*() {
+    // The overload guard already answered (a body too slow) or the connection is gone.
+    if (res.headersSent || res.destroyed) return
     const headers: Record<string, string> = {}
     for (const [name, value] of response.headers) headers[name] = value
     // An unread request body (a refused upload) cannot be skipped on a kept-alive connection: close it.
@@ -133,12 +140,38 @@ const sendResponse = (req: IncomingMessage, res: ServerResponse, response: S3Res
     }
   })
 
-const rawError = (status: number, code: "RequestHeaderSectionTooLarge" | "InvalidRequest" | "IncompleteBody", message: string): string => {
+const rawError = (status: number, code: "RequestHeaderSectionTooLarge" | "InvalidRequest" | "IncompleteBody" | "RequestTimeout", message: string): string => {
   const requestId = randomBytes(8).toString("hex").toUpperCase()
   const xml = errorXml(s3Error(code, message), "/", requestId)
   const reason = status === 431 ? "Request Header Fields Too Large" : "Bad Request"
   return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/xml\r\ncontent-length: ${Buffer.byteLength(xml)}\r\nx-amz-request-id: ${requestId}\r\nconnection: close\r\n\r\n${xml}`
 }
+
+/**
+ * The guard's refusals, in S3's words: `SlowDown` (503, Retry-After) for a
+ * shed request, `RequestTimeout` for a body that trickles. A body left
+ * unread closes the connection once answered.
+ */
+const guardRefusal = (req: IncomingMessage, res: ServerResponse, error: S3Error, status: number): void => {
+  if (res.headersSent || res.destroyed) {
+    res.destroy()
+    return
+  }
+  const requestId = randomBytes(8).toString("hex").toUpperCase()
+  const path = (req.url ?? "/").split("?")[0]!
+  const xml = errorXml(error, path, requestId)
+  const headers: Record<string, string> = { "content-type": "application/xml", "content-length": String(Buffer.byteLength(xml)), "x-amz-request-id": requestId }
+  for (const [name, value] of error.headers ?? []) headers[name] = value
+  const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? "0") > 0
+  if (hasBody && !req.complete) headers.connection = "close"
+  res.writeHead(status, headers)
+  res.end(xml)
+  if (headers.connection === "close") res.once("finish", () => req.socket.destroySoon())
+}
+
+const slowDown = new S3Error({ code: "SlowDown", message: "Please reduce your request rate.", headers: [["retry-after", String(RETRY_AFTER_SECONDS)]] })
+const bodyTooSlow = (limits: OverloadLimits) =>
+  new S3Error({ code: "RequestTimeout", message: `Your socket connection to the server was not read from or written to within the timeout period (the body arrived slower than ${limits.minBodyBytesPerSecond} bytes/s).` })
 
 const listen = (server: Server, address: S3ListenerOptions["address"]): Effect.Effect<{ host: string; port: number }, S3ListenerError> =>
   Effect.callback<{ host: string; port: number }, S3ListenerError>((resume) => {
@@ -174,7 +207,7 @@ export const startS3Listener = (options: S3ListenerOptions): Effect.Effect<S3Lis
       }
     }
 
-    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const serve = (req: IncomingMessage, res: ServerResponse): void => {
       const started = performance.now()
       // Read now: a destroyed socket no longer knows its peer.
       const remote = req.socket.remoteAddress
@@ -227,11 +260,23 @@ export const startS3Listener = (options: S3ListenerOptions): Effect.Effect<S3Lis
       }
     }
 
+    const limits = options.limits ?? defaultOverloadLimits
+    const refused = (req: IncomingMessage, status: number, errorCode: string) =>
+      report({ operation: "Unknown", method: req.method ?? "?", bucket: undefined, key: undefined, status, errorCode, requestId: undefined, user: undefined, accessKey: undefined, bytesIn: 0, bytesOut: 0, seconds: 0, complete: true, remote: req.socket.remoteAddress })
+    const guard = makeListenerGuard(limits, {
+      shed: (req, res) => {
+        guardRefusal(req, res, slowDown, 503)
+        refused(req, 503, "SlowDown")
+      },
+      slowBody: (req, res) => guardRefusal(req, res, bodyTooSlow(limits), 400)
+    })
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => guard.admit(req, res, () => serve(req, res))
+
     const serverOptions = {
       maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024,
-      // Uploads of gigabytes take long: no whole-request deadline, but an idle socket is closed.
+      // Uploads of gigabytes take long: no whole-request deadline; a trickling body is cut by the guard instead.
       requestTimeout: 0,
-      headersTimeout: 60_000
+      ...guard.serverOptions
     }
     let server: Server
     let scheme: "http" | "https" = "http"
@@ -249,9 +294,16 @@ export const startS3Listener = (options: S3ListenerOptions): Effect.Effect<S3Lis
       scheme = "https"
     }
     server.setTimeout(120_000, (socket: Socket) => socket.destroy())
+    guard.attach(server)
     server.on("clientError", (e: NodeJS.ErrnoException, socket: Socket) => {
       if (!socket.writable || e.code === "ECONNRESET") {
         socket.destroy()
+        return
+      }
+      // Slowloris: the headers did not arrive within --header-timeout-ms.
+      if (e.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+        guard.countHeaderTimeout()
+        socket.end(rawError(400, "RequestTimeout", "Your request headers did not arrive within the timeout period."))
         return
       }
       // The client ended its side (and still reads) before sending the whole body: S3's IncompleteBody, not a
@@ -277,5 +329,5 @@ export const startS3Listener = (options: S3ListenerOptions): Effect.Effect<S3Lis
       })
     )
     log("info", "S3 API listening", { url: `${scheme}://${address.host}:${address.port}`, region: options.region ?? "us-east-1" })
-    return { address, scheme, inFlight: () => inFlight.size }
+    return { address, scheme, inFlight: () => inFlight.size, overload: guard.stats }
   })

@@ -10,6 +10,7 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { parsePeerList, rawFromEnv, rawFromFile, rawFromFlags, resolveConfig, ServerConfigError, type ServerConfig } from "./config.ts"
 import { cliMain } from "./local-cluster.ts"
+import { defaultOverloadLimits } from "../overload/guard.ts"
 
 const ok = (c: ServerConfig | ServerConfigError): ServerConfig => {
   if (c instanceof ServerConfigError) throw new Error(`unexpected config error: ${c.message}`)
@@ -47,6 +48,16 @@ describe("server configuration", () => {
     const file = rawFromFile("c.json", JSON.stringify({ metricsPublic: true, apiTlsCert: "/f.pem", apiTlsKey: "/f.key" }))
     if (file instanceof ServerConfigError) throw new Error(file.message)
     expect(ok(resolveConfig(file)).apiTls).toEqual({ certPath: "/f.pem", keyPath: "/f.key" })
+  })
+
+  it("configures the overload limits: defaults, every source, positive whole numbers only", () => {
+    expect(ok(resolveConfig()).overload).toEqual(defaultOverloadLimits)
+    const file = rawFromFile("c.json", JSON.stringify({ maxConnections: 5000, idleTimeoutMs: "1000" }))
+    if (file instanceof ServerConfigError) throw new Error(file.message)
+    const c = ok(resolveConfig(file, rawFromEnv({ CAIRN_MAX_INFLIGHT_BYTES: "4096" }), rawFromFlags({ maxInflightRequests: "7", idleTimeoutMs: "2000" })))
+    expect(c.overload).toMatchObject({ maxConnections: 5000, maxInflightBytes: 4096, maxInflightRequests: 7, idleTimeoutMs: 2000, headerTimeoutMs: 10_000 })
+    expect(bad(resolveConfig(rawFromFlags({ maxQueuedRequests: "0" })))).toContain("flag --max-queued-requests: expected a positive whole number")
+    expect(bad(resolveConfig(rawFromEnv({ CAIRN_HEADER_TIMEOUT_MS: "soon" })))).toContain("environment variable CAIRN_HEADER_TIMEOUT_MS")
   })
 
   it("defaults to one node on loopback with data under ./data", () => {

@@ -11,6 +11,7 @@ type ErasureScheme = Objects.ErasureScheme
 import type { PeerAddress } from "../network/tcp-network.ts"
 import { type AccessLogTarget, parseAccessLogTarget } from "./access-log.ts"
 import type { LogLevel } from "../log/log.ts"
+import { defaultOverloadLimits, type OverloadLimits } from "../overload/guard.ts"
 
 export class ServerConfigError extends Data.TaggedError("ServerConfigError")<{
   readonly message: string
@@ -53,6 +54,8 @@ export interface ServerConfig {
   readonly apiTls: { readonly certPath: string; readonly keyPath: string } | undefined
   /** Mutual TLS between peers: this node's certificate and key, and the CA that signs every peer's; undefined: plain TCP. */
   readonly peerTls: { readonly certPath: string; readonly keyPath: string; readonly caPath: string } | undefined
+  /** The S3 and KV listeners' concurrency, queue, connection and slow-client limits (each listener has its own). */
+  readonly overload: OverloadLimits
 }
 
 /** Raw string values by key, with where each came from (for messages). */
@@ -84,8 +87,19 @@ const keys = [
   "apiTlsKey",
   "peerTlsCert",
   "peerTlsKey",
-  "peerTlsCa"
+  "peerTlsCa",
+  "maxInflightRequests",
+  "maxInflightBytes",
+  "maxClientInflight",
+  "maxQueuedRequests",
+  "queueTimeoutMs",
+  "maxConnections",
+  "headerTimeoutMs",
+  "idleTimeoutMs",
+  "minBodyBytesPerSecond"
 ] as const
+/** The settings of `OverloadLimits`, one flag each. */
+const overloadKeys = ["maxInflightRequests", "maxInflightBytes", "maxClientInflight", "maxQueuedRequests", "queueTimeoutMs", "maxConnections", "headerTimeoutMs", "idleTimeoutMs", "minBodyBytesPerSecond"] as const
 type Key = (typeof keys)[number]
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
@@ -105,7 +119,8 @@ export const defaults = {
   s3Region: "us-east-1",
   join: "false",
   logLevel: "info",
-  requestTimeoutMs: "5000"
+  requestTimeoutMs: "5000",
+  ...Object.fromEntries(overloadKeys.map((k) => [k, String(defaultOverloadLimits[k])])) as Record<(typeof overloadKeys)[number], string>
 } as const
 
 // ---- value schemas ------------------------------------------------------------------
@@ -164,6 +179,9 @@ const LogLevelString = Schema.String.check(
 const PositiveIntString = Schema.String.check(
   Schema.makeFilter((s: string) => (/^\d{1,9}$/.test(s.trim()) && Number(s) > 0) || `expected a positive whole number of milliseconds, got "${s}"`)
 )
+const PositiveCount = Schema.String.check(
+  Schema.makeFilter((s: string) => (/^\d{1,15}$/.test(s.trim()) && Number(s) > 0) || `expected a positive whole number, got "${s}"`)
+)
 /** An http(s) URL; empty means "off" (so an environment variable can switch off what a file turned on). */
 export const otlpEndpointIssue = (s: string): string | undefined => {
   if (s.trim() === "") return undefined
@@ -215,7 +233,16 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   apiTlsKey: NonEmpty,
   peerTlsCert: NonEmpty,
   peerTlsKey: NonEmpty,
-  peerTlsCa: NonEmpty
+  peerTlsCa: NonEmpty,
+  maxInflightRequests: PositiveCount,
+  maxInflightBytes: PositiveCount,
+  maxClientInflight: PositiveCount,
+  maxQueuedRequests: PositiveCount,
+  queueTimeoutMs: PositiveCount,
+  maxConnections: PositiveCount,
+  headerTimeoutMs: PositiveCount,
+  idleTimeoutMs: PositiveCount,
+  minBodyBytesPerSecond: PositiveCount
 }
 
 /** The JSON file: every key optional, scalars (peer lists may be arrays), no unknown keys. */
@@ -246,7 +273,16 @@ const FileShape = Schema.Struct({
   apiTlsKey: Schema.optionalKey(Schema.String),
   peerTlsCert: Schema.optionalKey(Schema.String),
   peerTlsKey: Schema.optionalKey(Schema.String),
-  peerTlsCa: Schema.optionalKey(Schema.String)
+  peerTlsCa: Schema.optionalKey(Schema.String),
+  maxInflightRequests: Schema.optionalKey(Scalar),
+  maxInflightBytes: Schema.optionalKey(Scalar),
+  maxClientInflight: Schema.optionalKey(Scalar),
+  maxQueuedRequests: Schema.optionalKey(Scalar),
+  queueTimeoutMs: Schema.optionalKey(Scalar),
+  maxConnections: Schema.optionalKey(Scalar),
+  headerTimeoutMs: Schema.optionalKey(Scalar),
+  idleTimeoutMs: Schema.optionalKey(Scalar),
+  minBodyBytesPerSecond: Schema.optionalKey(Scalar)
 })
 
 const firstLine = (message: string) => message.split("\n")[0]!
@@ -397,7 +433,8 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     apiTls: values.apiTlsCert === undefined || values.apiTlsKey === undefined ? undefined : { certPath: values.apiTlsCert, keyPath: values.apiTlsKey },
     peerTls: values.peerTlsCert === undefined || values.peerTlsKey === undefined || values.peerTlsCa === undefined
       ? undefined
-      : { certPath: values.peerTlsCert, keyPath: values.peerTlsKey, caPath: values.peerTlsCa }
+      : { certPath: values.peerTlsCert, keyPath: values.peerTlsKey, caPath: values.peerTlsCa },
+    overload: Object.fromEntries(overloadKeys.map((k) => [k, Number(values[k])])) as unknown as OverloadLimits
   }
 }
 

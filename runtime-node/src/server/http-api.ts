@@ -97,6 +97,8 @@ const headersOf = (req: IncomingMessage): ReadonlyMap<string, string> => {
 
 /** Writes an answer; returns the body bytes sent. A refusal that closes the connection closes it once answered. */
 const send = (req: IncomingMessage, res: ServerResponse, response: KvApiResponseHead): number => {
+  // The listener's overload guard already answered (a body too slow), or the client is gone.
+  if (res.headersSent || res.destroyed) return 0
   const headers: Record<string, string> = {}
   for (const [name, value] of response.headers) headers[name] = value
   res.writeHead(response.status, headers)

@@ -6,13 +6,19 @@
  * connections close.
  *
  * Malformed HTTP (the parser's errors) is a 400 with a JSON error body and a
- * closed connection; a request must send its headers within 10 s and finish
- * within 30 s.
+ * closed connection; a request must finish within 30 s. Overload (the guard,
+ * ../overload/guard.ts): past the limits a request is shed with 503
+ * `slow-down` and Retry-After, headers late past `--header-timeout-ms` get a
+ * 408, a trickling body a 408 `request-timeout`; `/health` and `/ready`
+ * bypass the limits so that an orchestrator never kills a node for being busy.
  */
+import { errorResponse, OverloadedError, RequestTimeoutError } from "@cairn/core/kv-api/errors"
+import type { KvApiResponseHead } from "@cairn/core/kv-api/response"
 import { Data, Effect, type Scope } from "effect"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
 import { log } from "../log/log.ts"
+import { defaultOverloadLimits, type GuardStats, makeListenerGuard, type OverloadLimits, RETRY_AFTER_SECONDS } from "../overload/guard.ts"
 import type { PeerAddress } from "../network/tcp-network.ts"
 import { formatHostPort } from "./config.ts"
 
@@ -24,9 +30,37 @@ export interface KvListenerOptions {
   readonly address: PeerAddress
   /** Serve HTTPS with this certificate and key (PEM contents, read and checked at start-up). */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer }
+  /** Concurrency, queue and connection limits (default: `defaultOverloadLimits`). */
+  readonly limits?: OverloadLimits
+  /** Given the guard's figures once the listener runs (for the metrics). */
+  readonly watchOverload?: (stats: () => GuardStats) => void
 }
 
 const MALFORMED = "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{\"error\":\"bad-request\",\"message\":\"malformed HTTP request\"}\n"
+
+const TIMEOUT = "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{\"error\":\"request-timeout\",\"message\":\"the request headers did not arrive in time\"}\n"
+
+/** The probes: never shed, so a busy node is not taken for a dead one. */
+const bypassesLimits = (req: IncomingMessage): boolean => {
+  const path = (req.url ?? "/").split("?")[0]
+  return path === "/health" || path === "/ready"
+}
+
+const hasUnreadBody = (req: IncomingMessage): boolean =>
+  !req.complete && (req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? "0") > 0)
+
+/** Writes one of the guard's refusals (core's error table); a refusal that leaves a body unread closes the connection. */
+const refuse = (req: IncomingMessage, res: ServerResponse, response: KvApiResponseHead): void => {
+  if (res.headersSent || res.destroyed) {
+    res.destroy()
+    return
+  }
+  const headers: Record<string, string> = {}
+  for (const [name, value] of response.headers) headers[name] = value
+  res.writeHead(response.status, headers)
+  res.end(response.body)
+  if (headers.connection === "close") res.once("finish", () => req.socket.destroySoon())
+}
 
 const listen = (server: Server, address: PeerAddress): Effect.Effect<PeerAddress, KvListenerError> =>
   Effect.callback<PeerAddress, KvListenerError>((resume) => {
@@ -42,18 +76,31 @@ const listen = (server: Server, address: PeerAddress): Effect.Effect<PeerAddress
 /** Starts the endpoint; returns the address bound (the real port when 0 was asked for). */
 export const startKvListener = (options: KvListenerOptions): Effect.Effect<PeerAddress, KvListenerError, Scope.Scope> => {
   const inFlight = new Set<object>()
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+  const limits = options.limits ?? defaultOverloadLimits
+  const guard = makeListenerGuard(limits, {
+    shed: (req, res) => refuse(req, res, errorResponse(new OverloadedError({ retryAfterSeconds: RETRY_AFTER_SECONDS, closeConnection: hasUnreadBody(req) }))),
+    slowBody: (req, res) =>
+      refuse(req, res, errorResponse(new RequestTimeoutError({ message: `the request body arrived slower than ${limits.minBodyBytesPerSecond} bytes/s` })))
+  })
+  options.watchOverload?.(guard.stats)
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
     const token = {}
     inFlight.add(token)
     res.on("close", () => inFlight.delete(token))
     options.handler(req, res)
   }
-  const httpOptions = { requestTimeout: 30_000, headersTimeout: 10_000 }
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (bypassesLimits(req)) serve(req, res)
+    else guard.admit(req, res, () => serve(req, res))
+  }
+  const httpOptions = { ...guard.serverOptions, requestTimeout: Math.max(30_000, limits.headerTimeoutMs) }
   // https.Server has the same request and connection API as http.Server.
   const http = options.tls === undefined ? createServer(httpOptions, onRequest) : createHttpsServer({ ...httpOptions, ...options.tls }, onRequest) as unknown as Server
-  http.on("clientError", (_e, socket) => {
-    if (socket.writable) socket.end(MALFORMED)
-    else socket.destroy()
+  guard.attach(http)
+  http.on("clientError", (e: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return void socket.destroy()
+    if (e.code === "ERR_HTTP_REQUEST_TIMEOUT") guard.countHeaderTimeout()
+    socket.end(e.code === "ERR_HTTP_REQUEST_TIMEOUT" ? TIMEOUT : MALFORMED)
   })
   return Effect.acquireRelease(listen(http, options.address), () =>
     Effect.promise(async () => {

@@ -31,6 +31,7 @@ import { effectLogLevel, jsonLoggerLayer, log, setLogLevel } from "../log/log.ts
 import { makeMembers } from "./members.ts"
 import { makeMetrics, timedDiskLayer, type RaftSnapshot } from "./metrics.ts"
 import { startObservability } from "./observability.ts"
+import { makeOverloadMetrics } from "./overload-metrics.ts"
 import { credentialsFile, storedClusterSecret, storedCredentials } from "./secrets.ts"
 import type { SweepEvent } from "./storage-metrics.ts"
 import { readApiTls, readPeerTls } from "./tls-files.ts"
@@ -138,7 +139,10 @@ export const runServer = (
         yield* Effect.forkScoped(Effect.withTracerEnabled(members.sync, false))
 
         const services = yield* Effect.context<never>()
+        const overload = makeOverloadMetrics(metrics.registry)
         const apiAddress = yield* startKvListener({
+          limits: config.overload,
+          watchOverload: (stats) => overload.watch("kv", stats),
           handler: makeApiHandler({ config, kv, metrics, credentials, members, services, s3Users }),
           address: config.apiListen,
           ...(apiTls === undefined ? {} : { tls: apiTls })
@@ -161,12 +165,14 @@ export const runServer = (
           region: config.s3Region,
           baseDomains: config.s3Domains,
           onExchange: observability.onExchange,
+          limits: config.overload,
           ...(config.s3Tls === undefined ? {} : { tls: config.s3Tls })
         }).pipe(
           Effect.provide(NodeDigestLive),
           Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 }))
         )
         observability.setS3InFlight(s3.inFlight)
+        overload.watch("s3", s3.overload)
         onReady?.({ apiAddress, s3Address: s3.address })
         const exit = yield* Fiber.await(runFiber)
         log("error", "the Raft node stopped (storage failure): exiting so it can be restarted and recover from disk", { exit: String(exit) })
