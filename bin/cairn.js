@@ -17,7 +17,7 @@
 // CAIRN_NODE_FLAGS=none.
 import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
-import { createRequire, enableCompileCache } from "node:module"
+import * as nodeModule from "node:module"
 import { constants } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -45,14 +45,14 @@ if (major >= 24) {
     if (warning.name !== "ExperimentalWarning") process.stderr.write(`${warning.stack ?? warning.message}\n`)
   })
   execWithServerFlags()
-  enableCompileCache()
+  nodeModule.enableCompileCache() // (not imported by name: Node 20 has no such export, and this file must load there)
   const { watchLauncher } = await import(join(root, "app", "src", "cli", "launcher-watch.ts"))
   watchLauncher()
   await import(main)
 } else {
   let pinned
   try {
-    pinned = join(dirname(createRequire(join(root, "package.json")).resolve("node/package.json")), "bin", "node")
+    pinned = join(dirname(nodeModule.createRequire(join(root, "package.json")).resolve("node/package.json")), "bin", "node")
   } catch {
     pinned = undefined
   }
