@@ -36,7 +36,12 @@ const execWithServerFlags = () => {
   if (process.argv[2] !== "server" || process.env.CAIRN_NODE_FLAGS === "none" || typeof process.execve !== "function") return
   const chosen = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" ")
   if (serverNodeFlags.some((flag) => chosen.includes(flag.split("=")[0]))) return
-  process.execve(process.execPath, [process.execPath, ...serverNodeFlags, ...process.execArgv, ...process.argv.slice(1)], process.env)
+  try {
+    process.execve(process.execPath, [process.execPath, ...serverNodeFlags, ...process.execArgv, ...process.argv.slice(1)], process.env)
+  } catch (error) {
+    // Not fatal: the server runs, with V8's default young generation (more memory).
+    process.stderr.write(`cairn: cannot re-execute with ${serverNodeFlags.join(" ")} (${error.message}); running without them\n`)
+  }
 }
 
 if (major >= 24) {
