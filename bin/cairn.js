@@ -7,9 +7,17 @@
 // exit code, or the same signal: a shell shows 128+signal). If the launcher
 // itself is killed outright (SIGKILL), the real node notices and shuts down
 // gracefully (app/src/cli/launcher-watch.ts).
+//
+// Memory (docs/server.md, "Memory"): on Node 24 it turns on Node's compile
+// cache, so that a later start reuses the stripped TypeScript and V8's code
+// instead of loading the TypeScript stripper (about 20 MiB that stays
+// resident) and compiling again; and `cairn server` re-executes itself
+// (execve: same pid, nothing added) with serverNodeFlags unless the operator
+// gave their own (in node's arguments or NODE_OPTIONS) or set
+// CAIRN_NODE_FLAGS=none.
 import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
-import { createRequire } from "node:module"
+import * as nodeModule from "node:module"
 import { constants } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -18,18 +26,38 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const main = join(root, "app", "src", "cli", "main.ts")
 const major = Number(process.versions.node.split(".")[0])
 
+// V8's young generation grows to 2 × 32 MiB semi-spaces under the allocation burst of a start and stays there,
+// resident, on an idle node (64 of its ~100 MiB heap); 8 MiB semi-spaces hold a server's short-lived garbage (request
+// objects: the bodies are Buffers, outside the V8 heap) at about 20 MiB less RSS.
+const serverNodeFlags = ["--max-semi-space-size=8"]
+
+/** Re-executes this process with serverNodeFlags for `cairn server`, unless flags were chosen otherwise. */
+const execWithServerFlags = () => {
+  if (process.argv[2] !== "server" || process.env.CAIRN_NODE_FLAGS === "none" || typeof process.execve !== "function") return
+  const chosen = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" ")
+  if (serverNodeFlags.some((flag) => chosen.includes(flag.split("=")[0]))) return
+  try {
+    process.execve(process.execPath, [process.execPath, ...serverNodeFlags, ...process.execArgv, ...process.argv.slice(1)], process.env)
+  } catch (error) {
+    // Not fatal: the server runs, with V8's default young generation (more memory).
+    process.stderr.write(`cairn: cannot re-execute with ${serverNodeFlags.join(" ")} (${error.message}); running without them\n`)
+  }
+}
+
 if (major >= 24) {
   process.removeAllListeners("warning")
   process.on("warning", (warning) => {
     if (warning.name !== "ExperimentalWarning") process.stderr.write(`${warning.stack ?? warning.message}\n`)
   })
+  execWithServerFlags()
+  nodeModule.enableCompileCache() // (not imported by name: Node 20 has no such export, and this file must load there)
   const { watchLauncher } = await import(join(root, "app", "src", "cli", "launcher-watch.ts"))
   watchLauncher()
   await import(main)
 } else {
   let pinned
   try {
-    pinned = join(dirname(createRequire(join(root, "package.json")).resolve("node/package.json")), "bin", "node")
+    pinned = join(dirname(nodeModule.createRequire(join(root, "package.json")).resolve("node/package.json")), "bin", "node")
   } catch {
     pinned = undefined
   }

@@ -5,24 +5,42 @@
  * module that imports them all, so that runtime-node never imports the
  * simulator and the simulator never imports runtime-node
  * (app/src/architecture/arrows.test.ts).
+ *
+ * The subcommands are imported lazily: `cairn server` loads the node and not
+ * the simulator, the checker or jepsen (about 1,600 modules otherwise, and
+ * their heap: docs/server.md, "Memory"; app/src/cli/loaded-modules.test.ts).
  */
-import { NodeServices } from "@effect/platform-node"
+import { layer as nodeServices } from "@effect/platform-node/NodeServices"
 import { Console, Effect } from "effect"
 import { CliConfig, Command, GlobalFlag } from "effect/cli"
-import { simCommand } from "@cairn/sim/cli/sim-command"
-import { checkCommand } from "@cairn/jepsen/cli/check-command"
-import { adminCommand } from "@cairn/runtime-node/cli/admin-command"
-import { clusterCommand } from "@cairn/runtime-node/cli/cluster-command"
-import { devCommand } from "@cairn/runtime-node/cli/dev-command"
-import { serverCommand } from "@cairn/runtime-node/cli/server-command"
-import { jepsenCommand } from "@cairn/runtime-node/jepsen/jepsen-command"
 import { runMain } from "./run-main.ts"
 
 const version = "0.1.0"
 
+/** Every subcommand, by name, in the order help lists them; each loads its module only when asked for. */
+const subcommands = {
+  sim: async () => (await import("@cairn/sim/cli/sim-command")).simCommand,
+  check: async () => (await import("@cairn/jepsen/cli/check-command")).checkCommand,
+  server: async () => (await import("@cairn/runtime-node/cli/server-command")).serverCommand,
+  dev: async () => (await import("@cairn/runtime-node/cli/dev-command")).devCommand,
+  cluster: async () => (await import("@cairn/runtime-node/cli/cluster-command")).clusterCommand,
+  admin: async () => (await import("@cairn/runtime-node/cli/admin-command")).adminCommand,
+  jepsen: async () => (await import("@cairn/runtime-node/jepsen/jepsen-command")).jepsenCommand
+} as const
+
+type SubcommandName = keyof typeof subcommands
+const isSubcommand = (word: string | undefined): word is SubcommandName => word !== undefined && Object.hasOwn(subcommands, word)
+
+// The first argument names the subcommand when it is one; then only that one is loaded (its help and errors are the
+// same: they are about it alone). Anything else (`cairn`, `cairn --help`, a typo) loads them all, so that the root's
+// help lists every subcommand and a mistake is answered with the full choice.
+const first = process.argv[2]
+const chosen: ReadonlyArray<SubcommandName> = isSubcommand(first) ? [first] : (Object.keys(subcommands) as Array<SubcommandName>)
+const loaded = await Promise.all(chosen.map((name) => subcommands[name]()))
+
 const cairn = Command.make("cairn").pipe(
   Command.withDescription("Cairn: a storage core proven in a deterministic simulator"),
-  Command.withSubcommands([simCommand, checkCommand, serverCommand, devCommand, clusterCommand, adminCommand, jepsenCommand])
+  Command.withSubcommands(loaded)
 )
 
 // effect/cli adds a built-in global --log-level (for Effect's own logger). `cairn server` has its own, which is the
@@ -52,7 +70,7 @@ const program = Command.run(cairn, { version }).pipe(
     }))
   ),
   Effect.provide(builtIns),
-  Effect.provide(NodeServices.layer)
+  Effect.provide(nodeServices)
 )
 
 // SIGINT, SIGTERM and SIGHUP stop the command gracefully; the process then ends by that signal (run-main.ts).

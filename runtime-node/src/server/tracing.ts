@@ -9,7 +9,7 @@
  * retried, then exporting pauses for 60 s (logged at debug level). Requests
  * never wait on the collector.
  */
-import { NodeHttpClient } from "@effect/platform-node"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Layer } from "effect"
 import { OtlpExporter, OtlpSerialization, OtlpTracer } from "effect/observability"
 import type { ServerConfig } from "./config.ts"
