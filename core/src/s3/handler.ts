@@ -13,16 +13,12 @@ import { Cause, Effect } from "effect"
 import { Clock } from "../clock/clock.ts"
 import type { ObjectStore } from "../object/object-api.ts"
 import { Random } from "../random/random.ts"
-import { aclOperation } from "./acl.ts"
-import * as Buckets from "./bucket-operations.ts"
 import { type OperationContext, emptyResponse } from "./context.ts"
 import { corsHeaders, corsRulesOf, matchCorsRule } from "./cors.ts"
 import { Digest } from "./digest.ts"
 import { errorXml, S3Error, s3Error, statusOf } from "./errors.ts"
-import { listObjectVersions, listObjectsV1, listObjectsV2 } from "./listing.ts"
-import * as Multipart from "./multipart-operations.ts"
-import * as Objects from "./object-operations.ts"
-import { hasQuery, parseQuery, queryValue, type Query, resolveTarget, type S3Request, type S3Response, type Target } from "./request.ts"
+import { parseQuery, type Query, resolveTarget, type S3Request, type S3Response, type Target } from "./request.ts"
+import { methodNotAllowed, route } from "./routes.ts"
 import { authenticate } from "./sigv4.ts"
 import type { Users } from "./users.ts"
 
@@ -48,89 +44,6 @@ export type S3Handler = (request: S3Request) => Effect.Effect<
   never,
   Digest | Clock | Random
 >
-
-/** Subresources this server does not implement; named so clients get NotImplemented, not a wrong answer. */
-const unsupportedBucket = ["policy", "policyStatus", "lifecycle", "replication", "website", "logging", "notification", "encryption", "object-lock", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering", "session"]
-const unsupportedObject = ["retention", "legal-hold", "torrent", "restore", "select"]
-
-const notImplemented = (what: string) => s3Error("NotImplemented", `${what} is not implemented`)
-
-const route = (ctx: OperationContext, target: Target): Effect.Effect<S3Response, S3Error> => {
-  const method = ctx.request.method
-  const q = (name: string) => hasQuery(ctx.query, name)
-  const { bucket, key } = target
-  if (bucket === undefined) {
-    if (method === "GET") return Buckets.listBuckets(ctx)
-    return Effect.fail(methodNotAllowed(method, "the service"))
-  }
-  if (key === undefined) {
-    if (q("versioning")) {
-      if (method === "GET") return Buckets.getBucketVersioning(ctx, bucket)
-      if (method === "PUT") return Buckets.putBucketVersioning(ctx, bucket)
-      return Effect.fail(methodNotAllowed(method, "the versioning configuration"))
-    }
-    if (q("acl")) return aclOperation(ctx, bucket, undefined)
-    const unsupported = unsupportedBucket.find(q)
-    if (unsupported !== undefined) return Effect.fail(notImplemented(`The bucket subresource ?${unsupported}`))
-    switch (method) {
-      case "GET":
-        if (q("location")) return Buckets.getBucketLocation(ctx, bucket)
-        if (q("cors")) return Buckets.getBucketCors(ctx, bucket)
-        if (q("tagging")) return Buckets.getBucketTagging(ctx, bucket)
-        if (q("uploads")) return Multipart.listUploads(ctx, bucket)
-        if (q("versions")) return listObjectVersions(ctx, bucket)
-        if (queryValue(ctx.query, "list-type") === "2") return listObjectsV2(ctx, bucket)
-        return listObjectsV1(ctx, bucket)
-      case "HEAD":
-        return Buckets.headBucket(ctx, bucket)
-      case "PUT":
-        if (q("cors")) return Buckets.putBucketCors(ctx, bucket)
-        if (q("tagging")) return Buckets.putBucketTagging(ctx, bucket)
-        return Buckets.createBucket(ctx, bucket)
-      case "DELETE":
-        if (q("cors")) return Buckets.deleteBucketCors(ctx, bucket)
-        if (q("tagging")) return Buckets.deleteBucketTagging(ctx, bucket)
-        return Buckets.deleteBucket(ctx, bucket)
-      case "POST":
-        if (q("delete")) return Buckets.deleteObjects(ctx, bucket)
-        return Effect.fail(notImplemented("POST on a bucket (browser form uploads)"))
-      default:
-        return Effect.fail(methodNotAllowed(method, "a bucket"))
-    }
-  }
-  if (q("acl")) return aclOperation(ctx, bucket, key)
-  const unsupported = unsupportedObject.find(q)
-  if (unsupported !== undefined) return Effect.fail(notImplemented(`The object subresource ?${unsupported}`))
-  const uploadId = queryValue(ctx.query, "uploadId")
-  switch (method) {
-    case "GET":
-      if (uploadId !== undefined) return Multipart.listParts(ctx, bucket, key, uploadId)
-      if (q("tagging")) return Objects.getObjectTagging(ctx, bucket, key)
-      if (q("attributes")) return Objects.getObjectAttributes(ctx, bucket, key)
-      return Objects.getObject(ctx, bucket, key, true)
-    case "HEAD":
-      return Objects.getObject(ctx, bucket, key, false)
-    case "PUT":
-      if (uploadId !== undefined) {
-        return ctx.request.headers.has("x-amz-copy-source") ? Multipart.uploadPartCopy(ctx, bucket, key, uploadId) : Multipart.uploadPart(ctx, bucket, key, uploadId)
-      }
-      if (q("tagging")) return Objects.putObjectTagging(ctx, bucket, key)
-      if (ctx.request.headers.has("x-amz-copy-source")) return Objects.copyObject(ctx, bucket, key)
-      return Objects.putObject(ctx, bucket, key)
-    case "DELETE":
-      if (uploadId !== undefined) return Multipart.abortUpload(ctx, bucket, key, uploadId)
-      if (q("tagging")) return Objects.deleteObjectTagging(ctx, bucket, key)
-      return Objects.deleteObject(ctx, bucket, key)
-    case "POST":
-      if (q("uploads")) return Multipart.createUpload(ctx, bucket, key)
-      if (uploadId !== undefined) return Multipart.completeUpload(ctx, bucket, key, uploadId)
-      return Effect.fail(notImplemented("This POST request"))
-    default:
-      return Effect.fail(methodNotAllowed(method, "an object"))
-  }
-}
-
-const methodNotAllowed = (method: string, what: string) => s3Error("MethodNotAllowed", `The specified method ${method} is not allowed against ${what}.`, [["Method", method]])
 
 /** The preflight answer: 200 with the matching rule's headers, or 403 CORSResponse. */
 const preflight = (config: S3HandlerConfig, request: S3Request, target: Target): Effect.Effect<S3Response, S3Error> =>

@@ -16,11 +16,11 @@ import { Effect } from "effect"
 import { constantTimeEqual, type DigestShape, sha256Hex, toHex, utf8 } from "./digest.ts"
 import { S3Error, s3Error } from "./errors.ts"
 import { parseQuery, type S3Request } from "./request.ts"
+import { ALGORITHM, headerClaim, presignedClaim } from "./sigv4-claim.ts"
 import { amzDate as formatAmzDate, parseAmzDate } from "./time.ts"
 
-export const ALGORITHM = "AWS4-HMAC-SHA256"
+export { ALGORITHM, MAX_PRESIGN_EXPIRES_SECONDS } from "./sigv4-claim.ts"
 export const MAX_SKEW_MS = 15 * 60 * 1000
-export const MAX_PRESIGN_EXPIRES_SECONDS = 7 * 24 * 3600
 export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 export const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
@@ -132,26 +132,6 @@ const parseCredential = (text: string, malformed: (m: string) => S3Error, region
   return { accessKey, date, region: credRegion, scope: `${date}/${credRegion}/s3/aws4_request` }
 }
 
-/** Name=value pairs of the Authorization header after the algorithm. */
-const parseAuthorization = (header: string): { readonly credential: string; readonly signedHeaders: string; readonly signature: string } | S3Error => {
-  const malformed = (m: string) => s3Error("AuthorizationHeaderMalformed", `The authorization header is malformed; ${m}`)
-  if (!header.startsWith(`${ALGORITHM} `)) {
-    if (header.startsWith("AWS ")) return s3Error("InvalidRequest", "Signature Version 2 is not supported; sign requests with AWS4-HMAC-SHA256")
-    return malformed(`the algorithm must be ${ALGORITHM}`)
-  }
-  const fields = new Map<string, string>()
-  for (const part of header.slice(ALGORITHM.length + 1).split(",")) {
-    const eq = part.indexOf("=")
-    if (eq < 0) return malformed(`"${part.trim()}" is not Name=Value`)
-    fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim())
-  }
-  const credential = fields.get("Credential")
-  const signedHeaders = fields.get("SignedHeaders")
-  const signature = fields.get("Signature")
-  if (credential === undefined || signedHeaders === undefined || signature === undefined) return malformed("it needs Credential, SignedHeaders and Signature")
-  return { credential, signedHeaders, signature }
-}
-
 const payloadOf = (hashHeader: string | undefined, presigned: boolean): string | S3Error => {
   if (hashHeader === undefined) {
     return presigned ? UNSIGNED_PAYLOAD : s3Error("InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
@@ -179,6 +159,75 @@ const canonicalUris = (rawPath: string): ReadonlyArray<string> => {
   return strict === undefined || strict === rawPath ? [rawPath] : [rawPath, strict]
 }
 
+/** The first error a request that carries no SigV4 signature gets. */
+const unsigned = (query: ReadonlyArray<readonly [string, string]>): S3Error => {
+  // A SigV2 presigned URL (older boto3 presigns that way by default) is not anonymous: say what to change.
+  if (query.some(([k]) => k === "AWSAccessKeyId") && query.some(([k]) => k === "Signature")) {
+    return s3Error("InvalidRequest", "Signature Version 2 is not supported; presign with AWS4-HMAC-SHA256 (X-Amz-Algorithm)")
+  }
+  return s3Error("AccessDenied", "Anonymous access is not allowed: sign the request with AWS Signature Version 4")
+}
+
+/** Whether the request's date is close enough to this node's clock (or, presigned, within its validity); the error if not. */
+const timeProblem = (nowMs: number, requestMs: number, dateText: string, expiresSeconds: number | undefined): S3Error | undefined => {
+  if (expiresSeconds === undefined) {
+    if (Math.abs(nowMs - requestMs) > MAX_SKEW_MS) {
+      return new S3Error({
+        code: "RequestTimeTooSkewed",
+        message: "The difference between the request time and the current time is too large.",
+        details: [["RequestTime", dateText], ["ServerTime", formatAmzDate(nowMs)], ["MaxAllowedSkewMilliseconds", String(MAX_SKEW_MS)]]
+      })
+    }
+  } else {
+    if (requestMs - nowMs > MAX_SKEW_MS) return s3Error("AccessDenied", "Request is not valid yet")
+    if (nowMs > requestMs + expiresSeconds * 1000) {
+      return s3Error("AccessDenied", "Request has expired", [["X-Amz-Expires", String(expiresSeconds)], ["Expires", dateText], ["ServerTime", formatAmzDate(nowMs)]])
+    }
+  }
+  return undefined
+}
+
+/** SignedHeaders as a list: lower case, sorted, unique, and covering host. */
+const parseSignedHeaders = (text: string, malformed: (m: string) => S3Error): Array<string> | S3Error => {
+  const signedHeaders = text.split(";").map((h) => h.trim().toLowerCase())
+  if (!signedHeaders.includes("host")) return malformed("the signed headers must include host")
+  for (let i = 1; i < signedHeaders.length; i++) {
+    if (signedHeaders[i - 1]! >= signedHeaders[i]!) return malformed("SignedHeaders must be sorted and without duplicates")
+  }
+  return signedHeaders
+}
+
+/** Recomputes the signature over each candidate canonical request; SignatureDoesNotMatch (with what was signed) if none matches. */
+const signatureMismatch = (
+  request: S3Request,
+  digest: DigestShape,
+  key: Uint8Array,
+  signed: { readonly signature: string; readonly dateText: string; readonly scope: string; readonly accessKey: string },
+  signedQuery: ReadonlyArray<readonly [string, string]>,
+  signedHeaders: ReadonlyArray<string>,
+  payloadHash: string
+): S3Error | undefined => {
+  const cq = canonicalQuery(signedQuery)
+  let lastCanonical = ""
+  for (const uri of canonicalUris(request.rawPath)) {
+    lastCanonical = canonicalRequest({ method: request.method, canonicalUri: uri, canonicalQuery: cq, headers: request.headers, signedHeaders, payloadHash })
+    if (constantTimeEqual(sign(digest, key, stringToSign(digest, signed.dateText, signed.scope, lastCanonical)), signed.signature)) return undefined
+  }
+  return s3Error("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.", [
+    ["AWSAccessKeyId", signed.accessKey],
+    ["StringToSign", stringToSign(digest, signed.dateText, signed.scope, lastCanonical)],
+    ["CanonicalRequest", lastCanonical]
+  ])
+}
+
+/** What the verified signature says about the body. */
+const payloadOfHash = (payloadHash: string, signing: ChunkSigning): Payload =>
+  payloadHash === UNSIGNED_PAYLOAD ? { kind: "unsigned" }
+  : payloadHash === STREAMING_SIGNED ? { kind: "chunked-signed", signing, trailer: false }
+  : payloadHash === STREAMING_SIGNED_TRAILER ? { kind: "chunked-signed", signing, trailer: true }
+  : payloadHash === STREAMING_UNSIGNED_TRAILER ? { kind: "chunked-unsigned-trailer" }
+  : { kind: "sha256", hex: payloadHash }
+
 /** Verifies the request's signature; fails with the S3 error a client should see. */
 export const authenticate = (request: S3Request, ctx: SigV4Context): Effect.Effect<Authenticated, S3Error> =>
   Effect.gen(function*() {
@@ -187,80 +236,25 @@ export const authenticate = (request: S3Request, ctx: SigV4Context): Effect.Effe
     const header = request.headers.get("authorization")
     const presigned = query.some(([k]) => k === "X-Amz-Algorithm" || k === "X-Amz-Signature")
     if (header !== undefined && presigned) return yield* s3Error("InvalidArgument", "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified")
-    if (header === undefined && !presigned) {
-      // A SigV2 presigned URL (older boto3 presigns that way by default) is not anonymous: say what to change.
-      if (query.some(([k]) => k === "AWSAccessKeyId") && query.some(([k]) => k === "Signature")) {
-        return yield* s3Error("InvalidRequest", "Signature Version 2 is not supported; presign with AWS4-HMAC-SHA256 (X-Amz-Algorithm)")
-      }
-      return yield* s3Error("AccessDenied", "Anonymous access is not allowed: sign the request with AWS Signature Version 4")
-    }
+    if (header === undefined && !presigned) return yield* unsigned(query)
 
-    let credentialText: string
-    let signedHeadersText: string
-    let signature: string
-    let dateText: string | undefined
-    let signedQuery: ReadonlyArray<readonly [string, string]>
-    let expiresSeconds: number | undefined
     const malformed = (m: string) =>
       presigned ? s3Error("AuthorizationQueryParametersError", m) : s3Error("AuthorizationHeaderMalformed", `The authorization header is malformed; ${m}`)
-    if (header !== undefined) {
-      const parsed = parseAuthorization(header)
-      if (parsed instanceof S3Error) return yield* parsed
-      credentialText = parsed.credential
-      signedHeadersText = parsed.signedHeaders
-      signature = parsed.signature
-      dateText = request.headers.get("x-amz-date")
-      signedQuery = query
-    } else {
-      const get = (name: string) => query.find(([k]) => k === name)?.[1]
-      if (get("X-Amz-Algorithm") !== ALGORITHM) return yield* malformed(`X-Amz-Algorithm only supports "${ALGORITHM}"`)
-      const c = get("X-Amz-Credential")
-      const h = get("X-Amz-SignedHeaders")
-      const s = get("X-Amz-Signature")
-      const e = get("X-Amz-Expires")
-      dateText = get("X-Amz-Date")
-      if (c === undefined || h === undefined || s === undefined || dateText === undefined || e === undefined) {
-        return yield* malformed("Query-string authentication requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
-      }
-      if (!/^-?\d{1,15}$/.test(e)) return yield* malformed("X-Amz-Expires should be a number")
-      expiresSeconds = Number(e)
-      // An expiry of zero or less has passed, one past a week is refused: both are denials (403), as S3 answers, not malformed requests.
-      if (expiresSeconds < 1) return yield* s3Error("AccessDenied", "Request has expired", [["X-Amz-Expires", e]])
-      if (expiresSeconds > MAX_PRESIGN_EXPIRES_SECONDS) return yield* s3Error("AccessDenied", "X-Amz-Expires must be less than a week (in seconds) that is 604800", [["X-Amz-Expires", e]])
-      credentialText = c
-      signedHeadersText = h
-      signature = s
-      signedQuery = query.filter(([k]) => k !== "X-Amz-Signature")
-    }
+    const claim = header !== undefined ? headerClaim(request, header, query) : presignedClaim(query, malformed)
+    if (claim instanceof S3Error) return yield* claim
+    const { signature, dateText } = claim
 
-    const credential = parseCredential(credentialText, malformed, ctx.region)
+    const credential = parseCredential(claim.credential, malformed, ctx.region)
     if (credential instanceof S3Error) return yield* credential
     if (dateText === undefined) return yield* s3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
     const requestMs = parseAmzDate(dateText)
     if (requestMs === undefined) return yield* s3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
     if (dateText.slice(0, 8) !== credential.date) return yield* malformed(`Invalid credential date "${credential.date}". This date is not the same as X-Amz-Date: "${dateText.slice(0, 8)}".`)
+    const late = timeProblem(ctx.nowMs, requestMs, dateText, claim.expiresSeconds)
+    if (late !== undefined) return yield* late
 
-    if (expiresSeconds === undefined) {
-      if (Math.abs(ctx.nowMs - requestMs) > MAX_SKEW_MS) {
-        return yield* new S3Error({
-          code: "RequestTimeTooSkewed",
-          message: "The difference between the request time and the current time is too large.",
-          details: [["RequestTime", dateText], ["ServerTime", formatAmzDate(ctx.nowMs)], ["MaxAllowedSkewMilliseconds", String(MAX_SKEW_MS)]]
-        })
-      }
-    } else {
-      if (requestMs - ctx.nowMs > MAX_SKEW_MS) return yield* s3Error("AccessDenied", "Request is not valid yet")
-      if (ctx.nowMs > requestMs + expiresSeconds * 1000) {
-        return yield* s3Error("AccessDenied", "Request has expired", [["X-Amz-Expires", String(expiresSeconds)], ["Expires", dateText], ["ServerTime", formatAmzDate(ctx.nowMs)]])
-      }
-    }
-
-    const signedHeaders = signedHeadersText.split(";").map((h) => h.trim().toLowerCase())
-    if (!signedHeaders.includes("host")) return yield* malformed("the signed headers must include host")
-    for (let i = 1; i < signedHeaders.length; i++) {
-      if (signedHeaders[i - 1]! >= signedHeaders[i]!) return yield* malformed("SignedHeaders must be sorted and without duplicates")
-    }
-
+    const signedHeaders = parseSignedHeaders(claim.signedHeaders, malformed)
+    if (signedHeaders instanceof S3Error) return yield* signedHeaders
     const payloadHash = payloadOf(request.headers.get("x-amz-content-sha256"), presigned)
     if (payloadHash instanceof S3Error) return yield* payloadHash
 
@@ -268,30 +262,10 @@ export const authenticate = (request: S3Request, ctx: SigV4Context): Effect.Effe
     if (secret === undefined) return yield* s3Error("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", [["AWSAccessKeyId", credential.accessKey]])
 
     const key = signingKey(ctx.digest, secret.secretKey, credential.date, credential.region)
-    const cq = canonicalQuery(signedQuery)
-    let matched = false
-    let lastCanonical = ""
-    for (const uri of canonicalUris(request.rawPath)) {
-      lastCanonical = canonicalRequest({ method: request.method, canonicalUri: uri, canonicalQuery: cq, headers: request.headers, signedHeaders, payloadHash })
-      if (constantTimeEqual(sign(ctx.digest, key, stringToSign(ctx.digest, dateText, credential.scope, lastCanonical)), signature)) {
-        matched = true
-        break
-      }
-    }
-    if (!matched) {
-      return yield* s3Error("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.", [
-        ["AWSAccessKeyId", credential.accessKey],
-        ["StringToSign", stringToSign(ctx.digest, dateText, credential.scope, lastCanonical)],
-        ["CanonicalRequest", lastCanonical]
-      ])
-    }
+    const signed = { signature, dateText, scope: credential.scope, accessKey: credential.accessKey }
+    const mismatch = signatureMismatch(request, ctx.digest, key, signed, claim.signedQuery, signedHeaders, payloadHash)
+    if (mismatch !== undefined) return yield* mismatch
 
     const signing: ChunkSigning = { seedSignature: signature, signingKey: key, amzDate: dateText, scope: credential.scope }
-    const payload: Payload =
-      payloadHash === UNSIGNED_PAYLOAD ? { kind: "unsigned" }
-      : payloadHash === STREAMING_SIGNED ? { kind: "chunked-signed", signing, trailer: false }
-      : payloadHash === STREAMING_SIGNED_TRAILER ? { kind: "chunked-signed", signing, trailer: true }
-      : payloadHash === STREAMING_UNSIGNED_TRAILER ? { kind: "chunked-unsigned-trailer" }
-      : { kind: "sha256", hex: payloadHash }
-    return { accessKey: credential.accessKey, user: secret.user, payload }
+    return { accessKey: credential.accessKey, user: secret.user, payload: payloadOfHash(payloadHash, signing) }
   })

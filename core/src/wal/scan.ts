@@ -17,6 +17,7 @@
 import { assert } from "../invariant/invariant.ts"
 import {
   decodeHeader,
+  type FrameHeader,
   HEADER_BYTES,
   KIND_DATA,
   KIND_SEAL,
@@ -58,6 +59,54 @@ interface OpenDamage {
   readonly reason: DamageReason
 }
 
+/** What the walk has found so far; the helpers below advance it. */
+interface ScanState {
+  readonly sb: Superblock
+  readonly slots: Array<Slot>
+  readonly damage: Array<WalDamage>
+  /** The sequence number the next record must carry. */
+  expected: number
+  /** A damaged region entered but not yet closed by a valid record. */
+  open: OpenDamage | undefined
+  tailRecords: number
+}
+
+/** Returned by a step: keep going at this offset, go on with the next segment, or the log ends here. */
+const NEXT_SEGMENT = -1
+const END_OF_LOG = -2
+
+const isDurable = (sb: Superblock, k: number, off: number) =>
+  k < sb.durable.segment || (k === sb.durable.segment && off < sb.durable.offset)
+
+/** Opens a damaged region at (k, off) unless one is open already. */
+const openDamage = (st: ScanState, k: number, off: number, reason: DamageReason) => {
+  st.open ??= { seq: st.expected, segment: k, offset: off, reason }
+}
+
+/** Marks expected .. upTo as damaged, all starting where the damage was first seen. */
+const closeDamage = (st: ScanState, upTo: number, next: Position | undefined) => {
+  assert(st.open !== undefined, "no open damage to close")
+  const region = st.open
+  const count = upTo - st.expected + 1
+  for (let seq = st.expected; seq <= upTo; seq++) {
+    st.damage.push({ seq, segment: region.segment, offset: region.offset, reason: region.reason })
+    // A lone record whose header is gone still has a known slot if the next record is in the same segment.
+    const frameBytes =
+      count === 1 && next !== undefined && next.segment === region.segment ? next.offset - region.offset : -1
+    st.slots.push({ segment: region.segment, offset: region.offset, frameBytes })
+  }
+  st.expected = upTo + 1
+  st.open = undefined
+}
+
+const result = (st: ScanState, k: number, off: number): ScanResult => ({
+  slots: st.slots,
+  lastSeq: st.expected - 1,
+  damage: st.damage,
+  end: { segment: k, offset: off },
+  tailRecords: st.tailRecords
+})
+
 /**
  * Scans the log described by `sb`. `segment(k)` returns the image of segment
  * k, or undefined if the file does not exist; `lastSegment` is the highest
@@ -68,115 +117,119 @@ export const scanLog = (
   lastSegment: number,
   segment: (k: number) => SegmentImage | undefined
 ): ScanResult => {
-  const slots: Array<Slot> = []
-  const damage: Array<WalDamage> = []
-  let expected = sb.firstSeq
-  let open: OpenDamage | undefined
-  let tailRecords = 0
-
-  const isDurable = (k: number, off: number) =>
-    k < sb.durable.segment || (k === sb.durable.segment && off < sb.durable.offset)
-
-  /** Marks expected .. upTo as damaged, all starting where the damage was first seen. */
-  const closeDamage = (upTo: number, next: Position | undefined) => {
-    assert(open !== undefined, "no open damage to close")
-    const region = open
-    const count = upTo - expected + 1
-    for (let seq = expected; seq <= upTo; seq++) {
-      damage.push({ seq, segment: region.segment, offset: region.offset, reason: region.reason })
-      // A lone record whose header is gone still has a known slot if the next record is in the same segment.
-      const frameBytes =
-        count === 1 && next !== undefined && next.segment === region.segment ? next.offset - region.offset : -1
-      slots.push({ segment: region.segment, offset: region.offset, frameBytes })
-    }
-    expected = upTo + 1
-    open = undefined
-  }
-
+  const st: ScanState = { sb, slots: [], damage: [], expected: sb.firstSeq, open: undefined, tailRecords: 0 }
   let k = sb.first.segment
   let off = sb.first.offset
   for (;;) {
     const image = k <= lastSegment ? segment(k) : undefined
     if (image === undefined) {
-      const holdsDurable =
-        k < sb.durable.segment || (k === sb.durable.segment && sb.durable.offset > (k === sb.first.segment ? sb.first.offset : 0))
-      if (holdsDurable) {
-        // A segment that held acknowledged records is missing: damage until something valid turns up.
-        open ??= { seq: expected, segment: k, offset: off, reason: "header" }
-        k++
-        off = 0
-        continue
-      }
-      if (open === undefined && expected <= sb.durableSeq) open = { seq: expected, segment: k, offset: off, reason: "header" }
-      if (open !== undefined) closeDamage(sb.durableSeq, undefined)
-      return { slots, lastSeq: expected - 1, damage, end: { segment: k, offset: off }, tailRecords }
+      if (!missingSegmentHeldDurable(st, k, off)) return result(st, k, off)
+    } else {
+      const end = scanSegment(st, image, k, off)
+      if (end !== undefined) return result(st, k, end)
     }
-    const bytes = image.bytes
-    let nextSegment = false
-    for (;;) {
-      const durable = isDurable(k, off)
-      // Leaving the durable region with acknowledged records still unaccounted for (the scan followed a
-      // misplaced copy past the durable end): they are damage, not tail.
-      if (!durable && open === undefined && expected <= sb.durableSeq) {
-        open = { seq: expected, segment: k, offset: off, reason: "header" }
-      }
-      if (off + HEADER_BYTES > bytes.length) {
-        if (durable) {
-          open ??= { seq: expected, segment: k, offset: off, reason: "header" }
-          nextSegment = true
-          break
-        }
-        if (open !== undefined) {
-          closeDamage(sb.durableSeq, undefined)
-          continue
-        }
-        return { slots, lastSeq: expected - 1, damage, end: { segment: k, offset: off }, tailRecords }
-      }
-      const unreadableHeader = image.unreadable(off, HEADER_BYTES)
-      const h = unreadableHeader ? undefined : decodeHeader(bytes, off)
-      if (h !== undefined && (durable ? h.generation <= sb.generation : h.generation === sb.generation)) {
-        if (h.kind === KIND_DATA && (h.seq === expected || (open !== undefined && h.seq > expected))) {
-          if (open !== undefined) closeDamage(h.seq - 1, { segment: k, offset: off })
-          const fits = off + h.frameBytes <= bytes.length
-          const unreadablePayload = fits && image.unreadable(off, h.frameBytes)
-          if (fits && !unreadablePayload && payloadIntact(bytes, off, h)) {
-            slots.push({ segment: k, offset: off, frameBytes: h.frameBytes })
-            if (!durable) tailRecords++
-            expected++
-            off += h.frameBytes
-            continue
-          }
-          if (durable) {
-            damage.push({ seq: expected, segment: k, offset: off, reason: unreadablePayload ? "unreadable" : "payload-checksum" })
-            slots.push({ segment: k, offset: off, frameBytes: h.frameBytes })
-            expected++
-            off += h.frameBytes
-            continue
-          }
-          return { slots, lastSeq: expected - 1, damage, end: { segment: k, offset: off }, tailRecords }
-        }
-        if (h.kind === KIND_SEAL && (h.seq === expected - 1 || (open !== undefined && h.seq >= expected))) {
-          if (open !== undefined) closeDamage(h.seq, undefined)
-          nextSegment = true
-          break
-        }
-      }
-      if (durable) {
-        // Acknowledged bytes are damaged: remember where, and look for the next valid header.
-        open ??= { seq: expected, segment: k, offset: off, reason: unreadableHeader ? "unreadable" : "header" }
-        off += 8
-        continue
-      }
-      if (open !== undefined) {
-        // Resynchronisation ran past the durable end: everything up to it is damaged; the tail starts here.
-        closeDamage(sb.durableSeq, undefined)
-        continue
-      }
-      return { slots, lastSeq: expected - 1, damage, end: { segment: k, offset: off }, tailRecords }
-    }
-    if (nextSegment) {
-      k++
-      off = 0
-    }
+    k++
+    off = 0
   }
+}
+
+/**
+ * Segment k does not exist. If it held acknowledged records, they are damage
+ * until something valid turns up (true: go on with the next segment);
+ * otherwise the log ends here, and acknowledged records not yet found are damage.
+ */
+const missingSegmentHeldDurable = (st: ScanState, k: number, off: number): boolean => {
+  const sb = st.sb
+  const holdsDurable =
+    k < sb.durable.segment || (k === sb.durable.segment && sb.durable.offset > (k === sb.first.segment ? sb.first.offset : 0))
+  if (holdsDurable) {
+    openDamage(st, k, off, "header")
+    return true
+  }
+  if (st.open === undefined && st.expected <= sb.durableSeq) st.open = { seq: st.expected, segment: k, offset: off, reason: "header" }
+  if (st.open !== undefined) closeDamage(st, sb.durableSeq, undefined)
+  return false
+}
+
+/** Walks segment k from `start`; returns the offset where the log ends in it, or undefined to go on with the next segment. */
+const scanSegment = (st: ScanState, image: SegmentImage, k: number, start: number): number | undefined => {
+  let off = start
+  for (;;) {
+    const next = stepAt(st, image, k, off)
+    if (next === END_OF_LOG) return off
+    if (next === NEXT_SEGMENT) return undefined
+    off = next
+  }
+}
+
+/** Decides what lies at (k, off): returns the offset to look at next, NEXT_SEGMENT or END_OF_LOG. */
+const stepAt = (st: ScanState, image: SegmentImage, k: number, off: number): number => {
+  const sb = st.sb
+  const bytes = image.bytes
+  const durable = isDurable(sb, k, off)
+  // Leaving the durable region with acknowledged records still unaccounted for (the scan followed a
+  // misplaced copy past the durable end): they are damage, not tail.
+  if (!durable && st.open === undefined && st.expected <= sb.durableSeq) {
+    st.open = { seq: st.expected, segment: k, offset: off, reason: "header" }
+  }
+  if (off + HEADER_BYTES > bytes.length) {
+    if (durable) {
+      openDamage(st, k, off, "header")
+      return NEXT_SEGMENT
+    }
+    if (st.open !== undefined) {
+      closeDamage(st, sb.durableSeq, undefined)
+      return off
+    }
+    return END_OF_LOG
+  }
+  const unreadableHeader = image.unreadable(off, HEADER_BYTES)
+  const h = unreadableHeader ? undefined : decodeHeader(bytes, off)
+  if (h !== undefined && (durable ? h.generation <= sb.generation : h.generation === sb.generation)) {
+    const next = recordAt(st, image, k, off, durable, h)
+    if (next !== undefined) return next
+  }
+  if (durable) {
+    // Acknowledged bytes are damaged: remember where, and look for the next valid header.
+    openDamage(st, k, off, unreadableHeader ? "unreadable" : "header")
+    return off + 8
+  }
+  if (st.open !== undefined) {
+    // Resynchronisation ran past the durable end: everything up to it is damaged; the tail starts here.
+    closeDamage(st, sb.durableSeq, undefined)
+    return off
+  }
+  return END_OF_LOG
+}
+
+/**
+ * A valid header of this log at (k, off): the expected record (or a seal).
+ * Returns what stepAt returns, or undefined if the header is not one the
+ * scan is waiting for (it is then treated as damaged bytes).
+ */
+const recordAt = (st: ScanState, image: SegmentImage, k: number, off: number, durable: boolean, h: FrameHeader): number | undefined => {
+  const bytes = image.bytes
+  if (h.kind === KIND_DATA && (h.seq === st.expected || (st.open !== undefined && h.seq > st.expected))) {
+    if (st.open !== undefined) closeDamage(st, h.seq - 1, { segment: k, offset: off })
+    const fits = off + h.frameBytes <= bytes.length
+    const unreadablePayload = fits && image.unreadable(off, h.frameBytes)
+    if (fits && !unreadablePayload && payloadIntact(bytes, off, h)) {
+      st.slots.push({ segment: k, offset: off, frameBytes: h.frameBytes })
+      if (!durable) st.tailRecords++
+      st.expected++
+      return off + h.frameBytes
+    }
+    if (durable) {
+      st.damage.push({ seq: st.expected, segment: k, offset: off, reason: unreadablePayload ? "unreadable" : "payload-checksum" })
+      st.slots.push({ segment: k, offset: off, frameBytes: h.frameBytes })
+      st.expected++
+      return off + h.frameBytes
+    }
+    return END_OF_LOG
+  }
+  if (h.kind === KIND_SEAL && (h.seq === st.expected - 1 || (st.open !== undefined && h.seq >= st.expected))) {
+    if (st.open !== undefined) closeDamage(st, h.seq, undefined)
+    return NEXT_SEGMENT
+  }
+  return undefined
 }

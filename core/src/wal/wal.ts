@@ -28,8 +28,9 @@ import { Deferred, Effect, Result, Semaphore, type Scope } from "effect"
 import { Clock } from "../clock/clock.ts"
 import { Disk } from "../disk/disk.ts"
 import { failed } from "./disk-io.ts"
-import { decodeHeader, encodeFrame, HEADER_BYTES, KIND_DATA, payloadIntact, segmentPath, superblockPath, type Position } from "./format.ts"
+import { decodeHeader, encodeFrame, HEADER_BYTES, KIND_DATA, payloadIntact, segmentPath, superblockPath, type Position, type Superblock } from "./format.ts"
 import { recoverLog } from "./recover.ts"
+import type { ScanResult } from "./scan.ts"
 import { makeTruncation } from "./truncate.ts"
 import { SyncPreset, type SyncStrategy } from "./sync-strategy.ts"
 import {
@@ -128,6 +129,21 @@ const DEFAULT_MAX_PENDING_BYTES = 16 * 1024 * 1024
 /** Readers share the layout; truncation and repair take all of it. */
 const LAYOUT_PERMITS = 1 << 20
 
+/** What recovery found, as the Wal reports it. */
+const recoveryReport = (sb: Superblock, scan: ScanResult, generation: number): RecoveryReport => ({
+  firstSeq: sb.firstSeq,
+  lastSeq: scan.lastSeq,
+  durableSeq: sb.durableSeq,
+  tailRecords: scan.tailRecords,
+  end: scan.end,
+  damaged: scan.damage,
+  generation
+})
+
+/** How often a timer must wake the writer to sync, for strategies that sync on time; undefined otherwise. */
+const syncTickMs = (strategy: SyncStrategy): number | undefined =>
+  strategy._tag === "Periodic" ? strategy.intervalMs : strategy._tag === "Threshold" ? strategy.maxDelayMs : undefined
+
 /** Opens (recovering) the log in `config.dir`. The writer lives as long as the scope. */
 export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError, Disk | Clock | Scope.Scope> =>
   Effect.gen(function* () {
@@ -146,15 +162,7 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
     const writer = makeWriter(st, io)
     const { signal, release, failWaitersFrom, dropPendingFrom, fileOf, superblock: writeSuperblock, loop } = writer
 
-    const report: RecoveryReport = {
-      firstSeq: sb.firstSeq,
-      lastSeq: scan.lastSeq,
-      durableSeq: sb.durableSeq,
-      tailRecords: scan.tailRecords,
-      end: scan.end,
-      damaged: scan.damage,
-      generation: st.generation
-    }
+    const report = recoveryReport(sb, scan, st.generation)
     // A new generation before any write: records of earlier incarnations past the end can never come back.
     yield* Effect.mapError(
       writeSuperblock({ generation: st.generation, firstSeq: st.firstSeq, first: st.first, durableSeq: st.durableSeq, durable: st.durable }),
@@ -173,8 +181,7 @@ export const openWal = (config: WalConfig = {}): Effect.Effect<Wal, WalOpenError
       })
     )
     yield* Effect.forkScoped(loop(ioLock))
-    const tickMs =
-      strategy._tag === "Periodic" ? strategy.intervalMs : strategy._tag === "Threshold" ? strategy.maxDelayMs : undefined
+    const tickMs = syncTickMs(strategy)
     if (tickMs !== undefined) {
       const tick = Effect.gen(function* () {
         yield* clock.sleep(tickMs)

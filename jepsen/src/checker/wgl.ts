@@ -15,7 +15,7 @@
  * `unknown`, never a guess.
  */
 import type { Model, Operation } from "./model.ts"
-import { Unknown } from "./model.ts"
+import { wglHistory } from "./wgl-history.ts"
 
 export interface Budget {
   /** Loop iterations allowed; the search reports `unknown` beyond it. */
@@ -57,9 +57,44 @@ const zobristKeys = (n: number): Int32Array => {
   return z
 }
 
+/** Every required op linearized: the order found, as positions in the input array. */
+const validResult = (steps: number, stackEntry: Int32Array, sp: number, byCall: ReadonlyArray<number>): SearchResult => {
+  const order: Array<number> = []
+  for (let i = 0; i < sp; i++) order.push(byCall[stackEntry[i]!]!)
+  return { verdict: "valid", steps, order }
+}
+
+/** The search backtracked past its first op: the deepest attempt and where it got stuck, as positions in the input array. */
+const invalidResult = (
+  steps: number,
+  best: Int32Array,
+  bestLen: number,
+  blocked: number,
+  candidates: ReadonlyArray<{ readonly op: number; readonly legal: boolean }>,
+  byCall: ReadonlyArray<number>
+): SearchResult => {
+  const longest: Array<number> = []
+  for (let i = 0; i < bestLen; i++) longest.push(byCall[best[i]!]!)
+  return {
+    verdict: "invalid",
+    steps,
+    longest,
+    blocked: blocked === -1 ? -1 : byCall[blocked]!,
+    candidates: candidates.map((c) => ({ op: byCall[c.op]!, legal: c.legal }))
+  }
+}
+
 /**
  * Searches for a linearization of `ops` (one partition). Positions in the
  * result refer to indexes of `ops`.
+ *
+ * Deliberately one long function (issue 17 leaves it so): the loop, the
+ * set-and-cache closures and the linked list share a dozen mutable locals
+ * (the bitset's windows, the Zobrist hash, the stack pointer) that V8 keeps
+ * in one context and inlines around. Splitting the loop body or the cache
+ * into objects would turn those into property loads and calls on every step
+ * of the hottest loop, the cost this file exists to avoid; so only what runs
+ * once per search (building the history, shaping the result) lives outside.
  */
 export const searchLinearization = <S, I, O>(
   model: Model<S, I, O>,
@@ -67,48 +102,11 @@ export const searchLinearization = <S, I, O>(
   budget: Budget = {}
 ): SearchResult => {
   const n = ops.length
-  // Op ids: required ops first, then open (optional) ones, each in call
-  // order. Required ops get linearized roughly in order, so their bits fill a
-  // dense prefix; open ops may stay unlinearized forever, and keeping their
-  // bits apart stops those holes from widening every cached set.
-  const isOpen = (i: number) => (ops[i]!.ret === Infinity ? 1 : 0)
-  const byCall = Array.from({ length: n }, (_, i) => i).sort(
-    (a, b) => isOpen(a) - isOpen(b) || ops[a]!.call - ops[b]!.call || a - b
-  )
-  const inputs: Array<I> = new Array(n)
-  const outputs: Array<O | typeof Unknown> = new Array(n)
-  const optional = new Uint8Array(n)
-  let required = 0
-  for (let k = 0; k < n; k++) {
-    const op = ops[byCall[k]!]!
-    inputs[k] = op.input
-    outputs[k] = op.output
-    if (op.ret === Infinity) optional[k] = 1
-    else required++
-  }
+  // Built once, outside the loop; the loop reads these as locals.
+  const history = wglHistory(ops)
+  const { byCall, inputs, outputs, optional, next, prev, head, tail } = history
+  let required = history.required
   if (required === 0) return { verdict: "valid", steps: 0, order: [] }
-
-  // Entries: calls and returns sorted by time; a call sorts before a return at
-  // the same time (they overlap). Entry e < n is op e's call; e >= n is a return.
-  const events: Array<number> = []
-  for (let k = 0; k < n; k++) {
-    events.push(k)
-    if (!optional[k]) events.push(n + k)
-  }
-  const timeOf = (e: number) => (e < n ? ops[byCall[e]!]!.call : ops[byCall[e - n]!]!.ret)
-  events.sort((a, b) => timeOf(a) - timeOf(b) || (a < n ? 0 : 1) - (b < n ? 0 : 1) || (a % n) - (b % n))
-  const head = 2 * n
-  const tail = 2 * n + 1
-  const next = new Int32Array(2 * n + 2)
-  const prev = new Int32Array(2 * n + 2)
-  let last = head
-  for (const e of events) {
-    next[last] = e
-    prev[e] = last
-    last = e
-  }
-  next[last] = tail
-  prev[tail] = last
 
   // Linearized set: a bitset in two regions, required ops in words [0, wa)
   // and open ops in [wa, words). Each region has a canonical window for the
@@ -292,11 +290,7 @@ export const searchLinearization = <S, I, O>(
             const r = n + k
             next[prev[r]!] = next[r]!
             prev[next[r]!] = prev[r]!
-            if (--required === 0) {
-              const order: Array<number> = []
-              for (let i = 0; i < sp; i++) order.push(byCall[stackEntry[i]!]!)
-              return { verdict: "valid", steps, order }
-            }
+            if (--required === 0) return validResult(steps, stackEntry, sp, byCall)
           }
           entry = next[head]!
           continue
@@ -317,17 +311,7 @@ export const searchLinearization = <S, I, O>(
           if (e < n) candidates.push({ op: e, legal: step(state, inputs[e]!, outputs[e]!) !== undefined })
         }
       }
-      if (sp === 0) {
-        const longest: Array<number> = []
-        for (let i = 0; i < bestLen; i++) longest.push(byCall[best[i]!]!)
-        return {
-          verdict: "invalid",
-          steps,
-          longest,
-          blocked: blocked === -1 ? -1 : byCall[blocked]!,
-          candidates: candidates.map((c) => ({ op: byCall[c.op]!, legal: c.legal }))
-        }
-      }
+      if (sp === 0) return invalidResult(steps, best, bestLen, blocked, candidates, byCall)
       sp--
       if (sp < agree) agree = sp
       const k = stackEntry[sp]!

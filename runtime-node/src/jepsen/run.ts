@@ -164,21 +164,7 @@ export const runJepsen = async (o: JepsenOptions, cleanup: Cleanup = makeCleanup
   o.signal?.addEventListener("abort", onAbort, { once: true })
   const signal = abort.signal
   const reproduce = reproduceCommand(o)
-  const base = {
-    mode: undefined,
-    notes: [],
-    skipped: [],
-    applied: [],
-    counts: undefined,
-    linearizability: undefined,
-    durability: undefined,
-    finalValues: new Map<string, Value>(),
-    serverEvents: [],
-    history: [],
-    reportPath: undefined,
-    reproduce,
-    dir: undefined as string | undefined
-  }
+  const base = emptyResult(reproduce)
   const setupError = (message: string, extra: Partial<JepsenResult> = {}): JepsenResult => ({ ...base, ...extra, verdict: "setup-error", exitCode: 3, message })
   const problems = usageProblems(o)
   if (problems.length > 0) return setupError(problems.join("\n"))
@@ -202,14 +188,7 @@ export const runJepsen = async (o: JepsenOptions, cleanup: Cleanup = makeCleanup
     const servers = makeServers({ hosts, dir, secret: `jepsen-${o.seed}-${process.pid}-cluster-secret`, requestTimeoutMs, faketime: wantsClock })
     cleanup.add("servers", servers.stopAll, servers.stopAllSync)
     const notes = [...hosts.notes]
-    const skipped: Array<{ kind: FaultKind; why: string }> = []
-    const kinds: Array<FaultKind> = []
-    for (const name of o.nemesis) {
-      const kind = nemesisNames[name]!
-      const why = kind === "partition" ? hosts.noPartitions : kind === "clock-skew" ? servers.clockFaults : undefined
-      if (why === undefined) kinds.push(kind)
-      else skipped.push({ kind, why })
-    }
+    const { kinds, skipped } = enabledFaults(o.nemesis, hosts, servers)
     if (wantsClock && servers.clockFaults === undefined) notes.push("clock: libfaketime preloaded; clock-skew shifts CLOCK_REALTIME only (the monotonic clock is left alone)")
     for (const s of skipped) notes.push(`skipped ${s.kind}: ${s.why}`)
     for (const n of notes) o.log(n)
@@ -224,36 +203,10 @@ export const runJepsen = async (o: JepsenOptions, cleanup: Cleanup = makeCleanup
     o.log("cluster ready: every node knows the leader")
 
     const workload = o.workload ?? "kv"
-    let driver: RegisterDriver
-    if (workload === "s3") {
-      const target = { credentials: { ...servers.credentials, region: "us-east-1" }, bucket: S3_BUCKET, timeoutMs: clientTimeoutMs }
-      const bucket = await createBucket(target, hosts.nodes, 40, signal)
-      if (!bucket.ok) return setupError(signal.aborted ? "interrupted" : `could not create the bucket ${S3_BUCKET}: ${bucket.last}`, withNotes)
-      o.log(`s3 workload: bucket ${S3_BUCKET} created; objects on ${hosts.nodes.map((n) => `${n.ip}:${n.s3Port}`).join(", ")}`)
-      driver = s3Driver(target)
-    } else driver = kvDriver({ timeoutMs: clientTimeoutMs, credentials: servers.credentials, readConsistency: o.readConsistency })
+    const driver = await workloadDriver(o, workload, hosts, servers, clientTimeoutMs, signal)
+    if (typeof driver === "string") return setupError(driver, withNotes)
 
-    const durationMs = o.timeS * 1000
-    const faults = planFaults(o.seed, ids, durationMs, kinds)
-    const random = seededRandom(o.seed ^ 0x5eed)
-    const recorder = makeRecorder(performance.now())
-    o.log(`running ${o.clients} ${workload} clients on ${o.keys} keys for ${o.timeS} s; ${faults.length} faults planned (seed ${o.seed})`)
-    const [counts, applied] = await Promise.all([
-      runWorkload({
-        nodes: hosts.nodes,
-        clients: o.clients,
-        keys: o.keys,
-        durationMs,
-        maxOpsPerClient: Math.ceil(o.timeS * 100),
-        timeoutMs: clientTimeoutMs,
-        random,
-        recorder,
-        signal,
-        readConsistency: o.readConsistency ?? "linearizable",
-        driver
-      }),
-      runNemesis({ faults, hosts, servers, recorder, signal, log: o.log })
-    ])
+    const { recorder, counts, applied } = await runPhase(o, { workload, ids, kinds, hosts, servers, driver, clientTimeoutMs, signal })
     await healAll(hosts, servers)
     o.log(`workload done: ${counts.ok} ok, ${counts.fail} fail, ${counts.info} info; healed, waiting for the cluster to recover`)
     const recovered = await awaitLeader(servers, readyPolls, signal)
@@ -263,54 +216,168 @@ export const runJepsen = async (o: JepsenOptions, cleanup: Cleanup = makeCleanup
     if (signal.aborted) return setupError("interrupted", { ...withNotes, applied, counts, history })
 
     o.log(`checking ${history.length} events`)
-    const started = performance.now()
-    const linearizability = checkHistory(makeModel("kv"), history, { maxSteps: 20_000_000, now: () => performance.now(), deadline: started + 300_000 })
-    const missing = Array.from({ length: o.keys }, (_, k) => `k${k}`).filter((k) => !finalValues.has(k))
-    const durability = checkDurability(casAsWrites(history), finalValues, {})
-    const durabilityVerdict: Verdict = durability.verdict === "invalid" ? "invalid" : missing.length > 0 ? "unknown" : "valid"
-    const verdicts: Array<Verdict> = [linearizability.verdict, durabilityVerdict]
-    if (counts.ok === 0) verdicts.push("unknown")
-    const verdict = worst(verdicts)
-    const exitCode = verdict === "valid" ? 0 : verdict === "invalid" ? 1 : 2
-    const unexpected = servers.events.filter((e) => e.unexpected)
-    const unconfirmed = applied.filter((a) => !a.confirmed)
+    const judged = judge(history, finalValues, counts, applied, servers.events, o.keys)
+    const { linearizability, durability, verdict, exitCode, lines } = judged
 
-    const lines = [
-      `linearizability (kv, per key): ${linearizability.verdict.toUpperCase()} — ${linearizability.operations} operations, ${linearizability.partitions} keys, ${linearizability.steps} search steps${linearizability.reason === undefined ? "" : ` (${linearizability.reason})`}`,
-      `durability (every acknowledged write visible or superseded at the end): ${durabilityVerdict.toUpperCase()} — ${durability.acknowledged} acknowledged writes, ${durability.lost.length} lost${missing.length > 0 ? `, no final read for ${missing.join(",")}` : ""}`,
-      `faults: ${applied.length} applied (${kindCounts(applied)}), ${applied.length - unconfirmed.length} confirmed${unconfirmed.length > 0 ? `; unconfirmed: ${unconfirmed.map((a) => `${a.fault.kind} (${a.evidence})`).join("; ")}` : ""}`,
-      `server processes: ${unexpected.length === 0 ? "no unexpected exits" : `unexpected exits: ${unexpected.map((e) => `${e.node} ${e.how}`).join(", ")}`}`
-    ]
-    if (counts.ok === 0) lines.push("no client operation succeeded: the run proves nothing")
-    for (const lost of durability.lost) lines.push(`  lost: ${lost.key} = ${JSON.stringify(lost.value)} (op ${lost.index}), final value ${JSON.stringify(lost.found)}`)
-    if (linearizability.counterexample?.blocked !== undefined) lines.push(`  cannot linearize: ${linearizability.counterexample.blocked.description} (op ${linearizability.counterexample.blocked.id})`)
-
-    const reportDir = resolve(o.reportDir ?? join("reports", `jepsen-${new Date().toISOString().replace(/[:.]/g, "-")}`))
-    mkdirSync(reportDir, { recursive: true })
-    const reportPath = writeReport(reportDir, {
-      title: `cairn jepsen (${workload}): ${o.nodes} nodes, ${o.timeS} s, nemesis ${kinds.join(",") || "none"} (${hosts.mode}): ${verdict}`,
-      history,
-      verdicts: [
-        { checker: "linearizability (kv, per key)", verdict: linearizability.verdict, detail: lines[0]! },
-        { checker: "durability", verdict: durabilityVerdict, detail: lines[1]! },
-        { checker: "faults", verdict: unconfirmed.length === 0 ? "valid" : "unknown", detail: `${lines[2]!}. ${applied.map((a) => `${(a.start / 1000).toFixed(1)}-${(a.end / 1000).toFixed(1)}s ${a.fault.kind}: ${a.evidence}`).join("; ")}` },
-        { checker: "server processes", verdict: unexpected.length === 0 ? "valid" : "unknown", detail: `${lines[3]!}. ${notes.join("; ")}` }
-      ],
-      counterexample: linearizability.counterexample,
-      faults: applied.map((a) => ({ kind: a.fault.kind, start: Math.round(a.start * 1e6), end: Math.round(a.end * 1e6), label: `${a.fault.kind}: ${a.evidence}` })),
-      reproduce
-    })
-    writeFileSync(join(reportDir, "history.jsonl"), toJsonLines(history))
-    for (const id of ids) copyFileSync(servers.logFile(id), join(reportDir, `${id}.log`))
-    writeFileSync(
-      join(reportDir, "summary.json"),
-      JSON.stringify({ verdict, workload, reproduce, mode: hosts.mode, notes, counts, applied, serverEvents: servers.events, finalValues: Object.fromEntries(finalValues), lost: durability.lost }, null, 2)
-    )
+    const reportPath = saveReport({ o, workload, kinds, hosts, servers, ids, notes, history, counts, applied, finalValues, judged, reproduce })
     return { ...withNotes, verdict, exitCode, message: lines.join("\n"), applied, counts, linearizability, durability, finalValues, history, reportPath, reproduce, dir }
   } finally {
     o.signal?.removeEventListener("abort", onAbort)
     await cleanup.run()
   }
+}
+
+/** The fields of a result that a setup error leaves empty. */
+const emptyResult = (reproduce: string) => ({
+  mode: undefined,
+  notes: [],
+  skipped: [],
+  applied: [],
+  counts: undefined,
+  linearizability: undefined,
+  durability: undefined,
+  finalValues: new Map<string, Value>(),
+  serverEvents: [],
+  history: [],
+  reportPath: undefined,
+  reproduce,
+  dir: undefined as string | undefined
+})
+
+/** The clients' driver for the workload (for S3, once its bucket exists); a setup error's message if the bucket cannot be created. */
+const workloadDriver = async (o: JepsenOptions, workload: Workload, hosts: Hosts, servers: Servers, clientTimeoutMs: number, signal: AbortSignal): Promise<RegisterDriver | string> => {
+  if (workload !== "s3") return kvDriver({ timeoutMs: clientTimeoutMs, credentials: servers.credentials, readConsistency: o.readConsistency })
+  const target = { credentials: { ...servers.credentials, region: "us-east-1" }, bucket: S3_BUCKET, timeoutMs: clientTimeoutMs }
+  const bucket = await createBucket(target, hosts.nodes, 40, signal)
+  if (!bucket.ok) return signal.aborted ? "interrupted" : `could not create the bucket ${S3_BUCKET}: ${bucket.last}`
+  o.log(`s3 workload: bucket ${S3_BUCKET} created; objects on ${hosts.nodes.map((n) => `${n.ip}:${n.s3Port}`).join(", ")}`)
+  return s3Driver(target)
+}
+
+/** The test itself: the clients run the workload while the nemesis injects its planned faults. */
+const runPhase = async (
+  o: JepsenOptions,
+  p: {
+    readonly workload: Workload
+    readonly ids: ReadonlyArray<string>
+    readonly kinds: ReadonlyArray<FaultKind>
+    readonly hosts: Hosts
+    readonly servers: Servers
+    readonly driver: RegisterDriver
+    readonly clientTimeoutMs: number
+    readonly signal: AbortSignal
+  }
+) => {
+  const { workload, ids, kinds, hosts, servers, driver, clientTimeoutMs, signal } = p
+  const durationMs = o.timeS * 1000
+  const faults = planFaults(o.seed, ids, durationMs, kinds)
+  const random = seededRandom(o.seed ^ 0x5eed)
+  const recorder = makeRecorder(performance.now())
+  o.log(`running ${o.clients} ${workload} clients on ${o.keys} keys for ${o.timeS} s; ${faults.length} faults planned (seed ${o.seed})`)
+  const [counts, applied] = await Promise.all([
+    runWorkload({
+      nodes: hosts.nodes,
+      clients: o.clients,
+      keys: o.keys,
+      durationMs,
+      maxOpsPerClient: Math.ceil(o.timeS * 100),
+      timeoutMs: clientTimeoutMs,
+      random,
+      recorder,
+      signal,
+      readConsistency: o.readConsistency ?? "linearizable",
+      driver
+    }),
+    runNemesis({ faults, hosts, servers, recorder, signal, log: o.log })
+  ])
+  return { recorder, counts, applied }
+}
+
+/** Which of the asked-for nemesis kinds these hosts and servers can inject, and why the others are skipped. */
+const enabledFaults = (nemesis: ReadonlyArray<string>, hosts: Hosts, servers: Servers) => {
+  const skipped: Array<{ kind: FaultKind; why: string }> = []
+  const kinds: Array<FaultKind> = []
+  for (const name of nemesis) {
+    const kind = nemesisNames[name]!
+    const why = kind === "partition" ? hosts.noPartitions : kind === "clock-skew" ? servers.clockFaults : undefined
+    if (why === undefined) kinds.push(kind)
+    else skipped.push({ kind, why })
+  }
+  return { kinds, skipped }
+}
+
+/** The checkers' verdicts on the run (linearizability per key, durability, faults, server exits) and the lines that explain them. */
+const judge = (
+  history: ReadonlyArray<Op>,
+  finalValues: ReadonlyMap<string, Value>,
+  counts: WorkloadCounts,
+  applied: ReadonlyArray<AppliedFault>,
+  serverEvents: ReadonlyArray<ServerEvent>,
+  keys: number
+) => {
+  const started = performance.now()
+  const linearizability = checkHistory(makeModel("kv"), history, { maxSteps: 20_000_000, now: () => performance.now(), deadline: started + 300_000 })
+  const missing = Array.from({ length: keys }, (_, k) => `k${k}`).filter((k) => !finalValues.has(k))
+  const durability = checkDurability(casAsWrites(history), finalValues, {})
+  const durabilityVerdict: Verdict = durability.verdict === "invalid" ? "invalid" : missing.length > 0 ? "unknown" : "valid"
+  const verdicts: Array<Verdict> = [linearizability.verdict, durabilityVerdict]
+  if (counts.ok === 0) verdicts.push("unknown")
+  const verdict = worst(verdicts)
+  const exitCode: 0 | 1 | 2 = verdict === "valid" ? 0 : verdict === "invalid" ? 1 : 2
+  const unexpected = serverEvents.filter((e) => e.unexpected)
+  const unconfirmed = applied.filter((a) => !a.confirmed)
+
+  const lines = [
+    `linearizability (kv, per key): ${linearizability.verdict.toUpperCase()} — ${linearizability.operations} operations, ${linearizability.partitions} keys, ${linearizability.steps} search steps${linearizability.reason === undefined ? "" : ` (${linearizability.reason})`}`,
+    `durability (every acknowledged write visible or superseded at the end): ${durabilityVerdict.toUpperCase()} — ${durability.acknowledged} acknowledged writes, ${durability.lost.length} lost${missing.length > 0 ? `, no final read for ${missing.join(",")}` : ""}`,
+    `faults: ${applied.length} applied (${kindCounts(applied)}), ${applied.length - unconfirmed.length} confirmed${unconfirmed.length > 0 ? `; unconfirmed: ${unconfirmed.map((a) => `${a.fault.kind} (${a.evidence})`).join("; ")}` : ""}`,
+    `server processes: ${unexpected.length === 0 ? "no unexpected exits" : `unexpected exits: ${unexpected.map((e) => `${e.node} ${e.how}`).join(", ")}`}`
+  ]
+  if (counts.ok === 0) lines.push("no client operation succeeded: the run proves nothing")
+  for (const lost of durability.lost) lines.push(`  lost: ${lost.key} = ${JSON.stringify(lost.value)} (op ${lost.index}), final value ${JSON.stringify(lost.found)}`)
+  if (linearizability.counterexample?.blocked !== undefined) lines.push(`  cannot linearize: ${linearizability.counterexample.blocked.description} (op ${linearizability.counterexample.blocked.id})`)
+  return { linearizability, durability, durabilityVerdict, verdict, exitCode, unexpected, unconfirmed, lines }
+}
+
+/** Writes the HTML report, the history, the servers' logs and a JSON summary; returns the report's path. */
+const saveReport = (r: {
+  readonly o: JepsenOptions
+  readonly workload: Workload
+  readonly kinds: ReadonlyArray<FaultKind>
+  readonly hosts: Hosts
+  readonly servers: Servers
+  readonly ids: ReadonlyArray<string>
+  readonly notes: ReadonlyArray<string>
+  readonly history: ReadonlyArray<Op>
+  readonly counts: WorkloadCounts
+  readonly applied: ReadonlyArray<AppliedFault>
+  readonly finalValues: ReadonlyMap<string, Value>
+  readonly judged: ReturnType<typeof judge>
+  readonly reproduce: string
+}): string => {
+  const { o, workload, kinds, hosts, servers, ids, notes, history, counts, applied, finalValues, judged, reproduce } = r
+  const reportDir = resolve(o.reportDir ?? join("reports", `jepsen-${new Date().toISOString().replace(/[:.]/g, "-")}`))
+  mkdirSync(reportDir, { recursive: true })
+  const reportPath = writeReport(reportDir, {
+    title: `cairn jepsen (${workload}): ${o.nodes} nodes, ${o.timeS} s, nemesis ${kinds.join(",") || "none"} (${hosts.mode}): ${judged.verdict}`,
+    history,
+    verdicts: [
+      { checker: "linearizability (kv, per key)", verdict: judged.linearizability.verdict, detail: judged.lines[0]! },
+      { checker: "durability", verdict: judged.durabilityVerdict, detail: judged.lines[1]! },
+      { checker: "faults", verdict: judged.unconfirmed.length === 0 ? "valid" : "unknown", detail: `${judged.lines[2]!}. ${applied.map((a) => `${(a.start / 1000).toFixed(1)}-${(a.end / 1000).toFixed(1)}s ${a.fault.kind}: ${a.evidence}`).join("; ")}` },
+      { checker: "server processes", verdict: judged.unexpected.length === 0 ? "valid" : "unknown", detail: `${judged.lines[3]!}. ${notes.join("; ")}` }
+    ],
+    counterexample: judged.linearizability.counterexample,
+    faults: applied.map((a) => ({ kind: a.fault.kind, start: Math.round(a.start * 1e6), end: Math.round(a.end * 1e6), label: `${a.fault.kind}: ${a.evidence}` })),
+    reproduce
+  })
+  writeFileSync(join(reportDir, "history.jsonl"), toJsonLines(history))
+  for (const id of ids) copyFileSync(servers.logFile(id), join(reportDir, `${id}.log`))
+  writeFileSync(
+    join(reportDir, "summary.json"),
+    JSON.stringify({ verdict: judged.verdict, workload, reproduce, mode: hosts.mode, notes, counts, applied, serverEvents: servers.events, finalValues: Object.fromEntries(finalValues), lost: judged.durability.lost }, null, 2)
+  )
+  return reportPath
 }
 
 const kindCounts = (applied: ReadonlyArray<AppliedFault>): string => {

@@ -212,6 +212,41 @@ interface Running {
   readonly stop: () => Promise<void>
 }
 
+const zeroStats = (): NetworkStats => ({
+  sent: 0,
+  delivered: 0,
+  droppedQueueFull: 0,
+  droppedUnknownPeer: 0,
+  corruptFrames: 0,
+  framingErrors: 0,
+  inboundAuthFailures: 0,
+  outboundAuthFailures: 0,
+  inboundPauses: 0,
+  inboundTlsFailures: 0,
+  outboundTlsFailures: 0,
+  connected: 0,
+  connectFailures: 0
+})
+
+/** An outbound connection state per peer other than `self`, none connected yet. */
+const idleOutbound = (peers: TcpNetworkConfig["peers"], self: NodeId): Map<NodeId, Outbound> => {
+  const outbound = new Map<NodeId, Outbound>()
+  for (const [id, address] of peers) {
+    if (id === self) continue
+    outbound.set(id, {
+      id,
+      address,
+      queue: [],
+      queuedBytes: 0,
+      socket: undefined,
+      state: "idle",
+      attempts: 0,
+      timer: undefined
+    })
+  }
+  return outbound
+}
+
 const start = (config: TcpNetworkConfig): Running => {
   const self = config.self
   const secret = typeof config.secret === "string" ? new TextEncoder().encode(config.secret) : config.secret
@@ -227,21 +262,7 @@ const start = (config: TcpNetworkConfig): Running => {
   const handshakeTimeoutMs = config.handshakeTimeoutMs ?? 5000
   const maxPayloadBytes = config.maxPayloadBytes ?? 64 * 1024 * 1024
 
-  const stats: NetworkStats = {
-    sent: 0,
-    delivered: 0,
-    droppedQueueFull: 0,
-    droppedUnknownPeer: 0,
-    corruptFrames: 0,
-    framingErrors: 0,
-    inboundAuthFailures: 0,
-    outboundAuthFailures: 0,
-    inboundPauses: 0,
-    inboundTlsFailures: 0,
-    outboundTlsFailures: 0,
-    connected: 0,
-    connectFailures: 0
-  }
+  const stats = zeroStats()
   let stopped = false
   const sockets = new Set<Socket>()
   const tls = config.tls
@@ -282,20 +303,7 @@ const start = (config: TcpNetworkConfig): Running => {
   })
 
   // ---- outbound ------------------------------------------------------------
-  const outbound = new Map<NodeId, Outbound>()
-  for (const [id, address] of config.peers) {
-    if (id === self) continue
-    outbound.set(id, {
-      id,
-      address,
-      queue: [],
-      queuedBytes: 0,
-      socket: undefined,
-      state: "idle",
-      attempts: 0,
-      timer: undefined
-    })
-  }
+  const outbound = idleOutbound(config.peers, self)
 
   const pump = (peer: Outbound) => {
     const socket = peer.socket

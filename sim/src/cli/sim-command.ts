@@ -71,6 +71,91 @@ const toJson = (r: RunResult): string =>
     wallMs: Math.round(r.wallMs)
   })
 
+/** The flags that choose what to run, as `simCommand` receives them. */
+interface RunFlags {
+  readonly seed: Option.Option<string>
+  readonly seeds: Option.Option<string>
+  readonly only: Option.Option<string>
+  readonly disable: Option.Option<string>
+  readonly workers: number
+  readonly nodes: Option.Option<number>
+  readonly durationMs: Option.Option<number>
+  readonly allFaults: boolean
+  readonly workload: NonNullable<RunOptions["workload"]>
+  readonly readMode: "read-index" | "lease"
+  readonly plantedBug: Option.Option<NonNullable<RunOptions["plantedBug"]>>
+}
+
+/** The seeds and run options the flags ask for, or the usage error that says what is wrong with them. */
+const parseRunFlags = (flags: RunFlags): { readonly range: { readonly from: number; readonly to: number }; readonly options: RunOptions } | SimUsageError => {
+  const seedText = Option.getOrUndefined(flags.seed)
+  const seedsText = Option.getOrUndefined(flags.seeds)
+  if (seedText !== undefined && seedsText !== undefined) {
+    return new SimUsageError({ message: "give --seed N or --seeds A..B, not both" })
+  }
+  const range = parseSeedRange(seedsText ?? seedText ?? "1..100")
+  if (range === undefined) {
+    return new SimUsageError({ message: `bad seed "${seedsText ?? seedText}": use a number (--seed 7) or a range (--seeds 1..100)` })
+  }
+  const only = Option.getOrUndefined(flags.only)
+  const disable = Option.getOrUndefined(flags.disable)
+  const onlyKinds = only === undefined ? undefined : parseFaultKinds(only)
+  const disableKinds = disable === undefined ? undefined : parseFaultKinds(disable)
+  if (typeof onlyKinds === "string") return new SimUsageError({ message: `--only: ${onlyKinds}` })
+  if (typeof disableKinds === "string") return new SimUsageError({ message: `--disable: ${disableKinds}` })
+  if (flags.workers < 1 || flags.workers > 256) return new SimUsageError({ message: "--workers must be between 1 and 256" })
+  const nodes = Option.getOrUndefined(flags.nodes)
+  if (nodes !== undefined && (nodes < 1 || nodes > 64)) return new SimUsageError({ message: "--nodes must be between 1 and 64" })
+  const durationMs = Option.getOrUndefined(flags.durationMs)
+  if (durationMs !== undefined && durationMs < 1_000) return new SimUsageError({ message: "--duration-ms must be at least 1000" })
+  const options: RunOptions = {
+    workload: flags.workload,
+    readMode: flags.readMode === "lease" ? "lease" : undefined,
+    nodes,
+    durationMs,
+    only: onlyKinds,
+    disable: disableKinds,
+    all: flags.allFaults || undefined,
+    plantedBug: Option.getOrUndefined(flags.plantedBug)
+  }
+  return { range, options }
+}
+
+/** What a campaign has seen so far, summed over its seeds. */
+interface Tally {
+  readonly failures: Array<RunResult>
+  readonly fired: Map<string, number>
+  readonly enabledSomewhere: Set<string>
+  events: number
+  simulatedMs: number
+  wallMs: number
+}
+
+const emptyTally = (): Tally => ({ failures: [], fired: new Map(), enabledSomewhere: new Set(), events: 0, simulatedMs: 0, wallMs: 0 })
+
+const addToTally = (t: Tally, result: RunResult) => {
+  t.events += result.events
+  t.simulatedMs += result.simulatedMs
+  t.wallMs += result.wallMs
+  for (const [kind, n] of Object.entries(result.faults)) {
+    t.fired.set(kind, (t.fired.get(kind) ?? 0) + n)
+    t.enabledSomewhere.add(kind)
+  }
+  if (result.result === "fail") t.failures.push(result)
+}
+
+/** The campaign's closing lines: pass/fail counts, speed, faults that fired (or never did), and how to replay each failure. */
+const campaignSummary = (range: { readonly from: number; readonly to: number }, t: Tally, workers: number, campaignWallMs: number): string => {
+  const silent = [...t.enabledSomewhere].filter((k) => (t.fired.get(k) ?? 0) === 0).sort()
+  return [
+    `${range.to - range.from + 1} seeds: ${range.to - range.from + 1 - t.failures.length} passed, ${t.failures.length} failed`,
+    `events ${t.events}, simulated ${(t.simulatedMs / 1000).toFixed(0)} s; ${(campaignWallMs / 1000).toFixed(1)} s wall on ${workers} thread(s) (${(t.wallMs / 1000).toFixed(1)} s of seed time: ${(t.simulatedMs / Math.max(1, t.wallMs)).toFixed(0)}x real time, ${Math.round(t.events / Math.max(0.001, t.wallMs / 1000))} events/s per thread)`,
+    `faults fired: ${[...t.fired.entries()].filter(([, n]) => n > 0).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, n]) => `${k}=${n}`).join(" ")}`,
+    silent.length > 0 ? `enabled in some seed but never fired in the campaign: ${silent.join(", ")}` : "every enabled fault kind fired",
+    ...t.failures.map((f) => `replay: ${f.replay}`)
+  ].join("\n")
+}
+
 export const simCommand = Command.make(
   "sim",
   {
@@ -103,48 +188,17 @@ export const simCommand = Command.make(
   },
   (flags) =>
     Effect.gen(function*() {
-      const seedText = Option.getOrUndefined(flags.seed)
-      const seedsText = Option.getOrUndefined(flags.seeds)
-      if (seedText !== undefined && seedsText !== undefined) {
-        return yield* new SimUsageError({ message: "give --seed N or --seeds A..B, not both" })
-      }
-      const range = parseSeedRange(seedsText ?? seedText ?? "1..100")
-      if (range === undefined) {
-        return yield* new SimUsageError({ message: `bad seed "${seedsText ?? seedText}": use a number (--seed 7) or a range (--seeds 1..100)` })
-      }
-      const only = Option.getOrUndefined(flags.only)
-      const disable = Option.getOrUndefined(flags.disable)
-      const onlyKinds = only === undefined ? undefined : parseFaultKinds(only)
-      const disableKinds = disable === undefined ? undefined : parseFaultKinds(disable)
-      if (typeof onlyKinds === "string") return yield* new SimUsageError({ message: `--only: ${onlyKinds}` })
-      if (typeof disableKinds === "string") return yield* new SimUsageError({ message: `--disable: ${disableKinds}` })
-      if (flags.workers < 1 || flags.workers > 256) return yield* new SimUsageError({ message: "--workers must be between 1 and 256" })
-      const nodes = Option.getOrUndefined(flags.nodes)
-      if (nodes !== undefined && (nodes < 1 || nodes > 64)) return yield* new SimUsageError({ message: "--nodes must be between 1 and 64" })
-      const durationMs = Option.getOrUndefined(flags.durationMs)
-      if (durationMs !== undefined && durationMs < 1_000) return yield* new SimUsageError({ message: "--duration-ms must be at least 1000" })
-      const options: RunOptions = {
-        workload: flags.workload,
-        readMode: flags.readMode === "lease" ? "lease" : undefined,
-        nodes,
-        durationMs,
-        only: onlyKinds,
-        disable: disableKinds,
-        all: flags.allFaults || undefined,
-        plantedBug: Option.getOrUndefined(flags.plantedBug)
-      }
+      const parsed = parseRunFlags(flags)
+      if (parsed instanceof SimUsageError) return yield* parsed
+      const { range, options } = parsed
 
       const single = range.from === range.to
       const showBar = !single && !flags.json && process.stderr.isTTY === true
       const bar = showBar ? new cliProgress.SingleBar({ format: "sim [{bar}] {value}/{total} seeds | {failed} failed | {eta_formatted} left", hideCursor: true }, cliProgress.Presets.shades_classic) : undefined
       bar?.start(range.to - range.from + 1, 0, { failed: 0 })
 
-      const failures: Array<RunResult> = []
-      const fired = new Map<string, number>()
-      const enabledSomewhere = new Set<string>()
-      let events = 0
-      let simulatedMs = 0
-      let wallMs = 0
+      const tally = emptyTally()
+      const failures = tally.failures
       const campaignStarted = performance.now()
       const results = runCampaign(range, options, flags.workers)
       for (;;) {
@@ -152,14 +206,7 @@ export const simCommand = Command.make(
         if (next.done === true) break
         const result = next.value
         const seed = result.seed
-        events += result.events
-        simulatedMs += result.simulatedMs
-        wallMs += result.wallMs
-        for (const [kind, n] of Object.entries(result.faults)) {
-          fired.set(kind, (fired.get(kind) ?? 0) + n)
-          enabledSomewhere.add(kind)
-        }
-        if (result.result === "fail") failures.push(result)
+        addToTally(tally, result)
         const reportDir = Option.getOrUndefined(flags.report)
         if (reportDir !== undefined && (single || result.result === "fail")) {
           const path = writeRunReport(join(reportDir, `seed-${seed}`), result)
@@ -175,18 +222,7 @@ export const simCommand = Command.make(
       bar?.stop()
       const campaignWallMs = performance.now() - campaignStarted
 
-      if (!flags.json && !single) {
-        const silent = [...enabledSomewhere].filter((k) => (fired.get(k) ?? 0) === 0).sort()
-        yield* Console.log(
-          [
-            `${range.to - range.from + 1} seeds: ${range.to - range.from + 1 - failures.length} passed, ${failures.length} failed`,
-            `events ${events}, simulated ${(simulatedMs / 1000).toFixed(0)} s; ${(campaignWallMs / 1000).toFixed(1)} s wall on ${flags.workers} thread(s) (${(wallMs / 1000).toFixed(1)} s of seed time: ${(simulatedMs / Math.max(1, wallMs)).toFixed(0)}x real time, ${Math.round(events / Math.max(0.001, wallMs / 1000))} events/s per thread)`,
-            `faults fired: ${[...fired.entries()].filter(([, n]) => n > 0).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, n]) => `${k}=${n}`).join(" ")}`,
-            silent.length > 0 ? `enabled in some seed but never fired in the campaign: ${silent.join(", ")}` : "every enabled fault kind fired",
-            ...failures.map((f) => `replay: ${f.replay}`)
-          ].join("\n")
-        )
-      }
+      if (!flags.json && !single) yield* Console.log(campaignSummary(range, tally, flags.workers, campaignWallMs))
 
       if (flags.minimize && failures.length > 0) {
         const first = failures[0]!
