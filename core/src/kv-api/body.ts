@@ -5,19 +5,10 @@
  * parsed as JSON where a route takes JSON.
  */
 import { Effect, Stream } from "effect"
+import { concatBytes } from "../codec/concat.ts"
 import { constantTimeEqual, Digest, sha256Hex } from "../s3/digest.ts"
 import { InvalidRequestError, type TooLargeError } from "./errors.ts"
 import type { BodyReadError, KvApiPrincipal, KvApiRequest } from "./request.ts"
-
-const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const chunk of chunks) {
-    out.set(chunk, at)
-    at += chunk.length
-  }
-  return out
-}
 
 /** The whole body, or `tooLarge` once it is known to exceed `limit` bytes (the rest is not read). */
 export const readBody = (request: KvApiRequest, limit: number, tooLarge: TooLargeError): Effect.Effect<Uint8Array, TooLargeError | BodyReadError> =>
@@ -32,7 +23,7 @@ export const readBody = (request: KvApiRequest, limit: number, tooLarge: TooLarg
         if (size > limit) return false
         chunks.push(chunk)
         return true
-      })).pipe(Effect.flatMap(() => (size > limit ? Effect.fail(tooLarge) : Effect.succeed(concat(chunks, size)))))
+      })).pipe(Effect.flatMap(() => (size > limit ? Effect.fail(tooLarge) : Effect.succeed(concatBytes(chunks, size)))))
   })
 
 /** A body signed by its SigV4 hash is acted on only if it is that body. */

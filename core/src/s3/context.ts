@@ -4,6 +4,7 @@
  * responses, reading a small XML body).
  */
 import { Effect, Stream } from "effect"
+import { concatBytes } from "../codec/concat.ts"
 import type { BucketInfo, ObjectStore } from "../object/object-api.ts"
 import type { DigestShape } from "./digest.ts"
 import { fromStoreError, S3Error, s3Error } from "./errors.ts"
@@ -65,13 +66,7 @@ export const readSmallBody = (ctx: OperationContext, limit: number): Effect.Effe
       return Effect.void
     })
     yield* prepared.verify
-    const out = new Uint8Array(total)
-    let at = 0
-    for (const c of chunks) {
-      out.set(c, at)
-      at += c.length
-    }
-    return out
+    return concatBytes(chunks, total)
   })
 
 /** A whole number query parameter in [min, max]; `fallback` when absent. */
