@@ -11,7 +11,8 @@ import { Command, Flag } from "effect/cli"
 import { existsSync } from "node:fs"
 import { apiAuthorization, trustCaFile } from "../server/api-credentials.ts"
 import { readCredentials } from "../server/secrets.ts"
-import { formatMemberTable, type MemberEntry, memberRows, type StatusProbe } from "./cluster-health.ts"
+import { formatMemberTable, type MemberEntry, memberRows } from "./cluster-health.ts"
+import { probeStatus } from "./member-probe.ts"
 
 export class ClusterCommandError extends Data.TaggedError("ClusterCommandError")<{ readonly message: string }> {}
 
@@ -107,22 +108,6 @@ const remove = Command.make(
   { ...common, id: Flag.String("id").pipe(Flag.withDescription("the node to remove")) },
   (flags) => Effect.flatMap(call(flags, "DELETE", `/v1/admin/members/${encodeURIComponent(flags.id)}`), (r) => Console.log(JSON.stringify(r)))
 ).pipe(Command.withDescription("remove a node from the running cluster"))
-
-/** One member's `/v1/status`, within a short bound so that a dead member cannot stall the listing. */
-const probeStatus = async (auth: string, url: string): Promise<StatusProbe> => {
-  try {
-    const res = await fetch(url, { headers: { authorization: auth }, signal: AbortSignal.timeout(2000) })
-    if (!res.ok) return { ok: false, error: `${url}: HTTP ${res.status}` }
-    const body = await res.json() as Record<string, unknown>
-    const num = (k: string) => (typeof body[k] === "number" ? body[k] : 0)
-    return {
-      ok: true,
-      status: { role: String(body.role ?? "unknown"), term: num("term"), leader: typeof body.leader === "string" ? body.leader : null, commit: num("commit"), applied: num("applied") }
-    }
-  } catch (e) {
-    return { ok: false, error: `${url}: ${(e as Error).message}` }
-  }
-}
 
 const list = Command.make(
   "list",

@@ -26,6 +26,8 @@ export interface ServerConfig {
   readonly peerListen: PeerAddress
   readonly apiListen: PeerAddress
   readonly s3Listen: PeerAddress
+  /** Where the web console listens; `explicit` when a flag, variable or file set it (then a port in use stops the server). */
+  readonly consoleListen: { readonly address: PeerAddress; readonly explicit: boolean }
   /** The region S3 clients sign for. */
   readonly s3Region: string
   /** Serve S3 over HTTPS with this PEM certificate and key; undefined: plain HTTP. */
@@ -68,6 +70,7 @@ const keys = [
   "peerListen",
   "apiListen",
   "s3Listen",
+  "consoleListen",
   "s3Region",
   "s3TlsCert",
   "s3TlsKey",
@@ -116,6 +119,7 @@ export const defaults = {
   peerListen: "127.0.0.1:9200",
   apiListen: "127.0.0.1:9100",
   s3Listen: "127.0.0.1:9000",
+  consoleListen: "127.0.0.1:9001",
   s3Region: "us-east-1",
   join: "false",
   logLevel: "info",
@@ -214,6 +218,7 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   peerListen: HostPort,
   apiListen: HostPort,
   s3Listen: HostPort,
+  consoleListen: HostPort,
   s3Region: Schema.String.check(Schema.makeFilter((s: string) => /^[a-z0-9-]{1,64}$/.test(s) || "use lowercase letters, digits and \"-\", like us-east-1")),
   s3TlsCert: NonEmpty,
   s3TlsKey: NonEmpty,
@@ -254,6 +259,7 @@ const FileShape = Schema.Struct({
   peerListen: Schema.optionalKey(Schema.String),
   apiListen: Schema.optionalKey(Schema.String),
   s3Listen: Schema.optionalKey(Schema.String),
+  consoleListen: Schema.optionalKey(Schema.String),
   s3Region: Schema.optionalKey(Schema.String),
   s3TlsCert: Schema.optionalKey(Schema.String),
   s3TlsKey: Schema.optionalKey(Schema.String),
@@ -381,6 +387,7 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
   if ((values.accessKey === undefined) !== (values.secretKey === undefined))
     problems.push("CAIRN_ACCESS_KEY and CAIRN_SECRET_KEY: set both or neither (neither generates a pair on first start)")
   const s3Listen = parseHostPort(values.s3Listen!)!
+  const consoleListen = parseHostPort(values.consoleListen!)!
   if ((values.s3TlsCert === undefined) !== (values.s3TlsKey === undefined))
     problems.push("--s3-tls-cert and --s3-tls-key: set both (HTTPS) or neither (HTTP)")
   if ((values.apiTlsCert === undefined) !== (values.apiTlsKey === undefined))
@@ -391,7 +398,8 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
   const ports = [
     ["--peer-listen", peerListen],
     ["--api-listen", apiListen],
-    ["--s3-listen", s3Listen]
+    ["--s3-listen", s3Listen],
+    ["--console-listen", consoleListen]
   ] as const
   for (let i = 0; i < ports.length; i++) {
     for (let j = i + 1; j < ports.length; j++) {
@@ -417,6 +425,7 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     peerListen,
     apiListen,
     s3Listen,
+    consoleListen: { address: consoleListen, explicit: merged.consoleListen !== undefined },
     s3Region: values.s3Region!,
     s3Tls: values.s3TlsCert === undefined || values.s3TlsKey === undefined ? undefined : { certPath: values.s3TlsCert, keyPath: values.s3TlsKey },
     s3Domains: (values.s3Domains ?? "").split(",").map((d) => d.trim().toLowerCase()).filter((d) => d !== ""),

@@ -13,15 +13,18 @@
  */
 import { Network, type NodeId } from "@cairn/core"
 import { makeStorageNode, type StorageNode } from "@cairn/core/node/storage-node"
-import { makeUsers } from "@cairn/core/s3/users"
-import { Data, Effect, Fiber, Layer, References } from "effect"
+import { makeUsers, type Users } from "@cairn/core/s3/users"
+import { Data, Effect, Fiber, Layer, References, type Scope } from "effect"
+import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { SystemClockLive } from "../clock/system-clock.ts"
 import { diskLayer } from "../disk/io-uring-disk.ts"
 import type { PeerAddress } from "../network/tcp-network.ts"
 import { SystemRandomLive } from "../random/system-random.ts"
 import { NodeDigestLive } from "../s3/digest.ts"
-import { startS3Listener } from "../s3/listener.ts"
+import { startS3Listener, type S3Listener } from "../s3/listener.ts"
+import { startConsoleListener } from "../console/listener.ts"
+import { loopbackOrigin } from "../console/upstream.ts"
 import { clusterNetwork } from "./cluster-network.ts"
 import { formatHostPort, type ServerConfig } from "./config.ts"
 import { openDataDir } from "./data-dir.ts"
@@ -47,6 +50,35 @@ export class ServerStartError extends Data.TaggedError("ServerStartError")<{
 export interface RunningServer {
   readonly apiAddress: PeerAddress
   readonly s3Address: PeerAddress
+}
+
+/**
+ * The web console, forwarding to this node's own S3 and KV API listeners.
+ * It is not storage: when its default address is taken the node runs
+ * without it (a warning says why); an address the operator chose that is
+ * taken stops the start, like any other listener.
+ */
+const startConsole = (
+  config: ServerConfig,
+  node: { readonly users: Users; readonly apiAddress: PeerAddress; readonly apiTls: { readonly cert: Buffer; readonly key: Buffer } | undefined; readonly s3: S3Listener }
+): Effect.Effect<void, ServerStartError, Scope.Scope> => {
+  const s3Certificate = config.s3Tls === undefined ? undefined : readFileSync(config.s3Tls.certPath)
+  return startConsoleListener({
+    nodeId: config.id,
+    address: config.consoleListen.address,
+    users: node.users,
+    region: config.s3Region,
+    s3: { origin: loopbackOrigin(node.s3.scheme, node.s3.address), ...(s3Certificate === undefined ? {} : { certificate: s3Certificate }) },
+    api: { origin: loopbackOrigin(node.apiTls === undefined ? "http" : "https", node.apiAddress), ...(node.apiTls === undefined ? {} : { certificate: node.apiTls.cert }) },
+    apiScheme: node.apiTls === undefined ? "http" : "https",
+    ...(node.apiTls === undefined ? {} : { tls: node.apiTls })
+  }).pipe(
+    Effect.asVoid,
+    Effect.catchTag("ConsoleListenerError", (e) =>
+      e.inUse && !config.consoleListen.explicit
+        ? Effect.sync(() => log("warn", "the web console did not start: its default address is taken; set --console-listen to serve it elsewhere", { error: e.message }))
+        : Effect.fail(new ServerStartError({ message: `${e.message} (set --console-listen to another address)`, exitCode: 1 })))
+  )
 }
 
 /** Runs the server until interrupted. `onReady` is called once the API listens. */
@@ -171,6 +203,7 @@ export const runServer = (
           Effect.provide(NodeDigestLive),
           Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 }))
         )
+        yield* startConsole(config, { users: s3Users, apiAddress, apiTls, s3 })
         observability.setS3InFlight(s3.inFlight)
         overload.watch("s3", s3.overload)
         onReady?.({ apiAddress, s3Address: s3.address })
