@@ -1,0 +1,114 @@
+/**
+ * The S3 calls the console makes, through `/api/s3/` (the console server
+ * signs them with the session's key): path-style URLs, XML answers read
+ * with the browser's DOMParser.
+ */
+import { call } from "./client.ts"
+
+export const s3Path = (bucket: string, key?: string): string =>
+  `/api/s3/${encodeURIComponent(bucket)}${key === undefined ? "" : `/${key.split("/").map(encodeURIComponent).join("/")}`}`
+
+const xmlOf = async (res: Response): Promise<Document> => new DOMParser().parseFromString(await res.text(), "application/xml")
+const text = (el: Element, name: string): string => el.getElementsByTagName(name)[0]?.textContent ?? ""
+const children = (doc: Document | Element, name: string): ReadonlyArray<Element> => [...doc.getElementsByTagName(name)]
+const escapeXml = (s: string): string => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`)
+
+export interface Bucket {
+  readonly name: string
+  readonly created: string
+}
+
+export const listBuckets = async (): Promise<ReadonlyArray<Bucket>> =>
+  children(await xmlOf(await call("GET", "/api/s3/")), "Bucket").map((b) => ({ name: text(b, "Name"), created: text(b, "CreationDate") }))
+
+export const createBucket = async (name: string): Promise<void> => void (await call("PUT", s3Path(name)))
+export const deleteBucket = async (name: string): Promise<void> => void (await call("DELETE", s3Path(name)))
+
+export type Versioning = "Enabled" | "Suspended" | "Off"
+
+export const getVersioning = async (bucket: string): Promise<Versioning> => {
+  const status = text((await xmlOf(await call("GET", `${s3Path(bucket)}?versioning`))).documentElement, "Status")
+  return status === "Enabled" || status === "Suspended" ? status : "Off"
+}
+
+export const setVersioning = async (bucket: string, on: boolean): Promise<void> => {
+  const body = `<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>${on ? "Enabled" : "Suspended"}</Status></VersioningConfiguration>`
+  await call("PUT", `${s3Path(bucket)}?versioning`, { body, headers: { "content-type": "application/xml" } })
+}
+
+export interface ObjectEntry {
+  readonly key: string
+  readonly size: number
+  readonly modified: string
+  readonly etag: string
+}
+
+export interface Listing {
+  readonly folders: ReadonlyArray<string>
+  readonly objects: ReadonlyArray<ObjectEntry>
+  /** The token of the next page, when there is one. */
+  readonly next: string | undefined
+}
+
+/** One page of a folder: its sub-folders (common prefixes) and objects. */
+export const listObjects = async (bucket: string, prefix: string, token: string | undefined, maxKeys: number): Promise<Listing> => {
+  const q = new URLSearchParams({ "list-type": "2", delimiter: "/", prefix, "max-keys": String(maxKeys) })
+  if (token !== undefined) q.set("continuation-token", token)
+  const doc = await xmlOf(await call("GET", `${s3Path(bucket)}?${q}`))
+  const root = doc.documentElement
+  return {
+    folders: children(doc, "CommonPrefixes").map((p) => text(p, "Prefix")),
+    objects: children(doc, "Contents").map((c) => ({ key: text(c, "Key"), size: Number(text(c, "Size")), modified: text(c, "LastModified"), etag: text(c, "ETag") })),
+    next: text(root, "IsTruncated") === "true" ? text(root, "NextContinuationToken") : undefined
+  }
+}
+
+/** Deletes many keys in one request; resolves with the keys S3 refused and why. */
+export const deleteObjects = async (bucket: string, keys: ReadonlyArray<string>): Promise<ReadonlyArray<{ readonly key: string; readonly message: string }>> => {
+  const body = `<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet>${keys.map((k) => `<Object><Key>${escapeXml(k)}</Key></Object>`).join("")}</Delete>`
+  const doc = await xmlOf(await call("POST", `${s3Path(bucket)}?delete`, { body, headers: { "content-type": "application/xml" } }))
+  return children(doc, "Error").map((e) => ({ key: text(e, "Key"), message: `${text(e, "Code")}: ${text(e, "Message")}` }))
+}
+
+export interface Version {
+  readonly versionId: string
+  readonly latest: boolean
+  readonly deleteMarker: boolean
+  readonly size: number
+  readonly modified: string
+  readonly etag: string
+}
+
+/** Every version and delete marker of one key, newest first. */
+export const listVersions = async (bucket: string, key: string): Promise<ReadonlyArray<Version>> => {
+  const out: Array<Version> = []
+  let marker: { key: string; version: string } | undefined
+  for (;;) {
+    const q = new URLSearchParams({ prefix: key })
+    if (marker !== undefined) {
+      q.set("key-marker", marker.key)
+      q.set("version-id-marker", marker.version)
+    }
+    const doc = await xmlOf(await call("GET", `${s3Path(bucket)}?versions&${q}`))
+    for (const el of [...doc.documentElement.children]) {
+      if ((el.localName !== "Version" && el.localName !== "DeleteMarker") || text(el, "Key") !== key) continue
+      out.push({
+        versionId: text(el, "VersionId"),
+        latest: text(el, "IsLatest") === "true",
+        deleteMarker: el.localName === "DeleteMarker",
+        size: Number(text(el, "Size") || "0"),
+        modified: text(el, "LastModified"),
+        etag: text(el, "ETag")
+      })
+    }
+    const root = doc.documentElement
+    if (text(root, "IsTruncated") !== "true") return out
+    marker = { key: text(root, "NextKeyMarker"), version: text(root, "NextVersionIdMarker") }
+  }
+}
+
+/** Makes an old version the current one again, by copying it over the key (the old version stays too). */
+export const restoreVersion = async (bucket: string, key: string, versionId: string): Promise<void> => {
+  const source = `/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}?versionId=${encodeURIComponent(versionId)}`
+  await call("PUT", s3Path(bucket, key), { headers: { "x-amz-copy-source": source } })
+}

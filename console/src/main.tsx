@@ -1,0 +1,90 @@
+/**
+ * The Cairn console's single page: the session (or the sign-in form), the
+ * navigation, and the page the URL's fragment names. See docs/console.md.
+ */
+import { render } from "preact"
+import { useEffect, useState } from "preact/hooks"
+import type { SessionInfo } from "../../runtime-node/src/console/contract.ts"
+import { ApiError, callJson, setCsrfToken, whenSignedOut } from "./api/client.ts"
+import { messageOf } from "./messages.tsx"
+import { Buckets } from "./pages/buckets.tsx"
+import { Cluster } from "./pages/cluster.tsx"
+import { Objects } from "./pages/objects.tsx"
+import { SignIn } from "./pages/sign-in.tsx"
+import { Users } from "./pages/users.tsx"
+import { Versions } from "./pages/versions.tsx"
+import { href, type Route, useRoute } from "./route.ts"
+import "./style.css"
+
+const Page = ({ route }: { readonly route: Route }) => {
+  switch (route.page) {
+    case "buckets":
+      return <Buckets />
+    case "objects":
+      return <Objects bucket={route.bucket} prefix={route.prefix} />
+    case "versions":
+      return <Versions bucket={route.bucket} keyName={route.key} />
+    case "cluster":
+      return <Cluster />
+    case "users":
+      return <Users />
+  }
+}
+
+const App = () => {
+  const route = useRoute()
+  // undefined: not known yet; null: signed out.
+  const [session, setSession] = useState<SessionInfo | null | undefined>(undefined)
+  const [reason, setReason] = useState<string | undefined>(undefined)
+
+  useEffect(() => {
+    whenSignedOut((message) => {
+      setReason(message)
+      setSession(null)
+    })
+    callJson<SessionInfo>("GET", "/api/session").then((s) => {
+      setCsrfToken(s.csrfToken)
+      setSession(s)
+    }, (e) => {
+      if (e instanceof ApiError && e.code === "session-expired") setReason(e.message)
+      else if (!(e instanceof ApiError && e.status === 401)) setReason(messageOf(e))
+      setSession(null)
+    })
+  }, [])
+
+  const signOut = async () => {
+    try {
+      await callJson("DELETE", "/api/session")
+      setReason("You are signed out.")
+    } catch (e) {
+      setReason(`Signed out here, but the node said: ${messageOf(e)}`)
+    }
+    setSession(null)
+  }
+
+  if (session === undefined) return <p class="loading">Loading…</p>
+  if (session === null) return <SignIn reason={reason} onSignedIn={(s) => { setReason(undefined); setSession(s) }} />
+  const current = (page: Route["page"]) => (route.page === page || (page === "buckets" && (route.page === "objects" || route.page === "versions")) ? "page" : undefined)
+  return (
+    <>
+      <a class="skip" href="#main">Skip to content</a>
+      <header>
+        <span class="brand">Cairn</span>
+        <nav aria-label="Main">
+          <a href={href({ page: "buckets" })} aria-current={current("buckets")}>Buckets</a>
+          <a href={href({ page: "cluster" })} aria-current={current("cluster")}>Cluster</a>
+          {session.admin ? <a href={href({ page: "users" })} aria-current={current("users")}>Users</a> : null}
+        </nav>
+        <span class="who">
+          {session.user} <span class="detail">({session.accessKey}, node {session.node})</span>
+        </span>
+        <button type="button" onClick={signOut}>Sign out</button>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Page route={route} />
+      </main>
+    </>
+  )
+}
+
+render(<App />, document.getElementById("app")!)
