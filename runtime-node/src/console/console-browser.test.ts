@@ -1,0 +1,279 @@
+/**
+ * The web console in a real browser against a real 3-node cluster: Debian's
+ * chromium, headless, driven by playwright-core (no browser download), and
+ * three `cairn server` processes, each in its own process group and stopped
+ * by its group id. One walk through what an operator does: a wrong key is
+ * refused with a message, sign-in, a bucket name S3 refuses, a bucket
+ * created with versioning, a 20 MiB file dropped on the page (multipart,
+ * with progress) and downloaded back byte for byte, folders and paging,
+ * deleting many at once, restoring an old version, adding a user, a CSRF
+ * refusal, watching a node go down and come back on the cluster page, and
+ * signing out.
+ *
+ * Screenshots go to $CAIRN_CONSOLE_SCREENSHOTS when set (kept), else to the
+ * test's temporary folder (removed). Without /usr/bin/chromium the test
+ * skips, saying so; in CI (CI=true, where .ci/run installs it) it fails.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
+import { type BrowserContext, chromium, type Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { freeLoopbackPorts } from "../net/free-ports.ts"
+import { apiHeaders } from "../server/api-credentials.ts"
+import { cliMain, type LocalCluster, type LocalNodeSpec, planCluster, serverArgs } from "../server/local-cluster.ts"
+
+const CHROMIUM = "/usr/bin/chromium"
+const haveChromium = existsSync(CHROMIUM)
+const CREDENTIALS = { accessKey: "console-admin", secretKey: "console-admin-secret" }
+const BIG = 20 * 1024 * 1024
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** xorshift32 bytes: the page builds the dropped file with this same function, the test checks the download against it. */
+const patternBytes = (size: number, seed: number): Uint8Array => {
+  const words = new Uint32Array(Math.ceil(size / 4))
+  let x = seed >>> 0 || 1
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13
+    x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5
+    x >>>= 0
+    words[i] = x
+  }
+  return new Uint8Array(words.buffer, 0, size)
+}
+
+const dir = mkdtempSync(join(tmpdir(), "cairn-console-"))
+const shots = process.env["CAIRN_CONSOLE_SCREENSHOTS"] ?? join(dir, "screenshots")
+const groups = new Map<string, ChildProcess>()
+let context: BrowserContext | undefined
+
+/** Starts one node in its own process group (setsid), its output appended to the cluster's log. */
+const startNode = (cluster: LocalCluster, node: LocalNodeSpec, consolePort: number): void => {
+  const log = openSync(join(dir, `${node.id}.log`), "a")
+  const args = serverArgs(cluster, node, ["--console-listen", `127.0.0.1:${consolePort}`, "--request-timeout-ms", "3000"])
+  const child = spawn(process.execPath, [cliMain, ...args], {
+    detached: true,
+    stdio: ["ignore", log, log],
+    env: { ...process.env, CAIRN_CLUSTER_SECRET: cluster.secret, CAIRN_ACCESS_KEY: CREDENTIALS.accessKey, CAIRN_SECRET_KEY: CREDENTIALS.secretKey }
+  })
+  groups.set(node.id, child)
+}
+
+/** SIGKILLs a node's whole process group, by its id, and waits for it to be gone. */
+const killNode = async (id: string): Promise<void> => {
+  const child = groups.get(id)
+  if (child === undefined || child.pid === undefined) return
+  groups.delete(id)
+  const gone = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once("exit", () => r()))
+  try {
+    process.kill(-child.pid, "SIGKILL")
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e
+  }
+  await gone
+}
+
+const leaderOf = async (nodes: ReadonlyArray<LocalNodeSpec>): Promise<string> => {
+  for (;;) {
+    const seen = await Promise.all(nodes.map(async (n) => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${n.apiPort}/v1/status`, { headers: apiHeaders(CREDENTIALS), signal: AbortSignal.timeout(1000) })
+        return (await res.json() as { readonly leader: string | null }).leader
+      } catch {
+        return null
+      }
+    }))
+    if (seen[0] !== null && seen.every((l) => l === seen[0])) return seen[0]!
+    await sleep(200)
+  }
+}
+
+const shot = async (page: Page, name: string): Promise<void> => {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
+}
+
+afterAll(async () => {
+  await context?.close()
+  await Promise.all([...groups.keys()].map(killNode))
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe.runIf(!haveChromium && process.env["CI"] === "true")("web console in chromium", () => {
+  it("needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)", () => {
+    expect.fail(`${CHROMIUM} is missing: install it with apt-get install chromium`)
+  })
+})
+
+describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (skipped: ${CHROMIUM} is missing; apt-get install chromium to run it)`}`, () => {
+  let cluster: LocalCluster
+  let consolePorts: Array<number>
+  let s3: S3Client
+  let page: Page
+  const consoleUrl = (i: number) => `http://127.0.0.1:${consolePorts[i]}/`
+
+  beforeAll(async () => {
+    mkdirSync(shots, { recursive: true })
+    const ports = await freeLoopbackPorts(12)
+    cluster = planCluster({ nodes: 3, dataRoot: dir, apiBase: 0, peerBase: 0, s3Base: 0, secret: "console-test-secret-0123456789", credentials: CREDENTIALS, ports: ports.slice(0, 9) })
+    consolePorts = ports.slice(9)
+    cluster.nodes.forEach((n, i) => startNode(cluster, n, consolePorts[i]!))
+    await leaderOf(cluster.nodes)
+    s3 = new S3Client({
+      endpoint: `http://127.0.0.1:${cluster.nodes[0]!.s3Port}`,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: CREDENTIALS.accessKey, secretAccessKey: CREDENTIALS.secretKey }
+    })
+    context = await chromium.launchPersistentContext(join(dir, "chromium-profile"), {
+      executablePath: CHROMIUM,
+      headless: true,
+      acceptDownloads: true,
+      viewport: { width: 1200, height: 800 },
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    })
+    page = context.pages()[0] ?? await context.newPage()
+    page.setDefaultTimeout(45_000)
+  })
+
+  it("refuses a wrong secret with a message, then signs in", async () => {
+    await page.goto(consoleUrl(0))
+    await page.getByLabel("Access key").fill(CREDENTIALS.accessKey)
+    await page.getByLabel("Secret key").fill("not-the-secret")
+    await page.getByRole("button", { name: "Sign in" }).click()
+    await page.getByRole("alert").filter({ hasText: "the access key or the secret is wrong" }).waitFor()
+    await shot(page, "sign-in-wrong-key")
+    await page.getByLabel("Secret key").fill(CREDENTIALS.secretKey)
+    await page.getByRole("button", { name: "Sign in" }).click()
+    await page.getByRole("heading", { name: "Buckets" }).waitFor()
+    // The session cookie is HttpOnly and SameSite=Strict: the page's scripts cannot read it.
+    const cookies = await context!.cookies()
+    expect(cookies.find((c) => c.name === "cairn-console")).toMatchObject({ httpOnly: true, sameSite: "Strict" })
+    expect(await page.evaluate(() => document.cookie)).toBe("")
+  })
+
+  it("shows S3's refusal of a bad bucket name, creates a bucket and turns versioning on", async () => {
+    await page.getByLabel("New bucket name").fill("Bad_Name")
+    await page.getByRole("button", { name: "Create bucket" }).click()
+    await page.getByRole("alert").filter({ hasText: "Bucket names are 3–63 characters" }).waitFor()
+    await shot(page, "bucket-name-refused")
+    await page.getByLabel("New bucket name").fill("photos")
+    await page.getByRole("button", { name: "Create bucket" }).click()
+    await page.getByRole("link", { name: "photos" }).waitFor()
+    await page.getByRole("button", { name: "Enable versioning of photos" }).click()
+    await page.getByRole("button", { name: "Suspend versioning of photos" }).waitFor()
+    await shot(page, "buckets")
+  })
+
+  it("uploads a 20 MiB file dropped on the page and downloads the same bytes", async () => {
+    await page.getByRole("link", { name: "photos" }).click()
+    await page.getByText("Nothing here yet").waitFor()
+    const file = await page.evaluateHandle(`(() => {
+      const bytes = (${patternBytes.toString()})(${BIG}, 7)
+      const dt = new DataTransfer()
+      dt.items.add(new File([bytes], "big.bin", { type: "application/octet-stream" }))
+      return dt
+    })()`)
+    await page.dispatchEvent("[data-testid=drop-zone]", "dragenter", { dataTransfer: file })
+    await page.dispatchEvent("[data-testid=drop-zone]", "drop", { dataTransfer: file })
+    await page.getByText("Uploaded 20 MiB").waitFor()
+    await page.getByRole("rowheader", { name: "big.bin" }).waitFor()
+    await shot(page, "objects-uploaded")
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download big.bin" }).click()])
+    const got = readFileSync(await download.path())
+    expect(got.length).toBe(BIG)
+    expect(Buffer.compare(got, Buffer.from(patternBytes(BIG, 7)))).toBe(0)
+  })
+
+  it("browses folders and pages through a long listing, and deletes many at once", async () => {
+    await Promise.all(Array.from({ length: 102 }, (_, i) => s3.send(new PutObjectCommand({ Bucket: "photos", Key: `many/item-${String(i).padStart(3, "0")}.txt`, Body: `item ${i}` }))))
+    await page.reload()
+    await page.getByRole("link", { name: "many/" }).click()
+    await page.getByRole("rowheader", { name: "item-000.txt" }).waitFor()
+    expect(await page.getByRole("rowheader", { name: /^item-/ }).count()).toBe(100)
+    await page.getByRole("button", { name: "Next page" }).click()
+    await page.getByRole("rowheader", { name: "item-101.txt" }).waitFor()
+    expect(await page.getByRole("rowheader", { name: /^item-/ }).count()).toBe(2)
+    await page.getByLabel("Select item-100.txt").check()
+    await page.getByLabel("Select item-101.txt").check()
+    await page.getByRole("button", { name: "Delete selected (2)…" }).click()
+    await page.getByRole("button", { name: "Delete", exact: true }).click()
+    await page.getByText("Deleted 2 of 2 selected.").waitFor()
+    await page.getByText("Nothing here yet").waitFor()
+    await page.getByRole("button", { name: "Previous page" }).click()
+    await page.getByRole("rowheader", { name: "item-000.txt" }).waitFor()
+    await shot(page, "folder-paging")
+  })
+
+  it("restores an old version of a key", async () => {
+    await page.getByRole("navigation", { name: "Folder" }).getByRole("link", { name: "photos" }).click()
+    for (const text of ["first draft", "second draft!"]) {
+      const dt = await page.evaluateHandle(`(() => { const dt = new DataTransfer(); dt.items.add(new File([${JSON.stringify(text)}], "note.txt", { type: "text/plain" })); return dt })()`)
+      await page.dispatchEvent("[data-testid=drop-zone]", "drop", { dataTransfer: dt })
+      await page.getByText(`Uploaded ${text.length} B`).waitFor()
+    }
+    await page.getByRole("link", { name: "Versions of note.txt" }).click()
+    await page.getByRole("heading", { name: "Versions of note.txt" }).waitFor()
+    await page.getByRole("button", { name: /^Restore version / }).first().waitFor()
+    expect(await page.getByRole("button", { name: /^Restore version / }).count()).toBe(1)
+    await page.getByRole("button", { name: /^Restore version / }).click()
+    await page.getByText(/Restored the version of .* as the current one\./).waitFor()
+    await page.getByRole("rowheader").nth(2).waitFor()
+    expect(await page.getByRole("rowheader").count()).toBe(3)
+    await shot(page, "versions-restored")
+    const current = await s3.send(new GetObjectCommand({ Bucket: "photos", Key: "note.txt" }))
+    expect(await current.Body!.transformToString()).toBe("first draft")
+  })
+
+  it("adds a user, showing the secret once", async () => {
+    await page.getByRole("link", { name: "Users" }).click()
+    await page.getByLabel("User name").fill("alice")
+    await page.getByRole("button", { name: "Add key" }).click()
+    const secret = await page.getByTestId("new-secret-key").textContent()
+    const accessKey = await page.getByTestId("new-access-key").textContent()
+    await page.getByRole("rowheader", { name: accessKey! }).waitFor()
+    await shot(page, "users")
+    // The new key works against S3 at once: it is a real key of the user store.
+    const alice = new S3Client({ endpoint: `http://127.0.0.1:${cluster.nodes[1]!.s3Port}`, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: accessKey!, secretAccessKey: secret! } })
+    await alice.send(new PutObjectCommand({ Bucket: "alice-bucket-does-not-exist", Key: "x", Body: "x" })).then(
+      () => expect.fail("a PUT to a missing bucket succeeded"),
+      (e: { readonly name: string }) => expect(e.name).toBe("NoSuchBucket")
+    )
+    await page.getByRole("button", { name: "I have stored it" }).click()
+    expect(await page.getByTestId("new-secret-key").count()).toBe(0)
+  })
+
+  it("refuses a change without the session's CSRF token", async () => {
+    const status = await page.evaluate(async () => (await fetch("/api/s3/csrf-probe", { method: "PUT" })).status)
+    expect(status).toBe(403)
+    const buckets = await page.evaluate(async () => await (await fetch("/api/s3/")).text())
+    expect(buckets).not.toContain("csrf-probe")
+  })
+
+  it("shows a node going down and coming back on the cluster page", async () => {
+    await page.getByRole("link", { name: "Cluster" }).click()
+    await page.getByText("3 of 3 members healthy").waitFor()
+    await shot(page, "cluster-healthy")
+    const n3 = cluster.nodes[2]!
+    await killNode(n3.id)
+    await page.getByTestId("health-n3").filter({ hasText: "unreachable" }).waitFor()
+    await page.getByText("2 of 3 members healthy").waitFor()
+    await shot(page, "cluster-node-down")
+    startNode(cluster, n3, consolePorts[2]!)
+    await page.getByText("3 of 3 members healthy").waitFor({ timeout: 60_000 })
+    await shot(page, "cluster-node-back")
+  })
+
+  it("signs out, and the old session no longer works", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click()
+    await page.getByText("You are signed out.").waitFor()
+    const status = await page.evaluate(async () => (await fetch("/api/s3/")).status)
+    expect(status).toBe(401)
+    // Another node's console knows nothing of this session: sessions are per node.
+    await page.goto(consoleUrl(1))
+    await page.getByLabel("Access key").waitFor()
+  })
+})
