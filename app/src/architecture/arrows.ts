@@ -20,7 +20,7 @@ export const workspaces = ["core", "sim", "runtime-test", "runtime-node", "jepse
 export type Workspace = (typeof workspaces)[number]
 
 /** Folders of the repository that are not workspaces but hold code that imports workspaces. */
-export const otherCodeRoots = ["bench", "scripts", "bin"] as const
+export const otherCodeRoots = ["bench", "scripts", "bin", "console"] as const
 type Place = Workspace | (typeof otherCodeRoots)[number]
 
 /** Each arrow that must never exist, with why. */
@@ -84,10 +84,11 @@ export const offenceOf = (site: ImportSite): Offence | undefined => {
 
 const codeFiles = (dir: string): ReadonlyArray<string> =>
   readdirSync(dir).flatMap((name) => {
-    if (name === "node_modules" || name.startsWith(".")) return []
+    // dist/: the console's bundle, built from console/src (which is scanned).
+    if (name === "node_modules" || name === "dist" || name.startsWith(".")) return []
     const path = join(dir, name)
     if (statSync(path).isDirectory()) return codeFiles(path)
-    return /\.(?:ts|mts|js|mjs)$/.test(name) ? [path] : []
+    return /\.(?:ts|tsx|mts|js|mjs)$/.test(name) ? [path] : []
   })
 
 /** Every import of every code file under the workspaces and the other code roots of the repository at `root`. */

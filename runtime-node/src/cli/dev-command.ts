@@ -1,7 +1,7 @@
 /**
  * `cairn dev --nodes N`: a local N-node cluster in one command. Children are
  * `cairn server` processes with data under ./data/dev/nX, S3 ports 9000+i,
- * KV API ports 9100+i, peer ports 9200+i; one generated cluster
+ * KV API ports 9100+i, peer ports 9200+i, web consoles on 9300+i; one generated cluster
  * secret and admin credentials shared by all, kept in ./data/dev. Every log
  * line is forwarded with a node prefix; Ctrl-C stops them all.
  */
@@ -20,12 +20,14 @@ export const devCommand = Command.make(
     dataRoot: Flag.String("data-root").pipe(Flag.withDefault("./data/dev"), Flag.withDescription("where the nodes' data directories go")),
     apiBase: Flag.Int("api-base").pipe(Flag.withDefault(9100), Flag.withDescription("KV HTTP API port of n1 (n2 gets +1, ...)")),
     peerBase: Flag.Int("peer-base").pipe(Flag.withDefault(9200), Flag.withDescription("peer port of n1")),
-    s3Base: Flag.Int("s3-base").pipe(Flag.withDefault(9000), Flag.withDescription("S3 port of n1 (n2 gets +1, ...)"))
+    s3Base: Flag.Int("s3-base").pipe(Flag.withDefault(9000), Flag.withDescription("S3 port of n1 (n2 gets +1, ...)")),
+    // Not the server's default 9001: that is n2's S3 port here.
+    consoleBase: Flag.Int("console-base").pipe(Flag.withDefault(9300), Flag.withDescription("web console port of n1 (n2 gets +1, ...)"))
   },
   (flags) =>
     Effect.gen(function*() {
       if (flags.nodes < 1 || flags.nodes > 9) return yield* new ServerConfigError({ message: `--nodes must be from 1 to 9, got ${flags.nodes}` })
-      for (const [name, port] of [["--api-base", flags.apiBase], ["--peer-base", flags.peerBase], ["--s3-base", flags.s3Base]] as const) {
+      for (const [name, port] of [["--api-base", flags.apiBase], ["--peer-base", flags.peerBase], ["--s3-base", flags.s3Base], ["--console-base", flags.consoleBase]] as const) {
         if (port < 1 || port + flags.nodes > 65535) return yield* new ServerConfigError({ message: `${name} must leave room for ${flags.nodes} ports below 65536, got ${port}` })
       }
       const dataRoot = resolve(flags.dataRoot)
@@ -38,6 +40,7 @@ export const devCommand = Command.make(
         apiBase: flags.apiBase,
         peerBase: flags.peerBase,
         s3Base: flags.s3Base,
+        consoleBase: flags.consoleBase,
         secret: process.env.CAIRN_CLUSTER_SECRET ?? storedClusterSecret(dataRoot).secret,
         credentials
       })
@@ -61,7 +64,7 @@ export const devCommand = Command.make(
       yield* Console.log(
         [
           `cairn dev: ${flags.nodes} node(s), data under ${dataRoot}`,
-          ...cluster.nodes.map((n) => `  ${n.id}  s3 http://127.0.0.1:${n.s3Port}  api http://127.0.0.1:${n.apiPort}  metrics http://127.0.0.1:${n.apiPort}/metrics  peer 127.0.0.1:${n.peerPort}  data ${n.dataDir}`),
+          ...cluster.nodes.map((n) => `  ${n.id}  console http://127.0.0.1:${n.consolePort}  s3 http://127.0.0.1:${n.s3Port}  api http://127.0.0.1:${n.apiPort}  metrics http://127.0.0.1:${n.apiPort}/metrics  peer 127.0.0.1:${n.peerPort}  data ${n.dataDir}`),
           `  admin credentials: ${envKey !== undefined ? "from CAIRN_ACCESS_KEY / CAIRN_SECRET_KEY" : `${dataRoot}/admin-credentials.json`}`,
           `  S3: any client with path-style addressing, region us-east-1 and the admin keys, e.g. aws --endpoint-url http://127.0.0.1:${cluster.nodes[0]!.s3Port} s3 ls`,
           `  KV: curl -u "$CAIRN_ACCESS_KEY:$CAIRN_SECRET_KEY" -X PUT --data-binary hello http://127.0.0.1:${cluster.nodes[0]!.apiPort}/v1/kv/a && curl -u "$CAIRN_ACCESS_KEY:$CAIRN_SECRET_KEY" http://127.0.0.1:${cluster.nodes.at(-1)!.apiPort}/v1/kv/a`,

@@ -20,6 +20,8 @@ export interface LocalNodeSpec {
   readonly apiPort: number
   readonly peerPort: number
   readonly s3Port: number
+  /** The web console's port; undefined: the server's default (--console-listen). */
+  readonly consolePort?: number
 }
 
 export interface LocalCluster {
@@ -36,6 +38,8 @@ export const planCluster = (options: {
   readonly apiBase: number
   readonly peerBase: number
   readonly s3Base: number
+  /** Console port of n1 (n2 gets +1, ...); undefined: each node's default. */
+  readonly consoleBase?: number
   readonly secret: string
   readonly credentials: { readonly accessKey: string; readonly secretKey: string }
   /** Per node, in order, its API, peer and S3 ports (e.g. from `freeLoopbackPorts(3 * nodes)`); overrides the bases. */
@@ -47,7 +51,8 @@ export const planCluster = (options: {
     dataDir: join(options.dataRoot, `n${i + 1}`),
     apiPort: port(i, 0, options.apiBase),
     peerPort: port(i, 1, options.peerBase),
-    s3Port: port(i, 2, options.s3Base)
+    s3Port: port(i, 2, options.s3Base),
+    ...(options.consoleBase === undefined ? {} : { consolePort: options.consoleBase + i })
   }))
   return {
     nodes,
@@ -73,6 +78,7 @@ export const serverArgs = (cluster: LocalCluster, node: LocalNodeSpec, extra: Re
   `127.0.0.1:${node.s3Port}`,
   "--api-peers",
   cluster.apiPeers,
+  ...(node.consolePort === undefined ? [] : ["--console-listen", `127.0.0.1:${node.consolePort}`]),
   ...extra
 ]
 
