@@ -17,8 +17,8 @@
 import { ADMIN_USER, type Users } from "@cairn/core/s3/users"
 import { Effect, Result } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { memberRows, type MemberEntry } from "../cli/cluster-health.ts"
-import { probeStatus } from "../cli/member-probe.ts"
+import { memberRows, type MemberEntry, type StatusProbe } from "../cli/cluster-health.ts"
+import { memberStatusOf, probeStatus } from "../cli/member-probe.ts"
 import { signRequest } from "../s3/sign-request.ts"
 import { apiAuthorization } from "../server/api-credentials.ts"
 import { sameSecret } from "../server/api-auth.ts"
@@ -116,7 +116,8 @@ export const makeConsoleApi = (options: ConsoleApiOptions) => {
     const length = req.headers["content-length"]
     const chunked = req.headers["transfer-encoding"]
     const hasBody = (length !== undefined && length !== "0") || chunked !== undefined
-    const isObjectRead = req.method === "GET" && url.search === "" && /^\/api\/s3\/[^/]+\/.+/.test(url.pathname)
+    // A read of an object's bytes (any version), not of a subresource such as ?tagging or ?uploadId.
+    const isObjectRead = req.method === "GET" && /^\/api\/s3\/[^/]+\/.+/.test(url.pathname) && [...url.searchParams.keys()].every((k) => k === "versionId")
     const name = decodeURIComponent(url.pathname.split("/").pop() ?? "download").replace(/["\\\r\n]/g, "_")
     forward({
       upstream: options.s3,
@@ -143,6 +144,24 @@ export const makeConsoleApi = (options: ConsoleApiOptions) => {
     }, res)
   }
 
+  /**
+   * A member's status. This node is asked through its own listener (its pinned certificate, whatever address it
+   * advertises); the others at their advertised API address, trusted as Node.js trusts any https server.
+   */
+  const probe = async (m: MemberEntry, authorization: string): Promise<StatusProbe> => {
+    if (m.id === options.nodeId) {
+      try {
+        const own = await fetchJson(options.api, "/v1/status", { authorization })
+        if (own.status !== 200) return { ok: false, error: `this node's /v1/status: HTTP ${own.status}` }
+        return { ok: true, status: memberStatusOf(own.body as Record<string, unknown>) }
+      } catch (e) {
+        return { ok: false, error: `this node's /v1/status: ${e instanceof Error ? e.message : String(e)}` }
+      }
+    }
+    if (m.apiAddress === null) return { ok: false, error: "no API address known" }
+    return probeStatus(authorization, `${options.apiScheme}://${m.apiAddress}/v1/status`)
+  }
+
   const cluster = async (res: ServerResponse, session: Session): Promise<void> => {
     const authorization = apiAuthorization(session.credentials)
     const listed = await fetchJson(options.api, "/v1/admin/members", { authorization })
@@ -150,9 +169,7 @@ export const makeConsoleApi = (options: ConsoleApiOptions) => {
     if (listed.status !== 200) return json(res, listed.status, listed.body)
     const body = listed.body as { readonly members?: unknown }
     const members = (Array.isArray(body.members) ? body.members : []) as ReadonlyArray<MemberEntry>
-    const probes = new Map(await Promise.all(members.map(async (m) =>
-      [m.id, m.apiAddress === null ? { ok: false as const, error: "no API address known" } : await probeStatus(authorization, `${options.apiScheme}://${m.apiAddress}/v1/status`)] as const
-    )))
+    const probes = new Map(await Promise.all(members.map(async (m) => [m.id, await probe(m, authorization)] as const)))
     json(res, 200, { node: options.nodeId, members: memberRows(members, probes) } satisfies ClusterView)
   }
 

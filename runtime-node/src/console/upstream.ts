@@ -57,8 +57,9 @@ const open = (forward: ForwardRequest, onAnswer: (answer: IncomingMessage) => vo
   const options = { method: forward.method, headers: forward.headers }
   const cert = forward.upstream.certificate
   if (url.protocol === "https:") {
-    // rejectUnauthorized stays on: the pinned check replaces only the name check, and the CA is the certificate itself.
-    return httpsRequest(url, { ...options, ...(cert === undefined ? {} : { ca: cert, checkServerIdentity: pinnedCheck(cert) }) }, onAnswer)
+    // rejectUnauthorized stays on: the certificate itself is the only trust anchor (a partial chain, so a leaf
+    // issued by any CA will do), and the pinned check replaces the name check.
+    return httpsRequest(url, { ...options, ...(cert === undefined ? {} : { ca: cert, allowPartialTrustChain: true, checkServerIdentity: pinnedCheck(cert) }) }, onAnswer)
   }
   return httpRequest(url, options, onAnswer)
 }

@@ -50,6 +50,8 @@ export class ServerStartError extends Data.TaggedError("ServerStartError")<{
 export interface RunningServer {
   readonly apiAddress: PeerAddress
   readonly s3Address: PeerAddress
+  /** The web console's URL; undefined when its default address was taken (see startConsole). */
+  readonly consoleUrl: string | undefined
 }
 
 /**
@@ -61,7 +63,7 @@ export interface RunningServer {
 const startConsole = (
   config: ServerConfig,
   node: { readonly users: Users; readonly apiAddress: PeerAddress; readonly apiTls: { readonly cert: Buffer; readonly key: Buffer } | undefined; readonly s3: S3Listener }
-): Effect.Effect<void, ServerStartError, Scope.Scope> => {
+): Effect.Effect<string | undefined, ServerStartError, Scope.Scope> => {
   const s3Certificate = config.s3Tls === undefined ? undefined : readFileSync(config.s3Tls.certPath)
   return startConsoleListener({
     nodeId: config.id,
@@ -73,10 +75,13 @@ const startConsole = (
     apiScheme: node.apiTls === undefined ? "http" : "https",
     ...(node.apiTls === undefined ? {} : { tls: node.apiTls })
   }).pipe(
-    Effect.asVoid,
+    Effect.map((listener): string | undefined => listener.url),
     Effect.catchTag("ConsoleListenerError", (e) =>
       e.inUse && !config.consoleListen.explicit
-        ? Effect.sync(() => log("warn", "the web console did not start: its default address is taken; set --console-listen to serve it elsewhere", { error: e.message }))
+        ? Effect.sync(() => {
+          log("warn", "the web console did not start: its default address is taken; set --console-listen to serve it elsewhere", { error: e.message })
+          return undefined
+        })
         : Effect.fail(new ServerStartError({ message: `${e.message} (set --console-listen to another address)`, exitCode: 1 })))
   )
 }
@@ -203,10 +208,10 @@ export const runServer = (
           Effect.provide(NodeDigestLive),
           Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 }))
         )
-        yield* startConsole(config, { users: s3Users, apiAddress, apiTls, s3 })
+        const consoleUrl = yield* startConsole(config, { users: s3Users, apiAddress, apiTls, s3 })
         observability.setS3InFlight(s3.inFlight)
         overload.watch("s3", s3.overload)
-        onReady?.({ apiAddress, s3Address: s3.address })
+        onReady?.({ apiAddress, s3Address: s3.address, consoleUrl })
         const exit = yield* Fiber.await(runFiber)
         log("error", "the Raft node stopped (storage failure): exiting so it can be restarted and recover from disk", { exit: String(exit) })
         return yield* new ServerStartError({ message: "storage failure; see the log", exitCode: 1 })

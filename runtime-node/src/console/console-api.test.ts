@@ -1,0 +1,161 @@
+/**
+ * The console's HTTP contract without a browser, over HTTPS: one `cairn
+ * server` in this process with TLS on the KV API (whose certificate the
+ * console serves) and on S3, from a CA made by openssl in the test. The
+ * session cookie is `__Host-` and Secure there; sign-in must be JSON from
+ * this origin; every change needs the session's CSRF token and this origin;
+ * requests reach the S3 and KV listeners through their pinned certificates
+ * with the user's own key, so a key that is not the admin's gets the admin
+ * API's own refusal; an object's bytes come back as a sandboxed download;
+ * sign-out ends the session. A console whose pages were never built says
+ * how to build them.
+ */
+import { Effect, Fiber } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { setLogSink } from "../log/log.ts"
+import { makeTestPki } from "../network/test-certs.test-support.ts"
+import { trustCaFile } from "../server/api-credentials.ts"
+import { rawFromFlags, resolveConfig, ServerConfigError } from "../server/config.ts"
+import { runServer } from "../server/server.ts"
+import { CSRF_HEADER, type SessionInfo } from "./contract.ts"
+import { loadAssets } from "./static-assets.ts"
+
+const CREDENTIALS = { accessKey: "admin-key", secretKey: "admin-secret-123" }
+let dir = ""
+let fiber: Fiber.Fiber<void, unknown> | undefined
+let base = ""
+
+beforeAll(async () => {
+  setLogSink(() => {})
+  dir = mkdtempSync(join(tmpdir(), "cairn-console-api-"))
+  const pki = makeTestPki(dir, ["api", "s3"])
+  trustCaFile(pki.ca)
+  const config = resolveConfig(rawFromFlags({
+    dataDir: join(dir, "data"),
+    apiListen: "127.0.0.1:0",
+    peerListen: "127.0.0.1:0",
+    s3Listen: "127.0.0.1:0",
+    consoleListen: "127.0.0.1:0",
+    apiTlsCert: pki.nodes.api!.cert,
+    apiTlsKey: pki.nodes.api!.key,
+    s3TlsCert: pki.nodes.s3!.cert,
+    s3TlsKey: pki.nodes.s3!.key,
+    ...CREDENTIALS
+  }))
+  if (config instanceof ServerConfigError) throw new Error(config.message)
+  base = await new Promise<string>((resolve, reject) => {
+    fiber = Effect.runFork(runServer(config, ({ consoleUrl }) => (consoleUrl === undefined ? reject(new Error("no console")) : resolve(consoleUrl))))
+  })
+})
+
+afterAll(async () => {
+  if (fiber !== undefined) await Effect.runPromise(Fiber.interrupt(fiber))
+  rmSync(dir, { recursive: true, force: true })
+})
+
+interface Signed {
+  readonly cookie: string
+  readonly setCookie: string
+  readonly session: SessionInfo
+}
+
+const signIn = async (keys: { readonly accessKey: string; readonly secretKey: string }): Promise<Signed> => {
+  // Until the single node has elected itself, the user store cannot be read (503).
+  for (;;) {
+    const res = await fetch(`${base}/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(keys) })
+    if (res.status === 503) {
+      await new Promise((r) => setTimeout(r, 100))
+      continue
+    }
+    expect(res.status, await res.clone().text()).toBe(200)
+    const setCookie = res.headers.get("set-cookie") ?? ""
+    return { cookie: setCookie.split(";")[0]!, setCookie, session: await res.json() as SessionInfo }
+  }
+}
+
+const as = (s: Signed, init: RequestInit & { readonly csrf?: boolean } = {}): RequestInit => ({
+  ...init,
+  headers: { cookie: s.cookie, ...(init.csrf === false ? {} : { [CSRF_HEADER]: s.session.csrfToken }), ...(init.headers as Record<string, string> | undefined) }
+})
+
+describe("the console over HTTPS", () => {
+  it("serves its page with a strict content security policy", async () => {
+    const res = await fetch(`${base}/`)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain("<div id=\"app\">")
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'self'")
+    expect(res.headers.get("x-frame-options")).toBe("DENY")
+  })
+
+  it("refuses a wrong secret, a sign-in that is not JSON, and one from another origin", async () => {
+    const wrong = await fetch(`${base}/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...CREDENTIALS, secretKey: "nope-nope" }) })
+    expect([401, 503]).toContain(wrong.status)
+    const form = await fetch(`${base}/api/session`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "accessKey=admin-key" })
+    expect(form.status).toBe(403)
+    const foreign = await fetch(`${base}/api/session`, { method: "POST", headers: { "content-type": "application/json", origin: "https://evil.example" }, body: JSON.stringify(CREDENTIALS) })
+    expect(foreign.status).toBe(403)
+  })
+
+  it("gives a __Host- Secure HttpOnly SameSite=Strict cookie, and demands the CSRF token and this origin on changes", async () => {
+    const admin = await signIn(CREDENTIALS)
+    expect(admin.setCookie).toMatch(/^__Host-cairn-console=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/)
+    expect(admin.session).toMatchObject({ user: "admin", admin: true })
+    expect((await fetch(`${base}/api/s3/csrf-less`, as(admin, { method: "PUT", csrf: false }))).status).toBe(403)
+    expect((await fetch(`${base}/api/s3/csrf-less`, as(admin, { method: "PUT", headers: { origin: "https://evil.example" } }))).status).toBe(403)
+    const otherSession = await signIn(CREDENTIALS)
+    expect((await fetch(`${base}/api/s3/csrf-less`, as(admin, { method: "PUT", headers: { [CSRF_HEADER]: otherSession.session.csrfToken } }))).status).toBe(403)
+    const listed = await (await fetch(`${base}/api/s3/`, as(admin))).text()
+    expect(listed).not.toContain("csrf-less")
+  })
+
+  it("forwards S3 through the pinned TLS listener and serves objects as sandboxed downloads", async () => {
+    const admin = await signIn(CREDENTIALS)
+    expect((await fetch(`${base}/api/s3/files`, as(admin, { method: "PUT", headers: { origin: base } }))).status).toBe(200)
+    const page = "<html><script>alert(document.cookie)</script></html>"
+    expect((await fetch(`${base}/api/s3/files/a%20dir/page.html`, as(admin, { method: "PUT", body: page, headers: { "content-type": "text/html" } }))).status).toBe(200)
+    const got = await fetch(`${base}/api/s3/files/a%20dir/page.html`, as(admin))
+    expect(await got.text()).toBe(page)
+    expect(got.headers.get("content-disposition")).toBe('attachment; filename="page.html"')
+    expect(got.headers.get("content-security-policy")).toContain("sandbox")
+    expect(got.headers.get("set-cookie")).toBeNull()
+    const bad = await fetch(`${base}/api/s3/Bad_Name`, as(admin, { method: "PUT" }))
+    expect(bad.status).toBe(400)
+    expect(await bad.text()).toContain("<Code>InvalidBucketName</Code>")
+  })
+
+  it("answers with the user's own permissions: the admin API refuses a key that is not the admin's", async () => {
+    const admin = await signIn(CREDENTIALS)
+    const created = await fetch(`${base}/api/admin/s3/users`, as(admin, { method: "POST", body: JSON.stringify({ user: "bob" }) }))
+    expect(created.status).toBe(200)
+    const bobKeys = await created.json() as { readonly accessKey: string; readonly secretKey: string }
+    const cluster = await (await fetch(`${base}/api/cluster`, as(admin))).json() as { readonly members: ReadonlyArray<{ readonly id: string; readonly health: string }> }
+    expect(cluster.members.map((m) => [m.id, m.health])).toEqual([["n1", "healthy"]])
+    const bob = await signIn(bobKeys)
+    expect(bob.session).toMatchObject({ user: "bob", admin: false })
+    const refused = await fetch(`${base}/api/admin/s3/users`, as(bob))
+    expect(refused.status).toBe(403)
+    expect(await refused.text()).toContain("admin")
+    expect((await fetch(`${base}/api/cluster`, as(bob))).status).toBe(403)
+    expect((await fetch(`${base}/api/s3/`, as(bob))).status).toBe(200)
+  })
+
+  it("signs out: the old cookie is refused afterwards", async () => {
+    const admin = await signIn(CREDENTIALS)
+    const out = await fetch(`${base}/api/session`, as(admin, { method: "DELETE" }))
+    expect(out.status).toBe(200)
+    expect(out.headers.get("set-cookie")).toContain("Max-Age=0")
+    const after = await fetch(`${base}/api/s3/`, as(admin))
+    expect(after.status).toBe(401)
+    expect(await after.json()).toEqual({ error: "unauthorized", message: "sign in first" })
+    expect((await fetch(`${base}/api/nowhere`, as(await signIn(CREDENTIALS)))).status).toBe(404)
+  })
+
+  it("says how to build the pages when they were never built", () => {
+    const assets = loadAssets(join(dir, "no-such-build"))
+    expect(assets.built).toBe(false)
+    expect(!assets.built && assets.problem).toContain("npm run build:console")
+  })
+})
