@@ -112,7 +112,8 @@ if (!haveChromium && process.env["CI"] === "true") {
   })
 }
 
-describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (skipped: ${CHROMIUM} is missing; apt-get install chromium to run it)`}`, () => {
+// Generous bounds: on an idle machine the whole walk takes about 30 s, but a loaded one answers S3 in seconds, not milliseconds.
+describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (skipped: ${CHROMIUM} is missing; apt-get install chromium to run it)`}`, { timeout: 300_000 }, () => {
   let cluster: LocalCluster
   let consolePorts: Array<number>
   let s3: S3Client
@@ -140,8 +141,8 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
     })
     page = context.pages()[0] ?? await context.newPage()
-    page.setDefaultTimeout(45_000)
-  })
+    page.setDefaultTimeout(120_000)
+  }, 300_000)
 
   it("refuses a wrong secret with a message, then signs in", async () => {
     await page.goto(consoleUrl(0))
@@ -222,7 +223,10 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
   })
 
   it("browses folders and pages through a long listing, and deletes many at once", async () => {
-    await Promise.all(Array.from({ length: 102 }, (_, i) => s3.send(new PutObjectCommand({ Bucket: "photos", Key: `many/item-${String(i).padStart(3, "0")}.txt`, Body: `item ${i}` }))))
+    // Four at a time: a loaded machine answers a burst of a hundred with 503s.
+    for (let i = 0; i < 102; i += 4) {
+      await Promise.all([i, i + 1, i + 2, i + 3].filter((j) => j < 102).map((j) => s3.send(new PutObjectCommand({ Bucket: "photos", Key: `many/item-${String(j).padStart(3, "0")}.txt`, Body: `item ${j}` }))))
+    }
     await page.reload()
     await page.getByRole("link", { name: "many/" }).click()
     await page.getByRole("rowheader", { name: "item-000.txt" }).waitFor()
@@ -296,7 +300,7 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
     await page.getByText("2 of 3 members healthy").waitFor()
     await shot(page, "cluster-node-down")
     startNode(cluster, n3, consolePorts[2]!)
-    await page.getByText("3 of 3 members healthy").waitFor({ timeout: 60_000 })
+    await page.getByText("3 of 3 members healthy").waitFor()
     await shot(page, "cluster-node-back")
     await page.emulateMedia({ colorScheme: "dark" })
     await shot(page, "cluster-dark")
