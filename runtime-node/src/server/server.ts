@@ -25,6 +25,7 @@ import { startS3Listener } from "../s3/listener.ts"
 import { clusterNetwork } from "./cluster-network.ts"
 import { formatHostPort, type ServerConfig } from "./config.ts"
 import { openDataDir } from "./data-dir.ts"
+import { DATA_DIR_FORMAT } from "./data-format.ts"
 import { makeApiHandler } from "./http-api.ts"
 import { startKvListener } from "./kv-listener.ts"
 import { effectLogLevel, jsonLoggerLayer, log, setLogLevel } from "../log/log.ts"
@@ -58,9 +59,10 @@ export const runServer = (
   setLogLevel(config.logLevel)
   const program = Effect.gen(function*() {
     // Created, locked for this process's life and probed before anything is written there (data-dir.ts).
-    const { dir: dataDir, lock } = yield* openDataDir(config.dataDir).pipe(
+    const { dir: dataDir, lock, format } = yield* openDataDir(config.dataDir).pipe(
       Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: e.exitCode }))
     )
+    if (format.found === "before-format-file" || format.found === "older") log("info", "data directory format recorded", { found: format.found, version: format.version, now: DATA_DIR_FORMAT })
     if (lock.kind === "pid-file") log("warn", "data directory locked by a pid file only", { file: lock.name, why: lock.fallbackReason ?? null })
     const multiNode = config.peers.size > 1
     let secret = config.clusterSecret
