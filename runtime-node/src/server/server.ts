@@ -145,7 +145,7 @@ export const runServer = (
         const apiAddress = yield* startKvListener({
           limits: config.overload,
           watchOverload: (stats) => overload.watch("kv", stats),
-          handler: makeApiHandler({ config, kv, metrics, credentials, members, services, s3Users }),
+          handler: makeApiHandler({ config, kv, metrics, credentials, members, services, s3Users, metadata: objectNode.kv }),
           address: config.apiListen,
           ...(apiTls === undefined ? {} : { tls: apiTls })
         }).pipe(Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 })))
