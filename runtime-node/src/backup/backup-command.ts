@@ -21,9 +21,12 @@ import { BACKUP_PATH, RESTORE_PATH } from "./backup-routes.ts"
 /** A backup file that cannot be read or written here; exit 2 when the file itself is the problem. */
 export class BackupCommandError extends Data.TaggedError("BackupCommandError")<{ readonly message: string; readonly exitCode: 1 | 2 }> {}
 
+/** `send`, its failures said as `cairn admin`'s. */
+const sendAs = (...args: Parameters<typeof send>) => send(...args).pipe(Effect.mapError((e) => new BackupCommandError({ message: e.message, exitCode: 1 })))
+
 const backup = Command.make("backup", { ...common, out: Flag.String("out").pipe(Flag.withDescription("the file to write the backup to (replaced atomically)")) }, (flags) =>
   Effect.gen(function*() {
-    const answer = yield* send(flags, "GET", BACKUP_PATH)
+    const answer = yield* sendAs(flags, "GET", BACKUP_PATH)
     const decoded = decodeBackup(answer.bytes)
     if (!("entries" in decoded)) return yield* new BackupCommandError({ message: `the node sent a backup that does not check out: ${decoded.message}`, exitCode: 1 })
     const out = resolve(flags.out)
@@ -44,7 +47,7 @@ const restore = Command.make("restore", { ...common, from: Flag.String("from").p
     })
     const decoded = decodeBackup(bytes)
     if (!("entries" in decoded)) return yield* new BackupCommandError({ message: `${flags.from}: ${decoded.message}`, exitCode: 2 })
-    const answer = yield* send(flags, "POST", RESTORE_PATH, { bytes, contentType: "application/octet-stream" })
+    const answer = yield* sendAs(flags, "POST", RESTORE_PATH, { bytes, contentType: "application/octet-stream" })
     yield* Console.log(new TextDecoder().decode(answer.bytes).trim())
   })
 ).pipe(Command.withDescription("write a backup's keys into a fresh cluster (metadata only: objects read back where their shards survive; docs/backup.md)"))
