@@ -3,7 +3,8 @@
  * older build of Cairn to this checkout, under clients that never stop.
  *
  * 1. Builds the old version: `git worktree add` of CAIRN_UPGRADE_FROM
- *    (default main~5) in a temporary directory, `npm ci` there (niced).
+ *    (default main~5) in a temporary directory, with its dependencies
+ *    (`installOld`).
  * 2. Starts 3 nodes with the old build, each in its own process group.
  * 3. Starts the clients (workload.ts): S3 through a TCP balancer with the
  *    AWS SDK's default retries, KV puts through the HTTP API with retries.
@@ -20,7 +21,7 @@
  * removed. Not part of `npm test` (it builds a second copy of the project).
  */
 import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3"
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -59,6 +60,22 @@ interface OldBuild {
   readonly remove: () => void
 }
 
+/**
+ * The old build's dependencies: with the same package-lock.json as this
+ * checkout, a hard-linked copy of its node_modules (seconds; the workspace
+ * links are relative, so they point into the old tree); otherwise `npm ci`
+ * (niced; minutes here, as the `node` package fetches its binary).
+ */
+const installOld = (dir: string, commit: string): string => {
+  const sameLock = spawnSync("git", ["diff", "--quiet", commit, "--", "package-lock.json"], { cwd: root }).status === 0
+  if (sameLock && existsSync(join(root, "node_modules"))) {
+    execFileSync("cp", ["-al", join(root, "node_modules"), join(dir, "node_modules")])
+    return "node_modules hard-linked (same package-lock.json)"
+  }
+  execFileSync("nice", ["-n", "15", "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] })
+  return "npm ci"
+}
+
 /** A worktree of `ref` with its dependencies installed. */
 const buildOld = (ref: string): OldBuild => {
   const commit = execFileSync("git", ["rev-parse", "--verify", `${ref}^{commit}`], { cwd: root, encoding: "utf8" }).trim()
@@ -69,7 +86,7 @@ const buildOld = (ref: string): OldBuild => {
   }
   execFileSync("git", ["worktree", "add", "--detach", dir, commit], { cwd: root, stdio: "ignore" })
   try {
-    execFileSync("nice", ["-n", "15", "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] })
+    say(`  ${installOld(dir, commit)}`)
   } catch (e) {
     remove()
     throw e
@@ -201,10 +218,18 @@ const main = async () => {
   const old = buildOld(ref)
   say(`  built in ${((now() - t0) / 1000).toFixed(0)} s`)
   const dataRoot = mkdtempSync(join(tmpdir(), "cairn-upgrade-data-"))
-  const watchdog = setTimeout(() => {
-    say("rolling upgrade: gave up after 10 minutes")
-    void killAllStarted().finally(() => process.exit(1))
-  }, 600_000)
+  // Given up, or interrupted: stop every node's group and remove the worktree before exiting.
+  const abandon = (why: string) => {
+    say(`rolling upgrade: ${why}; the nodes' log is in ${join(dataRoot, "cluster.log")}`)
+    void killAllStarted().finally(() => {
+      old.remove()
+      process.exit(1)
+    })
+  }
+  // CAIRN_UPGRADE_TIMEOUT_S: a loaded machine (this one runs simulation campaigns) needs longer than the default.
+  const limitS = Number(process.env.CAIRN_UPGRADE_TIMEOUT_S ?? 600)
+  const watchdog = setTimeout(() => abandon(`gave up after ${limitS} s`), limitS * 1000)
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => abandon(`interrupted by ${signal}`))
   let problems: Array<string> = []
   try {
     problems = await run(old, dataRoot)
