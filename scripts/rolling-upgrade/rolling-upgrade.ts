@@ -142,11 +142,20 @@ const verify = async (client: S3Client, bucket: string, nodes: ReadonlyArray<Loc
   let i = 0
   for (const [key, value] of w.kv) {
     const node = nodes[i++ % nodes.length]!
-    const r = await authed(`${apiUrl(node)}/v1/kv/${key}`)
-    const text = await r.text()
-    if (r.status !== 200 || text !== value) problems.push(`kv ${key} on ${node.id}: ${r.status} ${text.slice(0, 80)}`)
+    const read = await readKv(node, key)
+    if (read.status !== 200 || read.text !== value) problems.push(`kv ${key} on ${node.id}: ${read.status} ${read.text.slice(0, 80)}`)
   }
   return problems
+}
+
+/** A linearizable KV read, retried while an election leaves no leader to confirm it (503), as the writers retry. */
+const readKv = async (node: LocalNodeSpec, key: string): Promise<{ readonly status: number; readonly text: string }> => {
+  for (let attempt = 1; ; attempt++) {
+    const r = await authed(`${apiUrl(node)}/v1/kv/${key}`)
+    const text = await r.text()
+    if (r.status !== 503 || attempt === 10) return { status: r.status, text }
+    await sleep(Math.min(2000, 100 * 2 ** attempt))
+  }
 }
 
 const row = (name: string, c: Counts) =>
