@@ -69,6 +69,11 @@ const program = Command.run(cairn, { version }).pipe(
       process.exitCode = 1
     }))
   ),
+  Effect.catchTag("BackupCommandError", (error) =>
+    Effect.andThen(Console.error(`cairn admin: ${error.message}`), Effect.sync(() => {
+      process.exitCode = error.exitCode
+    }))
+  ),
   Effect.provide(builtIns),
   Effect.provide(nodeServices)
 )

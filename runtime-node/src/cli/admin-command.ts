@@ -1,4 +1,5 @@
 /**
+ * `cairn admin backup|restore`: the cluster's metadata (../backup/).
  * `cairn admin user add NAME | list | revoke ACCESS_KEY`: S3 users and their
  * access keys on a running cluster, through the admin endpoint
  * `/v1/admin/s3/users` (HTTP Basic with the admin credentials, as `cairn
@@ -7,6 +8,7 @@
  */
 import { Console, Effect } from "effect"
 import { Argument, Command } from "effect/cli"
+import { backupCommands } from "../backup/backup-command.ts"
 import { call, common } from "./cluster-command.ts"
 
 const add = Command.make("add", { ...common, name: Argument.String("name").pipe(Argument.withDescription("the user's name")) }, (flags) =>
@@ -26,4 +28,7 @@ const revoke = Command.make("revoke", { ...common, key: Argument.String("access-
 
 const user = Command.make("user").pipe(Command.withDescription("S3 users and access keys"), Command.withSubcommands([add, list, revoke]))
 
-export const adminCommand = Command.make("admin").pipe(Command.withDescription("administer a running cluster's S3 users"), Command.withSubcommands([user]))
+export const adminCommand = Command.make("admin").pipe(
+  Command.withDescription("administer a running cluster: S3 users, metadata backup and restore"),
+  Command.withSubcommands([user, ...backupCommands])
+)

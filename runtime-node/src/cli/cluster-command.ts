@@ -51,8 +51,31 @@ const causeMessage = (e: unknown): string => {
   return error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message
 }
 
+/** A request body as sent. */
+export interface RequestBody {
+  readonly bytes: Uint8Array | string
+  readonly contentType: string
+}
+
+/** The body and headers of a successful answer. */
+export interface Answer {
+  readonly bytes: Uint8Array
+  readonly headers: Headers
+}
+
+/** An error answer's code and message (`{"error", "message"}`), or its text. */
+const refusalOf = (bytes: Uint8Array): { readonly code: string | undefined; readonly message: string } => {
+  const text = new TextDecoder().decode(bytes)
+  try {
+    const json = JSON.parse(text) as Record<string, unknown>
+    return { code: typeof json.error === "string" ? json.error : undefined, message: String(json.message ?? text) }
+  } catch {
+    return { code: undefined, message: text }
+  }
+}
+
 /** Sends the request, following leader hints and retrying "busy" for a few seconds. */
-export const call = (flags: Common, method: string, path: string, body?: unknown) =>
+export const send = (flags: Common, method: string, path: string, body?: RequestBody): Effect.Effect<Answer, ClusterCommandError> =>
   Effect.tryPromise({
     try: async () => {
       const auth = authHeader(flags)
@@ -71,19 +94,31 @@ export const call = (flags: Common, method: string, path: string, body?: unknown
       for (let attempt = 0; attempt < 20; attempt++) {
         const res = await fetch(`${endpoint}${path}`, {
           method,
-          headers: { authorization: auth, "content-type": "application/json" },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) })
+          headers: { authorization: auth, "content-type": body?.contentType ?? "application/json" },
+          ...(body === undefined ? {} : { body: body.bytes })
         })
-        const json = await res.json().catch(() => ({})) as Record<string, unknown>
-        if (res.ok) return json
+        const bytes = new Uint8Array(await res.arrayBuffer())
+        if (res.ok) return { bytes, headers: res.headers }
         const leaderApi = res.headers.get("x-cairn-leader-api")
+        const refusal = refusalOf(bytes)
         if (res.status === 503 && leaderApi !== null) endpoint = `${scheme}://${leaderApi}`
-        else if (res.status !== 503 && res.status !== 409) throw new ClusterCommandError({ message: `${res.status}: ${String(json.message ?? JSON.stringify(json))}` })
+        // 503 without a hint (no leader yet) and 409 "busy" (another membership change) pass; other refusals are final.
+        else if (res.status !== 503 && !(res.status === 409 && (refusal.code === "busy" || refusal.message.startsWith("busy")))) throw new ClusterCommandError({ message: `${res.status}: ${refusal.message}` })
         await new Promise((r) => setTimeout(r, 500))
       }
       throw new ClusterCommandError({ message: "gave up: no leader accepted the change (is a majority of the cluster up?)" })
     },
     catch: (e) => e instanceof ClusterCommandError ? e : new ClusterCommandError({ message: `cannot reach ${flags.endpoint}: ${causeMessage(e)}` })
+  })
+
+/** `send` with a JSON body and a JSON answer (an answer that is not JSON reads as `{}`). */
+export const call = (flags: Common, method: string, path: string, body?: unknown) =>
+  Effect.map(send(flags, method, path, body === undefined ? undefined : { bytes: JSON.stringify(body), contentType: "application/json" }), (answer) => {
+    try {
+      return JSON.parse(new TextDecoder().decode(answer.bytes)) as Record<string, unknown>
+    } catch {
+      return {}
+    }
   })
 
 const add = Command.make(

@@ -190,12 +190,12 @@ describe("unusable data directories fail at start with one line", () => {
     expect(readdirSync(small)).toEqual([])
   })
 
-  it("a usable directory passes, leaving only LOCK while held", async () => {
+  it("a usable directory passes, leaving only its FORMAT record and LOCK while held", async () => {
     const root = fresh()
     const { exit, close } = await inScope(openDataDir(join(root, "new", "data")))
     expect(Exit.isSuccess(exit)).toBe(true)
-    expect(readdirSync(join(root, "new", "data"))).toEqual(["LOCK"])
+    expect(readdirSync(join(root, "new", "data")).sort()).toEqual(["FORMAT", "LOCK"])
     await close()
-    expect(readdirSync(join(root, "new", "data"))).toEqual([])
+    expect(readdirSync(join(root, "new", "data"))).toEqual(["FORMAT"])
   })
 })

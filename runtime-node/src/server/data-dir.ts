@@ -2,9 +2,11 @@
  * Opening the data directory at start: create it (a bounded mkdir -p), lock
  * it for the life of the server (`data-dir-lock.ts`), then probe it
  * (create, write, fsync and remove a file, fsync the directory) before
- * anything else is written there, and check that it has room for the WAL's
- * first segments. A directory that cannot hold data fails
- * here with a one-line reason instead of somewhere deep in the WAL:
+ * anything else is written there, check that it has room for the WAL's
+ * first segments, and check its format record (`data-format.ts`: a
+ * directory written by a newer Cairn is refused, exit 2). A directory that
+ * cannot hold data fails here with a one-line reason instead of somewhere
+ * deep in the WAL:
  *
  * - exit 2, the operator must change something (another `--data-dir`, a
  *   mount, permissions): the path is not a directory, cannot be created
@@ -15,38 +17,13 @@
  */
 import { closeSync, fsyncSync, openSync, rmdirSync, statfsSync, unlinkSync, writeSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
-import { Data, Effect, type Scope } from "effect"
+import { Effect, type Scope } from "effect"
 import { makeDirectoriesSync } from "../disk/make-directories.ts"
+import { DataDirError, dataDirError } from "./data-dir-error.ts"
 import { type DataDirLock, DataDirLockedError, lockDataDir, lockFile, lockFileIsOurs } from "./data-dir-lock.ts"
+import { type FormatVerdict, inspectFormat, recordFormat } from "./data-format.ts"
 
-/** The data directory is unusable; `exitCode` as in the header. */
-export class DataDirError extends Data.TaggedError("DataDirError")<{
-  readonly message: string
-  readonly exitCode: 1 | 2
-}> {}
-
-const codeOf = (e: unknown): string | undefined =>
-  typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : undefined
-
-const reasons: Record<string, { readonly reason: string; readonly exitCode: 1 | 2 }> = {
-  ENOENT: { reason: "the file system refuses new files and directories there (as /proc and /sys do)", exitCode: 2 },
-  ENOTDIR: { reason: "it, or one of its parents, is a file, not a directory", exitCode: 2 },
-  EEXIST: { reason: "a file of that name exists", exitCode: 2 },
-  EACCES: { reason: "permission denied", exitCode: 2 },
-  EPERM: { reason: "operation not permitted", exitCode: 2 },
-  EROFS: { reason: "the file system is read-only", exitCode: 2 },
-  EINVAL: { reason: "the file system does not support regular files with fsync there", exitCode: 2 },
-  ENOSPC: { reason: "the disk is full", exitCode: 1 },
-  EDQUOT: { reason: "the disk quota is exhausted", exitCode: 1 }
-}
-
-/** One line naming the directory, what failed, and why (errno code included for searching). */
-export const dataDirError = (dir: string, what: string, e: unknown): DataDirError => {
-  const code = codeOf(e)
-  const known = code === undefined ? undefined : reasons[code]
-  const detail = known?.reason ?? (e instanceof Error ? e.message : String(e))
-  return new DataDirError({ message: `data directory ${dir}: ${what}: ${detail}${code === undefined ? "" : ` (${code})`}`, exitCode: known?.exitCode ?? 1 })
-}
+export { DataDirError, dataDirError } from "./data-dir-error.ts"
 
 const PROBE_BYTES = 4096
 
@@ -87,6 +64,8 @@ export interface OpenDataDir {
   /** The absolute path. */
   readonly dir: string
   readonly lock: DataDirLock
+  /** What FORMAT said (data-format.ts): a fresh directory, an older known version, ... */
+  readonly format: FormatVerdict
 }
 
 /**
@@ -101,9 +80,12 @@ export const openDataDir = (path: string, options: { readonly forceLockFallback?
     const lock = yield* lockDataDir(dir, { forceFallback: options.forceLockFallback === true }).pipe(
       Effect.mapError((e) => e instanceof DataDirLockedError ? new DataDirError({ message: e.message, exitCode: 2 }) : dataDirError(dir, "cannot take its lock (writing LOCK)", e))
     )
+    // A directory written by a newer Cairn is refused before anything reads or writes its data.
+    const format = yield* inspectFormat(dir)
     yield* Effect.try({ try: () => probe(dir), catch: (e) => dataDirError(dir, "cannot write a file and fsync it", e) })
     yield* checkFreeSpace(dir, options.minFreeBytes ?? MIN_FREE_BYTES)
-    return { dir, lock }
+    yield* recordFormat(dir, format)
+    return { dir, lock, format }
   }).pipe(Effect.tapError(() => Effect.sync(() => removeCreated(dir, created))))
 }
 

@@ -16,7 +16,8 @@
 import { Clock, type KvServer } from "@cairn/core"
 import type { KvApiMembers } from "@cairn/core/kv-api/context"
 import { type KvApiHandler, makeKvApiHandler } from "@cairn/core/kv-api/handler"
-import { BodyReadError, type KvApiRequest, requestUrl } from "@cairn/core/kv-api/request"
+import type { KvClient } from "@cairn/core/kv/client"
+import { BodyReadError, isPrincipal, type KvApiRequest, requestUrl } from "@cairn/core/kv-api/request"
 import { internalErrorResponse } from "@cairn/core/kv-api/errors"
 import { jsonResponse, type KvApiResponseHead } from "@cairn/core/kv-api/response"
 import { routeLabel } from "@cairn/core/kv-api/routes"
@@ -25,6 +26,7 @@ import { ADMIN_USER, type Users } from "@cairn/core/s3/users"
 import { Cause, type Context, Data, Effect, Queue, Stream, type Tracer } from "effect"
 import { randomBytes } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
+import { type BackupRoutesContext, isBackupRoute, serveBackupRoute } from "../backup/backup-routes.ts"
 import { systemClock } from "../clock/system-clock.ts"
 import { log } from "../log/log.ts"
 import { nodeDigest } from "../s3/digest.ts"
@@ -44,6 +46,8 @@ export interface ApiContext {
   readonly services: Context.Context<never>
   /** The S3 user directory; without it the S3 user endpoints answer 501. */
   readonly s3Users?: Users
+  /** The object layer's KV client: with it, `/v1/admin/backup` and `/restore` are served (backup-routes.ts). */
+  readonly metadata?: KvClient
 }
 
 /** Spans here need no stack trace: capturing one (an Error per request) cost ~3 % of a loaded leader's CPU. */
@@ -186,6 +190,9 @@ export const makeApiHandler = (ctx: ApiContext) => {
     sessionPrefix: `http-${config.id}-${randomBytes(6).toString("hex")}`,
     newKeyPair
   })
+  const backup: BackupRoutesContext | undefined = ctx.metadata === undefined
+    ? undefined
+    : { id: config.id, kv, metadata: ctx.metadata, apiAddress: ctx.members.apiAddress, requestTimeoutMs: config.requestTimeoutMs }
   const authenticate = makeApiAuthenticator({
     // Without the S3 layer (some tests) only the admin's key exists.
     lookup: ctx.s3Users?.lookup ??
@@ -213,7 +220,12 @@ export const makeApiHandler = (ctx: ApiContext) => {
         span.attribute("cairn.user", caller.user)
         if (path === "/metrics") return yield* serveMetrics(metrics, res)
       }
-      return yield* answer(handler, metrics, req, res, { method: req.method ?? "GET", target: req.url ?? "/", headers: headersOf(req), body: bodyOf(req), caller }, span)
+      const request: KvApiRequest = { method: req.method ?? "GET", target: req.url ?? "/", headers: headersOf(req), body: bodyOf(req), caller }
+      if (backup !== undefined && isBackupRoute(path) && isPrincipal(caller)) {
+        const response = yield* serveBackupRoute(backup, request, caller, path).pipe(Effect.withParentSpan(span, untraced), Effect.provideService(Digest, nodeDigest))
+        return send(req, res, response)
+      }
+      return yield* answer(handler, metrics, req, res, request, span)
     })
   }
 

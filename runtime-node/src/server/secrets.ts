@@ -6,31 +6,13 @@
  * restart keeps the same credentials.
  */
 import { randomBytes } from "node:crypto"
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
+import { writeDurably } from "./durable-file.ts"
 
 export interface AdminCredentials {
   readonly accessKey: string
   readonly secretKey: string
-}
-
-const writeDurably = (dir: string, name: string, text: string): void => {
-  mkdirSync(dir, { recursive: true })
-  const tmp = join(dir, `${name}.tmp`)
-  const fd = openSync(tmp, "w", 0o600)
-  try {
-    writeSync(fd, text)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, join(dir, name))
-  const dfd = openSync(dir, "r")
-  try {
-    fsyncSync(dfd)
-  } finally {
-    closeSync(dfd)
-  }
 }
 
 /** The stored cluster secret, generating it on first use. */

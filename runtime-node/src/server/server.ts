@@ -28,6 +28,7 @@ import { loopbackOrigin } from "../console/upstream.ts"
 import { clusterNetwork } from "./cluster-network.ts"
 import { formatHostPort, type ServerConfig } from "./config.ts"
 import { openDataDir } from "./data-dir.ts"
+import { DATA_DIR_FORMAT } from "./data-format.ts"
 import { makeApiHandler } from "./http-api.ts"
 import { startKvListener } from "./kv-listener.ts"
 import { effectLogLevel, jsonLoggerLayer, log, setLogLevel } from "../log/log.ts"
@@ -95,9 +96,10 @@ export const runServer = (
   setLogLevel(config.logLevel)
   const program = Effect.gen(function*() {
     // Created, locked for this process's life and probed before anything is written there (data-dir.ts).
-    const { dir: dataDir, lock } = yield* openDataDir(config.dataDir).pipe(
+    const { dir: dataDir, lock, format } = yield* openDataDir(config.dataDir).pipe(
       Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: e.exitCode }))
     )
+    if (format.found === "before-format-file" || format.found === "older") log("info", "data directory format recorded", { found: format.found, version: format.version, now: DATA_DIR_FORMAT })
     if (lock.kind === "pid-file") log("warn", "data directory locked by a pid file only", { file: lock.name, why: lock.fallbackReason ?? null })
     const multiNode = config.peers.size > 1
     let secret = config.clusterSecret
@@ -180,7 +182,7 @@ export const runServer = (
         const apiAddress = yield* startKvListener({
           limits: config.overload,
           watchOverload: (stats) => overload.watch("kv", stats),
-          handler: makeApiHandler({ config, kv, metrics, credentials, members, services, s3Users }),
+          handler: makeApiHandler({ config, kv, metrics, credentials, members, services, s3Users, metadata: objectNode.kv }),
           address: config.apiListen,
           ...(apiTls === undefined ? {} : { tls: apiTls })
         }).pipe(Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 })))
