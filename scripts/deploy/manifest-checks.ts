@@ -83,7 +83,7 @@ const checkReferences = (objects: ReadonlyArray<K8sObject>, pod: Obj, externalSe
     const cm = findObject(objects, "ConfigMap", String(name))
     if (cm === undefined) problems.push(`volume ${String(v.name)}: ConfigMap ${String(name)} is not rendered`)
     for (const c of list(pod.containers)) {
-      const script = /^\/etc\/cairn\/(.+)$/.exec(String(list(c.command).length === 0 ? "" : (c.command as Array<string>).at(-1)))?.[1]
+      const script = /^\/etc\/cairn-pod\/(.+)$/.exec(String(list(c.command).length === 0 ? "" : (c.command as Array<string>).at(-1)))?.[1]
       if (script !== undefined && typeof obj(cm?.["data"])[script] !== "string") problems.push(`container ${String(c.name)}: runs ${script}, which ConfigMap ${String(name)} lacks`)
     }
   }

@@ -6,6 +6,8 @@
 # already a member (the pod restarted) is done too.
 set -eu
 trap 'exit 0' TERM INT
+# The cairn program: on the PATH if there is one, else the image's (docs/deploy.md).
+if command -v cairn >/dev/null 2>&1; then set -- cairn; else set -- /usr/local/bin/node /opt/cairn/bin/cairn.js; fi
 ordinal="${POD_NAME##*-}"
 peer_port="${CAIRN_PEER_PORT:-9200}"
 api_port="${CAIRN_API_PORT:-9100}"
@@ -16,13 +18,13 @@ idle() {
   done
 }
 if [ "$ordinal" -lt "$CAIRN_INITIAL_MEMBERS" ]; then idle; fi
-until cairn cluster list --endpoint "http://127.0.0.1:$api_port" >/dev/null 2>&1; do
+until "$@" cluster list --endpoint "http://127.0.0.1:$api_port" >/dev/null 2>&1; do
   sleep 2 &
   wait $!
 done
 self="$POD_NAME.$CAIRN_PEER_SERVICE"
 while :; do
-  if out=$(cairn cluster add --endpoint "$CAIRN_CLUSTER_ENDPOINT" --id "$POD_NAME" --peer-address "$self:$peer_port" --api-address "$self:$api_port" 2>&1); then
+  if out=$("$@" cluster add --endpoint "$CAIRN_CLUSTER_ENDPOINT" --id "$POD_NAME" --peer-address "$self:$peer_port" --api-address "$self:$api_port" 2>&1); then
     echo "cairn-join: added $POD_NAME: $out"
     break
   fi

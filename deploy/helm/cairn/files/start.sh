@@ -33,4 +33,6 @@ if [ "$ordinal" -ge "$CAIRN_INITIAL_MEMBERS" ]; then
 fi
 export CAIRN_ID="$POD_NAME" CAIRN_PEERS="$peers" CAIRN_API_PEERS="$apis"
 export CAIRN_PEER_LISTEN="0.0.0.0:$peer_port" CAIRN_API_LISTEN="0.0.0.0:$api_port"
-exec cairn server
+# The cairn program: on the PATH if there is one, else the image's (docs/deploy.md).
+if command -v cairn >/dev/null 2>&1; then set -- cairn; else set -- /usr/local/bin/node /opt/cairn/bin/cairn.js; fi
+exec "$@" server
