@@ -71,6 +71,13 @@ describe("server configuration", () => {
     expect(c.apiPeers.get(c.id)).toBe("127.0.0.1:9100")
   })
 
+  it("keeps this node's entry of --api-peers rather than its wildcard listen address", () => {
+    const listed = ok(resolveConfig(rawFromEnv({ CAIRN_ID: "a", CAIRN_PEERS: "a=a.peers:9200,b=b.peers:9200", CAIRN_API_PEERS: "a=a.peers:9100,b=b.peers:9100", CAIRN_API_LISTEN: "0.0.0.0:9100" })))
+    expect(listed.apiPeers.get("a" as typeof listed.id)).toBe("a.peers:9100")
+    const unlisted = ok(resolveConfig(rawFromEnv({ CAIRN_ID: "a", CAIRN_API_PEERS: "b=b.peers:9100", CAIRN_API_LISTEN: "0.0.0.0:9100" })))
+    expect(unlisted.apiPeers.get("a" as typeof unlisted.id)).toBe("0.0.0.0:9100")
+  })
+
   it("lets flags win over the environment and the environment over the file", () => {
     const file = rawFromFile("c.json", JSON.stringify({ id: "f1", dataDir: "/f", apiListen: "127.0.0.1:1111" }))
     if (file instanceof ServerConfigError) throw new Error(file.message)

@@ -381,7 +381,9 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
       apiPeers.set(peer, formatHostPort(address))
     }
   }
-  apiPeers.set(id, formatHostPort(apiListen))
+  // This node's own entry: the address --api-peers gives it, which others can reach, else where it listens. A
+  // wildcard listen address (0.0.0.0, what containers and multi-host clusters use) is no address for anyone else.
+  if (!apiPeers.has(id)) apiPeers.set(id, formatHostPort(apiListen))
   const join = ["true", "1"].includes(values.join!.trim().toLowerCase())
   if (join && peers.size < 2) problems.push(`flag --join: a joining node needs --peers with at least one existing member besides ${id}`)
   if ((values.accessKey === undefined) !== (values.secretKey === undefined))
