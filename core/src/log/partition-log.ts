@@ -61,7 +61,7 @@ export const SEGMENT_BYTES_LIMIT = 0x7fff_ffff
 export interface PartitionLogConfig {
   /** The partition's directory inside the node's data directory, e.g. "log/orders-3". */
   readonly dir: string
-  /** Largest batch accepted. Default 1 MiB (Kafka's message.max.bytes). */
+  /** Largest batch accepted. Default 1 MiB (Kafka's message.max.bytes), or the segment size if smaller. */
   readonly maxBatchBytes?: number
   /** A segment is rolled before an append would take it past this. Default 128 MiB. */
   readonly maxSegmentBytes?: number
@@ -80,9 +80,10 @@ export interface Limits {
 }
 
 const limitsOf = (config: PartitionLogConfig): Limits => {
+  const maxSegmentBytes = config.maxSegmentBytes ?? 128 * 1024 * 1024
   const limits = {
-    maxBatchBytes: config.maxBatchBytes ?? 1024 * 1024,
-    maxSegmentBytes: config.maxSegmentBytes ?? 128 * 1024 * 1024,
+    maxBatchBytes: config.maxBatchBytes ?? Math.min(1024 * 1024, maxSegmentBytes),
+    maxSegmentBytes,
     segmentMs: config.segmentMs ?? 7 * 24 * 3600 * 1000,
     indexIntervalBytes: config.indexIntervalBytes ?? 4096
   }
@@ -253,8 +254,12 @@ export const openPartitionLog = (config: PartitionLogConfig): Effect.Effect<Part
         const batches: Array<Uint8Array> = []
         let bytes = 0
         let nextOffset = offset
-        for (;;) {
-          const b = yield* walker.next()
+        while (bytes < maxBytes) {
+          const next = yield* Effect.result(walker.next())
+          // Damage past what is already collected is left for the read that starts there to report.
+          if (Result.isFailure(next) && batches.length > 0) break
+          if (Result.isFailure(next)) return yield* Effect.fail(next.failure)
+          const b = next.success
           if (b === undefined) break
           if (lastOffsetOf(b.header) < offset) continue
           if (batches.length > 0 && bytes + b.bytes.length > maxBytes) break
