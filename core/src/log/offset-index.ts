@@ -21,6 +21,7 @@
  */
 import { crc32c } from "../checksum/crc32c.ts"
 import { assert } from "../invariant/invariant.ts"
+import { getU64, lastWhere, setU64 } from "./index-file.ts"
 
 export const OFFSET_INDEX_MAGIC = 0x31494c43 // "CLI1" little-endian
 const HEADER = 32
@@ -69,25 +70,11 @@ export class OffsetIndex {
 
   /** The entry with the largest offset at or below `offset`; the segment's start if none. */
   lookup(offset: number): OffsetIndexEntry {
-    let lo = 0
-    let hi = this.offsets.length - 1
-    let found = -1
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
-      if (this.offsets[mid]! <= offset) {
-        found = mid
-        lo = mid + 1
-      } else hi = mid - 1
-    }
+    const found = lastWhere(this.offsets, (v) => v <= offset)
     return found < 0 ? { offset: this.baseOffset, position: 0 } : { offset: this.offsets[found]!, position: this.positions[found]! }
   }
-}
 
-const setU64 = (view: DataView, at: number, v: number) => {
-  view.setUint32(at, v % TWO_32, true)
-  view.setUint32(at + 4, Math.floor(v / TWO_32), true)
 }
-const getU64 = (view: DataView, at: number) => view.getUint32(at, true) + view.getUint32(at + 4, true) * TWO_32
 
 export const encodeOffsetIndex = (index: OffsetIndex, facts: SealedFacts): Uint8Array => {
   assert(index.baseOffset === facts.baseOffset, "index of another segment")

@@ -254,7 +254,8 @@ export const openPartitionLog = (config: PartitionLogConfig): Effect.Effect<Part
         const batches: Array<Uint8Array> = []
         let bytes = 0
         let nextOffset = offset
-        while (bytes < maxBytes) {
+        // At least one batch, whatever maxBytes says (even 0), so a reader always moves on.
+        while (batches.length === 0 || bytes < maxBytes) {
           const next = yield* Effect.result(walker.next())
           // Damage past what is already collected is left for the read that starts there to report.
           if (Result.isFailure(next) && batches.length > 0) break

@@ -19,11 +19,11 @@
  */
 import { crc32c } from "../checksum/crc32c.ts"
 import { assert } from "../invariant/invariant.ts"
+import { getU64, lastWhere, setU64 } from "./index-file.ts"
 
 export const TIME_INDEX_MAGIC = 0x31544c43 // "CLT1" little-endian
 const HEADER = 32
 const ENTRY = 12
-const TWO_32 = 0x1_0000_0000
 /** Kafka's "no timestamp". */
 export const NO_TIMESTAMP = -1
 
@@ -76,25 +76,11 @@ export class TimeIndex {
    * it has a smaller timestamp), or the segment's start.
    */
   startFor(t: number): number {
-    let lo = 0
-    let hi = this.timestamps.length - 1
-    let found = -1
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
-      if (this.timestamps[mid]! < t) {
-        found = mid
-        lo = mid + 1
-      } else hi = mid - 1
-    }
+    const found = lastWhere(this.timestamps, (v) => v < t)
     return found < 0 ? this.baseOffset : this.offsets[found]!
   }
-}
 
-const setU64 = (view: DataView, at: number, v: number) => {
-  view.setUint32(at, v % TWO_32, true)
-  view.setUint32(at + 4, Math.floor(v / TWO_32), true)
 }
-const getU64 = (view: DataView, at: number) => view.getUint32(at, true) + view.getUint32(at + 4, true) * TWO_32
 
 export const encodeTimeIndex = (index: TimeIndex): Uint8Array => {
   const entries = index.entries()

@@ -87,6 +87,7 @@ describe("partition log on a fault-free disk", () => {
         const size = batch(0, 1, 100).length
         expect((yield* log.read(0, 3 * size)).batches.length).toBe(3)
         expect((yield* log.read(0, 3 * size - 1)).batches.length).toBe(2)
+        expect((yield* log.read(4, 0)).batches.length).toBe(1)
         const tiny = yield* log.read(4, 1)
         expect(tiny).toMatchObject({ nextOffset: 5 })
         expect(tiny.batches.length).toBe(1)
