@@ -87,7 +87,9 @@ describe("scanning a segment", () => {
         if (kind === "cut") bytes = bytes.subarray(0, position)
         const seg = newSegmentState(0)
         const stop = scanInto(seg, bytes, 4096)
-        expect(stop?.position).toBe(built.batches[victim]!.position)
+        // A cut exactly at a batch boundary leaves a shorter intact log: nothing to stop at.
+        const cleanCut = kind === "cut" && within === 0
+        expect(stop?.position).toBe(cleanCut ? undefined : built.batches[victim]!.position)
         expect(seg.size).toBe(built.batches[victim]!.position)
         expect(seg.nextOffset).toBe(built.batches[victim]!.offset)
       }),
