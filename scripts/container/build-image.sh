@@ -1,0 +1,26 @@
+#!/bin/sh
+# Builds Cairn's image in one command (docs/deploy.md): the base image if it
+# is missing (base-image.sh), then the Containerfile with the labels'
+# version (package.json), revision (git) and source (the git remote).
+#
+# Usage (as root, from anywhere): scripts/container/build-image.sh [TAG]   (default localhost/cairn:VERSION, also tagged :latest)
+# BASE=IMAGE builds on another Debian 12 image (e.g. docker.io/debian:bookworm-slim where a registry is reachable).
+set -eu
+
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+base="${BASE:-localhost/debian-min}"
+version="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' package.json | head -1)"
+[ -n "$version" ] || { echo "build-image.sh: cannot read the version from package.json" >&2; exit 1; }
+revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+# A worktree with uncommitted changes builds something no revision names: say so in the label.
+if [ "$revision" != unknown ] && [ -n "$(git status --porcelain 2>/dev/null)" ]; then revision="$revision-dirty"; fi
+source="$(git remote get-url origin 2>/dev/null || echo unknown)"
+tag="${1:-localhost/cairn:$version}"
+
+if [ "$base" = localhost/debian-min ]; then "$root/scripts/container/base-image.sh" "$base"; fi
+echo "building $tag (version $version, revision $revision) on $base"
+podman build --format docker --network host \
+  --build-arg BASE="$base" --build-arg VERSION="$version" --build-arg REVISION="$revision" --build-arg SOURCE="$source" \
+  -t "$tag" -t "${tag%:*}:latest" -f Containerfile .
+podman image inspect --format 'built {{.Id}}: {{.Size}} bytes' "$tag"
