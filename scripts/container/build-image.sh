@@ -18,9 +18,18 @@ if [ "$revision" != unknown ] && [ -n "$(git status --porcelain 2>/dev/null)" ];
 source="$(git remote get-url origin 2>/dev/null || echo unknown)"
 tag="${1:-localhost/cairn:$version}"
 
+# Extra CA certificates for the build stage's npm (a TLS-inspecting proxy), as a build secret: not kept in the image.
+ca="${BUILD_CA_FILE:-${NODE_EXTRA_CA_CERTS:-}}"
+secret=""
+if [ -n "$ca" ]; then
+  [ -r "$ca" ] || { echo "build-image.sh: cannot read the CA file $ca (BUILD_CA_FILE or NODE_EXTRA_CA_CERTS)" >&2; exit 1; }
+  secret="--secret id=build-ca,src=$ca"
+fi
+
 if [ "$base" = localhost/debian-min ]; then "$root/scripts/container/base-image.sh" "$base"; fi
 echo "building $tag (version $version, revision $revision) on $base"
-podman build --format docker --network host \
+# shellcheck disable=SC2086 # $secret is empty or two words
+podman build --format docker --network host $secret \
   --build-arg BASE="$base" --build-arg VERSION="$version" --build-arg REVISION="$revision" --build-arg SOURCE="$source" \
   -t "$tag" -t "${tag%:*}:latest" -f Containerfile .
 podman image inspect --format 'built {{.Id}}: {{.Size}} bytes' "$tag"
