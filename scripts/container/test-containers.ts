@@ -56,6 +56,7 @@ const logsOf = (container: string) => {
 const cleanup = () => {
   run("podman-compose", ["-p", project, "-f", composeFile, "down", "-v", "-t", "30"], { timeoutMs: 300_000 })
   for (const v of ["n1-data", "n2-data", "n3-data", "secrets"]) run("podman", ["volume", "rm", "-f", `${project}_${v}`])
+  run("podman", ["network", "rm", "-f", `${project}_default`]) // podman-compose 1.0.3's down leaves the network
   run("podman", ["rm", "-f", "-t", "30", `${project}-seccomp`])
 }
 
@@ -64,6 +65,8 @@ const buildImage = () => {
   must(join(root, "scripts", "container", "build-image.sh"), [], { timeoutMs: 3_600_000 })
   const inspect = JSON.parse(must("podman", ["image", "inspect", image]).stdout)[0] as {
     Size: number
+    /** podman puts the image's HEALTHCHECK here, beside Config. */
+    Healthcheck?: { Test: Array<string> }
     Config: { User: string; Labels: Record<string, string>; Healthcheck?: { Test: Array<string> }; Volumes?: Record<string, unknown>; StopSignal?: string }
   }
   const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version
@@ -72,7 +75,8 @@ const buildImage = () => {
   check((inspect.Config.Labels["org.opencontainers.image.revision"] ?? "unknown") !== "unknown", "label revision", inspect.Config.Labels["org.opencontainers.image.revision"] ?? "none")
   check(inspect.Config.User === "10001:10001", "runs as uid 10001", inspect.Config.User)
   check(inspect.Config.Volumes !== undefined && "/data" in inspect.Config.Volumes, "volume /data")
-  check((inspect.Config.Healthcheck?.Test ?? []).join(" ").includes("healthcheck.ts"), "HEALTHCHECK", (inspect.Config.Healthcheck?.Test ?? []).join(" "))
+  const healthcheck = (inspect.Healthcheck ?? inspect.Config.Healthcheck)?.Test ?? []
+  check(healthcheck.join(" ").includes("healthcheck.ts"), "HEALTHCHECK", healthcheck.join(" "))
   const tools = run("podman", ["run", "--rm", "--network", "host", "--entrypoint", "/bin/sh", image, "-c", "command -v cc gcc make npm python3 apt-get || true"])
   check(!/\b(cc|gcc|make|npm|python3)\b/.test(tools.stdout), "no compiler, make, npm or python3 in the image", tools.stdout.trim().replace(/\n/g, " "))
 }
@@ -80,7 +84,11 @@ const buildImage = () => {
 /** Starts the cluster; returns the admin credentials the first start printed. */
 const startCluster = async (): Promise<Credentials> => {
   say("start the 3-node cluster with podman-compose")
-  compose(["up", "-d"])
+  const up = compose(["up", "-d"])
+  // podman-compose 1.0.3 exits 0 even when a `podman run` fails: count what runs.
+  const running = composeContainers(project).filter((c) => c.state === "running")
+  check(running.length === 3, "podman-compose up -d: three containers running", running.map((c) => c.name).join(", "))
+  if (running.length !== 3) throw new CommandFailed({ message: `podman-compose up -d:\n${`${up.stdout}\n${up.stderr}`.trim().split("\n").slice(-15).join("\n")}` })
   for (const node of nodes) {
     const ready = await waitReady(node, 180)
     check(ready.ok, `${node.id} /ready`, ready.ok ? ready.value : ready.why)
@@ -227,9 +235,9 @@ const seccompFallback = async () => {
   check(exitCodeOf(name) === 143, "seccomp node stopped by SIGTERM, gracefully", `exit code ${exitCodeOf(name)}`)
 }
 
-/** Ports the cluster and the seccomp node listen on must be free (host networking). */
+/** The ports the compose file publishes and the seccomp node listens on must be free. */
 const portsFree = async (): Promise<Array<number>> => {
-  const ports = [...nodes.flatMap((n) => [n.s3, n.api]), 9200, 9201, 9202, 9010, 9110, 9210]
+  const ports = [...nodes.flatMap((n) => [n.s3, n.api]), 9010, 9110, 9210]
   const busy: Array<number> = []
   for (const port of ports) {
     const free = await new Promise<boolean>((resolve) => {
@@ -247,7 +255,7 @@ const preflight = async (): Promise<string | undefined> => {
   const missing = ["podman", "podman-compose", "aws", "debootstrap", "runc"].filter((t) => !onPath(t))
   if (missing.length > 0) return `missing: ${missing.join(", ")} (Debian: apt-get install -y podman runc debootstrap podman-compose awscli)`
   const busy = await portsFree()
-  if (busy.length > 0) return `ports in use: ${busy.join(", ")} (the compose cluster uses host networking and fixed ports)`
+  if (busy.length > 0) return `ports in use: ${busy.join(", ")} (the compose file publishes fixed ports; the seccomp check uses host networking)`
   return undefined
 }
 
