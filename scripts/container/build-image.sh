@@ -28,8 +28,12 @@ fi
 
 if [ "$base" = localhost/debian-min ]; then "$root/scripts/container/base-image.sh" "$base"; fi
 echo "building $tag (version $version, revision $revision) on $base"
+# The labels go on the command line too: podman 4.3's builder reuses a cached LABEL step even when the build
+# arguments in it changed, which would ship the previous build's revision. --label is applied at commit.
 # shellcheck disable=SC2086 # $secret is empty or two words
 podman build --format docker --network host $secret \
   --build-arg BASE="$base" --build-arg VERSION="$version" --build-arg REVISION="$revision" --build-arg SOURCE="$source" \
+  --label org.opencontainers.image.version="$version" --label org.opencontainers.image.revision="$revision" \
+  --label org.opencontainers.image.source="$source" \
   -t "$tag" -t "${tag%:*}:latest" -f Containerfile .
 podman image inspect --format 'built {{.Id}}: {{.Size}} bytes' "$tag"
