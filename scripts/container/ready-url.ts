@@ -5,8 +5,7 @@
  * line are not visible to a healthcheck, docs/deploy.md says so). A
  * wildcard listen address is probed on loopback.
  */
-import { readFileSync } from "node:fs"
-import { formatHostPort, rawFromEnv, rawFromFile, resolveConfig, ServerConfigError } from "@cairn/runtime-node/server/config"
+import { formatHostPort, rawFromConfigFile, rawFromEnv, resolveConfig, ServerConfigError } from "@cairn/runtime-node/server/config"
 
 export interface ReadyTarget {
   readonly url: string
@@ -16,19 +15,8 @@ export interface ReadyTarget {
 
 /** The URL of `/ready` for the configuration in `env` (and the file it names). */
 export const readyTarget = (env: Record<string, string | undefined>): ReadyTarget | ServerConfigError => {
-  let file = {}
-  const configPath = env.CAIRN_CONFIG
-  if (configPath !== undefined) {
-    let text: string
-    try {
-      text = readFileSync(configPath, "utf8")
-    } catch (e) {
-      return new ServerConfigError({ message: `config file ${configPath}: cannot read it (${(e as Error).message})` })
-    }
-    const raw = rawFromFile(configPath, text)
-    if (raw instanceof ServerConfigError) return raw
-    file = raw
-  }
+  const file = env.CAIRN_CONFIG === undefined ? {} : rawFromConfigFile(env.CAIRN_CONFIG)
+  if (file instanceof ServerConfigError) return file
   const config = resolveConfig(file, rawFromEnv(env))
   if (config instanceof ServerConfigError) return config
   const { host, port } = config.apiListen
