@@ -5,8 +5,7 @@
  */
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { readFileSync } from "node:fs"
-import { rawFromEnv, rawFromFile, rawFromFlags, resolveConfig, ServerConfigError } from "../server/config.ts"
+import { rawFromConfigFile, rawFromEnv, rawFromFlags, resolveConfig, ServerConfigError } from "../server/config.ts"
 import { runServer } from "../server/server.ts"
 
 const text = (name: string, description: string) => Flag.String(name).pipe(Flag.optional, Flag.withDescription(description))
@@ -57,18 +56,8 @@ export const configFromFlags = (
   env: Record<string, string | undefined>
 ) => {
   const configPath = Option.getOrUndefined(flags.config) ?? env.CAIRN_CONFIG
-  let file = {}
-  if (configPath !== undefined) {
-    let contents: string
-    try {
-      contents = readFileSync(configPath, "utf8")
-    } catch (e) {
-      return new ServerConfigError({ message: `config file ${configPath}: cannot read it (${(e as Error).message})` })
-    }
-    const parsed = rawFromFile(configPath, contents)
-    if (parsed instanceof ServerConfigError) return parsed
-    file = parsed
-  }
+  const file = configPath === undefined ? {} : rawFromConfigFile(configPath)
+  if (file instanceof ServerConfigError) return file
   const get = (o: Option.Option<string>) => Option.getOrUndefined(o)
   return resolveConfig(
     file,

@@ -6,6 +6,7 @@
  * (flag, variable or file key) and says what to put there instead.
  */
 import { Data, Result, Schema } from "effect"
+import { readFileSync } from "node:fs"
 import { Objects, type NodeId } from "@cairn/core"
 type ErasureScheme = Objects.ErasureScheme
 import type { PeerAddress } from "../network/tcp-network.ts"
@@ -320,6 +321,17 @@ export const rawFromFile = (path: string, text: string): Raw | ServerConfigError
     raw[key as Key] = { value: text, source: `config file ${path}: key "${key}"` }
   }
   return raw
+}
+
+/** Reads and parses the configuration file at `path` (`--config` / `CAIRN_CONFIG`); errors name the file. */
+export const rawFromConfigFile = (path: string): Raw | ServerConfigError => {
+  let text: string
+  try {
+    text = readFileSync(path, "utf8")
+  } catch (e) {
+    return new ServerConfigError({ message: `config file ${path}: cannot read it (${(e as Error).message})` })
+  }
+  return rawFromFile(path, text)
 }
 
 export const rawFromEnv = (env: Record<string, string | undefined>): Raw => {

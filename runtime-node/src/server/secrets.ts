@@ -15,11 +15,20 @@ export interface AdminCredentials {
   readonly secretKey: string
 }
 
+/** A fresh cluster secret: 32 random bytes, base64url. */
+export const newClusterSecret = (): string => randomBytes(32).toString("base64url")
+
+/** Fresh admin credentials. */
+export const newCredentials = (): AdminCredentials => ({
+  accessKey: `CAIRN${randomBytes(10).toString("hex").toUpperCase()}`,
+  secretKey: randomBytes(30).toString("base64url")
+})
+
 /** The stored cluster secret, generating it on first use. */
 export const storedClusterSecret = (dataDir: string): { readonly secret: string; readonly generated: boolean } => {
   const path = join(dataDir, "cluster-secret")
   if (existsSync(path)) return { secret: readFileSync(path, "utf8").trim(), generated: false }
-  const secret = randomBytes(32).toString("base64url")
+  const secret = newClusterSecret()
   writeDurably(dataDir, "cluster-secret", `${secret}\n`)
   return { secret, generated: true }
 }
@@ -40,7 +49,7 @@ export const writeCredentials = (dir: string, name: string, credentials: AdminCr
 export const storedCredentials = (dataDir: string): AdminCredentials & { readonly generated: boolean } => {
   const existing = readCredentials(credentialsFile(dataDir))
   if (existing !== undefined) return { ...existing, generated: false }
-  const credentials = { accessKey: `CAIRN${randomBytes(10).toString("hex").toUpperCase()}`, secretKey: randomBytes(30).toString("base64url") }
+  const credentials = newCredentials()
   writeCredentials(dataDir, "admin-credentials.json", credentials)
   return { ...credentials, generated: true }
 }
