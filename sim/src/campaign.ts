@@ -14,7 +14,12 @@ export interface SeedRange {
 /** Yields every seed's result in order, running `workers` seeds at a time. */
 export async function* runCampaign(range: SeedRange, options: RunOptions, workers: number): AsyncGenerator<RunResult> {
   if (workers <= 1 || range.to === range.from) {
-    for (let seed = range.from; seed <= range.to; seed++) yield runSeed(seed, options)
+    for (let seed = range.from; seed <= range.to; seed++) {
+      yield runSeed(seed, options)
+      // A seed runs synchronously and an async generator resumes on microtasks only, so without
+      // this turn of the event loop a SIGINT/SIGTERM handler would never run until the campaign ends.
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
     return
   }
   const results = new Map<number, RunResult>()
