@@ -11,6 +11,8 @@
  *                               <seq> is 10^15 - 1 - the version's sequence number, 15 digits,
  *                               so a key's versions sort newest first, and "\0" (which keys
  *                               cannot contain) sorts every version of "a" before key "a/b"
+ *   \0d/<bodyId>                a body stored degraded (shards missing); the value is the key of
+ *                               the record meant to name it (repair's dirty set, see repair.ts)
  * Bucket names cannot contain "/", so `<bucket>/` prefixes never overlap.
  */
 import { Effect } from "effect"
@@ -23,6 +25,7 @@ export const OBJECT_PREFIX = "\u0000o/"
 export const UPLOAD_PREFIX = "\u0000u/"
 export const PART_PREFIX = "\u0000p/"
 export const VERSION_PREFIX = "\u0000v/"
+export const DEGRADED_PREFIX = "\u0000d/"
 
 /** Sequence numbers of a key's versions are 0 ≤ seq ≤ MAX_VERSION_SEQ. */
 export const MAX_VERSION_SEQ = 999_999_999_999_999
@@ -37,6 +40,7 @@ export const versionsOf = (bucket: string, key: string) => `${VERSION_PREFIX}${b
 export const versionKey = (bucket: string, key: string, seq: number) => `${versionsOf(bucket, key)}${invertedSeq(seq)}`
 /** The sequence number in a version key. */
 export const seqOfVersionKey = (k: string) => MAX_VERSION_SEQ - Number(k.slice(k.lastIndexOf("\u0000") + 1))
+export const degradedKey = (bodyId: string) => `${DEGRADED_PREFIX}${bodyId}`
 export const partKey = (uploadId: string, partNumber: number) => `${PART_PREFIX}${uploadId}/${String(partNumber).padStart(5, "0")}`
 
 /** The first key after every key that starts with `prefix` (ends a range scan of it; "/" + 1 is "0"). */

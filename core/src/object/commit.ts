@@ -6,17 +6,19 @@
  * in a versioned one first a copy of the replaced version to its
  * non-current key (`commitVersion`).
  *
- * A body is written (fully redundant) before its record is committed, so a
- * committed record never points at missing shards; a body whose record
+ * A body is written (to at least its write quorum of shards, the rest
+ * recorded missing and listed in repair's dirty set) before its record is
+ * committed, so a committed record never names a shard it does not know
+ * about; a body whose record
  * never commits is garbage for `garbage.ts`. Each commit returns the bodies
  * no record names any more, for the caller to free after it.
  */
 import { Effect, type Stream } from "effect"
-import { afterPrefix, invertedSeq, MAX_VERSION_SEQ, objectKey, seqOfVersionKey, versionKey, versionsOf } from "./catalog-keys.ts"
+import { afterPrefix, degradedKey, invertedSeq, MAX_VERSION_SEQ, objectKey, seqOfVersionKey, versionKey, versionsOf } from "./catalog-keys.ts"
 import { ObjectCatalogError, type Catalog } from "./catalog.ts"
 import { assert } from "../invariant/invariant.ts"
 import type { BucketRecord } from "./buckets.ts"
-import { encodeObjectMeta, type ObjectBody, type ObjectMeta } from "./metadata.ts"
+import { encodeObjectMeta, isDegraded, type ObjectBody, type ObjectMeta } from "./metadata.ts"
 import { type FinishBody, isVersionId, ObjectBodyError, PreconditionFailedError, type PutCondition } from "./object-api.ts"
 import { isDeleteMarker, isVersioned, SEQ, seqOf, VERSIONED } from "./version-marks.ts"
 
@@ -29,6 +31,8 @@ export const conditionProblem = (current: ObjectMeta | undefined, condition: Put
 }
 
 export type Commits = ReturnType<typeof makeCommits>
+
+const encoder = new TextEncoder()
 
 export const makeCommits = (catalog: Catalog) => {
   const { data, clock, random, maxWriteMs, get, range, scanAll, cas, casSmall, decodeMeta, readObject, newId, wallMs } = catalog
@@ -55,12 +59,18 @@ export const makeCommits = (catalog: Catalog) => {
    */
   const writeRecord = <E>(
     input: { readonly bucket: string; readonly key: string; readonly body: Stream.Stream<Uint8Array, E>; readonly size: number | undefined; readonly finish: FinishBody<E> },
-    checksums: ObjectMeta["checksums"]
+    checksums: ObjectMeta["checksums"],
+    recordKey: string
   ) =>
     Effect.gen(function*() {
       const started = yield* clock.monotonicMs
       const bodyId = yield* newId
       const written = yield* data.write(bodyId, input.body, input.size)
+      if (isDegraded(written.body)) {
+        // Repair's dirty set, written before the record commits so that no degraded record is ever
+        // unlisted; an entry whose record never commits is dropped by repair (see repair.ts).
+        yield* cas(degradedKey(bodyId), 0, encoder.encode(recordKey))
+      }
       const attributes = yield* input.finish({ size: written.size, crc32c: written.crc32c })
       if ((yield* clock.monotonicMs) - started > maxWriteMs) {
         return yield* new ObjectBodyError({ message: `the body took longer than ${maxWriteMs} ms to arrive; send it again` })

@@ -28,8 +28,9 @@ const stripedArb = fc
     const stripes = stripeCount(makeGeometry(size, k, shardSize))
     const stripe = fc.record({
       nodes: fc.uniqueArray(text, { minLength: k + m, maxLength: k + m }),
-      shardCrcs: fc.array(u32, { minLength: k + m, maxLength: k + m })
-    })
+      shardCrcs: fc.array(u32, { minLength: k + m, maxLength: k + m }),
+      missing: missingArb(k + m, m)
+    }).map(({ missing, ...rest }) => (missing === undefined ? rest : { ...rest, missing }))
     return fc.tuple(
       fc.constant(size),
       fc.constant<ObjectBody>({ kind: "striped", id: "b1", scheme: { dataShards: k, parityShards: m }, shardSize, stripes: [] }),
@@ -37,11 +38,25 @@ const stripedArb = fc
     ).map(([s, body, list]) => [s, { ...body, stripes: list } as ObjectBody] as const)
   })
 
+/** Ascending indices of up to `most` of `count` slots, or undefined (a healthy write). */
+function missingArb(count: number, most: number): fc.Arbitrary<ReadonlyArray<number> | undefined> {
+  return fc.option(
+    fc.uniqueArray(fc.integer({ min: 0, max: count - 1 }), { minLength: 1, maxLength: Math.max(1, most) })
+      .filter((list) => list.length <= most)
+      .map((list) => [...list].sort((a, b) => a - b)),
+    { nil: undefined }
+  )
+}
+
 const simpleBodyArb: fc.Arbitrary<readonly [number, ObjectBody]> = fc.oneof(
   fc.uint8Array({ maxLength: 64 }).map((data) => [data.length, { kind: "inline", data }] as const),
   fc
     .tuple(fc.integer({ min: 0, max: 2 ** 40 }), fc.uniqueArray(text, { minLength: 2, maxLength: 5 }))
-    .map(([size, nodes]) => [size, { kind: "replicated", id: "b1", nodes }] as const),
+    .chain(([size, nodes]) =>
+      missingArb(nodes.length, nodes.length - 1).map((missing) =>
+        [size, (missing === undefined ? { kind: "replicated", id: "b1", nodes } : { kind: "replicated", id: "b1", nodes, missing }) as ObjectBody] as const
+      )
+    ),
   stripedArb
 )
 
@@ -149,6 +164,31 @@ describe("object metadata encoding", () => {
       body: { kind: "striped", id: "b1", scheme: { dataShards: 2, parityShards: 1 }, shardSize: 5, stripes: [{ nodes: ["a", "a", "b"], shardCrcs: [0, 0, 0] }] }
     }
     expect(() => encodeObjectMeta(meta)).toThrow(/two shards of a stripe on one node/)
+  })
+
+  it("writes version 1 for a healthy body (readable by older binaries) and version 2 only when shards are missing", () => {
+    const stripe = { nodes: ["a", "b", "c"], shardCrcs: [1, 2, 3] }
+    const meta = (missing?: ReadonlyArray<number>): ObjectMeta => ({
+      bucket: "b", key: "k", versionId: "v", size: 10, createdMs: 0, contentCrc32c: 0, checksums: [], userMetadata: [],
+      body: { kind: "striped", id: "b1", scheme: { dataShards: 2, parityShards: 1 }, shardSize: 5, stripes: [missing === undefined ? stripe : { ...stripe, missing }] }
+    })
+    expect(encodeObjectMeta(meta())[4]).toBe(1)
+    const degraded = encodeObjectMeta(meta([2]))
+    expect(degraded[4]).toBe(2)
+    const decoded = decodeObjectMeta(degraded)
+    expect(Result.isSuccess(decoded) && decoded.success.body).toEqual(meta([2]).body)
+  })
+
+  it("refuses a stripe with fewer than k shards written, or a body with no copy written", () => {
+    const base = { bucket: "b", key: "k", versionId: "v", size: 10, createdMs: 0, contentCrc32c: 0, checksums: [], userMetadata: [] }
+    expect(() =>
+      encodeObjectMeta({
+        ...base,
+        body: { kind: "striped", id: "b1", scheme: { dataShards: 2, parityShards: 1 }, shardSize: 5, stripes: [{ nodes: ["a", "b", "c"], shardCrcs: [0, 0, 0], missing: [0, 2] }] }
+      })
+    ).toThrow(/2 of 3 missing, 2 must be written/)
+    expect(() => encodeObjectMeta({ ...base, body: { kind: "replicated", id: "b1", nodes: ["a", "b"], missing: [0, 1] } })).toThrow(/2 of 2 missing/)
+    expect(() => encodeObjectMeta({ ...base, body: { kind: "replicated", id: "b1", nodes: ["a", "b"], missing: [1, 0] } })).toThrow(/ascending/)
   })
 
   it("stamps the created time from the Clock service", async () => {

@@ -14,6 +14,11 @@
  * parts (a completed multipart upload): u32 n, per part uint size then
  * that part's body (inline, replicated or striped; parts do not nest).
  * Strings are UTF-8 and must be well-formed.
+ *
+ * Version 2 (written only when a body was stored degraded, so healthy
+ * records stay readable by version-1 binaries): the same, plus after each
+ * replicated body's node list and after each stripe's CRCs a u32 n and n
+ * u32 indices of the copies or shards that were not written (ascending).
  */
 import { Data, Effect, Result } from "effect"
 import { crc32c } from "../checksum/crc32c.ts"
@@ -29,6 +34,13 @@ import { makeScheme, SchemeError, type ErasureScheme } from "./scheme.ts"
 export interface StripeRecord {
   readonly nodes: ReadonlyArray<string>
   readonly shardCrcs: ReadonlyArray<number>
+  /**
+   * Shards not written when the body was committed (their node was down or
+   * too slow; a degraded write): ascending indices, at most m of them. The
+   * CRC of a missing shard is known (every shard is encoded before any is
+   * sent), so repair can check what it rebuilds. Absent means none.
+   */
+  readonly missing?: ReadonlyArray<number>
 }
 
 /** One part of an assembled object: its bytes are stored as any small or large object's are. */
@@ -41,7 +53,8 @@ export type ObjectBody =
   | { readonly kind: "inline"; readonly data: Uint8Array }
   | { readonly kind: "parts"; readonly parts: ReadonlyArray<PartBody> }
   /** `id` names the body's shards (see object-data.ts); unique per write. */
-  | { readonly kind: "replicated"; readonly id: string; readonly nodes: ReadonlyArray<string> }
+  /** `missing`: indices into `nodes` of copies not written (a degraded write); absent means none. */
+  | { readonly kind: "replicated"; readonly id: string; readonly nodes: ReadonlyArray<string>; readonly missing?: ReadonlyArray<number> }
   | {
     readonly kind: "striped"
     readonly id: string
@@ -69,6 +82,8 @@ export class ObjectMetaDecodeError extends Data.TaggedError("ObjectMetaDecodeErr
 
 const MAGIC = 0x434f424a // "COBJ"
 const VERSION = 1
+/** Version 2 adds the lists of missing shards (see the header). */
+const VERSION_MISSING = 2
 const bodyKinds = ["inline", "replicated", "striped", "parts"] as const
 
 /** A record stamped with this node's wall-clock time. */
@@ -96,8 +111,9 @@ export const encodeObjectMeta = (meta: ObjectMeta): Uint8Array => {
   const problem = metaProblem(meta)
   assert(problem === undefined, () => `encoding an invalid object record: ${problem}`)
   const w = new Writer()
+  const version = isDegraded(meta.body) ? VERSION_MISSING : VERSION
   w.u32(MAGIC)
-  w.u8(VERSION)
+  w.u8(version)
   w.string(meta.bucket)
   w.string(meta.key)
   w.string(meta.versionId)
@@ -106,7 +122,7 @@ export const encodeObjectMeta = (meta: ObjectMeta): Uint8Array => {
   w.u32(meta.contentCrc32c)
   writePairs(w, meta.checksums)
   writePairs(w, meta.userMetadata)
-  writeBody(w, meta.body)
+  writeBody(w, meta.body, version)
   const bytes = w.finish()
   const out = new Uint8Array(bytes.length + 4)
   out.set(bytes)
@@ -114,14 +130,33 @@ export const encodeObjectMeta = (meta: ObjectMeta): Uint8Array => {
   return out
 }
 
-const writeBody = (w: Writer, body: ObjectBody): void => {
+/** Whether any copy or shard of `body` was not written (its record then needs version 2). */
+export const isDegraded = (body: ObjectBody): boolean => {
+  switch (body.kind) {
+    case "inline":
+      return false
+    case "replicated":
+      return (body.missing?.length ?? 0) > 0
+    case "striped":
+      return body.stripes.some((stripe) => (stripe.missing?.length ?? 0) > 0)
+    case "parts":
+      return body.parts.some((part) => isDegraded(part.body))
+  }
+}
+
+const writeIndices = (w: Writer, indices: ReadonlyArray<number> | undefined) => {
+  w.u32(indices?.length ?? 0)
+  for (const i of indices ?? []) w.u32(i)
+}
+
+const writeBody = (w: Writer, body: ObjectBody, version: number): void => {
   w.u8(bodyKinds.indexOf(body.kind))
   switch (body.kind) {
     case "parts":
       w.u32(body.parts.length)
       for (const part of body.parts) {
         w.uint(part.size)
-        writeBody(w, part.body)
+        writeBody(w, part.body, version)
       }
       break
     case "inline":
@@ -130,6 +165,7 @@ const writeBody = (w: Writer, body: ObjectBody): void => {
     case "replicated":
       w.string(body.id)
       writeIds(w, body.nodes)
+      if (version === VERSION_MISSING) writeIndices(w, body.missing)
       break
     case "striped":
       w.string(body.id)
@@ -140,6 +176,7 @@ const writeBody = (w: Writer, body: ObjectBody): void => {
       for (const stripe of body.stripes) {
         for (const id of stripe.nodes) w.string(id)
         for (const crc of stripe.shardCrcs) w.u32(crc)
+        if (version === VERSION_MISSING) writeIndices(w, stripe.missing)
       }
       break
   }
@@ -162,7 +199,17 @@ const readIds = (r: Reader, n: number): ReadonlyArray<string> => {
   return out
 }
 
-const readBody = (r: Reader, size: number, nested = false): ObjectBody => {
+/** A list of missing indices (version 2); checked against its body by `bodyProblem`. */
+const readIndices = (r: Reader, version: number, limit: number): ReadonlyArray<number> | undefined => {
+  if (version !== VERSION_MISSING) return undefined
+  const n = r.u32()
+  if (n > limit) fail(`${n} missing of ${limit}`)
+  const out: Array<number> = []
+  for (let i = 0; i < n; i++) out.push(r.u32())
+  return n === 0 ? undefined : out
+}
+
+const readBody = (r: Reader, size: number, version: number, nested = false): ObjectBody => {
   const kind = bodyKinds[r.u8()] ?? fail("unknown body kind")
   switch (kind) {
     case "parts": {
@@ -172,7 +219,7 @@ const readBody = (r: Reader, size: number, nested = false): ObjectBody => {
       const parts: Array<PartBody> = []
       for (let i = 0; i < n; i++) {
         const partSize = r.uint()
-        const body = readBody(r, partSize, true)
+        const body = readBody(r, partSize, version, true)
         if (body.kind === "parts") return fail("parts inside a part")
         parts.push({ size: partSize, body })
       }
@@ -182,7 +229,9 @@ const readBody = (r: Reader, size: number, nested = false): ObjectBody => {
       return { kind, data: r.raw() }
     case "replicated": {
       const id = r.string()
-      return { kind, id, nodes: readIds(r, r.u32()) }
+      const nodes = readIds(r, r.u32())
+      const missing = readIndices(r, version, nodes.length)
+      return missing === undefined ? { kind, id, nodes } : { kind, id, nodes, missing }
     }
     case "striped": {
       const id = r.string()
@@ -208,7 +257,8 @@ const readBody = (r: Reader, size: number, nested = false): ObjectBody => {
         const nodes = readIds(r, k + m)
         const shardCrcs: Array<number> = []
         for (let i = 0; i < k + m; i++) shardCrcs.push(r.u32())
-        stripes.push({ nodes, shardCrcs })
+        const missing = readIndices(r, version, k + m)
+        stripes.push(missing === undefined ? { nodes, shardCrcs } : { nodes, shardCrcs, missing })
       }
       return { kind, id, scheme, shardSize, stripes }
     }
@@ -225,7 +275,7 @@ export const decodeObjectMeta = (bytes: Uint8Array): Result.Result<ObjectMeta, O
     const r = new Reader(bytes, 0, bodyEnd)
     if (r.u32() !== MAGIC) fail("not an object record")
     const version = r.u8()
-    if (version !== VERSION) fail(`unknown version ${version}`)
+    if (version !== VERSION && version !== VERSION_MISSING) fail(`unknown version ${version}`)
     const bucket = r.string()
     const key = r.string()
     const versionId = r.string()
@@ -234,7 +284,7 @@ export const decodeObjectMeta = (bytes: Uint8Array): Result.Result<ObjectMeta, O
     const contentCrc32c = r.u32()
     const checksums = readPairs(r)
     const userMetadata = readPairs(r)
-    const body = readBody(r, size)
+    const body = readBody(r, size, version)
     r.done()
     const meta: ObjectMeta = { bucket, key, versionId, size, createdMs, contentCrc32c, checksums, userMetadata, body }
     const problem = metaProblem(meta)
@@ -249,6 +299,17 @@ export const decodeObjectMeta = (bytes: Uint8Array): Result.Result<ObjectMeta, O
 
 const isU32 = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff
 const distinct = (ids: ReadonlyArray<string>) => new Set(ids).size === ids.length
+
+/** Why a list of missing indices is impossible for `count` slots of which at least `present` must be written. */
+const missingProblem = (missing: ReadonlyArray<number> | undefined, count: number, present: number): string | undefined => {
+  if (missing === undefined) return undefined
+  for (let i = 0; i < missing.length; i++) {
+    const index = missing[i]!
+    if (!Number.isInteger(index) || index < 0 || index >= count) return `missing index ${index} of ${count}`
+    if (i > 0 && index <= missing[i - 1]!) return "missing indices not ascending"
+  }
+  return count - missing.length >= present ? undefined : `${missing.length} of ${count} missing, ${present} must be written`
+}
 
 /** Why a record is inconsistent, or undefined: checked when encoding (a bug) and decoding (damage). */
 export const metaProblem = (meta: ObjectMeta): string | undefined => {
@@ -281,7 +342,8 @@ const bodyProblem = (body: ObjectBody, size: number): string | undefined => {
       if (!BODY_ID.test(body.id)) return `bad body id ${JSON.stringify(body.id)}`
       // One copy only on a one-node cluster, which promises no redundancy.
       if (body.nodes.length < 1) return "a replicated object needs a copy"
-      return distinct(body.nodes) ? undefined : "copies on the same node twice"
+      if (!distinct(body.nodes)) return "copies on the same node twice"
+      return missingProblem(body.missing, body.nodes.length, 1)
     case "striped": {
       if (!BODY_ID.test(body.id)) return `bad body id ${JSON.stringify(body.id)}`
       const { dataShards: k, parityShards: m } = body.scheme
@@ -293,6 +355,8 @@ const bodyProblem = (body: ObjectBody, size: number): string | undefined => {
         if (stripe.nodes.length !== k + m || stripe.shardCrcs.length !== k + m) return "a stripe without k+m shards"
         if (!distinct(stripe.nodes)) return "two shards of a stripe on one node"
         if (!stripe.shardCrcs.every(isU32)) return "bad shard CRC"
+        const missing = missingProblem(stripe.missing, k + m, k)
+        if (missing !== undefined) return missing
       }
       return undefined
     }

@@ -72,7 +72,7 @@ export const makeMultipart = (catalog: Catalog, buckets: Buckets, commits: Commi
       }
       yield* readUpload(input.bucket, input.key, input.uploadId)
       // A part record is an object record of the part; its number rides in `checksums`.
-      const { meta, written } = yield* writeRecord(input, [["part", String(input.partNumber)]])
+      const { meta, written } = yield* writeRecord(input, [["part", String(input.partNumber)]], partKey(input.uploadId, input.partNumber))
       const key = partKey(input.uploadId, input.partNumber)
       assert(partInfo(meta).partNumber === input.partNumber, "a part record carries the number of its key")
       const value = encodeObjectMeta(meta)

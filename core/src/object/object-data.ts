@@ -8,11 +8,17 @@
  * bytes in memory, never the whole object). The first stripe's worth
  * decides the storage class (`storageClassFor`): a body that ends inside it
  * is inline (≤ 4 KiB), copied to m+1 nodes (< k × 64 KiB) or one stripe of
- * smaller shards; a longer one is striped with full-size shards. A stripe
- * counts as written only when all k+m shards are durable on their nodes (so
- * the object survives any m losses from the moment it is acknowledged); a
- * failed shard write is retried, then fails the whole write, whose shards
- * become garbage.
+ * smaller shards; a longer one is striped with full-size shards.
+ *
+ * Degraded writes (ADR 0012): a shard whose node is down or does not answer
+ * in time is retried, then handed to a member that holds no shard of the
+ * stripe yet (so a cluster with spare nodes stays fully redundant); if none
+ * takes it, it is recorded as missing. A stripe counts as written when at
+ * least its write quorum of shards is durable — k plus the configured spare
+ * (`spareShards`, default 0, so writes go on while up to m nodes are down);
+ * fewer fails the whole write, whose shards become garbage. A body stored
+ * with j shards of a stripe missing survives m − j further losses until
+ * repair writes the missing shards (repair.ts), m after.
  *
  * Read path: each shard read is checked against the CRC32C recorded in the
  * metadata at write time (on top of the shard store's own checksum), so a
@@ -67,8 +73,15 @@ export interface ObjectDataConfig {
    */
   readonly scheme: Effect.Effect<ErasureScheme | undefined, ObjectStoreUnavailableError>
   readonly shardBytes?: number
-  /** Tries per shard write before the body fails. */
+  /** Tries per shard write before the shard is handed off or recorded missing. */
   readonly writeAttempts?: number
+  /**
+   * Shards beyond k that must be durable before a stripe counts as written
+   * (capped at m; for copies, copies beyond the first). 0, the default, keeps
+   * writes going while up to m nodes are down; m refuses every write that
+   * cannot store every shard.
+   */
+  readonly spareShards?: number
 }
 
 export interface ObjectData {
@@ -102,6 +115,8 @@ export const bodyIdOfShard = (shardId: string): string => shardId.slice(0, shard
 export const makeObjectData = (config: ObjectDataConfig): ObjectData => {
   const transfer = config.transfer
   const attempts = config.writeAttempts ?? 3
+  const spare = config.spareShards ?? 0
+  assert(Number.isSafeInteger(spare) && spare >= 0, () => `spare shards ${spare}`)
   const codecs = new Map<string, Erasure.Codec>()
   const codecFor = (scheme: ErasureScheme): Erasure.Codec => {
     const name = `${scheme.dataShards}+${scheme.parityShards}`
@@ -121,6 +136,52 @@ export const makeObjectData = (config: ObjectDataConfig): ObjectData => {
       return yield* new ObjectDataError({ message: `could not store shard ${id} on ${node}: ${problem}` })
     })
 
+  /**
+   * Stores each slot's bytes on its node, or on a handoff member holding no
+   * other slot of the set when its node fails; fails unless at least
+   * `quorum` slots are durable. Returns where each slot is and which are missing.
+   */
+  const storeSlots = (
+    slots: ReadonlyArray<{ readonly id: string; readonly data: Uint8Array }>,
+    placed: ReadonlyArray<NodeId>,
+    quorum: number
+  ): Effect.Effect<{ readonly nodes: ReadonlyArray<NodeId>; readonly missing: ReadonlyArray<number> }, ObjectDataError> =>
+    Effect.gen(function*() {
+      assert(slots.length === placed.length && quorum >= 1 && quorum <= slots.length, () => `${slots.length} slots, ${placed.length} nodes, quorum ${quorum}`)
+      const nodes = [...placed]
+      const failed = new Set<NodeId>()
+      const problems: Array<string> = []
+      const missing = new Set<number>()
+      yield* Effect.forEach(slots, (slot, i) =>
+        Effect.catch(putShard(placed[i]!, slot.id, slot.data), (error) =>
+          Effect.sync(() => {
+            failed.add(placed[i]!)
+            problems.push(error.message)
+            missing.add(i)
+          })), { concurrency: "unbounded", discard: true })
+      // Handoffs one slot at a time, so two slots never pick the same spare member.
+      for (const i of [...missing].sort((a, b) => a - b)) {
+        for (;;) {
+          const spare = config.nodes().filter((n) => !nodes.includes(n.id as NodeId) && !failed.has(n.id as NodeId))
+          if (spare.length === 0) break
+          const target = placeStripe(`${slots[i]!.id}.handoff`, spare, 1)[0]!.id as NodeId
+          const r = yield* Effect.result(putShard(target, slots[i]!.id, slots[i]!.data))
+          if (r._tag === "Success") {
+            nodes[i] = target
+            missing.delete(i)
+            break
+          }
+          failed.add(target)
+          problems.push(r.failure.message)
+        }
+      }
+      if (slots.length - missing.size < quorum) {
+        return yield* new ObjectDataError({ message: `${slots.length - missing.size} of ${slots.length} shards stored, ${quorum} needed: ${problems.join("; ")}` })
+      }
+      assert(new Set(nodes).size === nodes.length, "a slot handed off to a node holding another slot")
+      return { nodes, missing: [...missing].sort((a, b) => a - b) }
+    })
+
   const place = (id: string, count: number): Effect.Effect<ReadonlyArray<NodeId>, ObjectDataError> =>
     Effect.try({
       try: () => placeStripe(id, config.nodes(), count).map((n) => n.id as NodeId),
@@ -137,8 +198,10 @@ export const makeObjectData = (config: ObjectDataConfig): ObjectData => {
       assert(shards.length === k + m && nodes.length === k + m, () => `stripe ${index} of ${objectId}: ${shards.length} shards on ${nodes.length} nodes, scheme ${k}+${m}`)
       assert(shards.every((s) => s.length === shards[0]!.length), () => `stripe ${index} of ${objectId}: shards of different sizes`)
       assert(new Set(nodes).size === nodes.length, () => `stripe ${index} of ${objectId}: two shards on one node`)
-      yield* Effect.forEach(shards, (shard, i) => putShard(nodes[i]!, `${objectId}.${index}.${i}`, shard), { concurrency: "unbounded", discard: true })
-      return { nodes, shardCrcs: shards.map((s) => crc32c(s)) }
+      const quorum = k + Math.min(spare, m)
+      const stored = yield* storeSlots(shards.map((data, i) => ({ id: `${objectId}.${index}.${i}`, data })), nodes, quorum)
+      const shardCrcs = shards.map((s) => crc32c(s))
+      return stored.missing.length === 0 ? { nodes: stored.nodes, shardCrcs } : { nodes: stored.nodes, shardCrcs, missing: stored.missing }
     })
 
   const write: ObjectData["write"] = (objectId, body, size) =>
@@ -196,8 +259,10 @@ export const makeObjectData = (config: ObjectDataConfig): ObjectData => {
       } else if (stripes.length === 0 && total < k * REPLICATE_BELOW_SHARD_BYTES) {
         const copies = yield* place(objectId, Math.min(m + 1, config.nodes().length))
         const data = buffer.subarray(0, total)
-        yield* Effect.forEach(copies, (node) => putShard(node, `${objectId}.r`, data), { concurrency: "unbounded", discard: true })
-        result = { kind: "replicated", id: objectId, nodes: copies }
+        const stored = yield* storeSlots(copies.map(() => ({ id: `${objectId}.r`, data })), copies, 1 + Math.min(spare, copies.length - 1))
+        result = stored.missing.length === 0
+          ? { kind: "replicated", id: objectId, nodes: stored.nodes }
+          : { kind: "replicated", id: objectId, nodes: stored.nodes, missing: stored.missing }
       } else {
         // The last stripe: shards of the full size when other stripes exist, else sized to the body.
         const shardSize = stripes.length === 0 ? shardSizeFor(total, k, maxShard) : maxShard
@@ -226,7 +291,8 @@ export const makeObjectData = (config: ObjectDataConfig): ObjectData => {
       const total = body.scheme.dataShards + body.scheme.parityShards
       const shards: Array<Uint8Array | undefined> = new Array(total)
       const fetch = (i: number) =>
-        Effect.map(Effect.result(transfer.get(stripe.nodes[i]! as NodeId, `${body.id}.${s}.${i}`)), (r) => {
+        // A shard recorded missing is not asked for: its node may be down, and the answer is known.
+        stripe.missing?.includes(i) === true ? Effect.void : Effect.map(Effect.result(transfer.get(stripe.nodes[i]! as NodeId, `${body.id}.${s}.${i}`)), (r) => {
           // The recorded CRC rules out stale or misdirected shards that carry a valid store checksum.
           if (r._tag === "Success" && r.success.length === g.shardSize && crc32c(r.success) === stripe.shardCrcs[i]) shards[i] = r.success
         })
@@ -253,7 +319,8 @@ export const makeObjectData = (config: ObjectDataConfig): ObjectData => {
         return Stream.fromEffect(
           Effect.gen(function*() {
             let problem = "no copies"
-            for (const node of body.nodes) {
+            for (const [i, node] of body.nodes.entries()) {
+              if (body.missing?.includes(i) === true) continue
               const r = yield* Effect.result(transfer.get(node as NodeId, `${body.id}.r`))
               if (r._tag === "Success" && r.success.length === size) return r.success.subarray(range.start, range.end)
               problem = r._tag === "Failure" ? r.failure.message : `${node}: a copy of the wrong size`

@@ -45,12 +45,23 @@ export interface ObjectNodeConfig {
   readonly maxWriteMs?: number
   readonly gcIntervalMs?: number
   readonly repairIntervalMs?: number
+  /** How often the leader repairs the bodies written degraded (the dirty set); default 10 s. */
+  readonly degradedRepairIntervalMs?: number
+  /** A missing-at-write shard whose node has not answered this long moves to a free member (default 10 min). */
+  readonly relocateMissingAfterMs?: number
+  /** Shards beyond k a write must store before it is acknowledged (see object-data.ts); default 0. */
+  readonly spareShards?: number
   readonly transferTimeoutMs?: number
   readonly kvTimeoutMs?: number
   /** Test-only: a known bug for the simulator to find (see garbage.ts). */
   readonly plantedBug?: "gc-without-grace"
   /** Told about every background sweep (metrics, the simulator's coverage). */
-  readonly onSweep?: (report: { readonly kind: "repair"; readonly report: RepairReport } | { readonly kind: "gc"; readonly report: SweepReport }) => void
+  readonly onSweep?: (
+    report:
+      | { readonly kind: "repair"; readonly report: RepairReport }
+      | { readonly kind: "repair-degraded"; readonly report: RepairReport }
+      | { readonly kind: "gc"; readonly report: SweepReport }
+  ) => void
 }
 
 export interface ObjectNode {
@@ -97,11 +108,18 @@ export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNo
       }
     })
 
-    const data = makeObjectData({ transfer, nodes: config.members, scheme })
+    const data = makeObjectData({ transfer, nodes: config.members, scheme, ...(config.spareShards === undefined ? {} : { spareShards: config.spareShards }) })
     const maxWriteMs = config.maxWriteMs ?? 30 * 60_000
     const store = yield* makeObjectStore({ kv, data, maxWriteMs })
     const garbage = yield* makeGarbageCollector({ store: shards, kv, graceMs: config.plantedBug === "gc-without-grace" ? 0 : 2 * maxWriteMs })
-    const repairer = makeRepairer({ kv, transfer, nodes: config.members })
+    const repairer = makeRepairer({
+      kv,
+      transfer,
+      nodes: config.members,
+      monotonicMs: clock.monotonicMs,
+      staleEntryMs: 2 * maxWriteMs,
+      ...(config.relocateMissingAfterMs === undefined ? {} : { relocateMissingAfterMs: config.relocateMissingAfterMs })
+    })
 
     const report = config.onSweep ?? (() => {})
     const gcLoop = Effect.forever(
@@ -110,15 +128,19 @@ export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNo
         Effect.ignore(Effect.tap(garbage.sweep, (r) => Effect.sync(() => report({ kind: "gc", report: r }))))
       )
     )
-    const repairLoop = Effect.forever(
-      Effect.andThen(
-        clock.sleep(config.repairIntervalMs ?? 300_000),
-        Effect.flatMap(config.kv.raft.status, (status) =>
-          status.role === "leader"
-            ? Effect.ignore(Effect.tap(repairer.sweep, (r) => Effect.sync(() => report({ kind: "repair", report: r }))))
-            : Effect.void)
+    /** Runs `sweep` every `intervalMs` while this node leads (one repairer at a time). */
+    const onLeaderEvery = (intervalMs: number, kind: "repair" | "repair-degraded", sweep: Repairer["sweep"]) =>
+      Effect.forever(
+        Effect.andThen(
+          clock.sleep(intervalMs),
+          Effect.flatMap(config.kv.raft.status, (status) =>
+            status.role === "leader"
+              ? Effect.ignore(Effect.tap(sweep, (r) => Effect.sync(() => report(kind === "repair" ? { kind, report: r } : { kind, report: r }))))
+              : Effect.void)
+        )
       )
-    )
+    const repairLoop = onLeaderEvery(config.repairIntervalMs ?? 300_000, "repair", repairer.sweep)
+    const degradedLoop = onLeaderEvery(config.degradedRepairIntervalMs ?? 10_000, "repair-degraded", repairer.sweepDegraded)
 
     return {
       store,
@@ -127,6 +149,6 @@ export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNo
       garbage,
       repairer,
       scheme,
-      background: Effect.raceFirst(gcLoop, repairLoop) as Effect.Effect<never>
+      background: Effect.raceAll([gcLoop, repairLoop, degradedLoop]) as Effect.Effect<never>
     }
   })

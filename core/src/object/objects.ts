@@ -43,7 +43,7 @@ export const makeObjectOperations = (catalog: Catalog, buckets: Buckets, commits
     Effect.gen(function*() {
       // The versioning read here applies to this put (like S3, a change of it is not instant for puts in flight).
       const bucket = yield* requireBucket(input.bucket)
-      const { meta, written } = yield* writeRecord(input, [])
+      const { meta, written } = yield* writeRecord(input, [], objectKey(input.bucket, input.key))
       const committed = yield* Effect.tapError(commitAny(meta, input.condition, bucket.record.versioning), (e) =>
         // Not committed (or unknown): an unambiguous failure frees the body now; otherwise GC decides.
         e._tag === "ObjectStoreUnavailableError" && e.ambiguous ? Effect.void : discard(written.body))

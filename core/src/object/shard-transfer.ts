@@ -106,11 +106,17 @@ export const makeShardTransfer = (config: ShardTransferConfig): Effect.Effect<Sh
 
     /**
      * Nodes that let a request time out are skipped (failed at once) until
-     * this monotonic time: a degraded read then goes to parity at once
-     * instead of waiting out a timeout per stripe.
+     * this monotonic time: a degraded read then goes to parity, and a
+     * degraded write records the shard missing, at once instead of waiting
+     * out a timeout per stripe. Each further timeout in a row doubles the
+     * wait (up to 16 × `suspectMs`), so a node that stays down costs one
+     * timed-out request per growing interval, not one per `suspectMs`; any
+     * answer clears it.
      */
     const suspectUntil = new Map<NodeId, number>()
+    const strikes = new Map<NodeId, number>()
     const suspectMs = config.suspectMs ?? timeoutMs
+    const MAX_SUSPECT_DOUBLINGS = 4
 
     const request = (node: NodeId, op: ShardOp, id: string, data?: Uint8Array): Effect.Effect<Answer> =>
       node === config.self
@@ -125,8 +131,14 @@ export const makeShardTransfer = (config: ShardTransferConfig): Effect.Effect<Sh
           const timeout = Effect.as(clock.sleep(timeoutMs), { outcome: "error", data: undefined, message: "timeout" } as const)
           const answer = yield* Effect.raceFirst(Deferred.await(deferred), timeout)
           waiting.delete(requestId)
-          if (answer.message === "timeout") suspectUntil.set(node, (yield* clock.monotonicMs) + suspectMs)
-          else suspectUntil.delete(node)
+          if (answer.message === "timeout") {
+            const strike = Math.min((strikes.get(node) ?? -1) + 1, MAX_SUSPECT_DOUBLINGS)
+            strikes.set(node, strike)
+            suspectUntil.set(node, (yield* clock.monotonicMs) + suspectMs * 2 ** strike)
+          } else {
+            suspectUntil.delete(node)
+            strikes.delete(node)
+          }
           return answer
         })
 

@@ -129,7 +129,7 @@ describe("capacity and sweep gauges", () => {
   let leader = true
   const registry = new Registry()
   const storage = makeStorageMetrics(registry, { dataDir, state: () => new KvStateMachine(), isLeader: () => leader, cache: { minTtlMs: 0, maxShare: 1 } })
-  const repair = (lost: ReadonlyArray<string>, unavailable: ReadonlyArray<string>): RepairReport => ({ records: 7, shardsChecked: 21, shardsRebuilt: 2, shardsMoved: 1, rebuiltFrom: ["n2", "n3"], lost, unavailable })
+  const repair = (lost: ReadonlyArray<string>, unavailable: ReadonlyArray<string>): RepairReport => ({ records: 7, shardsChecked: 21, shardsRebuilt: 2, shardsMoved: 1, marksCleared: 0, rebuiltFrom: ["n2", "n3"], lost, lostDetail: [], unavailable, stillDegraded: 0 })
 
   it("reads the shard and Raft directories and the filesystem at scrape time", async () => {
     let text = await registry.metrics()

@@ -127,12 +127,15 @@ const makeSweepMetrics = (registry: Registry, isLeader: () => boolean): (event: 
   const repairSweeps = counter("cairn_repair_sweeps_total", "Repair sweeps this node completed (it repairs while it is the Raft leader)")
   const checked = counter("cairn_repair_shards_checked_total", "Shards read back and checked by this node's repair sweeps")
   const rebuilt = counter("cairn_repair_shards_rebuilt_total", "Missing or damaged shards rebuilt and written again by this node's repair sweeps")
-  const moved = counter("cairn_repair_shards_moved_total", "Rebuilt shards placed on another node because theirs left the cluster")
+  const moved = counter("cairn_repair_shards_moved_total", "Rebuilt shards placed on another node because theirs left the cluster (or stayed silent after a degraded write)")
+  const marks = counter("cairn_repair_missing_shards_written_total", "Shards missing since a degraded write that repair found in place or wrote")
+  const degradedSweeps = counter("cairn_repair_degraded_sweeps_total", "Sweeps of the dirty set (bodies written degraded) this node completed as leader")
   const gcSweeps = counter("cairn_gc_sweeps_total", "Garbage-collection sweeps this node completed")
   const gcShards = counter("cairn_gc_shards_removed_total", "Unreferenced shards this node's GC removed")
   const gcParts = counter("cairn_gc_part_records_removed_total", "Part records of vanished uploads this node's GC removed")
   let lastRepair: { readonly lost: number; readonly unavailable: number; readonly records: number; readonly at: number } | undefined
   let lastGc: { readonly orphans: number; readonly at: number } | undefined
+  let lastDegraded: { readonly entries: number; readonly still: number } | undefined
   new Gauge({
     name: "cairn_repair_unrepaired_stripes",
     help: "After the last repair sweep, stripes still short of full redundancy: reason=lost (fewer than k healthy shards) or unavailable (too many nodes silent); exported by the leader only",
@@ -156,6 +159,9 @@ const makeSweepMetrics = (registry: Registry, isLeader: () => boolean): (event: 
         else this.set(v)
       }
     })
+  lastGauge("cairn_repair_degraded_records", "Records still short of shards after the last dirty-set sweep (written degraded; their missing shards' nodes did not answer); leader only", () =>
+    isLeader() ? lastDegraded?.still : undefined)
+  lastGauge("cairn_repair_dirty_set_entries", "Entries in the dirty set at the last dirty-set sweep (leader only)", () => isLeader() ? lastDegraded?.entries : undefined)
   lastGauge("cairn_repair_last_sweep_records", "Object and part records the last repair sweep on this node walked", () => lastRepair?.records)
   lastGauge("cairn_repair_last_sweep_timestamp_seconds", "When this node last completed a repair sweep (Unix time)", () => lastRepair?.at)
   lastGauge("cairn_gc_orphan_shards", "Unreferenced shards the last GC sweep on this node found (removed once unreferenced for the grace period)", () => lastGc?.orphans)
@@ -163,12 +169,24 @@ const makeSweepMetrics = (registry: Registry, isLeader: () => boolean): (event: 
 
   return (event) => {
     const at = Date.now() / 1000
-    if (event.kind === "repair") {
+    if (event.kind === "repair-degraded") {
+      const r = event.report
+      degradedSweeps.inc()
+      checked.inc(r.shardsChecked)
+      rebuilt.inc(r.shardsRebuilt)
+      moved.inc(r.shardsMoved)
+      marks.inc(r.marksCleared)
+      lastDegraded = { entries: r.records, still: r.stillDegraded }
+      if (r.marksCleared > 0 || r.lost.length > 0) {
+        log(r.lost.length > 0 ? "error" : "info", "repair: degraded bodies", { entries: r.records, written: r.marksCleared, stillDegraded: r.stillDegraded, lost: r.lost.slice(0, 20) })
+      }
+    } else if (event.kind === "repair") {
       const r = event.report
       repairSweeps.inc()
       checked.inc(r.shardsChecked)
       rebuilt.inc(r.shardsRebuilt)
       moved.inc(r.shardsMoved)
+      marks.inc(r.marksCleared)
       lastRepair = { lost: r.lost.length, unavailable: r.unavailable.length, records: r.records, at }
       const fields = { records: r.records, shardsChecked: r.shardsChecked, shardsRebuilt: r.shardsRebuilt, shardsMoved: r.shardsMoved, lost: r.lost.length, unavailable: r.unavailable.length }
       if (r.lost.length > 0) log("error", "repair: stripes lost (fewer healthy shards than needed to rebuild)", { ...fields, lostStripes: r.lost.slice(0, 20) })

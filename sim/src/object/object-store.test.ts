@@ -1,5 +1,5 @@
 import { Clock, nodeId, type NodeId } from "@cairn/core"
-import { decodeObjectMeta } from "@cairn/core/object/metadata"
+import { decodeObjectMeta, type ObjectBody } from "@cairn/core/object/metadata"
 import { collectBody } from "@cairn/core/object/object-store"
 import type { ObjectStore } from "@cairn/core/object/object-api"
 import { Effect, Stream } from "effect"
@@ -456,6 +456,113 @@ describe("degraded reads, repair and garbage collection", () => {
     // Every shard left on disk belongs to one of the two live objects.
     for (const sweep of value.sweeps) expect(sweep.orphanShards).toBe(0)
     expect(value.sweeps.reduce((n, s) => n + s.localShards, 0)).toBe(2 * 3)
+  })
+})
+
+/** n1's view of a committed record's body. */
+const bodyOf = (servers: ReturnType<typeof objectServers>, key: string) =>
+  Effect.gen(function*() {
+    const record = yield* servers.node(nodeId("n1"))!.kv.read({ op: "get", key })
+    const meta = decodeObjectMeta(record.type === "get" && record.found ? record.value : new Uint8Array())
+    if (meta._tag !== "Success") throw new Error(`no record at ${JSON.stringify(key)}`)
+    return meta.success.body
+  })
+
+const missingOf = (body: ObjectBody): ReadonlyArray<string> =>
+  body.kind === "striped"
+    ? body.stripes.flatMap((s, i) => (s.missing ?? []).map((j) => `${i}.${j}@${s.nodes[j]}`))
+    : body.kind === "replicated"
+    ? (body.missing ?? []).map((j) => `r.${j}@${body.nodes[j]}`)
+    : []
+
+const dirtySet = (servers: ReturnType<typeof objectServers>) =>
+  Effect.map(servers.node(nodeId("n1"))!.kv.read({ op: "range", start: "\u0000d/", end: "\u0000d0", limit: 100 }), (r) => (r.type === "range" ? r.items.length : -1))
+
+describe("degraded writes", () => {
+  it("go on with one of three nodes down, record the missing shards, and repair writes them when the node returns", () => {
+    const { value } = onCluster((store, servers, cluster) =>
+      Effect.gen(function*() {
+        const clock = yield* Clock
+        yield* store.createBucket("b", "alice")
+        cluster.crash(nodeId("n3"))
+        const striped = bytes(1_200_000, 21)
+        const copied = bytes(100_000, 22)
+        yield* put(store, "b", "striped", striped)
+        yield* put(store, "b", "copied", copied)
+        const before = { striped: missingOf(yield* bodyOf(servers, "\u0000o/b/striped")), copied: missingOf(yield* bodyOf(servers, "\u0000o/b/copied")), dirty: yield* dirtySet(servers) }
+        const readWhileDown = yield* collectBody((yield* store.getObject("b", "striped")).body)
+        cluster.restart(nodeId("n3"))
+        // The dirty set is swept every second here; give n3 time to rejoin first.
+        yield* clock.sleep(8_000)
+        const after = { striped: missingOf(yield* bodyOf(servers, "\u0000o/b/striped")), copied: missingOf(yield* bodyOf(servers, "\u0000o/b/copied")), dirty: yield* dirtySet(servers) }
+        const full = yield* servers.node(nodeId("n1"))!.repairer.sweep
+        const back = yield* collectBody((yield* store.getObject("b", "copied")).body)
+        return { before, after, full, whileDown: readWhileDown.every((b, i) => b === striped[i]), copiedOk: back.every((b, i) => b === copied[i]) }
+      }), 60_000, { degradedRepairIntervalMs: 1_000, repairIntervalMs: 1_000_000, transferTimeoutMs: 500 })
+    // Every stripe placed a shard on n3, and the copies went to two of the three nodes.
+    expect(value.before.striped.length).toBe(3)
+    expect(value.before.striped.every((m) => m.endsWith("@n3"))).toBe(true)
+    expect(value.before.copied.every((m) => m.endsWith("@n3"))).toBe(true)
+    expect(value.before.dirty).toBe(1 + value.before.copied.length)
+    expect(value.whileDown).toBe(true)
+    expect(value.after).toEqual({ striped: [], copied: [], dirty: 0 })
+    expect(value.full.shardsRebuilt).toBe(0)
+    expect(value.full.lost).toEqual([])
+    expect(value.copiedOk).toBe(true)
+  })
+
+  it("hand a down node's shards to a spare member, so a 4-node 2+1 cluster stays fully redundant", () => {
+    const four = [nodeId("n1"), nodeId("n2"), nodeId("n3"), nodeId("n4")]
+    const { value } = onCluster((store, servers, cluster) =>
+      Effect.gen(function*() {
+        yield* store.createBucket("b", "alice")
+        cluster.crash(nodeId("n4"))
+        yield* put(store, "b", "k", bytes(2_000_000, 31))
+        const body = yield* bodyOf(servers, "\u0000o/b/k")
+        return { missing: missingOf(body), nodes: body.kind === "striped" ? body.stripes.flatMap((s) => s.nodes) : [], dirty: yield* dirtySet(servers) }
+      }), 60_000, { scheme: { dataShards: 2, parityShards: 1 }, transferTimeoutMs: 500 }, { voters: four })
+    expect(value.missing).toEqual([])
+    expect(value.nodes).not.toContain("n4")
+    expect(value.dirty).toBe(0)
+  })
+
+  it("refuse a write that cannot store its quorum (spare shards = m: every shard)", () => {
+    const { value } = onCluster((store, _servers, cluster) =>
+      Effect.gen(function*() {
+        yield* store.createBucket("b", "alice")
+        cluster.crash(nodeId("n3"))
+        const r = yield* Effect.result(put(store, "b", "k", bytes(600_000, 41)))
+        return r._tag === "Failure" ? `${r.failure._tag}: ${"message" in r.failure ? r.failure.message : ""}` : "stored"
+      }), 60_000, { spareShards: 1, transferTimeoutMs: 500 })
+    expect(value).toMatch(/ObjectDataError: 2 of 3 shards stored, 3 needed/)
+  })
+
+  it("move a missing shard to a free member once its node has stayed silent past the relocation timeout", () => {
+    const five = [nodeId("n1"), nodeId("n2"), nodeId("n3"), nodeId("n4"), nodeId("n5")]
+    // 3+1 over four members: with n4 down no member is spare, so its shards are recorded missing.
+    let members: ReadonlyArray<NodeId> = five.slice(0, 4)
+    const { value } = onCluster((store, servers, cluster) =>
+      Effect.gen(function*() {
+        const clock = yield* Clock
+        yield* store.createBucket("b", "alice")
+        cluster.crash(nodeId("n4"))
+        yield* put(store, "b", "k", bytes(2_000_000, 51))
+        const before = missingOf(yield* bodyOf(servers, "\u0000o/b/k"))
+        // n5 joins; n4 stays down past the relocation timeout.
+        members = five
+        yield* clock.sleep(20_000)
+        const body = yield* bodyOf(servers, "\u0000o/b/k")
+        const back = yield* collectBody((yield* store.getObject("b", "k")).body)
+        const expected = bytes(2_000_000, 51)
+        const placed = body.kind === "striped" ? body.stripes.flatMap((s) => s.nodes) : []
+        return { before, after: missingOf(body), onN4: placed.filter((n) => n === "n4").length, onN5: placed.filter((n) => n === "n5").length, ok: back.every((b, i) => b === expected[i]) }
+      }), 60_000, { scheme: { dataShards: 3, parityShards: 1 }, degradedRepairIntervalMs: 1_000, relocateMissingAfterMs: 5_000, transferTimeoutMs: 500 }, { voters: five, members: () => members })
+    expect(value.before.length).toBeGreaterThan(0)
+    expect(value.before.every((m) => m.endsWith("@n4"))).toBe(true)
+    expect(value.after).toEqual([])
+    expect(value.onN4).toBe(0)
+    expect(value.onN5).toBe(value.before.length)
+    expect(value.ok).toBe(true)
   })
 })
 

@@ -280,7 +280,7 @@ export const objectsWorkload = (options: {
       kvTimeoutMs: 500,
       ...(options.plantedBug === undefined ? {} : { plantedBug: options.plantedBug }),
       onSweep: (sweep) => {
-        if (sweep.kind === "repair") {
+        if (sweep.kind === "repair" || sweep.kind === "repair-degraded") {
           totals.shardsRebuilt += sweep.report.shardsRebuilt
           for (const node of sweep.report.rebuiltFrom) totals.rebuiltFrom.add(node)
         }
