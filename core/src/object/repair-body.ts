@@ -45,6 +45,7 @@ export interface RepairTally {
   shardsMoved: number
   /** Missing-at-write marks cleared: the shard was found intact or rewritten. */
   marksCleared: number
+  /** Where each rebuilt shard had been lost (shards never written, recorded missing, are not listed). */
   readonly rebuiltFrom: Array<string>
   readonly lost: Array<string>
   readonly lostDetail: Array<LostStripe>
@@ -116,6 +117,7 @@ export const makeBodyRepair = (ctx: BodyRepairContext) => {
     placed: ReadonlyArray<string>,
     found: ReadonlyArray<Found>,
     slots: ReadonlyArray<number>,
+    missing: ReadonlyArray<number> | undefined,
     copy: (i: number) => { readonly id: string; readonly data: Uint8Array; readonly placementKey: string }
   ): Effect.Effect<{ readonly nodes: ReadonlyArray<string>; readonly written: ReadonlySet<number> }> =>
     Effect.gen(function*() {
@@ -129,7 +131,8 @@ export const makeBodyRepair = (ctx: BodyRepairContext) => {
         const put = yield* Effect.result(transfer.put(target as NodeId, id, data))
         if (put._tag === "Failure") continue
         tally.shardsRebuilt++
-        tally.rebuiltFrom.push(nodes[i]!)
+        // A shard never written is not one that went missing: `rebuiltFrom` names where shards were lost.
+        if (missing?.includes(i) !== true) tally.rebuiltFrom.push(nodes[i]!)
         written.add(i)
         ctx.answered(id)
         if (target !== nodes[i]) {
@@ -165,7 +168,7 @@ export const makeBodyRepair = (ctx: BodyRepairContext) => {
         return body
       }
       const slots = yield* slotsToRewrite(body.nodes.map(() => id), body.nodes, copies, body.missing)
-      const { nodes, written } = yield* rewrite(body.nodes, copies, slots, (i) => ({ id, data: good, placementKey: `${body.id}.r.${i}` }))
+      const { nodes, written } = yield* rewrite(body.nodes, copies, slots, body.missing, (i) => ({ id, data: good, placementKey: `${body.id}.r.${i}` }))
       const cleared = new Set([...landedAfterAll(copies, body.missing), ...written])
       tally.marksCleared += (body.missing ?? []).filter((i) => cleared.has(i)).length
       const missing = without(body.missing, cleared)
@@ -194,7 +197,7 @@ export const makeBodyRepair = (ctx: BodyRepairContext) => {
       let written: ReadonlySet<number> = new Set()
       if (slots.length > 0) {
         const rebuilt = Erasure.reconstruct(Erasure.makeCodec(k, body.scheme.parityShards), shards)
-        ;({ nodes, written } = yield* rewrite(stripe.nodes, checked, slots, (i) => ({ id: ids[i]!, data: rebuilt[i]!, placementKey: ids[i]! })))
+        ;({ nodes, written } = yield* rewrite(stripe.nodes, checked, slots, stripe.missing, (i) => ({ id: ids[i]!, data: rebuilt[i]!, placementKey: ids[i]! })))
       }
       const cleared = new Set([...landed, ...written])
       tally.marksCleared += (stripe.missing ?? []).filter((i) => cleared.has(i)).length

@@ -109,14 +109,14 @@ export const makeShardTransfer = (config: ShardTransferConfig): Effect.Effect<Sh
      * this monotonic time: a degraded read then goes to parity, and a
      * degraded write records the shard missing, at once instead of waiting
      * out a timeout per stripe. Each further timeout in a row doubles the
-     * wait (up to 16 × `suspectMs`), so a node that stays down costs one
+     * wait (up to 4 × `suspectMs`), so a node that stays down costs one
      * timed-out request per growing interval, not one per `suspectMs`; any
-     * answer clears it.
+     * frame from the node clears it.
      */
     const suspectUntil = new Map<NodeId, number>()
     const strikes = new Map<NodeId, number>()
     const suspectMs = config.suspectMs ?? timeoutMs
-    const MAX_SUSPECT_DOUBLINGS = 4
+    const MAX_SUSPECT_DOUBLINGS = 2
 
     const request = (node: NodeId, op: ShardOp, id: string, data?: Uint8Array): Effect.Effect<Answer> =>
       node === config.self
@@ -157,6 +157,9 @@ export const makeShardTransfer = (config: ShardTransferConfig): Effect.Effect<Sh
     const onFrame: ShardTransfer["onFrame"] = (from, kind, body) =>
       Effect.suspend(() => {
         let requestId: number
+        // Any frame from a node shows it is up: it is no longer skipped.
+        suspectUntil.delete(from)
+        strikes.delete(from)
         try {
           requestId = body.uint()
           if (kind === SHARD_RESPONSE_KIND) {

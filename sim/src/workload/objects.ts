@@ -27,6 +27,9 @@ import { Clock, Disk, Random, type NodeId } from "@cairn/core"
 import { Buffer } from "node:buffer"
 import type { ObjectNode } from "@cairn/core/object/object-node"
 import { collectBody } from "@cairn/core/object/object-store"
+import { objectKey } from "@cairn/core/object/catalog-keys"
+import { bodyIds } from "@cairn/core/object/garbage"
+import { decodeObjectMeta } from "@cairn/core/object/metadata"
 import type { RepairReport } from "@cairn/core/object/repair"
 import type { Op, Value } from "@cairn/jepsen"
 import { Effect, Stream } from "effect"
@@ -45,9 +48,17 @@ export interface ObjectsWorkload {
   readonly repairs: () => ReadonlyArray<RepairReport> | undefined
   readonly node: (id: NodeId) => ObjectNode | undefined
   /** The archive objects written, and what the final check found wrong with them. */
-  readonly archive: () => { readonly written: number; readonly problems: ReadonlyArray<string> }
+  readonly archive: () => { readonly written: number; readonly problems: ReadonlyArray<ArchiveProblem> }
   /** Shards rebuilt by background repair, removed by GC, wiped by disk loss. */
   readonly totals: { readonly shardsRebuilt: number; readonly gcRemoved: number; readonly shardsWiped: number; readonly rebuiltFrom: ReadonlySet<string> }
+}
+
+/** An archive object that did not read back as written; `bodies` are the body ids its record names. */
+export interface ArchiveProblem {
+  readonly message: string
+  /** The read failed (as opposed to returning other bytes). */
+  readonly unreadable: boolean
+  readonly bodies: ReadonlyArray<string>
 }
 
 /** Body sizes: inline, copied, one stripe, several stripes (2+1 with 256 KiB shards: 512 KiB per stripe). */
@@ -186,15 +197,19 @@ export const objectsWorkload = (options: {
       }
     })
 
-  /** After the final sweeps: every archive object reads back as written. */
-  const checkArchive = (store: ObjectNode["store"]) =>
+  /** After the final sweeps: every archive object reads back as written (a failed read names the bodies its record holds). */
+  const checkArchive = (node: ObjectNode) =>
     Effect.forEach([...archive], ([key, v]) =>
       Effect.gen(function*() {
-        const got = yield* Effect.result(Effect.flatMap(store.getObject("b", key), (out) => collectBody(out.body)))
-        if (got._tag === "Failure") archiveProblems.push(`${key}: ${got.failure._tag} ${"message" in got.failure ? got.failure.message : ""}`)
-        else if (valueOfBody(got.success, sizes) !== v) archiveProblems.push(`${key}: other bytes than written`)
+        const got = yield* Effect.result(Effect.flatMap(node.store.getObject("b", key), (out) => collectBody(out.body)))
+        if (got._tag === "Failure") {
+          const record = yield* Effect.result(node.kv.read({ op: "get", key: objectKey("b", key) }))
+          const meta = record._tag === "Success" && record.success.type === "get" && record.success.found ? decodeObjectMeta(record.success.value) : undefined
+          const bodies = meta !== undefined && meta._tag === "Success" ? bodyIds(meta.success.body) : []
+          archiveProblems.push({ message: `${key}: ${got.failure._tag} ${"message" in got.failure ? got.failure.message : ""}`, unreadable: true, bodies })
+        } else if (valueOfBody(got.success, sizes) !== v) archiveProblems.push({ message: `${key}: other bytes than written`, unreadable: false, bodies: [] })
       }), { discard: true })
-  const archiveProblems: Array<string> = []
+  const archiveProblems: Array<ArchiveProblem> = []
 
   const client = (id: NodeId, node: ObjectNode): Effect.Effect<void, never, Clock | Random> =>
     Effect.gen(function*() {
@@ -316,7 +331,7 @@ export const objectsWorkload = (options: {
           const first = yield* Effect.result(node.repairer.sweep)
           const second = yield* Effect.result(node.repairer.sweep)
           for (const r of [first, second]) if (r._tag === "Success") repairs.push(r.success)
-          yield* checkArchive(node.store)
+          yield* checkArchive(node)
         })
         yield* Effect.forkScoped(sweeps)
         yield* client(id, node)
