@@ -85,6 +85,8 @@ export const startObjects = (cluster: SimCluster, config: SimConfig, random: See
         info: workload.counts.info,
         shardsWiped: workload.totals.shardsWiped,
         shardsRebuilt: workload.totals.shardsRebuilt + (repairs?.[0]?.shardsRebuilt ?? 0),
+        // Shards a degraded write left missing that repair later found in place or wrote.
+        missingWritten: workload.totals.missingWritten + (repairs?.[0]?.marksCleared ?? 0),
         gcRemoved: workload.totals.gcRemoved,
         archived: workload.archive().written,
         degradedLost: (repairs?.[0]?.lostDetail ?? []).filter((l) => explainedLoss(l, damageable)).length,

@@ -50,7 +50,7 @@ export interface ObjectsWorkload {
   /** The archive objects written, and what the final check found wrong with them. */
   readonly archive: () => { readonly written: number; readonly problems: ReadonlyArray<ArchiveProblem> }
   /** Shards rebuilt by background repair, removed by GC, wiped by disk loss. */
-  readonly totals: { readonly shardsRebuilt: number; readonly gcRemoved: number; readonly shardsWiped: number; readonly rebuiltFrom: ReadonlySet<string> }
+  readonly totals: { readonly shardsRebuilt: number; readonly missingWritten: number; readonly gcRemoved: number; readonly shardsWiped: number; readonly rebuiltFrom: ReadonlySet<string> }
 }
 
 /** An archive object that did not read back as written; `bodies` are the body ids its record names. */
@@ -164,7 +164,7 @@ export const objectsWorkload = (options: {
   let nextProcess = 0
   let nextValue = 1
   let repairs: Array<RepairReport> | undefined
-  const totals = { shardsRebuilt: 0, gcRemoved: 0, shardsWiped: 0, rebuiltFrom: new Set<string>() }
+  const totals = { shardsRebuilt: 0, missingWritten: 0, gcRemoved: 0, shardsWiped: 0, rebuiltFrom: new Set<string>() }
   const wiped = new Set<NodeId>()
   /** Operations invoked and not yet completed (the final sweeps wait for none). */
   let inFlight = 0
@@ -297,6 +297,7 @@ export const objectsWorkload = (options: {
       onSweep: (sweep) => {
         if (sweep.kind === "repair" || sweep.kind === "repair-degraded") {
           totals.shardsRebuilt += sweep.report.shardsRebuilt
+          totals.missingWritten += sweep.report.marksCleared
           for (const node of sweep.report.rebuiltFrom) totals.rebuiltFrom.add(node)
         }
         else totals.gcRemoved += sweep.report.removedShards
