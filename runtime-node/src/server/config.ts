@@ -37,6 +37,8 @@ export interface ServerConfig {
   readonly s3Domains: ReadonlyArray<string>
   /** The erasure scheme to propose at bootstrap; undefined: the default for the cluster size. */
   readonly ec: ErasureScheme | undefined
+  /** Shards beyond K a put must store before it is acknowledged (capped at M); 0 keeps writes going with up to M nodes down. */
+  readonly writeSpareShards: number
   /** Node id → "host:port" of its HTTP API, for leader hints. Always contains `id`. */
   readonly apiPeers: ReadonlyMap<NodeId, string>
   readonly clusterSecret: string | undefined
@@ -77,6 +79,7 @@ const keys = [
   "s3TlsKey",
   "s3Domains",
   "ec",
+  "writeSpareShards",
   "apiPeers",
   "clusterSecret",
   "accessKey",
@@ -125,6 +128,7 @@ export const defaults = {
   join: "false",
   logLevel: "info",
   requestTimeoutMs: "5000",
+  writeSpareShards: "0",
   ...Object.fromEntries(overloadKeys.map((k) => [k, String(defaultOverloadLimits[k])])) as Record<(typeof overloadKeys)[number], string>
 } as const
 
@@ -184,6 +188,9 @@ const LogLevelString = Schema.String.check(
 const PositiveIntString = Schema.String.check(
   Schema.makeFilter((s: string) => (/^\d{1,9}$/.test(s.trim()) && Number(s) > 0) || `expected a positive whole number of milliseconds, got "${s}"`)
 )
+const WholeNumber = Schema.String.check(
+  Schema.makeFilter((s: string) => /^\d{1,3}$/.test(s.trim()) || `expected a whole number 0..999, got "${s}"`)
+)
 const PositiveCount = Schema.String.check(
   Schema.makeFilter((s: string) => (/^\d{1,15}$/.test(s.trim()) && Number(s) > 0) || `expected a positive whole number, got "${s}"`)
 )
@@ -225,6 +232,7 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   s3TlsKey: NonEmpty,
   s3Domains: Schema.String.check(Schema.makeFilter((s: string) => s.split(",").every((d) => /^[a-z0-9.-]*$/i.test(d.trim())) || "a comma-separated list of domain names, like s3.example.com")),
   ec: Schema.String.check(Schema.makeFilter((s: string) => schemeIssue(s) ?? true)),
+  writeSpareShards: WholeNumber,
   apiPeers: PeerList,
   clusterSecret: Secret,
   accessKey: Schema.String.check(Schema.makeFilter((s: string) => /^[A-Za-z0-9_.-]{3,128}$/.test(s) || "use 3-128 letters, digits, \"_\", \".\" or \"-\"")),
@@ -266,6 +274,7 @@ const FileShape = Schema.Struct({
   s3TlsKey: Schema.optionalKey(Schema.String),
   s3Domains: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
   ec: Schema.optionalKey(Schema.String),
+  writeSpareShards: Schema.optionalKey(Scalar),
   apiPeers: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
   clusterSecret: Schema.optionalKey(Schema.String),
   accessKey: Schema.optionalKey(Schema.String),
@@ -433,6 +442,7 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
   if (problems.length > 0) return new ServerConfigError({ message: problems.join("\n") })
   return {
     ec,
+    writeSpareShards: Number(values.writeSpareShards!),
     id,
     dataDir: values.dataDir!,
     peers,

@@ -108,7 +108,11 @@ describe("the data directory's FORMAT record", () => {
     expect(le32(encodeSnapshotHeader(1, new Uint8Array(3)), 8)).toBe(COMPONENT_FORMATS.snapshot)
     expect(le32(encodeShard(new Uint8Array(3)), 8)).toBe(COMPONENT_FORMATS.shard)
     expect(new KvStateMachine().snapshot()[4]).toBe(COMPONENT_FORMATS["kv-snapshot"])
-    const meta = encodeObjectMeta({ bucket: "b", key: "k", versionId: "v", size: 0, createdMs: 0, contentCrc32c: 0, checksums: [], userMetadata: [], body: { kind: "inline", data: new Uint8Array() } })
+    // The newest object record core writes: one with a shard missing (a degraded write).
+    const meta = encodeObjectMeta({
+      bucket: "b", key: "k", versionId: "v", size: 4, createdMs: 0, contentCrc32c: 0, checksums: [], userMetadata: [],
+      body: { kind: "striped", id: "b1", scheme: { dataShards: 2, parityShards: 1 }, shardSize: 2, stripes: [{ nodes: ["n1", "n2", "n3"], shardCrcs: [0, 0, 0], missing: [2] }] }
+    })
     expect(meta[4]).toBe(COMPONENT_FORMATS["object-meta"])
   })
 })

@@ -32,7 +32,7 @@ import { writeDurably } from "./durable-file.ts"
 export const FORMAT_FILE = "FORMAT"
 
 /** The data-directory format this build writes. Bump it whenever any component below changes. */
-export const DATA_DIR_FORMAT = 1
+export const DATA_DIR_FORMAT = 2
 
 /** The version of each on-disk format inside the directory, as this build writes it (docs/upgrades.md). */
 export const COMPONENT_FORMATS: Readonly<Record<string, number>> = {
@@ -41,14 +41,17 @@ export const COMPONENT_FORMATS: Readonly<Record<string, number>> = {
   "snapshot": 1, // core/src/snapshot/snapshot-store.ts: "CSN1", version 1
   "kv-snapshot": 1, // core/src/kv/state-machine.ts: "CKVS", version 1
   "shard": 1, // core/src/shard-store/shard-store.ts: "CSH1", version 1
-  "object-meta": 1 // core/src/object/metadata.ts: "COBJ", version 1 (stored in the KV)
+  "object-meta": 2 // core/src/object/metadata.ts: "COBJ", version 2 for degraded bodies, 1 otherwise (stored in the KV)
 }
 
 /**
  * Older data-directory versions this build can open: `undefined` reads it as
  * it is; a string is the offline step to run first. Version 1 is the first.
  */
-const OLDER_VERSIONS: ReadonlyMap<number, string | undefined> = new Map()
+const OLDER_VERSIONS: ReadonlyMap<number, string | undefined> = new Map([
+  // Version 1 differs only in object records without missing-shard lists, which this build reads as they are.
+  [1, undefined]
+])
 
 export interface FormatRecord {
   readonly dataDir: number

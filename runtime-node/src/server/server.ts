@@ -151,6 +151,7 @@ export const runServer = (
             objects: {
               members: () => Effect.runSync(storage.kv.raft.status).members.map((id) => ({ id, domain: id })),
               onSweep: (event) => onSweep(event),
+              spareShards: config.writeSpareShards,
               ...(config.ec === undefined ? {} : { scheme: config.ec })
             }
           })
