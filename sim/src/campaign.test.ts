@@ -1,11 +1,28 @@
-import { spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it } from "vitest"
 import { runCampaign } from "./campaign.ts"
 
 const cairn = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "cairn.js")
+
+/** Children this file started: a test that times out never reaches its finally, so afterEach stops them too. */
+const started = new Set<ChildProcess>()
+/** Kills the child's whole process group (the launcher and the Node 24 it may start), if it still runs. */
+const stopGroup = (child: ChildProcess) => {
+  started.delete(child)
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return
+  try {
+    process.kill(-child.pid, "SIGKILL")
+  } catch (e) {
+    // ESRCH: the group ended between the check and the kill.
+    if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e
+  }
+}
+afterEach(() => {
+  for (const child of [...started]) stopGroup(child)
+})
 
 const collect = async (workers: number) => {
   const out: Array<{ seed: number; traceHash: string; result: string }> = []
@@ -27,6 +44,7 @@ describe("campaigns", () => {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"]
     })
+    started.add(child)
     try {
       let out = ""
       child.stdout.setEncoding("utf8")
@@ -42,7 +60,7 @@ describe("campaigns", () => {
       const seeds = out.trim().split("\n").length
       expect(seeds).toBeLessThan(100_000)
     } finally {
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(-child.pid, "SIGKILL")
+      stopGroup(child)
     }
   }, 120_000)
 })
