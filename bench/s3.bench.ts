@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- s3 [--duration-ms MS] [--nodes 1,3] [--sizes 4KiB,16MiB]
- * [--clients-small 1,16] [--clients-large 1,4] [--dir PATH] [--seq-mib N] [--cpu-prof DIR]`:
+ * [--clients-small 1,16] [--clients-large 1,4] [--dir PATH] [--seq-mib N] [--cpu-prof DIR] [--node-down]`:
  * a warp-like S3 load generator against real `cairn server` processes on
  * loopback — one node, and a 3-node cluster storing with 2+1 erasure coding —
  * next to what the same disk does through node:fs, measured in the same run.
@@ -40,6 +40,10 @@
  *   CPU of the servers, of this process and of every other process on the
  *   machine (from /proc), the load average; at the end, the other processes
  *   that used CPU during the run, by command line.
+ * - `--node-down`: after the healthy 3-node phases, one follower is SIGKILLed
+ *   and the phases run again against the two left (degraded writes, ADR
+ *   0012); each put rate is printed next to the healthy one of the same run
+ *   and the aim (at least half of it).
  * - `--cpu-prof DIR`: the servers write V8 CPU profiles there when stopped
  *   (to find where their time goes; it slows them down a little).
  */
@@ -85,6 +89,8 @@ interface Options {
   readonly seqBytes: number
   /** Where the servers write V8 CPU profiles (`--cpu-prof`), if asked. */
   readonly cpuProfDir: string | undefined
+  /** Run the 3-node phases again with one follower killed. */
+  readonly nodeDown: boolean
 }
 
 const parseSize = (s: string): number => {
@@ -115,7 +121,8 @@ const parseOptions = (args: ReadonlyArray<string>): Options => {
     clientsLarge: numbers(arg("--clients-large") ?? "1,4"),
     root: arg("--dir") ?? tmpdir(),
     seqBytes: Number(arg("--seq-mib") ?? 256) * MiB,
-    cpuProfDir: arg("--cpu-prof")
+    cpuProfDir: arg("--cpu-prof"),
+    nodeDown: args.includes("--node-down")
   }
   const bad = [options.durationMs, ...options.topologies, ...options.clientsSmall, ...options.clientsLarge, options.seqBytes].some(
     (n) => !Number.isInteger(n) || n <= 0
@@ -309,6 +316,32 @@ const startCluster = async (runDir: string, size: number, cpuProfDir: string | u
     }
   }
   return running
+}
+
+/** SIGKILLs one follower and returns the cluster as its clients now see it: the members left. */
+const killOneFollower = async (cluster: RunningCluster): Promise<RunningCluster> => {
+  const leader = cluster.members[cluster.leader]!
+  const victim = cluster.members.find((m) => m !== leader)!
+  stopping = true
+  try {
+    const exit = new Promise<void>((r) => victim.child.once("exit", () => r()))
+    victim.child.kill("SIGKILL")
+    await exit
+  } finally {
+    stopping = false
+  }
+  const members = cluster.members.filter((m) => m !== victim)
+  process.stderr.write(`${victim.spec.id} killed: ${cluster.size} nodes, one down\n`)
+  return {
+    ...cluster,
+    members,
+    leader: members.indexOf(leader),
+    serverCpuMs: () => members.reduce((a, m) => a + cpuMsOf(m.child.pid), 0),
+    checkAlive: () => {
+      const dead = members.find((m) => m.exit !== undefined)
+      if (dead !== undefined) throw new Error(`cairn ${dead.spec.id} exited (${dead.exit}); log:\n${logTail(cluster.logFile, 40)}`)
+    }
+  }
 }
 
 const stopCluster = async (cluster: RunningCluster): Promise<void> => {
@@ -862,13 +895,24 @@ const prepare = async (cluster: RunningCluster, sizes: ReadonlyArray<number>): P
 // ---------------------------------------------------------------------------
 // The benchmark
 
+/** For every 3-node put measured with one node down, the healthy put of the same size and clients beside it. */
+const nodeDownAims = (rows: ReadonlyArray<Row>) =>
+  rows
+    .filter((r) => r["nodes"] === 3 && r["down"] === 1 && r["op"] === "put")
+    .flatMap((r) => {
+      const healthy = rows.find((h) => h["nodes"] === 3 && h["down"] === 0 && h["op"] === "put" && h["size"] === r["size"] && h["clients"] === r["clients"])
+      if (healthy === undefined) return []
+      const ratio = Number(r["ops/s"]) / Number(healthy["ops/s"])
+      return [{ size: String(r["size"]), clients: Number(r["clients"]), healthy: Number(healthy["ops/s"]), down: Number(r["ops/s"]), ratio, met: ratio >= 0.5 }]
+    })
+
 const ANCHORS = [
   "MinIO, one node on localhost: ~756 PUT/s of 4 KiB objects with one client thread",
   "Garage: ~2,877 object creations/s of 1 KiB objects with 16 clients, on a laptop",
   "SeaweedFS: ~4,572 object creations/s of 1 KiB objects with 16 clients, on a laptop"
 ] as const
 
-const rowOf = (nodes: number, size: number, clients: number, p: PhaseRow, disk: DiskBaseline): Row => {
+const rowOf = (nodes: number, down: number, size: number, clients: number, p: PhaseRow, disk: DiskBaseline): Row => {
   const r = p.result
   const s = r.elapsedMs / 1000
   const errors = Object.values(r.errors).reduce((a, b) => a + b, 0)
@@ -879,6 +923,7 @@ const rowOf = (nodes: number, size: number, clients: number, p: PhaseRow, disk: 
   const detail = [...r.byOp].map(([op, l]) => `${op} ${l.length} p50 ${percentile(l, 0.5).toFixed(1)} p99 ${percentile(l, 0.99).toFixed(1)}`).join("; ")
   return {
     nodes,
+    down,
     size: sizeLabel(size),
     clients,
     op: p.op,
@@ -903,7 +948,7 @@ const rowOf = (nodes: number, size: number, clients: number, p: PhaseRow, disk: 
   }
 }
 
-const PRINTED = ["nodes", "size", "clients", "op", "ops/s", "objects/s", "MiB/s", "p50 ms", "p99 ms", "ops", "errors", "x disk", "fsyncs/op", "fsync ms", "server cores", "loadgen cores", "other cores", "load1"]
+const PRINTED = ["nodes", "down", "size", "clients", "op", "ops/s", "objects/s", "MiB/s", "p50 ms", "p99 ms", "ops", "errors", "x disk", "fsyncs/op", "fsync ms", "server cores", "loadgen cores", "other cores", "load1"]
 
 const median = (xs: ReadonlyArray<number>): number => {
   const sorted = [...xs].sort((a, b) => a - b)
@@ -943,7 +988,7 @@ export async function main(args: ReadonlyArray<string>): Promise<void> {
   try {
     process.stderr.write(`s3 bench in ${runDir}; load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}\n`)
     await measureDisk("start")
-    const measured: Array<{ nodes: number; size: number; clients: number; phases: Array<PhaseRow> }> = []
+    const measured: Array<{ nodes: number; down: number; size: number; clients: number; phases: Array<PhaseRow> }> = []
     for (const nodes of options.topologies) {
       const cluster = await startCluster(runDir, nodes, options.cpuProfDir)
       clusters.push(cluster)
@@ -954,7 +999,16 @@ export async function main(args: ReadonlyArray<string>): Promise<void> {
       for (const size of options.sizes) {
         const pattern = patternOf(size)
         for (const clients of size <= SMALL_MAX ? options.clientsSmall : options.clientsLarge) {
-          measured.push({ nodes, size, clients, phases: await runConfig(cluster, size, clients, options.durationMs, pattern) })
+          measured.push({ nodes, down: 0, size, clients, phases: await runConfig(cluster, size, clients, options.durationMs, pattern) })
+        }
+      }
+      if (nodes === 3 && options.nodeDown) {
+        const degraded = await killOneFollower(cluster)
+        for (const size of options.sizes) {
+          const pattern = patternOf(size)
+          for (const clients of size <= SMALL_MAX ? options.clientsSmall : options.clientsLarge) {
+            measured.push({ nodes, down: 1, size, clients, phases: await runConfig(degraded, size, clients, options.durationMs, pattern) })
+          }
         }
       }
       clusters.pop()
@@ -968,7 +1022,7 @@ export async function main(args: ReadonlyArray<string>): Promise<void> {
       shardFilesPerSec: median(baselines.map((b) => b.disk.shardFilesPerSec)),
       load1: median(baselines.map((b) => b.disk.load1))
     }
-    for (const m of measured) for (const p of m.phases) rows.push(rowOf(m.nodes, m.size, m.clients, p, disk))
+    for (const m of measured) for (const p of m.phases) rows.push(rowOf(m.nodes, m.down, m.size, m.clients, p, disk))
   } catch (e) {
     failed = true
     throw e
@@ -997,6 +1051,11 @@ export async function main(args: ReadonlyArray<string>): Promise<void> {
     "new 256 KiB file+fdatasync /s": Math.round(disk.shardFilesPerSec),
     load1: Number(disk.load1.toFixed(1))
   }))
+  const degradedAims = nodeDownAims(rows)
+  if (degradedAims.length > 0) {
+    process.stdout.write(`\naim: a put with one node down at least half the healthy rate (3 nodes, same run):\n`)
+    for (const a of degradedAims) process.stdout.write(`  ${a.size} x${a.clients}: ${a.down} vs ${a.healthy} ops/s = ${a.ratio.toFixed(2)} (aim >= 0.50: ${a.met ? "met" : "NOT met"})\n`)
+  }
   process.stdout.write(`\nbaseline, measured in this run on the data directory's filesystem (node:fs; 'x disk' uses the median):\n`)
   printTable(baselineRows)
   process.stdout.write(`\npublished anchors, NOT measured here (other machines, other settings; for context only):\n`)
@@ -1022,6 +1081,7 @@ export async function main(args: ReadonlyArray<string>): Promise<void> {
       `('x disk' uses the median): sequential write of ${options.seqBytes / MiB} MiB in 4 MiB writes + one fdatasync, and 4 KiB write + fdatasync per op ` +
       `(one writer, preallocated file), and new 256 KiB files each written + fdatasync'd (no directory fsync). Machine: shared; see load1 and 'other cores' per phase and otherProcesses.`,
     rows,
+    nodeDownAims: degradedAims,
     baseline: baselineRows,
     anchorsNotMeasured: [...ANCHORS],
     loadAverage: { before: loadBefore, after: loadAfter },

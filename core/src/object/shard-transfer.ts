@@ -47,6 +47,9 @@ export interface ShardTransfer {
   readonly onFrame: (from: NodeId, kind: number, body: Reader) => Effect.Effect<void>
 }
 
+/** The id a liveness probe asks for: every shard id has a dot (`<body>.r`, `<body>.<stripe>.<shard>`), so no shard has this one. */
+const PROBE_SHARD_ID = "probe"
+
 export interface ShardTransferConfig {
   readonly self: NodeId
   readonly store: ShardStore
@@ -105,41 +108,57 @@ export const makeShardTransfer = (config: ShardTransferConfig): Effect.Effect<Sh
     }
 
     /**
-     * Nodes that let a request time out are skipped (failed at once) until
-     * this monotonic time: a degraded read then goes to parity, and a
-     * degraded write records the shard missing, at once instead of waiting
-     * out a timeout per stripe. Each further timeout in a row doubles the
-     * wait (up to 4 × `suspectMs`), so a node that stays down costs one
-     * timed-out request per growing interval, not one per `suspectMs`; any
-     * frame from the node clears it.
+     * Nodes that let a request time out are suspected: requests to them fail
+     * at once (a degraded read goes to parity, a degraded write records the
+     * shard missing) instead of waiting out a timeout per stripe. Once
+     * `suspectMs` has passed, the next request to the node sends a probe in
+     * the background and still fails at once; the probe's answer, or any
+     * frame from the node, lifts the suspicion, and a probe that times out
+     * renews it for twice as long (up to 4 × `suspectMs`). So a node that
+     * stays down costs one timed-out client request, not one per interval.
      */
     const suspectUntil = new Map<NodeId, number>()
     const strikes = new Map<NodeId, number>()
+    const probing = new Set<NodeId>()
     const suspectMs = config.suspectMs ?? timeoutMs
     const MAX_SUSPECT_DOUBLINGS = 2
+    const SUSPECTED: Answer = { outcome: "error", data: undefined, message: "timeout (the node did not answer recently)" }
+
+    const clearSuspicion = (node: NodeId) => {
+      suspectUntil.delete(node)
+      strikes.delete(node)
+    }
+
+    /** One request and its answer, or "timeout" after `timeoutMs`; a timeout makes the node suspected. */
+    const roundTrip = (node: NodeId, op: ShardOp, id: string, data?: Uint8Array): Effect.Effect<Answer> =>
+      Effect.gen(function*() {
+        const requestId = nextRequestId++
+        const deferred = yield* Deferred.make<Answer>()
+        waiting.set(requestId, { op, deferred })
+        yield* network.send(node, encodeRequest(requestId, op, id, data))
+        const timeout = Effect.as(clock.sleep(timeoutMs), { outcome: "error", data: undefined, message: "timeout" } as const)
+        const answer = yield* Effect.raceFirst(Deferred.await(deferred), timeout)
+        waiting.delete(requestId)
+        if (answer.message === "timeout") {
+          const strike = Math.min((strikes.get(node) ?? -1) + 1, MAX_SUSPECT_DOUBLINGS)
+          strikes.set(node, strike)
+          suspectUntil.set(node, (yield* clock.monotonicMs) + suspectMs * 2 ** strike)
+        } else clearSuspicion(node)
+        return answer
+      })
 
     const request = (node: NodeId, op: ShardOp, id: string, data?: Uint8Array): Effect.Effect<Answer> =>
       node === config.self
         ? local(op, id, data)
         : Effect.gen(function*() {
-          const now = yield* clock.monotonicMs
-          if ((suspectUntil.get(node) ?? -Infinity) > now) return { outcome: "error", data: undefined, message: "timeout (the node did not answer recently)" } as const
-          const requestId = nextRequestId++
-          const deferred = yield* Deferred.make<Answer>()
-          waiting.set(requestId, { op, deferred })
-          yield* network.send(node, encodeRequest(requestId, op, id, data))
-          const timeout = Effect.as(clock.sleep(timeoutMs), { outcome: "error", data: undefined, message: "timeout" } as const)
-          const answer = yield* Effect.raceFirst(Deferred.await(deferred), timeout)
-          waiting.delete(requestId)
-          if (answer.message === "timeout") {
-            const strike = Math.min((strikes.get(node) ?? -1) + 1, MAX_SUSPECT_DOUBLINGS)
-            strikes.set(node, strike)
-            suspectUntil.set(node, (yield* clock.monotonicMs) + suspectMs * 2 ** strike)
-          } else {
-            suspectUntil.delete(node)
-            strikes.delete(node)
+          const until = suspectUntil.get(node)
+          if (until === undefined) return yield* roundTrip(node, op, id, data)
+          if (until <= (yield* clock.monotonicMs) && !probing.has(node)) {
+            // A get of a shard that cannot exist: any answer, "not found" included, shows the node is back.
+            probing.add(node)
+            yield* Effect.forkIn(Effect.ensuring(roundTrip(node, "get", PROBE_SHARD_ID), Effect.sync(() => probing.delete(node))), scope)
           }
-          return answer
+          return SUSPECTED
         })
 
     const check = (node: NodeId, id: string, answer: Answer): Effect.Effect<Answer, ShardTransferError> =>
@@ -158,8 +177,7 @@ export const makeShardTransfer = (config: ShardTransferConfig): Effect.Effect<Sh
       Effect.suspend(() => {
         let requestId: number
         // Any frame from a node shows it is up: it is no longer skipped.
-        suspectUntil.delete(from)
-        strikes.delete(from)
+        clearSuspicion(from)
         try {
           requestId = body.uint()
           if (kind === SHARD_RESPONSE_KIND) {
