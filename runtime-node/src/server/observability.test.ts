@@ -172,6 +172,23 @@ describe("capacity and sweep gauges", () => {
     text = await registry.metrics()
     expect(sample(text, 'cairn_repair_unrepaired_stripes{reason="unavailable"}')).toBeUndefined()
     expect(sample(text, "cairn_repair_sweeps_total")).toBe(2)
+    leader = true
+  })
+
+  it("counts dirty-set sweeps and the missing shards they wrote; the leader exports the records still degraded", async () => {
+    storage.onSweep({ kind: "repair-degraded", report: { ...repair([], []), records: 3, marksCleared: 2, stillDegraded: 1 } })
+    let text = await registry.metrics()
+    expect(sample(text, "cairn_repair_degraded_sweeps_total")).toBe(1)
+    expect(sample(text, "cairn_repair_missing_shards_written_total")).toBe(2)
+    expect(sample(text, "cairn_repair_degraded_records")).toBe(1)
+    expect(sample(text, "cairn_repair_dirty_set_entries")).toBe(3)
+    // A dirty-set sweep is not a full sweep: the full sweep's figures stay those of the last full one.
+    expect(sample(text, "cairn_repair_sweeps_total")).toBe(2)
+    expect(sample(text, "cairn_repair_last_sweep_records")).toBe(7)
+    leader = false
+    text = await registry.metrics()
+    expect(sample(text, "cairn_repair_degraded_records")).toBeNaN()
+    leader = true
   })
 
   it("reads NaN, not 0, for a figure it cannot read, and keeps serving the rest", async () => {

@@ -24,6 +24,8 @@ import { directoryUsage, filesystemSpace } from "./disk-usage.ts"
 import { log } from "../log/log.ts"
 import { type CachedValue, cachedForScrapes, type ScrapeCacheOptions } from "./scrape-cache.ts"
 
+type RepairReport = Extract<SweepEvent, { readonly kind: "repair" }>["report"]
+
 export type SweepEvent = Parameters<NonNullable<ObjectNodeConfig["onSweep"]>>[0]
 
 export interface StorageMetricsOptions {
@@ -159,23 +161,39 @@ const makeSweepMetrics = (registry: Registry, isLeader: () => boolean): (event: 
         else this.set(v)
       }
     })
-  lastGauge("cairn_repair_degraded_records", "Records still short of shards after the last dirty-set sweep (written degraded; their missing shards' nodes did not answer); leader only", () =>
-    isLeader() ? lastDegraded?.still : undefined)
-  lastGauge("cairn_repair_dirty_set_entries", "Entries in the dirty set at the last dirty-set sweep (leader only)", () => isLeader() ? lastDegraded?.entries : undefined)
+  /** A figure only the leader's sweeps know: NaN on a follower, or before the first sweep (0 would claim "none"). */
+  const leaderGauge = (name: string, help: string, read: () => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const v = isLeader() ? read() : undefined
+        this.set(v ?? Number.NaN)
+      }
+    })
+  leaderGauge("cairn_repair_degraded_records", "Records still short of shards after the last dirty-set sweep (written degraded; their missing shards' nodes did not answer); NaN except on the leader", () =>
+    lastDegraded?.still)
+  leaderGauge("cairn_repair_dirty_set_entries", "Entries in the dirty set at the last dirty-set sweep; NaN except on the leader", () => lastDegraded?.entries)
   lastGauge("cairn_repair_last_sweep_records", "Object and part records the last repair sweep on this node walked", () => lastRepair?.records)
   lastGauge("cairn_repair_last_sweep_timestamp_seconds", "When this node last completed a repair sweep (Unix time)", () => lastRepair?.at)
   lastGauge("cairn_gc_orphan_shards", "Unreferenced shards the last GC sweep on this node found (removed once unreferenced for the grace period)", () => lastGc?.orphans)
   lastGauge("cairn_gc_last_sweep_timestamp_seconds", "When this node last completed a GC sweep (Unix time)", () => lastGc?.at)
+
+  /** The shard counters both kinds of repair sweep add to. */
+  const countShards = (r: RepairReport) => {
+    checked.inc(r.shardsChecked)
+    rebuilt.inc(r.shardsRebuilt)
+    moved.inc(r.shardsMoved)
+    marks.inc(r.marksCleared)
+  }
 
   return (event) => {
     const at = Date.now() / 1000
     if (event.kind === "repair-degraded") {
       const r = event.report
       degradedSweeps.inc()
-      checked.inc(r.shardsChecked)
-      rebuilt.inc(r.shardsRebuilt)
-      moved.inc(r.shardsMoved)
-      marks.inc(r.marksCleared)
+      countShards(r)
       lastDegraded = { entries: r.records, still: r.stillDegraded }
       if (r.marksCleared > 0 || r.lost.length > 0) {
         log(r.lost.length > 0 ? "error" : "info", "repair: degraded bodies", { entries: r.records, written: r.marksCleared, stillDegraded: r.stillDegraded, lost: r.lost.slice(0, 20) })
@@ -183,10 +201,7 @@ const makeSweepMetrics = (registry: Registry, isLeader: () => boolean): (event: 
     } else if (event.kind === "repair") {
       const r = event.report
       repairSweeps.inc()
-      checked.inc(r.shardsChecked)
-      rebuilt.inc(r.shardsRebuilt)
-      moved.inc(r.shardsMoved)
-      marks.inc(r.marksCleared)
+      countShards(r)
       lastRepair = { lost: r.lost.length, unavailable: r.unavailable.length, records: r.records, at }
       const fields = { records: r.records, shardsChecked: r.shardsChecked, shardsRebuilt: r.shardsRebuilt, shardsMoved: r.shardsMoved, lost: r.lost.length, unavailable: r.unavailable.length }
       if (r.lost.length > 0) log("error", "repair: stripes lost (fewer healthy shards than needed to rebuild)", { ...fields, lostStripes: r.lost.slice(0, 20) })
