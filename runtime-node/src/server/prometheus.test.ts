@@ -142,7 +142,7 @@ describe("metrics scraped by Prometheus", () => {
     const exposition = await (await fetch(`${server.api}/metrics`, { headers: apiHeaders(PROCESS_ADMIN) })).text()
     const used = [...new Set([...dashboardExprs().flatMap((q) => metricNamesIn(q.expr)), ...alertExprs().flatMap(metricNamesIn)])]
     expect(used.length).toBeGreaterThan(30)
-    expect(alertExprs().length).toBe(9)
+    expect(alertExprs().length).toBe(10)
     expect(missingFrom(exposition, used)).toEqual([])
     // docs/server.md's table names every series the server serves.
     const docs = readFileSync(join(deployDir, "..", "docs", "server.md"), "utf8")
@@ -181,7 +181,7 @@ describe("metrics scraped by Prometheus", () => {
       if (health.length > 0 && health.every((h) => h.endsWith(":ok"))) break
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
-    expect(health.length).toBe(9)
+    expect(health.length).toBe(10)
     expect(health.filter((h) => !h.endsWith(":ok"))).toEqual([])
   })
 
