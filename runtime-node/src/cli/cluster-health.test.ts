@@ -43,8 +43,11 @@ describe("cluster list rows", () => {
   })
 
   it("formats an aligned table with a header", () => {
-    const table = formatMemberTable(memberRows(members.slice(0, 1), new Map([["n1", up("leader", 7, 7)]]))).split("\n")
-    expect(table[0]).toMatch(/^ID\s+MEMBERSHIP\s+ROLE\s+HEALTH\s+TERM\s+COMMIT\s+APPLIED\s+LAG\s+API$/)
-    expect(table[1]).toMatch(/^n1\s+voter\s+leader\s+healthy\s+3\s+7\s+7\s+0\s+127\.0\.0\.1:9100$/)
+    const zoned = [{ ...members[0]!, zone: "rack-a" }, members[1]!]
+    const table = formatMemberTable(memberRows(zoned, new Map([["n1", up("leader", 7, 7)], ["n2", up("follower", 7, 7)]]))).split("\n")
+    expect(table[0]).toMatch(/^ID\s+MEMBERSHIP\s+ZONE\s+ROLE\s+HEALTH\s+TERM\s+COMMIT\s+APPLIED\s+LAG\s+API$/)
+    expect(table[1]).toMatch(/^n1\s+voter\s+rack-a\s+leader\s+healthy\s+3\s+7\s+7\s+0\s+127\.0\.0\.1:9100$/)
+    // A member without a zone (or a server that predates zones) shows "-".
+    expect(table[2]).toMatch(/^n2\s+voter\s+-\s+follower\s/)
   })
 })

@@ -16,6 +16,8 @@ export interface MemberEntry {
   readonly apiAddress: string | null
   /** Configured membership: voter or learner. */
   readonly role: "voter" | "learner"
+  /** The failure domain the node published with `--zone` (absent from servers that predate zones). */
+  readonly zone?: string | null
 }
 
 /** The fields of `/v1/status` this view reads. */
@@ -37,6 +39,7 @@ export type Health = "healthy" | "lagging" | "no-leader" | "unreachable" | "unkn
 export interface MemberRow {
   readonly id: string
   readonly membership: "voter" | "learner"
+  readonly zone: string | null
   /** The Raft role the member reports, or null when it did not answer. */
   readonly raftRole: string | null
   readonly health: Health
@@ -60,7 +63,7 @@ export const memberRows = (
   const leaderStatus = answered.find((s) => s.role === "leader")
   const clusterCommit = leaderStatus?.commit ?? Math.max(0, ...answered.map((s) => s.commit))
   return members.map((member) => {
-    const base = { id: member.id, membership: member.role, apiAddress: member.apiAddress }
+    const base = { id: member.id, membership: member.role, zone: member.zone ?? null, apiAddress: member.apiAddress }
     const probe = probes.get(member.id)
     if (member.apiAddress === null || probe === undefined) {
       return { ...base, raftRole: null, health: "unknown-address", term: null, commit: null, applied: null, lag: null }
@@ -75,11 +78,11 @@ export const memberRows = (
 
 /** A fixed-width table, one member a line, for people. */
 export const formatMemberTable = (rows: ReadonlyArray<MemberRow>): string => {
-  const header = ["ID", "MEMBERSHIP", "ROLE", "HEALTH", "TERM", "COMMIT", "APPLIED", "LAG", "API"]
+  const header = ["ID", "MEMBERSHIP", "ZONE", "ROLE", "HEALTH", "TERM", "COMMIT", "APPLIED", "LAG", "API"]
   const cell = (v: string | number | null) => (v === null ? "-" : String(v))
   const lines = [
     header,
-    ...rows.map((r) => [r.id, r.membership, cell(r.raftRole), r.health, cell(r.term), cell(r.commit), cell(r.applied), cell(r.lag), cell(r.apiAddress)])
+    ...rows.map((r) => [r.id, r.membership, cell(r.zone), cell(r.raftRole), r.health, cell(r.term), cell(r.commit), cell(r.applied), cell(r.lag), cell(r.apiAddress)])
   ]
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)))
   const table = lines.map((l) => l.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd())

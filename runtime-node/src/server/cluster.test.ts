@@ -7,7 +7,7 @@
  * the processes it started.
  */
 import type { ChildProcess } from "node:child_process"
-import { appendFileSync, mkdtempSync, rmSync } from "node:fs"
+import { appendFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import {
@@ -70,8 +70,8 @@ const cairnOutput = async (args: ReadonlyArray<string>, env: Record<string, stri
   return out.join("\n")
 }
 
-const start = (cluster: LocalCluster, node: LocalNodeSpec, logFile: string): ChildProcess => {
-  const child = spawnCairn(serverArgs(cluster, node, ["--request-timeout-ms", "2000"]), clusterEnv(cluster), (line) => appendFileSync(logFile, `[${node.id}] ${line}\n`))
+const start = (cluster: LocalCluster, node: LocalNodeSpec, logFile: string, extra: ReadonlyArray<string> = []): ChildProcess => {
+  const child = spawnCairn(serverArgs(cluster, node, ["--request-timeout-ms", "2000", ...extra]), clusterEnv(cluster), (line) => appendFileSync(logFile, `[${node.id}] ${line}\n`))
   running.add(child)
   child.once("exit", () => running.delete(child))
   return child
@@ -222,6 +222,30 @@ describe("cairn server processes", () => {
     expect(Buffer.from(await read(victim, "degraded.bin")).equals(Buffer.from(degraded))).toBe(true)
     expect(Buffer.from(await read(survivor, "degraded-copy.bin")).equals(Buffer.from(degraded.subarray(0, 100_000)))).toBe(true)
   }, 120_000)
+
+  it("zones: 4 nodes in two zones with 2+1 put exactly one shard of every stripe in the zone of one node, and cluster list shows the zones", async () => {
+    const { cluster, logFile } = await makeCluster(4)
+    const zoneOf = (id: string) => (id === "n4" ? "rack-b" : "rack-a")
+    for (const n of cluster.nodes) start(cluster, n, logFile, ["--ec", "2+1", "--zone", zoneOf(n.id)])
+    await awaitLeader(cluster.nodes)
+    const [a] = cluster.nodes as [LocalNodeSpec]
+    const n4 = cluster.nodes.find((n) => n.id === "n4")!
+    // The zone records are written through Raft and read back twice a second: wait until the list shows all four.
+    let listed = ""
+    for (let i = 0; !/^n4\s+voter\s+rack-b\s/m.test(listed) || !/^n1\s+voter\s+rack-a\s/m.test(listed); i++) {
+      expect(i).toBeLessThan(100)
+      await sleep(200)
+      listed = await cairnOutput(["cluster", "list", "--endpoint", `127.0.0.1:${a.apiPort}`], { CAIRN_ACCESS_KEY: CREDENTIALS.accessKey, CAIRN_SECRET_KEY: CREDENTIALS.secretKey })
+    }
+    // 16 stripes of 2 × 256 KiB: placement fills the least-used zone first, so rack-b (n4 alone) holds one shard of each
+    // (without zones n4 would hold one in about 3 stripes of 4: all 16 by chance once in 100 runs).
+    const body = new Uint8Array(16 * 512 * 1024).map((_, i) => (i * 13) % 251)
+    await untilServed(() => s3Client(a).send(new CreateBucketCommand({ Bucket: "zoned" })))
+    await untilServed(() => s3Client(a).send(new PutObjectCommand({ Bucket: "zoned", Key: "k", Body: body })))
+    const shardsOn = (node: LocalNodeSpec) => readdirSync(join(node.dataDir, "shards")).filter((f) => f.endsWith(".shard")).length
+    expect(shardsOn(n4)).toBe(16)
+    expect(cluster.nodes.filter((n) => n.id !== "n4").reduce((sum, n) => sum + shardsOn(n), 0)).toBe(32)
+  }, 90_000)
 
   it("3 nodes over S3: multipart across nodes, copy, batch delete and versioning, each step through a different node", async () => {
     const { cluster, logFile } = await makeCluster(3)

@@ -11,6 +11,7 @@ import { Objects, type NodeId } from "@cairn/core"
 type ErasureScheme = Objects.ErasureScheme
 import type { PeerAddress } from "../network/tcp-network.ts"
 import { type AccessLogTarget, parseAccessLogTarget } from "./access-log.ts"
+import { ZONE_NAME } from "./zones.ts"
 import type { LogLevel } from "../log/log.ts"
 import { defaultOverloadLimits, type OverloadLimits } from "../overload/guard.ts"
 
@@ -39,6 +40,8 @@ export interface ServerConfig {
   readonly ec: ErasureScheme | undefined
   /** Shards beyond K a put must store before it is acknowledged (capped at M); 0 keeps writes going with up to M nodes down. */
   readonly writeSpareShards: number
+  /** This node's failure domain (rack, zone, host) for shard placement; undefined: the node is its own. */
+  readonly zone: string | undefined
   /** Node id → "host:port" of its HTTP API, for leader hints. Always contains `id`. */
   readonly apiPeers: ReadonlyMap<NodeId, string>
   readonly clusterSecret: string | undefined
@@ -80,6 +83,7 @@ const keys = [
   "s3Domains",
   "ec",
   "writeSpareShards",
+  "zone",
   "apiPeers",
   "clusterSecret",
   "accessKey",
@@ -233,6 +237,7 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   s3Domains: Schema.String.check(Schema.makeFilter((s: string) => s.split(",").every((d) => /^[a-z0-9.-]*$/i.test(d.trim())) || "a comma-separated list of domain names, like s3.example.com")),
   ec: Schema.String.check(Schema.makeFilter((s: string) => schemeIssue(s) ?? true)),
   writeSpareShards: WholeNumber,
+  zone: Schema.String.check(Schema.makeFilter((s: string) => ZONE_NAME.test(s) || `use 1-64 letters, digits, ".", "_" or "-", like eu-west-1a; got "${s}"`)),
   apiPeers: PeerList,
   clusterSecret: Secret,
   accessKey: Schema.String.check(Schema.makeFilter((s: string) => /^[A-Za-z0-9_.-]{3,128}$/.test(s) || "use 3-128 letters, digits, \"_\", \".\" or \"-\"")),
@@ -275,6 +280,7 @@ const FileShape = Schema.Struct({
   s3Domains: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
   ec: Schema.optionalKey(Schema.String),
   writeSpareShards: Schema.optionalKey(Scalar),
+  zone: Schema.optionalKey(Schema.String),
   apiPeers: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
   clusterSecret: Schema.optionalKey(Schema.String),
   accessKey: Schema.optionalKey(Schema.String),
@@ -443,6 +449,7 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
   return {
     ec,
     writeSpareShards: Number(values.writeSpareShards!),
+    zone: values.zone,
     id,
     dataDir: values.dataDir!,
     peers,

@@ -32,6 +32,8 @@ export interface MemberView {
   readonly apiAddress: string | null
   readonly role: "voter" | "learner"
   readonly source: "initial" | "added"
+  /** The zone the node published (`--zone`), or null. */
+  readonly zone: string | null
 }
 
 export interface Members {
@@ -55,7 +57,8 @@ const AddRequest = Schema.Struct({
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder()
 
-export const makeMembers = (config: ServerConfig, kv: KvServer, net: ClusterNetwork): Members => {
+/** `zoneOf`: the zone a node published, if any (zones.ts). */
+export const makeMembers = (config: ServerConfig, kv: KvServer, net: ClusterNetwork, zoneOf: (id: string) => string | undefined = () => undefined): Members => {
   const apiPeers = new Map(config.apiPeers)
   const records = new Map<string, MemberRecord>()
   const boot = randomBytes(6).toString("hex")
@@ -118,14 +121,14 @@ export const makeMembers = (config: ServerConfig, kv: KvServer, net: ClusterNetw
     const out = new Map<string, MemberView>()
     for (const [id, address] of config.peers) {
       if (config.join && id === config.id && !records.has(id)) continue
-      out.set(id, { id, peerAddress: formatHostPort(address), apiAddress: apiPeers.get(id) ?? null, role: "voter", source: "initial" })
+      out.set(id, { id, peerAddress: formatHostPort(address), apiAddress: apiPeers.get(id) ?? null, role: "voter", source: "initial", zone: zoneOf(id) ?? null })
     }
     const removed: Array<string> = []
     for (const [id, record] of records) {
       if (record.role === "removed") {
         out.delete(id)
         removed.push(id)
-      } else out.set(id, { id, peerAddress: record.peerAddress, apiAddress: record.apiAddress, role: record.role, source: config.peers.has(id as NodeId) && !config.join ? "initial" : "added" })
+      } else out.set(id, { id, peerAddress: record.peerAddress, apiAddress: record.apiAddress, role: record.role, source: config.peers.has(id as NodeId) && !config.join ? "initial" : "added", zone: zoneOf(id) ?? null })
     }
     return { members: [...out.values()].sort((a, b) => a.id.localeCompare(b.id)), removed }
   }

@@ -33,6 +33,7 @@ import { makeApiHandler } from "./http-api.ts"
 import { startKvListener } from "./kv-listener.ts"
 import { effectLogLevel, jsonLoggerLayer, log, setLogLevel } from "../log/log.ts"
 import { makeMembers } from "./members.ts"
+import { makeZones } from "./zones.ts"
 import { makeMetrics, timedDiskLayer, type RaftSnapshot } from "./metrics.ts"
 import { startObservability } from "./observability.ts"
 import { makeOverloadMetrics } from "./overload-metrics.ts"
@@ -142,14 +143,16 @@ export const runServer = (
         // Metrics count the object layer's sweeps once observability (which reads the KV server) is
         // up; the sweeps run in its background loops, forked after that.
         let onSweep: (event: SweepEvent) => void = () => {}
-        // Shards go to the members of the configuration this node has applied (each its own failure domain).
+        // Shards go to the members of the configuration this node has applied, spread over their zones
+        // (each node its own domain until the zone records are read; see zones.ts).
+        let domainOf = (id: string) => `node:${id}`
         const storage: StorageNode = yield* Effect.gen(() =>
           makeStorageNode({
             id: config.id,
             voters: voters as ReadonlyArray<NodeId>,
             kv: { dataDir: "raft" },
             objects: {
-              members: () => Effect.runSync(storage.kv.raft.status).members.map((id) => ({ id, domain: id })),
+              members: () => Effect.runSync(storage.kv.raft.status).members.map((id) => ({ id, domain: domainOf(id) })),
               onSweep: (event) => onSweep(event),
               spareShards: config.writeSpareShards,
               ...(config.ec === undefined ? {} : { scheme: config.ec })
@@ -174,7 +177,10 @@ export const runServer = (
         onSweep = observability.onSweep
         yield* Effect.forkScoped(Effect.withTracerEnabled(objectNode.background, false))
         const s3Users = makeUsers(objectNode.kv, credentials)
-        const members = makeMembers(config, kv, net)
+        const zones = makeZones({ self: config.id, zone: config.zone, requestTimeoutMs: config.requestTimeoutMs }, kv)
+        domainOf = zones.domainOf
+        yield* Effect.forkScoped(Effect.withTracerEnabled(zones.sync, false))
+        const members = makeMembers(config, kv, net, (id) => zones.all().get(id))
         // Its reads run twice a second: not worth a span each.
         yield* Effect.forkScoped(Effect.withTracerEnabled(members.sync, false))
 
