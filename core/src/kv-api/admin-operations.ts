@@ -65,7 +65,16 @@ const removeMember = (ctx: RequestContext, id: string): Served =>
     return yield* new InvalidRequestError({ code: "bad-member", message: outcome })
   })
 
-/** `/v1/admin/members` with `rest` the path after it ("" or "/{id}"). */
+const drainMember = (ctx: RequestContext, id: string, draining: boolean): Served =>
+  Effect.gen(function*() {
+    const outcome = yield* ctx.config.members.drain(id, draining)
+    if (typeof outcome !== "string") return jsonResponse(200, outcome)
+    if (outcome.startsWith("busy")) return yield* new ConflictError({ code: "busy", message: outcome })
+    if (outcome.startsWith("unknown")) return yield* new NotFoundError({ code: "bad-member", message: outcome })
+    return yield* new InvalidRequestError({ code: "bad-member", message: outcome })
+  })
+
+/** `/v1/admin/members` with `rest` the path after it ("", "/{id}" or "/{id}/drain"). */
 export const membersOperation = (ctx: RequestContext, rest: string): Served =>
   Effect.gen(function*() {
     yield* requireAdmin(ctx)
@@ -76,8 +85,10 @@ export const membersOperation = (ctx: RequestContext, rest: string): Served =>
       return yield* leaderError(ctx.config, status.leader === ctx.config.id ? undefined : status.leader, "membership changes go to the leader")
     }
     if (rest === "" && method === "POST") return yield* addMember(ctx)
-    if (rest.startsWith("/") && method === "DELETE") return yield* removeMember(ctx, decodeURIComponent(rest.slice(1)))
-    return yield* new MethodNotAllowedError({ message: "use GET or POST /v1/admin/members, DELETE /v1/admin/members/{id}" })
+    const drain = /^\/([^/]+)\/drain$/.exec(rest)
+    if (drain !== null && (method === "POST" || method === "DELETE")) return yield* drainMember(ctx, decodeURIComponent(drain[1]!), method === "POST")
+    if (rest.startsWith("/") && !rest.slice(1).includes("/") && method === "DELETE") return yield* removeMember(ctx, decodeURIComponent(rest.slice(1)))
+    return yield* new MethodNotAllowedError({ message: "use GET or POST /v1/admin/members, DELETE /v1/admin/members/{id}, POST or DELETE /v1/admin/members/{id}/drain" })
   })
 
 /** A user directory failure as the API's error: a bad name is the client's, an unknown outcome a 504, the rest a 503. */

@@ -22,6 +22,8 @@ export interface KvApiMembers {
   readonly list: Effect.Effect<unknown>
   readonly add: (body: unknown) => Effect.Effect<object | string>
   readonly remove: (id: string) => Effect.Effect<object | string>
+  /** Marks a member draining (no new shards; repair moves its shards away) or not. */
+  readonly drain: (id: string, draining: boolean) => Effect.Effect<object | string>
 }
 
 export interface KvApiConfig {

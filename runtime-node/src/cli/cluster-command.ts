@@ -144,6 +144,20 @@ const remove = Command.make(
   (flags) => Effect.flatMap(call(flags, "DELETE", `/v1/admin/members/${encodeURIComponent(flags.id)}`), (r) => Console.log(JSON.stringify(r)))
 ).pipe(Command.withDescription("remove a node from the running cluster"))
 
+const drain = Command.make(
+  "drain",
+  {
+    ...common,
+    id: Flag.String("id").pipe(Flag.withDescription("the node to drain")),
+    undo: Flag.Boolean("undo").pipe(Flag.withDefault(false), Flag.withDescription("stop draining: the node takes new shards again"))
+  },
+  (flags) =>
+    Effect.flatMap(
+      call(flags, flags.undo ? "DELETE" : "POST", `/v1/admin/members/${encodeURIComponent(flags.id)}/drain`),
+      (r) => Console.log(JSON.stringify(r))
+    )
+).pipe(Command.withDescription("stop placing shards on a node and let repair move its shards to the others, before `cluster remove` (--undo: take it back)"))
+
 const list = Command.make(
   "list",
   { ...common, json: Flag.Boolean("json").pipe(Flag.withDefault(false), Flag.withDescription("print the members as JSON instead of a table")) },
@@ -164,5 +178,5 @@ const list = Command.make(
 
 export const clusterCommand = Command.make("cluster").pipe(
   Command.withDescription("change or show the membership of a running cluster"),
-  Command.withSubcommands([add, remove, list])
+  Command.withSubcommands([add, remove, drain, list])
 )

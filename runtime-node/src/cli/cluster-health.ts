@@ -18,6 +18,8 @@ export interface MemberEntry {
   readonly role: "voter" | "learner"
   /** The failure domain the node published with `--zone` (absent from servers that predate zones). */
   readonly zone?: string | null
+  /** Marked draining (absent from servers that predate draining). */
+  readonly draining?: boolean
 }
 
 /** The fields of `/v1/status` this view reads. */
@@ -38,7 +40,7 @@ export type Health = "healthy" | "lagging" | "no-leader" | "unreachable" | "unkn
 
 export interface MemberRow {
   readonly id: string
-  readonly membership: "voter" | "learner"
+  readonly membership: "voter" | "learner" | "voter,draining" | "learner,draining"
   readonly zone: string | null
   /** The Raft role the member reports, or null when it did not answer. */
   readonly raftRole: string | null
@@ -63,7 +65,7 @@ export const memberRows = (
   const leaderStatus = answered.find((s) => s.role === "leader")
   const clusterCommit = leaderStatus?.commit ?? Math.max(0, ...answered.map((s) => s.commit))
   return members.map((member) => {
-    const base = { id: member.id, membership: member.role, zone: member.zone ?? null, apiAddress: member.apiAddress }
+    const base = { id: member.id, membership: member.draining === true ? `${member.role},draining` as const : member.role, zone: member.zone ?? null, apiAddress: member.apiAddress }
     const probe = probes.get(member.id)
     if (member.apiAddress === null || probe === undefined) {
       return { ...base, raftRole: null, health: "unknown-address", term: null, commit: null, applied: null, lag: null }

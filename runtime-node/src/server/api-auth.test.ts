@@ -28,6 +28,8 @@ const members: Members = {
   list: async () => ({ members: [], removed: [] }),
   add: async () => "not in this test",
   remove: async () => "not in this test",
+  drain: async () => "not in this test",
+  isDraining: () => false,
   sync: Effect.never
 }
 

@@ -9,7 +9,8 @@
  * not a snapshot (writes between pages may be missed).
  */
 import type { KvStateMachine } from "@cairn/core/kv/state-machine"
-import { afterPrefix, BUCKET_PREFIX, keyAfter, OBJECT_PREFIX, UPLOAD_PREFIX, VERSION_PREFIX } from "@cairn/core/object/catalog-keys"
+import { afterPrefix, BUCKET_PREFIX, keyAfter, OBJECT_PREFIX, PART_PREFIX, UPLOAD_PREFIX, VERSION_PREFIX } from "@cairn/core/object/catalog-keys"
+import { shardLocations } from "@cairn/core/object/object-data"
 import { decodeObjectMeta } from "@cairn/core/object/metadata"
 import { isDeleteMarker } from "@cairn/core/object/version-marks"
 import { setImmediate as yieldToEventLoop } from "node:timers/promises"
@@ -27,6 +28,12 @@ export interface CatalogCensus {
   readonly deleteMarkers: number
   /** Records that do not decode (a bug or a damaged record; repair and GC skip them too). */
   readonly unreadable: number
+  /**
+   * Shards the records (versions and uploaded parts) place on each node, by
+   * node id: what a drain waits to see reach 0 (shards recorded missing
+   * after a degraded write included: they are meant to be there).
+   */
+  readonly shardsByNode: ReadonlyMap<string, number>
 }
 
 // Small pages: a page is counted without yielding (some tens of µs a record), so this bounds the event-loop stall.
@@ -52,6 +59,10 @@ export const countCatalog = async (state: () => KvStateMachine): Promise<Catalog
   let unreadable = 0
   let deleteMarkers = 0
   const tally = { current: { objects: 0, bytes: 0 }, noncurrent: { objects: 0, bytes: 0 } }
+  const shardsByNode = new Map<string, number>()
+  const countShards = (meta: Parameters<typeof shardLocations>[0]) => {
+    for (const loc of shardLocations(meta)) shardsByNode.set(loc.node, (shardsByNode.get(loc.node) ?? 0) + 1)
+  }
   const versions = (which: "current" | "noncurrent") => (value: Uint8Array) => {
     const meta = decodeObjectMeta(value)
     if (meta._tag === "Failure") unreadable++
@@ -59,12 +70,19 @@ export const countCatalog = async (state: () => KvStateMachine): Promise<Catalog
     else {
       tally[which].objects++
       tally[which].bytes += meta.success.size
+      countShards(meta.success.body)
     }
+  }
+  const parts = (value: Uint8Array) => {
+    const meta = decodeObjectMeta(value)
+    if (meta._tag === "Failure") unreadable++
+    else countShards(meta.success.body)
   }
   await scan(state, BUCKET_PREFIX, () => void buckets++)
   await scan(state, UPLOAD_PREFIX, () => void uploads++)
   await scan(state, OBJECT_PREFIX, versions("current"))
   await scan(state, VERSION_PREFIX, versions("noncurrent"))
+  await scan(state, PART_PREFIX, parts)
   return {
     buckets,
     uploads,
@@ -73,6 +91,7 @@ export const countCatalog = async (state: () => KvStateMachine): Promise<Catalog
     noncurrentObjects: tally.noncurrent.objects,
     noncurrentBytes: tally.noncurrent.bytes,
     deleteMarkers,
-    unreadable
+    unreadable,
+    shardsByNode
   }
 }

@@ -247,6 +247,36 @@ describe("cairn server processes", () => {
     expect(cluster.nodes.filter((n) => n.id !== "n4").reduce((sum, n) => sum + shardsOn(n), 0)).toBe(32)
   }, 90_000)
 
+  it("drain: a draining node gets no new shards, repair moves its shards to the others at once, and the catalog counts 0 shards on it", async () => {
+    const { cluster, logFile } = await makeCluster(4)
+    for (const n of cluster.nodes) start(cluster, n, logFile, ["--ec", "2+1"])
+    const leader = await awaitLeader(cluster.nodes)
+    const body = new Uint8Array(8 * 512 * 1024).map((_, i) => (i * 17) % 251)
+    await untilServed(() => s3Client(leader).send(new CreateBucketCommand({ Bucket: "drained" })))
+    await untilServed(() => s3Client(leader).send(new PutObjectCommand({ Bucket: "drained", Key: "before", Body: body })))
+    const victim = cluster.nodes.find((n) => n.id !== leader.id)!
+    const env = { CAIRN_ACCESS_KEY: CREDENTIALS.accessKey, CAIRN_SECRET_KEY: CREDENTIALS.secretKey }
+    expect(JSON.parse(await cairnOutput(["cluster", "drain", "--id", victim.id, "--endpoint", `127.0.0.1:${leader.apiPort}`], env))).toEqual({ id: victim.id, draining: true })
+    await untilServed(() => s3Client(leader).send(new PutObjectCommand({ Bucket: "drained", Key: "after", Body: body })))
+    const listed = await cairnOutput(["cluster", "list", "--endpoint", `127.0.0.1:${leader.apiPort}`], env)
+    expect(listed).toMatch(new RegExp(`^${victim.id}\\s+voter,draining\\s`, "m"))
+    // The catalog census (cached up to 30 s per scrape) counts where the records place shards.
+    const shardsOn = async () => {
+      const text = await (await authed(`${api(leader)}/metrics`)).text()
+      return Object.fromEntries([...text.matchAll(/^cairn_catalog_shards\{node="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]))
+    }
+    let counts: Record<string, number> = {}
+    for (let i = 0; !(counts[victim.id] === undefined && Object.keys(counts).length === 3); i++) {
+      expect(i).toBeLessThan(120)
+      await sleep(500)
+      counts = await shardsOn()
+    }
+    // Two objects of 8 stripes, 3 shards each, all on the three other nodes now.
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(2 * 8 * 3)
+    const back = await untilServed(async () => (await (await s3Client(leader).send(new GetObjectCommand({ Bucket: "drained", Key: "before" }))).Body!.transformToByteArray()))
+    expect(Buffer.from(back).equals(Buffer.from(body))).toBe(true)
+  }, 120_000)
+
   it("3 nodes over S3: multipart across nodes, copy, batch delete and versioning, each step through a different node", async () => {
     const { cluster, logFile } = await makeCluster(3)
     for (const n of cluster.nodes) start(cluster, n, logFile)

@@ -65,7 +65,8 @@ const kvApiMembers = (members: Members): KvApiMembers => ({
   apiAddress: members.apiAddress,
   list: Effect.promise(() => members.list()),
   add: (body) => Effect.promise(() => members.add(body)),
-  remove: (id) => Effect.promise(() => members.remove(id))
+  remove: (id) => Effect.promise(() => members.remove(id)),
+  drain: (id, draining) => Effect.promise(() => members.drain(id, draining))
 })
 
 /** An S3 key pair from the OS CSPRNG. */

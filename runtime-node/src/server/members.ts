@@ -9,6 +9,11 @@
  * its own state machine (`sync`) and makes the peers reachable, so addresses
  * survive restarts (the log replays them) and reach nodes that were down.
  * Members of the initial cluster (`--peers`) need no record.
+ *
+ * Draining: `\0cairn/drain/{id}` marks a member the object layer no longer
+ * places shards on; repair then treats its shards as misplaced and rebuilds
+ * them on the other members (docs/objects.md), after which it can be
+ * removed without losing redundancy.
  */
 import type { KvServer, NodeId, RangeItem } from "@cairn/core"
 import { Effect, Result, Schema } from "effect"
@@ -18,6 +23,8 @@ import { formatHostPort, parseHostPort, type ServerConfig } from "./config.ts"
 import { log } from "../log/log.ts"
 
 export const MEMBER_PREFIX = "\u0000cairn/members/"
+export const DRAIN_PREFIX = "\u0000cairn/drain/"
+const DRAIN_END = "\u0000cairn/drain0"
 const MEMBER_END = "\u0000cairn/members0" // "0" follows "/": the end of the prefix range
 
 interface MemberRecord {
@@ -34,6 +41,8 @@ export interface MemberView {
   readonly source: "initial" | "added"
   /** The zone the node published (`--zone`), or null. */
   readonly zone: string | null
+  /** Marked draining: no new shards go there, and repair moves its shards away. */
+  readonly draining: boolean
 }
 
 export interface Members {
@@ -42,6 +51,10 @@ export interface Members {
   /** A result object, or a message (starting with "busy" when another change is in flight). */
   readonly add: (body: unknown) => Promise<object | string>
   readonly remove: (id: string) => Promise<object | string>
+  /** Marks a member draining or not; a result object, or a message ("busy", "unknown member"). */
+  readonly drain: (id: string, draining: boolean) => Promise<object | string>
+  /** Whether the object layer must keep new shards off this member (as last read from the state machine). */
+  readonly isDraining: (id: string) => boolean
   /** Keeps the network and the API address map in step with the records; runs forever. */
   readonly sync: Effect.Effect<never>
 }
@@ -57,15 +70,31 @@ const AddRequest = Schema.Struct({
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder()
 
-/** `zoneOf`: the zone a node published, if any (zones.ts). */
-export const makeMembers = (config: ServerConfig, kv: KvServer, net: ClusterNetwork, zoneOf: (id: string) => string | undefined = () => undefined): Members => {
+export interface MembersHooks {
+  /** The zone a node published, if any (zones.ts). */
+  readonly zoneOf?: (id: string) => string | undefined
+  /** Called on the node that changed a drain mark, once it has read the mark back (to start a repair sweep). */
+  readonly afterDrain?: () => void
+}
+
+export const makeMembers = (config: ServerConfig, kv: KvServer, net: ClusterNetwork, hooks: MembersHooks = {}): Members => {
+  const zoneOf = hooks.zoneOf ?? (() => undefined)
   const apiPeers = new Map(config.apiPeers)
   const records = new Map<string, MemberRecord>()
   const boot = randomBytes(6).toString("hex")
   let counter = 0
   const timeout = config.requestTimeoutMs
 
+  const draining = new Set<string>()
+  const readDrains = Effect.gen(function*() {
+    const result = yield* Effect.result(kv.query({ op: "range", start: DRAIN_PREFIX, end: DRAIN_END, limit: 10_000 }, "serializable", timeout))
+    if (Result.isFailure(result) || result.success.type !== "range") return
+    draining.clear()
+    for (const item of result.success.items as ReadonlyArray<RangeItem>) draining.add(item.key.slice(DRAIN_PREFIX.length))
+  })
+
   const readRecords = Effect.gen(function*() {
+    yield* readDrains
     const result = yield* Effect.result(kv.query({ op: "range", start: MEMBER_PREFIX, end: MEMBER_END, limit: 10_000 }, "serializable", timeout))
     if (Result.isFailure(result) || result.success.type !== "range") return
     records.clear()
@@ -92,15 +121,19 @@ export const makeMembers = (config: ServerConfig, kv: KvServer, net: ClusterNetw
     }
   })
 
-  const writeRecord = async (id: string, record: MemberRecord): Promise<string | undefined> => {
+  /** One replicated put (or delete, with no value) of a reserved key; a message when it did not land. */
+  const submit = async (key: string, value: Uint8Array | undefined): Promise<string | undefined> => {
     const outcome = await Effect.runPromise(Effect.result(kv.submit({
       clientId: `admin-${config.id}-${boot}-${++counter}`,
       seq: 1,
-      command: { op: "put", key: `${MEMBER_PREFIX}${id}`, value: textEncoder.encode(JSON.stringify(record)) }
+      command: value === undefined ? { op: "delete", key } : { op: "put", key, value }
     }, timeout)))
-    if (Result.isFailure(outcome)) return `busy: could not record the member (${outcome.failure._tag}); retry`
+    if (Result.isFailure(outcome)) return `busy: could not record the change (${outcome.failure._tag}); retry`
     return undefined
   }
+
+  const writeRecord = (id: string, record: MemberRecord): Promise<string | undefined> =>
+    submit(`${MEMBER_PREFIX}${id}`, textEncoder.encode(JSON.stringify(record)))
 
   /** Proposes a configuration change and waits until this node has applied it. */
   const change = async (step: { readonly op: "add-voter" | "add-learner" | "remove"; readonly node: NodeId }): Promise<string | undefined> => {
@@ -121,14 +154,14 @@ export const makeMembers = (config: ServerConfig, kv: KvServer, net: ClusterNetw
     const out = new Map<string, MemberView>()
     for (const [id, address] of config.peers) {
       if (config.join && id === config.id && !records.has(id)) continue
-      out.set(id, { id, peerAddress: formatHostPort(address), apiAddress: apiPeers.get(id) ?? null, role: "voter", source: "initial", zone: zoneOf(id) ?? null })
+      out.set(id, { id, peerAddress: formatHostPort(address), apiAddress: apiPeers.get(id) ?? null, role: "voter", source: "initial", zone: zoneOf(id) ?? null, draining: draining.has(id) })
     }
     const removed: Array<string> = []
     for (const [id, record] of records) {
       if (record.role === "removed") {
         out.delete(id)
         removed.push(id)
-      } else out.set(id, { id, peerAddress: record.peerAddress, apiAddress: record.apiAddress, role: record.role, source: config.peers.has(id as NodeId) && !config.join ? "initial" : "added", zone: zoneOf(id) ?? null })
+      } else out.set(id, { id, peerAddress: record.peerAddress, apiAddress: record.apiAddress, role: record.role, source: config.peers.has(id as NodeId) && !config.join ? "initial" : "added", zone: zoneOf(id) ?? null, draining: draining.has(id) })
     }
     return { members: [...out.values()].sort((a, b) => a.id.localeCompare(b.id)), removed }
   }
@@ -162,7 +195,19 @@ export const makeMembers = (config: ServerConfig, kv: KvServer, net: ClusterNetw
     return { removed: id }
   }
 
+  const drain: Members["drain"] = async (id, on) => {
+    const current = await list()
+    if (!current.members.some((m) => m.id === id)) return `unknown member ${id}`
+    if (on && current.members.filter((m) => !m.draining && m.id !== id).length === 0) return "cannot drain the last member that is not draining"
+    const failed = await submit(`${DRAIN_PREFIX}${id}`, on ? textEncoder.encode("draining") : undefined)
+    if (failed !== undefined) return failed
+    await Effect.runPromise(readDrains)
+    hooks.afterDrain?.()
+    log("info", on ? "member draining" : "member no longer draining", { peer: id })
+    return { id, draining: on }
+  }
+
   const sync = Effect.forever(Effect.andThen(applyRecords, Effect.sleep(500))) as Effect.Effect<never>
 
-  return { apiAddress: (id) => apiPeers.get(id), list, add, remove, sync }
+  return { apiAddress: (id) => apiPeers.get(id), list, add, remove, drain, isDraining: (id) => draining.has(id), sync }
 }

@@ -146,13 +146,15 @@ export const runServer = (
         // Shards go to the members of the configuration this node has applied, spread over their zones
         // (each node its own domain until the zone records are read; see zones.ts).
         let domainOf = (id: string) => `node:${id}`
+        // Draining members (members.ts) get no new shards, and repair moves theirs away.
+        let isDraining = (_id: string) => false
         const storage: StorageNode = yield* Effect.gen(() =>
           makeStorageNode({
             id: config.id,
             voters: voters as ReadonlyArray<NodeId>,
             kv: { dataDir: "raft" },
             objects: {
-              members: () => Effect.runSync(storage.kv.raft.status).members.map((id) => ({ id, domain: domainOf(id) })),
+              members: () => Effect.runSync(storage.kv.raft.status).members.filter((id) => !isDraining(id)).map((id) => ({ id, domain: domainOf(id) })),
               onSweep: (event) => onSweep(event),
               spareShards: config.writeSpareShards,
               ...(config.ec === undefined ? {} : { scheme: config.ec })
@@ -180,7 +182,13 @@ export const runServer = (
         const zones = makeZones({ self: config.id, zone: config.zone, requestTimeoutMs: config.requestTimeoutMs }, kv)
         domainOf = zones.domainOf
         yield* Effect.forkScoped(Effect.withTracerEnabled(zones.sync, false))
-        const members = makeMembers(config, kv, net, (id) => zones.all().get(id))
+        const members = makeMembers(config, kv, net, {
+          zoneOf: (id) => zones.all().get(id),
+          // A drain moves shards at once rather than at the next periodic sweep (this node leads: admin changes go to the leader).
+          afterDrain: () =>
+            void Effect.runFork(Effect.withTracerEnabled(Effect.ignore(Effect.tap(objectNode.repairer.sweep, (r) => Effect.sync(() => onSweep({ kind: "repair", report: r })))), false))
+        })
+        isDraining = members.isDraining
         // Its reads run twice a second: not worth a span each.
         yield* Effect.forkScoped(Effect.withTracerEnabled(members.sync, false))
 

@@ -116,6 +116,17 @@ export const makeStorageMetrics = (registry: Registry, options: StorageMetricsOp
   asyncGauge(registry, "cairn_catalog_unreadable_records", "Object records that do not decode (cluster-wide; should be 0)", catalog, (c) => c.unreadable)
   versionGauge(registry, "cairn_catalog_objects", "Object versions by version=current|noncurrent, delete markers excluded (cluster-wide)", catalog, (c, v) =>
     v === "current" ? c.currentObjects : c.noncurrentObjects)
+  new Gauge({
+    name: "cairn_catalog_shards",
+    help: "Shards the catalog's records place on each node (versions and uploaded parts; cluster-wide): a drained node reaches 0",
+    labelNames: ["node"],
+    registers: [registry],
+    async collect() {
+      const c = await catalog()
+      this.reset()
+      if (c !== undefined) for (const [node, n] of c.shardsByNode) this.set({ node }, n)
+    }
+  })
   versionGauge(registry, "cairn_catalog_object_bytes", "Logical bytes of object versions (before erasure coding; cluster-wide)", catalog, (c, v) =>
     v === "current" ? c.currentBytes : c.noncurrentBytes)
 

@@ -38,7 +38,8 @@ const members: KvApiMembers = {
   apiAddress: (id) => (id === n2 ? "10.0.0.2:9100" : undefined),
   list: Effect.succeed({ members: [{ id: "n1" }], removed: [] }),
   add: (body) => Effect.succeed(JSON.stringify(body).includes("busy") ? "busy: another change is in flight" : "bad peer address"),
-  remove: (id) => Effect.succeed(id === "gone" ? "unknown member gone" : { removed: id })
+  remove: (id) => Effect.succeed(id === "gone" ? "unknown member gone" : { removed: id }),
+  drain: (id, draining) => Effect.succeed(id === "gone" ? "unknown member gone" : { id, draining })
 }
 
 const encoder = new TextEncoder()
@@ -231,6 +232,11 @@ describe("the KV API handler: bad input", () => {
         const busy = yield* api("/v1/admin/members", { method: "POST", body: '{"busy":true}' })
         expect([busy.status, json(busy).error]).toEqual([409, "busy"])
         expect([(yield* api("/v1/admin/members/gone", { method: "DELETE" })).status]).toEqual([404])
+        // Draining: POST marks, DELETE unmarks; an unknown member is 404; GET on it is not a method there.
+        expect(json(yield* api("/v1/admin/members/n2/drain", { method: "POST" }))).toEqual({ id: "n2", draining: true })
+        expect(json(yield* api("/v1/admin/members/n2/drain", { method: "DELETE" }))).toEqual({ id: "n2", draining: false })
+        expect([(yield* api("/v1/admin/members/gone/drain", { method: "POST" })).status]).toEqual([404])
+        refused(yield* api("/v1/admin/members/n2/drain"), 405, "method-not-allowed")
         expect(json(yield* api("/v1/admin/s3/users")).keys).toEqual([])
       })))
 })
