@@ -117,7 +117,9 @@ describe("S3 exchanges: metrics, log levels, the catalog census", () => {
       noncurrentObjects: 2,
       noncurrentBytes: "one".length + "12345".length,
       deleteMarkers: 1,
-      unreadable: 0
+      unreadable: 0,
+      // One node: metrics-bucket's two 12 345-byte bodies are chunks on n1; the rest live inline in their records.
+      shardsByNode: new Map([["n1", 2]])
     })
     expect(exchanges.some((x) => x.operation === "CreateMultipartUpload" && x.status === 200)).toBe(true)
   })
