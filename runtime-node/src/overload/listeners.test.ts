@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ADMIN, startTestS3, type TestS3 } from "../s3/harness.test-support.ts"
 import { signRequest } from "../s3/sign-request.ts"
 import { startKvListener } from "../server/kv-listener.ts"
-import type { GuardStats, OverloadLimits } from "./guard.ts"
+import type { GuardStats } from "./guard.ts"
+import type { OverloadLimits } from "./limits.ts"
 
 const closers: Array<() => Promise<void>> = []
 afterAll(async () => {
@@ -25,6 +26,7 @@ const limits = (overrides: Partial<OverloadLimits>): OverloadLimits => ({
   maxInflightRequests: 1,
   maxInflightBytes: 1 << 30,
   maxClientInflight: 4,
+  maxClientInflightBytes: 1 << 30,
   maxQueuedRequests: 1,
   queueTimeoutMs: 60_000,
   maxConnections: 100,
@@ -181,6 +183,26 @@ describe("KV listener under overload", () => {
     expect((await exchange(port, "GET", "/other", {})).status).toBe(200)
   })
 
+  it("keeps the connection of a shed request with a small body, closes it when a large body is still to come", async () => {
+    await start({ maxQueuedRequests: 0 })
+    const held = exchange(port, "GET", "/hold", {})
+    await until(() => stats().inflightRequests === 1)
+    const small = raw(port)
+    small.socket.write("PUT /v1/kv/a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\nabc")
+    await until(() => small.seen.data.includes("slow-down"))
+    expect(small.seen.data).toMatch(/^HTTP\/1.1 503/)
+    small.socket.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    await until(() => small.seen.data.endsWith("ok"))
+    const large = raw(port)
+    large.socket.write(`PUT /v1/kv/b HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${1 << 20}\r\n\r\n`)
+    await large.closed
+    expect(large.seen.data).toMatch(/^HTTP\/1.1 503/)
+    expect(small.socket.destroyed).toBe(false)
+    small.socket.destroy()
+    gates.shift()!()
+    await held
+  })
+
   it("closes an idle kept-alive connection, a slowloris one, and a trickling body", async () => {
     await start({ maxInflightRequests: 8, headerTimeoutMs: 200, idleTimeoutMs: 100, minBodyBytesPerSecond: 1000 })
     const idle = raw(port)
@@ -213,5 +235,19 @@ describe("KV listener under overload", () => {
     expect(extra.seen.data).toBe("")
     expect(stats().connectionsRefused).toBe(1)
     for (const c of kept) c.socket.destroy()
+  })
+
+  it("at --max-connections closes the oldest idle kept-alive connection to let a newcomer in", async () => {
+    await start({ maxConnections: 2 })
+    const idle = raw(port)
+    idle.socket.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    await until(() => idle.seen.data.includes("ok"))
+    const busy = raw(port)
+    await until(() => stats().connections === 2)
+    const probe = await exchange(port, "GET", "/health", {})
+    expect(probe).toMatchObject({ status: 200, body: "ok" })
+    await idle.closed
+    expect(stats()).toMatchObject({ idleEvicted: 1, connectionsRefused: 0 })
+    busy.socket.destroy()
   })
 })

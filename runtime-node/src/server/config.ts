@@ -12,7 +12,7 @@ type ErasureScheme = Objects.ErasureScheme
 import type { PeerAddress } from "../network/tcp-network.ts"
 import { type AccessLogTarget, parseAccessLogTarget } from "./access-log.ts"
 import type { LogLevel } from "../log/log.ts"
-import { defaultOverloadLimits, type OverloadLimits } from "../overload/guard.ts"
+import { defaultOverloadLimits, type OverloadLimits } from "../overload/limits.ts"
 
 export class ServerConfigError extends Data.TaggedError("ServerConfigError")<{
   readonly message: string
@@ -95,6 +95,7 @@ const keys = [
   "maxInflightRequests",
   "maxInflightBytes",
   "maxClientInflight",
+  "maxClientInflightBytes",
   "maxQueuedRequests",
   "queueTimeoutMs",
   "maxConnections",
@@ -103,7 +104,7 @@ const keys = [
   "minBodyBytesPerSecond"
 ] as const
 /** The settings of `OverloadLimits`, one flag each. */
-const overloadKeys = ["maxInflightRequests", "maxInflightBytes", "maxClientInflight", "maxQueuedRequests", "queueTimeoutMs", "maxConnections", "headerTimeoutMs", "idleTimeoutMs", "minBodyBytesPerSecond"] as const
+const overloadKeys = ["maxInflightRequests", "maxInflightBytes", "maxClientInflight", "maxClientInflightBytes", "maxQueuedRequests", "queueTimeoutMs", "maxConnections", "headerTimeoutMs", "idleTimeoutMs", "minBodyBytesPerSecond"] as const
 type Key = (typeof keys)[number]
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
@@ -243,6 +244,7 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   maxInflightRequests: PositiveCount,
   maxInflightBytes: PositiveCount,
   maxClientInflight: PositiveCount,
+  maxClientInflightBytes: PositiveCount,
   maxQueuedRequests: PositiveCount,
   queueTimeoutMs: PositiveCount,
   maxConnections: PositiveCount,
@@ -284,6 +286,7 @@ const FileShape = Schema.Struct({
   maxInflightRequests: Schema.optionalKey(Scalar),
   maxInflightBytes: Schema.optionalKey(Scalar),
   maxClientInflight: Schema.optionalKey(Scalar),
+  maxClientInflightBytes: Schema.optionalKey(Scalar),
   maxQueuedRequests: Schema.optionalKey(Scalar),
   queueTimeoutMs: Schema.optionalKey(Scalar),
   maxConnections: Schema.optionalKey(Scalar),

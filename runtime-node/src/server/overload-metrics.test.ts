@@ -14,6 +14,7 @@ const stats = (n: number): GuardStats => ({
   shed: { "queue-full": n, "queue-timeout": 0, "client-limit": 0 },
   connections: n,
   connectionsRefused: n,
+  idleEvicted: n,
   slowBodies: n,
   headerTimeouts: n
 })
@@ -25,7 +26,7 @@ describe("overload metrics", () => {
     metrics.watch("kv", () => stats(3))
     metrics.watch("s3", () => stats(5))
     const text = await registry.metrics()
-    for (const series of ["cairn_overload_header_timeouts_total", "cairn_overload_connections_refused_total", "cairn_overload_queued_requests"]) {
+    for (const series of ["cairn_overload_header_timeouts_total", "cairn_overload_connections_refused_total", "cairn_overload_connections_evicted_total", "cairn_overload_queued_requests"]) {
       expect(text).toContain(`${series}{listener="kv"} 3`)
       expect(text).toContain(`${series}{listener="s3"} 5`)
     }

@@ -1,7 +1,7 @@
 /**
  * Overload metrics of the S3 and KV listeners, read from their guards at
  * scrape time: requests in flight, queued and shed (by reason), in-flight
- * body bytes, open and refused connections, header timeouts and cut
+ * body bytes, open, refused and evicted connections, header timeouts and cut
  * trickling bodies. What an operator watches when a node is pushed past its
  * sustainable rate (docs/server.md, "Under overload").
  */
@@ -36,7 +36,8 @@ export const makeOverloadMetrics = (registry: Registry): OverloadMetrics => {
   gauge("cairn_overload_inflight_bytes", "Declared body bytes of the requests being served, per listener", (s) => s.inflightBytes)
   gauge("cairn_overload_queued_requests", "Requests waiting for admission, per listener", (s) => s.queued)
   gauge("cairn_overload_connections", "Open connections, per listener", (s) => s.connections)
-  counter("cairn_overload_connections_refused_total", "Connections closed on arrival because the listener had --max-connections open", (s) => s.connectionsRefused)
+  counter("cairn_overload_connections_refused_total", "Connections closed on arrival because the listener had --max-connections open, none of them idle", (s) => s.connectionsRefused)
+  counter("cairn_overload_connections_evicted_total", "Idle kept-alive connections closed to make room for a new one at --max-connections", (s) => s.idleEvicted)
   counter("cairn_overload_header_timeouts_total", "Connections closed because request headers did not arrive within --header-timeout-ms", (s) => s.headerTimeouts)
   counter("cairn_overload_slow_bodies_total", "Requests cut because their body arrived slower than --min-body-bytes-per-second", (s) => s.slowBodies)
   new Counter({
