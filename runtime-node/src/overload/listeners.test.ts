@@ -8,12 +8,12 @@
  * close, a counter), never for a duration.
  */
 import { Effect, Exit, Scope } from "effect"
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http"
-import { connect, type Socket } from "node:net"
+import type { IncomingMessage, ServerResponse } from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ADMIN, startTestS3, type TestS3 } from "../s3/harness.test-support.ts"
 import { signRequest } from "../s3/sign-request.ts"
 import { startKvListener } from "../server/kv-listener.ts"
+import { exchange, raw, trickle, until } from "./exchange.test-support.ts"
 import type { GuardStats } from "./guard.ts"
 import type { OverloadLimits } from "./limits.ts"
 
@@ -36,47 +36,8 @@ const limits = (overrides: Partial<OverloadLimits>): OverloadLimits => ({
   ...overrides
 })
 
-/** Polls (on the event loop, not a clock assertion) until `ready` holds. */
-const until = async (ready: () => boolean): Promise<void> => {
-  while (!ready()) await new Promise((r) => setTimeout(r, 5))
-}
-
-interface Answer {
-  readonly status: number
-  readonly headers: IncomingMessage["headers"]
-  readonly body: string
-}
-
-/** An HTTP exchange on its own connection; `body` is written by `send` (which may trickle) unless a string. */
-const exchange = (port: number, method: string, path: string, headers: Record<string, string>, send?: (write: (chunk: string) => boolean, end: () => void) => void) =>
-  new Promise<Answer>((resolve, reject) => {
-    const req = httpRequest({ host: "127.0.0.1", port, method, path, headers, agent: false }, (res) => {
-      let body = ""
-      res.setEncoding("utf8").on("data", (c: string) => (body += c)).on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
-    })
-    req.on("error", reject)
-    if (send === undefined) req.end()
-    else send((c) => req.write(c), () => req.end())
-  })
-
 const signed = (port: number, method: string, path: string, extra: Record<string, string> = {}) =>
   signRequest({ ...ADMIN, region: "us-east-1" }, { method, url: new URL(`http://127.0.0.1:${port}${path}`), headers: extra, unsignedPayload: true })
-
-/** A raw connection: what it received, and a promise of its close. */
-const raw = (port: number) => {
-  const socket: Socket = connect(port, "127.0.0.1")
-  const seen = { data: "" }
-  socket.setEncoding("utf8").on("data", (c: string) => (seen.data += c)).on("error", () => {})
-  const closed = new Promise<void>((r) => socket.once("close", () => r()))
-  const connected = new Promise<void>((r) => socket.once("connect", () => r()))
-  return { socket, seen, closed, connected }
-}
-
-/** Writes one byte of the body per tick until stopped: a client far below any sane rate. */
-const trickle = (write: (chunk: string) => boolean) => {
-  const timer = setInterval(() => write("x"), 50)
-  return () => clearInterval(timer)
-}
 
 describe("S3 listener under overload", () => {
   let s3: TestS3
