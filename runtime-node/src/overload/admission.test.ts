@@ -120,3 +120,18 @@ describe("admission", () => {
     expect(admission.stats().shed["queue-timeout"]).toBe(0)
   })
 })
+
+describe("admission under an adaptive limit", () => {
+  it("serves no more than a lowered limit, and serves waiters as soon as it is raised", () => {
+    const admission = makeAdmission({ ...limits, maxInflightRequests: 4, maxQueuedRequests: 4, maxClientInflight: 4 })
+    admission.setInflightLimit(1)
+    const a = offer(admission, "a").outcome
+    const b = offer(admission, "b").outcome
+    expect([a.admitted, b.admitted]).toEqual([true, false])
+    admission.setInflightLimit(2)
+    expect(b.admitted).toBe(true)
+    expect(admission.stats()).toMatchObject({ inflightLimit: 2, inflightRequests: 2, queued: 0 })
+    expect(() => admission.setInflightLimit(5)).toThrow()
+    expect(() => admission.setInflightLimit(0)).toThrow()
+  })
+})

@@ -11,6 +11,7 @@
  * The client is whatever key the listener passes (request-shape.ts: the
  * access key, else the remote address), known before the body is read.
  */
+import { assert } from "@cairn/core/invariant/invariant"
 import { ClientAccounts } from "./client-accounts.ts"
 import type { AdmissionLimits } from "./limits.ts"
 
@@ -19,6 +20,8 @@ export type ShedReason = "queue-full" | "queue-timeout" | "client-limit"
 export const shedReasons: ReadonlyArray<ShedReason> = ["queue-full", "queue-timeout", "client-limit"]
 
 export interface AdmissionStats {
+  /** The requests served at once now: `maxInflightRequests`, or less while the node is late (adaptive-limit.ts). */
+  readonly inflightLimit: number
   readonly inflightRequests: number
   readonly inflightBytes: number
   readonly queued: number
@@ -39,6 +42,8 @@ export interface Ticket {
 export interface Admission {
   /** Admits, queues or sheds the request; returns a cancel for a request whose client left while it waited. */
   readonly offer: (ticket: Ticket) => () => void
+  /** Lowers (or raises back) the requests served at once, within 1..`maxInflightRequests` (adaptive-limit.ts); raising it serves waiters. */
+  readonly setInflightLimit: (limit: number) => void
   readonly stats: () => AdmissionStats
 }
 
@@ -50,13 +55,14 @@ interface Waiter {
 
 export const makeAdmission = (limits: AdmissionLimits): Admission => {
   let inflight = 0
+  let inflightLimit = limits.maxInflightRequests
   let bytes = 0
   const clients = new ClientAccounts(limits)
   const queue: Array<Waiter> = []
   const shed: Record<ShedReason, number> = { "queue-full": 0, "queue-timeout": 0, "client-limit": 0 }
 
   // A body larger than the whole budget is served when nothing else holds bytes, rather than never.
-  const listenerFits = (charge: number) => inflight < limits.maxInflightRequests && (bytes === 0 || bytes + charge <= limits.maxInflightBytes)
+  const listenerFits = (charge: number) => inflight < inflightLimit && (bytes === 0 || bytes + charge <= limits.maxInflightBytes)
   const fits = (client: string, charge: number) => listenerFits(charge) && clients.fits(client, charge)
 
   const start = (ticket: Ticket, charge: number) => {
@@ -85,7 +91,7 @@ export const makeAdmission = (limits: AdmissionLimits): Admission => {
 
   /** Serves the waiters that now fit, oldest first. */
   function drain() {
-    for (let i = 0; i < queue.length && inflight < limits.maxInflightRequests;) {
+    for (let i = 0; i < queue.length && inflight < inflightLimit;) {
       const waiter = queue[i]!
       if (!fits(waiter.ticket.client, waiter.charge)) {
         i++
@@ -128,5 +134,12 @@ export const makeAdmission = (limits: AdmissionLimits): Admission => {
     return () => void unqueue(waiter)
   }
 
-  return { offer, stats: () => ({ inflightRequests: inflight, inflightBytes: bytes, queued: queue.length, shed: { ...shed } }) }
+  const setInflightLimit = (limit: number) => {
+    assert(Number.isInteger(limit) && limit >= 1 && limit <= limits.maxInflightRequests, "an in-flight limit outside 1..maxInflightRequests")
+    const raised = limit > inflightLimit
+    inflightLimit = limit
+    if (raised) drain()
+  }
+
+  return { offer, setInflightLimit, stats: () => ({ inflightLimit, inflightRequests: inflight, inflightBytes: bytes, queued: queue.length, shed: { ...shed } }) }
 }

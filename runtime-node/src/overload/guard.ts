@@ -9,13 +9,16 @@
  * - Node's own timeouts: `headersTimeout` (slowloris: the headers must
  *   arrive in time; the listener answers 408/RequestTimeout and closes) and
  *   `keepAliveTimeout` (an idle kept-alive connection closes);
- * - the body rate (body-rate.ts): a trickling body is cut.
+ * - the body rate (body-rate.ts): a trickling body is cut;
+ * - the adaptive limit (adaptive-limit.ts): while the event loop runs late
+ *   the listener serves fewer requests at once.
  *
  * The listener keeps its protocol: it says how a refusal is written
  * (`GuardAnswers`) and which requests bypass admission (the probes).
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import type { Socket } from "node:net"
+import { nextLimit, sampleLoopDelay } from "./adaptive-limit.ts"
 import { type AdmissionStats, makeAdmission, type Release, type ShedReason } from "./admission.ts"
 import { watchBodyRate } from "./body-rate.ts"
 import { ConnectionGuard, type ConnectionStats } from "./connection-guard.ts"
@@ -23,6 +26,8 @@ import type { OverloadLimits } from "./limits.ts"
 import { clientOf, declaredBytes } from "./request-shape.ts"
 
 export interface GuardStats extends AdmissionStats, ConnectionStats {
+  /** The event loop's last sampled delay, ms. */
+  readonly loopDelayMs: number
   readonly slowBodies: number
   readonly headerTimeouts: number
 }
@@ -45,6 +50,8 @@ export interface ListenerGuard {
   /** Counts a headers timeout (the listener sees it as a client error). */
   readonly countHeaderTimeout: () => void
   readonly stats: () => GuardStats
+  /** Stops sampling the event loop (the listener closed). */
+  readonly stop: () => void
 }
 
 export const makeListenerGuard = (limits: OverloadLimits, answers: GuardAnswers): ListenerGuard => {
@@ -52,6 +59,11 @@ export const makeListenerGuard = (limits: OverloadLimits, answers: GuardAnswers)
   const connections = new ConnectionGuard<Socket>(limits.maxConnections)
   let slowBodies = 0
   let headerTimeouts = 0
+  let inflightLimit = limits.maxInflightRequests
+  const sampler = sampleLoopDelay((delayMs) => {
+    const next = nextLimit(inflightLimit, delayMs, limits.maxInflightRequests)
+    if (next !== inflightLimit) admission.setInflightLimit(inflightLimit = next)
+  })
 
   const admit = (req: IncomingMessage, res: ServerResponse, serve: () => void) => {
     let release: Release | undefined
@@ -108,6 +120,7 @@ export const makeListenerGuard = (limits: OverloadLimits, answers: GuardAnswers)
     attach,
     admit,
     countHeaderTimeout: () => void headerTimeouts++,
-    stats: () => ({ ...admission.stats(), ...connections.stats(), slowBodies, headerTimeouts })
+    stats: () => ({ ...admission.stats(), ...connections.stats(), loopDelayMs: sampler.delayMs(), slowBodies, headerTimeouts }),
+    stop: sampler.stop
   }
 }

@@ -323,6 +323,7 @@ export const startS3Listener = (options: S3ListenerOptions): Effect.Effect<S3Lis
 
     const address = yield* Effect.acquireRelease(listen(server, options.address), () =>
       Effect.promise(async () => {
+        guard.stop()
         const closed = new Promise<void>((r) => server.close(() => r()))
         server.closeIdleConnections()
         const deadline = Date.now() + (options.drainMs ?? 10_000)

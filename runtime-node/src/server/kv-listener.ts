@@ -101,6 +101,7 @@ export const startKvListener = (options: KvListenerOptions): Effect.Effect<PeerA
   return Effect.acquireRelease(listen(http, options.address), () =>
     Effect.promise(async () => {
       log("info", "shutting down: no new requests", { inFlight: inFlight.size })
+      guard.stop()
       const closed = new Promise<void>((r) => http.close(() => r()))
       http.closeIdleConnections()
       const deadline = performance.now() + 10_000
