@@ -27,7 +27,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { Agent, request } from "node:http"
 import { connect, type Socket } from "node:net"
-import { tmpdir } from "node:os"
+import { getPriority, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { apiHeaders, type ApiCredentials } from "@cairn/runtime-node/server/api-credentials"
 import { cliMain } from "@cairn/runtime-node/server/local-cluster"
@@ -265,6 +265,12 @@ const probe = () => new Promise((resolve) => {
 })()
 `
 
+/** The machine's load while the test ran: others' processes share the cores, and under `nice` the node gets what they leave. */
+const machineLoad = () => {
+  const pressure = /avg60=([\d.]+)/.exec(readFileSync("/proc/pressure/cpu", "utf8"))?.[1] ?? "?"
+  return `load ${loadavg()[0]!.toFixed(1)}, cpu pressure ${pressure} %`
+}
+
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0)
 
 /** Samples /health (a separate process) and the node's RSS until stopped. */
@@ -341,6 +347,7 @@ export async function main(args: ReadonlyArray<string>): Promise<void> {
   // As many as the node serves at once (--max-inflight-requests): the rate it sustains when kept busy, not one throttled by the clients.
   const clients = arg(args, "--clients", 512)
   const tenantCount = arg(args, "--tenants", 16)
+  const before = machineLoad()
   const node = await startNode()
   try {
     const load: Load = { port: node.port, tenants: await createTenants(node.port, tenantCount), acked: new Set() }
@@ -371,6 +378,7 @@ export async function main(args: ReadonlyArray<string>): Promise<void> {
     const counters = await overloadCounters(node.port)
     const phaseOf = (t: number) => Object.entries(phases).filter(([, start]) => start <= t).pop()?.[0] ?? "start"
     const rows: Array<Row> = [
+      { measure: "machine before / after (1-min load average on the cores, /proc/pressure/cpu some avg60); nice of the node", figure: `${before} / ${machineLoad()}; nice ${getPriority(node.child.pid!)}`, bound: "-", met: null },
       { measure: "baseline: acked PUT/s (closed loop, the sustainable rate R)", figure: Math.round(baseline), bound: "-", met: null },
       { measure: "offered PUT/s (open loop)", figure: Math.round(over.offeredPerSecond), bound: `${multiple}x R = ${Math.round(multiple * baseline)}`, met: over.offeredPerSecond >= 0.9 * multiple * baseline },
       { measure: "acked PUT/s under overload", figure: Math.round(over.ackedPerSecond), bound: "-", met: null },
