@@ -18,7 +18,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import type { Socket } from "node:net"
-import { nextLimit, sampleLoopDelay } from "./adaptive-limit.ts"
+import { type LoopDelaySampler, nextLimit, sampleLoopDelay } from "./adaptive-limit.ts"
 import { type AdmissionStats, makeAdmission, type Release, type ShedReason } from "./admission.ts"
 import { watchBodyRate } from "./body-rate.ts"
 import { ConnectionGuard, type ConnectionStats } from "./connection-guard.ts"
@@ -43,14 +43,14 @@ export interface GuardAnswers {
 export interface ListenerGuard {
   /** Options for `createServer`: Node's own timeouts. */
   readonly serverOptions: { readonly headersTimeout: number; readonly keepAliveTimeout: number; readonly connectionsCheckingInterval: number }
-  /** Puts the connection cap on `server` and follows its connections from busy to idle. */
+  /** Puts the connection cap on `server`, follows its connections from busy to idle, and samples the loop while it listens. */
   readonly attach: (server: Server) => void
   /** Runs `serve` once the request is admitted (its hold ends when the response closes), or sheds it. */
   readonly admit: (req: IncomingMessage, res: ServerResponse, serve: () => void) => void
   /** Counts a headers timeout (the listener sees it as a client error). */
   readonly countHeaderTimeout: () => void
   readonly stats: () => GuardStats
-  /** Stops sampling the event loop (the listener closed). */
+  /** Stops sampling the event loop (also done when the server closes). */
   readonly stop: () => void
 }
 
@@ -60,10 +60,15 @@ export const makeListenerGuard = (limits: OverloadLimits, answers: GuardAnswers)
   let slowBodies = 0
   let headerTimeouts = 0
   let inflightLimit = limits.maxInflightRequests
-  const sampler = sampleLoopDelay((delayMs) => {
+  let sampler: LoopDelaySampler | undefined
+  const adapt = (delayMs: number) => {
     const next = nextLimit(inflightLimit, delayMs, limits.maxInflightRequests)
     if (next !== inflightLimit) admission.setInflightLimit(inflightLimit = next)
-  })
+  }
+  const stop = () => {
+    sampler?.stop()
+    sampler = undefined
+  }
 
   const admit = (req: IncomingMessage, res: ServerResponse, serve: () => void) => {
     let release: Release | undefined
@@ -90,6 +95,9 @@ export const makeListenerGuard = (limits: OverloadLimits, answers: GuardAnswers)
   }
 
   const attach = (server: Server) => {
+    // The loop is sampled while the server listens: a listener that failed to bind or closed leaves no timer behind.
+    server.once("listening", () => void (sampler ??= sampleLoopDelay(adapt)))
+    server.once("close", stop)
     server.on("connection", (socket: Socket) => {
       if (connections.opened(socket)) socket.once("close", () => connections.closed(socket))
     })
@@ -120,7 +128,7 @@ export const makeListenerGuard = (limits: OverloadLimits, answers: GuardAnswers)
     attach,
     admit,
     countHeaderTimeout: () => void headerTimeouts++,
-    stats: () => ({ ...admission.stats(), ...connections.stats(), loopDelayMs: sampler.delayMs(), slowBodies, headerTimeouts }),
-    stop: sampler.stop
+    stats: () => ({ ...admission.stats(), ...connections.stats(), loopDelayMs: sampler?.delayMs() ?? 0, slowBodies, headerTimeouts }),
+    stop
   }
 }

@@ -4,7 +4,8 @@
  * Retry-After) and serve again once the load is gone; `/health` answers
  * while the KV listener is saturated; a slowloris connection, an idle
  * kept-alive connection and a trickling body are closed; connections past
- * the cap are closed on arrival. Every wait is for an event (a response, a
+ * the cap are closed on arrival, or make an idle one close; the in-flight
+ * limit drops while the event loop is held and climbs back. Every wait is for an event (a response, a
  * close, a counter), never for a duration.
  */
 import { Effect, Exit, Scope } from "effect"
@@ -186,6 +187,17 @@ describe("KV listener under overload", () => {
     expect(JSON.parse(cut.body)).toMatchObject({ error: "request-timeout" })
     expect(stats().slowBodies).toBe(1)
   }, 4_000)
+
+  it("serves fewer at once while the event loop runs late, and climbs back once it does not", async () => {
+    await start({ maxInflightRequests: 64 })
+    await until(() => stats().inflightLimit === 64)
+    // Hold the loop far past the adaptive limit's target, as a node doing more than it sustains does.
+    const until300 = performance.now() + 300
+    while (performance.now() < until300);
+    await until(() => stats().inflightLimit < 64)
+    expect(stats().loopDelayMs).toBeGreaterThan(0)
+    await until(() => stats().inflightLimit === 64)
+  })
 
   it("closes connections beyond --max-connections as they arrive", async () => {
     await start({ maxConnections: 2 })
