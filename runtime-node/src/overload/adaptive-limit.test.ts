@@ -35,7 +35,7 @@ describe("adaptive limit", () => {
   it("keeps a tiny configured maximum and refuses a limit outside its bounds", () => {
     expect(nextLimit(1, 1000, 1)).toBe(1)
     expect(nextLimit(3, 1000, 3)).toBe(3)
-    expect(nextLimit(20, 1000, 32)).toBe(ADAPTIVE_MIN_INFLIGHT)
+    expect(nextLimit(ADAPTIVE_MIN_INFLIGHT + 10, 1000, 1024)).toBe(ADAPTIVE_MIN_INFLIGHT)
     expect(() => nextLimit(600, 0, 512)).toThrow()
   })
 
