@@ -1,32 +1,27 @@
 /**
  * Admission control for one listener: at most `maxInflightRequests` requests
  * and `maxInflightBytes` declared body bytes served at once, at most
- * `maxClientInflight` of them from one client, and a bounded FIFO wait queue
+ * `maxClientInflight` requests and `maxClientInflightBytes` bytes of them
+ * from one client (client-accounts.ts), and a bounded FIFO wait queue
  * (`maxQueuedRequests`, each waiting at most `queueTimeoutMs`). A request
  * that cannot be served or queued is shed at once, so that past its
  * sustainable rate a node answers "slow down" quickly instead of piling up
  * work, memory and sockets until it falls over.
  *
- * A client is whatever key the listener passes (the remote address): it is
- * known before any byte of the body is read or any signature is checked, and
- * cannot be forged over TCP, so an unauthenticated flood cannot spend another
- * client's share.
+ * The client is whatever key the listener passes (request-shape.ts: the
+ * access key, else the remote address), known before the body is read.
  */
 import { assert } from "@cairn/core/invariant/invariant"
-
-export interface AdmissionLimits {
-  readonly maxInflightRequests: number
-  readonly maxInflightBytes: number
-  readonly maxClientInflight: number
-  readonly maxQueuedRequests: number
-  readonly queueTimeoutMs: number
-}
+import { ClientAccounts } from "./client-accounts.ts"
+import type { AdmissionLimits } from "./limits.ts"
 
 /** Why a request was refused: the queue was full, it waited too long, or its client already has its share queued. */
 export type ShedReason = "queue-full" | "queue-timeout" | "client-limit"
 export const shedReasons: ReadonlyArray<ShedReason> = ["queue-full", "queue-timeout", "client-limit"]
 
 export interface AdmissionStats {
+  /** The requests served at once now: `maxInflightRequests`, or less while the node is late (adaptive-limit.ts). */
+  readonly inflightLimit: number
   readonly inflightRequests: number
   readonly inflightBytes: number
   readonly queued: number
@@ -38,7 +33,7 @@ export type Release = () => void
 
 export interface Ticket {
   readonly client: string
-  /** Declared body bytes (Content-Length; 0 when none). */
+  /** Declared body bytes (request-shape.ts `declaredBytes`). */
   readonly bytes: number
   readonly admit: (release: Release) => void
   readonly shed: (reason: ShedReason) => void
@@ -47,6 +42,8 @@ export interface Ticket {
 export interface Admission {
   /** Admits, queues or sheds the request; returns a cancel for a request whose client left while it waited. */
   readonly offer: (ticket: Ticket) => () => void
+  /** Lowers (or raises back) the requests served at once, within 1..`maxInflightRequests` (adaptive-limit.ts); raising it serves waiters. */
+  readonly setInflightLimit: (limit: number) => void
   readonly stats: () => AdmissionStats
 }
 
@@ -58,34 +55,27 @@ interface Waiter {
 
 export const makeAdmission = (limits: AdmissionLimits): Admission => {
   let inflight = 0
+  let inflightLimit = limits.maxInflightRequests
   let bytes = 0
-  const clientInflight = new Map<string, number>()
-  const clientQueued = new Map<string, number>()
+  const clients = new ClientAccounts(limits)
   const queue: Array<Waiter> = []
   const shed: Record<ShedReason, number> = { "queue-full": 0, "queue-timeout": 0, "client-limit": 0 }
 
-  const bump = (map: Map<string, number>, client: string, by: 1 | -1) => {
-    const n = (map.get(client) ?? 0) + by
-    assert(n >= 0, "a client's admission count went negative")
-    if (n === 0) map.delete(client)
-    else map.set(client, n)
-  }
   // A body larger than the whole budget is served when nothing else holds bytes, rather than never.
-  const fits = (client: string, charge: number) =>
-    inflight < limits.maxInflightRequests && (bytes === 0 || bytes + charge <= limits.maxInflightBytes) &&
-    (clientInflight.get(client) ?? 0) < limits.maxClientInflight
+  const listenerFits = (charge: number) => inflight < inflightLimit && (bytes === 0 || bytes + charge <= limits.maxInflightBytes)
+  const fits = (client: string, charge: number) => listenerFits(charge) && clients.fits(client, charge)
 
   const start = (ticket: Ticket, charge: number) => {
     inflight++
     bytes += charge
-    bump(clientInflight, ticket.client, 1)
+    clients.start(ticket.client, charge)
     let released = false
     ticket.admit(() => {
       if (released) return
       released = true
       inflight--
       bytes -= charge
-      bump(clientInflight, ticket.client, -1)
+      clients.finish(ticket.client, charge)
       drain()
     })
   }
@@ -94,14 +84,14 @@ export const makeAdmission = (limits: AdmissionLimits): Admission => {
     const i = queue.indexOf(waiter)
     if (i < 0) return false
     queue.splice(i, 1)
-    bump(clientQueued, waiter.ticket.client, -1)
+    clients.dequeue(waiter.ticket.client)
     if (waiter.timer !== undefined) clearTimeout(waiter.timer)
     return true
   }
 
   /** Serves the waiters that now fit, oldest first. */
   function drain() {
-    for (let i = 0; i < queue.length && inflight < limits.maxInflightRequests;) {
+    for (let i = 0; i < queue.length && inflight < inflightLimit;) {
       const waiter = queue[i]!
       if (!fits(waiter.ticket.client, waiter.charge)) {
         i++
@@ -113,7 +103,12 @@ export const makeAdmission = (limits: AdmissionLimits): Admission => {
   }
 
   // Waiters held back by the listener's limits (not just by their own client's) go before a newcomer.
-  const othersWaiting = () => queue.some((w) => (clientInflight.get(w.ticket.client) ?? 0) < limits.maxClientInflight)
+  const othersWaiting = () => queue.length > 0 && queue.some((w) => clients.fits(w.ticket.client, w.charge))
+
+  const refuse = (ticket: Ticket, reason: ShedReason) => {
+    shed[reason]++
+    ticket.shed(reason)
+  }
 
   const offer = (ticket: Ticket): () => void => {
     const charge = Math.min(Math.max(0, ticket.bytes), limits.maxInflightBytes)
@@ -121,22 +116,30 @@ export const makeAdmission = (limits: AdmissionLimits): Admission => {
       start(ticket, charge)
       return () => {}
     }
-    const refuse = (reason: ShedReason) => {
-      shed[reason]++
-      ticket.shed(reason)
+    if (!clients.mayQueue(ticket.client)) {
+      refuse(ticket, "client-limit")
       return () => {}
     }
-    if ((clientQueued.get(ticket.client) ?? 0) >= limits.maxClientInflight) return refuse("client-limit")
-    if (queue.length >= limits.maxQueuedRequests) return refuse("queue-full")
+    if (queue.length >= limits.maxQueuedRequests) {
+      refuse(ticket, "queue-full")
+      return () => {}
+    }
     const waiter: Waiter = { ticket, charge, timer: undefined }
     queue.push(waiter)
-    bump(clientQueued, ticket.client, 1)
+    clients.enqueue(ticket.client)
     waiter.timer = setTimeout(() => {
-      if (unqueue(waiter)) refuse("queue-timeout")
+      if (unqueue(waiter)) refuse(ticket, "queue-timeout")
     }, limits.queueTimeoutMs)
     waiter.timer.unref()
     return () => void unqueue(waiter)
   }
 
-  return { offer, stats: () => ({ inflightRequests: inflight, inflightBytes: bytes, queued: queue.length, shed: { ...shed } }) }
+  const setInflightLimit = (limit: number) => {
+    assert(Number.isInteger(limit) && limit >= 1 && limit <= limits.maxInflightRequests, "an in-flight limit outside 1..maxInflightRequests")
+    const raised = limit > inflightLimit
+    inflightLimit = limit
+    if (raised) drain()
+  }
+
+  return { offer, setInflightLimit, stats: () => ({ inflightLimit, inflightRequests: inflight, inflightBytes: bytes, queued: queue.length, shed: { ...shed } }) }
 }

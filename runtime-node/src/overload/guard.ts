@@ -1,46 +1,33 @@
 /**
  * A listener's defence against overload and slow clients, around a
- * node:http server: admission (admission.ts) for each request, and for
- * connections Node's own limits — `maxConnections` (beyond it a new
- * connection is closed at once), `headersTimeout` (slowloris: the headers
- * must arrive in time; Node answers 408 and closes), `keepAliveTimeout` (an
- * idle kept-alive connection closes) — plus a check Node lacks: a request
- * body that trickles in slower than `minBodyBytesPerSecond` over a window of
- * `headerTimeoutMs` is cut with the listener's error. The body rate is only
- * judged while the server is waiting for it (its buffer empty), so a server
- * slow to consume never blames the client.
+ * node:http server, put together from one piece per idea:
+ *
+ * - admission (admission.ts, client-accounts.ts): each request is served,
+ *   queued or shed by the listener's and its client's limits;
+ * - the connection cap (connection-guard.ts): beyond `maxConnections` the
+ *   oldest idle connection is closed, or else the newcomer;
+ * - Node's own timeouts: `headersTimeout` (slowloris: the headers must
+ *   arrive in time; the listener answers 408/RequestTimeout and closes) and
+ *   `keepAliveTimeout` (an idle kept-alive connection closes);
+ * - the body rate (body-rate.ts): a trickling body is cut;
+ * - the adaptive limit (adaptive-limit.ts): while the event loop runs late
+ *   the listener serves fewer requests at once.
+ *
+ * The listener keeps its protocol: it says how a refusal is written
+ * (`GuardAnswers`) and which requests bypass admission (the probes).
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import type { Socket } from "node:net"
-import { type AdmissionLimits, type AdmissionStats, makeAdmission, type Release, type ShedReason } from "./admission.ts"
+import { type LoopDelaySampler, nextLimit, sampleLoopDelay } from "./adaptive-limit.ts"
+import { type AdmissionStats, makeAdmission, type Release, type ShedReason } from "./admission.ts"
+import { watchBodyRate } from "./body-rate.ts"
+import { ConnectionGuard, type ConnectionStats } from "./connection-guard.ts"
+import type { OverloadLimits } from "./limits.ts"
+import { clientOf, declaredBytes } from "./request-shape.ts"
 
-export interface OverloadLimits extends AdmissionLimits {
-  /** Open connections per listener; more are closed as they arrive. */
-  readonly maxConnections: number
-  /** A request's headers must arrive within this; also the window the body rate is judged over. */
-  readonly headerTimeoutMs: number
-  /** An idle kept-alive connection is closed after this. */
-  readonly idleTimeoutMs: number
-  /** A body arriving slower than this (bytes per second, over a header-timeout window) is cut. */
-  readonly minBodyBytesPerSecond: number
-}
-
-/** The defaults (docs/server.md, "Under overload"). */
-export const defaultOverloadLimits: OverloadLimits = {
-  maxInflightRequests: 512,
-  maxInflightBytes: 1024 * 1024 * 1024,
-  maxClientInflight: 128,
-  maxQueuedRequests: 1024,
-  queueTimeoutMs: 2000,
-  maxConnections: 10_000,
-  headerTimeoutMs: 10_000,
-  idleTimeoutMs: 30_000,
-  minBodyBytesPerSecond: 1024
-}
-
-export interface GuardStats extends AdmissionStats {
-  readonly connections: number
-  readonly connectionsRefused: number
+export interface GuardStats extends AdmissionStats, ConnectionStats {
+  /** The event loop's last sampled delay, ms. */
+  readonly loopDelayMs: number
   readonly slowBodies: number
   readonly headerTimeouts: number
 }
@@ -56,51 +43,31 @@ export interface GuardAnswers {
 export interface ListenerGuard {
   /** Options for `createServer`: Node's own timeouts. */
   readonly serverOptions: { readonly headersTimeout: number; readonly keepAliveTimeout: number; readonly connectionsCheckingInterval: number }
-  /** Sets the connection cap and counts connections on `server`. */
+  /** Puts the connection cap on `server`, follows its connections from busy to idle, and samples the loop while it listens. */
   readonly attach: (server: Server) => void
   /** Runs `serve` once the request is admitted (its hold ends when the response closes), or sheds it. */
   readonly admit: (req: IncomingMessage, res: ServerResponse, serve: () => void) => void
   /** Counts a headers timeout (the listener sees it as a client error). */
   readonly countHeaderTimeout: () => void
   readonly stats: () => GuardStats
-}
-
-/** The seconds a shed client is told to wait. */
-export const RETRY_AFTER_SECONDS = 1
-
-const declaredBytes = (req: IncomingMessage): number => {
-  const n = Number(req.headers["content-length"] ?? "0")
-  return Number.isFinite(n) && n > 0 ? n : 0
+  /** Stops sampling the event loop (also done when the server closes). */
+  readonly stop: () => void
 }
 
 export const makeListenerGuard = (limits: OverloadLimits, answers: GuardAnswers): ListenerGuard => {
   const admission = makeAdmission(limits)
-  let connections = 0
-  let connectionsRefused = 0
+  const connections = new ConnectionGuard<Socket>(limits.maxConnections)
   let slowBodies = 0
   let headerTimeouts = 0
-
-  /** Cuts a body that arrives too slowly while the server waits for it; stops when the request ends. */
-  const watchBody = (req: IncomingMessage, res: ServerResponse) => {
-    if (req.complete || (declaredBytes(req) === 0 && req.headers["transfer-encoding"] === undefined)) return
-    const socket: Socket = req.socket
-    const floor = (limits.minBodyBytesPerSecond * limits.headerTimeoutMs) / 1000
-    let seen = socket.bytesRead
-    const timer = setInterval(() => {
-      const now = socket.bytesRead
-      const waiting = req.readableLength === 0
-      if (!req.complete && waiting && now - seen < floor) {
-        slowBodies++
-        clearInterval(timer)
-        answers.slowBody(req, res)
-        return
-      }
-      seen = now
-    }, limits.headerTimeoutMs)
-    timer.unref()
-    const stop = () => clearInterval(timer)
-    req.once("end", stop)
-    res.once("close", stop)
+  let inflightLimit = limits.maxInflightRequests
+  let sampler: LoopDelaySampler | undefined
+  const adapt = (delayMs: number) => {
+    const next = nextLimit(inflightLimit, delayMs, limits.maxInflightRequests)
+    if (next !== inflightLimit) admission.setInflightLimit(inflightLimit = next)
+  }
+  const stop = () => {
+    sampler?.stop()
+    sampler = undefined
   }
 
   const admit = (req: IncomingMessage, res: ServerResponse, serve: () => void) => {
@@ -111,13 +78,16 @@ export const makeListenerGuard = (limits: OverloadLimits, answers: GuardAnswers)
       release?.()
     })
     cancel = admission.offer({
-      client: req.socket.remoteAddress ?? "unknown",
+      client: clientOf(req),
       bytes: declaredBytes(req),
       admit: (r) => {
         release = r
         // The client left while it waited: nothing to serve.
         if (res.destroyed || res.writableEnded) return r()
-        watchBody(req, res)
+        watchBodyRate(limits, req, res, () => {
+          slowBodies++
+          answers.slowBody(req, res)
+        })
         serve()
       },
       shed: (reason) => answers.shed(req, res, reason)
@@ -125,12 +95,27 @@ export const makeListenerGuard = (limits: OverloadLimits, answers: GuardAnswers)
   }
 
   const attach = (server: Server) => {
-    server.maxConnections = limits.maxConnections
+    // The loop is sampled while the server listens: a listener that failed to bind or closed leaves no timer behind.
+    server.once("listening", () => void (sampler ??= sampleLoopDelay(adapt)))
+    server.once("close", stop)
     server.on("connection", (socket: Socket) => {
-      connections++
-      socket.once("close", () => connections--)
+      if (connections.opened(socket)) socket.once("close", () => connections.closed(socket))
     })
-    server.on("drop", () => connectionsRefused++)
+    // Requests in progress per connection (pipelining may overlap them): idle when none is.
+    const busy = new WeakMap<Socket, number>()
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      const socket = req.socket
+      const n = busy.get(socket)
+      // A TLS socket is not the TCP socket counted on "connection": forget it when it closes.
+      if (n === undefined) socket.once("close", () => connections.becameBusy(socket))
+      busy.set(socket, (n ?? 0) + 1)
+      connections.becameBusy(socket)
+      res.once("finish", () => {
+        const left = (busy.get(socket) ?? 1) - 1
+        busy.set(socket, left)
+        if (left === 0 && res.shouldKeepAlive && !socket.destroyed) connections.becameIdle(socket)
+      })
+    })
   }
 
   return {
@@ -143,6 +128,7 @@ export const makeListenerGuard = (limits: OverloadLimits, answers: GuardAnswers)
     attach,
     admit,
     countHeaderTimeout: () => void headerTimeouts++,
-    stats: () => ({ ...admission.stats(), connections, connectionsRefused, slowBodies, headerTimeouts })
+    stats: () => ({ ...admission.stats(), ...connections.stats(), loopDelayMs: sampler?.delayMs() ?? 0, slowBodies, headerTimeouts }),
+    stop
   }
 }

@@ -4,17 +4,19 @@
  * Retry-After) and serve again once the load is gone; `/health` answers
  * while the KV listener is saturated; a slowloris connection, an idle
  * kept-alive connection and a trickling body are closed; connections past
- * the cap are closed on arrival. Every wait is for an event (a response, a
+ * the cap are closed on arrival, or make an idle one close; the in-flight
+ * limit drops while the event loop is held and climbs back. Every wait is for an event (a response, a
  * close, a counter), never for a duration.
  */
 import { Effect, Exit, Scope } from "effect"
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http"
-import { connect, type Socket } from "node:net"
+import type { IncomingMessage, ServerResponse } from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ADMIN, startTestS3, type TestS3 } from "../s3/harness.test-support.ts"
 import { signRequest } from "../s3/sign-request.ts"
 import { startKvListener } from "../server/kv-listener.ts"
-import type { GuardStats, OverloadLimits } from "./guard.ts"
+import { exchange, raw, trickle, until } from "./exchange.test-support.ts"
+import type { GuardStats } from "./guard.ts"
+import type { OverloadLimits } from "./limits.ts"
 
 const closers: Array<() => Promise<void>> = []
 afterAll(async () => {
@@ -25,6 +27,7 @@ const limits = (overrides: Partial<OverloadLimits>): OverloadLimits => ({
   maxInflightRequests: 1,
   maxInflightBytes: 1 << 30,
   maxClientInflight: 4,
+  maxClientInflightBytes: 1 << 30,
   maxQueuedRequests: 1,
   queueTimeoutMs: 60_000,
   maxConnections: 100,
@@ -34,47 +37,8 @@ const limits = (overrides: Partial<OverloadLimits>): OverloadLimits => ({
   ...overrides
 })
 
-/** Polls (on the event loop, not a clock assertion) until `ready` holds. */
-const until = async (ready: () => boolean): Promise<void> => {
-  while (!ready()) await new Promise((r) => setTimeout(r, 5))
-}
-
-interface Answer {
-  readonly status: number
-  readonly headers: IncomingMessage["headers"]
-  readonly body: string
-}
-
-/** An HTTP exchange on its own connection; `body` is written by `send` (which may trickle) unless a string. */
-const exchange = (port: number, method: string, path: string, headers: Record<string, string>, send?: (write: (chunk: string) => boolean, end: () => void) => void) =>
-  new Promise<Answer>((resolve, reject) => {
-    const req = httpRequest({ host: "127.0.0.1", port, method, path, headers, agent: false }, (res) => {
-      let body = ""
-      res.setEncoding("utf8").on("data", (c: string) => (body += c)).on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
-    })
-    req.on("error", reject)
-    if (send === undefined) req.end()
-    else send((c) => req.write(c), () => req.end())
-  })
-
 const signed = (port: number, method: string, path: string, extra: Record<string, string> = {}) =>
   signRequest({ ...ADMIN, region: "us-east-1" }, { method, url: new URL(`http://127.0.0.1:${port}${path}`), headers: extra, unsignedPayload: true })
-
-/** A raw connection: what it received, and a promise of its close. */
-const raw = (port: number) => {
-  const socket: Socket = connect(port, "127.0.0.1")
-  const seen = { data: "" }
-  socket.setEncoding("utf8").on("data", (c: string) => (seen.data += c)).on("error", () => {})
-  const closed = new Promise<void>((r) => socket.once("close", () => r()))
-  const connected = new Promise<void>((r) => socket.once("connect", () => r()))
-  return { socket, seen, closed, connected }
-}
-
-/** Writes one byte of the body per tick until stopped: a client far below any sane rate. */
-const trickle = (write: (chunk: string) => boolean) => {
-  const timer = setInterval(() => write("x"), 50)
-  return () => clearInterval(timer)
-}
 
 describe("S3 listener under overload", () => {
   let s3: TestS3
@@ -181,6 +145,26 @@ describe("KV listener under overload", () => {
     expect((await exchange(port, "GET", "/other", {})).status).toBe(200)
   })
 
+  it("keeps the connection of a shed request with a small body, closes it when a large body is still to come", async () => {
+    await start({ maxQueuedRequests: 0 })
+    const held = exchange(port, "GET", "/hold", {})
+    await until(() => stats().inflightRequests === 1)
+    const small = raw(port)
+    small.socket.write("PUT /v1/kv/a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\nabc")
+    await until(() => small.seen.data.includes("slow-down"))
+    expect(small.seen.data).toMatch(/^HTTP\/1.1 503/)
+    small.socket.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    await until(() => small.seen.data.endsWith("ok"))
+    const large = raw(port)
+    large.socket.write(`PUT /v1/kv/b HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${1 << 20}\r\n\r\n`)
+    await large.closed
+    expect(large.seen.data).toMatch(/^HTTP\/1.1 503/)
+    expect(small.socket.destroyed).toBe(false)
+    small.socket.destroy()
+    gates.shift()!()
+    await held
+  })
+
   it("closes an idle kept-alive connection, a slowloris one, and a trickling body", async () => {
     await start({ maxInflightRequests: 8, headerTimeoutMs: 200, idleTimeoutMs: 100, minBodyBytesPerSecond: 1000 })
     const idle = raw(port)
@@ -204,6 +188,17 @@ describe("KV listener under overload", () => {
     expect(stats().slowBodies).toBe(1)
   }, 4_000)
 
+  it("serves fewer at once while the event loop runs late, and climbs back once it does not", async () => {
+    await start({ maxInflightRequests: 256 })
+    await until(() => stats().inflightLimit === 256)
+    // Hold the loop far past the adaptive limit's target, as a node doing more than it sustains does.
+    const until300 = performance.now() + 300
+    while (performance.now() < until300);
+    await until(() => stats().inflightLimit < 256)
+    expect(stats().loopDelayMs).toBeGreaterThan(0)
+    await until(() => stats().inflightLimit === 256)
+  })
+
   it("closes connections beyond --max-connections as they arrive", async () => {
     await start({ maxConnections: 2 })
     const kept = [raw(port), raw(port)]
@@ -213,5 +208,19 @@ describe("KV listener under overload", () => {
     expect(extra.seen.data).toBe("")
     expect(stats().connectionsRefused).toBe(1)
     for (const c of kept) c.socket.destroy()
+  })
+
+  it("at --max-connections closes the oldest idle kept-alive connection to let a newcomer in", async () => {
+    await start({ maxConnections: 2 })
+    const idle = raw(port)
+    idle.socket.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    await until(() => idle.seen.data.includes("ok"))
+    const busy = raw(port)
+    await until(() => stats().connections === 2)
+    const probe = await exchange(port, "GET", "/health", {})
+    expect(probe).toMatchObject({ status: 200, body: "ok" })
+    await idle.closed
+    expect(stats()).toMatchObject({ idleEvicted: 1, connectionsRefused: 0 })
+    busy.socket.destroy()
   })
 })

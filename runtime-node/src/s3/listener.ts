@@ -27,7 +27,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from "node:https"
 import type { Socket } from "node:net"
 import { log } from "../log/log.ts"
-import { defaultOverloadLimits, type GuardStats, makeListenerGuard, type OverloadLimits, RETRY_AFTER_SECONDS } from "../overload/guard.ts"
+import { type GuardStats, makeListenerGuard } from "../overload/guard.ts"
+import { defaultOverloadLimits, LISTEN_BACKLOG, type OverloadLimits, RETRY_AFTER_SECONDS, SHED_KEEP_ALIVE_BODY_BYTES } from "../overload/limits.ts"
+import { unreadBodyBytes } from "../overload/request-shape.ts"
 import { logExchange, type S3Exchange } from "./exchange.ts"
 
 export class S3ListenerError extends Data.TaggedError("S3ListenerError")<{ readonly message: string }> {}
@@ -149,8 +151,9 @@ const rawError = (status: number, code: "RequestHeaderSectionTooLarge" | "Invali
 
 /**
  * The guard's refusals, in S3's words: `SlowDown` (503, Retry-After) for a
- * shed request, `RequestTimeout` for a body that trickles. A body left
- * unread closes the connection once answered.
+ * shed request, `RequestTimeout` for a body that trickles. A refusal
+ * closes the connection when more than a small body is left unread (Node
+ * reads and drops a small one: cheaper than the client reconnecting).
  */
 const guardRefusal = (req: IncomingMessage, res: ServerResponse, error: S3Error, status: number): void => {
   if (res.headersSent || res.destroyed) {
@@ -162,8 +165,8 @@ const guardRefusal = (req: IncomingMessage, res: ServerResponse, error: S3Error,
   const xml = errorXml(error, path, requestId)
   const headers: Record<string, string> = { "content-type": "application/xml", "content-length": String(Buffer.byteLength(xml)), "x-amz-request-id": requestId }
   for (const [name, value] of error.headers ?? []) headers[name] = value
-  const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? "0") > 0
-  if (hasBody && !req.complete) headers.connection = "close"
+  const unread = unreadBodyBytes(req)
+  if (unread > 0 && (status !== 503 || unread > SHED_KEEP_ALIVE_BODY_BYTES)) headers.connection = "close"
   res.writeHead(status, headers)
   res.end(xml)
   if (headers.connection === "close") res.once("finish", () => req.socket.destroySoon())
@@ -177,7 +180,7 @@ const listen = (server: Server, address: S3ListenerOptions["address"]): Effect.E
   Effect.callback<{ host: string; port: number }, S3ListenerError>((resume) => {
     const failed = (e: Error) => resume(Effect.fail(new S3ListenerError({ message: `cannot listen on ${address.host}:${address.port} for S3: ${e.message}` })))
     server.once("error", failed)
-    server.listen(address.port, address.host, () => {
+    server.listen(address.port, address.host, LISTEN_BACKLOG, () => {
       server.off("error", failed)
       const bound = server.address()
       resume(Effect.succeed(typeof bound === "object" && bound !== null ? { host: address.host, port: bound.port } : { ...address }))
@@ -320,6 +323,7 @@ export const startS3Listener = (options: S3ListenerOptions): Effect.Effect<S3Lis
 
     const address = yield* Effect.acquireRelease(listen(server, options.address), () =>
       Effect.promise(async () => {
+        guard.stop()
         const closed = new Promise<void>((r) => server.close(() => r()))
         server.closeIdleConnections()
         const deadline = Date.now() + (options.drainMs ?? 10_000)

@@ -10,7 +10,7 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { parsePeerList, rawFromEnv, rawFromFile, rawFromFlags, resolveConfig, ServerConfigError, type ServerConfig } from "./config.ts"
 import { cliMain } from "./local-cluster.ts"
-import { defaultOverloadLimits } from "../overload/guard.ts"
+import { defaultOverloadLimits } from "../overload/limits.ts"
 
 const ok = (c: ServerConfig | ServerConfigError): ServerConfig => {
   if (c instanceof ServerConfigError) throw new Error(`unexpected config error: ${c.message}`)

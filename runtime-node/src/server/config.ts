@@ -13,7 +13,7 @@ import type { PeerAddress } from "../network/tcp-network.ts"
 import { type AccessLogTarget, parseAccessLogTarget } from "./access-log.ts"
 import { ZONE_NAME } from "./zones.ts"
 import type { LogLevel } from "../log/log.ts"
-import { defaultOverloadLimits, type OverloadLimits } from "../overload/guard.ts"
+import { defaultOverloadLimits, type OverloadLimits } from "../overload/limits.ts"
 
 export class ServerConfigError extends Data.TaggedError("ServerConfigError")<{
   readonly message: string
@@ -102,6 +102,7 @@ const keys = [
   "maxInflightRequests",
   "maxInflightBytes",
   "maxClientInflight",
+  "maxClientInflightBytes",
   "maxQueuedRequests",
   "queueTimeoutMs",
   "maxConnections",
@@ -110,7 +111,7 @@ const keys = [
   "minBodyBytesPerSecond"
 ] as const
 /** The settings of `OverloadLimits`, one flag each. */
-const overloadKeys = ["maxInflightRequests", "maxInflightBytes", "maxClientInflight", "maxQueuedRequests", "queueTimeoutMs", "maxConnections", "headerTimeoutMs", "idleTimeoutMs", "minBodyBytesPerSecond"] as const
+const overloadKeys = ["maxInflightRequests", "maxInflightBytes", "maxClientInflight", "maxClientInflightBytes", "maxQueuedRequests", "queueTimeoutMs", "maxConnections", "headerTimeoutMs", "idleTimeoutMs", "minBodyBytesPerSecond"] as const
 type Key = (typeof keys)[number]
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
@@ -256,6 +257,7 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   maxInflightRequests: PositiveCount,
   maxInflightBytes: PositiveCount,
   maxClientInflight: PositiveCount,
+  maxClientInflightBytes: PositiveCount,
   maxQueuedRequests: PositiveCount,
   queueTimeoutMs: PositiveCount,
   maxConnections: PositiveCount,
@@ -299,6 +301,7 @@ const FileShape = Schema.Struct({
   maxInflightRequests: Schema.optionalKey(Scalar),
   maxInflightBytes: Schema.optionalKey(Scalar),
   maxClientInflight: Schema.optionalKey(Scalar),
+  maxClientInflightBytes: Schema.optionalKey(Scalar),
   maxQueuedRequests: Schema.optionalKey(Scalar),
   queueTimeoutMs: Schema.optionalKey(Scalar),
   maxConnections: Schema.optionalKey(Scalar),

@@ -206,7 +206,6 @@ export const makeApiHandler = (ctx: ApiContext) => {
   /** Answers the request; returns the body bytes sent. */
   const route = (req: IncomingMessage, res: ServerResponse, url: URL, span: Tracer.Span): Effect.Effect<number, unknown> => {
     const path = url.pathname
-    if (path === "/health") return Effect.sync(() => send(req, res, jsonResponse(200, { status: "ok" })))
     if (path === "/ready") {
       return Effect.map(kv.raft.status, (s) => {
         const ready = s.leader !== undefined && s.applied >= s.commit
@@ -234,6 +233,9 @@ export const makeApiHandler = (ctx: ApiContext) => {
     const url = requestUrl(req.url ?? "/")
     const label = routeLabel(url.pathname)
     const { finish, failed } = exchangeOf(metrics, req, res, url, label)
+    // The liveness probe is answered here, not on a fiber: under overload the Effect scheduler has thousands of
+    // request fibers queued, and a probe waiting behind them would call a busy node dead (docs/server.md, "Under overload").
+    if (url.pathname === "/health") return void finish(200, send(req, res, jsonResponse(200, { status: "ok" })))
     const serve = (span: Tracer.Span): Effect.Effect<number> =>
       route(req, res, url, span).pipe(
         Effect.map((bytes) => finish(res.statusCode, bytes)),

@@ -18,7 +18,9 @@ import { Data, Effect, type Scope } from "effect"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
 import { log } from "../log/log.ts"
-import { defaultOverloadLimits, type GuardStats, makeListenerGuard, type OverloadLimits, RETRY_AFTER_SECONDS } from "../overload/guard.ts"
+import { type GuardStats, makeListenerGuard } from "../overload/guard.ts"
+import { defaultOverloadLimits, LISTEN_BACKLOG, type OverloadLimits, RETRY_AFTER_SECONDS, SHED_KEEP_ALIVE_BODY_BYTES } from "../overload/limits.ts"
+import { isProbe, unreadBodyBytes } from "../overload/request-shape.ts"
 import type { PeerAddress } from "../network/tcp-network.ts"
 import { formatHostPort } from "./config.ts"
 
@@ -40,16 +42,10 @@ const MALFORMED = "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\
 
 const TIMEOUT = "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{\"error\":\"request-timeout\",\"message\":\"the request headers did not arrive in time\"}\n"
 
-/** The probes: never shed, so a busy node is not taken for a dead one. */
-const bypassesLimits = (req: IncomingMessage): boolean => {
-  const path = (req.url ?? "/").split("?")[0]
-  return path === "/health" || path === "/ready"
-}
+/** A shed request keeps its connection unless a large body is still to come (Node reads and drops a small one). */
+const closesAfterShed = (req: IncomingMessage): boolean => unreadBodyBytes(req) > SHED_KEEP_ALIVE_BODY_BYTES
 
-const hasUnreadBody = (req: IncomingMessage): boolean =>
-  !req.complete && (req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? "0") > 0)
-
-/** Writes one of the guard's refusals (core's error table); a refusal that leaves a body unread closes the connection. */
+/** Writes one of the guard's refusals (core's error table); one that says `connection: close` closes the connection. */
 const refuse = (req: IncomingMessage, res: ServerResponse, response: KvApiResponseHead): void => {
   if (res.headersSent || res.destroyed) {
     res.destroy()
@@ -66,7 +62,7 @@ const listen = (server: Server, address: PeerAddress): Effect.Effect<PeerAddress
   Effect.callback<PeerAddress, KvListenerError>((resume) => {
     const failed = (e: Error) => resume(Effect.fail(new KvListenerError({ message: `cannot listen on --api-listen ${formatHostPort(address)}: ${e.message}` })))
     server.once("error", failed)
-    server.listen(address.port, address.host, () => {
+    server.listen(address.port, address.host, LISTEN_BACKLOG, () => {
       server.off("error", failed)
       const bound = server.address()
       resume(Effect.succeed(typeof bound === "object" && bound !== null ? { host: address.host, port: bound.port } : address))
@@ -78,7 +74,7 @@ export const startKvListener = (options: KvListenerOptions): Effect.Effect<PeerA
   const inFlight = new Set<object>()
   const limits = options.limits ?? defaultOverloadLimits
   const guard = makeListenerGuard(limits, {
-    shed: (req, res) => refuse(req, res, errorResponse(new OverloadedError({ retryAfterSeconds: RETRY_AFTER_SECONDS, closeConnection: hasUnreadBody(req) }))),
+    shed: (req, res) => refuse(req, res, errorResponse(new OverloadedError({ retryAfterSeconds: RETRY_AFTER_SECONDS, closeConnection: closesAfterShed(req) }))),
     slowBody: (req, res) =>
       refuse(req, res, errorResponse(new RequestTimeoutError({ message: `the request body arrived slower than ${limits.minBodyBytesPerSecond} bytes/s` })))
   })
@@ -90,7 +86,7 @@ export const startKvListener = (options: KvListenerOptions): Effect.Effect<PeerA
     options.handler(req, res)
   }
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    if (bypassesLimits(req)) serve(req, res)
+    if (isProbe(req)) serve(req, res)
     else guard.admit(req, res, () => serve(req, res))
   }
   const httpOptions = { ...guard.serverOptions, requestTimeout: Math.max(30_000, limits.headerTimeoutMs) }
@@ -105,6 +101,7 @@ export const startKvListener = (options: KvListenerOptions): Effect.Effect<PeerA
   return Effect.acquireRelease(listen(http, options.address), () =>
     Effect.promise(async () => {
       log("info", "shutting down: no new requests", { inFlight: inFlight.size })
+      guard.stop()
       const closed = new Promise<void>((r) => http.close(() => r()))
       http.closeIdleConnections()
       const deadline = performance.now() + 10_000

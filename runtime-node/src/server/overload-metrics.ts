@@ -1,8 +1,8 @@
 /**
  * Overload metrics of the S3 and KV listeners, read from their guards at
- * scrape time: requests in flight, queued and shed (by reason), in-flight
- * body bytes, open and refused connections, header timeouts and cut
- * trickling bodies. What an operator watches when a node is pushed past its
+ * scrape time: requests in flight (and the adaptive limit on them), queued
+ * and shed (by reason), in-flight body bytes, open, refused and evicted
+ * connections, header timeouts, cut trickling bodies, the event loop's delay. What an operator watches when a node is pushed past its
  * sustainable rate (docs/server.md, "Under overload").
  */
 import { Counter, Gauge, type Registry } from "prom-client"
@@ -33,10 +33,13 @@ export const makeOverloadMetrics = (registry: Registry): OverloadMetrics => {
   const counter = (name: string, help: string, read: (s: GuardStats) => number) =>
     new Counter({ name, help, labelNames: ["listener"], registers, collect: each(read) })
   gauge("cairn_overload_inflight_requests", "Requests admitted and being served, per listener", (s) => s.inflightRequests)
+  gauge("cairn_overload_inflight_limit", "Requests served at once now, per listener: --max-inflight-requests, or less while the event loop runs late", (s) => s.inflightLimit)
+  gauge("cairn_overload_event_loop_delay_seconds", "How late the event loop's last sample fired (the adaptive in-flight limit's signal)", (s) => s.loopDelayMs / 1000)
   gauge("cairn_overload_inflight_bytes", "Declared body bytes of the requests being served, per listener", (s) => s.inflightBytes)
   gauge("cairn_overload_queued_requests", "Requests waiting for admission, per listener", (s) => s.queued)
   gauge("cairn_overload_connections", "Open connections, per listener", (s) => s.connections)
-  counter("cairn_overload_connections_refused_total", "Connections closed on arrival because the listener had --max-connections open", (s) => s.connectionsRefused)
+  counter("cairn_overload_connections_refused_total", "Connections closed on arrival because the listener had --max-connections open, none of them idle", (s) => s.connectionsRefused)
+  counter("cairn_overload_connections_evicted_total", "Idle kept-alive connections closed to make room for a new one at --max-connections", (s) => s.idleEvicted)
   counter("cairn_overload_header_timeouts_total", "Connections closed because request headers did not arrive within --header-timeout-ms", (s) => s.headerTimeouts)
   counter("cairn_overload_slow_bodies_total", "Requests cut because their body arrived slower than --min-body-bytes-per-second", (s) => s.slowBodies)
   new Counter({
