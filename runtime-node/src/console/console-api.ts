@@ -1,7 +1,8 @@
 /**
  * The console's `/api/` routes. Its own are few: sign-in, sign-out and the
- * session (`/api/session`), and the cluster page's member table
- * (`/api/cluster`). Everything else is the node's real APIs, forwarded with
+ * session (`/api/session`), the cluster page's member table
+ * (`/api/cluster`), and share links (`/api/share`, presigned with the
+ * user's key). Everything else is the node's real APIs, forwarded with
  * the signed-in user's own credentials, so the console has no permission
  * system of its own: `/api/s3/…` goes to the S3 listener signed with SigV4,
  * `/api/admin/…` to the KV API's `/v1/admin/…` with HTTP Basic. What the
@@ -23,6 +24,7 @@ import { CSRF_HEADER, type SessionInfo, type SignInRequest } from "./contract.ts
 import { forwardAdmin, forwardS3 } from "./forwarding.ts"
 import { clearedCookie, json, readSmallBody, refuse, sessionCookie, sessionIdOf } from "./http-replies.ts"
 import { type Session, type SessionStore, sameToken } from "./sessions.ts"
+import { type S3Endpoint, serveShareLink } from "./share-link.ts"
 import type { Upstream } from "./upstream.ts"
 
 export interface ConsoleApiOptions {
@@ -34,6 +36,8 @@ export interface ConsoleApiOptions {
   /** The console itself is served over HTTPS: the cookie is Secure. */
   readonly tls: boolean
   readonly s3: Upstream
+  /** Where browsers reach this node's S3 listener (share links name it). */
+  readonly s3Endpoint: S3Endpoint
   readonly api: Upstream
   /** The scheme of every member's KV API (the cluster page asks each for its status). */
   readonly apiScheme: "http" | "https"
@@ -119,6 +123,7 @@ export const makeConsoleApi = (options: ConsoleApiOptions) => {
       return json(res, 200, { signedOut: true }, { "set-cookie": clearedCookie(tls) })
     }
     if (path === "/api/cluster" && method === "GET") return serveCluster(options, res, session)
+    if (path === "/api/share" && method === "POST") return serveShareLink(options, req, res, session)
     if (path === "/api/s3" || path.startsWith("/api/s3/")) return forwardS3(options, req, res, url, session)
     if (path.startsWith("/api/admin/")) return forwardAdmin(options, req, res, url, session)
     return refuse(res, 404, "not-found", `no console route ${method} ${path}`)

@@ -19,6 +19,7 @@ import { makeConsoleApi } from "./console-api.ts"
 import { refuse, securityHeaders } from "./http-replies.ts"
 import { defaultSessionLimits, makeSessionStore } from "./sessions.ts"
 import { type AssetTable, loadAssets } from "./static-assets.ts"
+import type { S3Endpoint } from "./share-link.ts"
 import type { Upstream } from "./upstream.ts"
 
 export class ConsoleListenerError extends Data.TaggedError("ConsoleListenerError")<{
@@ -33,6 +34,8 @@ export interface ConsoleListenerOptions {
   readonly users: Users
   readonly region: string
   readonly s3: Upstream
+  /** Where browsers reach this node's S3 listener (share links). */
+  readonly s3Endpoint: S3Endpoint
   readonly api: Upstream
   readonly apiScheme: "http" | "https"
   /** Serve HTTPS with this certificate and key (PEM contents). */
@@ -91,6 +94,7 @@ export const startConsoleListener = (options: ConsoleListenerOptions): Effect.Ef
       sessionMaxAgeSeconds: defaultSessionLimits.absoluteMs / 1000,
       tls,
       s3: options.s3,
+      s3Endpoint: options.s3Endpoint,
       api: options.api,
       apiScheme: options.apiScheme
     })

@@ -24,6 +24,7 @@ import { SystemRandomLive } from "../random/system-random.ts"
 import { NodeDigestLive } from "../s3/digest.ts"
 import { startS3Listener, type S3Listener } from "../s3/listener.ts"
 import { startConsoleListener } from "../console/listener.ts"
+import { s3EndpointOf } from "../console/share-link.ts"
 import { loopbackOrigin } from "../console/upstream.ts"
 import { clusterNetwork } from "./cluster-network.ts"
 import { formatHostPort, type ServerConfig } from "./config.ts"
@@ -72,6 +73,7 @@ const startConsole = (
     users: node.users,
     region: config.s3Region,
     s3: { origin: loopbackOrigin(node.s3.scheme, node.s3.address), ...(s3Certificate === undefined ? {} : { certificate: s3Certificate }) },
+    s3Endpoint: s3EndpointOf(node.s3.scheme, node.s3.address),
     api: { origin: loopbackOrigin(node.apiTls === undefined ? "http" : "https", node.apiAddress), ...(node.apiTls === undefined ? {} : { certificate: node.apiTls.cert }) },
     apiScheme: node.apiTls === undefined ? "http" : "https",
     ...(node.apiTls === undefined ? {} : { tls: node.apiTls })
