@@ -41,7 +41,8 @@ const scrape = async (options: StorageOptions, m: MemberEntry, authorization: st
   }
 }
 
-const seconds = (v: number | null) => (v === null ? null : v * 1000)
+/** A Unix time in seconds as ms; before a node's first sweep its gauge reads 0 (or is absent), which is "never". */
+const seconds = (v: number | null) => (v === null || v <= 0 ? null : v * 1000)
 
 export const nodeStorageOf = (id: string, scraped: Scraped): NodeStorage => {
   const s = scraped.ok ? scraped.samples : []

@@ -20,7 +20,7 @@ import { makeTestPki } from "../network/test-certs.test-support.ts"
 import { trustCaFile } from "../server/api-credentials.ts"
 import { rawFromFlags, resolveConfig, ServerConfigError } from "../server/config.ts"
 import { runServer } from "../server/server.ts"
-import { CSRF_HEADER, type SessionInfo } from "./contract.ts"
+import { CSRF_HEADER, type MetricsView, type SessionInfo, type StorageView } from "./contract.ts"
 import { loadAssets } from "./static-assets.ts"
 
 const CREDENTIALS = { accessKey: "admin-key", secretKey: "admin-secret-123" }
@@ -167,6 +167,25 @@ describe("the console over HTTPS", () => {
       expect([expiresSeconds, refused.status]).toEqual([expiresSeconds, 400])
     }
     expect((await share(admin, { bucket: "shared", key: "x", expiresSeconds: 60 }, { csrf: false })).status).toBe(403)
+  })
+
+  it("gives the cluster page its storage figures (admin only) and this node's charts", async () => {
+    const admin = await signIn(CREDENTIALS)
+    const storage = await (await fetch(`${base}/api/cluster/storage`, as(admin))).json() as StorageView
+    expect(storage).toMatchObject({ node: "n1", scheme: null, schemeNote: "none: one node keeps one copy" })
+    // Read from the node's own /metrics, through the pinned HTTPS listener: a real filesystem, this test's objects.
+    const [n1] = storage.nodes
+    expect(n1!.id).toBe("n1")
+    expect(n1!.error).toBeUndefined()
+    expect(n1!.diskSizeBytes).toBeGreaterThan(0)
+    expect(n1!.diskAvailableBytes).toBeGreaterThan(0)
+    expect(n1!.diskAvailableBytes!).toBeLessThanOrEqual(n1!.diskSizeBytes!)
+    expect(n1!.raftBytes).toBeGreaterThan(0)
+    const charts = await (await fetch(`${base}/api/metrics?range=300`, as(admin))).json() as MetricsView
+    expect(charts).toMatchObject({ node: "n1", stepMs: 5000, keptSeconds: 3600 })
+    expect(charts.series.map((s) => s.name)).toContain("S3 requests/s")
+    const dave = await signIn(await (await fetch(`${base}/api/admin/s3/users`, as(admin, { method: "POST", body: JSON.stringify({ user: "dave" }) }))).json() as { readonly accessKey: string; readonly secretKey: string })
+    expect((await fetch(`${base}/api/cluster/storage`, as(dave))).status).toBe(403)
   })
 
   it("signs out: the old cookie is refused afterwards", async () => {

@@ -71,6 +71,8 @@ export interface MetricSeries {
 /** `GET /api/metrics?range=<seconds>`: this node's recent figures, sampled by the console every `stepMs`. */
 export interface MetricsView {
   readonly node: string
+  /** The node's time when it answered: the charts end there (the browser's clock may differ). */
+  readonly nowMs: number
   readonly stepMs: number
   /** How far back the history goes at most (seconds); `range` is capped to it. */
   readonly keptSeconds: number

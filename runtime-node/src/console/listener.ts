@@ -11,6 +11,7 @@
  */
 import type { Users } from "@cairn/core/s3/users"
 import { Data, Effect, type Scope } from "effect"
+import type { Registry } from "prom-client"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { createServer as createTlsServer } from "node:https"
 import { log } from "../log/log.ts"
@@ -19,6 +20,8 @@ import { makeConsoleApi } from "./console-api.ts"
 import { refuse, securityHeaders } from "./http-replies.ts"
 import { defaultSessionLimits, makeSessionStore } from "./sessions.ts"
 import { type AssetTable, loadAssets } from "./static-assets.ts"
+import type { ReadScheme } from "./erasure-scheme.ts"
+import { startMetricSampler } from "./metric-sampler.ts"
 import type { S3Endpoint } from "./share-link.ts"
 import type { Upstream } from "./upstream.ts"
 
@@ -40,6 +43,10 @@ export interface ConsoleListenerOptions {
   readonly apiScheme: "http" | "https"
   /** Serve HTTPS with this certificate and key (PEM contents). */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer }
+  /** This node's metrics, sampled for the console's charts. */
+  readonly registry: Registry
+  /** The cluster's erasure scheme, as stored. */
+  readonly erasureScheme: ReadScheme
   /** Where the built console is (default: console/dist of this checkout). */
   readonly assetDir?: string
 }
@@ -86,7 +93,10 @@ export const startConsoleListener = (options: ConsoleListenerOptions): Effect.Ef
   Effect.gen(function*() {
     const assets = loadAssets(options.assetDir)
     const tls = options.tls !== undefined
+    const metrics = yield* startMetricSampler(options.nodeId, options.registry)
     const api = makeConsoleApi({
+      metrics,
+      erasureScheme: options.erasureScheme,
       nodeId: options.nodeId,
       users: options.users,
       region: options.region,

@@ -48,6 +48,15 @@ describe("metric history", () => {
     expect(seriesOf(ring, specs, 1_000, 20_000)[0]!.points).toEqual([])
   })
 
+  it("counts a histogram first observed within the interval from zero, and leaves changed buckets unknown", () => {
+    const p50 = quantileOf("latency", 0.5)
+    const empty: Sample = { atMs: 0, totals: {}, histograms: { latency: { bounds: [], counts: [] } } }
+    expect(p50(empty, sample(1000, 0, [2, 2, 2, 2]))).toBeCloseTo(0.005)
+    expect(p50({ ...empty, histograms: {} }, sample(1000, 0, [2, 2, 2, 2]))).toBeCloseTo(0.005)
+    const otherBuckets: Sample = { atMs: 0, totals: {}, histograms: { latency: { bounds: [1, Number.POSITIVE_INFINITY], counts: [0, 0] } } }
+    expect(p50(otherBuckets, sample(1000, 0, [2, 2, 2, 2]))).toBeNull()
+  })
+
   it("keeps only its capacity, refuses samples out of order, and shows a counter that went down as unknown", () => {
     const ring = makeRing(3)
     for (let i = 1; i <= 5; i++) record(ring, sample(i * 1000, i * 10, [0, 0, 0, 0]))

@@ -79,10 +79,17 @@ export const ratePerSecond = (total: string) => (before: Sample, after: Sample):
   return (b - a) / ((after.atMs - before.atMs) / 1000)
 }
 
+/**
+ * A histogram with no observations yet has no buckets at all (prom-client lists a label set once it is observed):
+ * against a later sample that has them, it counts as zeros. Buckets that otherwise differ make the interval unknown.
+ */
 export const quantileOf = (histogram: string, q: number) => (before: Sample, after: Sample): number | null => {
-  const a = before.histograms[histogram]
   const b = after.histograms[histogram]
-  return a === undefined || b === undefined ? null : intervalQuantile(a, b, q)
+  if (b === undefined) return null
+  const found = before.histograms[histogram]
+  const a = found === undefined || found.bounds.length === 0 ? { bounds: b.bounds, counts: b.bounds.map(() => 0) } : found
+  const same = a.bounds.length === b.bounds.length && a.bounds.every((x, i) => x === b.bounds[i])
+  return same ? intervalQuantile(a, b, q) : null
 }
 
 /** The series over the last `rangeMs` before `nowMs`: one point per interval, at its end. */

@@ -95,11 +95,9 @@ export const startMetricSampler = (nodeId: string, registry: Registry, everyMs =
     yield* Effect.forkScoped(Effect.forever(Effect.andThen(tick, Effect.sleep(everyMs))))
     const keptSeconds = (KEPT * everyMs) / 1000
     return {
-      view: (rangeSeconds) => ({
-        node: nodeId,
-        stepMs: everyMs,
-        keptSeconds,
-        series: seriesOf(ring, CHARTS, Math.min(rangeSeconds, keptSeconds) * 1000, Date.now())
-      })
+      view: (rangeSeconds) => {
+        const nowMs = Date.now()
+        return { node: nodeId, nowMs, stepMs: everyMs, keptSeconds, series: seriesOf(ring, CHARTS, Math.min(rangeSeconds, keptSeconds) * 1000, nowMs) }
+      }
     }
   })

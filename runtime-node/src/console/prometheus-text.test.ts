@@ -1,5 +1,9 @@
-/** The console's reading of /metrics text: labels, escapes, sums, unknown (NaN) figures and junk lines. */
+/**
+ * The console's reading of /metrics text (labels, escapes, sums, unknown
+ * NaN figures, junk lines) and of a member's storage figures from it.
+ */
 import { describe, expect, it } from "vitest"
+import { nodeStorageOf } from "./cluster-storage.ts"
 import { figure, parseExposition } from "./prometheus-text.ts"
 
 const TEXT = `# HELP cairn_disk_size_bytes Size of the filesystem
@@ -28,5 +32,25 @@ describe("prometheus text", () => {
     expect(figure(samples, "cairn_s3_requests_total", { code: "200" })).toBe(10)
     expect(figure(samples, "cairn_node_shard_bytes")).toBeNull()
     expect(figure(samples, "cairn_nothing")).toBeNull()
+  })
+})
+
+describe("a member's storage figures", () => {
+  it("reads disk, repair and GC figures, a never-swept timestamp as unknown, and an unreachable member as all unknown", () => {
+    const text = `cairn_disk_size_bytes 1000
+cairn_disk_available_bytes 250
+cairn_repair_sweeps_total 0
+cairn_repair_last_sweep_timestamp_seconds 0
+cairn_gc_sweeps_total 3
+cairn_gc_last_sweep_timestamp_seconds 1700000000
+cairn_repair_unrepaired_stripes{reason="lost"} 1
+cairn_repair_unrepaired_stripes{reason="unavailable"} 4
+`
+    const n = nodeStorageOf("n2", { ok: true, samples: parseExposition(text) })
+    expect(n).toMatchObject({ id: "n2", diskSizeBytes: 1000, diskAvailableBytes: 250, shardBytes: null })
+    expect(n.repair).toEqual({ sweeps: 0, lastSweepMs: null, shardsRebuilt: null, unrepairedLost: 1, unrepairedUnavailable: 4 })
+    expect(n.gc).toMatchObject({ sweeps: 3, lastSweepMs: 1_700_000_000_000 })
+    const gone = nodeStorageOf("n3", { ok: false, error: "connect ECONNREFUSED" })
+    expect(gone).toMatchObject({ id: "n3", error: "connect ECONNREFUSED", diskSizeBytes: null, diskAvailableBytes: null })
   })
 })
