@@ -9,6 +9,7 @@ import { ApiError, callJson, setCsrfToken, whenSignedOut } from "./api/client.ts
 import { messageOf } from "./messages.tsx"
 import { Buckets } from "./pages/buckets.tsx"
 import { Cluster } from "./pages/cluster.tsx"
+import { ObjectDetails } from "./pages/object-details.tsx"
 import { Objects } from "./pages/objects.tsx"
 import { SignIn } from "./pages/sign-in.tsx"
 import { Users } from "./pages/users.tsx"
@@ -21,7 +22,9 @@ const Page = ({ route }: { readonly route: Route }) => {
     case "buckets":
       return <Buckets />
     case "objects":
-      return <Objects bucket={route.bucket} prefix={route.prefix} />
+      return <Objects bucket={route.bucket} prefix={route.prefix} search={route.search ?? ""} flat={route.flat ?? false} />
+    case "object":
+      return <ObjectDetails bucket={route.bucket} keyName={route.key} />
     case "versions":
       return <Versions bucket={route.bucket} keyName={route.key} />
     case "cluster":
@@ -64,7 +67,7 @@ const App = () => {
 
   if (session === undefined) return <p class="loading">Loading…</p>
   if (session === null) return <SignIn reason={reason} onSignedIn={(s) => { setReason(undefined); setSession(s) }} />
-  const current = (page: Route["page"]) => (route.page === page || (page === "buckets" && (route.page === "objects" || route.page === "versions")) ? "page" : undefined)
+  const current = (page: Route["page"]) => (route.page === page || (page === "buckets" && (route.page === "objects" || route.page === "object" || route.page === "versions")) ? "page" : undefined)
   return (
     <>
       <a class="skip" href="#main">Skip to content</a>

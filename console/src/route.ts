@@ -1,13 +1,24 @@
 /**
  * The page's place, kept in the URL's fragment so that reload, back and
  * links work without the server knowing any page: `#/buckets`,
- * `#/b/<bucket>?prefix=…`, `#/v/<bucket>?key=…`, `#/cluster`, `#/users`.
+ * `#/b/<bucket>?prefix=…&search=…&flat=1`, `#/o/<bucket>?key=…` (one
+ * object's details), `#/v/<bucket>?key=…`, `#/cluster`, `#/users`.
  */
 import { useEffect, useState } from "preact/hooks"
 
 export type Route =
   | { readonly page: "buckets" }
-  | { readonly page: "objects"; readonly bucket: string; readonly prefix: string }
+  | {
+    readonly page: "objects"
+    readonly bucket: string
+    /** The folder shown (ends in "/", or "" for the bucket's root). */
+    readonly prefix: string
+    /** Typed in the search box: only keys that start with prefix + search. */
+    readonly search?: string
+    /** Every key under the folder, without folders (no delimiter). */
+    readonly flat?: boolean
+  }
+  | { readonly page: "object"; readonly bucket: string; readonly key: string }
   | { readonly page: "versions"; readonly bucket: string; readonly key: string }
   | { readonly page: "cluster" }
   | { readonly page: "users" }
@@ -16,7 +27,10 @@ export const parseRoute = (hash: string): Route => {
   const [path = "", query = ""] = hash.replace(/^#/, "").split("?")
   const q = new URLSearchParams(query)
   const parts = path.split("/").filter((p) => p !== "").map(decodeURIComponent)
-  if (parts[0] === "b" && parts[1] !== undefined) return { page: "objects", bucket: parts[1], prefix: q.get("prefix") ?? "" }
+  if (parts[0] === "b" && parts[1] !== undefined) {
+    return { page: "objects", bucket: parts[1], prefix: q.get("prefix") ?? "", search: q.get("search") ?? "", flat: q.get("flat") === "1" }
+  }
+  if (parts[0] === "o" && parts[1] !== undefined) return { page: "object", bucket: parts[1], key: q.get("key") ?? "" }
   if (parts[0] === "v" && parts[1] !== undefined) return { page: "versions", bucket: parts[1], key: q.get("key") ?? "" }
   if (parts[0] === "cluster") return { page: "cluster" }
   if (parts[0] === "users") return { page: "users" }
@@ -27,8 +41,14 @@ export const href = (route: Route): string => {
   switch (route.page) {
     case "buckets":
       return "#/buckets"
-    case "objects":
-      return `#/b/${encodeURIComponent(route.bucket)}?${new URLSearchParams({ prefix: route.prefix })}`
+    case "objects": {
+      const q = new URLSearchParams({ prefix: route.prefix })
+      if ((route.search ?? "") !== "") q.set("search", route.search!)
+      if (route.flat === true) q.set("flat", "1")
+      return `#/b/${encodeURIComponent(route.bucket)}?${q}`
+    }
+    case "object":
+      return `#/o/${encodeURIComponent(route.bucket)}?${new URLSearchParams({ key: route.key })}`
     case "versions":
       return `#/v/${encodeURIComponent(route.bucket)}?${new URLSearchParams({ key: route.key })}`
     case "cluster":

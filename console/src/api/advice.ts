@@ -11,6 +11,7 @@ const steps: Record<string, string> = {
   NoSuchBucket: "It may have been deleted: reload the bucket list.",
   NoSuchKey: "It may have been deleted or renamed: reload the listing.",
   NoSuchVersion: "That version no longer exists: reload the versions.",
+  InvalidTag: "Tags: at most 10 on an object, keys of 1–128 characters, values of up to 256, each key once.",
   AccessDenied: "Your access key is not allowed to do this: ask the cluster's admin for access.",
   forbidden: "Your access key is not allowed to do this: ask the cluster's admin for access.",
   SlowDown: "The node is busy: retry in a few seconds.",
@@ -21,6 +22,7 @@ const steps: Record<string, string> = {
   "session-expired": "Sign in again.",
   unauthorized: "Check the access key and the secret, then sign in again.",
   upstream: "This node's storage listeners are not answering: check the node's log.",
+  "http-404": "It may have been deleted: reload the listing.",
   "http-413": "The request was too large for the node.",
   "http-502": "This node's storage listeners are not answering: check the node's log.",
   "http-504": "The cluster did not answer in time; the change may or may not have been made: reload to see."

@@ -11,7 +11,8 @@ export const s3Path = (bucket: string, key?: string): string =>
 const xmlOf = async (res: Response): Promise<Document> => new DOMParser().parseFromString(await res.text(), "application/xml")
 const text = (el: Element, name: string): string => el.getElementsByTagName(name)[0]?.textContent ?? ""
 const children = (doc: Document | Element, name: string): ReadonlyArray<Element> => [...doc.getElementsByTagName(name)]
-const escapeXml = (s: string): string => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`)
+/** Text safe inside an XML element. */
+export const escapeXml = (s: string): string => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`)
 
 export interface Bucket {
   readonly name: string
@@ -50,9 +51,15 @@ export interface Listing {
   readonly next: string | undefined
 }
 
-/** One page of a folder: its sub-folders (common prefixes) and objects. */
-export const listObjects = async (bucket: string, prefix: string, token: string | undefined, maxKeys: number): Promise<Listing> => {
-  const q = new URLSearchParams({ "list-type": "2", delimiter: "/", prefix, "max-keys": String(maxKeys) })
+/**
+ * One page of keys that start with `prefix`, in S3's order (by name), from
+ * the page `token` opens. With `folders`, keys are grouped at the next "/"
+ * (S3's delimiter: the groups come back as common prefixes); without, every
+ * key under the prefix is listed.
+ */
+export const listObjects = async (bucket: string, prefix: string, token: string | undefined, maxKeys: number, folders = true): Promise<Listing> => {
+  const q = new URLSearchParams({ "list-type": "2", prefix, "max-keys": String(maxKeys) })
+  if (folders) q.set("delimiter", "/")
   if (token !== undefined) q.set("continuation-token", token)
   const doc = await xmlOf(await call("GET", `${s3Path(bucket)}?${q}`))
   const root = doc.documentElement

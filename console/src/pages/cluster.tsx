@@ -1,40 +1,25 @@
 /**
  * Every member of the cluster with its Raft role, health, term, commit and
  * apply lag, as `cairn cluster list` computes them (cluster-health.ts),
- * refreshed every two seconds.
+ * refreshed every two seconds; below, the cluster's storage and this
+ * node's metrics over time.
  */
-import { useEffect, useState } from "preact/hooks"
 import type { ClusterView } from "../../../runtime-node/src/console/contract.ts"
 import { callJson } from "../api/client.ts"
-import { ErrorMessage, messageOf } from "../messages.tsx"
+import { usePolling } from "../api/poll.ts"
+import { ErrorMessage } from "../messages.tsx"
+import { ClusterStorage } from "./cluster-storage.tsx"
+import { MetricCharts } from "./metric-charts.tsx"
 
 const REFRESH_MS = 2000
 
 const cell = (v: string | number | null) => (v === null ? "—" : String(v))
 
 export const Cluster = () => {
-  const [view, setView] = useState<ClusterView | undefined>(undefined)
-  const [error, setError] = useState<string | undefined>(undefined)
-  const [checked, setChecked] = useState<Date | undefined>(undefined)
-  useEffect(() => {
-    let stopped = false
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const tick = async () => {
-      try {
-        setView(await callJson<ClusterView>("GET", "/api/cluster"))
-        setError(undefined)
-        setChecked(new Date())
-      } catch (e) {
-        setError(messageOf(e))
-      }
-      if (!stopped) timer = setTimeout(tick, REFRESH_MS)
-    }
-    void tick()
-    return () => {
-      stopped = true
-      clearTimeout(timer)
-    }
-  }, [])
+  const polled = usePolling(() => callJson<ClusterView>("GET", "/api/cluster"), REFRESH_MS)
+  const view = polled.value
+  const error = polled.error
+  const checked = polled.at
   const healthy = view?.members.filter((m) => m.health === "healthy").length ?? 0
 
   return (
@@ -75,6 +60,8 @@ export const Cluster = () => {
           </div>
         </>
       )}
+      <ClusterStorage />
+      <MetricCharts />
     </section>
   )
 }

@@ -20,7 +20,7 @@ import { makeTestPki } from "../network/test-certs.test-support.ts"
 import { trustCaFile } from "../server/api-credentials.ts"
 import { rawFromFlags, resolveConfig, ServerConfigError } from "../server/config.ts"
 import { runServer } from "../server/server.ts"
-import { CSRF_HEADER, type SessionInfo } from "./contract.ts"
+import { CSRF_HEADER, type MetricsView, type SessionInfo, type StorageView } from "./contract.ts"
 import { loadAssets } from "./static-assets.ts"
 
 const CREDENTIALS = { accessKey: "admin-key", secretKey: "admin-secret-123" }
@@ -140,6 +140,52 @@ describe("the console over HTTPS", () => {
     expect(await refused.text()).toContain("admin")
     expect((await fetch(`${base}/api/cluster`, as(bob))).status).toBe(403)
     expect((await fetch(`${base}/api/s3/`, as(bob))).status).toBe(200)
+  })
+
+  it("makes share links: presigned GETs on S3 that work without a session, with the user's own rights", async () => {
+    const admin = await signIn(CREDENTIALS)
+    expect((await fetch(`${base}/api/s3/shared`, as(admin, { method: "PUT" }))).status).toBe(200)
+    expect((await fetch(`${base}/api/s3/shared/a%20dir/r%C3%A9sum%C3%A9+1.txt`, as(admin, { method: "PUT", body: "shared bytes" }))).status).toBe(200)
+    const share = (who: Signed, body: unknown, init: { readonly csrf?: boolean } = {}) =>
+      fetch(`${base}/api/share`, as(who, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" }, ...init }))
+    const made = await share(admin, { bucket: "shared", key: "a dir/résumé+1.txt", expiresSeconds: 300 })
+    expect(made.status).toBe(200)
+    const link = await made.json() as { readonly url: string; readonly expiresMs: number }
+    // This node's S3 listener (HTTPS here), not the console: no cookie, no session, only the signature.
+    expect(link.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/shared\/a%20dir\/r%C3%A9sum%C3%A9%2B1\.txt\?X-Amz-Algorithm=AWS4-HMAC-SHA256&/)
+    expect(link.url).toContain("X-Amz-Expires=300")
+    const got = await fetch(link.url)
+    expect([got.status, await got.text()]).toEqual([200, "shared bytes"])
+    const tampered = await fetch(link.url.replace("X-Amz-Expires=300", "X-Amz-Expires=600"))
+    expect(tampered.status).toBe(403)
+    // A key that may not read the bucket makes a link that may not either.
+    const carolKeys = await (await fetch(`${base}/api/admin/s3/users`, as(admin, { method: "POST", body: JSON.stringify({ user: "carol" }) }))).json() as { readonly accessKey: string; readonly secretKey: string }
+    const carolLink = await (await share(await signIn(carolKeys), { bucket: "shared", key: "a dir/résumé+1.txt", expiresSeconds: 60 })).json() as { readonly url: string }
+    expect((await fetch(carolLink.url)).status).toBe(403)
+    for (const expiresSeconds of [0, 604801, 1.5, "60"]) {
+      const refused = await share(admin, { bucket: "shared", key: "x", expiresSeconds })
+      expect([expiresSeconds, refused.status]).toEqual([expiresSeconds, 400])
+    }
+    expect((await share(admin, { bucket: "shared", key: "x", expiresSeconds: 60 }, { csrf: false })).status).toBe(403)
+  })
+
+  it("gives the cluster page its storage figures (admin only) and this node's charts", async () => {
+    const admin = await signIn(CREDENTIALS)
+    const storage = await (await fetch(`${base}/api/cluster/storage`, as(admin))).json() as StorageView
+    expect(storage).toMatchObject({ node: "n1", scheme: null, schemeNote: "none: one node keeps one copy" })
+    // Read from the node's own /metrics, through the pinned HTTPS listener: a real filesystem, this test's objects.
+    const [n1] = storage.nodes
+    expect(n1!.id).toBe("n1")
+    expect(n1!.error).toBeUndefined()
+    expect(n1!.diskSizeBytes).toBeGreaterThan(0)
+    expect(n1!.diskAvailableBytes).toBeGreaterThan(0)
+    expect(n1!.diskAvailableBytes!).toBeLessThanOrEqual(n1!.diskSizeBytes!)
+    expect(n1!.raftBytes).toBeGreaterThan(0)
+    const charts = await (await fetch(`${base}/api/metrics?range=300`, as(admin))).json() as MetricsView
+    expect(charts).toMatchObject({ node: "n1", stepMs: 5000, keptSeconds: 3600 })
+    expect(charts.series.map((s) => s.name)).toContain("S3 requests/s")
+    const dave = await signIn(await (await fetch(`${base}/api/admin/s3/users`, as(admin, { method: "POST", body: JSON.stringify({ user: "dave" }) }))).json() as { readonly accessKey: string; readonly secretKey: string })
+    expect((await fetch(`${base}/api/cluster/storage`, as(dave))).status).toBe(403)
   })
 
   it("signs out: the old cookie is refused afterwards", async () => {

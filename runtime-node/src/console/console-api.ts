@@ -1,7 +1,9 @@
 /**
  * The console's `/api/` routes. Its own are few: sign-in, sign-out and the
- * session (`/api/session`), and the cluster page's member table
- * (`/api/cluster`). Everything else is the node's real APIs, forwarded with
+ * session (`/api/session`), the cluster page's member table
+ * (`/api/cluster`) and storage figures (`/api/cluster/storage`), this
+ * node's recent metrics (`/api/metrics`), and share links (`/api/share`,
+ * presigned with the user's key). Everything else is the node's real APIs, forwarded with
  * the signed-in user's own credentials, so the console has no permission
  * system of its own: `/api/s3/…` goes to the S3 listener signed with SigV4,
  * `/api/admin/…` to the KV API's `/v1/admin/…` with HTTP Basic. What the
@@ -18,11 +20,15 @@ import { ADMIN_USER, type Users } from "@cairn/core/s3/users"
 import { Effect, Result } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { sameSecret } from "../server/api-auth.ts"
+import { serveClusterStorage } from "./cluster-storage.ts"
 import { serveCluster } from "./cluster-view.ts"
 import { CSRF_HEADER, type SessionInfo, type SignInRequest } from "./contract.ts"
+import type { ReadScheme } from "./erasure-scheme.ts"
 import { forwardAdmin, forwardS3 } from "./forwarding.ts"
 import { clearedCookie, json, readSmallBody, refuse, sessionCookie, sessionIdOf } from "./http-replies.ts"
+import type { MetricSampler } from "./metric-sampler.ts"
 import { type Session, type SessionStore, sameToken } from "./sessions.ts"
+import { type S3Endpoint, serveShareLink } from "./share-link.ts"
 import type { Upstream } from "./upstream.ts"
 
 export interface ConsoleApiOptions {
@@ -34,12 +40,23 @@ export interface ConsoleApiOptions {
   /** The console itself is served over HTTPS: the cookie is Secure. */
   readonly tls: boolean
   readonly s3: Upstream
+  /** Where browsers reach this node's S3 listener (share links name it). */
+  readonly s3Endpoint: S3Endpoint
   readonly api: Upstream
   /** The scheme of every member's KV API (the cluster page asks each for its status). */
   readonly apiScheme: "http" | "https"
+  /** This node's recent figures, for the charts. */
+  readonly metrics: MetricSampler
+  readonly erasureScheme: ReadScheme
 }
 
 const WRONG_KEYS = "the access key or the secret is wrong"
+
+/** `?range=` of /api/metrics, in seconds: 15 minutes unless a whole positive number says otherwise. */
+const rangeOf = (url: URL): number => {
+  const asked = Number(url.searchParams.get("range") ?? "900")
+  return Number.isInteger(asked) && asked > 0 ? asked : 900
+}
 
 const sessionInfo = (session: Session, nodeId: string, absoluteEndMs: number): SessionInfo => ({
   user: session.credentials.user,
@@ -119,6 +136,9 @@ export const makeConsoleApi = (options: ConsoleApiOptions) => {
       return json(res, 200, { signedOut: true }, { "set-cookie": clearedCookie(tls) })
     }
     if (path === "/api/cluster" && method === "GET") return serveCluster(options, res, session)
+    if (path === "/api/cluster/storage" && method === "GET") return serveClusterStorage(options, res, session)
+    if (path === "/api/metrics" && method === "GET") return json(res, 200, options.metrics.view(rangeOf(url)))
+    if (path === "/api/share" && method === "POST") return serveShareLink(options, req, res, session)
     if (path === "/api/s3" || path.startsWith("/api/s3/")) return forwardS3(options, req, res, url, session)
     if (path.startsWith("/api/admin/")) return forwardAdmin(options, req, res, url, session)
     return refuse(res, 404, "not-found", `no console route ${method} ${path}`)

@@ -43,3 +43,82 @@ export interface ClusterView {
   readonly node: string
   readonly members: ReadonlyArray<MemberRow>
 }
+
+/** `POST /api/share`: a link that lets anyone who has it download one object (version) until it expires. */
+export interface ShareRequest {
+  readonly bucket: string
+  readonly key: string
+  /** A version other than the current one. */
+  readonly versionId?: string
+  /** 1 s to 7 days (604800 s), S3's bounds for a presigned URL. */
+  readonly expiresSeconds: number
+}
+
+export interface ShareLink {
+  /** A SigV4 presigned GET on this node's S3 listener, signed with the session's key. */
+  readonly url: string
+  /** When it stops working (ms since the epoch), unless the key is revoked before. */
+  readonly expiresMs: number
+}
+
+/** One chart's line: a figure per sampling interval, at the interval's end (ms since the epoch); null where nothing is known. */
+export interface MetricSeries {
+  readonly name: string
+  readonly unit: "per-second" | "bytes-per-second" | "seconds"
+  readonly points: ReadonlyArray<readonly [number, number | null]>
+}
+
+/** `GET /api/metrics?range=<seconds>`: this node's recent figures, sampled by the console every `stepMs`. */
+export interface MetricsView {
+  readonly node: string
+  /** The node's time when it answered: the charts end there (the browser's clock may differ). */
+  readonly nowMs: number
+  readonly stepMs: number
+  /** How far back the history goes at most (seconds); `range` is capped to it. */
+  readonly keptSeconds: number
+  readonly series: ReadonlyArray<MetricSeries>
+}
+
+/** One member's disk and background work, read from its own `/metrics`; null where it did not say. */
+export interface NodeStorage {
+  readonly id: string
+  /** Why its figures are missing (unreachable, refused). */
+  readonly error?: string
+  readonly diskSizeBytes: number | null
+  readonly diskAvailableBytes: number | null
+  readonly shardBytes: number | null
+  readonly shards: number | null
+  readonly raftBytes: number | null
+  readonly repair: {
+    readonly sweeps: number | null
+    /** When its last repair sweep ended (ms since the epoch); repair runs on the Raft leader only. */
+    readonly lastSweepMs: number | null
+    readonly shardsRebuilt: number | null
+    /** After the last sweep, stripes short of full redundancy; reported by the leader only. */
+    readonly unrepairedLost: number | null
+    readonly unrepairedUnavailable: number | null
+  }
+  readonly gc: {
+    readonly sweeps: number | null
+    readonly lastSweepMs: number | null
+    readonly orphanShards: number | null
+    readonly shardsRemoved: number | null
+  }
+}
+
+/** `GET /api/cluster/storage`: the erasure scheme, the catalog, and every member's disk, repair and GC figures. */
+export interface StorageView {
+  readonly node: string
+  /** K+M, e.g. "2+1"; null before the first object is written (or on one node, which keeps one copy). */
+  readonly scheme: string | null
+  /** Why the scheme is not known, when it is not. */
+  readonly schemeNote?: string
+  readonly catalog: {
+    readonly objects: number | null
+    readonly objectBytes: number | null
+    readonly noncurrentVersions: number | null
+    readonly deleteMarkers: number | null
+    readonly multipartUploads: number | null
+  }
+  readonly nodes: ReadonlyArray<NodeStorage>
+}

@@ -11,6 +11,7 @@
  */
 import type { Users } from "@cairn/core/s3/users"
 import { Data, Effect, type Scope } from "effect"
+import type { Registry } from "prom-client"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { createServer as createTlsServer } from "node:https"
 import { log } from "../log/log.ts"
@@ -19,6 +20,9 @@ import { makeConsoleApi } from "./console-api.ts"
 import { refuse, securityHeaders } from "./http-replies.ts"
 import { defaultSessionLimits, makeSessionStore } from "./sessions.ts"
 import { type AssetTable, loadAssets } from "./static-assets.ts"
+import type { ReadScheme } from "./erasure-scheme.ts"
+import { startMetricSampler } from "./metric-sampler.ts"
+import type { S3Endpoint } from "./share-link.ts"
 import type { Upstream } from "./upstream.ts"
 
 export class ConsoleListenerError extends Data.TaggedError("ConsoleListenerError")<{
@@ -33,10 +37,16 @@ export interface ConsoleListenerOptions {
   readonly users: Users
   readonly region: string
   readonly s3: Upstream
+  /** Where browsers reach this node's S3 listener (share links). */
+  readonly s3Endpoint: S3Endpoint
   readonly api: Upstream
   readonly apiScheme: "http" | "https"
   /** Serve HTTPS with this certificate and key (PEM contents). */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer }
+  /** This node's metrics, sampled for the console's charts. */
+  readonly registry: Registry
+  /** The cluster's erasure scheme, as stored. */
+  readonly erasureScheme: ReadScheme
   /** Where the built console is (default: console/dist of this checkout). */
   readonly assetDir?: string
 }
@@ -83,7 +93,10 @@ export const startConsoleListener = (options: ConsoleListenerOptions): Effect.Ef
   Effect.gen(function*() {
     const assets = loadAssets(options.assetDir)
     const tls = options.tls !== undefined
+    const metrics = yield* startMetricSampler(options.nodeId, options.registry)
     const api = makeConsoleApi({
+      metrics,
+      erasureScheme: options.erasureScheme,
       nodeId: options.nodeId,
       users: options.users,
       region: options.region,
@@ -91,6 +104,7 @@ export const startConsoleListener = (options: ConsoleListenerOptions): Effect.Ef
       sessionMaxAgeSeconds: defaultSessionLimits.absoluteMs / 1000,
       tls,
       s3: options.s3,
+      s3Endpoint: options.s3Endpoint,
       api: options.api,
       apiScheme: options.apiScheme
     })

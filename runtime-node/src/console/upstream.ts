@@ -88,23 +88,26 @@ export const forward = (forwardRequest: ForwardRequest, res: ServerResponse): vo
   else forwardRequest.body.pipe(upstream)
 }
 
-/** A small JSON answer of a listener (the member list): its status and parsed body. */
-export const fetchJson = (upstream: Upstream, target: string, headers: Record<string, string>): Promise<{ readonly status: number; readonly body: unknown }> =>
+/** A small answer of a listener (the member list, /metrics): its status and text, within 5 s. */
+export const fetchText = (upstream: Upstream, target: string, headers: Record<string, string>): Promise<{ readonly status: number; readonly text: string }> =>
   new Promise((resolve, reject) => {
     const req = open({ upstream, method: "GET", target, headers, body: undefined, onUnreachable: () => {} }, (answer) => {
       const chunks: Array<Buffer> = []
       answer.on("data", (c: Buffer) => chunks.push(c))
       answer.on("error", reject)
-      answer.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8")
-        try {
-          resolve({ status: answer.statusCode ?? 502, body: JSON.parse(text) as unknown })
-        } catch {
-          resolve({ status: answer.statusCode ?? 502, body: { error: "upstream", message: text.slice(0, 500) } })
-        }
-      })
+      answer.on("end", () => resolve({ status: answer.statusCode ?? 502, text: Buffer.concat(chunks).toString("utf8") }))
     })
     req.setTimeout(5000, () => req.destroy(new Error("no answer within 5 s")))
     req.on("error", reject)
     req.end()
   })
+
+/** A small JSON answer of a listener: its status and parsed body (a body that is not JSON becomes an upstream error). */
+export const fetchJson = async (upstream: Upstream, target: string, headers: Record<string, string>): Promise<{ readonly status: number; readonly body: unknown }> => {
+  const { status, text } = await fetchText(upstream, target, headers)
+  try {
+    return { status, body: JSON.parse(text) as unknown }
+  } catch {
+    return { status, body: { error: "upstream", message: text.slice(0, 500) } }
+  }
+}

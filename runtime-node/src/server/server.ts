@@ -15,6 +15,7 @@ import { Network, type NodeId } from "@cairn/core"
 import { makeStorageNode, type StorageNode } from "@cairn/core/node/storage-node"
 import { makeUsers, type Users } from "@cairn/core/s3/users"
 import { Data, Effect, Fiber, Layer, References, type Scope } from "effect"
+import type { Registry } from "prom-client"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { SystemClockLive } from "../clock/system-clock.ts"
@@ -24,6 +25,8 @@ import { SystemRandomLive } from "../random/system-random.ts"
 import { NodeDigestLive } from "../s3/digest.ts"
 import { startS3Listener, type S3Listener } from "../s3/listener.ts"
 import { startConsoleListener } from "../console/listener.ts"
+import { type ReadScheme, schemeReader } from "../console/erasure-scheme.ts"
+import { s3EndpointOf } from "../console/share-link.ts"
 import { loopbackOrigin } from "../console/upstream.ts"
 import { clusterNetwork } from "./cluster-network.ts"
 import { formatHostPort, type ServerConfig } from "./config.ts"
@@ -64,7 +67,14 @@ export interface RunningServer {
  */
 const startConsole = (
   config: ServerConfig,
-  node: { readonly users: Users; readonly apiAddress: PeerAddress; readonly apiTls: { readonly cert: Buffer; readonly key: Buffer } | undefined; readonly s3: S3Listener }
+  node: {
+    readonly users: Users
+    readonly apiAddress: PeerAddress
+    readonly apiTls: { readonly cert: Buffer; readonly key: Buffer } | undefined
+    readonly s3: S3Listener
+    readonly registry: Registry
+    readonly erasureScheme: ReadScheme
+  }
 ): Effect.Effect<string | undefined, ServerStartError, Scope.Scope> => {
   const s3Certificate = config.s3Tls === undefined ? undefined : readFileSync(config.s3Tls.certPath)
   return startConsoleListener({
@@ -73,8 +83,11 @@ const startConsole = (
     users: node.users,
     region: config.s3Region,
     s3: { origin: loopbackOrigin(node.s3.scheme, node.s3.address), ...(s3Certificate === undefined ? {} : { certificate: s3Certificate }) },
+    s3Endpoint: s3EndpointOf(node.s3.scheme, node.s3.address),
     api: { origin: loopbackOrigin(node.apiTls === undefined ? "http" : "https", node.apiAddress), ...(node.apiTls === undefined ? {} : { certificate: node.apiTls.cert }) },
     apiScheme: node.apiTls === undefined ? "http" : "https",
+    registry: node.registry,
+    erasureScheme: node.erasureScheme,
     ...(node.apiTls === undefined ? {} : { tls: node.apiTls })
   }).pipe(
     Effect.map((listener): string | undefined => listener.url),
@@ -225,7 +238,8 @@ export const runServer = (
           Effect.provide(NodeDigestLive),
           Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 }))
         )
-        const consoleUrl = yield* startConsole(config, { users: s3Users, apiAddress, apiTls, s3 })
+        const erasureScheme = schemeReader(objectNode.kv, () => Effect.runSync(kv.raft.status).members.length)
+        const consoleUrl = yield* startConsole(config, { users: s3Users, apiAddress, apiTls, s3, registry: metrics.registry, erasureScheme })
         observability.setS3InFlight(s3.inFlight)
         overload.watch("s3", s3.overload)
         onReady?.({ apiAddress, s3Address: s3.address, consoleUrl })

@@ -1,0 +1,64 @@
+/**
+ * Charts of this node's recent figures (GET /api/metrics): requests/s,
+ * S3 latency percentiles, bytes in and out, fsync latency and Raft
+ * commits/s, sampled by the node every few seconds and kept for an hour,
+ * over the range chosen. Another node's figures are on that node's console.
+ */
+import { useState } from "preact/hooks"
+import type { MetricSeries, MetricsView } from "../../../runtime-node/src/console/contract.ts"
+import { callJson } from "../api/client.ts"
+import { usePolling } from "../api/poll.ts"
+import { formatBytes } from "../format.ts"
+import { ErrorMessage } from "../messages.tsx"
+import { Sparkline } from "./sparkline.tsx"
+
+const RANGES: ReadonlyArray<readonly [string, number]> = [["5 minutes", 300], ["15 minutes", 900], ["1 hour", 3600]]
+
+export const formatFigure = (v: number | null, unit: MetricSeries["unit"]): string => {
+  if (v === null) return "—"
+  if (unit === "seconds") return v < 1 ? `${(v * 1000).toPrecision(3)} ms` : `${v.toPrecision(3)} s`
+  if (unit === "bytes-per-second") return `${formatBytes(Math.round(v))}/s`
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)}/s`
+}
+
+const Chart = ({ series, fromMs, toMs, range }: { readonly series: MetricSeries; readonly fromMs: number; readonly toMs: number; readonly range: string }) => {
+  const known = series.points.filter(([, v]) => v !== null)
+  const latest = known.at(-1)?.[1] ?? null
+  const highest = known.length === 0 ? null : Math.max(...known.map(([, v]) => v!))
+  const label = known.length === 0
+    ? `${series.name}: nothing measured yet in the last ${range}`
+    : `${series.name}: now ${formatFigure(latest, series.unit)}, highest ${formatFigure(highest, series.unit)} in the last ${range}`
+  return (
+    <figure class="chart" data-testid={`chart-${series.name}`}>
+      <figcaption><span>{series.name}</span> <strong>{formatFigure(latest, series.unit)}</strong></figcaption>
+      <Sparkline series={series} fromMs={fromMs} toMs={toMs} label={label} />
+      <span class="detail">highest {formatFigure(highest, series.unit)}</span>
+    </figure>
+  )
+}
+
+export const MetricCharts = () => {
+  const [range, setRange] = useState(900)
+  const polled = usePolling(() => callJson<MetricsView>("GET", `/api/metrics?range=${range}`), 5000, [range])
+  const view = polled.value
+  const toMs = view?.nowMs ?? 0
+  const rangeName = RANGES.find(([, s]) => s === range)?.[0] ?? `${range} s`
+  return (
+    <section aria-labelledby="charts-title">
+      <h2 id="charts-title">Metrics of node {view?.node ?? "…"}</h2>
+      <div class="inline">
+        <label for="chart-range">Range</label>
+        <select id="chart-range" value={String(range)} onChange={(e) => setRange(Number(e.currentTarget.value))}>
+          {RANGES.map(([name, s]) => <option key={s} value={String(s)}>Last {name}</option>)}
+        </select>
+        {view === undefined ? null : <span class="detail">sampled every {view.stepMs / 1000} s since this node started, kept for {view.keptSeconds / 60} minutes</span>}
+      </div>
+      <ErrorMessage error={polled.error} />
+      {view === undefined ? <p>Loading…</p> : (
+        <div class="charts">
+          {view.series.map((s) => <Chart key={s.name} series={s} fromMs={toMs - range * 1000} toMs={toMs} range={rangeName} />)}
+        </div>
+      )}
+    </section>
+  )
+}
