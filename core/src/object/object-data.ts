@@ -290,17 +290,22 @@ export const makeObjectData = (config: ObjectDataConfig): ObjectData => {
       const stripe = body.stripes[s]!
       const total = body.scheme.dataShards + body.scheme.parityShards
       const shards: Array<Uint8Array | undefined> = new Array(total)
-      const fetch = (i: number) =>
+      const fetch = (i: number, evenIfSuspected = false) =>
         // A shard recorded missing is not asked for: its node may be down, and the answer is known.
-        stripe.missing?.includes(i) === true ? Effect.void : Effect.map(Effect.result(transfer.get(stripe.nodes[i]! as NodeId, `${body.id}.${s}.${i}`)), (r) => {
+        stripe.missing?.includes(i) === true ? Effect.void : Effect.map(Effect.result(transfer.get(stripe.nodes[i]! as NodeId, `${body.id}.${s}.${i}`, { evenIfSuspected })), (r) => {
           // The recorded CRC rules out stale or misdirected shards that carry a valid store checksum.
           if (r._tag === "Success" && r.success.length === g.shardSize && crc32c(r.success) === stripe.shardCrcs[i]) shards[i] = r.success
         })
-      yield* Effect.forEach(wanted, fetch, { concurrency: "unbounded", discard: true })
+      yield* Effect.forEach(wanted, (i) => fetch(i), { concurrency: "unbounded", discard: true })
       if (wanted.every((i) => shards[i] !== undefined)) return wanted.map((i) => shards[i]!)
       // Degraded: fetch the rest until k healthy shards are known.
       const rest = Array.from({ length: total }, (_, i) => i).filter((i) => !wanted.includes(i))
-      yield* Effect.forEach(rest, fetch, { concurrency: "unbounded", discard: true })
+      yield* Effect.forEach(rest, (i) => fetch(i), { concurrency: "unbounded", discard: true })
+      if (shards.filter((x) => x !== undefined).length < body.scheme.dataShards) {
+        // Short of k: ask the nodes suspected of being down too, rather than fail a read one of them could serve.
+        const unread = Array.from({ length: total }, (_, i) => i).filter((i) => shards[i] === undefined)
+        yield* Effect.forEach(unread, (i) => fetch(i, true), { concurrency: "unbounded", discard: true })
+      }
       const healthy = shards.filter((x) => x !== undefined).length
       if (healthy < body.scheme.dataShards) {
         return yield* new ObjectDataError({ message: `stripe ${s} of ${body.id}: ${healthy} healthy shards, ${body.scheme.dataShards} needed` })
@@ -319,11 +324,14 @@ export const makeObjectData = (config: ObjectDataConfig): ObjectData => {
         return Stream.fromEffect(
           Effect.gen(function*() {
             let problem = "no copies"
-            for (const [i, node] of body.nodes.entries()) {
-              if (body.missing?.includes(i) === true) continue
-              const r = yield* Effect.result(transfer.get(node as NodeId, `${body.id}.r`))
-              if (r._tag === "Success" && r.success.length === size) return r.success.subarray(range.start, range.end)
-              problem = r._tag === "Failure" ? r.failure.message : `${node}: a copy of the wrong size`
+            // Every copy, then (when none answered) every copy again even from nodes suspected of being down.
+            for (const evenIfSuspected of [false, true]) {
+              for (const [i, node] of body.nodes.entries()) {
+                if (body.missing?.includes(i) === true) continue
+                const r = yield* Effect.result(transfer.get(node as NodeId, `${body.id}.r`, { evenIfSuspected }))
+                if (r._tag === "Success" && r.success.length === size) return r.success.subarray(range.start, range.end)
+                problem = r._tag === "Failure" ? r.failure.message : `${node}: a copy of the wrong size`
+              }
             }
             return yield* new ObjectDataError({ message: `no intact copy of ${body.id}: ${problem}` })
           })

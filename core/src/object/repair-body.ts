@@ -82,9 +82,9 @@ export const makeBodyRepair = (ctx: BodyRepairContext) => {
   const { transfer, members, tally } = ctx
   const isMember = (id: string) => members.some((n) => n.id === id)
 
-  const check = (node: string, id: string, intact: (bytes: Uint8Array) => boolean): Effect.Effect<Found> =>
+  const check = (node: string, id: string, intact: (bytes: Uint8Array) => boolean, evenIfSuspected = false): Effect.Effect<Found> =>
     isMember(node)
-      ? Effect.map(Effect.result(transfer.get(node as NodeId, id)), (r) =>
+      ? Effect.map(Effect.result(transfer.get(node as NodeId, id, { evenIfSuspected })), (r) =>
         r._tag === "Success"
           ? (intact(r.success) ? r.success : "bad")
           : r.failure.reason === "not-found" || r.failure.reason === "corrupt" ? "bad" : "unknown")
@@ -180,8 +180,12 @@ export const makeBodyRepair = (ctx: BodyRepairContext) => {
       const stripe = body.stripes[s]!
       const k = body.scheme.dataShards
       const ids = stripe.nodes.map((_, i) => `${body.id}.${s}.${i}`)
-      const checked = yield* Effect.forEach(stripe.nodes, (node, i) =>
-        check(node, ids[i]!, (bytes) => bytes.length === body.shardSize && crc32c(bytes) === stripe.shardCrcs[i]), { concurrency: "unbounded" })
+      const intact = (i: number) => (bytes: Uint8Array) => bytes.length === body.shardSize && crc32c(bytes) === stripe.shardCrcs[i]
+      const checked = yield* Effect.forEach(stripe.nodes, (node, i) => check(node, ids[i]!, intact(i)), { concurrency: "unbounded" })
+      if (checked.filter((c) => c instanceof Uint8Array).length < k) {
+        // Short of k: ask the silent nodes again even if suspected of being down, before calling the stripe unavailable.
+        for (let i = 0; i < checked.length; i++) if (checked[i] === "unknown") checked[i] = yield* check(stripe.nodes[i]!, ids[i]!, intact(i), true)
+      }
       tally.shardsChecked += checked.length
       const shards = checked.map((c) => (c instanceof Uint8Array ? c : undefined))
       const healthy = shards.filter((x) => x !== undefined).length

@@ -41,7 +41,11 @@ export class ShardTransferError extends Data.TaggedError("ShardTransferError")<{
 
 export interface ShardTransfer {
   readonly put: (node: NodeId, id: string, data: Uint8Array) => Effect.Effect<void, ShardTransferError>
-  readonly get: (node: NodeId, id: string) => Effect.Effect<Uint8Array, ShardTransferError>
+  /**
+   * `evenIfSuspected`: ask a node even while it is suspected of being down
+   * (a reader that cannot go on without it tries it rather than give up).
+   */
+  readonly get: (node: NodeId, id: string, options?: { readonly evenIfSuspected?: boolean }) => Effect.Effect<Uint8Array, ShardTransferError>
   readonly remove: (node: NodeId, id: string) => Effect.Effect<void, ShardTransferError>
   /** Serves a request or takes an answer; hand it every frame of kinds 66 and 67. */
   readonly onFrame: (from: NodeId, kind: number, body: Reader) => Effect.Effect<void>
@@ -110,12 +114,14 @@ export const makeShardTransfer = (config: ShardTransferConfig): Effect.Effect<Sh
     /**
      * Nodes that let a request time out are suspected: requests to them fail
      * at once (a degraded read goes to parity, a degraded write records the
-     * shard missing) instead of waiting out a timeout per stripe. Once
-     * `suspectMs` has passed, the next request to the node sends a probe in
-     * the background and still fails at once; the probe's answer, or any
-     * frame from the node, lifts the suspicion, and a probe that times out
-     * renews it for twice as long (up to 4 × `suspectMs`). So a node that
-     * stays down costs one timed-out client request, not one per interval.
+     * shard missing) instead of waiting out a timeout per stripe. While a
+     * node is suspected a background probe asks it every `suspectMs`,
+     * doubling after each probe that times out (up to 4 × `suspectMs`); the
+     * probe's answer, or any frame from the node, lifts the suspicion. So a
+     * node that stays down costs one timed-out client request, not one per
+     * interval, and one that returns is used again within one probe
+     * interval. A reader that cannot go on without a suspected node asks it
+     * anyway (`evenIfSuspected`).
      */
     const suspectUntil = new Map<NodeId, number>()
     const strikes = new Map<NodeId, number>()
@@ -143,23 +149,33 @@ export const makeShardTransfer = (config: ShardTransferConfig): Effect.Effect<Sh
           const strike = Math.min((strikes.get(node) ?? -1) + 1, MAX_SUSPECT_DOUBLINGS)
           strikes.set(node, strike)
           suspectUntil.set(node, (yield* clock.monotonicMs) + suspectMs * 2 ** strike)
+          if (!probing.has(node)) {
+            probing.add(node)
+            yield* Effect.forkIn(Effect.ensuring(probeWhileSuspected(node), Effect.sync(() => probing.delete(node))), scope)
+          }
         } else clearSuspicion(node)
         return answer
       })
 
-    const request = (node: NodeId, op: ShardOp, id: string, data?: Uint8Array): Effect.Effect<Answer> =>
+    /** Asks a suspected node, each time its suspicion lapses, for a shard that cannot exist: any answer shows it is back. */
+    const probeWhileSuspected = (node: NodeId): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        for (;;) {
+          const until = suspectUntil.get(node)
+          if (until === undefined) return
+          const now = yield* clock.monotonicMs
+          if (until > now) yield* clock.sleep(until - now)
+          if (!suspectUntil.has(node)) return
+          yield* roundTrip(node, "get", PROBE_SHARD_ID)
+        }
+      })
+
+    const request = (node: NodeId, op: ShardOp, id: string, data?: Uint8Array, evenIfSuspected = false): Effect.Effect<Answer> =>
       node === config.self
         ? local(op, id, data)
-        : Effect.gen(function*() {
-          const until = suspectUntil.get(node)
-          if (until === undefined) return yield* roundTrip(node, op, id, data)
-          if (until <= (yield* clock.monotonicMs) && !probing.has(node)) {
-            // A get of a shard that cannot exist: any answer, "not found" included, shows the node is back.
-            probing.add(node)
-            yield* Effect.forkIn(Effect.ensuring(roundTrip(node, "get", PROBE_SHARD_ID), Effect.sync(() => probing.delete(node))), scope)
-          }
-          return SUSPECTED
-        })
+        : suspectUntil.has(node) && !evenIfSuspected
+        ? Effect.succeed(SUSPECTED)
+        : roundTrip(node, op, id, data)
 
     const check = (node: NodeId, id: string, answer: Answer): Effect.Effect<Answer, ShardTransferError> =>
       answer.outcome === "ok"
@@ -208,7 +224,8 @@ export const makeShardTransfer = (config: ShardTransferConfig): Effect.Effect<Sh
 
     return {
       put: (node, id, data) => Effect.asVoid(Effect.flatMap(request(node, "put", id, data), (a) => check(node, id, a))),
-      get: (node, id) => Effect.map(Effect.flatMap(request(node, "get", id), (a) => check(node, id, a)), (a) => a.data ?? new Uint8Array(0)),
+      get: (node, id, options) =>
+        Effect.map(Effect.flatMap(request(node, "get", id, undefined, options?.evenIfSuspected === true), (a) => check(node, id, a)), (a) => a.data ?? new Uint8Array(0)),
       remove: (node, id) => Effect.asVoid(Effect.flatMap(request(node, "remove", id), (a) => check(node, id, a))),
       onFrame
     }
