@@ -290,21 +290,21 @@ export const makeObjectData = (config: ObjectDataConfig): ObjectData => {
       const stripe = body.stripes[s]!
       const total = body.scheme.dataShards + body.scheme.parityShards
       const shards: Array<Uint8Array | undefined> = new Array(total)
-      const fetch = (i: number, evenIfSuspected = false) =>
+      const fetchShard = (i: number, evenIfSuspected = false) =>
         // A shard recorded missing is not asked for: its node may be down, and the answer is known.
         stripe.missing?.includes(i) === true ? Effect.void : Effect.map(Effect.result(transfer.get(stripe.nodes[i]! as NodeId, `${body.id}.${s}.${i}`, { evenIfSuspected })), (r) => {
           // The recorded CRC rules out stale or misdirected shards that carry a valid store checksum.
           if (r._tag === "Success" && r.success.length === g.shardSize && crc32c(r.success) === stripe.shardCrcs[i]) shards[i] = r.success
         })
-      yield* Effect.forEach(wanted, (i) => fetch(i), { concurrency: "unbounded", discard: true })
+      yield* Effect.forEach(wanted, (i) => fetchShard(i), { concurrency: "unbounded", discard: true })
       if (wanted.every((i) => shards[i] !== undefined)) return wanted.map((i) => shards[i]!)
       // Degraded: fetch the rest until k healthy shards are known.
       const rest = Array.from({ length: total }, (_, i) => i).filter((i) => !wanted.includes(i))
-      yield* Effect.forEach(rest, (i) => fetch(i), { concurrency: "unbounded", discard: true })
+      yield* Effect.forEach(rest, (i) => fetchShard(i), { concurrency: "unbounded", discard: true })
       if (shards.filter((x) => x !== undefined).length < body.scheme.dataShards) {
         // Short of k: ask the nodes suspected of being down too, rather than fail a read one of them could serve.
         const unread = Array.from({ length: total }, (_, i) => i).filter((i) => shards[i] === undefined)
-        yield* Effect.forEach(unread, (i) => fetch(i, true), { concurrency: "unbounded", discard: true })
+        yield* Effect.forEach(unread, (i) => fetchShard(i, true), { concurrency: "unbounded", discard: true })
       }
       const healthy = shards.filter((x) => x !== undefined).length
       if (healthy < body.scheme.dataShards) {
