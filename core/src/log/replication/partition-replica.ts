@@ -1,0 +1,224 @@
+/**
+ * One replica of a replicated partition: a Raft group (the node's Raft
+ * driver, `raft/node.ts`, unchanged) whose state machine is the partition
+ * (`partition-machine.ts`), and the partition's segment log
+ * (`partition-log.ts`) that holds the batches it committed.
+ *
+ * - **Append** proposes the batch (a follower forwards it to the leader) and
+ *   answers once this replica has applied it: committed on a majority of the
+ *   group's voters, fsynced in their WALs (acks=all). The offsets come from
+ *   the machine at apply time, the same on every replica.
+ * - **The segment log only ever holds committed batches.** A writer fiber
+ *   appends the applied batches in offset order; the Raft log keeps every
+ *   entry (no snapshots: see docs/log.md), so after a crash the replica
+ *   re-applies it and the writer fills in whatever the segment log lost
+ *   (entries below its end offset are already there and skipped).
+ * - **Reads** are bounded by the high watermark, the machine's next offset:
+ *   everything below it is committed. A linearizable read first runs a
+ *   ReadIndex barrier, so it sees every append acknowledged before it began.
+ */
+import { Data, Deferred, Effect, Queue, Scope } from "effect"
+import { Clock } from "../../clock/clock.ts"
+import type { Disk } from "../../disk/disk.ts"
+import { assert } from "../../invariant/invariant.ts"
+import { Network } from "../../network/network.ts"
+import type { NodeId } from "../../node/node-id.ts"
+import { Random } from "../../random/random.ts"
+import { makeRaftNode, NotLeaderError, type RaftNode, type RaftNodeConfig, type RaftObserver } from "../../raft/node.ts"
+import type { RaftStorageError } from "../../raft/storage.ts"
+import { makeFrameDemux } from "../../transport/frame-demux.ts"
+import { LogOffsetOutOfRangeError, type LogClosedError, type LogFailedError, type LogReadFailure, type LogRecoveryError } from "../log-error.ts"
+import { openPartitionLog, type PartitionLog, type PartitionLogConfig } from "../partition-log.ts"
+import { Field } from "../record-batch.ts"
+import { encodePartitionCommand } from "./partition-command.ts"
+import { type AppendRefusal, type AppliedAppend, PartitionMachine } from "./partition-machine.ts"
+import type { GroupTransport } from "./group-transport.ts"
+
+/** The machine refused the batch (deterministically, on every replica): nothing was appended. */
+export class AppendRefusedError extends Data.TaggedError("AppendRefusedError")<{
+  readonly reason: AppendRefusal
+  readonly message: string
+}> {}
+
+/** No answer in time: the batch may still be committed later (the outcome is unknown). */
+export class AppendTimeoutError extends Data.TaggedError("AppendTimeoutError")<{ readonly message: string }> {}
+
+export interface PartitionReplicaConfig {
+  readonly id: NodeId
+  /** The group's id, unique in the cluster for the life of the partition (frames carry it). */
+  readonly group: string
+  readonly voters: ReadonlyArray<NodeId>
+  /** The replica's directory: Raft's WAL in `<dir>/raft`, segments in `<dir>/data`. */
+  readonly dir: string
+  readonly transport: GroupTransport
+  readonly log?: Omit<PartitionLogConfig, "dir">
+  readonly tickMs?: number
+  readonly raft?: RaftNodeConfig<unknown>["options"]
+  readonly walSegmentBytes?: number
+  /** How often retention runs (default 60 s). */
+  readonly retentionCheckMs?: number
+  readonly observer?: RaftObserver
+}
+
+export interface Appended {
+  readonly baseOffset: number
+  readonly lastOffset: number
+  /** An idempotent producer's retry: the batch was already in the log at these offsets. */
+  readonly duplicate: boolean
+}
+
+export interface Fetched {
+  readonly batches: ReadonlyArray<Uint8Array>
+  readonly highWatermark: number
+  readonly logStartOffset: number
+}
+
+export type ReplicaFailure = RaftStorageError | LogFailedError | LogClosedError
+
+export interface PartitionReplica {
+  readonly group: string
+  readonly raft: RaftNode
+  readonly append: (batch: Uint8Array, timeoutMs: number) => Effect.Effect<Appended, NotLeaderError | AppendRefusedError | AppendTimeoutError>
+  /** Batches from the one holding `offset`, below the high watermark; linearizable reads wait for a ReadIndex barrier. */
+  readonly fetch: (offset: number, maxBytes: number, options: { readonly linearizable: boolean; readonly timeoutMs: number }) => Effect.Effect<Fetched, NotLeaderError | LogReadFailure>
+  readonly highWatermark: () => number
+  readonly machine: PartitionMachine
+  readonly log: PartitionLog
+  /** Raft, the segment writer and retention, until storage fails. */
+  readonly run: Effect.Effect<never, ReplicaFailure>
+}
+
+/** The base offset field of a stored batch. */
+const baseOffsetOf = (batch: Uint8Array): number =>
+  Number(new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getBigInt64(Field.baseOffset))
+
+export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Effect<
+  PartitionReplica,
+  RaftStorageError | LogRecoveryError,
+  Clock | Random | Disk | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const clock = yield* Clock
+    const random = (yield* Random).split(`log/${config.group}`)
+    const log = yield* openPartitionLog({ ...config.log, dir: `${config.dir}/data` })
+    yield* Effect.addFinalizer(() => log.close)
+    const machine = new PartitionMachine(log.limits.maxBatchBytes)
+    const pending = new Map<number, Deferred.Deferred<AppliedAppend["outcome"]>>()
+    // Nonces differ between incarnations: a re-applied entry of our previous life answers no one.
+    let nextNonce = (yield* random.nextUint32) * 2 ** 20 + 1
+    const toWrite = yield* Queue.unbounded<{ readonly baseOffset: number; readonly stored: Uint8Array }>()
+    const writeWaiters: Array<{ readonly target: number; readonly done: Deferred.Deferred<void> }> = []
+
+    const group = yield* config.transport.open(config.group)
+    yield* Effect.addFinalizer(() => group.close)
+    const { node, run: raftRun } = yield* makeRaftNode<AppliedAppend>({
+      id: config.id,
+      voters: config.voters,
+      dataDir: `${config.dir}/raft`,
+      stateMachine: { apply: (_index, command) => machine.apply(command) },
+      onApplied: (entry, result) => {
+        if (entry.kind !== "command" || result === undefined) return
+        if (result.outcome.kind === "appended") Queue.offerUnsafe(toWrite, { baseOffset: result.outcome.baseOffset, stored: result.outcome.stored })
+        if (result.origin !== config.id) return
+        const waiter = pending.get(result.nonce)
+        if (waiter === undefined) return
+        pending.delete(result.nonce)
+        Deferred.doneUnsafe(waiter, Effect.succeed(result.outcome))
+      },
+      frames: makeFrameDemux(group.network),
+      ...(config.tickMs === undefined ? {} : { tickMs: config.tickMs }),
+      ...(config.raft === undefined ? {} : { options: config.raft }),
+      ...(config.walSegmentBytes === undefined ? {} : { walSegmentBytes: config.walSegmentBytes }),
+      ...(config.observer === undefined ? {} : { observer: config.observer })
+    }).pipe(Effect.provideService(Network, group.network), Effect.provideService(Random, random))
+
+    const wakeWriters = Effect.gen(function*() {
+      const end = log.logEndOffset()
+      for (let i = writeWaiters.length - 1; i >= 0; i--) {
+        const w = writeWaiters[i]!
+        if (w.target <= end) {
+          writeWaiters.splice(i, 1)
+          yield* Deferred.succeed(w.done, undefined)
+        }
+      }
+    })
+
+    /** Appends one committed batch; a full disk is waited out (the batch is committed: it must land). */
+    const writeOne = (baseOffset: number, stored: Uint8Array) =>
+      Effect.gen(function*() {
+        for (;;) {
+          const end = log.logEndOffset()
+          if (baseOffset < end) return // already stored before a restart
+          assert(baseOffset === end, () => `${config.group}: committed batch at ${baseOffset} but the segment log ends at ${end}`)
+          const written = yield* Effect.result(log.append(stored))
+          if (written._tag === "Success") {
+            assert(written.success.baseOffset === baseOffset, () => `${config.group}: stored at ${written.success.baseOffset}, committed at ${baseOffset}`)
+            return
+          }
+          const e = written.failure
+          if (e._tag === "LogDiskFullError") yield* clock.sleep(100)
+          else if (e._tag === "LogFailedError" || e._tag === "LogClosedError") return yield* Effect.fail(e)
+          // The machine checked the batch as the log does: a refusal here is a bug.
+          else assert(false, () => `${config.group}: the segment log refused a committed batch: ${e._tag}`)
+        }
+      })
+
+    const writer = Effect.forever(
+      Effect.gen(function*() {
+        const items = yield* Queue.takeAll(toWrite)
+        for (const item of items) yield* writeOne(item.baseOffset, item.stored)
+        yield* wakeWriters
+      })
+    )
+
+    const retention = Effect.forever(Effect.andThen(clock.sleep(config.retentionCheckMs ?? 60_000), log.enforceRetention))
+
+    const waitWritten = (target: number) =>
+      Effect.gen(function*() {
+        if (log.logEndOffset() >= target) return
+        const done = yield* Deferred.make<void>()
+        writeWaiters.push({ target, done })
+        yield* Deferred.await(done)
+      })
+
+    const append: PartitionReplica["append"] = (batch, timeoutMs) =>
+      Effect.gen(function*() {
+        const nonce = nextNonce++
+        const reply = yield* Deferred.make<AppliedAppend["outcome"]>()
+        pending.set(nonce, reply)
+        const proposed = yield* node.propose(encodePartitionCommand({ op: "append", origin: config.id, nonce, batch }))
+        if (proposed === "dropped") {
+          pending.delete(nonce)
+          const status = yield* node.status
+          return yield* new NotLeaderError({ leader: status.leader === config.id ? undefined : status.leader })
+        }
+        const timeout = Effect.andThen(
+          clock.sleep(timeoutMs),
+          Effect.suspend(() => {
+            pending.delete(nonce)
+            return Effect.fail(new AppendTimeoutError({ message: `${config.group}: no commit within ${timeoutMs} ms; the batch may still be appended` }))
+          })
+        )
+        const outcome = yield* Effect.raceFirst(Deferred.await(reply), timeout)
+        if (outcome.kind === "refused") return yield* new AppendRefusedError({ reason: outcome.reason, message: outcome.message })
+        return { baseOffset: outcome.baseOffset, lastOffset: outcome.lastOffset, duplicate: outcome.kind === "duplicate" }
+      })
+
+    const fetch: PartitionReplica["fetch"] = (offset, maxBytes, options) =>
+      Effect.gen(function*() {
+        if (options.linearizable) yield* node.readBarrier(options.timeoutMs)
+        const hw = machine.nextOffset
+        yield* waitWritten(hw)
+        const start = log.logStartOffset()
+        if (offset < start || offset > hw) return yield* new LogOffsetOutOfRangeError({ offset, logStartOffset: start, logEndOffset: hw })
+        if (offset === hw) return { batches: [], highWatermark: hw, logStartOffset: start }
+        const read = yield* log.read(offset, maxBytes)
+        // The segment log may hold more than this replica has applied since a restart; all of it is
+        // committed, but a reader's bound is the high watermark it is told.
+        const batches = read.batches.filter((b) => baseOffsetOf(b) < hw)
+        return { batches, highWatermark: hw, logStartOffset: start }
+      })
+
+    const run = Effect.raceFirst(raftRun, Effect.raceFirst(writer, retention)) as Effect.Effect<never, ReplicaFailure>
+    return { group: config.group, raft: node, append, fetch, highWatermark: () => machine.nextOffset, machine, log, run }
+  })
