@@ -48,10 +48,10 @@ describe("a replicated partition (one voter)", () => {
     const out = await withReplica(inMemoryDisk(), (r) =>
       Effect.gen(function*() {
         const offsets = [yield* r.append(batch(1), 1_000), yield* r.append(batch(2), 1_000)].map((a) => a.baseOffset)
-        const all = yield* r.fetch(0, 1 << 20, { linearizable: true, timeoutMs: 1_000 })
-        const tail = yield* r.fetch(1, 1 << 20, { linearizable: true, timeoutMs: 1_000 })
-        const end = yield* r.fetch(2, 1 << 20, { linearizable: false, timeoutMs: 1_000 })
-        const past = yield* Effect.flip(r.fetch(3, 1 << 20, { linearizable: false, timeoutMs: 1_000 }))
+        const all = yield* r.read(0, 1 << 20, { linearizable: true, timeoutMs: 1_000 })
+        const tail = yield* r.read(1, 1 << 20, { linearizable: true, timeoutMs: 1_000 })
+        const end = yield* r.read(2, 1 << 20, { linearizable: false, timeoutMs: 1_000 })
+        const past = yield* Effect.flip(r.read(3, 1 << 20, { linearizable: false, timeoutMs: 1_000 }))
         const refused = yield* Effect.flip(r.append(new Uint8Array(10), 1_000))
         return { offsets, all: values(all.batches), hw: all.highWatermark, tail: values(tail.batches), end: end.batches.length, past: past._tag, refused: refused._tag }
       }))
@@ -73,7 +73,7 @@ describe("a replicated partition (one voter)", () => {
     const out = await withReplica(disk, (r) =>
       Effect.gen(function*() {
         const next = yield* r.append(batch(4), 1_000)
-        const all = yield* r.fetch(0, 1 << 20, { linearizable: true, timeoutMs: 1_000 })
+        const all = yield* r.read(0, 1 << 20, { linearizable: true, timeoutMs: 1_000 })
         return { next: next.baseOffset, all: values(all.batches) }
       }))
     expect(out).toEqual({ next: 3, all: [1, 2, 3, 4] })

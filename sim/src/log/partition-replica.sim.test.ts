@@ -62,7 +62,7 @@ describe("replicated partitions (one Raft group each) on a 3-node simulated clus
         const reads: Record<string, number> = {}
         const hw: Record<string, number> = {}
         for (const id of voters) {
-          const f = yield* replicas.get(`${id}/p0`)!.fetch(0, 1 << 20, { linearizable: true, timeoutMs: 2_000 })
+          const f = yield* replicas.get(`${id}/p0`)!.read(0, 1 << 20, { linearizable: true, timeoutMs: 2_000 })
           reads[id] = f.batches.length
           hw[id] = f.highWatermark
         }
@@ -124,7 +124,7 @@ describe("a replicated partition through a leader crash", () => {
       Effect.gen(function*() {
         const all: Array<string> = []
         for (const id of voters) {
-          const f = yield* replicas.get(`${id}/p0`)!.fetch(0, 1 << 20, { linearizable: false, timeoutMs: 1_000 })
+          const f = yield* replicas.get(`${id}/p0`)!.read(0, 1 << 20, { linearizable: false, timeoutMs: 1_000 })
           all.push(`${id}:${f.highWatermark}:${f.batches.map((b) => Buffer.from(b).toString("hex")).join(",")}`)
         }
         contents = all

@@ -80,7 +80,7 @@ export interface PartitionReplica {
   readonly raft: RaftNode
   readonly append: (batch: Uint8Array, timeoutMs: number) => Effect.Effect<Appended, NotLeaderError | AppendRefusedError | AppendTimeoutError>
   /** Batches from the one holding `offset`, below the high watermark; linearizable reads wait for a ReadIndex barrier. */
-  readonly fetch: (offset: number, maxBytes: number, options: { readonly linearizable: boolean; readonly timeoutMs: number }) => Effect.Effect<Fetched, NotLeaderError | LogReadFailure>
+  readonly read: (offset: number, maxBytes: number, options: { readonly linearizable: boolean; readonly timeoutMs: number }) => Effect.Effect<Fetched, NotLeaderError | LogReadFailure>
   readonly highWatermark: () => number
   readonly machine: PartitionMachine
   readonly log: PartitionLog
@@ -204,7 +204,7 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
         return { baseOffset: outcome.baseOffset, lastOffset: outcome.lastOffset, duplicate: outcome.kind === "duplicate" }
       })
 
-    const fetch: PartitionReplica["fetch"] = (offset, maxBytes, options) =>
+    const read: PartitionReplica["read"] = (offset, maxBytes, options) =>
       Effect.gen(function*() {
         if (options.linearizable) yield* node.readBarrier(options.timeoutMs)
         const hw = machine.nextOffset
@@ -220,5 +220,5 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
       })
 
     const run = Effect.raceFirst(raftRun, Effect.raceFirst(writer, retention)) as Effect.Effect<never, ReplicaFailure>
-    return { group: config.group, raft: node, append, fetch, highWatermark: () => machine.nextOffset, machine, log, run }
+    return { group: config.group, raft: node, append, read, highWatermark: () => machine.nextOffset, machine, log, run }
   })

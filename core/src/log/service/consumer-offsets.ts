@@ -31,11 +31,11 @@ export const makeConsumerOffsets = (kv: KvClient) => {
     Effect.flatMap(Effect.mapError(kv.write({ op: "put", key: offsetKey(group, topic, partition), value: encoder.encode(JSON.stringify(committed)) }), unavailable), (r) =>
       r.type === "put" ? Effect.void : Effect.die(new InvariantViolation(`commit offset: ${r.type}`)))
 
-  const fetch = (group: string, topic: string, partition: number): Effect.Effect<CommittedOffset | undefined, LogMetadataUnavailableError> =>
+  const get = (group: string, topic: string, partition: number): Effect.Effect<CommittedOffset | undefined, LogMetadataUnavailableError> =>
     Effect.flatMap(Effect.mapError(kv.read({ op: "get", key: offsetKey(group, topic, partition) }), unavailable), (r) => {
       if (r.type !== "get") return Effect.die(new InvariantViolation(`fetch offset: ${r.type}`))
       return Effect.succeed(r.found ? (JSON.parse(decoder.decode(r.value)) as CommittedOffset) : undefined)
     })
 
-  return { commit, fetch }
+  return { commit, get }
 }

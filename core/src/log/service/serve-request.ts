@@ -73,7 +73,7 @@ const produce = (ctx: ServeContext, topic: string, partition: number, batch: Uin
 const fetchBatches = (ctx: ServeContext, topic: string, partition: number, offset: number, maxBytes: number): Effect.Effect<LogResponseBody> => {
   const found = locate(ctx, topic, partition)
   if ("kind" in found) return Effect.succeed(found)
-  return found.replica.fetch(offset, Math.min(maxBytes, ctx.maxFetchBytes), { linearizable: true, timeoutMs: ctx.requestTimeoutMs }).pipe(
+  return found.replica.read(offset, Math.min(maxBytes, ctx.maxFetchBytes), { linearizable: true, timeoutMs: ctx.requestTimeoutMs }).pipe(
     Effect.map((f): LogResponseBody => ({ kind: "fetched", batches: f.batches, highWatermark: f.highWatermark, logStartOffset: f.logStartOffset })),
     Effect.catchTags({
       NotLeaderError: (e) => Effect.succeed(errorBody("unavailable", "no leader confirmed the read in time", { leader: e.leader })),
@@ -114,6 +114,6 @@ export const serveLogRequest = (ctx: ServeContext, r: LogRequest): Effect.Effect
     case "commit-offset":
       return answer(Effect.as(ctx.offsets.commit(r.group, r.topic, r.partition, { offset: r.offset, metadata: r.metadata }), { kind: "ok" } as const))
     case "fetch-offset":
-      return answer(Effect.map(ctx.offsets.fetch(r.group, r.topic, r.partition), (c): LogResponseBody => ({ kind: "offset", offset: c?.offset, metadata: c?.metadata ?? "" })))
+      return answer(Effect.map(ctx.offsets.get(r.group, r.topic, r.partition), (c): LogResponseBody => ({ kind: "offset", offset: c?.offset, metadata: c?.metadata ?? "" })))
   }
 }
