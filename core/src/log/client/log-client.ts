@@ -65,9 +65,10 @@ export interface LogClient {
 const RETRYABLE: ReadonlySet<LogErrorCode> = new Set(["not-leader", "not-replica", "unavailable", "timeout"])
 /**
  * For produce and fetch also these: a node's view of the topics trails the KV by a moment (a topic
- * just created or grown). If they are still the answer at the deadline, they are the outcome.
+ * just created or grown), and a replica whose segment log is damaged leaves the read to another
+ * replica. If they are still the answer at the deadline, they are the outcome.
  */
-const STALE_VIEW: ReadonlySet<LogErrorCode> = new Set(["unknown-topic", "unknown-partition"])
+const STALE_VIEW: ReadonlySet<LogErrorCode> = new Set(["unknown-topic", "unknown-partition", "corrupt"])
 
 const isIdempotent = (batch: Uint8Array): boolean =>
   batch.length >= 61 && new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getBigInt64(Field.producerId) >= 0n

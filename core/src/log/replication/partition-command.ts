@@ -5,7 +5,7 @@
  * and messages, and the batch has its own CRC32C.
  *
  * Encoding, version 1: u8 version, u8 op (0: append), string origin,
- * uint nonce, bytes batch.
+ * uint nonce, string key, bytes batch.
  */
 import { RaftDecodeError } from "../../codec/decode-error.ts"
 import { Reader } from "../../codec/reader.ts"
@@ -21,6 +21,12 @@ export interface AppendCommand {
   readonly origin: NodeId
   /** Unique among that node's proposals in this incarnation. */
   readonly nonce: number
+  /**
+   * Names the request this append answers (the client and its request id): a copy of the request
+   * or of the forwarded proposal (the network may duplicate either) carries the same key, and the
+   * machine applies it once.
+   */
+  readonly key: string
   /** A RecordBatch v2, as the producer sent it (its base offset is assigned when applied). */
   readonly batch: Uint8Array
 }
@@ -33,6 +39,7 @@ export const encodePartitionCommand = (c: PartitionCommand): Uint8Array => {
   w.u8(OP_APPEND)
   w.string(c.origin)
   w.uint(c.nonce)
+  w.string(c.key)
   w.raw(c.batch)
   return w.finish()
 }
@@ -44,7 +51,7 @@ export const decodePartitionCommand = (bytes: Uint8Array): PartitionCommand => {
   if (version !== VERSION) throw new RaftDecodeError({ message: `partition command version ${version}` })
   const op = r.u8()
   if (op !== OP_APPEND) throw new RaftDecodeError({ message: `partition command op ${op}` })
-  const command: PartitionCommand = { op: "append", origin: r.string() as NodeId, nonce: r.uint(), batch: r.raw() }
+  const command: PartitionCommand = { op: "append", origin: r.string() as NodeId, nonce: r.uint(), key: r.string(), batch: r.raw() }
   r.done()
   return command
 }

@@ -11,7 +11,8 @@ const batch = (n: number, producer?: { readonly id: number; readonly epoch: numb
     records: Array.from({ length: n }, (_, i) => record(i)),
     ...(producer === undefined ? {} : { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.seq })
   })
-const command = (b: Uint8Array, nonce = 1) => encodePartitionCommand({ op: "append", origin: nodeId("n1"), nonce, batch: b })
+let nextNonce = 1
+const command = (b: Uint8Array, nonce = nextNonce++, key = `k${nonce}`) => encodePartitionCommand({ op: "append", origin: nodeId("n1"), nonce, key, batch: b })
 
 describe("the partition state machine", () => {
   it("gives batches consecutive offsets and writes the base offset into the stored copy", () => {
@@ -52,5 +53,15 @@ describe("the partition state machine", () => {
     const first = outcomes(new PartitionMachine(1 << 20))
     expect(first).toEqual(["appended@0", "duplicate@0", "appended@2", "appended@3", "out-of-order", "invalid-batch"])
     expect(outcomes(new PartitionMachine(1 << 20))).toEqual(first)
+  })
+
+  it("applies a copy of a request (the same key) once, answering it with the original offsets", () => {
+    const m = new PartitionMachine(1 << 20)
+    const first = m.apply(command(batch(2), 1, "c1/7"))
+    const copy = m.apply(command(batch(2), 2, "c1/7"))
+    const other = m.apply(command(batch(2), 3, "c1/8"))
+    expect(first.outcome).toMatchObject({ kind: "appended", baseOffset: 0 })
+    expect(copy).toMatchObject({ nonce: 2, outcome: { kind: "duplicate", baseOffset: 0, lastOffset: 1 } })
+    expect(other.outcome).toMatchObject({ kind: "appended", baseOffset: 2 })
   })
 })

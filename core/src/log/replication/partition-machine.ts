@@ -41,10 +41,15 @@ const checkBatch = (batch: Uint8Array): Result.Result<BatchHeader, string> => {
   return Result.isFailure(decoded) ? Result.fail(decoded.failure.message) : Result.succeed(decoded.success.header)
 }
 
+/** Request keys remembered, most recent; a copy of a request arrives within moments of the original. */
+export const REQUEST_WINDOW = 4096
+
 export class PartitionMachine {
   /** The offset the next appended batch gets: the high watermark of what this replica applied. */
   nextOffset = 0
   readonly producers = new ProducerTable()
+  /** Offsets given to the last REQUEST_WINDOW request keys, oldest first (a Map keeps insertion order). */
+  private readonly requests = new Map<string, { readonly baseOffset: number; readonly lastOffset: number }>()
   private readonly maxBatchBytes: number
 
   constructor(maxBatchBytes: number) {
@@ -55,7 +60,14 @@ export class PartitionMachine {
   /** Applies one committed command (Raft checksummed it: an undecodable one is a bug and throws). */
   apply(command: Uint8Array): AppliedAppend {
     const c = decodePartitionCommand(command)
-    return { origin: c.origin, nonce: c.nonce, outcome: this.append(c.batch) }
+    const copy = this.requests.get(c.key)
+    if (copy !== undefined) return { origin: c.origin, nonce: c.nonce, outcome: { kind: "duplicate", ...copy } }
+    const outcome = this.append(c.batch)
+    if (outcome.kind === "appended") {
+      this.requests.set(c.key, { baseOffset: outcome.baseOffset, lastOffset: outcome.lastOffset })
+      if (this.requests.size > REQUEST_WINDOW) this.requests.delete(this.requests.keys().next().value!)
+    }
+    return { origin: c.origin, nonce: c.nonce, outcome }
   }
 
   private append(batch: Uint8Array): AppendOutcome {

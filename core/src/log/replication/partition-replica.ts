@@ -78,7 +78,8 @@ export type ReplicaFailure = RaftStorageError | LogFailedError | LogClosedError
 export interface PartitionReplica {
   readonly group: string
   readonly raft: RaftNode
-  readonly append: (batch: Uint8Array, timeoutMs: number) => Effect.Effect<Appended, NotLeaderError | AppendRefusedError | AppendTimeoutError>
+  /** `key` names the request (a copy with the same key is applied once); default: unique to this call. */
+  readonly append: (batch: Uint8Array, timeoutMs: number, key?: string) => Effect.Effect<Appended, NotLeaderError | AppendRefusedError | AppendTimeoutError>
   /** Batches from the one holding `offset`, below the high watermark; linearizable reads wait for a ReadIndex barrier. */
   readonly read: (offset: number, maxBytes: number, options: { readonly linearizable: boolean; readonly timeoutMs: number }) => Effect.Effect<Fetched, NotLeaderError | LogReadFailure>
   readonly highWatermark: () => number
@@ -181,12 +182,12 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
         yield* Deferred.await(done)
       })
 
-    const append: PartitionReplica["append"] = (batch, timeoutMs) =>
+    const append: PartitionReplica["append"] = (batch, timeoutMs, key) =>
       Effect.gen(function*() {
         const nonce = nextNonce++
         const reply = yield* Deferred.make<AppliedAppend["outcome"]>()
         pending.set(nonce, reply)
-        const proposed = yield* node.propose(encodePartitionCommand({ op: "append", origin: config.id, nonce, batch }))
+        const proposed = yield* node.propose(encodePartitionCommand({ op: "append", origin: config.id, nonce, key: key ?? `${config.id}/${nonce}`, batch }))
         if (proposed === "dropped") {
           pending.delete(nonce)
           const status = yield* node.status

@@ -166,7 +166,7 @@ export function* makeLogNode(config: LogNodeConfig): Steps<LogNode> {
     const request: LogRequest = decodeLogRequest(body)
     return Effect.asVoid(
       Effect.forkIn(
-        Effect.flatMap(serveLogRequest(context, request), (answer) => network.send(from, encodeLogResponse({ ...answer, requestId: request.requestId }))),
+        Effect.flatMap(serveLogRequest(context, request, from), (answer) => network.send(from, encodeLogResponse({ ...answer, requestId: request.requestId }))),
         nodeScope
       )
     )

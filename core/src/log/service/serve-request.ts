@@ -56,11 +56,11 @@ const locate = (ctx: ServeContext, topic: string, partition: number): { readonly
   return { replica, meta }
 }
 
-const produce = (ctx: ServeContext, topic: string, partition: number, batch: Uint8Array): Effect.Effect<LogResponseBody> => {
+const produce = (ctx: ServeContext, topic: string, partition: number, batch: Uint8Array, key: string): Effect.Effect<LogResponseBody> => {
   const found = locate(ctx, topic, partition)
   if ("kind" in found) return Effect.succeed(found)
   if (batch.length > found.meta.maxMessageBytes) return Effect.succeed(errorBody("too-large", `batch of ${batch.length} bytes over ${found.meta.maxMessageBytes}`))
-  return found.replica.append(batch, ctx.requestTimeoutMs).pipe(
+  return found.replica.append(batch, ctx.requestTimeoutMs, key).pipe(
     Effect.map((a): LogResponseBody => ({ kind: "produced", baseOffset: a.baseOffset, lastOffset: a.lastOffset, duplicate: a.duplicate })),
     Effect.catchTags({
       NotLeaderError: (e) => Effect.succeed(errorBody("not-leader", `${ctx.self} cannot propose`, { leader: e.leader })),
@@ -94,9 +94,10 @@ const newTopicId = (random: RandomShape) =>
 
 const topicAnswer = (meta: TopicMeta): LogResponseBody => ({ kind: "topic", meta: encodeTopicMeta(meta) })
 
-export const serveLogRequest = (ctx: ServeContext, r: LogRequest): Effect.Effect<LogResponseBody> => {
+/** `from` sent `r`; a copy of the request (the network may duplicate it) appends nothing twice. */
+export const serveLogRequest = (ctx: ServeContext, r: LogRequest, from: NodeId): Effect.Effect<LogResponseBody> => {
   switch (r.op) {
-    case "produce": return produce(ctx, r.topic, r.partition, r.batch)
+    case "produce": return produce(ctx, r.topic, r.partition, r.batch, `${from}/${r.requestId}`)
     case "fetch": return fetchBatches(ctx, r.topic, r.partition, r.offset, r.maxBytes)
     case "create-topic":
       return answer(Effect.gen(function*() {
