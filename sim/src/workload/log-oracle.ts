@@ -39,8 +39,8 @@ export const startLog = (cluster: SimCluster, config: SimConfig): Finish => {
     voters: cluster.nodeIds,
     partitions: 3,
     now: () => cluster.scheduler.now,
-    stopAtNs: healNs + after * 0.4,
-    finalAtNs: healNs + after * 0.5
+    stopAtNs: healNs + after * 0.6,
+    finalAtNs: healNs + after * 0.7
   })
   cluster.start(workload.server)
   cluster.startClients(workload.client)

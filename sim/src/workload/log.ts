@@ -75,7 +75,7 @@ export const logWorkload = (options: {
   readonly finalAtNs: number
   readonly observer?: RaftObserver
 }): LogWorkload => {
-  const servers = logServers({ voters: options.voters, ...(options.observer === undefined ? {} : { observer: options.observer }), log: { reconcileMs: 100 } })
+  const servers = logServers({ voters: options.voters, ...(options.observer === undefined ? {} : { observer: options.observer }), log: { reconcileMs: 100, requestTimeoutMs: 1_000 } })
   const sends: Array<LogSend> = []
   const polls: Array<LogPoll> = []
   const final = new Map<string, LogPoll>()
@@ -191,7 +191,8 @@ export const logWorkload = (options: {
   const client: NodeProgram = ({ id }) =>
     Effect.scoped(
       Effect.gen(function*() {
-        const logClient = yield* makeLogClient({ nodes: options.voters })
+        // Short attempts (the nodes answer "timeout" after 1 s): a lost request costs little of the window after the heal.
+        const logClient = yield* makeLogClient({ nodes: options.voters, requestTimeoutMs: 1_500 })
         if (id === "c1") yield* produce(id, logClient, true, 1_000_000)
         else if (id === "c2") yield* produce(id, logClient, false, 2_000_000)
         else yield* consume(id, logClient)
