@@ -51,7 +51,7 @@ export interface RunResult {
 export type WorkloadName = "raft-kv" | "objects" | "durable-ping" | "log"
 export const workloadNames: ReadonlyArray<WorkloadName> = ["raft-kv", "objects", "durable-ping", "log"]
 
-export type PlantedBug = "ack-before-sync" | "commit-previous-term" | "vote-without-log-check" | "gc-without-grace"
+export type PlantedBug = "ack-before-sync" | "commit-previous-term" | "vote-without-log-check" | "gc-without-grace" | "log-ack-before-commit"
 
 export interface RunOptions extends ConfigOverrides {
   /** What the cluster runs (default raft-kv). */
@@ -61,6 +61,7 @@ export interface RunOptions extends ConfigOverrides {
    * `ack-before-sync` (durable-ping): acknowledge before fsync.
    * `commit-previous-term` (raft-kv): count replicas of an old-term entry toward commit (Raft's Figure 8).
    * `vote-without-log-check` (raft-kv): grant votes without the election restriction.
+   * `log-ack-before-commit` (log): answer appends before a quorum has them, with guessed offsets.
    */
   readonly plantedBug?: PlantedBug | undefined
   /** Raft's read mode for the raft-kv workload (default read-index). */
@@ -106,7 +107,7 @@ export const runSeed = (seed: number, options: RunOptions = {}): RunResult => {
     : workload === "objects"
     ? { finish: startObjects(cluster, config, random.split("objects"), options), servers: undefined }
     : workload === "log"
-    ? { finish: startLog(cluster, config), servers: undefined }
+    ? { finish: startLog(cluster, config, options), servers: undefined }
     : { finish: startDurablePing(cluster, config, options), servers: undefined }
   const nemesis = new Nemesis(cluster, config, random.split("nemesis"), servers)
   nemesis.start()

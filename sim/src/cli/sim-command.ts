@@ -176,7 +176,7 @@ export const simCommand = Command.make(
       Flag.withDescription("Raft reads in the raft-kv workload: ReadIndex, or leader leases (assumes bounded clock drift)")
     ),
     report: Flag.String("report").pipe(Flag.optional, Flag.withDescription("write an HTML report of each failing seed (or of the one seed) into this directory")),
-    plantedBug: Flag.Literals("planted-bug", ["ack-before-sync", "commit-previous-term", "vote-without-log-check", "gc-without-grace"]).pipe(
+    plantedBug: Flag.Literals("planted-bug", ["ack-before-sync", "commit-previous-term", "vote-without-log-check", "gc-without-grace", "log-ack-before-commit"]).pipe(
       Flag.optional,
       Flag.withDescription("test only: plant a known bug to show the checks catch it")
     ),

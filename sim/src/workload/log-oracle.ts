@@ -7,6 +7,7 @@
  */
 import { checkLog } from "@cairn/jepsen"
 import type { SimCluster } from "../cluster.ts"
+import type { RunOptions } from "../run.ts"
 import type { SimConfig } from "../swarm.ts"
 import { logWorkload } from "./log.ts"
 import type { Finish } from "./oracle.ts"
@@ -32,7 +33,7 @@ export const reportLogProblems = (cluster: SimCluster, workload: ReturnType<type
   return result.verdict
 }
 
-export const startLog = (cluster: SimCluster, config: SimConfig): Finish => {
+export const startLog = (cluster: SimCluster, config: SimConfig, options: RunOptions): Finish => {
   const healNs = config.healAtMs * 1e6
   const after = (config.durationMs - config.healAtMs) * 1e6
   const workload = logWorkload({
@@ -40,7 +41,8 @@ export const startLog = (cluster: SimCluster, config: SimConfig): Finish => {
     partitions: 3,
     now: () => cluster.scheduler.now,
     stopAtNs: healNs + after * 0.6,
-    finalAtNs: healNs + after * 0.7
+    finalAtNs: healNs + after * 0.7,
+    ...(options.plantedBug === "log-ack-before-commit" ? { plantedBug: "ack-before-commit" as const } : {})
   })
   cluster.start(workload.server)
   cluster.startClients(workload.client)

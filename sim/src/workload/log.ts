@@ -74,8 +74,14 @@ export const logWorkload = (options: {
   /** The final read starts here. */
   readonly finalAtNs: number
   readonly observer?: RaftObserver
+  /** Test only: acknowledge appends before they are committed (the checker must catch it). */
+  readonly plantedBug?: "ack-before-commit" | undefined
 }): LogWorkload => {
-  const servers = logServers({ voters: options.voters, ...(options.observer === undefined ? {} : { observer: options.observer }), log: { reconcileMs: 100, requestTimeoutMs: 1_000 } })
+  const servers = logServers({
+    voters: options.voters,
+    ...(options.observer === undefined ? {} : { observer: options.observer }),
+    log: { reconcileMs: 100, requestTimeoutMs: 1_000, ...(options.plantedBug === undefined ? {} : { plantedBug: options.plantedBug }) }
+  })
   const sends: Array<LogSend> = []
   const polls: Array<LogPoll> = []
   const final = new Map<string, LogPoll>()

@@ -58,6 +58,11 @@ export interface PartitionReplicaConfig {
   /** How often retention runs (default 60 s). */
   readonly retentionCheckMs?: number
   readonly observer?: RaftObserver
+  /**
+   * Test only, for the simulator's planted-bug campaigns: `ack-before-commit` answers an append as
+   * soon as Raft took the proposal, with offsets this replica guesses, before any quorum has it.
+   */
+  readonly plantedBug?: "ack-before-commit" | undefined
 }
 
 export interface Appended {
@@ -182,6 +187,15 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
         yield* Deferred.await(done)
       })
 
+    // The planted bug's guess at the next offset (the correct code never guesses: it waits for the apply).
+    let guessedNext = 0
+    const guessOffsets = (batch: Uint8Array): Appended => {
+      const count = new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getInt32(Field.lastOffsetDelta) + 1
+      const baseOffset = Math.max(guessedNext, machine.nextOffset)
+      guessedNext = baseOffset + count
+      return { baseOffset, lastOffset: guessedNext - 1, duplicate: false }
+    }
+
     const append: PartitionReplica["append"] = (batch, timeoutMs, key) =>
       Effect.gen(function*() {
         const nonce = nextNonce++
@@ -192,6 +206,10 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
           pending.delete(nonce)
           const status = yield* node.status
           return yield* new NotLeaderError({ leader: status.leader === config.id ? undefined : status.leader })
+        }
+        if (config.plantedBug === "ack-before-commit") {
+          pending.delete(nonce)
+          return guessOffsets(batch)
         }
         const timeout = Effect.andThen(
           clock.sleep(timeoutMs),

@@ -58,6 +58,8 @@ export interface LogNodeConfig {
   readonly retentionCheckMs?: number
   /** Watches every partition group's Raft steps (the simulator's invariant checks). */
   readonly observer?: (group: string) => RaftObserver | undefined
+  /** Test only: a bug planted in every replica (see `PartitionReplicaConfig.plantedBug`). */
+  readonly plantedBug?: "ack-before-commit" | undefined
 }
 
 export interface LogNode {
@@ -105,7 +107,8 @@ export function* makeLogNode(config: LogNodeConfig): Steps<LogNode> {
           ...(config.raft === undefined ? {} : { raft: config.raft }),
           ...(config.walSegmentBytes === undefined ? {} : { walSegmentBytes: config.walSegmentBytes }),
           ...(config.retentionCheckMs === undefined ? {} : { retentionCheckMs: config.retentionCheckMs }),
-          ...(config.observer?.(group) === undefined ? {} : { observer: config.observer(group)! })
+          ...(config.observer?.(group) === undefined ? {} : { observer: config.observer(group)! }),
+          ...(config.plantedBug === undefined ? {} : { plantedBug: config.plantedBug })
         }).pipe(Scope.provide(scope), Effect.provideContext(services))
       )
       if (opened._tag === "Failure") {
