@@ -91,6 +91,9 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
     const metadata = new Map<string, TopicMeta>()
     const leaders = new Map<string, NodeId>()
     let rotation = yield* random.nextUint32
+    // This client's commits, in order (see the commit-offset request): a fresh name per instance.
+    const committer = `${(yield* random.nextUint32).toString(36)}${(yield* random.nextUint32).toString(36)}`
+    let commitSeq = 0
 
     yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
       const response = parseLogResponse((yield* network.receive).payload)
@@ -214,8 +217,9 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
       initProducer: (name) =>
         Effect.flatMap(run({ op: "init-producer", name }, anyNode, true), (r) =>
           r.kind === "producer" ? Effect.succeed({ producerId: r.producerId, epoch: r.epoch }) : Effect.fail(refusal(r))),
-      // A commit is a put of the same value: repeating it is harmless.
-      commitOffset: (group, topic, partition, offset, metadata = "") => okOp({ op: "commit-offset", group, topic, partition, offset, metadata }, true),
+      // Repeating a commit is harmless: an attempt older than a later commit of ours changes nothing.
+      commitOffset: (group, topic, partition, offset, metadata = "") =>
+        Effect.suspend(() => okOp({ op: "commit-offset", group, topic, partition, offset, metadata, committer, seq: ++commitSeq }, true)),
       fetchOffset: (group, topic, partition) =>
         asRead(Effect.flatMap(run({ op: "fetch-offset", group, topic, partition }, anyNode, true), (r) =>
           r.kind === "offset" ? Effect.succeed({ offset: r.offset, metadata: r.metadata }) : Effect.fail(refusal(r))))

@@ -1,9 +1,13 @@
 /**
  * Consumer group offsets in the cluster's Raft KV: per group, topic and
  * partition, the next offset the group will read and the client's metadata
- * string (what Kafka's OffsetCommit keeps). A commit is a put, so it is
+ * string (what Kafka's OffsetCommit keeps). A commit is a compare-and-set,
  * durable and replicated once acknowledged; a fetch is a linearizable read.
- * Like Kafka, a commit may move an offset backwards (a consumer that seeks).
+ * Like Kafka, a commit may move an offset backwards (a consumer that seeks),
+ * but each commit names its committer and a sequence number that grows with
+ * each of its commits: a commit older than the stored one of the same
+ * committer (a late copy of a request, an earlier attempt that arrived after
+ * a retry) is acknowledged and changes nothing.
  *
  * Key: `\u0000lo/<group>\u0000<topic>\u0000<partition>` (NUL separators: any
  * character may appear in a group name).
@@ -18,6 +22,8 @@ export const offsetKey = (group: string, topic: string, partition: number): stri
 export interface CommittedOffset {
   readonly offset: number
   readonly metadata: string
+  readonly committer: string
+  readonly seq: number
 }
 
 const encoder = new TextEncoder()
@@ -27,15 +33,27 @@ const unavailable = (e: KvAmbiguousError | KvUnavailableError) =>
   new LogMetadataUnavailableError({ message: e.message, ambiguous: e._tag === "KvAmbiguousError" })
 
 export const makeConsumerOffsets = (kv: KvClient) => {
-  const commit = (group: string, topic: string, partition: number, committed: CommittedOffset) =>
-    Effect.flatMap(Effect.mapError(kv.write({ op: "put", key: offsetKey(group, topic, partition), value: encoder.encode(JSON.stringify(committed)) }), unavailable), (r) =>
-      r.type === "put" ? Effect.void : Effect.die(new InvariantViolation(`commit offset: ${r.type}`)))
+  const read = (key: string) =>
+    Effect.flatMap(Effect.mapError(kv.read({ op: "get", key }), unavailable), (r) => {
+      if (r.type !== "get") return Effect.die(new InvariantViolation(`fetch offset: ${r.type}`))
+      return Effect.succeed(r.found ? { stored: JSON.parse(decoder.decode(r.value)) as CommittedOffset, revision: r.revision } : undefined)
+    })
+
+  const commit = (group: string, topic: string, partition: number, committed: CommittedOffset): Effect.Effect<void, LogMetadataUnavailableError> =>
+    Effect.gen(function*() {
+      const key = offsetKey(group, topic, partition)
+      for (;;) {
+        const current = yield* read(key)
+        if (current !== undefined && current.stored.committer === committed.committer && current.stored.seq >= committed.seq) return
+        const value = encoder.encode(JSON.stringify(committed))
+        const r = yield* Effect.mapError(kv.write({ op: "cas", key, expected: current === undefined ? "absent" : current.revision, value }), unavailable)
+        if (r.type !== "cas") return yield* Effect.die(new InvariantViolation(`commit offset: ${r.type}`))
+        if (r.ok) return
+      }
+    })
 
   const get = (group: string, topic: string, partition: number): Effect.Effect<CommittedOffset | undefined, LogMetadataUnavailableError> =>
-    Effect.flatMap(Effect.mapError(kv.read({ op: "get", key: offsetKey(group, topic, partition) }), unavailable), (r) => {
-      if (r.type !== "get") return Effect.die(new InvariantViolation(`fetch offset: ${r.type}`))
-      return Effect.succeed(r.found ? (JSON.parse(decoder.decode(r.value)) as CommittedOffset) : undefined)
-    })
+    Effect.map(read(offsetKey(group, topic, partition)), (current) => current?.stored)
 
   return { commit, get }
 }

@@ -71,6 +71,9 @@ export interface LogNode {
   readonly run: Effect.Effect<never, RaftStorageError>
 }
 
+/** Request ids remembered per node to drop copies of a request. */
+const RECENT_REQUESTS = 4096
+
 type Steps<A> = Generator<Effect.Effect<unknown, never, Clock | Random | Disk | Network | Scope.Scope>, A, unknown>
 
 interface Running {
@@ -165,8 +168,15 @@ export function* makeLogNode(config: LogNodeConfig): Steps<LogNode> {
     maxFetchBytes: config.maxFetchBytes ?? 1 << 20
   }
 
+  // Requests served lately, by sender and request id: the network may deliver a request twice, and a
+  // copy must not run again (a second epoch bump of a named producer would fence its holder).
+  const recentRequests = new Set<string>()
   config.frames.register("log", [LOG_REQUEST_KIND], (from, _kind, body) => {
     const request: LogRequest = decodeLogRequest(body)
+    const seen = `${from}/${request.requestId}`
+    if (recentRequests.has(seen)) return Effect.void
+    recentRequests.add(seen)
+    if (recentRequests.size > RECENT_REQUESTS) recentRequests.delete(recentRequests.values().next().value!)
     return Effect.asVoid(
       Effect.forkIn(
         Effect.flatMap(serveLogRequest(context, request, from), (answer) => network.send(from, encodeLogResponse({ ...answer, requestId: request.requestId }))),

@@ -30,7 +30,11 @@ export type LogRequestBody =
   | { readonly op: "describe-topic"; readonly topic: string }
   /** A producer id: a fresh one, or (named) the name's id with its epoch bumped, fencing the previous holder. */
   | { readonly op: "init-producer"; readonly name: string }
-  | { readonly op: "commit-offset"; readonly group: string; readonly topic: string; readonly partition: number; readonly offset: number; readonly metadata: string }
+  /**
+   * `committer` and `seq` order one committer's commits: a late copy or an earlier attempt of a
+   * commit (the network may delay or duplicate either) never replaces a later commit of the same committer.
+   */
+  | { readonly op: "commit-offset"; readonly group: string; readonly topic: string; readonly partition: number; readonly offset: number; readonly metadata: string; readonly committer: string; readonly seq: number }
   | { readonly op: "fetch-offset"; readonly group: string; readonly topic: string; readonly partition: number }
 
 export type LogRequest = LogRequestBody & { readonly requestId: number }
@@ -93,7 +97,7 @@ const writeRequest = (w: Writer, m: LogRequestBody) => {
     case "describe-topic": return w.string(m.topic)
     case "grow-topic": return (w.string(m.topic), w.uint(m.partitions))
     case "init-producer": return w.string(m.name)
-    case "commit-offset": return (w.string(m.group), w.string(m.topic), w.uint(m.partition), w.uint(m.offset), w.string(m.metadata))
+    case "commit-offset": return (w.string(m.group), w.string(m.topic), w.uint(m.partition), w.uint(m.offset), w.string(m.metadata), w.string(m.committer), w.uint(m.seq))
     case "fetch-offset": return (w.string(m.group), w.string(m.topic), w.uint(m.partition))
   }
 }
@@ -121,7 +125,7 @@ const readRequest = (r: Reader, op: (typeof ops)[number]): LogRequestBody => {
     case "describe-topic": return { op, topic: r.string() }
     case "grow-topic": return { op, topic: r.string(), partitions: r.uint() }
     case "init-producer": return { op, name: r.string() }
-    case "commit-offset": return { op, group: r.string(), topic: r.string(), partition: r.uint(), offset: r.uint(), metadata: r.string() }
+    case "commit-offset": return { op, group: r.string(), topic: r.string(), partition: r.uint(), offset: r.uint(), metadata: r.string(), committer: r.string(), seq: r.uint() }
     case "fetch-offset": return { op, group: r.string(), topic: r.string(), partition: r.uint() }
   }
 }

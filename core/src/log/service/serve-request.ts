@@ -113,7 +113,7 @@ export const serveLogRequest = (ctx: ServeContext, r: LogRequest, from: NodeId):
     case "describe-topic": return answer(Effect.map(ctx.admin.describe(r.topic), topicAnswer))
     case "init-producer": return answer(Effect.map(ctx.producers.init(r.name), (p): LogResponseBody => ({ kind: "producer", ...p })))
     case "commit-offset":
-      return answer(Effect.as(ctx.offsets.commit(r.group, r.topic, r.partition, { offset: r.offset, metadata: r.metadata }), { kind: "ok" } as const))
+      return answer(Effect.as(ctx.offsets.commit(r.group, r.topic, r.partition, { offset: r.offset, metadata: r.metadata, committer: r.committer, seq: r.seq }), { kind: "ok" } as const))
     case "fetch-offset":
       return answer(Effect.map(ctx.offsets.get(r.group, r.topic, r.partition), (c): LogResponseBody => ({ kind: "offset", offset: c?.offset, metadata: c?.metadata ?? "" })))
   }
