@@ -18,8 +18,11 @@ const n1 = nodeId("n1")
 const batch = (value: number) =>
   encodeBatch({ baseTimestamp: 1, records: [{ attributes: 0, timestampDelta: 0, offsetDelta: 0, key: null, value: Uint8Array.of(value), headers: [] }] })
 
-/** Opens the replica on `disk`, runs `body` once it leads, and closes it. */
-const withReplica = <A, E>(disk: DiskShape, body: (r: PartitionReplica) => Effect.Effect<A, E>) =>
+/**
+ * Opens the replica on `disk`, runs `body` once it leads, and closes it. Each incarnation draws from
+ * its own random stream, as every runtime gives it (request keys and Raft's read contexts rely on it).
+ */
+const withReplica = <A, E>(disk: DiskShape, body: (r: PartitionReplica) => Effect.Effect<A, E>, incarnation = 1) =>
   Effect.runPromise(
     Effect.scoped(
       Effect.gen(function*() {
@@ -35,7 +38,7 @@ const withReplica = <A, E>(disk: DiskShape, body: (r: PartitionReplica) => Effec
     ).pipe(
       Effect.provide(Layer.mergeAll(
         Layer.succeed(Clock, instantClock()),
-        Layer.succeed(Random, seededRandom(seededSource("replica-test"))),
+        Layer.succeed(Random, seededRandom(seededSource(`replica-test/${incarnation}`))),
         Layer.succeed(Disk, disk)
       ))
     )
@@ -75,7 +78,7 @@ describe("a replicated partition (one voter)", () => {
         const next = yield* r.append(batch(4), 1_000)
         const all = yield* r.read(0, 1 << 20, { linearizable: true, timeoutMs: 1_000 })
         return { next: next.baseOffset, all: values(all.batches) }
-      }))
+      }), 2)
     expect(out).toEqual({ next: 3, all: [1, 2, 3, 4] })
   })
 })

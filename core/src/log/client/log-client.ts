@@ -87,7 +87,10 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
     const requestTimeoutMs = config.requestTimeoutMs ?? 3_000
     const deadlineMs = config.deadlineMs ?? 10_000
     const waiting = new Map<number, Deferred.Deferred<LogResponse>>()
-    let nextRequestId = (yield* random.nextUint32) % 0x1000_0000
+    const session = yield* random.nextUint32
+    // Answers carry only the request id: starting it at random keeps a late answer to a previous
+    // instance of this client from completing one of ours.
+    let nextRequestId = yield* random.nextUint32
     const metadata = new Map<string, TopicMeta>()
     const leaders = new Map<string, NodeId>()
     let rotation = yield* random.nextUint32
@@ -110,7 +113,7 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
         const requestId = (nextRequestId = (nextRequestId + 1) % 0x1_0000_0000)
         const deferred = yield* Deferred.make<LogResponse>()
         waiting.set(requestId, deferred)
-        yield* network.send(to, encodeLogRequest({ ...body, requestId }))
+        yield* network.send(to, encodeLogRequest({ ...body, session, requestId }))
         const answer = yield* Effect.raceFirst(Deferred.await(deferred), Effect.as(clock.sleep(requestTimeoutMs), undefined))
         waiting.delete(requestId)
         return answer

@@ -9,7 +9,7 @@
  *   group's voters, fsynced in their WALs (acks=all). The offsets come from
  *   the machine at apply time, the same on every replica.
  * - **The segment log only ever holds committed batches.** A writer fiber
- *   appends the applied batches in offset order; the Raft log keeps every
+ *   (`segment-writer.ts`) appends the applied batches in offset order; the Raft log keeps every
  *   entry (no snapshots: see docs/log.md), so after a crash the replica
  *   re-applies it and the writer fills in whatever the segment log lost
  *   (entries below its end offset are already there and skipped).
@@ -17,10 +17,9 @@
  *   everything below it is committed. A linearizable read first runs a
  *   ReadIndex barrier, so it sees every append acknowledged before it began.
  */
-import { Data, Deferred, Effect, Queue, Scope } from "effect"
+import { Data, Deferred, Effect, type Scope } from "effect"
 import { Clock } from "../../clock/clock.ts"
 import type { Disk } from "../../disk/disk.ts"
-import { assert } from "../../invariant/invariant.ts"
 import { Network } from "../../network/network.ts"
 import type { NodeId } from "../../node/node-id.ts"
 import { Random } from "../../random/random.ts"
@@ -33,6 +32,7 @@ import { Field } from "../record-batch.ts"
 import { encodePartitionCommand } from "./partition-command.ts"
 import { type AppendRefusal, type AppliedAppend, PartitionMachine } from "./partition-machine.ts"
 import type { GroupTransport } from "./group-transport.ts"
+import { makeSegmentWriter } from "./segment-writer.ts"
 
 /** The machine refused the batch (deterministically, on every replica): nothing was appended. */
 export class AppendRefusedError extends Data.TaggedError("AppendRefusedError")<{
@@ -110,10 +110,10 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
     yield* Effect.addFinalizer(() => log.close)
     const machine = new PartitionMachine(log.limits.maxBatchBytes)
     const pending = new Map<number, Deferred.Deferred<AppliedAppend["outcome"]>>()
-    // Nonces differ between incarnations: a re-applied entry of our previous life answers no one.
+    // Nonces differ between incarnations (the Random service differs, as Raft's read contexts assume):
+    // a re-applied entry of our previous life answers no one, and a default request key is new.
     let nextNonce = (yield* random.nextUint32) * 2 ** 20 + 1
-    const toWrite = yield* Queue.unbounded<{ readonly baseOffset: number; readonly stored: Uint8Array }>()
-    const writeWaiters: Array<{ readonly target: number; readonly done: Deferred.Deferred<void> }> = []
+    const writer = yield* makeSegmentWriter(log, clock, config.group)
 
     const group = yield* config.transport.open(config.group)
     yield* Effect.addFinalizer(() => group.close)
@@ -124,7 +124,7 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
       stateMachine: { apply: (_index, command) => machine.apply(command) },
       onApplied: (entry, result) => {
         if (entry.kind !== "command" || result === undefined) return
-        if (result.outcome.kind === "appended") Queue.offerUnsafe(toWrite, { baseOffset: result.outcome.baseOffset, stored: result.outcome.stored })
+        if (result.outcome.kind === "appended") writer.offer(result.outcome.baseOffset, result.outcome.stored)
         if (result.origin !== config.id) return
         const waiter = pending.get(result.nonce)
         if (waiter === undefined) return
@@ -138,54 +138,7 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
       ...(config.observer === undefined ? {} : { observer: config.observer })
     }).pipe(Effect.provideService(Network, group.network), Effect.provideService(Random, random))
 
-    const wakeWriters = Effect.gen(function*() {
-      const end = log.logEndOffset()
-      for (let i = writeWaiters.length - 1; i >= 0; i--) {
-        const w = writeWaiters[i]!
-        if (w.target <= end) {
-          writeWaiters.splice(i, 1)
-          yield* Deferred.succeed(w.done, undefined)
-        }
-      }
-    })
-
-    /** Appends one committed batch; a full disk is waited out (the batch is committed: it must land). */
-    const writeOne = (baseOffset: number, stored: Uint8Array) =>
-      Effect.gen(function*() {
-        for (;;) {
-          const end = log.logEndOffset()
-          if (baseOffset < end) return // already stored before a restart
-          assert(baseOffset === end, () => `${config.group}: committed batch at ${baseOffset} but the segment log ends at ${end}`)
-          const written = yield* Effect.result(log.append(stored))
-          if (written._tag === "Success") {
-            assert(written.success.baseOffset === baseOffset, () => `${config.group}: stored at ${written.success.baseOffset}, committed at ${baseOffset}`)
-            return
-          }
-          const e = written.failure
-          if (e._tag === "LogDiskFullError") yield* clock.sleep(100)
-          else if (e._tag === "LogFailedError" || e._tag === "LogClosedError") return yield* Effect.fail(e)
-          // The machine checked the batch as the log does: a refusal here is a bug.
-          else assert(false, () => `${config.group}: the segment log refused a committed batch: ${e._tag}`)
-        }
-      })
-
-    const writer = Effect.forever(
-      Effect.gen(function*() {
-        const items = yield* Queue.takeAll(toWrite)
-        for (const item of items) yield* writeOne(item.baseOffset, item.stored)
-        yield* wakeWriters
-      })
-    )
-
     const retention = Effect.forever(Effect.andThen(clock.sleep(config.retentionCheckMs ?? 60_000), log.enforceRetention))
-
-    const waitWritten = (target: number) =>
-      Effect.gen(function*() {
-        if (log.logEndOffset() >= target) return
-        const done = yield* Deferred.make<void>()
-        writeWaiters.push({ target, done })
-        yield* Deferred.await(done)
-      })
 
     // The planted bug's guess at the next offset (the correct code never guesses: it waits for the apply).
     let guessedNext = 0
@@ -227,7 +180,7 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
       Effect.gen(function*() {
         if (options.linearizable) yield* node.readBarrier(options.timeoutMs)
         const hw = machine.nextOffset
-        yield* waitWritten(hw)
+        yield* writer.waitWritten(hw)
         const start = log.logStartOffset()
         if (offset < start || offset > hw) return yield* new LogOffsetOutOfRangeError({ offset, logStartOffset: start, logEndOffset: hw })
         if (offset === hw) return { batches: [], highWatermark: hw, logStartOffset: start }
@@ -238,6 +191,6 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
         return { batches, highWatermark: hw, logStartOffset: start }
       })
 
-    const run = Effect.raceFirst(raftRun, Effect.raceFirst(writer, retention)) as Effect.Effect<never, ReplicaFailure>
+    const run = Effect.raceFirst(raftRun, Effect.raceFirst(writer.run, retention)) as Effect.Effect<never, ReplicaFailure>
     return { group: config.group, raft: node, append, read, highWatermark: () => machine.nextOffset, machine, log, run }
   })

@@ -173,7 +173,7 @@ export function* makeLogNode(config: LogNodeConfig): Steps<LogNode> {
   const recentRequests = new Set<string>()
   config.frames.register("log", [LOG_REQUEST_KIND], (from, _kind, body) => {
     const request: LogRequest = decodeLogRequest(body)
-    const seen = `${from}/${request.requestId}`
+    const seen = `${from}/${request.session}/${request.requestId}`
     if (recentRequests.has(seen)) return Effect.void
     recentRequests.add(seen)
     if (recentRequests.size > RECENT_REQUESTS) recentRequests.delete(recentRequests.values().next().value!)

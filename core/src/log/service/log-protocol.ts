@@ -5,7 +5,8 @@
  * Cairn's internal protocol, what `log-client.ts` and the simulator speak;
  * the Kafka wire protocol will translate to the same operations.
  *
- * Body, version 1: u8 version, u32 request id, u8 op, then the op's fields
+ * Body, version 1: u8 version, (requests only: u32 session), u32 request
+ * id, u8 op, then the op's fields
  * in declaration order (strings and byte strings with a u32 length, integers
  * as `codec/writer.ts` writes them; an optional integer is a u8 flag and the
  * value). Decoding throws `RaftDecodeError` on anything malformed.
@@ -37,7 +38,11 @@ export type LogRequestBody =
   | { readonly op: "commit-offset"; readonly group: string; readonly topic: string; readonly partition: number; readonly offset: number; readonly metadata: string; readonly committer: string; readonly seq: number }
   | { readonly op: "fetch-offset"; readonly group: string; readonly topic: string; readonly partition: number }
 
-export type LogRequest = LogRequestBody & { readonly requestId: number }
+/**
+ * `session` is drawn at random by each client instance and `requestId` counts its requests: together
+ * they name a request for its whole life (a copy or a late attempt is recognised by them).
+ */
+export type LogRequest = LogRequestBody & { readonly session: number; readonly requestId: number }
 
 export type LogErrorCode =
   | "not-leader" | "not-replica" | "unknown-topic" | "unknown-partition" | "topic-exists" | "invalid-request"
@@ -133,6 +138,7 @@ const readRequest = (r: Reader, op: (typeof ops)[number]): LogRequestBody => {
 export const encodeLogRequest = (m: LogRequest): Uint8Array => {
   const w = new Writer()
   w.u8(VERSION)
+  w.u32(m.session)
   w.u32(m.requestId)
   w.u8(ops.indexOf(m.op))
   writeRequest(w, m)
@@ -141,10 +147,11 @@ export const encodeLogRequest = (m: LogRequest): Uint8Array => {
 
 export const decodeLogRequest = (r: Reader): LogRequest => {
   if (r.u8() !== VERSION) throw new RaftDecodeError({ message: "log request version" })
+  const session = r.u32()
   const requestId = r.u32()
   const body = readRequest(r, indexOf(ops, r.u8(), "log op"))
   r.done()
-  return { ...body, requestId }
+  return { ...body, session, requestId }
 }
 
 const writeResponse = (w: Writer, m: LogResponseBody) => {
