@@ -22,7 +22,7 @@ const batch = (value: number) =>
  * Opens the replica on `disk`, runs `body` once it leads, and closes it. Each incarnation draws from
  * its own random stream, as every runtime gives it (request keys and Raft's read contexts rely on it).
  */
-const withReplica = <A, E>(disk: DiskShape, body: (r: PartitionReplica) => Effect.Effect<A, E>, incarnation = 1) =>
+const withReplica = <A, E>(disk: DiskShape, body: (r: PartitionReplica) => Effect.Effect<A, E>, incarnation = 1, clock = instantClock()) =>
   Effect.runPromise(
     Effect.scoped(
       Effect.gen(function*() {
@@ -37,7 +37,7 @@ const withReplica = <A, E>(disk: DiskShape, body: (r: PartitionReplica) => Effec
       })
     ).pipe(
       Effect.provide(Layer.mergeAll(
-        Layer.succeed(Clock, instantClock()),
+        Layer.succeed(Clock, clock),
         Layer.succeed(Random, seededRandom(seededSource(`replica-test/${incarnation}`))),
         Layer.succeed(Disk, disk)
       ))
@@ -80,5 +80,19 @@ describe("a replicated partition (one voter)", () => {
         return { next: next.baseOffset, all: values(all.batches) }
       }), 2)
     expect(out).toEqual({ next: 3, all: [1, 2, 3, 4] })
+  })
+
+  it("reopened in the same process (the same random stream, later in time), answers a new append with its own offset", async () => {
+    const disk = inMemoryDisk()
+    const clock = instantClock()
+    await withReplica(disk, (r) => Effect.forEach([1, 2, 3], (v) => r.append(batch(v), 1_000)), 1, clock)
+    clock.advance(100)
+    // As a node restarted after a storage failure: the same Random service, so the same draws.
+    const out = await withReplica(disk, (r) =>
+      Effect.gen(function*() {
+        const next = yield* r.append(batch(4), 1_000)
+        return { next: next.baseOffset, duplicate: next.duplicate }
+      }), 1, clock)
+    expect(out).toEqual({ next: 3, duplicate: false })
   })
 })

@@ -5,7 +5,7 @@
  * and messages, and the batch has its own CRC32C.
  *
  * Encoding, version 1: u8 version, u8 op (0: append), string origin,
- * uint nonce, string key, bytes batch.
+ * string key, bytes batch.
  */
 import { RaftDecodeError } from "../../codec/decode-error.ts"
 import { Reader } from "../../codec/reader.ts"
@@ -19,11 +19,10 @@ export interface AppendCommand {
   readonly op: "append"
   /** The node whose client waits for this append. */
   readonly origin: NodeId
-  /** Unique among that node's proposals in this incarnation. */
-  readonly nonce: number
   /**
-   * Names the request this append answers (the client and its request id): a copy of the request
-   * or of the forwarded proposal (the network may duplicate either) carries the same key, and the
+   * Names the request this append answers, for its whole life (the client, its session and request
+   * id): the origin matches the applied entry to its waiting caller by it, and a copy of the request
+   * or of the forwarded proposal (the network may duplicate either) carries the same key, so the
    * machine applies it once.
    */
   readonly key: string
@@ -38,7 +37,6 @@ export const encodePartitionCommand = (c: PartitionCommand): Uint8Array => {
   w.u8(VERSION)
   w.u8(OP_APPEND)
   w.string(c.origin)
-  w.uint(c.nonce)
   w.string(c.key)
   w.raw(c.batch)
   return w.finish()
@@ -51,7 +49,7 @@ export const decodePartitionCommand = (bytes: Uint8Array): PartitionCommand => {
   if (version !== VERSION) throw new RaftDecodeError({ message: `partition command version ${version}` })
   const op = r.u8()
   if (op !== OP_APPEND) throw new RaftDecodeError({ message: `partition command op ${op}` })
-  const command: PartitionCommand = { op: "append", origin: r.string() as NodeId, nonce: r.uint(), key: r.string(), batch: r.raw() }
+  const command: PartitionCommand = { op: "append", origin: r.string() as NodeId, key: r.string(), batch: r.raw() }
   r.done()
   return command
 }

@@ -11,16 +11,16 @@ const batch = (n: number, producer?: { readonly id: number; readonly epoch: numb
     records: Array.from({ length: n }, (_, i) => record(i)),
     ...(producer === undefined ? {} : { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.seq })
   })
-let nextNonce = 1
-const command = (b: Uint8Array, nonce = nextNonce++, key = `k${nonce}`) => encodePartitionCommand({ op: "append", origin: nodeId("n1"), nonce, key, batch: b })
+let nextKey = 1
+const command = (b: Uint8Array, key = `k${nextKey++}`) => encodePartitionCommand({ op: "append", origin: nodeId("n1"), key, batch: b })
 
 describe("the partition state machine", () => {
   it("gives batches consecutive offsets and writes the base offset into the stored copy", () => {
     const m = new PartitionMachine(1 << 20)
-    const a = m.apply(command(batch(3), 9))
+    const a = m.apply(command(batch(3), "c9/1/9"))
     const b = m.apply(command(batch(2)))
     expect(a.origin).toBe("n1")
-    expect(a.nonce).toBe(9)
+    expect(a.key).toBe("c9/1/9")
     expect(a.outcome).toMatchObject({ kind: "appended", baseOffset: 0, lastOffset: 2 })
     expect(b.outcome).toMatchObject({ kind: "appended", baseOffset: 3, lastOffset: 4 })
     const stored = b.outcome.kind === "appended" ? b.outcome.stored : new Uint8Array(0)
@@ -57,11 +57,11 @@ describe("the partition state machine", () => {
 
   it("applies a copy of a request (the same key) once, answering it with the original offsets", () => {
     const m = new PartitionMachine(1 << 20)
-    const first = m.apply(command(batch(2), 1, "c1/7"))
-    const copy = m.apply(command(batch(2), 2, "c1/7"))
-    const other = m.apply(command(batch(2), 3, "c1/8"))
+    const first = m.apply(command(batch(2), "c1/7"))
+    const copy = m.apply(command(batch(2), "c1/7"))
+    const other = m.apply(command(batch(2), "c1/8"))
     expect(first.outcome).toMatchObject({ kind: "appended", baseOffset: 0 })
-    expect(copy).toMatchObject({ nonce: 2, outcome: { kind: "duplicate", baseOffset: 0, lastOffset: 1 } })
+    expect(copy).toMatchObject({ key: "c1/7", outcome: { kind: "duplicate", baseOffset: 0, lastOffset: 1 } })
     expect(other.outcome).toMatchObject({ kind: "appended", baseOffset: 2 })
   })
 })

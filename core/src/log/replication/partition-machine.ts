@@ -26,7 +26,7 @@ export type AppendOutcome =
 
 export interface AppliedAppend {
   readonly origin: NodeId
-  readonly nonce: number
+  readonly key: string
   readonly outcome: AppendOutcome
 }
 
@@ -61,13 +61,13 @@ export class PartitionMachine {
   apply(command: Uint8Array): AppliedAppend {
     const c = decodePartitionCommand(command)
     const copy = this.requests.get(c.key)
-    if (copy !== undefined) return { origin: c.origin, nonce: c.nonce, outcome: { kind: "duplicate", ...copy } }
+    if (copy !== undefined) return { origin: c.origin, key: c.key, outcome: { kind: "duplicate", ...copy } }
     const outcome = this.append(c.batch)
     if (outcome.kind === "appended") {
       this.requests.set(c.key, { baseOffset: outcome.baseOffset, lastOffset: outcome.lastOffset })
       if (this.requests.size > REQUEST_WINDOW) this.requests.delete(this.requests.keys().next().value!)
     }
-    return { origin: c.origin, nonce: c.nonce, outcome }
+    return { origin: c.origin, key: c.key, outcome }
   }
 
   private append(batch: Uint8Array): AppendOutcome {

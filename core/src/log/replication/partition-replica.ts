@@ -105,14 +105,19 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
 > =>
   Effect.gen(function*() {
     const clock = yield* Clock
-    const random = (yield* Random).split(`log/${config.group}`)
+    // A stream per opening: a node restarted in the same process (after a storage failure) gets the
+    // same Random service again, and Raft's read contexts and our request keys must still be new.
+    const openedAt = yield* clock.monotonicMs
+    const random = (yield* Random).split(`log/${config.group}@${openedAt}`)
     const log = yield* openPartitionLog({ ...config.log, dir: `${config.dir}/data` })
     yield* Effect.addFinalizer(() => log.close)
     const machine = new PartitionMachine(log.limits.maxBatchBytes)
-    const pending = new Map<number, Deferred.Deferred<AppliedAppend["outcome"]>>()
-    // Nonces differ between incarnations (the Random service differs, as Raft's read contexts assume):
-    // a re-applied entry of our previous life answers no one, and a default request key is new.
-    let nextNonce = (yield* random.nextUint32) * 2 ** 20 + 1
+    // Callers waiting for their appends, by request key. A local append's key names this opening of
+    // the replica: with a nonce drawn from a stream that repeated after an in-process restart, a
+    // re-applied entry of the previous opening answered a new caller with its offsets (log seed 82).
+    const pending = new Map<string, Deferred.Deferred<AppliedAppend["outcome"]>>()
+    const opening = `${config.id}/${openedAt}.${(yield* random.nextUint32).toString(36)}`
+    let localAppends = 0
     const writer = yield* makeSegmentWriter(log, clock, config.group)
 
     const group = yield* config.transport.open(config.group)
@@ -126,9 +131,9 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
         if (entry.kind !== "command" || result === undefined) return
         if (result.outcome.kind === "appended") writer.offer(result.outcome.baseOffset, result.outcome.stored)
         if (result.origin !== config.id) return
-        const waiter = pending.get(result.nonce)
+        const waiter = pending.get(result.key)
         if (waiter === undefined) return
-        pending.delete(result.nonce)
+        pending.delete(result.key)
         Deferred.doneUnsafe(waiter, Effect.succeed(result.outcome))
       },
       frames: makeFrameDemux(group.network),
@@ -151,23 +156,23 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
 
     const append: PartitionReplica["append"] = (batch, timeoutMs, key) =>
       Effect.gen(function*() {
-        const nonce = nextNonce++
+        const requestKey = key ?? `${opening}/${localAppends++}`
         const reply = yield* Deferred.make<AppliedAppend["outcome"]>()
-        pending.set(nonce, reply)
-        const proposed = yield* node.propose(encodePartitionCommand({ op: "append", origin: config.id, nonce, key: key ?? `${config.id}/${nonce}`, batch }))
+        pending.set(requestKey, reply)
+        const proposed = yield* node.propose(encodePartitionCommand({ op: "append", origin: config.id, key: requestKey, batch }))
         if (proposed === "dropped") {
-          pending.delete(nonce)
+          pending.delete(requestKey)
           const status = yield* node.status
           return yield* new NotLeaderError({ leader: status.leader === config.id ? undefined : status.leader })
         }
         if (config.plantedBug === "ack-before-commit") {
-          pending.delete(nonce)
+          pending.delete(requestKey)
           return guessOffsets(batch)
         }
         const timeout = Effect.andThen(
           clock.sleep(timeoutMs),
           Effect.suspend(() => {
-            pending.delete(nonce)
+            pending.delete(requestKey)
             return Effect.fail(new AppendTimeoutError({ message: `${config.group}: no commit within ${timeoutMs} ms; the batch may still be appended` }))
           })
         )
