@@ -18,4 +18,11 @@ describe("cairn sim --workload log", () => {
     expect(result.stats.log).toBe("invalid")
     expect(result.violations.some((v) => v.startsWith("log: lost acknowledged record"))).toBe(true)
   }, 300_000)
+
+  it("log seeds that campaigns once failed pass (each a fixed bug: a duplicated commit moving an offset back, an old entry answering a new append after an in-process restart)", () => {
+    for (const seed of [34, 82]) {
+      const result = runSeed(seed, { workload: "log" })
+      expect(result.violations, `seed ${seed}`).toEqual([])
+    }
+  }, 300_000)
 })
