@@ -21,8 +21,6 @@
 import { Deferred, Effect, Exit, Scope } from "effect"
 import { Clock } from "../../clock/clock.ts"
 import type { Disk } from "../../disk/disk.ts"
-import { InvariantViolation } from "../../invariant/invariant.ts"
-import { MAX_RANGE_LIMIT } from "../../kv/command.ts"
 import { makeLocalKvClient } from "../../kv/local-client.ts"
 import type { KvServer } from "../../kv/server.ts"
 import { Network } from "../../network/network.ts"
@@ -33,12 +31,13 @@ import { RaftStorageError } from "../../raft/storage.ts"
 import type { FrameDemux } from "../../transport/frame-demux.ts"
 import { makeGroupTransport } from "../replication/group-transport.ts"
 import { openPartitionReplica, type PartitionReplica } from "../replication/partition-replica.ts"
-import { makeTopicAdmin, TOPIC_RANGE } from "../topics/topic-admin.ts"
-import { decodeTopicMeta, groupId, type TopicMeta } from "../topics/topic-meta.ts"
+import { makeTopicAdmin } from "../topics/topic-admin.ts"
+import type { TopicMeta } from "../topics/topic-meta.ts"
 import { makeConsumerOffsets } from "./consumer-offsets.ts"
 import { decodeLogRequest, encodeLogResponse, LOG_REQUEST_KIND, type LogRequest } from "./log-protocol.ts"
 import { serveLogRequest } from "./serve-request.ts"
 import { makeProducerIds } from "./producer-ids.ts"
+import { readTopicView } from "./topic-view.ts"
 
 export interface LogNodeConfig {
   readonly self: NodeId
@@ -92,7 +91,7 @@ export function* makeLogNode(config: LogNodeConfig): Steps<LogNode> {
   const transport = makeGroupTransport(network, config.frames)
   const failed = yield* Deferred.make<never, RaftStorageError>()
   const running = new Map<string, Running>()
-  let topics = new Map<string, TopicMeta>()
+  let topics: ReadonlyMap<string, TopicMeta> = new Map()
   const dataDir = config.dataDir ?? "log"
 
   const start = (group: string, meta: TopicMeta, p: number) =>
@@ -128,31 +127,15 @@ export function* makeLogNode(config: LogNodeConfig): Steps<LogNode> {
 
   /** Starts and stops replicas to match the topics in this node's KV state. */
   const reconcile = Effect.gen(function*() {
-    const seen = new Map<string, TopicMeta>()
-    const wanted = new Map<string, { readonly meta: TopicMeta; readonly p: number }>()
-    let from: string = TOPIC_RANGE.start
-    for (;;) {
-      const r = config.kv.stateMachine.range(from, TOPIC_RANGE.end, MAX_RANGE_LIMIT)
-      if (r.type !== "range") return yield* Effect.die(new InvariantViolation(`topic range: ${r.type}`))
-      for (const item of r.items) {
-        const meta = decodeTopicMeta(item.value)
-        if (typeof meta === "string") return yield* Effect.die(new InvariantViolation(`${JSON.stringify(item.key)}: ${meta}`))
-        seen.set(meta.name, meta)
-        meta.replicas.forEach((set, p) => {
-          if (set.includes(config.self)) wanted.set(groupId(meta, p), { meta, p })
-        })
-      }
-      const last = r.items[r.items.length - 1]
-      if (!r.more || last === undefined) break
-      from = `${last.key}\u0000`
-    }
-    topics = seen
+    const view = yield* Effect.sync(() => readTopicView(config.kv.stateMachine, config.self))
+    const wanted = view.placed
+    topics = view.topics
     for (const [group, entry] of running) {
       if (wanted.has(group)) continue
       running.delete(group)
       yield* Scope.close(entry.scope, Exit.void)
     }
-    for (const [group, w] of wanted) if (!running.has(group)) yield* start(group, w.meta, w.p)
+    for (const [group, w] of wanted) if (!running.has(group)) yield* start(group, w.meta, w.partition)
   })
 
   const context = {
