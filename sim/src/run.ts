@@ -13,6 +13,7 @@ import { SimCluster } from "./cluster.ts"
 import { Nemesis } from "./nemesis.ts"
 import { drawConfig, faultKinds, type ConfigOverrides, type FaultKind, type SimConfig } from "./swarm.ts"
 import { startDurablePing } from "./workload/durable-ping-oracle.ts"
+import { startLog } from "./workload/log-oracle.ts"
 import { startObjects } from "./workload/objects-oracle.ts"
 import type { WorkloadStats } from "./workload/oracle.ts"
 import { startRaftKv } from "./workload/raft-kv-oracle.ts"
@@ -47,10 +48,10 @@ export interface RunResult {
   readonly steps: number
 }
 
-export type WorkloadName = "raft-kv" | "objects" | "durable-ping"
-export const workloadNames: ReadonlyArray<WorkloadName> = ["raft-kv", "objects", "durable-ping"]
+export type WorkloadName = "raft-kv" | "objects" | "durable-ping" | "log"
+export const workloadNames: ReadonlyArray<WorkloadName> = ["raft-kv", "objects", "durable-ping", "log"]
 
-export type PlantedBug = "ack-before-sync" | "commit-previous-term" | "vote-without-log-check" | "gc-without-grace"
+export type PlantedBug = "ack-before-sync" | "commit-previous-term" | "vote-without-log-check" | "gc-without-grace" | "log-ack-before-commit"
 
 export interface RunOptions extends ConfigOverrides {
   /** What the cluster runs (default raft-kv). */
@@ -60,6 +61,7 @@ export interface RunOptions extends ConfigOverrides {
    * `ack-before-sync` (durable-ping): acknowledge before fsync.
    * `commit-previous-term` (raft-kv): count replicas of an old-term entry toward commit (Raft's Figure 8).
    * `vote-without-log-check` (raft-kv): grant votes without the election restriction.
+   * `log-ack-before-commit` (log): answer appends before a quorum has them, with guessed offsets.
    */
   readonly plantedBug?: PlantedBug | undefined
   /** Raft's read mode for the raft-kv workload (default read-index). */
@@ -88,7 +90,7 @@ export const runSeed = (seed: number, options: RunOptions = {}): RunResult => {
   const cluster = new SimCluster({
     random: random.split("cluster"),
     nodes: config.nodes,
-    clients: workload === "raft-kv" ? 3 : 0,
+    clients: workload === "raft-kv" || workload === "log" ? 3 : 0,
     network: config.network,
     disk: config.disk,
     clocks: config.clocks
@@ -104,6 +106,8 @@ export const runSeed = (seed: number, options: RunOptions = {}): RunResult => {
     ? startRaftKv(cluster, config, options)
     : workload === "objects"
     ? { finish: startObjects(cluster, config, random.split("objects"), options), servers: undefined }
+    : workload === "log"
+    ? { finish: startLog(cluster, config, options), servers: undefined }
     : { finish: startDurablePing(cluster, config, options), servers: undefined }
   const nemesis = new Nemesis(cluster, config, random.split("nemesis"), servers)
   nemesis.start()

@@ -86,7 +86,7 @@ export interface ConfigOverrides {
   /** Every kind in `only` (or every kind) on, none left to chance. */
   readonly all?: boolean | undefined
   /** The workload (default raft-kv); kinds it cannot exercise stay off. */
-  readonly workload?: "raft-kv" | "objects" | "durable-ping" | undefined
+  readonly workload?: "raft-kv" | "objects" | "durable-ping" | "log" | undefined
 }
 
 /** Draws the configuration of seed `seed`. Pure: the same inputs give the same config. */

@@ -14,9 +14,10 @@
  * Effect operations, and a wrapper would shift every later yield of the
  * node's fiber (docs/style.md, "Moving code without changing behaviour").
  */
-import type { Effect, Scope } from "effect"
+import { Effect, type Scope } from "effect"
 import type { Clock } from "../clock/clock.ts"
 import type { Disk } from "../disk/disk.ts"
+import { makeLogNode, type LogNode, type LogNodeConfig } from "../log/service/log-node.ts"
 import { makeKvServer, type KvServer, type KvServerConfig } from "../kv/server.ts"
 import type { Network } from "../network/network.ts"
 import { makeObjectNode, type ObjectNode, type ObjectNodeConfig } from "../object/object-node.ts"
@@ -34,16 +35,20 @@ export interface StorageNodeConfig {
   readonly kv: Omit<KvServerConfig, "id" | "voters" | "frames">
   /** The object layer's settings; `members` says where shards may go. */
   readonly objects: Omit<ObjectNodeConfig, "self" | "kv" | "frames">
+  /** The streaming log's settings; omitted, the node runs no log service (nor its frame kinds). */
+  readonly log?: Omit<LogNodeConfig, "self" | "kv" | "frames">
 }
 
 export interface StorageNode {
   readonly id: NodeId
   readonly kv: KvServer
   readonly objects: ObjectNode
+  /** The streaming log, if configured. */
+  readonly log: LogNode | undefined
   /** The node's frame demultiplexer: where a further service registers its frame kinds. */
   readonly frames: FrameDemux
   /**
-   * The node's main loops (Raft, the frame demultiplexer, KV answers) until storage fails.
+   * The node's main loops (Raft, the frame demultiplexer, KV answers, the log's reconciler) until storage fails.
    * The object layer's background loops are `objects.background`, for the caller to fork.
    */
   readonly run: Effect.Effect<never, RaftStorageError>
@@ -57,5 +62,7 @@ export function* makeStorageNode(config: StorageNodeConfig): Steps<StorageNode> 
   // object layer registers its kinds on the same one.
   const kv = yield* makeKvServer({ ...config.kv, id: config.id, voters: config.voters })
   const objects = yield* makeObjectNode({ ...config.objects, self: config.id, kv, frames: kv.frames })
-  return { id: config.id, kv, objects, frames: kv.frames, run: kv.run }
+  const log = config.log === undefined ? undefined : yield* makeLogNode({ ...config.log, self: config.id, kv, frames: kv.frames })
+  const run = log === undefined ? kv.run : Effect.raceFirst(kv.run, log.run)
+  return { id: config.id, kv, objects, log, frames: kv.frames, run }
 }

@@ -167,16 +167,16 @@ export const simCommand = Command.make(
     only: Flag.String("only").pipe(Flag.optional, Flag.withDescription("only these fault kinds may be drawn (comma-separated, or none)")),
     disable: Flag.String("disable").pipe(Flag.optional, Flag.withDescription("these fault kinds are off (comma-separated)")),
     allFaults: Flag.Boolean("all-faults").pipe(Flag.withDefault(false), Flag.withDescription("enable every allowed fault kind instead of drawing")),
-    workload: Flag.Literals("workload", ["raft-kv", "objects", "durable-ping"]).pipe(
+    workload: Flag.Literals("workload", ["raft-kv", "objects", "durable-ping", "log"]).pipe(
       Flag.withDefault("raft-kv" as const),
-      Flag.withDescription("what the cluster runs: the Raft KV store under a Jepsen register workload, erasure-coded objects (put/get/delete, checked bytes, linearizability, repair), or the simulator's own durable-ping protocol")
+      Flag.withDescription("what the cluster runs: the Raft KV store under a Jepsen register workload, erasure-coded objects (put/get/delete, checked bytes, linearizability, repair), the simulator's own durable-ping protocol, or the streaming log (topics, idempotent and plain producers, a consumer group; the log checker)")
     ),
     readMode: Flag.Literals("read-mode", ["read-index", "lease"]).pipe(
       Flag.withDefault("read-index" as const),
       Flag.withDescription("Raft reads in the raft-kv workload: ReadIndex, or leader leases (assumes bounded clock drift)")
     ),
     report: Flag.String("report").pipe(Flag.optional, Flag.withDescription("write an HTML report of each failing seed (or of the one seed) into this directory")),
-    plantedBug: Flag.Literals("planted-bug", ["ack-before-sync", "commit-previous-term", "vote-without-log-check", "gc-without-grace"]).pipe(
+    plantedBug: Flag.Literals("planted-bug", ["ack-before-sync", "commit-previous-term", "vote-without-log-check", "gc-without-grace", "log-ack-before-commit"]).pipe(
       Flag.optional,
       Flag.withDescription("test only: plant a known bug to show the checks catch it")
     ),

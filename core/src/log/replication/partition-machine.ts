@@ -1,0 +1,100 @@
+/**
+ * A partition's replicated state machine: what applying a committed append
+ * means. Pure and deterministic — every replica applies the same entries in
+ * the same order and computes the same outcome — so offsets are a property
+ * of the committed entry, never of the replica that stores it (ADR 0011), and
+ * the idempotent producers' table (`producer-state.ts`) is the same on every
+ * replica, through leader changes and restarts.
+ *
+ * The machine holds only the small state (next offset, producers); the
+ * batches themselves go to the replica's segment log (`partition-replica.ts`)
+ * from the `appended` outcomes, in order.
+ */
+import { Result } from "effect"
+import { assert } from "../../invariant/invariant.ts"
+import type { NodeId } from "../../node/node-id.ts"
+import { compressionOf, decodeBatch, verifyBatch, withBaseOffset, type BatchHeader } from "../record-batch.ts"
+import { decodePartitionCommand } from "./partition-command.ts"
+import { lastSequence, ProducerTable } from "./producer-state.ts"
+
+export type AppendRefusal = "invalid-batch" | "too-large" | "fenced" | "out-of-order"
+
+export type AppendOutcome =
+  | { readonly kind: "appended"; readonly baseOffset: number; readonly lastOffset: number; readonly stored: Uint8Array }
+  | { readonly kind: "duplicate"; readonly baseOffset: number; readonly lastOffset: number }
+  | { readonly kind: "refused"; readonly reason: AppendRefusal; readonly message: string }
+
+export interface AppliedAppend {
+  readonly origin: NodeId
+  readonly key: string
+  readonly outcome: AppendOutcome
+}
+
+const refused = (reason: AppendRefusal, message: string): AppendOutcome => ({ kind: "refused", reason, message })
+
+/** The header of a well-formed batch (records parsed too when uncompressed), or why not. */
+const checkBatch = (batch: Uint8Array): Result.Result<BatchHeader, string> => {
+  const verified = verifyBatch(batch)
+  if (Result.isFailure(verified)) return Result.fail(verified.failure.message)
+  if (compressionOf(verified.success.attributes) !== 0) return Result.succeed(verified.success)
+  const decoded = decodeBatch(batch)
+  return Result.isFailure(decoded) ? Result.fail(decoded.failure.message) : Result.succeed(decoded.success.header)
+}
+
+/** Request keys remembered, most recent; a copy of a request arrives within moments of the original. */
+export const REQUEST_WINDOW = 4096
+
+export class PartitionMachine {
+  /** The offset the next appended batch gets: the high watermark of what this replica applied. */
+  nextOffset = 0
+  readonly producers = new ProducerTable()
+  /** Offsets given to the last REQUEST_WINDOW request keys, oldest first (a Map keeps insertion order). */
+  private readonly requests = new Map<string, { readonly baseOffset: number; readonly lastOffset: number }>()
+  private readonly maxBatchBytes: number
+
+  constructor(maxBatchBytes: number) {
+    assert(Number.isSafeInteger(maxBatchBytes) && maxBatchBytes > 0, "maxBatchBytes must be positive")
+    this.maxBatchBytes = maxBatchBytes
+  }
+
+  /** Applies one committed command (Raft checksummed it: an undecodable one is a bug and throws). */
+  apply(command: Uint8Array): AppliedAppend {
+    const c = decodePartitionCommand(command)
+    const copy = this.requests.get(c.key)
+    if (copy !== undefined) return { origin: c.origin, key: c.key, outcome: { kind: "duplicate", ...copy } }
+    const outcome = this.append(c.batch)
+    if (outcome.kind === "appended") {
+      this.requests.set(c.key, { baseOffset: outcome.baseOffset, lastOffset: outcome.lastOffset })
+      if (this.requests.size > REQUEST_WINDOW) this.requests.delete(this.requests.keys().next().value!)
+    }
+    return { origin: c.origin, key: c.key, outcome }
+  }
+
+  private append(batch: Uint8Array): AppendOutcome {
+    if (batch.length > this.maxBatchBytes) return refused("too-large", `batch of ${batch.length} bytes over ${this.maxBatchBytes}`)
+    const checked = checkBatch(batch)
+    if (Result.isFailure(checked)) return refused("invalid-batch", checked.failure)
+    const h = checked.success
+    const idempotent = h.producerId >= 0
+    if (idempotent) {
+      const firstSeq = h.baseSequence
+      if (firstSeq < 0) return refused("invalid-batch", `producer ${h.producerId} sent no sequence`)
+      const check = this.producers.check(h.producerId, h.producerEpoch, firstSeq, lastSequence(firstSeq, h.lastOffsetDelta + 1))
+      if (check.kind === "fenced") return refused("fenced", `producer ${h.producerId} epoch ${h.producerEpoch} is older than epoch ${check.currentEpoch}`)
+      if (check.kind === "out-of-order") return refused("out-of-order", `producer ${h.producerId} sequence ${firstSeq}, expected ${check.expected}`)
+      if (check.kind === "duplicate") return { kind: "duplicate", baseOffset: check.baseOffset, lastOffset: check.lastOffset }
+    }
+    const baseOffset = this.nextOffset
+    const lastOffset = baseOffset + h.lastOffsetDelta
+    this.nextOffset = lastOffset + 1
+    if (idempotent) {
+      this.producers.record(h.producerId, h.producerEpoch, {
+        firstSeq: h.baseSequence,
+        lastSeq: lastSequence(h.baseSequence, h.lastOffsetDelta + 1),
+        baseOffset,
+        lastOffset
+      })
+    }
+    return { kind: "appended", baseOffset, lastOffset, stored: withBaseOffset(batch, baseOffset) }
+  }
+}

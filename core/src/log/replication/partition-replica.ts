@@ -1,0 +1,201 @@
+/**
+ * One replica of a replicated partition: a Raft group (the node's Raft
+ * driver, `raft/node.ts`, unchanged) whose state machine is the partition
+ * (`partition-machine.ts`), and the partition's segment log
+ * (`partition-log.ts`) that holds the batches it committed.
+ *
+ * - **Append** proposes the batch (a follower forwards it to the leader) and
+ *   answers once this replica has applied it: committed on a majority of the
+ *   group's voters, fsynced in their WALs (acks=all). The offsets come from
+ *   the machine at apply time, the same on every replica.
+ * - **The segment log only ever holds committed batches.** A writer fiber
+ *   (`segment-writer.ts`) appends the applied batches in offset order; the Raft log keeps every
+ *   entry (no snapshots: see docs/log.md), so after a crash the replica
+ *   re-applies it and the writer fills in whatever the segment log lost
+ *   (entries below its end offset are already there and skipped).
+ * - **Reads** are bounded by the high watermark, the machine's next offset:
+ *   everything below it is committed. A linearizable read first runs a
+ *   ReadIndex barrier, so it sees every append acknowledged before it began.
+ */
+import { Data, Deferred, Effect, type Scope } from "effect"
+import { Clock } from "../../clock/clock.ts"
+import type { Disk } from "../../disk/disk.ts"
+import { Network } from "../../network/network.ts"
+import type { NodeId } from "../../node/node-id.ts"
+import { Random } from "../../random/random.ts"
+import { makeRaftNode, NotLeaderError, type RaftNode, type RaftNodeConfig, type RaftObserver } from "../../raft/node.ts"
+import type { RaftStorageError } from "../../raft/storage.ts"
+import { makeFrameDemux } from "../../transport/frame-demux.ts"
+import { LogOffsetOutOfRangeError, type LogClosedError, type LogFailedError, type LogReadFailure, type LogRecoveryError } from "../log-error.ts"
+import { openPartitionLog, type PartitionLog, type PartitionLogConfig } from "../partition-log.ts"
+import { Field } from "../record-batch.ts"
+import { encodePartitionCommand } from "./partition-command.ts"
+import { type AppendRefusal, type AppliedAppend, PartitionMachine } from "./partition-machine.ts"
+import type { GroupTransport } from "./group-transport.ts"
+import { makeSegmentWriter } from "./segment-writer.ts"
+
+/** The machine refused the batch (deterministically, on every replica): nothing was appended. */
+export class AppendRefusedError extends Data.TaggedError("AppendRefusedError")<{
+  readonly reason: AppendRefusal
+  readonly message: string
+}> {}
+
+/** No answer in time: the batch may still be committed later (the outcome is unknown). */
+export class AppendTimeoutError extends Data.TaggedError("AppendTimeoutError")<{ readonly message: string }> {}
+
+export interface PartitionReplicaConfig {
+  readonly id: NodeId
+  /** The group's id, unique in the cluster for the life of the partition (frames carry it). */
+  readonly group: string
+  readonly voters: ReadonlyArray<NodeId>
+  /** The replica's directory: Raft's WAL in `<dir>/raft`, segments in `<dir>/data`. */
+  readonly dir: string
+  readonly transport: GroupTransport
+  readonly log?: Omit<PartitionLogConfig, "dir">
+  readonly tickMs?: number
+  readonly raft?: RaftNodeConfig<unknown>["options"]
+  readonly walSegmentBytes?: number
+  /** How often retention runs (default 60 s). */
+  readonly retentionCheckMs?: number
+  readonly observer?: RaftObserver
+  /**
+   * Test only, for the simulator's planted-bug campaigns: `ack-before-commit` answers an append as
+   * soon as Raft took the proposal, with offsets this replica guesses, before any quorum has it.
+   */
+  readonly plantedBug?: "ack-before-commit" | undefined
+}
+
+export interface Appended {
+  readonly baseOffset: number
+  readonly lastOffset: number
+  /** An idempotent producer's retry: the batch was already in the log at these offsets. */
+  readonly duplicate: boolean
+}
+
+export interface Fetched {
+  readonly batches: ReadonlyArray<Uint8Array>
+  readonly highWatermark: number
+  readonly logStartOffset: number
+}
+
+export type ReplicaFailure = RaftStorageError | LogFailedError | LogClosedError
+
+export interface PartitionReplica {
+  readonly group: string
+  readonly raft: RaftNode
+  /** `key` names the request (a copy with the same key is applied once); default: unique to this call. */
+  readonly append: (batch: Uint8Array, timeoutMs: number, key?: string) => Effect.Effect<Appended, NotLeaderError | AppendRefusedError | AppendTimeoutError>
+  /** Batches from the one holding `offset`, below the high watermark; linearizable reads wait for a ReadIndex barrier. */
+  readonly read: (offset: number, maxBytes: number, options: { readonly linearizable: boolean; readonly timeoutMs: number }) => Effect.Effect<Fetched, NotLeaderError | LogReadFailure>
+  readonly highWatermark: () => number
+  readonly machine: PartitionMachine
+  readonly log: PartitionLog
+  /** Raft, the segment writer and retention, until storage fails. */
+  readonly run: Effect.Effect<never, ReplicaFailure>
+}
+
+/** The base offset field of a stored batch. */
+const baseOffsetOf = (batch: Uint8Array): number =>
+  Number(new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getBigInt64(Field.baseOffset))
+
+export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Effect<
+  PartitionReplica,
+  RaftStorageError | LogRecoveryError,
+  Clock | Random | Disk | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const clock = yield* Clock
+    // A stream per opening: a node restarted in the same process (after a storage failure) gets the
+    // same Random service again, and Raft's read contexts and our request keys must still be new.
+    const openedAt = yield* clock.monotonicMs
+    const random = (yield* Random).split(`log/${config.group}@${openedAt}`)
+    const log = yield* openPartitionLog({ ...config.log, dir: `${config.dir}/data` })
+    yield* Effect.addFinalizer(() => log.close)
+    const machine = new PartitionMachine(log.limits.maxBatchBytes)
+    // Callers waiting for their appends, by request key. A local append's key names this opening of
+    // the replica: with a nonce drawn from a stream that repeated after an in-process restart, a
+    // re-applied entry of the previous opening answered a new caller with its offsets (log seed 82).
+    const pending = new Map<string, Deferred.Deferred<AppliedAppend["outcome"]>>()
+    const opening = `${config.id}/${openedAt}.${(yield* random.nextUint32).toString(36)}`
+    let localAppends = 0
+    const writer = yield* makeSegmentWriter(log, clock, config.group)
+
+    const group = yield* config.transport.open(config.group)
+    yield* Effect.addFinalizer(() => group.close)
+    const { node, run: raftRun } = yield* makeRaftNode<AppliedAppend>({
+      id: config.id,
+      voters: config.voters,
+      dataDir: `${config.dir}/raft`,
+      stateMachine: { apply: (_index, command) => machine.apply(command) },
+      onApplied: (entry, result) => {
+        if (entry.kind !== "command" || result === undefined) return
+        if (result.outcome.kind === "appended") writer.offer(result.outcome.baseOffset, result.outcome.stored)
+        if (result.origin !== config.id) return
+        const waiter = pending.get(result.key)
+        if (waiter === undefined) return
+        pending.delete(result.key)
+        Deferred.doneUnsafe(waiter, Effect.succeed(result.outcome))
+      },
+      frames: makeFrameDemux(group.network),
+      ...(config.tickMs === undefined ? {} : { tickMs: config.tickMs }),
+      ...(config.raft === undefined ? {} : { options: config.raft }),
+      ...(config.walSegmentBytes === undefined ? {} : { walSegmentBytes: config.walSegmentBytes }),
+      ...(config.observer === undefined ? {} : { observer: config.observer })
+    }).pipe(Effect.provideService(Network, group.network), Effect.provideService(Random, random))
+
+    const retention = Effect.forever(Effect.andThen(clock.sleep(config.retentionCheckMs ?? 60_000), log.enforceRetention))
+
+    // The planted bug's guess at the next offset (the correct code never guesses: it waits for the apply).
+    let guessedNext = 0
+    const guessOffsets = (batch: Uint8Array): Appended => {
+      const count = new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getInt32(Field.lastOffsetDelta) + 1
+      const baseOffset = Math.max(guessedNext, machine.nextOffset)
+      guessedNext = baseOffset + count
+      return { baseOffset, lastOffset: guessedNext - 1, duplicate: false }
+    }
+
+    const append: PartitionReplica["append"] = (batch, timeoutMs, key) =>
+      Effect.gen(function*() {
+        const requestKey = key ?? `${opening}/${localAppends++}`
+        const reply = yield* Deferred.make<AppliedAppend["outcome"]>()
+        pending.set(requestKey, reply)
+        const proposed = yield* node.propose(encodePartitionCommand({ op: "append", origin: config.id, key: requestKey, batch }))
+        if (proposed === "dropped") {
+          pending.delete(requestKey)
+          const status = yield* node.status
+          return yield* new NotLeaderError({ leader: status.leader === config.id ? undefined : status.leader })
+        }
+        if (config.plantedBug === "ack-before-commit") {
+          pending.delete(requestKey)
+          return guessOffsets(batch)
+        }
+        const timeout = Effect.andThen(
+          clock.sleep(timeoutMs),
+          Effect.suspend(() => {
+            pending.delete(requestKey)
+            return Effect.fail(new AppendTimeoutError({ message: `${config.group}: no commit within ${timeoutMs} ms; the batch may still be appended` }))
+          })
+        )
+        const outcome = yield* Effect.raceFirst(Deferred.await(reply), timeout)
+        if (outcome.kind === "refused") return yield* new AppendRefusedError({ reason: outcome.reason, message: outcome.message })
+        return { baseOffset: outcome.baseOffset, lastOffset: outcome.lastOffset, duplicate: outcome.kind === "duplicate" }
+      })
+
+    const read: PartitionReplica["read"] = (offset, maxBytes, options) =>
+      Effect.gen(function*() {
+        if (options.linearizable) yield* node.readBarrier(options.timeoutMs)
+        const hw = machine.nextOffset
+        yield* writer.waitWritten(hw)
+        const start = log.logStartOffset()
+        if (offset < start || offset > hw) return yield* new LogOffsetOutOfRangeError({ offset, logStartOffset: start, logEndOffset: hw })
+        if (offset === hw) return { batches: [], highWatermark: hw, logStartOffset: start }
+        const read = yield* log.read(offset, maxBytes)
+        // The segment log may hold more than this replica has applied since a restart; all of it is
+        // committed, but a reader's bound is the high watermark it is told.
+        const batches = read.batches.filter((b) => baseOffsetOf(b) < hw)
+        return { batches, highWatermark: hw, logStartOffset: start }
+      })
+
+    const run = Effect.raceFirst(raftRun, Effect.raceFirst(writer.run, retention)) as Effect.Effect<never, ReplicaFailure>
+    return { group: config.group, raft: node, append, read, highWatermark: () => machine.nextOffset, machine, log, run }
+  })

@@ -1,0 +1,59 @@
+/**
+ * Consumer group offsets in the cluster's Raft KV: per group, topic and
+ * partition, the next offset the group will read and the client's metadata
+ * string (what Kafka's OffsetCommit keeps). A commit is a compare-and-set,
+ * durable and replicated once acknowledged; a fetch is a linearizable read.
+ * Like Kafka, a commit may move an offset backwards (a consumer that seeks),
+ * but each commit names its committer and a sequence number that grows with
+ * each of its commits: a commit older than the stored one of the same
+ * committer (a late copy of a request, an earlier attempt that arrived after
+ * a retry) is acknowledged and changes nothing.
+ *
+ * Key: `\u0000lo/<group>\u0000<topic>\u0000<partition>` (NUL separators: any
+ * character may appear in a group name).
+ */
+import { Effect } from "effect"
+import { InvariantViolation } from "../../invariant/invariant.ts"
+import type { KvAmbiguousError, KvClient, KvUnavailableError } from "../../kv/client.ts"
+import { LogMetadataUnavailableError } from "../topics/topic-error.ts"
+
+export const offsetKey = (group: string, topic: string, partition: number): string => `\u0000lo/${group}\u0000${topic}\u0000${partition}`
+
+export interface CommittedOffset {
+  readonly offset: number
+  readonly metadata: string
+  readonly committer: string
+  readonly seq: number
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+const unavailable = (e: KvAmbiguousError | KvUnavailableError) =>
+  new LogMetadataUnavailableError({ message: e.message, ambiguous: e._tag === "KvAmbiguousError" })
+
+export const makeConsumerOffsets = (kv: KvClient) => {
+  const read = (key: string) =>
+    Effect.flatMap(Effect.mapError(kv.read({ op: "get", key }), unavailable), (r) => {
+      if (r.type !== "get") return Effect.die(new InvariantViolation(`fetch offset: ${r.type}`))
+      return Effect.succeed(r.found ? { stored: JSON.parse(decoder.decode(r.value)) as CommittedOffset, revision: r.revision } : undefined)
+    })
+
+  const commit = (group: string, topic: string, partition: number, committed: CommittedOffset): Effect.Effect<void, LogMetadataUnavailableError> =>
+    Effect.gen(function*() {
+      const key = offsetKey(group, topic, partition)
+      for (;;) {
+        const current = yield* read(key)
+        if (current !== undefined && current.stored.committer === committed.committer && current.stored.seq >= committed.seq) return
+        const value = encoder.encode(JSON.stringify(committed))
+        const r = yield* Effect.mapError(kv.write({ op: "cas", key, expected: current === undefined ? "absent" : current.revision, value }), unavailable)
+        if (r.type !== "cas") return yield* Effect.die(new InvariantViolation(`commit offset: ${r.type}`))
+        if (r.ok) return
+      }
+    })
+
+  const get = (group: string, topic: string, partition: number): Effect.Effect<CommittedOffset | undefined, LogMetadataUnavailableError> =>
+    Effect.map(read(offsetKey(group, topic, partition)), (current) => current?.stored)
+
+  return { commit, get }
+}
