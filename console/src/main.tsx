@@ -17,7 +17,7 @@ import { Versions } from "./pages/versions.tsx"
 import { href, type Route, useRoute } from "./route.ts"
 import "./style.css"
 
-const Page = ({ route }: { readonly route: Route }) => {
+const Page = ({ route, admin }: { readonly route: Route; readonly admin: boolean }) => {
   switch (route.page) {
     case "buckets":
       return <Buckets />
@@ -28,7 +28,7 @@ const Page = ({ route }: { readonly route: Route }) => {
     case "versions":
       return <Versions bucket={route.bucket} keyName={route.key} />
     case "cluster":
-      return <Cluster />
+      return <Cluster admin={admin} />
     case "users":
       return <Users />
   }
@@ -84,7 +84,7 @@ const App = () => {
         <button type="button" onClick={signOut}>Sign out</button>
       </header>
       <main id="main" tabIndex={-1}>
-        <Page route={route} />
+        <Page route={route} admin={session.admin} />
       </main>
     </>
   )

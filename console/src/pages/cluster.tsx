@@ -1,24 +1,34 @@
 /**
  * Every member of the cluster with its Raft role, health, term, commit and
  * apply lag, as `cairn cluster list` computes them (cluster-health.ts),
- * refreshed every two seconds; below, the cluster's storage and this
- * node's metrics over time.
+ * refreshed every two seconds, with the admin's membership changes
+ * (member-admin.tsx); below, the cluster's storage and this node's metrics
+ * over time.
  */
+import { useState } from "preact/hooks"
 import type { ClusterView } from "../../../runtime-node/src/console/contract.ts"
 import { callJson } from "../api/client.ts"
 import { usePolling } from "../api/poll.ts"
-import { ErrorMessage } from "../messages.tsx"
+import { ErrorMessage, Notice } from "../messages.tsx"
 import { ClusterStorage } from "./cluster-storage.tsx"
+import { AddMember, MemberActions, type Outcome } from "./member-admin.tsx"
 import { MetricCharts } from "./metric-charts.tsx"
 
 const REFRESH_MS = 2000
 
 const cell = (v: string | number | null) => (v === null ? "—" : String(v))
 
-export const Cluster = () => {
+/** "voter" and whether it drains, from the member list's "voter,draining". */
+const Membership = ({ membership }: { readonly membership: string }) => {
+  const [role, draining] = membership.split(",")
+  return <>{role}{draining === undefined ? null : <> <span class="badge warn">draining</span></>}</>
+}
+
+export const Cluster = ({ admin }: { readonly admin: boolean }) => {
   const polled = usePolling(() => callJson<ClusterView>("GET", "/api/cluster"), REFRESH_MS)
+  const [outcome, setOutcome] = useState<Outcome>({})
   const view = polled.value
-  const error = polled.error
+  const error = outcome.error ?? polled.error
   const checked = polled.at
   const healthy = view?.members.filter((m) => m.health === "healthy").length ?? 0
 
@@ -26,6 +36,7 @@ export const Cluster = () => {
     <section aria-labelledby="cluster-title">
       <h1 id="cluster-title">Cluster</h1>
       <ErrorMessage error={error} />
+      <Notice text={outcome.notice} />
       {view === undefined ? <p>Loading…</p> : (
         <>
           <p class="summary" data-testid="cluster-summary">
@@ -37,15 +48,17 @@ export const Cluster = () => {
               <caption class="visually-hidden">Members</caption>
               <thead>
                 <tr>
-                  <th scope="col">Node</th><th scope="col">Membership</th><th scope="col">Raft role</th><th scope="col">Health</th>
+                  <th scope="col">Node</th><th scope="col">Membership</th><th scope="col">Zone</th><th scope="col">Raft role</th><th scope="col">Health</th>
                   <th scope="col">Term</th><th scope="col">Commit</th><th scope="col">Applied</th><th scope="col">Lag (entries)</th><th scope="col">API</th>
+                  {admin ? <th scope="col">Actions</th> : null}
                 </tr>
               </thead>
               <tbody>
                 {view.members.map((m) => (
                   <tr key={m.id} data-node={m.id}>
                     <th scope="row">{m.id}</th>
-                    <td>{m.membership}</td>
+                    <td data-testid={`membership-${m.id}`}><Membership membership={m.membership} /></td>
+                    <td>{cell(m.zone)}</td>
                     <td>{cell(m.raftRole)}</td>
                     <td><span class={`badge ${m.health === "healthy" ? "good" : m.health === "lagging" ? "warn" : "bad"}`} data-testid={`health-${m.id}`}>{m.health}</span>{m.error === undefined ? null : <span class="detail" title={m.error}> {m.error}</span>}</td>
                     <td>{cell(m.term)}</td>
@@ -53,11 +66,13 @@ export const Cluster = () => {
                     <td>{cell(m.applied)}</td>
                     <td>{cell(m.lag)}</td>
                     <td>{cell(m.apiAddress)}</td>
+                    {admin ? <td><MemberActions member={m} onDone={setOutcome} /></td> : null}
                   </tr>
                 ))}
               </tbody>
             </table>
           </div>
+          {admin ? <AddMember onDone={setOutcome} /> : null}
         </>
       )}
       <ClusterStorage />

@@ -142,6 +142,30 @@ describe("the console over HTTPS", () => {
     expect((await fetch(`${base}/api/s3/`, as(bob))).status).toBe(200)
   })
 
+  it("sends membership changes to the admin API with the session's key, and passes on why a change is refused", async () => {
+    const admin = await signIn(CREDENTIALS)
+    const bad = await fetch(`${base}/api/cluster/members`, as(admin, { method: "POST", body: "not json" }))
+    expect(bad.status).toBe(400)
+    expect(await bad.text()).toContain("peerAddress")
+    const unknown = await fetch(`${base}/api/cluster/members/n9`, as(admin, { method: "DELETE" }))
+    expect(unknown.status).toBe(404)
+    expect((await fetch(`${base}/api/cluster/members/`, as(admin, { method: "DELETE" }))).status).toBe(400)
+    expect((await fetch(`${base}/api/cluster/members/n1/promote`, as(admin, { method: "POST" }))).status).toBe(404)
+    // A one-node cluster cannot drain its only member: the admin API's reason comes through.
+    const drained = await fetch(`${base}/api/cluster/members/n1/drain`, as(admin, { method: "POST" }))
+    expect(drained.status).toBe(400)
+    expect(await drained.text()).toContain("cannot drain the last member")
+    const listed = await (await fetch(`${base}/api/cluster`, as(admin))).json() as { readonly members: ReadonlyArray<{ readonly id: string; readonly membership: string }> }
+    expect(listed.members).toContainEqual(expect.objectContaining({ id: "n1", membership: "voter" }))
+    // Without the CSRF token nothing changes; a key that is not the admin's gets the admin API's refusal.
+    expect((await fetch(`${base}/api/cluster/members/n1/drain`, as(admin, { method: "POST", csrf: false }))).status).toBe(403)
+    const carolKeys = await (await fetch(`${base}/api/admin/s3/users`, as(admin, { method: "POST", body: JSON.stringify({ user: "carol" }) }))).json() as { readonly accessKey: string; readonly secretKey: string }
+    const carol = await signIn(carolKeys)
+    const refused = await fetch(`${base}/api/cluster/members/n1/drain`, as(carol, { method: "POST" }))
+    expect(refused.status).toBe(403)
+    expect(await refused.text()).toContain("admin")
+  })
+
   it("makes share links: presigned GETs on S3 that work without a session, with the user's own rights", async () => {
     const admin = await signIn(CREDENTIALS)
     expect((await fetch(`${base}/api/s3/shared`, as(admin, { method: "PUT" }))).status).toBe(200)

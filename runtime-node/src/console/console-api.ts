@@ -1,7 +1,8 @@
 /**
  * The console's `/api/` routes. Its own are few: sign-in, sign-out and the
  * session (`/api/session`), the cluster page's member table
- * (`/api/cluster`) and storage figures (`/api/cluster/storage`), this
+ * (`/api/cluster`), its membership changes (`/api/cluster/members`, sent
+ * to the Raft leader), and storage figures (`/api/cluster/storage`), this
  * node's recent metrics (`/api/metrics`), and share links (`/api/share`,
  * presigned with the user's key). Everything else is the node's real APIs, forwarded with
  * the signed-in user's own credentials, so the console has no permission
@@ -26,6 +27,7 @@ import { CSRF_HEADER, type SessionInfo, type SignInRequest } from "./contract.ts
 import type { ReadScheme } from "./erasure-scheme.ts"
 import { forwardAdmin, forwardS3 } from "./forwarding.ts"
 import { clearedCookie, json, readSmallBody, refuse, sessionCookie, sessionIdOf } from "./http-replies.ts"
+import { MEMBERS_PREFIX, serveMemberChange } from "./member-admin.ts"
 import type { MetricSampler } from "./metric-sampler.ts"
 import { type Session, type SessionStore, sameToken } from "./sessions.ts"
 import { type S3Endpoint, serveShareLink } from "./share-link.ts"
@@ -137,6 +139,7 @@ export const makeConsoleApi = (options: ConsoleApiOptions) => {
     }
     if (path === "/api/cluster" && method === "GET") return serveCluster(options, res, session)
     if (path === "/api/cluster/storage" && method === "GET") return serveClusterStorage(options, res, session)
+    if (path === MEMBERS_PREFIX || path.startsWith(`${MEMBERS_PREFIX}/`)) return serveMemberChange(options, req, res, url, session)
     if (path === "/api/metrics" && method === "GET") return json(res, 200, options.metrics.view(rangeOf(url)))
     if (path === "/api/share" && method === "POST") return serveShareLink(options, req, res, session)
     if (path === "/api/s3" || path.startsWith("/api/s3/")) return forwardS3(options, req, res, url, session)

@@ -122,3 +122,14 @@ export interface StorageView {
   }
   readonly nodes: ReadonlyArray<NodeStorage>
 }
+
+/** `POST /api/cluster/members`: a new member, as `cairn cluster add` takes it (sent to the Raft leader). */
+export interface AddMemberRequest {
+  readonly id: string
+  /** host:port other members reach its peer listener at. */
+  readonly peerAddress: string
+  /** host:port of its KV API (for leader hints and the member table). */
+  readonly apiAddress: string
+  /** Joins without a vote (a learner) until promoted. */
+  readonly learner: boolean
+}

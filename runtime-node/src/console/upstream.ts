@@ -88,19 +88,28 @@ export const forward = (forwardRequest: ForwardRequest, res: ServerResponse): vo
   else forwardRequest.body.pipe(upstream)
 }
 
-/** A small answer of a listener (the member list, /metrics): its status and text, within 5 s. */
-export const fetchText = (upstream: Upstream, target: string, headers: Record<string, string>): Promise<{ readonly status: number; readonly text: string }> =>
+/** A small exchange with a listener: its status, headers and text, within 5 s. */
+export const exchangeText = (
+  upstream: Upstream,
+  request: { readonly method: string; readonly target: string; readonly headers: Record<string, string>; readonly body?: string }
+): Promise<{ readonly status: number; readonly headers: IncomingMessage["headers"]; readonly text: string }> =>
   new Promise((resolve, reject) => {
-    const req = open({ upstream, method: "GET", target, headers, body: undefined, onUnreachable: () => {} }, (answer) => {
+    const req = open({ upstream, method: request.method, target: request.target, headers: request.headers, body: undefined, onUnreachable: () => {} }, (answer) => {
       const chunks: Array<Buffer> = []
       answer.on("data", (c: Buffer) => chunks.push(c))
       answer.on("error", reject)
-      answer.on("end", () => resolve({ status: answer.statusCode ?? 502, text: Buffer.concat(chunks).toString("utf8") }))
+      answer.on("end", () => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, text: Buffer.concat(chunks).toString("utf8") }))
     })
     req.setTimeout(5000, () => req.destroy(new Error("no answer within 5 s")))
     req.on("error", reject)
-    req.end()
+    req.end(request.body)
   })
+
+/** A small answer of a listener (the member list, /metrics): its status and text, within 5 s. */
+export const fetchText = async (upstream: Upstream, target: string, headers: Record<string, string>): Promise<{ readonly status: number; readonly text: string }> => {
+  const { status, text } = await exchangeText(upstream, { method: "GET", target, headers })
+  return { status, text }
+}
 
 /** A small JSON answer of a listener: its status and parsed body (a body that is not JSON becomes an upstream error). */
 export const fetchJson = async (upstream: Upstream, target: string, headers: Record<string, string>): Promise<{ readonly status: number; readonly body: unknown }> => {
