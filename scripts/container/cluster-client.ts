@@ -101,3 +101,12 @@ export const status = async (node: NodePorts, credentials: Credentials) => {
   if (r.status !== 200) return undefined
   return JSON.parse(r.body) as { id: string; role: string; leader: string | null; commit: number; applied: number; term: number }
 }
+
+/** One unlabelled gauge or counter of this node's `/metrics`; undefined when absent or not a number (NaN: not the leader). */
+export const metric = async (node: NodePorts, credentials: Credentials, name: string): Promise<number | undefined> => {
+  const r = await api(node, "/metrics", { credentials })
+  if (r.status !== 200) return undefined
+  const line = r.body.split("\n").find((l) => l.startsWith(`${name} `))
+  const value = line === undefined ? Number.NaN : Number(line.slice(name.length + 1))
+  return Number.isNaN(value) ? undefined : value
+}
