@@ -27,6 +27,8 @@ if [ -n "$ca" ]; then
 fi
 
 if [ "$base" = localhost/debian-min ]; then "$root/scripts/container/base-image.sh" "$base"; fi
+# The console's static files, built here with the checkout's own vite (npm ci ran in it) and copied into the image.
+"$root/node_modules/.bin/node" "$root/scripts/build-console.ts"
 echo "building $tag (version $version, revision $revision) on $base"
 # The labels go on the command line too: podman 4.3's builder reuses a cached LABEL step even when the build
 # arguments in it changed, which would ship the previous build's revision. --label is applied at commit.

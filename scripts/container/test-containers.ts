@@ -27,6 +27,8 @@ const nodes: ReadonlyArray<NodePorts> = [
   { id: "n2", s3: 9001, api: 9101 },
   { id: "n3", s3: 9002, api: 9102 }
 ]
+/** Where the compose file publishes each node's web console. */
+const consolePort = (i: number) => 9300 + i
 const work = mkdtempSync(join(tmpdir(), "cairn-containers-test-"))
 
 type Outcome = "pass" | "fail"
@@ -106,7 +108,27 @@ const startCluster = async (): Promise<Credentials> => {
   }
   const health = run("podman", ["healthcheck", "run", containerOf("n1")])
   check(health.code === 0, "podman healthcheck run (n1)", `${health.stdout.trim()} ${health.stderr.trim()}`.trim())
+  for (const [i, node] of nodes.entries()) await checkConsole(node, consolePort(i), { accessKey, secretKey })
   return { accessKey, secretKey }
+}
+
+/** The node's web console, published by the compose file: its page, and a sign-in with the admin's key. */
+const checkConsole = async (node: NodePorts, port: number, credentials: Credentials) => {
+  const origin = `http://127.0.0.1:${port}`
+  try {
+    const page = await fetch(`${origin}/`, { signal: AbortSignal.timeout(10_000) })
+    const html = await page.text()
+    check(page.status === 200 && html.includes("<script"), `${node.id} console page on ${origin}`, `HTTP ${page.status}`)
+    const signIn = await fetch(`${origin}/api/session`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin },
+      body: JSON.stringify(credentials),
+      signal: AbortSignal.timeout(10_000)
+    })
+    check(signIn.status === 200, `${node.id} console sign-in with the admin's key`, `HTTP ${signIn.status} ${signIn.status === 200 ? "" : (await signIn.text()).slice(0, 200)}`.trim())
+  } catch (e) {
+    check(false, `${node.id} console on ${origin}`, e instanceof Error ? e.message : String(e))
+  }
 }
 
 interface Payloads {
@@ -243,7 +265,8 @@ const singleNode = async (label: string, seccomp: string, port: number): Promise
   const node: NodePorts = { id: label, s3: 9000 + port, api: 9100 + port }
   must("podman", [
     "run", "-d", "--name", name, "--network", "host", "--security-opt", `seccomp=${seccomp}`, "-e", `CAIRN_S3_LISTEN=127.0.0.1:${node.s3}`,
-    "-e", `CAIRN_API_LISTEN=127.0.0.1:${node.api}`, "-e", `CAIRN_PEER_LISTEN=127.0.0.1:${9200 + port}`, image
+    "-e", `CAIRN_API_LISTEN=127.0.0.1:${node.api}`, "-e", `CAIRN_PEER_LISTEN=127.0.0.1:${9200 + port}`,
+    "-e", `CAIRN_CONSOLE_LISTEN=127.0.0.1:${9300 + port}`, image
   ])
   try {
     const ready = await waitReady(node, 180)
@@ -283,7 +306,7 @@ const seccompDisk = async () => {
 
 /** The ports the compose file publishes and the seccomp node listens on must be free. */
 const portsFree = async (): Promise<Array<number>> => {
-  const ports = [...nodes.flatMap((n) => [n.s3, n.api]), 9010, 9110, 9210, 9011, 9111, 9211]
+  const ports = [...nodes.flatMap((n, i) => [n.s3, n.api, consolePort(i)]), 9010, 9110, 9210, 9310, 9011, 9111, 9211, 9311]
   const busy: Array<number> = []
   for (const port of ports) {
     const free = await new Promise<boolean>((resolve) => {
