@@ -68,12 +68,13 @@ const withoutHelmLabels = (o: K8sObject): K8sObject => {
 describe("deploy/kubernetes: the kustomize base", () => {
   const objects = kustomize(base)
 
-  it("renders a StatefulSet, two Services, a PodDisruptionBudget, the Secret and the scripts' ConfigMap", () => {
+  it("renders a StatefulSet, three Services, a PodDisruptionBudget, the Secret and the scripts' ConfigMap", () => {
     expect([...byKey(objects).keys()].sort()).toEqual([
       "ConfigMap/cairn-scripts",
       "PodDisruptionBudget/cairn",
       "Secret/cairn-secrets",
       "Service/cairn",
+      "Service/cairn-console",
       "Service/cairn-peers",
       "StatefulSet/cairn"
     ])
@@ -81,6 +82,14 @@ describe("deploy/kubernetes: the kustomize base", () => {
 
   it("passes the checks Kubernetes would make", () => {
     expect(checkManifests(objects)).toEqual([])
+  })
+
+  it("serves the console on a Service that keeps a browser on one pod (sessions live in a node's memory)", () => {
+    const service = byKey(objects).get("Service/cairn-console")
+    expect(at(service, "spec", "sessionAffinity")).toBe("ClientIP")
+    expect(at(service, "spec", "ports", 0, "targetPort")).toBe("console")
+    const ports = at(findObject(objects, "StatefulSet"), "spec", "template", "spec", "containers", 0, "ports") as ReadonlyArray<{ readonly name: string; readonly containerPort: number }>
+    expect(ports).toContainEqual({ name: "console", containerPort: 9001 })
   })
 
   it("spreads pods over nodes and zones, passes the zone on, and stops within the node's graceful stop", () => {
