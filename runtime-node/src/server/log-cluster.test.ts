@@ -6,9 +6,11 @@
  * replicas on every node's disk under `<dataDir>/log`; a node SIGKILLed
  * while producing goes on (every partition still has a majority), and once
  * restarted it serves every acknowledged record in order; consumer group
- * offsets committed on one node and read on another; `cairn log produce`
- * from stdin and `consume --from-beginning`; bad input refused with exit 2
- * and the rule, a refusal with exit 1 and the fix, never a stack trace.
+ * offsets committed on one node and read on another; any user producing,
+ * only the admin creating topics; `cairn log produce` from stdin and
+ * `consume --from-beginning`; bad input refused with exit 2 and the rule, a
+ * refusal with exit 1 and the fix, never a stack trace. A node started with
+ * `--no-log` runs none of it and says so.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
@@ -17,7 +19,8 @@ import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { freeLoopbackPorts } from "../net/free-ports.ts"
 import { apiUrl, authed, awaitLeader, awaitReady, killAllStarted, type NodeProcess, startNode, stopNode, TEST_CREDENTIALS } from "./cluster-processes.test-support.ts"
-import { cliMain, exited, type LocalCluster, type LocalNodeSpec, planCluster } from "./local-cluster.ts"
+import { apiHeaders } from "./api-credentials.ts"
+import { cliMain, clusterEnv, exited, type LocalCluster, type LocalNodeSpec, planCluster, serverArgs } from "./local-cluster.ts"
 
 const dirs: Array<string> = []
 const commands = new Set<ChildProcess>()
@@ -161,6 +164,12 @@ describe("the streaming log in cairn server (3 processes)", () => {
     expect(consumed.code, consumed.err).toBe(0)
     expect(consumed.out.trim().split("\n")).toEqual([...expected[2]!, "alpha", "beta", "gamma"])
 
+    // Any user may produce and consume; topics are the admin's.
+    const alice = await (await authed(`${apiUrl(n1)}/v1/admin/s3/users`, { method: "POST", body: JSON.stringify({ user: "alice" }) })).json() as { accessKey: string; secretKey: string }
+    const asAlice = (url: string, init: RequestInit = {}) => fetch(url, { ...init, headers: apiHeaders(alice) })
+    expect((await asAlice(`${apiUrl(n2)}/v1/log/topics`, { method: "POST", body: JSON.stringify({ name: "mine", partitions: 1 }) })).status).toBe(403)
+    expect((await asAlice(recordsPath(n2, "events", 0), { method: "POST", body: JSON.stringify({ records: [{ value: "from alice" }] }) })).status).toBe(200)
+
     // Bad input: exit 2 and the rule; a refusal: exit 1 and the fix; never a stack trace.
     const badPartition = await cairn(["log", "consume", "--topic", "events", "--partition", "two", "--from-beginning", ...endpoint(n1)])
     expect([badPartition.code, badPartition.err]).toEqual([2, expect.stringContaining("--partition \"two\": expected a whole number")])
@@ -168,6 +177,26 @@ describe("the streaming log in cairn server (3 processes)", () => {
     expect(unknown.code).toBe(1)
     expect(unknown.err).toContain("fix: create it: cairn log topic create --topic nope")
     for (const r of [badPartition, unknown]) expect(r.err).not.toMatch(/^\s+at /m)
-    expect(existsSync(join(n1.dataDir, "raft"))).toBe(true)
   }, 180_000)
+
+  it("runs no log with --no-log: no log folder, /v1/log answers 501 log-disabled, and cairn log says how to fix it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cairn-no-log-"))
+    dirs.push(dir)
+    const cluster = planCluster({ nodes: 1, dataRoot: dir, apiBase: 0, peerBase: 0, s3Base: 0, secret: "no-log-test-secret-0123456789", credentials: TEST_CREDENTIALS, ports: await freeLoopbackPorts(3) })
+    const node = cluster.nodes[0]!
+    const server = spawn(process.execPath, [cliMain, ...serverArgs(cluster, node, ["--no-log", "--console-listen", "127.0.0.1:0"])], {
+      env: { ...process.env, ...clusterEnv(cluster) },
+      stdio: "ignore",
+      detached: true
+    })
+    commands.add(server)
+    await awaitReady(node)
+    const r = await authed(`${apiUrl(node)}/v1/log/topics`)
+    expect([r.status, (await r.json() as { error: string }).error]).toEqual([501, "log-disabled"])
+    expect(existsSync(join(node.dataDir, "raft"))).toBe(true)
+    expect(existsSync(join(node.dataDir, "log"))).toBe(false)
+    const listed = await cairn(["log", "topic", "list", "--endpoint", `127.0.0.1:${node.apiPort}`])
+    expect(listed.code).toBe(1)
+    expect(listed.err).toContain("fix: the node was started with --no-log")
+  }, 60_000)
 })
