@@ -260,6 +260,19 @@ const groupOffset = (ctx: RequestContext, log: LogClient, parts: ReadonlyArray<s
     return jsonResponse(200, { group, topic, partition, offset, metadata: body.metadata ?? "" })
   })
 
+/**
+ * `POST /v1/log/producers` `{"name"?}`: a producer id and epoch for raw batches that carry them (Kafka's
+ * idempotence rules then answer a retried batch with its first offsets); a name gets its id with the
+ * next epoch, fencing the name's previous holder.
+ */
+const initProducer = (ctx: RequestContext, log: LogClient): Served =>
+  Effect.gen(function*() {
+    if (ctx.request.method !== "POST") return yield* new MethodNotAllowedError({ message: "POST takes a producer id", allow: "POST" })
+    const body = yield* jsonBody(ctx, SMALL_BODY_LIMIT, '{"name"?: "orders-writer"}')
+    if (body.name !== undefined && typeof body.name !== "string") return yield* new InvalidRequestError({ code: "bad-producer", message: "name must be a string" })
+    return jsonResponse(200, yield* call(log.initProducer(body.name ?? "")))
+  })
+
 const notFound = (ctx: RequestContext) => new NotFoundError({ code: "no-route", message: `no route ${ctx.url.pathname}: see docs/log.md` })
 
 /** `/v1/log` with `rest` the path after it. */
@@ -277,5 +290,6 @@ export const logOperation = (ctx: RequestContext, rest: string): Served =>
       return yield* topicOperation(ctx, log, yield* valid(topicName(parts[1]!)), parts.slice(2))
     }
     if (parts[0] === "groups") return yield* groupOffset(ctx, log, parts)
+    if (parts[0] === "producers" && parts.length === 1) return yield* initProducer(ctx, log)
     return yield* notFound(ctx)
   })

@@ -54,5 +54,6 @@ const logRouteLabel = (rest: string): string => {
     return `/v1/log/${shape.slice(0, Math.min(parts.length, shape.length)).join("/")}`
   }
   if (parts[0] === "groups") return "/v1/log/groups/{group}/offsets/{topic}/{p}"
+  if (parts[0] === "producers") return "/v1/log/producers"
   return "/v1/log"
 }

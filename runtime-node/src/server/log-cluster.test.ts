@@ -6,7 +6,8 @@
  * replicas on every node's disk under `<dataDir>/log`; a node SIGKILLed
  * while producing goes on (every partition still has a majority), and once
  * restarted it serves every acknowledged record in order; consumer group
- * offsets committed on one node and read on another; any user producing,
+ * offsets committed on one node and read on another; a raw batch with a
+ * producer id from the API sent twice and appended once; any user producing,
  * only the admin creating topics; `cairn log produce` from stdin and
  * `consume --from-beginning`; bad input refused with exit 2 and the rule, a
  * refusal with exit 1 and the fix, never a stack trace. A node started with
@@ -16,6 +17,8 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { RECORD_BATCH_CONTENT_TYPE } from "@cairn/core/kv-api/log-operations"
+import { encodeBatch } from "@cairn/core/log/record-batch"
 import { afterEach, describe, expect, it } from "vitest"
 import { freeLoopbackPorts } from "../net/free-ports.ts"
 import { apiUrl, authed, awaitLeader, awaitReady, killAllStarted, type NodeProcess, startNode, stopNode, TEST_CREDENTIALS } from "./cluster-processes.test-support.ts"
@@ -169,6 +172,22 @@ describe("the streaming log in cairn server (3 processes)", () => {
     const asAlice = (url: string, init: RequestInit = {}) => fetch(url, { ...init, headers: apiHeaders(alice) })
     expect((await asAlice(`${apiUrl(n2)}/v1/log/topics`, { method: "POST", body: JSON.stringify({ name: "mine", partitions: 1 }) })).status).toBe(403)
     expect((await asAlice(recordsPath(n2, "events", 0), { method: "POST", body: JSON.stringify({ records: [{ value: "from alice" }] }) })).status).toBe(200)
+
+    // A raw batch with a producer id from the API: sent twice (as after a 504), appended once.
+    const producer = await (await authed(`${apiUrl(n1)}/v1/log/producers`, { method: "POST", body: "{}" })).json() as { producerId: number; epoch: number }
+    const batch = encodeBatch({
+      baseTimestamp: 1,
+      producerId: producer.producerId,
+      producerEpoch: producer.epoch,
+      baseSequence: 0,
+      records: [{ attributes: 0, timestampDelta: 0, offsetDelta: 0, key: null, value: new TextEncoder().encode("once"), headers: [] }]
+    })
+    const sendRaw = async (node: LocalNodeSpec) =>
+      await (await authed(recordsPath(node, "events", 1), { method: "POST", body: batch, headers: { "content-type": RECORD_BATCH_CONTENT_TYPE } })).json() as { baseOffset: number; duplicate: boolean }
+    const firstSend = await sendRaw(n1)
+    expect(firstSend.duplicate).toBe(false)
+    expect(await sendRaw(n3)).toEqual({ ...firstSend, duplicate: true })
+    expect((await readAll(n2, "events", 1)).filter((r) => r.value === "once").length).toBe(1)
 
     // Bad input: exit 2 and the rule; a refusal: exit 1 and the fix; never a stack trace.
     const badPartition = await cairn(["log", "consume", "--topic", "events", "--partition", "two", "--from-beginning", ...endpoint(n1)])
