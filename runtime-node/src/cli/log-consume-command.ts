@@ -38,27 +38,40 @@ const startOffset = (flags: Common, start: { readonly fromBeginning: boolean; re
 const printRecord = (record: Record<string, unknown>, json: boolean) =>
   Console.log(json ? JSON.stringify(record) : String(record.value ?? record.valueBase64 ?? ""))
 
-/** Reads and prints until the high watermark (or forever with `follow`); returns the offset after the last record printed. */
-const readPartition = (flags: Common, path: string, from: string, options: { readonly follow: boolean; readonly max: number | undefined; readonly json: boolean }) =>
+/** Where a consume got to: the offset after the last record it printed (or skipped past), once it knows one. */
+interface Progress {
+  next: number | undefined
+}
+
+/** Reads and prints until the high watermark (or forever with `follow`), keeping `progress` up to date. */
+const readPartition = (flags: Common, path: string, from: string, options: { readonly follow: boolean; readonly max: number | undefined; readonly json: boolean }, progress: Progress) =>
   Effect.gen(function*() {
     let offset = from
     let printed = 0
-    let next: number | undefined
     for (;;) {
       const answer = (yield* logCall(flags, { method: "GET", path: `${path}?offset=${offset}` })) as unknown as Fetched
       for (const record of answer.records) {
-        if (options.max !== undefined && printed >= options.max) return next
+        if (options.max !== undefined && printed >= options.max) return
         yield* printRecord(record, options.json)
         printed++
-        next = Number(record.offset) + 1
+        progress.next = Number(record.offset) + 1
       }
-      next ??= answer.nextOffset
+      // Past the records read (and any batch this build cannot decode): where the next read starts.
+      if (answer.records.length === 0 || options.max === undefined || printed < options.max) progress.next = answer.nextOffset
       offset = String(answer.nextOffset)
       if (answer.nextOffset >= answer.highWatermark) {
-        if (!options.follow) return next
+        if (!options.follow) return
         yield* Effect.sleep(POLL_MS)
       }
     }
+  })
+
+/** Stores the group's offset where the consume got to. */
+const commitProgress = (flags: Common, group: string, topic: string, partition: number, progress: Progress) =>
+  Effect.gen(function*() {
+    if (progress.next === undefined) return
+    yield* logCall(flags, { method: "PUT", path: groupPath(group, topic, partition), body: { offset: progress.next } })
+    yield* Console.error(`committed offset ${progress.next} for group ${group} on ${topic}/${partition}`)
   })
 
 export const consume = Command.make(
@@ -81,11 +94,13 @@ export const consume = Command.make(
       const group = Option.getOrUndefined(flags.group)
       const from = yield* startOffset(flags, { fromBeginning: flags.fromBeginning, offset: yield* optional("offset", flags.offset), group }, topic, partition)
       const max = yield* optional("max-records", flags.maxRecords, 1)
-      const next = yield* readPartition(flags, `${topicPath(topic)}/partitions/${partition}/records`, from, { follow: flags.follow, max, json: flags.json })
-      if (group !== undefined && next !== undefined) {
-        yield* logCall(flags, { method: "PUT", path: groupPath(group, topic, partition), body: { offset: next } })
-        yield* Console.error(`committed offset ${next} for group ${group} on ${topic}/${partition}`)
-      }
+      const progress: Progress = { next: undefined }
+      const read = readPartition(flags, `${topicPath(topic)}/partitions/${partition}/records`, from, { follow: flags.follow, max, json: flags.json }, progress)
+      if (group === undefined) return yield* read
+      // Ctrl-C ends a --follow: the group's offset is still stored (a failure to store it is said, not thrown).
+      yield* Effect.onInterrupt(read, () =>
+        Effect.catch(commitProgress(flags, group, topic, partition, progress), (e) => Console.error(`cairn log: the offset was not committed: ${e.message}`)))
+      yield* commitProgress(flags, group, topic, partition, progress)
     })
 ).pipe(Command.withDescription("print a partition's records, one value per line (--json: with offsets and keys)"))
 
