@@ -1,7 +1,7 @@
 /**
  * The `cairn` command line: the composition root. Each workspace exports the
  * subcommands of its capability (the simulator `sim`, the checker `check`,
- * the node `server`, `dev`, `cluster`, `admin`, `jepsen`); this is the one
+ * the node `server`, `dev`, `cluster`, `admin`, `log`, `jepsen`); this is the one
  * module that imports them all, so that runtime-node never imports the
  * simulator and the simulator never imports runtime-node
  * (app/src/architecture/arrows.test.ts).
@@ -25,6 +25,7 @@ const subcommands = {
   dev: async () => (await import("@cairn/runtime-node/cli/dev-command")).devCommand,
   cluster: async () => (await import("@cairn/runtime-node/cli/cluster-command")).clusterCommand,
   admin: async () => (await import("@cairn/runtime-node/cli/admin-command")).adminCommand,
+  log: async () => (await import("@cairn/runtime-node/cli/log-command")).logCommand,
   jepsen: async () => (await import("@cairn/runtime-node/jepsen/jepsen-command")).jepsenCommand
 } as const
 
@@ -67,6 +68,11 @@ const program = Command.run(cairn, { version }).pipe(
   Effect.catchTag("ClusterCommandError", (error) =>
     Effect.andThen(Console.error(`cairn cluster: ${error.message}`), Effect.sync(() => {
       process.exitCode = 1
+    }))
+  ),
+  Effect.catchTag("LogCommandError", (error) =>
+    Effect.andThen(Console.error(`cairn log: ${error.message}`), Effect.sync(() => {
+      process.exitCode = error.exitCode
     }))
   ),
   Effect.catchTag("BackupCommandError", (error) =>

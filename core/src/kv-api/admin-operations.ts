@@ -31,7 +31,7 @@ type Served = Effect.Effect<KvApiResponseHead, KvApiError | BodyReadError, Diges
 /** Admin request bodies are small JSON documents. */
 const ADMIN_BODY_LIMIT = 64 * 1024
 
-const requireAdmin = (ctx: RequestContext): Effect.Effect<void, ForbiddenError> => {
+export const requireAdmin = (ctx: RequestContext): Effect.Effect<void, ForbiddenError> => {
   if (ctx.principal.admin) return Effect.void
   ctx.tally.errorKinds.push("unauthorized")
   return Effect.fail(new ForbiddenError({ message: `admin endpoints need the admin's access key; ${ctx.principal.accessKey} belongs to user ${ctx.principal.user}` }))

@@ -6,6 +6,7 @@
  */
 import type { Effect } from "effect"
 import type { KvServer } from "../kv/server.ts"
+import type { LogClient } from "../log/client/log-client.ts"
 import type { NodeId } from "../node/node-id.ts"
 import type { Users } from "../s3/users.ts"
 import type { KvApiPrincipal, KvApiRequest } from "./request.ts"
@@ -33,6 +34,8 @@ export interface KvApiConfig {
   readonly members: KvApiMembers
   /** The S3 user directory; without it the S3 user endpoints answer 501. */
   readonly users?: Users
+  /** The node's streaming log client (`log/client/node-log-client.ts`); without it the `/v1/log` routes answer 501. */
+  readonly log?: LogClient
   /** How long a write or a linearizable read may wait for its answer. */
   readonly requestTimeoutMs: number
   /**

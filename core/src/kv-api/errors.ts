@@ -39,6 +39,13 @@ export class PreconditionFailedError extends Data.TaggedError("PreconditionFaile
 /** 413: a body over its limit; a value refused while still arriving closes the connection. */
 export class TooLargeError extends Data.TaggedError("TooLargeError")<{ readonly code: string; readonly message: string; readonly closeConnection: boolean }> {}
 
+/** 416: a log offset outside the partition's bounds (below its log start or above its high watermark). */
+export class OffsetOutOfRangeError extends Data.TaggedError("OffsetOutOfRangeError")<{
+  readonly message: string
+  readonly logStartOffset: number
+  readonly highWatermark: number
+}> {}
+
 /** 501: a layer this node does not run. */
 export class NotImplementedError extends Data.TaggedError("NotImplementedError")<{ readonly code: string; readonly message: string }> {}
 
@@ -73,6 +80,7 @@ export type KvApiError =
   | ConflictError
   | PreconditionFailedError
   | TooLargeError
+  | OffsetOutOfRangeError
   | NotImplementedError
   | LeaderUnavailableError
   | UnavailableError
@@ -153,6 +161,8 @@ const refusalOf = (e: KvApiError): Refusal => {
       }
     case "TooLargeError":
       return { status: 413, code: e.code, message: e.message, headers: e.closeConnection ? [["connection", "close"]] : [] }
+    case "OffsetOutOfRangeError":
+      return { status: 416, code: "offset-out-of-range", message: e.message, extra: { logStartOffset: e.logStartOffset, highWatermark: e.highWatermark } }
     case "NotImplementedError":
       return { status: 501, code: e.code, message: e.message }
     case "LeaderUnavailableError":

@@ -2,8 +2,9 @@
  * The KV HTTP API as pure protocol code: request in (a `KvApiRequest`, its
  * caller already checked by the runtime's authentication gate), response
  * out. The KV store under `/v1/kv`, `/v1/status`, membership under
- * `/v1/admin/members`, S3 access keys under `/v1/admin/s3/users`; see
- * docs/server.md for the contract.
+ * `/v1/admin/members`, S3 access keys under `/v1/admin/s3/users`, the
+ * streaming log under `/v1/log` (docs/log.md); see docs/server.md for the
+ * contract.
  *
  * The handler never fails: a refusal is its typed error's status and JSON
  * body (errors.ts, the one table), a bug a 500 `internal` whose cause is
@@ -22,6 +23,7 @@ import { membersOperation, s3UsersOperation } from "./admin-operations.ts"
 import type { KvApiConfig, RequestContext, Tally } from "./context.ts"
 import { AuthenticationError, errorResponse, internalErrorResponse, type KvApiError, NotFoundError } from "./errors.ts"
 import { keyOperation, listOperation } from "./key-operations.ts"
+import { logOperation } from "./log-operations.ts"
 import { type BodyReadError, hasBody, isPrincipal, type KvApiRequest, requestUrl } from "./request.ts"
 import { jsonResponse, type KvApiResponse, type KvApiResponseHead } from "./response.ts"
 import { routeOf } from "./routes.ts"
@@ -53,6 +55,8 @@ const route = (ctx: RequestContext): Served => {
       return membersOperation(ctx, r.rest)
     case "s3-users":
       return s3UsersOperation(ctx, r.rest)
+    case "log":
+      return logOperation(ctx, r.rest)
     case "none":
       return Effect.fail(new NotFoundError({ code: "no-route", message: `no route ${path}: see docs/server.md` }))
   }

@@ -31,6 +31,15 @@ describe("routes", () => {
       "/v1/kv/{key}", "/v1/kv", "/v1/admin/s3/users", "/v1/admin/members", "/ready", "/v1/status", "other"
     ])
   })
+
+  it("route the streaming log under /v1/log, labelled without names or numbers", () => {
+    expect(routeOf("/v1/log/topics/orders")).toEqual({ kind: "log", rest: "/topics/orders" })
+    expect(routeOf("/v1/log")).toEqual({ kind: "log", rest: "" })
+    expect(routeOf("/v1/logs")).toEqual({ kind: "none" })
+    expect(["/v1/log/topics", "/v1/log/topics/orders", "/v1/log/topics/orders/partitions/3/records", "/v1/log/groups/g/offsets/orders/3", "/v1/log/x"].map(routeLabel)).toEqual([
+      "/v1/log/topics", "/v1/log/topics/{topic}", "/v1/log/topics/{topic}/partitions/{p}/records", "/v1/log/groups/{group}/offsets/{topic}/{p}", "/v1/log"
+    ])
+  })
 })
 
 describe("parameters", () => {

@@ -11,11 +11,13 @@ export type Route =
   | { readonly kind: "status" }
   | { readonly kind: "members"; readonly rest: string }
   | { readonly kind: "s3-users"; readonly rest: string }
+  | { readonly kind: "log"; readonly rest: string }
   | { readonly kind: "none" }
 
 const KEY = "/v1/kv/"
 const MEMBERS = "/v1/admin/members"
 const S3_USERS = "/v1/admin/s3/users"
+const LOG = "/v1/log"
 
 /** The route of a URL path (`URL.pathname`, still percent-encoded). */
 export const routeOf = (path: string): Route => {
@@ -24,6 +26,7 @@ export const routeOf = (path: string): Route => {
   if (path === "/v1/status") return { kind: "status" }
   if (path === MEMBERS || path.startsWith(`${MEMBERS}/`)) return { kind: "members", rest: path.slice(MEMBERS.length) }
   if (path === S3_USERS || path.startsWith(`${S3_USERS}/`)) return { kind: "s3-users", rest: path.slice(S3_USERS.length) }
+  if (path === LOG || path.startsWith(`${LOG}/`)) return { kind: "log", rest: path.slice(LOG.length) }
   return { kind: "none" }
 }
 
@@ -33,6 +36,8 @@ const labelled = new Set(["/v1/kv", "/health", "/ready", "/metrics", "/v1/status
 export const routeLabel = (path: string): string =>
   path.startsWith(KEY)
     ? "/v1/kv/{key}"
+    : path === LOG || path.startsWith(`${LOG}/`)
+    ? logRouteLabel(path.slice(LOG.length))
     : path.startsWith("/v1/admin/s3/")
     ? S3_USERS
     : path.startsWith("/v1/admin/")
@@ -40,3 +45,15 @@ export const routeLabel = (path: string): string =>
     : labelled.has(path)
     ? path
     : "other"
+
+/** The log routes' labels: names and numbers left out (`/v1/log/topics/{topic}/partitions/{p}/records`). */
+const logRouteLabel = (rest: string): string => {
+  const parts = rest.split("/").filter((p) => p !== "")
+  if (parts[0] === "topics") {
+    const shape = ["topics", "{topic}", "partitions", "{p}", "records"]
+    return `/v1/log/${shape.slice(0, Math.min(parts.length, shape.length)).join("/")}`
+  }
+  if (parts[0] === "groups") return "/v1/log/groups/{group}/offsets/{topic}/{p}"
+  if (parts[0] === "producers") return "/v1/log/producers"
+  return "/v1/log"
+}

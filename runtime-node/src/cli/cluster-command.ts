@@ -32,7 +32,7 @@ export type Common = {
   readonly ca: Option.Option<string>
 }
 
-const authHeader = (flags: Common): string | ClusterCommandError => {
+export const authHeader = (flags: Common): string | ClusterCommandError => {
   const key = Option.getOrUndefined(flags.accessKey) ?? process.env.CAIRN_ACCESS_KEY
   const secret = Option.getOrUndefined(flags.secretKey) ?? process.env.CAIRN_SECRET_KEY
   let pair = key !== undefined && secret !== undefined ? { accessKey: key, secretKey: secret } : undefined
@@ -46,7 +46,7 @@ const authHeader = (flags: Common): string | ClusterCommandError => {
 }
 
 /** fetch's "fetch failed" hides the reason (a refused connection, an untrusted certificate): show it. */
-const causeMessage = (e: unknown): string => {
+export const causeMessage = (e: unknown): string => {
   const error = e as Error & { cause?: unknown }
   return error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message
 }

@@ -34,6 +34,7 @@ export const serverFlags = {
   accessLog: text("access-log", "S3 access log, one JSON line per request: stderr, or a file to append to (default: off)"),
   requestTimeoutMs: text("request-timeout-ms", "how long a write or linearizable read may wait (default 5000)"),
   metricsPublic: Flag.Boolean("metrics-public").pipe(Flag.withDefault(false), Flag.withDescription("serve /metrics without credentials (default: it needs them, like every route but /health and /ready)")),
+  log: Flag.Boolean("log").pipe(Flag.optional, Flag.withDescription("run the streaming log (default on; --no-log: no log partitions, /v1/log answers 501; docs/log.md)")),
   apiTlsCert: text("api-tls-cert", "PEM certificate file: serve the KV HTTP API over HTTPS (with --api-tls-key)"),
   apiTlsKey: text("api-tls-key", "PEM private key file for --api-tls-cert"),
   peerTlsCert: text("peer-tls-cert", "PEM certificate of this node for mutual TLS between peers (with --peer-tls-key and --peer-tls-ca)"),
@@ -54,7 +55,7 @@ export const serverFlags = {
 /** Flags and environment to a validated configuration (exported for the tests and `cairn dev`). */
 export const configFromFlags = (
   flags: {
-    readonly [K in keyof typeof serverFlags]: K extends "join" | "metricsPublic" ? boolean : Option.Option<string>
+    readonly [K in keyof typeof serverFlags]: K extends "join" | "metricsPublic" ? boolean : K extends "log" ? Option.Option<boolean> : Option.Option<string>
   },
   env: Record<string, string | undefined>
 ) => {
@@ -88,6 +89,7 @@ export const configFromFlags = (
       accessLog: get(flags.accessLog),
       requestTimeoutMs: get(flags.requestTimeoutMs),
       metricsPublic: flags.metricsPublic ? "true" : undefined,
+      log: Option.getOrUndefined(Option.map(flags.log, String)),
       apiTlsCert: get(flags.apiTlsCert),
       apiTlsKey: get(flags.apiTlsKey),
       peerTlsCert: get(flags.peerTlsCert),

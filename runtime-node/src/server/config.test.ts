@@ -50,6 +50,16 @@ describe("server configuration", () => {
     expect(ok(resolveConfig(file)).apiTls).toEqual({ certPath: "/f.pem", keyPath: "/f.key" })
   })
 
+  it("runs the streaming log by default; --no-log, CAIRN_LOG=false or the file's log: false turn it off (flags win)", () => {
+    expect(ok(resolveConfig()).log).toBe(true)
+    expect(ok(resolveConfig(rawFromFlags({ log: "false" }))).log).toBe(false)
+    expect(ok(resolveConfig(rawFromEnv({ CAIRN_LOG: "false" }), rawFromFlags({ log: "true" }))).log).toBe(true)
+    const file = rawFromFile("c.json", JSON.stringify({ log: false }))
+    if (file instanceof ServerConfigError) throw new Error(file.message)
+    expect(ok(resolveConfig(file)).log).toBe(false)
+    expect(bad(resolveConfig(rawFromEnv({ CAIRN_LOG: "off" })))).toContain("environment variable CAIRN_LOG: expected true or false")
+  })
+
   it("configures the overload limits: defaults, every source, positive whole numbers only", () => {
     expect(ok(resolveConfig()).overload).toEqual(defaultOverloadLimits)
     const file = rawFromFile("c.json", JSON.stringify({ maxConnections: 5000, idleTimeoutMs: "1000" }))

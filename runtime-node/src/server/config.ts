@@ -58,6 +58,8 @@ export interface ServerConfig {
   readonly otlpEndpoint: string | undefined
   /** Serve `/metrics` without credentials (every other route but /health and /ready needs them). */
   readonly metricsPublic: boolean
+  /** Run the streaming log (its partitions under `<dataDir>/log`, its HTTP API under `/v1/log`); `--no-log` turns it off. */
+  readonly log: boolean
   /** Serve the KV HTTP API over HTTPS with this PEM certificate and key; undefined: plain HTTP. */
   readonly apiTls: { readonly certPath: string; readonly keyPath: string } | undefined
   /** Mutual TLS between peers: this node's certificate and key, and the CA that signs every peer's; undefined: plain TCP. */
@@ -94,6 +96,7 @@ const keys = [
   "requestTimeoutMs",
   "otlpEndpoint",
   "metricsPublic",
+  "log",
   "apiTlsCert",
   "apiTlsKey",
   "peerTlsCert",
@@ -131,6 +134,7 @@ export const defaults = {
   consoleListen: "127.0.0.1:9001",
   s3Region: "us-east-1",
   join: "false",
+  log: "true",
   logLevel: "info",
   requestTimeoutMs: "5000",
   writeSpareShards: "0",
@@ -249,6 +253,7 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   requestTimeoutMs: PositiveIntString,
   otlpEndpoint: OtlpEndpoint,
   metricsPublic: BooleanString,
+  log: BooleanString,
   apiTlsCert: NonEmpty,
   apiTlsKey: NonEmpty,
   peerTlsCert: NonEmpty,
@@ -293,6 +298,7 @@ const FileShape = Schema.Struct({
   requestTimeoutMs: Schema.optionalKey(Scalar),
   otlpEndpoint: Schema.optionalKey(Schema.String),
   metricsPublic: Schema.optionalKey(Schema.Boolean),
+  log: Schema.optionalKey(Schema.Boolean),
   apiTlsCert: Schema.optionalKey(Schema.String),
   apiTlsKey: Schema.optionalKey(Schema.String),
   peerTlsCert: Schema.optionalKey(Schema.String),
@@ -473,6 +479,7 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     requestTimeoutMs: Number(values.requestTimeoutMs),
     otlpEndpoint: values.otlpEndpoint === undefined || values.otlpEndpoint.trim() === "" ? undefined : values.otlpEndpoint.trim(),
     metricsPublic: ["true", "1"].includes((values.metricsPublic ?? "").trim().toLowerCase()),
+    log: ["true", "1"].includes(values.log!.trim().toLowerCase()),
     apiTls: values.apiTlsCert === undefined || values.apiTlsKey === undefined ? undefined : { certPath: values.apiTlsCert, keyPath: values.apiTlsKey },
     peerTls: values.peerTlsCert === undefined || values.peerTlsKey === undefined || values.peerTlsCa === undefined
       ? undefined

@@ -17,6 +17,7 @@ import { Clock, type KvServer } from "@cairn/core"
 import type { KvApiMembers } from "@cairn/core/kv-api/context"
 import { type KvApiHandler, makeKvApiHandler } from "@cairn/core/kv-api/handler"
 import type { KvClient } from "@cairn/core/kv/client"
+import type { LogClient } from "@cairn/core/log/client/log-client"
 import { BodyReadError, isPrincipal, type KvApiRequest, requestUrl } from "@cairn/core/kv-api/request"
 import { internalErrorResponse } from "@cairn/core/kv-api/errors"
 import { jsonResponse, type KvApiResponseHead } from "@cairn/core/kv-api/response"
@@ -48,6 +49,8 @@ export interface ApiContext {
   readonly s3Users?: Users
   /** The object layer's KV client: with it, `/v1/admin/backup` and `/restore` are served (backup-routes.ts). */
   readonly metadata?: KvClient
+  /** The node's streaming log client; without it `/v1/log` answers 501 (the node runs with --no-log). */
+  readonly log?: LogClient | undefined
 }
 
 /** Spans here need no stack trace: capturing one (an Error per request) cost ~3 % of a loaded leader's CPU. */
@@ -186,6 +189,7 @@ export const makeApiHandler = (ctx: ApiContext) => {
     kv,
     members: kvApiMembers(ctx.members),
     ...(ctx.s3Users === undefined ? {} : { users: ctx.s3Users }),
+    ...(ctx.log === undefined ? {} : { log: ctx.log }),
     requestTimeoutMs: config.requestTimeoutMs,
     // One session per HTTP write: unique for the life of the cluster (a boot nonce, then core's counter).
     sessionPrefix: `http-${config.id}-${randomBytes(6).toString("hex")}`,

@@ -1,8 +1,9 @@
 /**
  * One `cairn server` process: the KV node (Raft + WAL over the OS services),
  * the object layer (shards on this node's disk, metadata through Raft), the
- * S3 API, the HTTP API, membership sync, metrics and logs, run until
- * interrupted.
+ * streaming log (unless `--no-log`: its partitions' Raft groups under
+ * `<dataDir>/log`, its HTTP API under `/v1/log`), the S3 API, the HTTP API,
+ * membership sync, metrics and logs, run until interrupted.
  *
  * Shutdown (SIGINT/SIGTERM interrupt the main fiber; resources close in
  * reverse order): the HTTP listener stops accepting, in-flight requests get
@@ -12,6 +13,7 @@
  * last, the data directory's lock is released.
  */
 import { Network, type NodeId } from "@cairn/core"
+import { makeNodeLogClient } from "@cairn/core/log/client/node-log-client"
 import { makeStorageNode, type StorageNode } from "@cairn/core/node/storage-node"
 import { makeUsers, type Users } from "@cairn/core/s3/users"
 import { Data, Effect, Fiber, Layer, References, type Scope } from "effect"
@@ -166,6 +168,8 @@ export const runServer = (
             id: config.id,
             voters: voters as ReadonlyArray<NodeId>,
             kv: { dataDir: "raft" },
+            // The streaming log's partitions, each a Raft group with its own WAL, under <dataDir>/log.
+            ...(config.log ? { log: { dataDir: "log" } } : {}),
             objects: {
               members: () => Effect.runSync(storage.kv.raft.status).members.filter((id) => !isDraining(id)).map((id) => ({ id, domain: domainOf(id) })),
               onSweep: (event) => onSweep(event),
@@ -186,6 +190,10 @@ export const runServer = (
           return { role: s.role, term: s.term, commit: s.commit, applied: s.applied, lastIndex: s.lastIndex, hasLeader: s.leader !== undefined }
         }
         const runFiber = yield* Effect.forkScoped(storage.run)
+        // The HTTP log API's client: it reaches every partition's replicas over this node's transport.
+        const logClient = storage.log === undefined
+          ? undefined
+          : yield* makeNodeLogClient(storage.frames, { nodes: [...config.peers.keys()] as ReadonlyArray<NodeId> }).pipe(Effect.provideService(Network, net.network))
         const observability = yield* startObservability({ config, dataDir, kv, metrics }).pipe(
           Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 }))
         )
@@ -210,7 +218,7 @@ export const runServer = (
         const apiAddress = yield* startKvListener({
           limits: config.overload,
           watchOverload: (stats) => overload.watch("kv", stats),
-          handler: makeApiHandler({ config, kv, metrics, credentials, members, services, s3Users, metadata: objectNode.kv }),
+          handler: makeApiHandler({ config, kv, metrics, credentials, members, services, s3Users, metadata: objectNode.kv, log: logClient }),
           address: config.apiListen,
           ...(apiTls === undefined ? {} : { tls: apiTls })
         }).pipe(Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 })))

@@ -44,6 +44,11 @@ export interface LogClientConfig {
   readonly requestTimeoutMs?: number
   /** How long one operation may take, retries included. */
   readonly deadlineMs?: number
+  /**
+   * Where answers come from. Default: the client's own Network (a client process reads it alone).
+   * A client inside a node passes the answers its node's frame demultiplexer hands it (`node-log-client.ts`).
+   */
+  readonly answers?: Effect.Effect<LogResponse | undefined>
 }
 
 export interface Produced { readonly baseOffset: number; readonly lastOffset: number; readonly duplicate: boolean }
@@ -99,7 +104,7 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
     let commitSeq = 0
 
     yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
-      const response = parseLogResponse((yield* network.receive).payload)
+      const response = config.answers === undefined ? parseLogResponse((yield* network.receive).payload) : yield* config.answers
       if (response === undefined) return
       const deferred = waiting.get(response.requestId)
       if (deferred === undefined) return // late: that attempt timed out

@@ -211,16 +211,22 @@ export const encodeLogResponse = (m: LogResponse): Uint8Array => {
   return frame(LOG_RESPONSE_KIND, w.finish())
 }
 
+/** The body of a log response frame (after its frame header); throws `RaftDecodeError` if it is malformed. */
+export const decodeLogResponse = (body: Reader): LogResponse => {
+  const version = body.u8()
+  if (version !== VERSION) throw new RaftDecodeError({ message: `log response version ${version}` })
+  const requestId = body.u32()
+  const response = readResponse(body, indexOf(kinds, body.u8(), "log response kind"))
+  body.done()
+  return { ...response, requestId }
+}
+
 /** A frame's log response, or undefined if it is another kind or damaged. */
 export const parseLogResponse = (bytes: Uint8Array): LogResponse | undefined => {
   try {
     const { kind, body } = unframe(bytes)
     if (kind !== LOG_RESPONSE_KIND) return undefined
-    if (body.u8() !== VERSION) return undefined
-    const requestId = body.u32()
-    const response = readResponse(body, indexOf(kinds, body.u8(), "log response kind"))
-    body.done()
-    return { ...response, requestId }
+    return decodeLogResponse(body)
   } catch {
     return undefined
   }

@@ -1,0 +1,153 @@
+/**
+ * The log benchmark's cluster (`log.bench.ts`): `cairn server` processes on
+ * loopback, each in its own process group and stopped by the group's id
+ * (at the end, on a failure, or as a last resort when this process exits),
+ * their CPU from /proc and their fsyncs from /metrics, and plain HTTP calls
+ * on keep-alive agents.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { createWriteStream, readFileSync, type WriteStream } from "node:fs"
+import { Agent, request } from "node:http"
+import { join } from "node:path"
+import { apiAuthorization } from "@cairn/runtime-node/server/api-credentials"
+import { cliMain, clusterEnv, planCluster, serverArgs, type LocalNodeSpec } from "@cairn/runtime-node/server/local-cluster"
+
+export const CREDENTIALS = { accessKey: "bench-admin", secretKey: "bench-admin-secret-key" }
+const AUTH = apiAuthorization(CREDENTIALS)
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+// ---------------------------------------------------------------------------
+// Processes: each server in its own process group, stopped by the group's id.
+
+const started = new Set<ChildProcess>()
+export const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null
+
+export const signalGroup = (c: ChildProcess, signal: NodeJS.Signals) => {
+  try {
+    if (c.pid !== undefined) process.kill(-c.pid, signal)
+  } catch {
+    // the group is gone
+  }
+}
+
+export const stopGroups = async (children: ReadonlyArray<ChildProcess>): Promise<void> => {
+  for (const c of children) started.delete(c)
+  const running = children.filter(alive)
+  const exits = running.map((c) => new Promise<void>((r) => c.once("exit", () => r())))
+  for (const c of running) signalGroup(c, "SIGTERM")
+  const timer = setTimeout(() => running.filter(alive).forEach((c) => signalGroup(c, "SIGKILL")), 10_000)
+  await Promise.all(exits)
+  clearTimeout(timer)
+}
+
+// Last resort (an uncaught error): no server outlives the bench.
+process.on("exit", () => {
+  for (const c of started) if (alive(c)) signalGroup(c, "SIGKILL")
+})
+
+/** CPU time (user + system, ms) of a process so far, from /proc. */
+export const cpuMsOf = (pid: number | undefined): number => {
+  if (pid === undefined) return 0
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return 0
+  }
+}
+
+export interface Cluster {
+  readonly size: number
+  readonly nodes: ReadonlyArray<LocalNodeSpec>
+  readonly children: ReadonlyArray<ChildProcess>
+  readonly log: WriteStream
+  readonly logFile: string
+}
+
+export const startCluster = (runDir: string, size: number, ports: ReadonlyArray<number>): Cluster => {
+  const plan = planCluster({
+    nodes: size,
+    dataRoot: join(runDir, `cluster-${size}`),
+    apiBase: 0,
+    peerBase: 0,
+    s3Base: 0,
+    secret: `log-bench-secret-${Math.random().toString(36).slice(2)}-0123456789`,
+    credentials: CREDENTIALS,
+    ports
+  })
+  const logFile = join(runDir, `cluster-${size}.log`)
+  const log = createWriteStream(logFile)
+  const children = plan.nodes.map((spec) => {
+    const child = spawn(process.execPath, [cliMain, ...serverArgs(plan, spec, ["--log-level", "warn", "--console-listen", "127.0.0.1:0"])], {
+      env: { ...process.env, ...clusterEnv(plan) },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true
+    })
+    child.stdout.on("data", (d: Buffer) => log.write(`[${spec.id}] ${d.toString()}`))
+    child.stderr.on("data", (d: Buffer) => log.write(`[${spec.id}] ${d.toString()}`))
+    child.once("exit", (code, signal) => {
+      if (started.has(child)) process.stderr.write(`log bench: cairn ${spec.id} exited (code ${code}, signal ${signal}); see ${logFile}\n`)
+    })
+    started.add(child)
+    return child
+  })
+  return { size, nodes: plan.nodes, children, log, logFile }
+}
+
+export const stopCluster = async (cluster: Cluster): Promise<void> => {
+  await stopGroups(cluster.children)
+  await new Promise((r) => cluster.log.end(r))
+}
+
+// ---------------------------------------------------------------------------
+// HTTP
+
+export interface Answer {
+  readonly status: number
+  readonly body: string
+}
+
+export const call = (agent: Agent, node: LocalNodeSpec, method: string, path: string, body?: Uint8Array | string, contentType = "application/json"): Promise<Answer> =>
+  new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { authorization: AUTH, "content-type": contentType }
+    if (body !== undefined) headers["content-length"] = typeof body === "string" ? Buffer.byteLength(body) : body.length
+    const req = request({ host: "127.0.0.1", port: node.apiPort, path, method, agent, headers }, (res) => {
+      const chunks: Array<Buffer> = []
+      res.on("data", (c: Buffer) => chunks.push(c))
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }))
+      res.on("error", reject)
+    })
+    req.on("error", reject)
+    req.end(body)
+  })
+
+export const recordsPath = (topic: string, p: number) => `/v1/log/topics/${topic}/partitions/${p}/records`
+
+/** Waits until every node answers /ready. */
+export const awaitReady = async (cluster: Cluster, timeoutMs: number): Promise<void> => {
+  const agent = new Agent()
+  const until = performance.now() + timeoutMs
+  for (const node of cluster.nodes) {
+    for (;;) {
+      if (performance.now() > until) throw new Error(`${node.id} not ready after ${timeoutMs} ms; see ${cluster.logFile}`)
+      const ok = await call(agent, node, "GET", "/ready").then((a) => a.status === 200, () => false)
+      if (ok) break
+      await sleep(200)
+    }
+  }
+  agent.destroy()
+}
+
+/** Every node's fsyncs so far, from /metrics. */
+export const fsyncCount = async (cluster: Cluster, agent: Agent): Promise<number> => {
+  let total = 0
+  for (const node of cluster.nodes) {
+    const text = (await call(agent, node, "GET", "/metrics")).body
+    const line = text.split("\n").find((l) => l.startsWith("cairn_disk_fsync_duration_seconds_count "))
+    if (line === undefined) throw new Error(`${node.id}: no fsync count on /metrics`)
+    total += Number(line.split(" ")[1])
+  }
+  return total
+}
+
