@@ -1,11 +1,12 @@
 /**
  * @cairn/runtime-node: the core's services bound to the operating system —
  * the system clock, a crypto-seeded Random, real files through io_uring
- * (libuv as the fallback) and TCP between the cluster's peers.
- * `NodeServicesLive` assembles all four for one node.
+ * (libuv as the fallback), TCP between the cluster's peers and the native
+ * CRC32C. `NodeServicesLive` assembles them for one node.
  */
 import type { Clock, Disk, Network, NodeId, Random } from "@cairn/core"
 import { Layer } from "effect"
+import { NativeCrc32cLive } from "./checksum/native-crc32c.ts"
 import { SystemClockLive } from "./clock/system-clock.ts"
 import { diskLayer } from "./disk/io-uring-disk.ts"
 import { SystemRandomLive } from "./random/system-random.ts"
@@ -17,6 +18,7 @@ import {
   type TcpNetworkConfig
 } from "./network/tcp-network.ts"
 
+export * from "./checksum/native-crc32c.ts"
 export * from "./clock/system-clock.ts"
 export * from "./random/system-random.ts"
 export * from "./disk/io-uring-disk.ts"
@@ -40,8 +42,9 @@ export interface NodeServicesConfig {
 }
 
 /**
- * Clock, Random, Disk and Network of one production node. The Disk logs which
- * backend it chose; the network listens until the layer's scope closes.
+ * Clock, Random, Disk and Network of one production node, and the native
+ * Crc32c (which the network's frames use too). The Disk logs which backend it
+ * chose; the network listens until the layer's scope closes.
  */
 export const NodeServicesLive = (
   config: NodeServicesConfig
@@ -60,5 +63,5 @@ export const NodeServicesLive = (
       secret: config.secret,
       ...(config.listen === undefined ? {} : { listen: config.listen })
     })
-  )
+  ).pipe(Layer.provideMerge(NativeCrc32cLive))
 }

@@ -6,6 +6,7 @@
  * the background. Key layout: catalog-keys.ts.
  */
 import { Data, Effect, Result, type Scope } from "effect"
+import type { Crc32cShape } from "../checksum/crc32c-service.ts"
 import type { ClockShape } from "../clock/clock.ts"
 import type { KvClient } from "../kv/client.ts"
 import type { KvResult } from "../kv/command.ts"
@@ -34,6 +35,8 @@ export interface CatalogConfig {
   readonly data: ObjectData
   readonly clock: ClockShape
   readonly random: RandomShape
+  /** The Crc32c service, as the node was built with. */
+  readonly checksum: Crc32cShape
   /** Where background removals of replaced bodies run. */
   readonly scope: Scope.Scope
   readonly maxWriteMs: number

@@ -7,7 +7,6 @@
  * upload's records and frees the parts not chosen.
  */
 import { Effect } from "effect"
-import { crc32c } from "../checksum/crc32c.ts"
 import { PART_PREFIX, partKey, UPLOAD_PREFIX, uploadKey } from "./catalog-keys.ts"
 import { json, parseJson, type Catalog } from "./catalog.ts"
 import type { Buckets } from "./buckets.ts"
@@ -40,7 +39,7 @@ const uploadInfo = (u: UploadRecord): UploadInfo => ({ bucket: u.bucket, key: u.
 const partInfo = (meta: ObjectMeta): PartInfo => ({ partNumber: Number(meta.checksums[0]?.[1] ?? 0), size: meta.size, createdMs: meta.createdMs, attributes: meta.userMetadata })
 
 export const makeMultipart = (catalog: Catalog, buckets: Buckets, commits: Commits) => {
-  const { kv, get, scanAll, cas, casSmall, decodeMeta, newId, wallMs, discard } = catalog
+  const { kv, get, scanAll, cas, casSmall, decodeMeta, newId, wallMs, discard, checksum } = catalog
   const { readBucket, requireBucket } = buckets
   const { writeRecord, commitAny } = commits
 
@@ -120,7 +119,7 @@ export const makeMultipart = (catalog: Catalog, buckets: Buckets, commits: Commi
         versionId,
         size,
         createdMs: yield* wallMs,
-        contentCrc32c: crc32c(crcs),
+        contentCrc32c: checksum.crc32c(crcs),
         checksums: [],
         userMetadata: attributes,
         body: { kind: "parts", parts }

@@ -24,14 +24,20 @@
  * metadata at write time (on top of the shard store's own checksum), so a
  * stale, misdirected or rotten shard is never used; with fewer than k
  * healthy data shards for a stripe, parity shards are fetched and the data
- * reconstructed.
+ * reconstructed. A full copy is checked against the record's CRC32C of the
+ * whole body (a copy is the whole body) and, when it fails, the next copy is
+ * tried. (A full copy inside a multipart object has no CRC of its own in the
+ * record, so only its length and the shard store's checksum guard it.)
+ *
+ * Checksums go through the Crc32c service (`config.checksum`): native in
+ * production, core's pure one in the simulator, the same values.
  *
  * Shard ids: `<objectId>.r` (a full copy, the same id on each node) and
  * `<objectId>.<stripe>.<shard>`; everything before the first dot is the
  * object id, which garbage collection matches against committed metadata.
  */
 import { Effect, Stream } from "effect"
-import { crc32c, crc32cUpdate } from "../checksum/crc32c.ts"
+import type { Crc32cShape } from "../checksum/crc32c-service.ts"
 import * as Erasure from "../erasure/index.ts"
 import { assert } from "../invariant/invariant.ts"
 import type { NodeId } from "../node/node-id.ts"
@@ -82,13 +88,18 @@ export interface ObjectDataConfig {
    * cannot store every shard.
    */
   readonly spareShards?: number
+  /** The Crc32c service, as the node was built with (read once there). */
+  readonly checksum: Crc32cShape
 }
 
 export interface ObjectData {
   /** `bodyId` must be new (never used before) and match `BODY_ID`. */
   readonly write: <E>(bodyId: string, body: Stream.Stream<Uint8Array, E>, size: number | undefined) => Effect.Effect<WrittenBody, E | ObjectBodyError | ObjectDataError | ObjectStoreUnavailableError>
-  /** The bytes of `range` of a body of `size` bytes, each shard verified. */
-  readonly read: (body: ObjectBody, size: number, range: ByteRange) => Stream.Stream<Uint8Array, ObjectDataError>
+  /**
+   * The bytes of `range` of a body of `size` bytes, each shard verified;
+   * `crc32c` is the record's CRC32C of the whole body, what a full copy must hash to.
+   */
+  readonly read: (body: ObjectBody, size: number, range: ByteRange, crc32c: number) => Stream.Stream<Uint8Array, ObjectDataError>
   /** Removes a body's shards, best effort (garbage collection finds what this misses). */
   readonly remove: (body: ObjectBody) => Effect.Effect<void>
 }
@@ -116,6 +127,7 @@ export const makeObjectData = (config: ObjectDataConfig): ObjectData => {
   const transfer = config.transfer
   const attempts = config.writeAttempts ?? 3
   const spare = config.spareShards ?? 0
+  const { crc32c, crc32cUpdate } = config.checksum
   assert(Number.isSafeInteger(spare) && spare >= 0, () => `spare shards ${spare}`)
   const codecs = new Map<string, Erasure.Codec>()
   const codecFor = (scheme: ErasureScheme): Erasure.Codec => {
@@ -316,7 +328,8 @@ export const makeObjectData = (config: ObjectDataConfig): ObjectData => {
       return wanted.map((i) => rebuilt[i]!)
     })
 
-  const readSimple = (body: SimpleBody, size: number, range: ByteRange): Stream.Stream<Uint8Array, ObjectDataError> => {
+  /** `crc` checks a full copy: the body's CRC32C, or undefined for a part (whose CRC the record does not keep). */
+  const readSimple = (body: SimpleBody, size: number, range: ByteRange, crc: number | undefined): Stream.Stream<Uint8Array, ObjectDataError> => {
     switch (body.kind) {
       case "inline":
         return Stream.succeed(body.data.subarray(range.start, range.end))
@@ -329,8 +342,14 @@ export const makeObjectData = (config: ObjectDataConfig): ObjectData => {
               for (const [i, node] of body.nodes.entries()) {
                 if (body.missing?.includes(i) === true) continue
                 const r = yield* Effect.result(transfer.get(node as NodeId, `${body.id}.r`, { evenIfSuspected }))
-                if (r._tag === "Success" && r.success.length === size) return r.success.subarray(range.start, range.end)
-                problem = r._tag === "Failure" ? r.failure.message : `${node}: a copy of the wrong size`
+                if (r._tag === "Failure") {
+                  problem = r.failure.message
+                  continue
+                }
+                // The shard store checked its own checksum; this one also rules out a stale or misdirected copy.
+                if (r.success.length !== size) problem = `${node}: a copy of the wrong size`
+                else if (crc !== undefined && crc32c(r.success) !== crc) problem = `${node}: a copy whose CRC32C does not match the record`
+                else return r.success.subarray(range.start, range.end)
               }
             }
             return yield* new ObjectDataError({ message: `no intact copy of ${body.id}: ${problem}` })
@@ -366,10 +385,10 @@ export const makeObjectData = (config: ObjectDataConfig): ObjectData => {
     }
   }
 
-  const read: ObjectData["read"] = (body, size, range) => {
+  const read: ObjectData["read"] = (body, size, range, crc) => {
     assert(0 <= range.start && range.start <= range.end && range.end <= size, "read range within the object")
     if (range.start === range.end) return Stream.empty
-    if (body.kind !== "parts") return readSimple(body, size, range)
+    if (body.kind !== "parts") return readSimple(body, size, range, crc)
     // The parts the range touches, each read for its share of the range.
     const pieces: Array<Stream.Stream<Uint8Array, ObjectDataError>> = []
     let offset = 0
@@ -377,7 +396,7 @@ export const makeObjectData = (config: ObjectDataConfig): ObjectData => {
       const a = Math.max(range.start, offset)
       const b = Math.min(range.end, offset + part.size)
       const within = { start: a - offset, end: b - offset }
-      if (a < b) pieces.push(Stream.suspend(() => readSimple(part.body, part.size, within)))
+      if (a < b) pieces.push(Stream.suspend(() => readSimple(part.body, part.size, within, undefined)))
       offset += part.size
     }
     return pieces.reduce((all, piece) => Stream.concat(all, piece), Stream.empty as Stream.Stream<Uint8Array, ObjectDataError>)

@@ -10,6 +10,7 @@
  * nodes started with different `--ec` flags still agree.
  */
 import { Effect, Scope } from "effect"
+import { withCrc32c } from "../checksum/crc32c-service.ts"
 import { Clock } from "../clock/clock.ts"
 import type { Disk } from "../disk/disk.ts"
 import type { KvClient } from "../kv/client.ts"
@@ -81,7 +82,9 @@ const decoder = new TextDecoder()
 
 export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNode, ShardReadError, Clock | Random | Disk | Network | Scope.Scope> =>
   Effect.gen(function*() {
-    const clock = yield* Clock
+    // The Crc32c service (native in production, pure in the simulator) is read with the Clock, in the
+    // operations reading the Clock alone took (the simulator counts them), and passed to every part below.
+    const [clock, checksum] = yield* withCrc32c(Clock)
     const shards = yield* makeShardStore({ dir: config.shardDir ?? "shards" })
     const transfer = yield* makeShardTransfer({ self: config.self, store: shards, timeoutMs: config.transferTimeoutMs ?? 5_000 })
     config.frames.register("shard-transfer", [SHARD_REQUEST_KIND, SHARD_RESPONSE_KIND], (from, kind, body) =>
@@ -108,12 +111,13 @@ export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNo
       }
     })
 
-    const data = makeObjectData({ transfer, nodes: config.members, scheme, ...(config.spareShards === undefined ? {} : { spareShards: config.spareShards }) })
+    const data = makeObjectData({ transfer, nodes: config.members, scheme, checksum, ...(config.spareShards === undefined ? {} : { spareShards: config.spareShards }) })
     const maxWriteMs = config.maxWriteMs ?? 30 * 60_000
-    const store = yield* makeObjectStore({ kv, data, maxWriteMs })
+    const store = yield* makeObjectStore({ kv, data, checksum, maxWriteMs })
     const garbage = yield* makeGarbageCollector({ store: shards, kv, graceMs: config.plantedBug === "gc-without-grace" ? 0 : 2 * maxWriteMs })
     const repairer = makeRepairer({
       kv,
+      checksum,
       transfer,
       nodes: config.members,
       monotonicMs: clock.monotonicMs,

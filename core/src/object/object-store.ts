@@ -14,6 +14,7 @@
  * commits is garbage for `garbage.ts`.
  */
 import { Effect, Scope, Stream } from "effect"
+import type { Crc32cShape } from "../checksum/crc32c-service.ts"
 import { Clock } from "../clock/clock.ts"
 import type { KvClient } from "../kv/client.ts"
 import { Random } from "../random/random.ts"
@@ -29,6 +30,8 @@ import { makeObjectOperations } from "./objects.ts"
 export interface ObjectStoreConfig {
   readonly kv: KvClient
   readonly data: ObjectData
+  /** The Crc32c service, as the node was built with (the composite CRC of multipart objects). */
+  readonly checksum: Crc32cShape
   /**
    * A body written longer ago than this is not committed (its shards may
    * already be garbage-collected); garbage collection waits twice as long.
@@ -41,7 +44,7 @@ export const makeObjectStore = (config: ObjectStoreConfig): Effect.Effect<Object
     const clock = yield* Clock
     const random = yield* Random
     const scope = yield* Scope.Scope
-    const catalog = makeCatalog({ kv: config.kv, data: config.data, clock, random, scope, maxWriteMs: config.maxWriteMs ?? 30 * 60_000 })
+    const catalog = makeCatalog({ kv: config.kv, data: config.data, clock, random, checksum: config.checksum, scope, maxWriteMs: config.maxWriteMs ?? 30 * 60_000 })
     const buckets = makeBuckets(catalog)
     const commits = makeCommits(catalog)
     const objects = makeObjectOperations(catalog, buckets, commits)

@@ -105,7 +105,7 @@ export const makeObjectOperations = (catalog: Catalog, buckets: Buckets, commits
       if (!(0 <= wanted.start && wanted.start <= wanted.end && wanted.end <= meta.size) || (byteRange !== undefined && wanted.start >= meta.size && meta.size > 0)) {
         return yield* new InvalidRangeError({ size: meta.size })
       }
-      return { info: infoOf(meta), range: wanted, body: data.read(meta.body, meta.size, wanted) }
+      return { info: infoOf(meta), range: wanted, body: data.read(meta.body, meta.size, wanted, meta.contentCrc32c) }
     })
 
   const updateObject: ObjectStore["updateObject"] = (bucket, key, attributes, condition) =>

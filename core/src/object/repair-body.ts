@@ -18,7 +18,7 @@
  * changed.
  */
 import { Effect } from "effect"
-import { crc32c } from "../checksum/crc32c.ts"
+import type { Crc32cShape } from "../checksum/crc32c-service.ts"
 import * as Erasure from "../erasure/index.ts"
 import type { NodeId } from "../node/node-id.ts"
 import type { StripeRecord } from "./metadata.ts"
@@ -71,6 +71,8 @@ export interface BodyRepairContext {
   readonly overdue: (shardId: string, node: string) => Effect.Effect<boolean>
   /** Its node answered (or the shard is resolved): forget when it first did not. */
   readonly answered: (shardId: string) => void
+  /** The Crc32c service, as the node was built with. */
+  readonly checksum: Crc32cShape
 }
 
 const without = (list: ReadonlyArray<number> | undefined, cleared: ReadonlySet<number>): ReadonlyArray<number> | undefined => {
@@ -80,6 +82,7 @@ const without = (list: ReadonlyArray<number> | undefined, cleared: ReadonlySet<n
 
 export const makeBodyRepair = (ctx: BodyRepairContext) => {
   const { transfer, members, tally } = ctx
+  const { crc32c } = ctx.checksum
   const isMember = (id: string) => members.some((n) => n.id === id)
 
   const check = (node: string, id: string, intact: (bytes: Uint8Array) => boolean, evenIfSuspected = false): Effect.Effect<Found> =>
@@ -156,10 +159,12 @@ export const makeBodyRepair = (ctx: BodyRepairContext) => {
     })
   }
 
-  const repairReplicated = (body: Extract<SimpleBody, { readonly kind: "replicated" }>, size: number): Effect.Effect<SimpleBody> =>
+  /** `crc`: the body's CRC32C from its record, as reads check a copy (undefined for a part, whose CRC is not kept). */
+  const repairReplicated = (body: Extract<SimpleBody, { readonly kind: "replicated" }>, size: number, crc: number | undefined): Effect.Effect<SimpleBody> =>
     Effect.gen(function*() {
       const id = `${body.id}.r`
-      const copies = yield* Effect.forEach(body.nodes, (node) => check(node, id, (bytes) => bytes.length === size), { concurrency: "unbounded" })
+      const intact = (bytes: Uint8Array) => bytes.length === size && (crc === undefined || crc32c(bytes) === crc)
+      const copies = yield* Effect.forEach(body.nodes, (node) => check(node, id, intact), { concurrency: "unbounded" })
       tally.shardsChecked += copies.length
       const good = copies.find((c): c is Uint8Array => c instanceof Uint8Array)
       if (good === undefined) {
@@ -209,11 +214,11 @@ export const makeBodyRepair = (ctx: BodyRepairContext) => {
       return missing === undefined ? { nodes, shardCrcs: stripe.shardCrcs } : { nodes, shardCrcs: stripe.shardCrcs, missing }
     })
 
-  /** Repairs one body; returns it with updated node lists and missing marks. */
-  const repairBody = (body: SimpleBody, size: number): Effect.Effect<SimpleBody> =>
+  /** Repairs one body (`crc`: its CRC32C when the record keeps it); returns it with updated node lists and missing marks. */
+  const repairBody = (body: SimpleBody, size: number, crc: number | undefined): Effect.Effect<SimpleBody> =>
     Effect.gen(function*() {
       if (body.kind === "inline") return body
-      if (body.kind === "replicated") return yield* repairReplicated(body, size)
+      if (body.kind === "replicated") return yield* repairReplicated(body, size, crc)
       const stripes: Array<StripeRecord> = []
       for (let s = 0; s < body.stripes.length; s++) stripes.push(yield* repairStripe(body, s))
       return { ...body, stripes }

@@ -22,6 +22,7 @@
  * than k healthy shards cannot be repaired and is reported as lost.
  */
 import { Effect, Result } from "effect"
+import type { Crc32cShape } from "../checksum/crc32c-service.ts"
 import type { KvClient } from "../kv/client.ts"
 import type { RangeItem } from "../kv/command.ts"
 import { DEGRADED_PREFIX, OBJECT_PREFIX, PART_PREFIX, scanPrefix, VERSION_PREFIX } from "./catalog-keys.ts"
@@ -35,6 +36,8 @@ export type { LostStripe } from "./repair-body.ts"
 
 export interface RepairConfig {
   readonly kv: KvClient
+  /** The Crc32c service, as the node was built with: shards and copies are checked with it. */
+  readonly checksum: Crc32cShape
   readonly transfer: ShardTransfer
   readonly nodes: () => ReadonlyArray<PlacementNode>
   /** This node's monotonic clock (how long a node has not answered, how old a dirty entry is). */
@@ -100,16 +103,17 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
         members,
         tally,
         overdue: (shardId) => sinceFirst(silentSince, shardId, relocateAfterMs),
-        answered: (shardId) => silentSince.delete(shardId)
+        answered: (shardId) => silentSince.delete(shardId),
+        checksum: config.checksum
       })
       const before = { ...tally, rebuiltFrom: tally.rebuiltFrom.length, lost: tally.lost.length, lostDetail: tally.lostDetail.length, unavailable: tally.unavailable.length }
       let body: ObjectBody
       if (meta.body.kind === "parts") {
         const parts = []
-        for (const part of meta.body.parts) parts.push({ size: part.size, body: yield* repairBody(part.body, part.size) })
+        for (const part of meta.body.parts) parts.push({ size: part.size, body: yield* repairBody(part.body, part.size, undefined) })
         body = { kind: "parts", parts }
       } else {
-        body = yield* repairBody(meta.body, meta.size)
+        body = yield* repairBody(meta.body, meta.size, meta.contentCrc32c)
       }
       if (tally.shardsRebuilt > before.shardsRebuilt || tally.lost.length > before.lost || tally.unavailable.length > before.unavailable) {
         // A version overwritten or deleted meanwhile had its shards removed on purpose: what we found

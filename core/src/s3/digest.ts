@@ -9,7 +9,7 @@
  * cost an Effect each.
  */
 import { Context } from "effect"
-import { crc32cUpdate } from "../checksum/crc32c.ts"
+import { type Crc32cShape, pureCrc32c } from "../checksum/crc32c-service.ts"
 
 export type DigestAlgorithm = "md5" | "sha1" | "sha256" | "crc32" | "crc32c"
 
@@ -41,8 +41,9 @@ export const toHex = (bytes: Uint8Array): string => {
 /** Big-endian 4 bytes of an unsigned 32-bit value: how S3 encodes a CRC before base64. */
 export const uint32Bytes = (n: number): Uint8Array => new Uint8Array([(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255])
 
-/** A CRC32C hasher from core's own implementation (runtimes may reuse it). */
-export const crc32cHasher = (): Hasher => {
+/** A CRC32C hasher over the Crc32c service's functions (core's pure ones by default); runtimes reuse it. */
+export const crc32cHasher = (checksum: Crc32cShape = pureCrc32c): Hasher => {
+  const { crc32cUpdate } = checksum
   let crc = 0
   return {
     update: (data) => {

@@ -9,7 +9,7 @@
  * u64 data length, u64 reserved, then the data.
  */
 import { Data, Effect, Result, Semaphore } from "effect"
-import { crc32c } from "../checksum/crc32c.ts"
+import { type Crc32cShape, pureCrc32c, withCrc32c } from "../checksum/crc32c-service.ts"
 import { Disk } from "../disk/disk.ts"
 import type { DiskError } from "../disk/disk-error.ts"
 
@@ -54,7 +54,9 @@ export interface ShardStore {
 
 const describe = (e: DiskError) => `${e._tag}${"message" in e ? `: ${e.message}` : ""}`
 
-export const encodeShard = (data: Uint8Array): Uint8Array => {
+/** A shard's stored image; `checksum` only changes how fast, never what (see crc32c-service.ts). */
+export const encodeShard = (data: Uint8Array, checksum: Crc32cShape = pureCrc32c): Uint8Array => {
+  const { crc32c } = checksum
   const out = new Uint8Array(HEADER + data.length)
   const view = new DataView(out.buffer)
   view.setUint32(4, MAGIC, true)
@@ -68,7 +70,8 @@ export const encodeShard = (data: Uint8Array): Uint8Array => {
 }
 
 /** Verifies a stored shard image: its data, or why it is damaged. */
-export const decodeShard = (bytes: Uint8Array): Uint8Array | ShardCorruptError["reason"] => {
+export const decodeShard = (bytes: Uint8Array, checksum: Crc32cShape = pureCrc32c): Uint8Array | ShardCorruptError["reason"] => {
+  const { crc32c } = checksum
   if (bytes.length < HEADER) return "header"
   const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER)
   if (view.getUint32(4, true) !== MAGIC || view.getUint32(8, true) !== VERSION) return "header"
@@ -81,7 +84,8 @@ export const decodeShard = (bytes: Uint8Array): Uint8Array | ShardCorruptError["
 
 export const makeShardStore = (config: ShardStoreConfig = {}): Effect.Effect<ShardStore, ShardReadError, Disk> =>
   Effect.gen(function* () {
-    const disk = yield* Disk
+    // The checksum (the Crc32c service) is read with the Disk, in the operations reading the Disk alone took.
+    const [disk, checksum] = yield* withCrc32c(Disk)
     const dir = config.dir ?? "shards"
     const path = (id: string) => `${dir}/${id}.shard`
 
@@ -125,7 +129,7 @@ export const makeShardStore = (config: ShardStoreConfig = {}): Effect.Effect<Sha
           Effect.gen(function* () {
             const file = yield* Effect.mapError(disk.open(tmp, "create"), fail)
             yield* Effect.mapError(file.truncate(0), fail)
-            yield* Effect.mapError(file.write(0, encodeShard(data)), fail)
+            yield* Effect.mapError(file.write(0, encodeShard(data, checksum)), fail)
             yield* Effect.mapError(file.sync, fail)
             yield* file.close
           })
@@ -149,7 +153,7 @@ export const makeShardStore = (config: ShardStoreConfig = {}): Effect.Effect<Sha
           (e) => new ShardReadError({ id, message: describe(e) })
         )
         yield* file.close
-        const decoded = decodeShard(bytes)
+        const decoded = decodeShard(bytes, checksum)
         if (typeof decoded === "string") return yield* Effect.fail(new ShardCorruptError({ id, reason: decoded }))
         return decoded
       })

@@ -13,8 +13,14 @@
  * before it is trusted: a bad header CRC means the byte stream can no longer
  * be split into frames and the connection is closed; a bad payload CRC
  * under a good header drops just that frame and the stream goes on.
+ *
+ * The checksums come from the Crc32c service the network was built with
+ * (`tcpNetwork` reads it once and passes it here); the native one by
+ * default. A 12-byte header is below the native threshold, so headers stay
+ * in the pure loop either way (native-crc32c.ts).
  */
-import { crc32c } from "@cairn/core"
+import type { Crc32cShape } from "@cairn/core/checksum/crc32c-service"
+import { nativeCrc32c } from "../checksum/native-crc32c.ts"
 
 export const FRAME_VERSION = 1
 export const HEADER_BYTES = 16
@@ -29,14 +35,15 @@ export const FrameKind = {
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind]
 
 /** Encodes one frame into a fresh buffer (the payload is copied). */
-export const encodeFrame = (kind: FrameKind, payload: Uint8Array): Buffer => {
+export const encodeFrame = (kind: FrameKind, payload: Uint8Array, checksum: Crc32cShape = nativeCrc32c): Buffer => {
+  const { crc32c } = checksum
   const out = Buffer.allocUnsafe(HEADER_BYTES + payload.length)
   out.writeUInt32BE(payload.length, 0)
   out.writeUInt8(FRAME_VERSION, 4)
   out.writeUInt8(kind, 5)
   out.writeUInt16BE(0, 6)
-  out.writeUInt32BE(crc32c(payload) >>> 0, 8)
-  out.writeUInt32BE(crc32c(out.subarray(0, 12)) >>> 0, 12)
+  out.writeUInt32BE(crc32c(payload), 8)
+  out.writeUInt32BE(crc32c(out, 0, 12), 12)
   out.set(payload, HEADER_BYTES)
   return out
 }
@@ -53,7 +60,8 @@ export type ReadEvent =
  * returns the events the chunk completed. After a Fatal event it returns
  * nothing more.
  */
-export const frameReader = (maxPayloadBytes: number) => {
+export const frameReader = (maxPayloadBytes: number, checksum: Crc32cShape = nativeCrc32c) => {
+  const { crc32c } = checksum
   const chunks: Array<Buffer> = []
   let buffered = 0
   let failed = false
@@ -98,7 +106,7 @@ export const frameReader = (maxPayloadBytes: number) => {
     const events: Array<ReadEvent> = []
     while (buffered >= HEADER_BYTES) {
       const header = peek(HEADER_BYTES)
-      if ((crc32c(header.subarray(0, 12)) >>> 0) !== header.readUInt32BE(12)) {
+      if (crc32c(header, 0, 12) !== header.readUInt32BE(12)) {
         failed = true
         events.push({ _tag: "Fatal", reason: "header checksum mismatch" })
         return events
@@ -122,7 +130,7 @@ export const frameReader = (maxPayloadBytes: number) => {
       // Copy: a delivered payload must not pin (or alias) the socket's chunk.
       const payload = new Uint8Array(take(length))
       events.push(
-        (crc32c(payload) >>> 0) === payloadCrc ? { _tag: "Frame", kind, payload } : { _tag: "CorruptPayload" }
+        crc32c(payload) === payloadCrc ? { _tag: "Frame", kind, payload } : { _tag: "CorruptPayload" }
       )
     }
     return events

@@ -33,6 +33,7 @@
  *   TCP pushes back on the senders) until it drains to half.
  */
 import { assert, Network, type Envelope, type NetworkShape, type NodeId } from "@cairn/core"
+import { Crc32c, type Crc32cShape } from "@cairn/core/checksum/crc32c-service"
 import { Data, Effect, Layer, type Scope } from "effect"
 import { createConnection, createServer, type Server, type Socket } from "node:net"
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from "node:tls"
@@ -179,11 +180,14 @@ interface Outbound {
   timer: ReturnType<typeof setTimeout> | undefined
 }
 
-/** Starts listening and returns the network; everything closes with the scope. */
+/**
+ * Starts listening and returns the network; everything closes with the scope.
+ * Frames are checksummed with the Crc32c service bound here (the server binds the native one).
+ */
 export const tcpNetwork = (config: TcpNetworkConfig): Effect.Effect<TcpNetwork, NetworkListenError, Scope.Scope> =>
-  Effect.acquireRelease(
+  Crc32c.use((checksum) => Effect.acquireRelease(
     Effect.callback<Running, NetworkListenError>((resume) => {
-      const running = start(config)
+      const running = start(config, checksum)
       const failed = (e: Error) => resume(Effect.fail(new NetworkListenError({ ...running.listen, message: e.message })))
       running.server.once("error", failed)
       running.server.listen(running.listen.port, running.listen.host, () => {
@@ -193,7 +197,7 @@ export const tcpNetwork = (config: TcpNetworkConfig): Effect.Effect<TcpNetwork, 
       })
     }),
     (running) => Effect.promise(() => running.stop())
-  ).pipe(Effect.map((running) => running.network))
+  )).pipe(Effect.map((running) => running.network))
 
 const formatAddress = (a: PeerAddress) => (a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)
 
@@ -247,7 +251,8 @@ const idleOutbound = (peers: TcpNetworkConfig["peers"], self: NodeId): Map<NodeI
   return outbound
 }
 
-const start = (config: TcpNetworkConfig): Running => {
+const start = (config: TcpNetworkConfig, checksum: Crc32cShape): Running => {
+  const encode = (kind: FrameKind, payload: Uint8Array) => encodeFrame(kind, payload, checksum)
   const self = config.self
   const secret = typeof config.secret === "string" ? new TextEncoder().encode(config.secret) : config.secret
   assert(secret.length > 0, "the cluster secret must not be empty")
@@ -343,10 +348,10 @@ const start = (config: TcpNetworkConfig): Running => {
     peer.socket = socket
     socket.setNoDelay(true)
     const hello: Hello = { from: self, to: peer.id, nonce: newNonce() }
-    const reader = frameReader(maxPayloadBytes)
+    const reader = frameReader(maxPayloadBytes, checksum)
     let phase: "challenge" | "ok" | "ready" = "challenge"
     const timeout = setTimeout(() => socket.destroy(), handshakeTimeoutMs)
-    socket.on(tls === undefined ? "connect" : "secureConnect", () => socket.write(encodeFrame(FrameKind.Hello, encodeHello(hello))))
+    socket.on(tls === undefined ? "connect" : "secureConnect", () => socket.write(encode(FrameKind.Hello, encodeHello(hello))))
     socket.on("data", (chunk: Buffer) => {
       for (const ev of reader.push(chunk)) {
         if (ev._tag === "Fatal") {
@@ -365,7 +370,7 @@ const start = (config: TcpNetworkConfig): Running => {
             refused({ side: "outbound", remote: formatAddress(peer.address), peer: peer.id, reason: "the listener could not prove the cluster secret" })
             return void socket.destroy()
           }
-          socket.write(encodeFrame(FrameKind.Auth, proof(secret, "dialer", hello, challenge.nonce)))
+          socket.write(encode(FrameKind.Auth, proof(secret, "dialer", hello, challenge.nonce)))
           phase = "ok"
         } else if (phase === "ok" && ev.kind === FrameKind.AuthOk) {
           clearTimeout(timeout)
@@ -409,7 +414,7 @@ const start = (config: TcpNetworkConfig): Running => {
         return
       }
       stats.sent++
-      const frame = encodeFrame(FrameKind.Message, payload)
+      const frame = encode(FrameKind.Message, payload)
       peer.queue.push(frame)
       peer.queuedBytes += frame.length
       while (peer.queue.length > queueMessages || peer.queuedBytes > queueBytes) {
@@ -426,7 +431,7 @@ const start = (config: TcpNetworkConfig): Running => {
     if (stopped) return void socket.destroy()
     sockets.add(socket)
     socket.setNoDelay(true)
-    const reader = frameReader(maxPayloadBytes)
+    const reader = frameReader(maxPayloadBytes, checksum)
     let hello: Hello | undefined
     let listenerNonce: Uint8Array | undefined
     let from: NodeId | undefined
@@ -457,7 +462,7 @@ const start = (config: TcpNetworkConfig): Running => {
           hello = h
           listenerNonce = newNonce()
           socket.write(
-            encodeFrame(FrameKind.Challenge, encodeChallenge(listenerNonce, proof(secret, "listener", h, listenerNonce)))
+            encode(FrameKind.Challenge, encodeChallenge(listenerNonce, proof(secret, "listener", h, listenerNonce)))
           )
         } else if (hello !== undefined && listenerNonce !== undefined && ev.kind === FrameKind.Auth) {
           if (!proofMatches(proof(secret, "dialer", hello, listenerNonce), ev.payload)) return refuse()
@@ -465,7 +470,7 @@ const start = (config: TcpNetworkConfig): Running => {
           from = hello.from as NodeId
           inbound.add(socket)
           if (inboundPaused) socket.pause()
-          socket.write(encodeFrame(FrameKind.AuthOk, new Uint8Array(0)))
+          socket.write(encode(FrameKind.AuthOk, new Uint8Array(0)))
         } else {
           return refuse()
         }

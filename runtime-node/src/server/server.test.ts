@@ -171,6 +171,8 @@ describe("cairn server, single node, HTTP API", () => {
   it("writes JSON log lines", () => {
     const started = logs.map((l) => JSON.parse(l) as { msg: string; level: string; time: string }).find((l) => l.msg === "cairn server started")
     expect(started).toMatchObject({ level: "info" })
+    // The server binds the native CRC32C for the data path (objects, S3, peer frames), and says so.
+    expect(started).toMatchObject({ crc32c: "native" })
     expect(logs.some((l) => JSON.parse(l).msg === "S3 API listening")).toBe(true)
   })
 })

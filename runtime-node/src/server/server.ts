@@ -13,6 +13,7 @@
  * last, the data directory's lock is released.
  */
 import { Network, type NodeId } from "@cairn/core"
+import { Crc32c } from "@cairn/core/checksum/crc32c-service"
 import { makeNodeLogClient } from "@cairn/core/log/client/node-log-client"
 import { makeStorageNode, type StorageNode } from "@cairn/core/node/storage-node"
 import { makeUsers, type Users } from "@cairn/core/s3/users"
@@ -20,6 +21,7 @@ import { Data, Effect, Fiber, Layer, References, type Scope } from "effect"
 import type { Registry } from "prom-client"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
+import { NativeCrc32cLive } from "../checksum/native-crc32c.ts"
 import { SystemClockLive } from "../clock/system-clock.ts"
 import { diskLayer } from "../disk/io-uring-disk.ts"
 import type { PeerAddress } from "../network/tcp-network.ts"
@@ -214,6 +216,7 @@ export const runServer = (
         yield* Effect.forkScoped(Effect.withTracerEnabled(members.sync, false))
 
         const services = yield* Effect.context<never>()
+        const checksum = yield* Crc32c
         const overload = makeOverloadMetrics(metrics.registry)
         const apiAddress = yield* startKvListener({
           limits: config.overload,
@@ -230,6 +233,8 @@ export const runServer = (
           peers: Object.fromEntries([...config.peers].map(([id, a]) => [id, formatHostPort(a)])),
           voters,
           dataDir,
+          // "native", or "pure (native unavailable: why)": the CRC32C of object data, S3 checksums and peer frames.
+          crc32c: checksum.implementation,
           join: config.join,
           otlpEndpoint: config.otlpEndpoint ?? null
         })
@@ -255,7 +260,10 @@ export const runServer = (
         log("error", "the Raft node stopped (storage failure): exiting so it can be restarted and recover from disk", { exit: String(exit) })
         return yield* new ServerStartError({ message: "storage failure; see the log", exitCode: 1 })
       })
-    ).pipe(Effect.provide(Layer.mergeAll(SystemClockLive, SystemRandomLive, disk, tracingLayer(config, tracing))))
+    ).pipe(
+      // NativeCrc32cLive: the data path's CRC32C (objects, S3, peer frames); the WAL, Raft and the KV keep core's pure one (ADR 0004).
+      Effect.provide(Layer.mergeAll(SystemClockLive, SystemRandomLive, NativeCrc32cLive, disk, tracingLayer(config, tracing)))
+    )
   })
   return Effect.ensuring(
     program.pipe(Effect.scoped, Effect.provide(jsonLoggerLayer), Effect.provideService(References.MinimumLogLevel, effectLogLevel(config.logLevel))),
