@@ -105,6 +105,9 @@ const startCluster = async (): Promise<Credentials> => {
   for (const [i, log] of logs.entries()) {
     const disk = /disk: (io_uring|libuv) \(([^)]*)\)/.exec(log)
     record("pass", `${nodes[i]!.id} disk`, disk === null ? "no disk line in the log" : `${disk[1]} (${disk[2]})`)
+    // The image ships @node-rs/crc32's binary (an optional dependency): the server must say it bound it.
+    const crc = /"crc32c":"([^"]*)"/.exec(log)
+    check(crc?.[1] === "native", `${nodes[i]!.id} CRC32C is the native one`, crc === null ? "no crc32c in the start line" : crc[1]!)
   }
   const health = run("podman", ["healthcheck", "run", containerOf("n1")])
   check(health.code === 0, "podman healthcheck run (n1)", `${health.stdout.trim()} ${health.stderr.trim()}`.trim())
