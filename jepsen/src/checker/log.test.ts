@@ -31,6 +31,13 @@ describe("the log checker", () => {
     expect(r.inconsistent).toEqual(["t/0@2 held 12 and 13"])
   })
 
+  it("finds a polled record the final read no longer has, but not one retention removed", () => {
+    const r = checkLog(history(sends, [poll(2, [[2, 13], [3, 12]])], good))
+    expect(r.vanished).toEqual(["t/0@3: 12 was read, the final read ends at 3"])
+    expect(r.verdict).toBe("invalid")
+    expect(checkLog(history(sends, [poll(0, [[0, 10]])], poll(2, [[2, 13]], 2))).vanished).toEqual([])
+  })
+
   it("finds gaps and a poll that starts elsewhere than asked", () => {
     expect(checkLog(history(sends, [poll(0, [[0, 10], [2, 13]])], good)).gaps).toHaveLength(1)
     expect(checkLog(history(sends, [poll(1, [[2, 13]])], good)).gaps).toHaveLength(1)

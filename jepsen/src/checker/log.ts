@@ -7,6 +7,10 @@
  *   acknowledgement gave (unless retention removed that offset);
  * - **inconsistent offsets**: the same offset of a partition never holds
  *   two different values across all reads (Jepsen's Redpanda finding);
+ * - **vanished reads**: every record a poll returned is still in the final
+ *   read (unless retention removed its offset): a read never returns a
+ *   record that can later disappear (an uncommitted one, served above the
+ *   high watermark, whose proposal a leader change then dropped);
  * - **gaps and order**: every poll returns consecutive offsets starting at
  *   the offset asked for (or at the log start, when that is later);
  * - **duplicates**: no value appears at two offsets (producers here never
@@ -51,6 +55,8 @@ export interface LogCheckResult {
   readonly acknowledged: number
   readonly lost: ReadonlyArray<string>
   readonly inconsistent: ReadonlyArray<string>
+  /** Polled records past the end of the final read of their partition. */
+  readonly vanished: ReadonlyArray<string>
   readonly gaps: ReadonlyArray<string>
   readonly duplicated: ReadonlyArray<string>
   readonly idempotentDuplicates: ReadonlyArray<string>
@@ -100,10 +106,28 @@ const checkSends = (sends: ReadonlyArray<LogSend>, final: ReadonlyMap<string, Lo
   return { lost, reordered }
 }
 
+/**
+ * Polled records beyond the end of the final read: read once, gone later. (A polled offset the final
+ * read holds with another value is an inconsistent offset, reported above.)
+ */
+const checkVanished = (polls: ReadonlyArray<LogPoll>, final: ReadonlyMap<string, LogPoll>): Array<string> => {
+  const vanished: Array<string> = []
+  for (const poll of polls) {
+    const read = final.get(poll.partition)
+    if (read === undefined) continue
+    const end = read.records.length === 0 ? Math.max(read.from, read.logStartOffset) : read.records[read.records.length - 1]![0] + 1
+    for (const [offset, value] of poll.records) {
+      if (offset >= end && offset >= read.logStartOffset) vanished.push(`${poll.partition}@${offset}: ${value} was read, the final read ends at ${end}`)
+    }
+  }
+  return vanished
+}
+
 export const checkLog = (history: LogHistory): LogCheckResult => {
   const finals = [...history.final.values()]
   const { inconsistent, gaps } = checkPolls([...history.polls, ...finals])
   const { lost, reordered } = checkSends(history.sends, history.final)
+  const vanished = checkVanished(history.polls, history.final)
   const byValue = new Map<number, LogSend>()
   for (const s of history.sends) byValue.set(s.value, s)
   const count = new Map<number, number>()
@@ -121,12 +145,13 @@ export const checkLog = (history: LogHistory): LogCheckResult => {
   for (const poll of history.polls) {
     for (const [o, v] of poll.records) if (!byValue.has(v)) unexpected.push(`${poll.partition}@${o}: ${v} was never sent`)
   }
-  const problems = lost.length + inconsistent.length + gaps.length + duplicated.length + idempotentDuplicates.length + unexpected.length + reordered.length
+  const problems = lost.length + inconsistent.length + vanished.length + gaps.length + duplicated.length + idempotentDuplicates.length + unexpected.length + reordered.length
   return {
     verdict: problems === 0 ? "valid" : "invalid",
     acknowledged: history.sends.filter((s) => s.outcome === "ok").length,
     lost,
     inconsistent,
+    vanished,
     gaps,
     duplicated,
     idempotentDuplicates,

@@ -21,6 +21,7 @@ import { Clock, type NodeId } from "@cairn/core"
 import { makeIdempotentProducer } from "@cairn/core/log/client/idempotent-producer"
 import { makeLogClient, type LogClient } from "@cairn/core/log/client/log-client"
 import { decodeBatch, encodeBatch, type LogRecord } from "@cairn/core/log/record-batch"
+import type { ReplicaPlantedBug } from "@cairn/core/log/replication/planted-bugs"
 import type { RaftObserver } from "@cairn/core/raft/node"
 import type { LogPoll, LogSend } from "@cairn/jepsen"
 import { Effect, Result } from "effect"
@@ -43,6 +44,29 @@ export interface LogWorkload {
   /** Problems of the workload itself (a final read that could not finish). */
   readonly problems: ReadonlyArray<string>
   readonly counts: { ok: number; fail: number; info: number; polls: number; commits: number }
+  /** Partition snapshots taken (each compacting a group's Raft log) and installed on a lagging replica. */
+  readonly snapshots: { compactions: number; installs: number }
+}
+
+/**
+ * The simulator's partition snapshot settings: a snapshot every few dozen entries and segment syncs
+ * every few batches, so compaction, snapshot installs and copies from peers happen within a seed.
+ */
+export const SIM_PARTITION_SNAPSHOTS = { every: 40, syncBytes: 2 << 10, catchUpTimeoutMs: 500 } as const
+
+/** Counts compactions and snapshot installs of every partition group (Raft's counters, per incarnation). */
+const snapshotCounter = (): { readonly counts: LogWorkload["snapshots"]; readonly observer: (group: string) => RaftObserver } => {
+  const counts = { compactions: 0, installs: 0 }
+  const seen = new WeakMap<object, { compactions: number; installs: number }>()
+  const observer: RaftObserver = {
+    afterReady: (raft) => {
+      const last = seen.get(raft) ?? { compactions: 0, installs: 0 }
+      counts.compactions += raft.counters.compactions - last.compactions
+      counts.installs += raft.counters.snapshotsInstalled - last.installs
+      seen.set(raft, { compactions: raft.counters.compactions, installs: raft.counters.snapshotsInstalled })
+    }
+  }
+  return { counts, observer: () => observer }
 }
 
 const recordOf = (value: number): LogRecord => {
@@ -74,13 +98,20 @@ export const logWorkload = (options: {
   /** The final read starts here. */
   readonly finalAtNs: number
   readonly observer?: RaftObserver
-  /** Test only: acknowledge appends before they are committed (the checker must catch it). */
-  readonly plantedBug?: "ack-before-commit" | undefined
+  /** Test only: a bug planted in every partition replica (the checker must catch it). */
+  readonly plantedBug?: ReplicaPlantedBug | undefined
 }): LogWorkload => {
+  const snapshots = snapshotCounter()
   const servers = logServers({
     voters: options.voters,
     ...(options.observer === undefined ? {} : { observer: options.observer }),
-    log: { reconcileMs: 100, requestTimeoutMs: 1_000, ...(options.plantedBug === undefined ? {} : { plantedBug: options.plantedBug }) }
+    log: {
+      reconcileMs: 100,
+      requestTimeoutMs: 1_000,
+      snapshot: SIM_PARTITION_SNAPSHOTS,
+      observer: snapshots.observer,
+      ...(options.plantedBug === undefined ? {} : { plantedBug: options.plantedBug })
+    }
   })
   const sends: Array<LogSend> = []
   const polls: Array<LogPoll> = []
@@ -205,5 +236,5 @@ export const logWorkload = (options: {
       })
     )
 
-  return { server: servers.server, client, servers, sends, polls, final, lastOk, offsetRegressions, problems, counts }
+  return { server: servers.server, client, servers, sends, polls, final, lastOk, offsetRegressions, problems, counts, snapshots: snapshots.counts }
 }
