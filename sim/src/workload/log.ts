@@ -52,7 +52,7 @@ export interface LogWorkload {
  * The simulator's partition snapshot settings: a snapshot every few dozen entries and segment syncs
  * every few batches, so compaction, snapshot installs and copies from peers happen within a seed.
  */
-export const SIM_PARTITION_SNAPSHOTS = { every: 40, syncBytes: 2 << 10, catchUpTimeoutMs: 500 } as const
+export const SIM_PARTITION_SNAPSHOTS = { every: 8, syncBytes: 1 << 10, catchUpTimeoutMs: 500 } as const
 
 /** Counts compactions and snapshot installs of every partition group (Raft's counters, per incarnation). */
 const snapshotCounter = (): { readonly counts: LogWorkload["snapshots"]; readonly observer: (group: string) => RaftObserver } => {
