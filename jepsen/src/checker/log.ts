@@ -4,7 +4,9 @@
  * partitions by offset; a final read takes every partition whole. Checked:
  *
  * - **lost**: an acknowledged send is in the final read, at the offset its
- *   acknowledgement gave (unless retention removed that offset);
+ *   acknowledgement gave (unless retention removed that offset, or the
+ *   acknowledgement came after the final read began: a send still in flight
+ *   then may commit after the read saw the end of the log);
  * - **inconsistent offsets**: the same offset of a partition never holds
  *   two different values across all reads (Jepsen's Redpanda finding);
  * - **vanished reads**: every record a poll returned is still in the final
@@ -32,6 +34,8 @@ export interface LogSend {
   /** ok: acknowledged at `offset`; fail: certainly not appended; info: unknown. */
   readonly outcome: "ok" | "fail" | "info"
   readonly offset?: number
+  /** When the outcome arrived (any clock shared with `LogPoll.startedAt`). */
+  readonly completedAt?: number
 }
 
 export interface LogPoll {
@@ -40,6 +44,8 @@ export interface LogPoll {
   /** (offset, value) in the order returned. */
   readonly records: ReadonlyArray<readonly [number, number]>
   readonly logStartOffset: number
+  /** When the read began (for the final read: acknowledgements after it are not required in it). */
+  readonly startedAt?: number
 }
 
 export interface LogHistory {
@@ -64,6 +70,8 @@ export interface LogCheckResult {
   readonly reordered: ReadonlyArray<string>
   /** Sends with unknown outcome found in the final read. */
   readonly recovered: number
+  /** Acknowledged sends not checked for loss: acknowledged after their partition's final read began. */
+  readonly late: number
 }
 
 /** Offsets that hold two values, and polls with holes or out of order. */
@@ -90,10 +98,13 @@ const checkSends = (sends: ReadonlyArray<LogSend>, final: ReadonlyMap<string, Lo
   const lost: Array<string> = []
   const reordered: Array<string> = []
   const lastOffset = new Map<string, number>()
+  let late = 0
   for (const s of sends) {
     if (s.outcome !== "ok" || s.offset === undefined) continue
     const read = final.get(s.partition)
-    const retained = read === undefined || s.offset >= read.logStartOffset
+    const afterRead = read?.startedAt !== undefined && s.completedAt !== undefined && s.completedAt > read.startedAt
+    if (afterRead) late++
+    const retained = !afterRead && (read === undefined || s.offset >= read.logStartOffset)
     const found = read?.records.find(([o]) => o === s.offset)
     if (retained && (found === undefined || found[1] !== s.value)) {
       lost.push(`${s.partition}: ${s.value} acknowledged at ${s.offset}, final read has ${found === undefined ? "nothing" : found[1]} there`)
@@ -103,7 +114,7 @@ const checkSends = (sends: ReadonlyArray<LogSend>, final: ReadonlyMap<string, Lo
     if (last !== undefined && s.offset <= last) reordered.push(`${key}: ${s.value} at ${s.offset} after an earlier send at ${last}`)
     lastOffset.set(key, s.offset)
   }
-  return { lost, reordered }
+  return { lost, reordered, late }
 }
 
 /**
@@ -126,7 +137,7 @@ const checkVanished = (polls: ReadonlyArray<LogPoll>, final: ReadonlyMap<string,
 export const checkLog = (history: LogHistory): LogCheckResult => {
   const finals = [...history.final.values()]
   const { inconsistent, gaps } = checkPolls([...history.polls, ...finals])
-  const { lost, reordered } = checkSends(history.sends, history.final)
+  const { lost, reordered, late } = checkSends(history.sends, history.final)
   const vanished = checkVanished(history.polls, history.final)
   const byValue = new Map<number, LogSend>()
   for (const s of history.sends) byValue.set(s.value, s)
@@ -157,6 +168,7 @@ export const checkLog = (history: LogHistory): LogCheckResult => {
     idempotentDuplicates,
     unexpected: [...new Set(unexpected)],
     reordered,
-    recovered
+    recovered,
+    late
   }
 }

@@ -23,7 +23,7 @@
  *   ReadIndex barrier, so it sees every append acknowledged before it began.
  */
 import { Data, Deferred, Effect, Scope } from "effect"
-import { Clock } from "../../clock/clock.ts"
+import { Clock, type ClockShape } from "../../clock/clock.ts"
 import type { Disk } from "../../disk/disk.ts"
 import { Network } from "../../network/network.ts"
 import type { NodeId } from "../../node/node-id.ts"
@@ -37,10 +37,10 @@ import { Field } from "../record-batch.ts"
 import type { GroupTransport } from "./group-transport.ts"
 import { encodePartitionCommand } from "./partition-command.ts"
 import { type AppendRefusal, type AppliedAppend, PartitionMachine } from "./partition-machine.ts"
-import { decodePartitionImage, encodePartitionImage } from "./partition-snapshot.ts"
+import { makeSnapshotHooks } from "./partition-snapshot.ts"
 import { OffsetGuesser, type ReplicaPlantedBug, SpeculativeTail } from "./planted-bugs.ts"
 import { CATCH_UP_REQUEST_KIND, CATCH_UP_RESPONSE_KIND, makeSegmentCatchUp } from "./segment-catch-up.ts"
-import { makeSegmentWriter } from "./segment-writer.ts"
+import { makeSegmentWriter, type SegmentWriter } from "./segment-writer.ts"
 
 /** The machine refused the batch (deterministically, on every replica): nothing was appended. */
 export class AppendRefusedError extends Data.TaggedError("AppendRefusedError")<{
@@ -127,6 +127,37 @@ const view = (batch: Uint8Array) => new DataView(batch.buffer, batch.byteOffset,
 const baseOffsetOf = (batch: Uint8Array): number => Number(view(batch).getBigInt64(Field.baseOffset))
 const endOffsetOf = (batch: Uint8Array): number => baseOffsetOf(batch) + view(batch).getInt32(Field.lastOffsetDelta) + 1
 
+/** What a read needs of its replica. */
+interface ReadContext {
+  readonly node: RaftNode
+  readonly machine: PartitionMachine
+  readonly writer: SegmentWriter
+  readonly log: PartitionLog
+  readonly clock: ClockShape
+  /** Planted bug read-above-hw only. */
+  readonly speculative: SpeculativeTail | undefined
+}
+
+const makeRead = ({ node, machine, writer, log, clock, speculative }: ReadContext): PartitionReplica["read"] => (offset, maxBytes, options) =>
+  Effect.gen(function*() {
+    if (options.linearizable) yield* node.readBarrier(options.timeoutMs)
+    const hw = machine.nextOffset
+    if (log.logEndOffset() < hw) {
+      // Behind its own high watermark: still writing applied batches, or copying a snapshot's from a peer.
+      yield* Effect.raceFirst(writer.waitWritten(hw), Effect.andThen(clock.sleep(options.timeoutMs), Effect.fail(new NotLeaderError({ leader: undefined }))))
+    }
+    const start = log.logStartOffset()
+    const above = speculative?.above(hw) ?? [] // planted bug read-above-hw: proposals not applied yet
+    const bound = above.length === 0 ? hw : above[above.length - 1]!.lastOffset + 1
+    if (offset < start || offset > bound) return yield* new LogOffsetOutOfRangeError({ offset, logStartOffset: start, logEndOffset: bound })
+    // The segment log may hold more than this replica has applied since a restart; all of it is
+    // committed, but a reader's bound is the high watermark it is told.
+    const stored = offset >= hw ? [] : (yield* log.read(offset, maxBytes)).batches.filter((b) => baseOffsetOf(b) < hw)
+    const reachesHw = stored.length === 0 ? offset >= hw : endOffsetOf(stored[stored.length - 1]!) >= hw
+    const batches = reachesHw ? [...stored, ...above.filter((b) => b.lastOffset >= offset).map((b) => b.stored)] : stored
+    return { batches, highWatermark: bound, logStartOffset: start }
+  })
+
 export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Effect<
   PartitionReplica,
   RaftStorageError | LogRecoveryError,
@@ -166,26 +197,13 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
     frames.register("log-catch-up", [CATCH_UP_REQUEST_KIND, CATCH_UP_RESPONSE_KIND], catchUp.onFrame)
     const writer = yield* makeSegmentWriter({ log, clock, group: config.group, catchUp, syncBytes: config.snapshot?.syncBytes ?? 1 << 20 })
 
-    const stats = { taken: 0, restored: 0 }
-    const snapshot = (): Uint8Array => {
-      stats.taken++
-      const state = machine.state()
-      // The planted bug leaves the producers' sequences out: a replica restored from it forgets them.
-      const producers = config.plantedBug === "forget-producer-seq" ? [] : state.producers
-      return encodePartitionImage({ ...state, producers, logStartOffset: log.logStartOffset(), ...writer.unsyncedTail(machine.nextOffset) })
-    }
-    const restore = (bytes: Uint8Array): void => {
-      stats.restored++
-      const image = decodePartitionImage(bytes)
-      machine.restore(image)
-      writer.restored(image.tailFrom, image.tail)
-    }
+    const hooks = makeSnapshotHooks(machine, writer, log, config.plantedBug)
 
     const { node, run: raftRun } = yield* makeRaftNode<AppliedAppend>({
       id: config.id,
       voters: config.voters,
       dataDir: `${config.dir}/raft`,
-      stateMachine: { apply: (_index, command) => machine.apply(command), snapshot, restore },
+      stateMachine: { apply: (_index, command) => machine.apply(command), snapshot: hooks.snapshot, restore: hooks.restore },
       onApplied: (entry, result) => {
         if (entry.kind !== "command" || result === undefined) return
         if (result.outcome.kind === "appended") writer.offer(result.outcome.baseOffset, result.outcome.stored)
@@ -237,36 +255,16 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
         return { baseOffset: outcome.baseOffset, lastOffset: outcome.lastOffset, duplicate: outcome.kind === "duplicate" }
       })
 
-    const read: PartitionReplica["read"] = (offset, maxBytes, options) =>
-      Effect.gen(function*() {
-        if (options.linearizable) yield* node.readBarrier(options.timeoutMs)
-        const hw = machine.nextOffset
-        if (log.logEndOffset() < hw) {
-          // Behind its own high watermark: still writing applied batches, or copying a snapshot's from a peer.
-          yield* Effect.raceFirst(writer.waitWritten(hw), Effect.andThen(clock.sleep(options.timeoutMs), Effect.fail(new NotLeaderError({ leader: undefined }))))
-        }
-        const start = log.logStartOffset()
-        const above = speculative?.above(hw) ?? [] // planted bug read-above-hw: proposals not applied yet
-        const bound = above.length === 0 ? hw : above[above.length - 1]!.lastOffset + 1
-        if (offset < start || offset > bound) return yield* new LogOffsetOutOfRangeError({ offset, logStartOffset: start, logEndOffset: bound })
-        // The segment log may hold more than this replica has applied since a restart; all of it is
-        // committed, but a reader's bound is the high watermark it is told.
-        const stored = offset >= hw ? [] : (yield* log.read(offset, maxBytes)).batches.filter((b) => baseOffsetOf(b) < hw)
-        const reachesHw = stored.length === 0 ? offset >= hw : endOffsetOf(stored[stored.length - 1]!) >= hw
-        const batches = reachesHw ? [...stored, ...above.filter((b) => b.lastOffset >= offset).map((b) => b.stored)] : stored
-        return { batches, highWatermark: bound, logStartOffset: start }
-      })
-
     const run = Effect.raceFirst(raftRun, Effect.raceFirst(writer.run, retention)) as Effect.Effect<never, ReplicaFailure>
     return {
       group: config.group,
       raft: node,
       append,
-      read,
+      read: makeRead({ node, machine, writer, log, clock, speculative }),
       highWatermark: () => machine.nextOffset,
       machine,
       log,
-      snapshots: () => ({ ...stats, batchesCopied: catchUp.copied() }),
+      snapshots: () => ({ ...hooks.stats, batchesCopied: catchUp.copied() }),
       run
     }
   })

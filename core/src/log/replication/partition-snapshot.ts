@@ -22,8 +22,11 @@
 import { RaftDecodeError } from "../../codec/decode-error.ts"
 import { Reader } from "../../codec/reader.ts"
 import { Writer } from "../../codec/writer.ts"
-import type { MachineState, OffsetRange } from "./partition-machine.ts"
+import type { PartitionLog } from "../partition-log.ts"
+import type { MachineState, OffsetRange, PartitionMachine } from "./partition-machine.ts"
+import type { ReplicaPlantedBug } from "./planted-bugs.ts"
 import type { ProducerBatch, ProducerEntry } from "./producer-state.ts"
+import type { SegmentWriter } from "./segment-writer.ts"
 
 const VERSION = 1
 
@@ -90,4 +93,23 @@ export const decodePartitionImage = (bytes: Uint8Array): PartitionImage => {
   r.done()
   if (tailFrom > nextOffset) throw new RaftDecodeError({ message: `partition snapshot tail from ${tailFrom} above its end ${nextOffset}` })
   return { nextOffset, logStartOffset, tailFrom, producers, requests, tail }
+}
+
+/** The Raft state machine's snapshot hooks for one replica, and how often each ran. */
+export const makeSnapshotHooks = (machine: PartitionMachine, writer: SegmentWriter, log: PartitionLog, plantedBug: ReplicaPlantedBug | undefined) => {
+  const stats = { taken: 0, restored: 0 }
+  const snapshot = (): Uint8Array => {
+    stats.taken++
+    const state = machine.state()
+    // The planted bug leaves the producers' sequences out: a replica restored from it forgets them.
+    const producers = plantedBug === "forget-producer-seq" ? [] : state.producers
+    return encodePartitionImage({ ...state, producers, logStartOffset: log.logStartOffset(), ...writer.unsyncedTail(machine.nextOffset) })
+  }
+  const restore = (bytes: Uint8Array): void => {
+    stats.restored++
+    const image = decodePartitionImage(bytes)
+    machine.restore(image)
+    writer.restored(image.tailFrom, image.tail)
+  }
+  return { snapshot, restore, stats: stats as { readonly taken: number; readonly restored: number } }
 }
