@@ -46,6 +46,7 @@ export const startLog = (cluster: SimCluster, config: SimConfig, options: RunOpt
     voters: cluster.nodeIds,
     partitions: 3,
     now: () => cluster.scheduler.now,
+    report: (violation) => cluster.violation(violation),
     stopAtNs: healNs + after * 0.6,
     finalAtNs: healNs + after * 0.7,
     ...(logPlantedBug(options.plantedBug) === undefined ? {} : { plantedBug: logPlantedBug(options.plantedBug)! })
@@ -55,7 +56,7 @@ export const startLog = (cluster: SimCluster, config: SimConfig, options: RunOpt
   return () => {
     const verdict = cluster.violations.length === 0 ? reportLogProblems(cluster, workload, healNs) : "skipped"
     return {
-      stats: { ...workload.counts, ...workload.snapshots, finalRecords: [...workload.final.values()].reduce((n, p) => n + p.records.length, 0), log: verdict },
+      stats: { ...workload.counts, ...workload.snapshots(), finalRecords: [...workload.final.values()].reduce((n, p) => n + p.records.length, 0), log: verdict },
       history: []
     }
   }

@@ -18,6 +18,7 @@
  * `@cairn/jepsen` (`checker/log.ts`).
  */
 import { Clock, type NodeId } from "@cairn/core"
+import { assert } from "@cairn/core/invariant/invariant"
 import { makeIdempotentProducer } from "@cairn/core/log/client/idempotent-producer"
 import { makeLogClient, type LogClient } from "@cairn/core/log/client/log-client"
 import { decodeBatch, encodeBatch, type LogRecord } from "@cairn/core/log/record-batch"
@@ -26,6 +27,7 @@ import type { RaftObserver } from "@cairn/core/raft/node"
 import type { LogPoll, LogSend } from "@cairn/jepsen"
 import { Effect, Result } from "effect"
 import type { NodeProgram } from "../cluster.ts"
+import { RaftInvariants } from "../raft/invariants.ts"
 import { logServers, type LogServers } from "../log/log-cluster.ts"
 
 export const LOG_TOPIC = "events"
@@ -44,8 +46,8 @@ export interface LogWorkload {
   /** Problems of the workload itself (a final read that could not finish). */
   readonly problems: ReadonlyArray<string>
   readonly counts: { ok: number; fail: number; info: number; polls: number; commits: number }
-  /** Partition snapshots taken (each compacting a group's Raft log) and installed on a lagging replica. */
-  readonly snapshots: { compactions: number; installs: number }
+  /** Partition snapshots taken (each compacting a group's Raft log) and installed on a lagging replica, so far. */
+  readonly snapshots: () => { readonly compactions: number; readonly installs: number }
 }
 
 /**
@@ -54,19 +56,30 @@ export interface LogWorkload {
  */
 export const SIM_PARTITION_SNAPSHOTS = { every: 8, syncBytes: 1 << 10, catchUpTimeoutMs: 500 } as const
 
-/** Counts compactions and snapshot installs of every partition group (Raft's counters, per incarnation). */
-const snapshotCounter = (): { readonly counts: LogWorkload["snapshots"]; readonly observer: (group: string) => RaftObserver } => {
-  const counts = { compactions: 0, installs: 0 }
-  const seen = new WeakMap<object, { compactions: number; installs: number }>()
-  const observer: RaftObserver = {
-    afterReady: (raft) => {
-      const last = seen.get(raft) ?? { compactions: 0, installs: 0 }
-      counts.compactions += raft.counters.compactions - last.compactions
-      counts.installs += raft.counters.snapshotsInstalled - last.installs
-      seen.set(raft, { compactions: raft.counters.compactions, installs: raft.counters.snapshotsInstalled })
+/**
+ * Raft's safety invariants on every partition group (one checker per group: indexes and terms are
+ * per group), and their compactions and snapshot installs summed over every node and incarnation.
+ */
+const partitionGroupChecks = (report: (violation: string) => void) => {
+  const groups = new Map<string, RaftInvariants>()
+  const observer = (group: string): RaftObserver => {
+    let invariants = groups.get(group)
+    if (invariants === undefined) {
+      invariants = new RaftInvariants((violation) => report(`partition group ${group}: ${violation}`))
+      groups.set(group, invariants)
     }
+    return invariants.observer()
   }
-  return { counts, observer: () => observer }
+  const snapshots = () => {
+    const counts = { compactions: 0, installs: 0 }
+    for (const invariants of groups.values()) {
+      const coverage = invariants.coverage()
+      counts.compactions += coverage.compactions!
+      counts.installs += coverage.snapshotsInstalled!
+    }
+    return counts
+  }
+  return { observer, snapshots }
 }
 
 const recordOf = (value: number): LogRecord => {
@@ -98,10 +111,12 @@ export const logWorkload = (options: {
   /** The final read starts here. */
   readonly finalAtNs: number
   readonly observer?: RaftObserver
+  /** Where a partition group's Raft safety violation goes (default: thrown, which stops the node). */
+  readonly report?: (violation: string) => void
   /** Test only: a bug planted in every partition replica (the checker must catch it). */
   readonly plantedBug?: ReplicaPlantedBug | undefined
 }): LogWorkload => {
-  const snapshots = snapshotCounter()
+  const groupChecks = partitionGroupChecks(options.report ?? ((violation) => assert(false, violation)))
   const servers = logServers({
     voters: options.voters,
     ...(options.observer === undefined ? {} : { observer: options.observer }),
@@ -109,7 +124,7 @@ export const logWorkload = (options: {
       reconcileMs: 100,
       requestTimeoutMs: 1_000,
       snapshot: SIM_PARTITION_SNAPSHOTS,
-      observer: snapshots.observer,
+      observer: groupChecks.observer,
       ...(options.plantedBug === undefined ? {} : { plantedBug: options.plantedBug })
     }
   })
@@ -139,11 +154,11 @@ export const logWorkload = (options: {
     if (outcome._tag === "Success") {
       counts.ok++
       lastOk.set(self, options.now())
-      sends.push({ ...send, outcome: "ok", offset: outcome.success.baseOffset })
+      sends.push({ ...send, outcome: "ok", offset: outcome.success.baseOffset, completedAt: options.now() })
     } else {
       const kind = outcome.failure._tag === "LogAmbiguousError" ? "info" : "fail"
       counts[kind]++
-      sends.push({ ...send, outcome: kind })
+      sends.push({ ...send, outcome: kind, completedAt: options.now() })
     }
   }
 
@@ -166,6 +181,8 @@ export const logWorkload = (options: {
   /** Reads a partition from `from` to its high watermark; undefined if the cluster did not answer. */
   const readAll = (client: LogClient, partition: number, from: number) =>
     Effect.gen(function*() {
+      // A send still in flight may commit after this read passed the end: the checker knows when it began (log seed 59).
+      const startedAt = options.now()
       const records: Array<readonly [number, number]> = []
       let next = from
       let logStartOffset = from
@@ -180,9 +197,10 @@ export const logWorkload = (options: {
         const got = recordsOf(r.success.batches)
         records.push(...got)
         logStartOffset = Math.min(logStartOffset, Math.max(from, r.success.logStartOffset))
-        if (got.length === 0 || next >= r.success.highWatermark) return { partition: `${LOG_TOPIC}/${partition}`, from, records, logStartOffset }
+        const done = { partition: `${LOG_TOPIC}/${partition}`, from, records, logStartOffset, startedAt }
+        if (got.length === 0 || next >= r.success.highWatermark) return done
         next = got[got.length - 1]![0] + 1
-        if (next >= r.success.highWatermark) return { partition: `${LOG_TOPIC}/${partition}`, from, records, logStartOffset }
+        if (next >= r.success.highWatermark) return done
       }
     })
 
@@ -236,5 +254,5 @@ export const logWorkload = (options: {
       })
     )
 
-  return { server: servers.server, client, servers, sends, polls, final, lastOk, offsetRegressions, problems, counts, snapshots: snapshots.counts }
+  return { server: servers.server, client, servers, sends, polls, final, lastOk, offsetRegressions, problems, counts, snapshots: groupChecks.snapshots }
 }
