@@ -38,7 +38,7 @@ export interface FetchedBatch {
 
 export interface SegmentCatchUp {
   /** Stored batches from `from` on, from the first peer that has them; empty after a round of peers that could not help. */
-  readonly fetch: (from: number) => Effect.Effect<ReadonlyArray<FetchedBatch>>
+  readonly batchesFrom: (from: number) => Effect.Effect<ReadonlyArray<FetchedBatch>>
   /** Serves a peer's request or takes an answer; register it for both kinds on the group's demultiplexer. */
   readonly onFrame: (from: NodeId, kind: number, body: Reader) => Effect.Effect<void>
   /** Batches this replica received from peers (for tests and stats). */
@@ -98,7 +98,7 @@ export const makeSegmentCatchUp = (config: SegmentCatchUpConfig): SegmentCatchUp
       return batches
     })
 
-  const fetch: SegmentCatchUp["fetch"] = (from) =>
+  const batchesFrom: SegmentCatchUp["batchesFrom"] = (from) =>
     Effect.gen(function*() {
       for (let tried = 0; tried < peers.length; tried++) {
         const peer = peers[nextPeer++ % peers.length]!
@@ -141,5 +141,5 @@ export const makeSegmentCatchUp = (config: SegmentCatchUpConfig): SegmentCatchUp
     return Effect.asVoid(Deferred.succeed(answer, batches))
   }
 
-  return { fetch, onFrame, copied: () => copied }
+  return { batchesFrom, onFrame, copied: () => copied }
 }

@@ -112,7 +112,7 @@ export const makeSegmentWriter = (config: SegmentWriterConfig): Effect.Effect<Se
       Effect.gen(function*() {
         while (log.logEndOffset() < upTo) {
           const from = log.logEndOffset()
-          const got = yield* config.catchUp.fetch(from)
+          const got = yield* config.catchUp.batchesFrom(from)
           // Only batches that continue our log: an answer to an older request may start elsewhere.
           let next = from
           for (const b of got) {
