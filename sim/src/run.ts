@@ -51,7 +51,25 @@ export interface RunResult {
 export type WorkloadName = "raft-kv" | "objects" | "durable-ping" | "log"
 export const workloadNames: ReadonlyArray<WorkloadName> = ["raft-kv", "objects", "durable-ping", "log"]
 
-export type PlantedBug = "ack-before-sync" | "commit-previous-term" | "vote-without-log-check" | "gc-without-grace" | "log-ack-before-commit"
+export type PlantedBug =
+  | "ack-before-sync"
+  | "commit-previous-term"
+  | "vote-without-log-check"
+  | "gc-without-grace"
+  | "log-ack-before-commit"
+  | "log-read-above-hw"
+  | "log-forget-producer-seq"
+
+/** Every planted bug (the CLI's choices). */
+export const plantedBugs: ReadonlyArray<PlantedBug> = [
+  "ack-before-sync",
+  "commit-previous-term",
+  "vote-without-log-check",
+  "gc-without-grace",
+  "log-ack-before-commit",
+  "log-read-above-hw",
+  "log-forget-producer-seq"
+]
 
 export interface RunOptions extends ConfigOverrides {
   /** What the cluster runs (default raft-kv). */
@@ -62,6 +80,8 @@ export interface RunOptions extends ConfigOverrides {
    * `commit-previous-term` (raft-kv): count replicas of an old-term entry toward commit (Raft's Figure 8).
    * `vote-without-log-check` (raft-kv): grant votes without the election restriction.
    * `log-ack-before-commit` (log): answer appends before a quorum has them, with guessed offsets.
+   * `log-read-above-hw` (log): serve reads above the high watermark (a replica's own unapplied proposals).
+   * `log-forget-producer-seq` (log): partition snapshots leave out the idempotent producers' sequences.
    */
   readonly plantedBug?: PlantedBug | undefined
   /** Raft's read mode for the raft-kv workload (default read-index). */

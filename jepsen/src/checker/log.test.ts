@@ -22,6 +22,16 @@ describe("the log checker", () => {
     expect(checkLog(history(sends, [], poll(0, [[0, 11], [1, 10], [2, 13]]))).lost).toHaveLength(2)
   })
 
+  it("requires in the final read only what was acknowledged before it began", () => {
+    const timed = [send(10, 0, "ok", { completedAt: 5 }), send(11, 1, "ok", { completedAt: 9 }), send(13, 2, "ok", { completedAt: 20 })]
+    const final = { ...poll(0, [[0, 10], [1, 11]]), startedAt: 10 }
+    const r = checkLog(history(timed, [], final))
+    expect(r.verdict).toBe("valid")
+    expect(r.late).toBe(1)
+    // The same read, begun after the last acknowledgement, lacks a record it must hold.
+    expect(checkLog(history(timed, [], { ...final, startedAt: 25 })).lost).toHaveLength(1)
+  })
+
   it("excuses what retention removed", () => {
     expect(checkLog(history(sends, [], poll(0, [[2, 13]], 2))).verdict).toBe("valid")
   })
@@ -29,6 +39,13 @@ describe("the log checker", () => {
   it("finds one offset holding two values across reads", () => {
     const r = checkLog(history(sends, [poll(2, [[2, 12]])], good))
     expect(r.inconsistent).toEqual(["t/0@2 held 12 and 13"])
+  })
+
+  it("finds a polled record the final read no longer has, but not one retention removed", () => {
+    const r = checkLog(history(sends, [poll(2, [[2, 13], [3, 12]])], good))
+    expect(r.vanished).toEqual(["t/0@3: 12 was read, the final read ends at 3"])
+    expect(r.verdict).toBe("invalid")
+    expect(checkLog(history(sends, [poll(0, [[0, 10]])], poll(2, [[2, 13]], 2))).vanished).toEqual([])
   })
 
   it("finds gaps and a poll that starts elsewhere than asked", () => {

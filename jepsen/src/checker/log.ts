@@ -4,9 +4,15 @@
  * partitions by offset; a final read takes every partition whole. Checked:
  *
  * - **lost**: an acknowledged send is in the final read, at the offset its
- *   acknowledgement gave (unless retention removed that offset);
+ *   acknowledgement gave (unless retention removed that offset, or the
+ *   acknowledgement came after the final read began: a send still in flight
+ *   then may commit after the read saw the end of the log);
  * - **inconsistent offsets**: the same offset of a partition never holds
  *   two different values across all reads (Jepsen's Redpanda finding);
+ * - **vanished reads**: every record a poll returned is still in the final
+ *   read (unless retention removed its offset): a read never returns a
+ *   record that can later disappear (an uncommitted one, served above the
+ *   high watermark, whose proposal a leader change then dropped);
  * - **gaps and order**: every poll returns consecutive offsets starting at
  *   the offset asked for (or at the log start, when that is later);
  * - **duplicates**: no value appears at two offsets (producers here never
@@ -28,6 +34,8 @@ export interface LogSend {
   /** ok: acknowledged at `offset`; fail: certainly not appended; info: unknown. */
   readonly outcome: "ok" | "fail" | "info"
   readonly offset?: number
+  /** When the outcome arrived (any clock shared with `LogPoll.startedAt`). */
+  readonly completedAt?: number
 }
 
 export interface LogPoll {
@@ -36,6 +44,8 @@ export interface LogPoll {
   /** (offset, value) in the order returned. */
   readonly records: ReadonlyArray<readonly [number, number]>
   readonly logStartOffset: number
+  /** When the read began (for the final read: acknowledgements after it are not required in it). */
+  readonly startedAt?: number
 }
 
 export interface LogHistory {
@@ -51,6 +61,8 @@ export interface LogCheckResult {
   readonly acknowledged: number
   readonly lost: ReadonlyArray<string>
   readonly inconsistent: ReadonlyArray<string>
+  /** Polled records past the end of the final read of their partition. */
+  readonly vanished: ReadonlyArray<string>
   readonly gaps: ReadonlyArray<string>
   readonly duplicated: ReadonlyArray<string>
   readonly idempotentDuplicates: ReadonlyArray<string>
@@ -58,6 +70,8 @@ export interface LogCheckResult {
   readonly reordered: ReadonlyArray<string>
   /** Sends with unknown outcome found in the final read. */
   readonly recovered: number
+  /** Acknowledged sends not checked for loss: acknowledged after their partition's final read began. */
+  readonly late: number
 }
 
 /** Offsets that hold two values, and polls with holes or out of order. */
@@ -84,10 +98,13 @@ const checkSends = (sends: ReadonlyArray<LogSend>, final: ReadonlyMap<string, Lo
   const lost: Array<string> = []
   const reordered: Array<string> = []
   const lastOffset = new Map<string, number>()
+  let late = 0
   for (const s of sends) {
     if (s.outcome !== "ok" || s.offset === undefined) continue
     const read = final.get(s.partition)
-    const retained = read === undefined || s.offset >= read.logStartOffset
+    const afterRead = read?.startedAt !== undefined && s.completedAt !== undefined && s.completedAt > read.startedAt
+    if (afterRead) late++
+    const retained = !afterRead && (read === undefined || s.offset >= read.logStartOffset)
     const found = read?.records.find(([o]) => o === s.offset)
     if (retained && (found === undefined || found[1] !== s.value)) {
       lost.push(`${s.partition}: ${s.value} acknowledged at ${s.offset}, final read has ${found === undefined ? "nothing" : found[1]} there`)
@@ -97,13 +114,31 @@ const checkSends = (sends: ReadonlyArray<LogSend>, final: ReadonlyMap<string, Lo
     if (last !== undefined && s.offset <= last) reordered.push(`${key}: ${s.value} at ${s.offset} after an earlier send at ${last}`)
     lastOffset.set(key, s.offset)
   }
-  return { lost, reordered }
+  return { lost, reordered, late }
+}
+
+/**
+ * Polled records beyond the end of the final read: read once, gone later. (A polled offset the final
+ * read holds with another value is an inconsistent offset, reported above.)
+ */
+const checkVanished = (polls: ReadonlyArray<LogPoll>, final: ReadonlyMap<string, LogPoll>): Array<string> => {
+  const vanished: Array<string> = []
+  for (const poll of polls) {
+    const read = final.get(poll.partition)
+    if (read === undefined) continue
+    const end = read.records.length === 0 ? Math.max(read.from, read.logStartOffset) : read.records[read.records.length - 1]![0] + 1
+    for (const [offset, value] of poll.records) {
+      if (offset >= end && offset >= read.logStartOffset) vanished.push(`${poll.partition}@${offset}: ${value} was read, the final read ends at ${end}`)
+    }
+  }
+  return vanished
 }
 
 export const checkLog = (history: LogHistory): LogCheckResult => {
   const finals = [...history.final.values()]
   const { inconsistent, gaps } = checkPolls([...history.polls, ...finals])
-  const { lost, reordered } = checkSends(history.sends, history.final)
+  const { lost, reordered, late } = checkSends(history.sends, history.final)
+  const vanished = checkVanished(history.polls, history.final)
   const byValue = new Map<number, LogSend>()
   for (const s of history.sends) byValue.set(s.value, s)
   const count = new Map<number, number>()
@@ -121,17 +156,19 @@ export const checkLog = (history: LogHistory): LogCheckResult => {
   for (const poll of history.polls) {
     for (const [o, v] of poll.records) if (!byValue.has(v)) unexpected.push(`${poll.partition}@${o}: ${v} was never sent`)
   }
-  const problems = lost.length + inconsistent.length + gaps.length + duplicated.length + idempotentDuplicates.length + unexpected.length + reordered.length
+  const problems = lost.length + inconsistent.length + vanished.length + gaps.length + duplicated.length + idempotentDuplicates.length + unexpected.length + reordered.length
   return {
     verdict: problems === 0 ? "valid" : "invalid",
     acknowledged: history.sends.filter((s) => s.outcome === "ok").length,
     lost,
     inconsistent,
+    vanished,
     gaps,
     duplicated,
     idempotentDuplicates,
     unexpected: [...new Set(unexpected)],
     reordered,
-    recovered
+    recovered,
+    late
   }
 }

@@ -11,7 +11,7 @@ import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import cliProgress from "cli-progress"
 import { minimize } from "../minimize.ts"
-import { type RunOptions, type RunResult } from "../run.ts"
+import { plantedBugs, type RunOptions, type RunResult } from "../run.ts"
 import { runCampaign } from "../campaign.ts"
 import { faultKinds, type FaultKind } from "../swarm.ts"
 import { SimUsageError } from "./usage-error.ts"
@@ -176,7 +176,7 @@ export const simCommand = Command.make(
       Flag.withDescription("Raft reads in the raft-kv workload: ReadIndex, or leader leases (assumes bounded clock drift)")
     ),
     report: Flag.String("report").pipe(Flag.optional, Flag.withDescription("write an HTML report of each failing seed (or of the one seed) into this directory")),
-    plantedBug: Flag.Literals("planted-bug", ["ack-before-sync", "commit-previous-term", "vote-without-log-check", "gc-without-grace", "log-ack-before-commit"]).pipe(
+    plantedBug: Flag.Literals("planted-bug", plantedBugs).pipe(
       Flag.optional,
       Flag.withDescription("test only: plant a known bug to show the checks catch it")
     ),

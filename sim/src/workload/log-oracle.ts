@@ -5,6 +5,7 @@
  * per-producer order), consumer group offsets never read back lower than
  * committed, and liveness: every client completes operations after the heal.
  */
+import type { ReplicaPlantedBug } from "@cairn/core/log/replication/planted-bugs"
 import { checkLog } from "@cairn/jepsen"
 import type { SimCluster } from "../cluster.ts"
 import type { RunOptions } from "../run.ts"
@@ -18,6 +19,7 @@ export const reportLogProblems = (cluster: SimCluster, workload: ReturnType<type
   const groups: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
     ["lost acknowledged record", result.lost],
     ["inconsistent offset", result.inconsistent],
+    ["read record vanished", result.vanished],
     ["gap or misordered poll", result.gaps],
     ["duplicate", result.duplicated],
     ["duplicate from an idempotent producer", result.idempotentDuplicates],
@@ -33,6 +35,10 @@ export const reportLogProblems = (cluster: SimCluster, workload: ReturnType<type
   return result.verdict
 }
 
+/** The replica's planted bug a `log-…` planted bug names. */
+const logPlantedBug = (bug: RunOptions["plantedBug"]): ReplicaPlantedBug | undefined =>
+  bug === "log-ack-before-commit" ? "ack-before-commit" : bug === "log-read-above-hw" ? "read-above-hw" : bug === "log-forget-producer-seq" ? "forget-producer-seq" : undefined
+
 export const startLog = (cluster: SimCluster, config: SimConfig, options: RunOptions): Finish => {
   const healNs = config.healAtMs * 1e6
   const after = (config.durationMs - config.healAtMs) * 1e6
@@ -40,16 +46,17 @@ export const startLog = (cluster: SimCluster, config: SimConfig, options: RunOpt
     voters: cluster.nodeIds,
     partitions: 3,
     now: () => cluster.scheduler.now,
+    report: (violation) => cluster.violation(violation),
     stopAtNs: healNs + after * 0.6,
     finalAtNs: healNs + after * 0.7,
-    ...(options.plantedBug === "log-ack-before-commit" ? { plantedBug: "ack-before-commit" as const } : {})
+    ...(logPlantedBug(options.plantedBug) === undefined ? {} : { plantedBug: logPlantedBug(options.plantedBug)! })
   })
   cluster.start(workload.server)
   cluster.startClients(workload.client)
   return () => {
     const verdict = cluster.violations.length === 0 ? reportLogProblems(cluster, workload, healNs) : "skipped"
     return {
-      stats: { ...workload.counts, finalRecords: [...workload.final.values()].reduce((n, p) => n + p.records.length, 0), log: verdict },
+      stats: { ...workload.counts, ...workload.snapshots(), finalRecords: [...workload.final.values()].reduce((n, p) => n + p.records.length, 0), log: verdict },
       history: []
     }
   }

@@ -18,13 +18,16 @@
  * `@cairn/jepsen` (`checker/log.ts`).
  */
 import { Clock, type NodeId } from "@cairn/core"
+import { assert } from "@cairn/core/invariant/invariant"
 import { makeIdempotentProducer } from "@cairn/core/log/client/idempotent-producer"
 import { makeLogClient, type LogClient } from "@cairn/core/log/client/log-client"
 import { decodeBatch, encodeBatch, type LogRecord } from "@cairn/core/log/record-batch"
+import type { ReplicaPlantedBug } from "@cairn/core/log/replication/planted-bugs"
 import type { RaftObserver } from "@cairn/core/raft/node"
 import type { LogPoll, LogSend } from "@cairn/jepsen"
 import { Effect, Result } from "effect"
 import type { NodeProgram } from "../cluster.ts"
+import { RaftInvariants } from "../raft/invariants.ts"
 import { logServers, type LogServers } from "../log/log-cluster.ts"
 
 export const LOG_TOPIC = "events"
@@ -43,6 +46,40 @@ export interface LogWorkload {
   /** Problems of the workload itself (a final read that could not finish). */
   readonly problems: ReadonlyArray<string>
   readonly counts: { ok: number; fail: number; info: number; polls: number; commits: number }
+  /** Partition snapshots taken (each compacting a group's Raft log) and installed on a lagging replica, so far. */
+  readonly snapshots: () => { readonly compactions: number; readonly installs: number }
+}
+
+/**
+ * The simulator's partition snapshot settings: a snapshot every few dozen entries and segment syncs
+ * every few batches, so compaction, snapshot installs and copies from peers happen within a seed.
+ */
+export const SIM_PARTITION_SNAPSHOTS = { every: 8, syncBytes: 1 << 10, catchUpTimeoutMs: 500 } as const
+
+/**
+ * Raft's safety invariants on every partition group (one checker per group: indexes and terms are
+ * per group), and their compactions and snapshot installs summed over every node and incarnation.
+ */
+const partitionGroupChecks = (report: (violation: string) => void) => {
+  const groups = new Map<string, RaftInvariants>()
+  const observer = (group: string): RaftObserver => {
+    let invariants = groups.get(group)
+    if (invariants === undefined) {
+      invariants = new RaftInvariants((violation) => report(`partition group ${group}: ${violation}`))
+      groups.set(group, invariants)
+    }
+    return invariants.observer()
+  }
+  const snapshots = () => {
+    const counts = { compactions: 0, installs: 0 }
+    for (const invariants of groups.values()) {
+      const coverage = invariants.coverage()
+      counts.compactions += coverage.compactions!
+      counts.installs += coverage.snapshotsInstalled!
+    }
+    return counts
+  }
+  return { observer, snapshots }
 }
 
 const recordOf = (value: number): LogRecord => {
@@ -74,13 +111,22 @@ export const logWorkload = (options: {
   /** The final read starts here. */
   readonly finalAtNs: number
   readonly observer?: RaftObserver
-  /** Test only: acknowledge appends before they are committed (the checker must catch it). */
-  readonly plantedBug?: "ack-before-commit" | undefined
+  /** Where a partition group's Raft safety violation goes (default: thrown, which stops the node). */
+  readonly report?: (violation: string) => void
+  /** Test only: a bug planted in every partition replica (the checker must catch it). */
+  readonly plantedBug?: ReplicaPlantedBug | undefined
 }): LogWorkload => {
+  const groupChecks = partitionGroupChecks(options.report ?? ((violation) => assert(false, violation)))
   const servers = logServers({
     voters: options.voters,
     ...(options.observer === undefined ? {} : { observer: options.observer }),
-    log: { reconcileMs: 100, requestTimeoutMs: 1_000, ...(options.plantedBug === undefined ? {} : { plantedBug: options.plantedBug }) }
+    log: {
+      reconcileMs: 100,
+      requestTimeoutMs: 1_000,
+      snapshot: SIM_PARTITION_SNAPSHOTS,
+      observer: groupChecks.observer,
+      ...(options.plantedBug === undefined ? {} : { plantedBug: options.plantedBug })
+    }
   })
   const sends: Array<LogSend> = []
   const polls: Array<LogPoll> = []
@@ -108,11 +154,11 @@ export const logWorkload = (options: {
     if (outcome._tag === "Success") {
       counts.ok++
       lastOk.set(self, options.now())
-      sends.push({ ...send, outcome: "ok", offset: outcome.success.baseOffset })
+      sends.push({ ...send, outcome: "ok", offset: outcome.success.baseOffset, completedAt: options.now() })
     } else {
       const kind = outcome.failure._tag === "LogAmbiguousError" ? "info" : "fail"
       counts[kind]++
-      sends.push({ ...send, outcome: kind })
+      sends.push({ ...send, outcome: kind, completedAt: options.now() })
     }
   }
 
@@ -135,6 +181,8 @@ export const logWorkload = (options: {
   /** Reads a partition from `from` to its high watermark; undefined if the cluster did not answer. */
   const readAll = (client: LogClient, partition: number, from: number) =>
     Effect.gen(function*() {
+      // A send still in flight may commit after this read passed the end: the checker knows when it began (log seed 59).
+      const startedAt = options.now()
       const records: Array<readonly [number, number]> = []
       let next = from
       let logStartOffset = from
@@ -149,9 +197,10 @@ export const logWorkload = (options: {
         const got = recordsOf(r.success.batches)
         records.push(...got)
         logStartOffset = Math.min(logStartOffset, Math.max(from, r.success.logStartOffset))
-        if (got.length === 0 || next >= r.success.highWatermark) return { partition: `${LOG_TOPIC}/${partition}`, from, records, logStartOffset }
+        const done = { partition: `${LOG_TOPIC}/${partition}`, from, records, logStartOffset, startedAt }
+        if (got.length === 0 || next >= r.success.highWatermark) return done
         next = got[got.length - 1]![0] + 1
-        if (next >= r.success.highWatermark) return { partition: `${LOG_TOPIC}/${partition}`, from, records, logStartOffset }
+        if (next >= r.success.highWatermark) return done
       }
     })
 
@@ -205,5 +254,5 @@ export const logWorkload = (options: {
       })
     )
 
-  return { server: servers.server, client, servers, sends, polls, final, lastOk, offsetRegressions, problems, counts }
+  return { server: servers.server, client, servers, sends, polls, final, lastOk, offsetRegressions, problems, counts, snapshots: groupChecks.snapshots }
 }

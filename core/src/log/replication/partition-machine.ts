@@ -15,7 +15,20 @@ import { assert } from "../../invariant/invariant.ts"
 import type { NodeId } from "../../node/node-id.ts"
 import { compressionOf, decodeBatch, verifyBatch, withBaseOffset, type BatchHeader } from "../record-batch.ts"
 import { decodePartitionCommand } from "./partition-command.ts"
-import { lastSequence, ProducerTable } from "./producer-state.ts"
+import { lastSequence, type ProducerEntry, ProducerTable } from "./producer-state.ts"
+
+/** The machine's whole state, as a partition snapshot carries it (`partition-snapshot.ts`). */
+export interface MachineState {
+  readonly nextOffset: number
+  readonly producers: ReadonlyArray<readonly [number, ProducerEntry]>
+  /** Request keys and their offsets, oldest first. */
+  readonly requests: ReadonlyArray<readonly [string, OffsetRange]>
+}
+
+export interface OffsetRange {
+  readonly baseOffset: number
+  readonly lastOffset: number
+}
 
 export type AppendRefusal = "invalid-batch" | "too-large" | "fenced" | "out-of-order"
 
@@ -49,12 +62,27 @@ export class PartitionMachine {
   nextOffset = 0
   readonly producers = new ProducerTable()
   /** Offsets given to the last REQUEST_WINDOW request keys, oldest first (a Map keeps insertion order). */
-  private readonly requests = new Map<string, { readonly baseOffset: number; readonly lastOffset: number }>()
+  private readonly requests = new Map<string, OffsetRange>()
   private readonly maxBatchBytes: number
 
   constructor(maxBatchBytes: number) {
     assert(Number.isSafeInteger(maxBatchBytes) && maxBatchBytes > 0, "maxBatchBytes must be positive")
     this.maxBatchBytes = maxBatchBytes
+  }
+
+  /** The state a snapshot keeps: with it, a machine decides every later command as this one would. */
+  state(): MachineState {
+    return { nextOffset: this.nextOffset, producers: this.producers.all(), requests: [...this.requests] }
+  }
+
+  /** Replaces the state with a snapshot's. */
+  restore(state: MachineState): void {
+    assert(Number.isSafeInteger(state.nextOffset) && state.nextOffset >= 0, () => `bad next offset ${state.nextOffset}`)
+    assert(state.requests.length <= REQUEST_WINDOW, "more request keys than the window in a snapshot")
+    this.nextOffset = state.nextOffset
+    this.producers.replaceAll(state.producers)
+    this.requests.clear()
+    for (const [key, range] of state.requests) this.requests.set(key, range)
   }
 
   /** Applies one committed command (Raft checksummed it: an undecodable one is a bug and throws). */

@@ -9,16 +9,21 @@
  *   group's voters, fsynced in their WALs (acks=all). The offsets come from
  *   the machine at apply time, the same on every replica.
  * - **The segment log only ever holds committed batches.** A writer fiber
- *   (`segment-writer.ts`) appends the applied batches in offset order; the Raft log keeps every
- *   entry (no snapshots: see docs/log.md), so after a crash the replica
- *   re-applies it and the writer fills in whatever the segment log lost
- *   (entries below its end offset are already there and skipped).
+ *   (`segment-writer.ts`) appends the applied batches in offset order; after
+ *   a crash the replica re-applies its Raft log and the writer fills in
+ *   whatever the segment log lost (entries below its end are skipped).
+ * - **Snapshots.** Every `snapshot.every` applied entries Raft takes a
+ *   partition snapshot (`partition-snapshot.ts`: the machine's state and the
+ *   batches not yet synced to the segment log) and compacts its log behind
+ *   it. A replica restored from one (a restart, or a follower the leader
+ *   sends it to) copies the batches its segment log lacks below the snapshot
+ *   from a peer (`segment-catch-up.ts`).
  * - **Reads** are bounded by the high watermark, the machine's next offset:
  *   everything below it is committed. A linearizable read first runs a
  *   ReadIndex barrier, so it sees every append acknowledged before it began.
  */
-import { Data, Deferred, Effect, type Scope } from "effect"
-import { Clock } from "../../clock/clock.ts"
+import { Data, Deferred, Effect, Scope } from "effect"
+import { Clock, type ClockShape } from "../../clock/clock.ts"
 import type { Disk } from "../../disk/disk.ts"
 import { Network } from "../../network/network.ts"
 import type { NodeId } from "../../node/node-id.ts"
@@ -29,10 +34,13 @@ import { makeFrameDemux } from "../../transport/frame-demux.ts"
 import { LogOffsetOutOfRangeError, type LogClosedError, type LogFailedError, type LogReadFailure, type LogRecoveryError } from "../log-error.ts"
 import { openPartitionLog, type PartitionLog, type PartitionLogConfig } from "../partition-log.ts"
 import { Field } from "../record-batch.ts"
+import type { GroupTransport } from "./group-transport.ts"
 import { encodePartitionCommand } from "./partition-command.ts"
 import { type AppendRefusal, type AppliedAppend, PartitionMachine } from "./partition-machine.ts"
-import type { GroupTransport } from "./group-transport.ts"
-import { makeSegmentWriter } from "./segment-writer.ts"
+import { makeSnapshotHooks } from "./partition-snapshot.ts"
+import { OffsetGuesser, type ReplicaPlantedBug, SpeculativeTail } from "./planted-bugs.ts"
+import { CATCH_UP_REQUEST_KIND, CATCH_UP_RESPONSE_KIND, makeSegmentCatchUp } from "./segment-catch-up.ts"
+import { makeSegmentWriter, type SegmentWriter } from "./segment-writer.ts"
 
 /** The machine refused the batch (deterministically, on every replica): nothing was appended. */
 export class AppendRefusedError extends Data.TaggedError("AppendRefusedError")<{
@@ -42,6 +50,15 @@ export class AppendRefusedError extends Data.TaggedError("AppendRefusedError")<{
 
 /** No answer in time: the batch may still be committed later (the outcome is unknown). */
 export class AppendTimeoutError extends Data.TaggedError("AppendTimeoutError")<{ readonly message: string }> {}
+
+export interface PartitionSnapshotConfig {
+  /** Snapshot and compact the group's Raft log after this many applied entries (default 10 000). */
+  readonly every?: number
+  /** Sync the segment log once this many bytes were written since its last sync (default 1 MiB): bounds a snapshot's tail. */
+  readonly syncBytes?: number
+  /** How long a request for missing batches waits for a peer's answer (default 1 s). */
+  readonly catchUpTimeoutMs?: number
+}
 
 export interface PartitionReplicaConfig {
   readonly id: NodeId
@@ -55,14 +72,12 @@ export interface PartitionReplicaConfig {
   readonly tickMs?: number
   readonly raft?: RaftNodeConfig<unknown>["options"]
   readonly walSegmentBytes?: number
+  readonly snapshot?: PartitionSnapshotConfig
   /** How often retention runs (default 60 s). */
   readonly retentionCheckMs?: number
   readonly observer?: RaftObserver
-  /**
-   * Test only, for the simulator's planted-bug campaigns: `ack-before-commit` answers an append as
-   * soon as Raft took the proposal, with offsets this replica guesses, before any quorum has it.
-   */
-  readonly plantedBug?: "ack-before-commit" | undefined
+  /** Test only, for the simulator's planted-bug campaigns (`planted-bugs.ts`). */
+  readonly plantedBug?: ReplicaPlantedBug | undefined
 }
 
 export interface Appended {
@@ -78,6 +93,16 @@ export interface Fetched {
   readonly logStartOffset: number
 }
 
+/** What this opening of the replica did with snapshots. */
+export interface SnapshotStats {
+  /** Snapshots taken (Raft compacted its log behind each). */
+  readonly taken: number
+  /** Snapshots restored: at open, or installed from the leader. */
+  readonly restored: number
+  /** Batches copied from peers into the segment log after a restore. */
+  readonly batchesCopied: number
+}
+
 export type ReplicaFailure = RaftStorageError | LogFailedError | LogClosedError
 
 export interface PartitionReplica {
@@ -85,18 +110,53 @@ export interface PartitionReplica {
   readonly raft: RaftNode
   /** `key` names the request (a copy with the same key is applied once); default: unique to this call. */
   readonly append: (batch: Uint8Array, timeoutMs: number, key?: string) => Effect.Effect<Appended, NotLeaderError | AppendRefusedError | AppendTimeoutError>
-  /** Batches from the one holding `offset`, below the high watermark; linearizable reads wait for a ReadIndex barrier. */
+  /**
+   * Batches from the one holding `offset`, below the high watermark; linearizable reads wait for a
+   * ReadIndex barrier. A replica still copying batches from a peer answers `NotLeaderError` after `timeoutMs`.
+   */
   readonly read: (offset: number, maxBytes: number, options: { readonly linearizable: boolean; readonly timeoutMs: number }) => Effect.Effect<Fetched, NotLeaderError | LogReadFailure>
   readonly highWatermark: () => number
   readonly machine: PartitionMachine
   readonly log: PartitionLog
+  readonly snapshots: () => SnapshotStats
   /** Raft, the segment writer and retention, until storage fails. */
   readonly run: Effect.Effect<never, ReplicaFailure>
 }
 
-/** The base offset field of a stored batch. */
-const baseOffsetOf = (batch: Uint8Array): number =>
-  Number(new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getBigInt64(Field.baseOffset))
+const view = (batch: Uint8Array) => new DataView(batch.buffer, batch.byteOffset, batch.byteLength)
+const baseOffsetOf = (batch: Uint8Array): number => Number(view(batch).getBigInt64(Field.baseOffset))
+const endOffsetOf = (batch: Uint8Array): number => baseOffsetOf(batch) + view(batch).getInt32(Field.lastOffsetDelta) + 1
+
+/** What a read needs of its replica. */
+interface ReadContext {
+  readonly node: RaftNode
+  readonly machine: PartitionMachine
+  readonly writer: SegmentWriter
+  readonly log: PartitionLog
+  readonly clock: ClockShape
+  /** Planted bug read-above-hw only. */
+  readonly speculative: SpeculativeTail | undefined
+}
+
+const makeRead = ({ node, machine, writer, log, clock, speculative }: ReadContext): PartitionReplica["read"] => (offset, maxBytes, options) =>
+  Effect.gen(function*() {
+    if (options.linearizable) yield* node.readBarrier(options.timeoutMs)
+    const hw = machine.nextOffset
+    if (log.logEndOffset() < hw) {
+      // Behind its own high watermark: still writing applied batches, or copying a snapshot's from a peer.
+      yield* Effect.raceFirst(writer.waitWritten(hw), Effect.andThen(clock.sleep(options.timeoutMs), Effect.fail(new NotLeaderError({ leader: undefined }))))
+    }
+    const start = log.logStartOffset()
+    const above = speculative?.above(hw) ?? [] // planted bug read-above-hw: proposals not applied yet
+    const bound = above.length === 0 ? hw : above[above.length - 1]!.lastOffset + 1
+    if (offset < start || offset > bound) return yield* new LogOffsetOutOfRangeError({ offset, logStartOffset: start, logEndOffset: bound })
+    // The segment log may hold more than this replica has applied since a restart; all of it is
+    // committed, but a reader's bound is the high watermark it is told.
+    const stored = offset >= hw ? [] : (yield* log.read(offset, maxBytes)).batches.filter((b) => baseOffsetOf(b) < hw)
+    const reachesHw = stored.length === 0 ? offset >= hw : endOffsetOf(stored[stored.length - 1]!) >= hw
+    const batches = reachesHw ? [...stored, ...above.filter((b) => b.lastOffset >= offset).map((b) => b.stored)] : stored
+    return { batches, highWatermark: bound, logStartOffset: start }
+  })
 
 export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Effect<
   PartitionReplica,
@@ -105,6 +165,7 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
 > =>
   Effect.gen(function*() {
     const clock = yield* Clock
+    const scope = yield* Scope.Scope
     // A stream per opening: a node restarted in the same process (after a storage failure) gets the
     // same Random service again, and Raft's read contexts and our request keys must still be new.
     const openedAt = yield* clock.monotonicMs
@@ -118,15 +179,31 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
     const pending = new Map<string, Deferred.Deferred<AppliedAppend["outcome"]>>()
     const opening = `${config.id}/${openedAt}.${(yield* random.nextUint32).toString(36)}`
     let localAppends = 0
-    const writer = yield* makeSegmentWriter(log, clock, config.group)
 
     const group = yield* config.transport.open(config.group)
     yield* Effect.addFinalizer(() => group.close)
+    const frames = makeFrameDemux(group.network)
+    const catchUp = makeSegmentCatchUp({
+      self: config.id,
+      voters: config.voters,
+      network: group.network,
+      clock,
+      log,
+      firstRequestId: yield* random.nextUint32,
+      timeoutMs: config.snapshot?.catchUpTimeoutMs ?? 1_000,
+      maxBytes: Math.max(log.limits.maxBatchBytes, 1 << 20),
+      scope
+    })
+    frames.register("log-catch-up", [CATCH_UP_REQUEST_KIND, CATCH_UP_RESPONSE_KIND], catchUp.onFrame)
+    const writer = yield* makeSegmentWriter({ log, clock, group: config.group, catchUp, syncBytes: config.snapshot?.syncBytes ?? 1 << 20 })
+
+    const hooks = makeSnapshotHooks(machine, writer, log, config.plantedBug)
+
     const { node, run: raftRun } = yield* makeRaftNode<AppliedAppend>({
       id: config.id,
       voters: config.voters,
       dataDir: `${config.dir}/raft`,
-      stateMachine: { apply: (_index, command) => machine.apply(command) },
+      stateMachine: { apply: (_index, command) => machine.apply(command), snapshot: hooks.snapshot, restore: hooks.restore },
       onApplied: (entry, result) => {
         if (entry.kind !== "command" || result === undefined) return
         if (result.outcome.kind === "appended") writer.offer(result.outcome.baseOffset, result.outcome.stored)
@@ -136,7 +213,8 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
         pending.delete(result.key)
         Deferred.doneUnsafe(waiter, Effect.succeed(result.outcome))
       },
-      frames: makeFrameDemux(group.network),
+      frames,
+      snapshotEvery: config.snapshot?.every ?? 10_000,
       ...(config.tickMs === undefined ? {} : { tickMs: config.tickMs }),
       ...(config.raft === undefined ? {} : { options: config.raft }),
       ...(config.walSegmentBytes === undefined ? {} : { walSegmentBytes: config.walSegmentBytes }),
@@ -145,14 +223,9 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
 
     const retention = Effect.forever(Effect.andThen(clock.sleep(config.retentionCheckMs ?? 60_000), log.enforceRetention))
 
-    // The planted bug's guess at the next offset (the correct code never guesses: it waits for the apply).
-    let guessedNext = 0
-    const guessOffsets = (batch: Uint8Array): Appended => {
-      const count = new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getInt32(Field.lastOffsetDelta) + 1
-      const baseOffset = Math.max(guessedNext, machine.nextOffset)
-      guessedNext = baseOffset + count
-      return { baseOffset, lastOffset: guessedNext - 1, duplicate: false }
-    }
+    // Planted bugs only (the correct code never guesses an offset: it waits for the apply).
+    const guesser = config.plantedBug === "ack-before-commit" ? new OffsetGuesser() : undefined
+    const speculative = config.plantedBug === "read-above-hw" ? new SpeculativeTail() : undefined
 
     const append: PartitionReplica["append"] = (batch, timeoutMs, key) =>
       Effect.gen(function*() {
@@ -165,9 +238,10 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
           const status = yield* node.status
           return yield* new NotLeaderError({ leader: status.leader === config.id ? undefined : status.leader })
         }
-        if (config.plantedBug === "ack-before-commit") {
+        speculative?.add(batch, machine.nextOffset)
+        if (guesser !== undefined) {
           pending.delete(requestKey)
-          return guessOffsets(batch)
+          return { ...guesser.guess(batch, machine.nextOffset), duplicate: false }
         }
         const timeout = Effect.andThen(
           clock.sleep(timeoutMs),
@@ -181,21 +255,16 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
         return { baseOffset: outcome.baseOffset, lastOffset: outcome.lastOffset, duplicate: outcome.kind === "duplicate" }
       })
 
-    const read: PartitionReplica["read"] = (offset, maxBytes, options) =>
-      Effect.gen(function*() {
-        if (options.linearizable) yield* node.readBarrier(options.timeoutMs)
-        const hw = machine.nextOffset
-        yield* writer.waitWritten(hw)
-        const start = log.logStartOffset()
-        if (offset < start || offset > hw) return yield* new LogOffsetOutOfRangeError({ offset, logStartOffset: start, logEndOffset: hw })
-        if (offset === hw) return { batches: [], highWatermark: hw, logStartOffset: start }
-        const read = yield* log.read(offset, maxBytes)
-        // The segment log may hold more than this replica has applied since a restart; all of it is
-        // committed, but a reader's bound is the high watermark it is told.
-        const batches = read.batches.filter((b) => baseOffsetOf(b) < hw)
-        return { batches, highWatermark: hw, logStartOffset: start }
-      })
-
     const run = Effect.raceFirst(raftRun, Effect.raceFirst(writer.run, retention)) as Effect.Effect<never, ReplicaFailure>
-    return { group: config.group, raft: node, append, read, highWatermark: () => machine.nextOffset, machine, log, run }
+    return {
+      group: config.group,
+      raft: node,
+      append,
+      read: makeRead({ node, machine, writer, log, clock, speculative }),
+      highWatermark: () => machine.nextOffset,
+      machine,
+      log,
+      snapshots: () => ({ ...hooks.stats, batchesCopied: catchUp.copied() }),
+      run
+    }
   })

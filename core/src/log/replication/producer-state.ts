@@ -56,6 +56,20 @@ export class ProducerTable {
     return this.entries.get(pid)
   }
 
+  /** Every producer's entry, for a partition snapshot. */
+  all(): ReadonlyArray<readonly [number, ProducerEntry]> {
+    return [...this.entries]
+  }
+
+  /** Replaces the table with a snapshot's entries. */
+  replaceAll(entries: ReadonlyArray<readonly [number, ProducerEntry]>): void {
+    this.entries.clear()
+    for (const [pid, entry] of entries) {
+      assert(entry.batches.length <= PRODUCER_WINDOW, () => `producer ${pid}: ${entry.batches.length} batches in a snapshot`)
+      this.entries.set(pid, entry)
+    }
+  }
+
   /** What a batch of `pid` at `epoch` with sequences first..last would be. Pure: changes nothing. */
   check(pid: number, epoch: number, firstSeq: number, lastSeq: number): ProducerCheck {
     const entry = this.entries.get(pid)

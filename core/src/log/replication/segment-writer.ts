@@ -5,6 +5,16 @@
  * committed batches; after a restart, re-applied batches below its end are
  * already there and skipped, and the rest fill in what a crash lost.
  *
+ * Snapshots (`partition-snapshot.ts`) lean on it twice:
+ * - it keeps the **unsynced tail**, the applied batches the segment log may
+ *   still lose in a crash, and syncs the log every `syncBytes` so the tail
+ *   stays small: a snapshot carries that tail, since Raft drops the entries
+ *   behind a snapshot and the segment log is then their only copy;
+ * - after a snapshot is restored (at a restart, or installed from the
+ *   leader) the segment log may end below the snapshot: the writer **fills
+ *   the gap from a peer** replica (`segment-catch-up.ts`) before it writes
+ *   the snapshot's tail and what is applied after it.
+ *
  * A full disk is waited out (the batch is committed: it must land); a failed
  * write or fsync stops the writer with the log's fail-stop error.
  */
@@ -13,19 +23,58 @@ import type { ClockShape } from "../../clock/clock.ts"
 import { assert } from "../../invariant/invariant.ts"
 import type { LogClosedError, LogFailedError } from "../log-error.ts"
 import type { PartitionLog } from "../partition-log.ts"
+import { offsetCount } from "./planted-bugs.ts"
+import type { SegmentCatchUp } from "./segment-catch-up.ts"
 
 export interface SegmentWriter {
   /** Queues an applied batch (synchronous: called while Raft applies). */
   readonly offer: (baseOffset: number, stored: Uint8Array) => void
+  /**
+   * A snapshot was restored (synchronous, while Raft restores it): every batch below `tailFrom` must
+   * come from a peer if the segment log lacks it, then the tail's batches follow.
+   */
+  readonly restored: (tailFrom: number, tail: ReadonlyArray<Uint8Array>) => void
+  /** The applied batches not yet durable in the segment log, consecutive up to `nextOffset`, and where they start. */
+  readonly unsyncedTail: (nextOffset: number) => { readonly tailFrom: number; readonly tail: ReadonlyArray<Uint8Array> }
   /** Waits until every offset below `target` is in the segment log. */
   readonly waitWritten: (target: number) => Effect.Effect<void>
   readonly run: Effect.Effect<never, LogFailedError | LogClosedError>
 }
 
-export const makeSegmentWriter = (log: PartitionLog, clock: ClockShape, group: string): Effect.Effect<SegmentWriter> =>
+export interface SegmentWriterConfig {
+  readonly log: PartitionLog
+  readonly clock: ClockShape
+  readonly group: string
+  readonly catchUp: SegmentCatchUp
+  /** Sync the segment log once this many bytes were written since the last sync. */
+  readonly syncBytes: number
+}
+
+type Item =
+  | { readonly kind: "batch"; readonly baseOffset: number; readonly stored: Uint8Array }
+  | { readonly kind: "fill"; readonly upTo: number }
+
+interface Unsynced {
+  readonly baseOffset: number
+  readonly end: number
+  readonly stored: Uint8Array
+}
+
+export const makeSegmentWriter = (config: SegmentWriterConfig): Effect.Effect<SegmentWriter> =>
   Effect.gen(function*() {
-    const queue = yield* Queue.unbounded<{ readonly baseOffset: number; readonly stored: Uint8Array }>()
+    const { log, clock, group } = config
+    const queue = yield* Queue.unbounded<Item>()
     const waiters: Array<{ readonly target: number; readonly done: Deferred.Deferred<void> }> = []
+    let unsynced: Array<Unsynced> = []
+    let bytesSinceSync = 0
+
+    /** Drops the tail's batches the segment log now holds durably. */
+    const trim = () => {
+      const durable = log.durableEndOffset()
+      let drop = 0
+      while (drop < unsynced.length && unsynced[drop]!.end <= durable) drop++
+      if (drop > 0) unsynced = unsynced.slice(drop)
+    }
 
     const wake = Effect.gen(function*() {
       const end = log.logEndOffset()
@@ -47,6 +96,7 @@ export const makeSegmentWriter = (log: PartitionLog, clock: ClockShape, group: s
           const written = yield* Effect.result(log.append(stored))
           if (written._tag === "Success") {
             assert(written.success.baseOffset === baseOffset, () => `${group}: stored at ${written.success.baseOffset}, committed at ${baseOffset}`)
+            bytesSinceSync += stored.length
             return
           }
           const e = written.failure
@@ -57,11 +107,36 @@ export const makeSegmentWriter = (log: PartitionLog, clock: ClockShape, group: s
         }
       })
 
+    /** Copies the batches below `upTo` the segment log lacks from peers (they are committed: a peer has them). */
+    const fill = (upTo: number) =>
+      Effect.gen(function*() {
+        while (log.logEndOffset() < upTo) {
+          const from = log.logEndOffset()
+          const got = yield* config.catchUp.batchesFrom(from)
+          // Only batches that continue our log: an answer to an older request may start elsewhere.
+          let next = from
+          for (const b of got) {
+            if (b.baseOffset !== next || next >= upTo) break
+            yield* writeOne(b.baseOffset, b.stored)
+            next = b.baseOffset + offsetCount(b.stored)
+          }
+          if (next === from) yield* clock.sleep(100) // no peer could help yet: ask again shortly
+        }
+      })
+
     const run = Effect.forever(
       Effect.gen(function*() {
         const items = yield* Queue.takeAll(queue)
-        for (const item of items) yield* writeOne(item.baseOffset, item.stored)
-        yield* wake
+        for (const item of items) {
+          if (item.kind === "batch") yield* writeOne(item.baseOffset, item.stored)
+          else yield* fill(item.upTo)
+          yield* wake
+        }
+        if (bytesSinceSync >= config.syncBytes) {
+          yield* log.sync
+          bytesSinceSync = 0
+        }
+        trim()
       })
     )
 
@@ -73,5 +148,29 @@ export const makeSegmentWriter = (log: PartitionLog, clock: ClockShape, group: s
         yield* Deferred.await(done)
       })
 
-    return { offer: (baseOffset, stored) => void Queue.offerUnsafe(queue, { baseOffset, stored }), waitWritten, run }
+    const offer = (baseOffset: number, stored: Uint8Array) => {
+      const end = baseOffset + offsetCount(stored)
+      if (end > log.durableEndOffset()) unsynced.push({ baseOffset, end, stored })
+      Queue.offerUnsafe(queue, { kind: "batch", baseOffset, stored })
+    }
+
+    const restored = (tailFrom: number, tail: ReadonlyArray<Uint8Array>) => {
+      unsynced = []
+      Queue.offerUnsafe(queue, { kind: "fill", upTo: tailFrom })
+      let at = tailFrom
+      for (const stored of tail) {
+        offer(at, stored)
+        at += offsetCount(stored)
+      }
+    }
+
+    const unsyncedTail = (nextOffset: number) => {
+      trim()
+      const tail = unsynced.filter((b) => b.baseOffset < nextOffset)
+      const tailFrom = tail.length === 0 ? nextOffset : tail[0]!.baseOffset
+      assert(tail.length === 0 || tail[tail.length - 1]!.end === nextOffset, () => `${group}: the unsynced tail ends at ${tail[tail.length - 1]?.end}, applied up to ${nextOffset}`)
+      return { tailFrom, tail: tail.map((b) => b.stored) }
+    }
+
+    return { offer, restored, unsyncedTail, waitWritten, run }
   })

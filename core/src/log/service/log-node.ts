@@ -30,7 +30,7 @@ import type { RaftNodeConfig, RaftObserver } from "../../raft/node.ts"
 import { RaftStorageError } from "../../raft/storage.ts"
 import type { FrameDemux } from "../../transport/frame-demux.ts"
 import { makeGroupTransport } from "../replication/group-transport.ts"
-import { openPartitionReplica, type PartitionReplica } from "../replication/partition-replica.ts"
+import { openPartitionReplica, type PartitionReplica, type PartitionReplicaConfig } from "../replication/partition-replica.ts"
 import { makeTopicAdmin } from "../topics/topic-admin.ts"
 import type { TopicMeta } from "../topics/topic-meta.ts"
 import { makeConsumerOffsets } from "./consumer-offsets.ts"
@@ -54,11 +54,13 @@ export interface LogNodeConfig {
   readonly tickMs?: number
   readonly raft?: RaftNodeConfig<unknown>["options"]
   readonly walSegmentBytes?: number
+  /** Partition snapshots: how often, and how much unsynced segment data a snapshot may carry. */
+  readonly snapshot?: PartitionReplicaConfig["snapshot"]
   readonly retentionCheckMs?: number
   /** Watches every partition group's Raft steps (the simulator's invariant checks). */
   readonly observer?: (group: string) => RaftObserver | undefined
   /** Test only: a bug planted in every replica (see `PartitionReplicaConfig.plantedBug`). */
-  readonly plantedBug?: "ack-before-commit" | undefined
+  readonly plantedBug?: PartitionReplicaConfig["plantedBug"]
 }
 
 export interface LogNode {
@@ -108,6 +110,7 @@ export function* makeLogNode(config: LogNodeConfig): Steps<LogNode> {
           ...(config.tickMs === undefined ? {} : { tickMs: config.tickMs }),
           ...(config.raft === undefined ? {} : { raft: config.raft }),
           ...(config.walSegmentBytes === undefined ? {} : { walSegmentBytes: config.walSegmentBytes }),
+          ...(config.snapshot === undefined ? {} : { snapshot: config.snapshot }),
           ...(config.retentionCheckMs === undefined ? {} : { retentionCheckMs: config.retentionCheckMs }),
           ...(config.observer?.(group) === undefined ? {} : { observer: config.observer(group)! }),
           ...(config.plantedBug === undefined ? {} : { plantedBug: config.plantedBug })
