@@ -37,52 +37,64 @@ export class KafkaWriter {
     return at
   }
 
+  // Each setter reserves first, then reads `this.view`: growing replaces the view.
   int8(v: number): void {
     checkInt(v, -0x80, 0x7f, "int8")
-    this.view.setInt8(this.reserve(1), v)
+    const at = this.reserve(1)
+    this.view.setInt8(at, v)
   }
   int16(v: number): void {
     checkInt(v, -0x8000, 0x7fff, "int16")
-    this.view.setInt16(this.reserve(2), v)
+    const at = this.reserve(2)
+    this.view.setInt16(at, v)
   }
   uint16(v: number): void {
     checkInt(v, 0, 0xffff, "uint16")
-    this.view.setUint16(this.reserve(2), v)
+    const at = this.reserve(2)
+    this.view.setUint16(at, v)
   }
   int32(v: number): void {
     checkInt(v, -0x8000_0000, 0x7fff_ffff, "int32")
-    this.view.setInt32(this.reserve(4), v)
+    const at = this.reserve(4)
+    this.view.setInt32(at, v)
   }
   uint32(v: number): void {
     checkInt(v, 0, 0xffff_ffff, "uint32")
-    this.view.setUint32(this.reserve(4), v)
+    const at = this.reserve(4)
+    this.view.setUint32(at, v)
   }
   int64(v: bigint): void {
     if (v < INT64_MIN || v > INT64_MAX) throw encodeFault(`${v} is not an int64`)
-    this.view.setBigInt64(this.reserve(8), v)
+    const at = this.reserve(8)
+    this.view.setBigInt64(at, v)
   }
   float64(v: number): void {
-    this.view.setFloat64(this.reserve(8), v)
+    const at = this.reserve(8)
+    this.view.setFloat64(at, v)
   }
   bool(v: boolean): void {
-    this.view.setUint8(this.reserve(1), v ? 1 : 0)
+    const at = this.reserve(1)
+    this.view.setUint8(at, v ? 1 : 0)
   }
   uuid(v: Uint8Array): void {
     if (v.length !== 16) throw encodeFault(`a uuid has 16 bytes, not ${v.length}`)
     this.raw(v)
   }
   raw(v: Uint8Array): void {
-    this.bytes.set(v, this.reserve(v.length))
+    const at = this.reserve(v.length)
+    this.bytes.set(v, at)
   }
 
   uvarint(v: number): void {
     checkInt(v, 0, 0xffff_ffff, "unsigned varint")
     let n = v
     while (n >= 0x80) {
-      this.view.setUint8(this.reserve(1), (n % 0x80) | 0x80)
+      const at = this.reserve(1)
+      this.bytes[at] = (n % 0x80) | 0x80
       n = Math.floor(n / 0x80)
     }
-    this.view.setUint8(this.reserve(1), n)
+    const at = this.reserve(1)
+    this.bytes[at] = n
   }
 
   /** A zigzag varint (`wide` false: int32) or varlong (`wide` true: a safe integer). */
