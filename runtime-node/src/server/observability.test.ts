@@ -156,7 +156,7 @@ describe("capacity and sweep gauges", () => {
   it("counts repair and GC sweeps; only a leader exports what its last repair left unrepaired", async () => {
     storage.onSweep({ kind: "repair", report: repair(["o1.0"], ["o2.0", "o3.1"]) })
     storage.onSweep({ kind: "repair", report: repair([], ["o2.0"]) })
-    storage.onSweep({ kind: "gc", report: { localShards: 10, orphanShards: 3, removedShards: 2, removedPartRecords: 1 } })
+    storage.onSweep({ kind: "gc", report: { localShards: 10, orphanShards: 3, removedShards: 2, removedPartRecords: 1, misplacedShards: 0 } })
     let text = await registry.metrics()
     expect(sample(text, "cairn_repair_sweeps_total")).toBe(2)
     expect(sample(text, "cairn_repair_shards_rebuilt_total")).toBe(4)

@@ -300,7 +300,7 @@ export const objectsWorkload = (options: {
           totals.missingWritten += sweep.report.marksCleared
           for (const node of sweep.report.rebuiltFrom) totals.rebuiltFrom.add(node)
         }
-        else totals.gcRemoved += sweep.report.removedShards
+        else if (sweep.kind === "gc") totals.gcRemoved += sweep.report.removedShards
       }
     },
     onStart: (id, node) =>
