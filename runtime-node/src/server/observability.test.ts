@@ -193,6 +193,24 @@ describe("capacity and sweep gauges", () => {
     leader = true
   })
 
+  it("counts rebalancing's moves and bytes; the leader exports its pass's progress and pending shards", async () => {
+    const cursor = { membership: "n1@n1*1", prefix: 0, after: "k", done: false, pass: 1, records: 100, shardsMoved: 12, bytesMoved: 4096, shardsDeferred: 2 }
+    storage.onSweep({ kind: "rebalance", report: { records: 100, shardsMoved: 12, bytesMoved: 4096, shardsDeferred: 2, cursor, passEnded: false } })
+    storage.onSweep({ kind: "rebalance", report: { records: 5, shardsMoved: 1, bytesMoved: 100, shardsDeferred: 0, cursor: { ...cursor, records: 105, shardsMoved: 13, done: true }, passEnded: false } })
+    let text = await registry.metrics()
+    expect(sample(text, "cairn_rebalance_shards_moved_total")).toBe(13)
+    expect(sample(text, "cairn_rebalance_bytes_moved_total")).toBe(4196)
+    expect(sample(text, "cairn_rebalance_shards_deferred_total")).toBe(2)
+    expect(sample(text, "cairn_rebalance_records_checked_total")).toBe(105)
+    expect(sample(text, "cairn_rebalance_pass_done")).toBe(1)
+    expect(sample(text, "cairn_rebalance_pass_records")).toBe(105)
+    expect(sample(text, "cairn_rebalance_shards_pending")).toBe(2)
+    leader = false
+    text = await registry.metrics()
+    expect(sample(text, "cairn_rebalance_pass_done")).toBeNaN()
+    leader = true
+  })
+
   it("reads NaN, not 0, for a figure it cannot read, and keeps serving the rest", async () => {
     const broken = new Registry()
     makeStorageMetrics(broken, { dataDir: join(dataDir, "no-such-dir"), state: () => new KvStateMachine(), isLeader: () => true, cache: { minTtlMs: 0, maxShare: 1 } })
