@@ -163,7 +163,9 @@ export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNo
           const step = yield* rebalancer.step
           report({ kind: "rebalance", report: step })
           if (step.cursor.done) return
-          if (step.passEnded) yield* clock.sleep(retryAfterMs)
+          if (step.passEnded === "retry") yield* clock.sleep(retryAfterMs)
+          // Writes that chose their nodes before the change commit within maxWriteMs, or never.
+          if (step.passEnded === "settle") yield* clock.sleep(maxWriteMs)
         }
       })
     const rebalanceLoop = rebalanceSettings === undefined

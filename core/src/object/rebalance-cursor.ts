@@ -22,6 +22,11 @@ export interface RebalanceCursor {
   readonly done: boolean
   /** Passes over this membership so far (a pass that left shards unmoved is followed by another). */
   readonly pass: number
+  /**
+   * This is a settling pass: the first pass over a membership is followed by one more, started once
+   * writes that chose their nodes before the change have committed or been refused (rebalance.ts).
+   */
+  readonly settling: boolean
   readonly records: number
   readonly shardsMoved: number
   readonly bytesMoved: number
@@ -37,12 +42,13 @@ const decoder = new TextDecoder()
 export const membershipOf = (members: ReadonlyArray<PlacementNode>): string =>
   members.map((m) => `${m.id}@${m.domain}*${m.weight ?? 1}`).sort().join(",")
 
-export const freshCursor = (membership: string, pass = 1, totals = { shardsMoved: 0, bytesMoved: 0 }): RebalanceCursor => ({
+export const freshCursor = (membership: string, pass = 1, totals = { shardsMoved: 0, bytesMoved: 0 }, settling = false): RebalanceCursor => ({
   membership,
   prefix: 0,
   after: undefined,
   done: false,
   pass,
+  settling,
   records: 0,
   shardsMoved: totals.shardsMoved,
   bytesMoved: totals.bytesMoved,
@@ -63,10 +69,10 @@ export const decodeCursor = (bytes: Uint8Array): RebalanceCursor | undefined => 
   }
   if (typeof j !== "object" || j === null) return undefined
   const o = j as Record<string, unknown>
-  if (o.v !== VERSION || typeof o.membership !== "string" || typeof o.done !== "boolean") return undefined
+  if (o.v !== VERSION || typeof o.membership !== "string" || typeof o.done !== "boolean" || typeof o.settling !== "boolean") return undefined
   if (!(o.after === null || typeof o.after === "string")) return undefined
   const counts = [o.prefix, o.pass, o.records, o.shardsMoved, o.bytesMoved, o.shardsDeferred]
   if (!counts.every(isCount)) return undefined
   const [prefix, pass, records, shardsMoved, bytesMoved, shardsDeferred] = counts as ReadonlyArray<number>
-  return { membership: o.membership, prefix: prefix!, after: o.after ?? undefined, done: o.done, pass: pass!, records: records!, shardsMoved: shardsMoved!, bytesMoved: bytesMoved!, shardsDeferred: shardsDeferred! }
+  return { membership: o.membership, prefix: prefix!, after: o.after ?? undefined, done: o.done, pass: pass!, settling: o.settling, records: records!, shardsMoved: shardsMoved!, bytesMoved: bytesMoved!, shardsDeferred: shardsDeferred! }
 }

@@ -11,9 +11,10 @@
  * and one target (a node that joins takes shards; nobody else swaps).
  *
  * A stripe is left to repair (repair.ts) and not planned when it has a
- * shard recorded missing, a shard on a node that is no longer a member (a
- * drained or removed node: repair rebuilds it), or when the members are too
- * few to place it.
+ * shard recorded missing or a shard on a node that is no longer a member (a
+ * drained or removed node: repair rebuilds it); the plan says it waits for
+ * repair, so that the rebalancer comes back to it. A stripe is not planned
+ * either when the members are too few to place it.
  */
 import { crc32c } from "../checksum/crc32c.ts"
 import { assert } from "../invariant/invariant.ts"
@@ -59,17 +60,21 @@ const desiredFor = (key: string, members: ReadonlyArray<PlacementNode>, count: n
   }
 }
 
-/** The moves a stripe (or a replicated body's copies) needs, or [] when it is repair's to fix. */
+/**
+ * The moves a stripe (or a replicated body's copies) needs, and whether it
+ * waits for repair: with shards recorded missing or on a node that left,
+ * nothing moves now, and the pass must come back to it once repair is done.
+ */
 export const stripePlan = (
   placementKey: string,
   placed: ReadonlyArray<string>,
   missing: ReadonlyArray<number> | undefined,
   members: ReadonlyArray<PlacementNode>
-): ReadonlyArray<SlotMove> => {
-  if (missing !== undefined && missing.length > 0) return []
-  if (!placed.every((node) => members.some((m) => m.id === node))) return []
+): { readonly moves: ReadonlyArray<SlotMove>; readonly waitsForRepair: boolean } => {
+  if (missing !== undefined && missing.length > 0) return { moves: [], waitsForRepair: true }
+  if (!placed.every((node) => members.some((m) => m.id === node))) return { moves: [], waitsForRepair: true }
   const desired = desiredFor(placementKey, members, placed.length)
-  return desired === undefined ? [] : slotMoves(placed, desired)
+  return { moves: desired === undefined ? [] : slotMoves(placed, desired), waitsForRepair: false }
 }
 
 /** A stripe of a body as the rebalancer walks it. */
@@ -78,6 +83,8 @@ export interface PlannedStripe {
   /** The stripe's index; undefined for a replicated body (its shard id is `<body>.r`). */
   readonly stripe: number | undefined
   readonly moves: ReadonlyArray<SlotMove>
+  /** Shards recorded missing or on a departed node: repair's first, then maybe a move. */
+  readonly waitsForRepair: boolean
   /** Whether bytes read for `slot` are its shard intact (the recorded CRC32C, or the copy's size). */
   readonly intact: (slot: number, bytes: Uint8Array) => boolean
 }
@@ -90,13 +97,12 @@ export const bodyPlan = (body: ObjectBody, size: number, members: ReadonlyArray<
   if (body.kind === "inline") return []
   if (body.kind === "parts") return body.parts.flatMap((part) => bodyPlan(part.body, part.size, members))
   if (body.kind === "replicated") {
-    const moves = stripePlan(body.id, body.nodes, body.missing, members)
-    return [{ bodyId: body.id, stripe: undefined, moves, intact: (_, bytes) => bytes.length === size }]
+    return [{ bodyId: body.id, stripe: undefined, ...stripePlan(body.id, body.nodes, body.missing, members), intact: (_, bytes) => bytes.length === size }]
   }
   return body.stripes.map((stripe: StripeRecord, s) => ({
     bodyId: body.id,
     stripe: s,
-    moves: stripePlan(`${body.id}.${s}`, stripe.nodes, stripe.missing, members),
+    ...stripePlan(`${body.id}.${s}`, stripe.nodes, stripe.missing, members),
     intact: (slot, bytes) => bytes.length === body.shardSize && crc32c(bytes) === stripe.shardCrcs[slot]
   }))
 }

@@ -10,9 +10,12 @@
  * record; each step reads one page of records after the cursor, moves what
  * they need, and advances the cursor, so a pass resumes where it stopped
  * after a leader change or a restart. Once a pass reaches the last record
- * it is done, and nothing is scanned until the membership changes again.
- * (Records written during a pass are placed over the new membership by
- * their writers.)
+ * it is followed by one settling pass, started once `maxMoveMs` (the
+ * object store's maxWriteMs) has passed: a write that chose its nodes
+ * before the change commits within that bound or not at all, so the
+ * settling pass finds every record placed over the old members. Records
+ * written later are placed over the new members by their writers. Then the
+ * pass is done, and nothing is scanned until the membership changes again.
  *
  * A move: read the shard from its node and check it against the record
  * (CRC32C, or the copy's size), store it on the target (answered after the
@@ -84,8 +87,11 @@ export interface RebalanceStep {
   readonly shardsDeferred: number
   /** The cursor after the step: the pass's totals and whether it is done. */
   readonly cursor: RebalanceCursor
-  /** This step ended a pass that left shards unmoved; the next pass should wait a while. */
-  readonly passEnded: boolean
+  /**
+   * This step ended a pass and started another, which should wait: "retry" when shards were left
+   * unmoved (a node did not answer), "settle" after the first pass over a membership.
+   */
+  readonly passEnded: "retry" | "settle" | undefined
 }
 
 export interface Rebalancer {
@@ -132,12 +138,14 @@ export const makeRebalancer = (config: RebalanceConfig): Rebalancer => {
    * One batch of a record's moves, committed with a compare-and-set. Returns whether moves
    * remain (the record needs another batch), or undefined when the record changed or is gone.
    */
-  const moveBatch = (item: RangeItem, members: ReadonlyArray<PlacementNode>, counts: Counts): Effect.Effect<boolean | undefined> =>
+  const moveBatch = (item: RangeItem, members: ReadonlyArray<PlacementNode>, counts: Counts, first: boolean): Effect.Effect<boolean | undefined> =>
     Effect.gen(function*() {
       const decoded = decodeObjectMeta(item.value)
       if (Result.isFailure(decoded)) return undefined
       const meta = decoded.success
       const plan = bodyPlan(meta.body, meta.size, members)
+      // Stripes repair must fix first count as deferred: the pass comes back to them (once per record).
+      if (first) counts.deferred += plan.filter((s) => s.waitsForRepair).length
       const todo = plan.flatMap((s) => s.moves.map((move) => ({ ...move, stripe: s })))
       if (todo.length === 0) return false
       const done = new Map<string, string>()
@@ -175,7 +183,7 @@ export const makeRebalancer = (config: RebalanceConfig): Rebalancer => {
       // Bounded: a record that keeps changing under us is left for the next pass.
       for (let round = 0; round < 8 && item !== undefined; round++) {
         const key: string = item.key
-        const more = yield* moveBatch(item, members, counts)
+        const more = yield* moveBatch(item, members, counts, round === 0)
         if (more === false) return
         const r = yield* Effect.result(kv.read({ op: "get", key }))
         item = Result.isSuccess(r) && r.success.type === "get" && r.success.found
@@ -199,7 +207,7 @@ export const makeRebalancer = (config: RebalanceConfig): Rebalancer => {
     const stored = yield* readCursor
     const cursor = stored.cursor?.membership === membership ? stored.cursor : freshCursor(membership)
     const counts: Counts = { moved: 0, bytes: 0, deferred: 0 }
-    if (cursor.done) return { records: 0, shardsMoved: 0, bytesMoved: 0, shardsDeferred: 0, cursor, passEnded: false }
+    if (cursor.done) return { records: 0, shardsMoved: 0, bytesMoved: 0, shardsDeferred: 0, cursor, passEnded: undefined }
     const page = yield* readPage(cursor)
     yield* Effect.forEach(page.items, (item) => moveRecord(item, members, counts), { concurrency: maxInFlight, discard: true })
     const last = page.items[page.items.length - 1]?.key
@@ -207,9 +215,10 @@ export const makeRebalancer = (config: RebalanceConfig): Rebalancer => {
     const deferred = cursor.shardsDeferred + counts.deferred
     const totals = { shardsMoved: cursor.shardsMoved + counts.moved, bytesMoved: cursor.bytesMoved + counts.bytes }
     const ended = nextPrefix >= PREFIXES.length
-    const next: RebalanceCursor = ended && deferred > 0
-      // Shards left behind: another pass, which the caller starts after a pause.
-      ? freshCursor(membership, cursor.pass + 1, totals)
+    // At the end of a pass: shards left behind, or the first pass over this membership, start another.
+    const again = ended && (deferred > 0 || !cursor.settling)
+    const next: RebalanceCursor = again
+      ? freshCursor(membership, cursor.pass + 1, totals, true)
       : {
         ...cursor,
         prefix: Math.min(nextPrefix, PREFIXES.length - 1),
@@ -221,7 +230,7 @@ export const makeRebalancer = (config: RebalanceConfig): Rebalancer => {
       }
     // A lost race (another leader moved the cursor) only repeats a page: moves are idempotent.
     yield* Effect.mapError(kv.write({ op: "cas", key: REBALANCE_KEY, expected: stored.revision, value: encodeCursor(next) }), unavailable)
-    return { records: page.items.length, shardsMoved: counts.moved, bytesMoved: counts.bytes, shardsDeferred: counts.deferred, cursor: next, passEnded: next.pass > cursor.pass }
+    return { records: page.items.length, shardsMoved: counts.moved, bytesMoved: counts.bytes, shardsDeferred: counts.deferred, cursor: next, passEnded: !again ? undefined : deferred > 0 ? "retry" : "settle" }
   })
 
   return { step, cursor: Effect.map(readCursor, (c) => c.cursor) }

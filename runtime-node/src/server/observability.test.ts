@@ -194,9 +194,9 @@ describe("capacity and sweep gauges", () => {
   })
 
   it("counts rebalancing's moves and bytes; the leader exports its pass's progress and pending shards", async () => {
-    const cursor = { membership: "n1@n1*1", prefix: 0, after: "k", done: false, pass: 1, records: 100, shardsMoved: 12, bytesMoved: 4096, shardsDeferred: 2 }
-    storage.onSweep({ kind: "rebalance", report: { records: 100, shardsMoved: 12, bytesMoved: 4096, shardsDeferred: 2, cursor, passEnded: false } })
-    storage.onSweep({ kind: "rebalance", report: { records: 5, shardsMoved: 1, bytesMoved: 100, shardsDeferred: 0, cursor: { ...cursor, records: 105, shardsMoved: 13, done: true }, passEnded: false } })
+    const cursor = { membership: "n1@n1*1", prefix: 0, after: "k", done: false, pass: 1, settling: false, records: 100, shardsMoved: 12, bytesMoved: 4096, shardsDeferred: 2 }
+    storage.onSweep({ kind: "rebalance", report: { records: 100, shardsMoved: 12, bytesMoved: 4096, shardsDeferred: 2, cursor, passEnded: undefined } })
+    storage.onSweep({ kind: "rebalance", report: { records: 5, shardsMoved: 1, bytesMoved: 100, shardsDeferred: 0, cursor: { ...cursor, records: 105, shardsMoved: 13, done: true }, passEnded: undefined } })
     let text = await registry.metrics()
     expect(sample(text, "cairn_rebalance_shards_moved_total")).toBe(13)
     expect(sample(text, "cairn_rebalance_bytes_moved_total")).toBe(4196)
