@@ -136,12 +136,13 @@ export const makeRebalancer = (config: RebalanceConfig): Rebalancer => {
 
   /**
    * One batch of a record's moves, committed with a compare-and-set. Returns whether moves
-   * remain (the record needs another batch), or undefined when the record changed or is gone.
+   * remain (the record needs another batch), or undefined when the record changed meanwhile.
    */
   const moveBatch = (item: RangeItem, members: ReadonlyArray<PlacementNode>, counts: Counts, first: boolean): Effect.Effect<boolean | undefined> =>
     Effect.gen(function*() {
       const decoded = decodeObjectMeta(item.value)
-      if (Result.isFailure(decoded)) return undefined
+      // An unreadable record is repair's and the census's to report; nothing here can move.
+      if (Result.isFailure(decoded)) return false
       const meta = decoded.success
       const plan = bodyPlan(meta.body, meta.size, members)
       // Stripes repair must fix first count as deferred: the pass comes back to them (once per record).
@@ -180,15 +181,23 @@ export const makeRebalancer = (config: RebalanceConfig): Rebalancer => {
   const moveRecord = (first: RangeItem, members: ReadonlyArray<PlacementNode>, counts: Counts) =>
     Effect.gen(function*() {
       let item: RangeItem | undefined = first
-      // Bounded: a record that keeps changing under us is left for the next pass.
-      for (let round = 0; round < 8 && item !== undefined; round++) {
+      let conflicts = 0
+      for (let round = 0; item !== undefined; round++) {
         const key: string = item.key
         const more = yield* moveBatch(item, members, counts, round === 0)
         if (more === false) return
+        // Bounded: a record that keeps changing under us is left for the next pass (which it defers).
+        if (more === undefined && ++conflicts >= 8) {
+          counts.deferred++
+          return
+        }
         const r = yield* Effect.result(kv.read({ op: "get", key }))
-        item = Result.isSuccess(r) && r.success.type === "get" && r.success.found
-          ? { key, value: r.success.value, revision: r.success.revision }
-          : undefined
+        if (Result.isFailure(r)) {
+          counts.deferred++
+          return
+        }
+        // Gone (deleted meanwhile): nothing left to move.
+        item = r.success.type === "get" && r.success.found ? { key, value: r.success.value, revision: r.success.revision } : undefined
       }
     })
 

@@ -57,5 +57,6 @@ describe("cluster list rows", () => {
     expect(formatRebalance({ ...base, state: "moving", shardsPending: 2 })).toBe("rebalance: moving (pass 1): 120 records checked, 30 shards moved (3.0 MiB), 2 misplaced shards waiting to be retried")
     expect(formatRebalance({ ...base, state: "done" })).toBe("rebalance: done for the current members: 120 records checked, 30 shards moved (3.0 MiB)")
     expect(formatRebalance({ ...base, state: "waiting" })).toMatch(/members changed/)
+    expect(formatRebalance({ ...base, state: "settling", pass: 2, records: 0 })).toBe("rebalance: settling (pass 2: writes in flight at the change, pending shards): 0 records checked, 30 shards moved (3.0 MiB)")
   })
 })

@@ -30,7 +30,7 @@ export interface MemberEntry {
 
 /** Rebalancing as `/v1/admin/members` reports it (members.ts `RebalanceView`). */
 export interface RebalanceEntry {
-  readonly state: "done" | "moving" | "waiting"
+  readonly state: "done" | "moving" | "settling" | "waiting"
   readonly pass: number
   readonly records: number
   readonly shardsMoved: number
@@ -121,6 +121,8 @@ export const formatRebalance = (r: RebalanceEntry | null | undefined): string =>
       return "rebalance: the members changed; the leader starts a pass within seconds"
     case "moving":
       return `rebalance: moving (pass ${r.pass}): ${r.records} records checked, ${moved}${pending}`
+    case "settling":
+      return `rebalance: settling (pass ${r.pass}: writes in flight at the change, pending shards): ${r.records} records checked, ${moved}${pending}`
     case "done":
       return `rebalance: done for the current members: ${r.records} records checked, ${moved}`
   }

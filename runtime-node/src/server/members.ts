@@ -49,8 +49,12 @@ export interface MemberView {
 
 /** Rebalancing as `cluster list` shows it (from the leader's cursor in the KV; see core/src/object/rebalance.ts). */
 export interface RebalanceView {
-  /** done: the pass for the current members finished; moving: a pass is under way; waiting: the members changed and no pass has started. */
-  readonly state: "done" | "moving" | "waiting"
+  /**
+   * done: the passes for the current members finished; moving: the first pass is under way; settling: it
+   * finished, and a later pass checks what was in flight (or retries pending shards); waiting: the members
+   * changed and no pass has started.
+   */
+  readonly state: "done" | "moving" | "settling" | "waiting"
   readonly pass: number
   readonly records: number
   readonly shardsMoved: number

@@ -15,6 +15,6 @@ export const rebalanceView = (rebalancer: Rebalancer, members: () => ReadonlyArr
     if (r._tag === "Failure" || r.success === undefined) return null
     const c = r.success
     // A cursor for another member list: the leader starts a new pass at its next check.
-    const state = c.membership !== membershipOf(members()) ? "waiting" : c.done ? "done" : "moving"
+    const state = c.membership !== membershipOf(members()) ? "waiting" : c.done ? "done" : c.settling ? "settling" : "moving"
     return { state, pass: c.pass, records: c.records, shardsMoved: c.shardsMoved, bytesMoved: c.bytesMoved, shardsPending: c.shardsDeferred }
   })
