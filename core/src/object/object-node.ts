@@ -29,6 +29,7 @@ import { makeObjectData } from "./object-data.ts"
 import { makeObjectStore } from "./object-store.ts"
 import type { PlacementNode } from "./placement.ts"
 import { makeRebalancer, type RebalanceSettings, type RebalanceStep, type Rebalancer } from "./rebalance.ts"
+import { membershipOf } from "./rebalance-cursor.ts"
 import { makeRepairer, type RepairReport, type Repairer } from "./repair.ts"
 import { defaultScheme, formatScheme, parseScheme, type ErasureScheme } from "./scheme.ts"
 import { makeShardTransfer, SHARD_REQUEST_KIND, SHARD_RESPONSE_KIND, type ShardTransfer } from "./shard-transfer.ts"
@@ -156,16 +157,26 @@ export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNo
         )
       )
     const isLeader = Effect.map(config.kv.raft.status, (status) => status.role === "leader")
-    /** Steps through the current pass while this node leads; stops when it is done. */
+    /** A pass that asked to wait (a retry, the settling pass): until when, and for which member list. */
+    let paused: { readonly until: number; readonly membership: string } | undefined
+    /**
+     * Steps through the current pass while this node leads; stops when it is done, or when it must
+     * wait: the wait ends early when the members change (a new pass starts at once).
+     */
     const rebalancePass = (retryAfterMs: number) =>
       Effect.gen(function*() {
         while (yield* isLeader) {
+          const now = yield* clock.monotonicMs
+          if (paused !== undefined && paused.membership === membershipOf(config.members()) && now < paused.until) return
+          paused = undefined
           const step = yield* rebalancer.step
           report({ kind: "rebalance", report: step })
           if (step.cursor.done) return
-          if (step.passEnded === "retry") yield* clock.sleep(retryAfterMs)
           // Writes that chose their nodes before the change commit within maxWriteMs, or never.
-          if (step.passEnded === "settle") yield* clock.sleep(maxWriteMs)
+          if (step.passEnded !== undefined) {
+            paused = { until: now + (step.passEnded === "retry" ? retryAfterMs : maxWriteMs), membership: step.cursor.membership }
+            return
+          }
         }
       })
     const rebalanceLoop = rebalanceSettings === undefined
