@@ -4,6 +4,10 @@
  * and the background loops — garbage collection on every node, repair on the
  * Raft leader only.
  *
+ * Rebalancing (rebalance.ts) runs on the leader too: every
+ * `rebalance.intervalMs` it checks whether the members changed since the
+ * stored pass, and if so moves shards, throttled, until the pass is done.
+ *
  * The erasure scheme is a cluster setting: the first node to need it stores
  * the configured (or default) scheme under a reserved KV key with a
  * compare-and-set, and every node uses the stored one from then on, so
@@ -25,6 +29,8 @@ import { makeGarbageCollector, type GarbageCollector, type SweepReport } from ".
 import { makeObjectData } from "./object-data.ts"
 import { makeObjectStore } from "./object-store.ts"
 import type { PlacementNode } from "./placement.ts"
+import { makeRebalancer, type RebalanceSettings, type RebalanceStep, type Rebalancer } from "./rebalance.ts"
+import { membershipOf } from "./rebalance-cursor.ts"
 import { makeRepairer, type RepairReport, type Repairer } from "./repair.ts"
 import { defaultScheme, formatScheme, parseScheme, type ErasureScheme } from "./scheme.ts"
 import { makeShardTransfer, SHARD_REQUEST_KIND, SHARD_RESPONSE_KIND, type ShardTransfer } from "./shard-transfer.ts"
@@ -54,6 +60,12 @@ export interface ObjectNodeConfig {
   readonly spareShards?: number
   readonly transferTimeoutMs?: number
   readonly kvTimeoutMs?: number
+  /**
+   * Rebalancing (rebalance.ts): its throttle, how often the leader checks for a membership change
+   * (default 5 s), how long it waits before another pass when one left shards unmoved (default 60 s);
+   * "off": never (the simulator's seeds that add no node, whose traces predate rebalancing).
+   */
+  readonly rebalance?: (RebalanceSettings & { readonly intervalMs?: number; readonly retryAfterMs?: number }) | "off"
   /** Test-only: a known bug for the simulator to find (see garbage.ts). */
   readonly plantedBug?: "gc-without-grace"
   /** Told about every background sweep (metrics, the simulator's coverage). */
@@ -62,6 +74,7 @@ export interface ObjectNodeConfig {
       | { readonly kind: "repair"; readonly report: RepairReport }
       | { readonly kind: "repair-degraded"; readonly report: RepairReport }
       | { readonly kind: "gc"; readonly report: SweepReport }
+      | { readonly kind: "rebalance"; readonly report: RebalanceStep }
   ) => void
 }
 
@@ -71,6 +84,7 @@ export interface ObjectNode {
   readonly transfer: ShardTransfer
   readonly garbage: GarbageCollector
   readonly repairer: Repairer
+  readonly rebalancer: Rebalancer
   /** The cluster's scheme, as stored (undefined for a one-node cluster). */
   readonly scheme: Effect.Effect<ErasureScheme | undefined, ObjectStoreUnavailableError>
   /** Garbage collection and (on the leader) repair, forever. */
@@ -114,7 +128,7 @@ export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNo
     const data = makeObjectData({ transfer, nodes: config.members, scheme, checksum, ...(config.spareShards === undefined ? {} : { spareShards: config.spareShards }) })
     const maxWriteMs = config.maxWriteMs ?? 30 * 60_000
     const store = yield* makeObjectStore({ kv, data, checksum, maxWriteMs })
-    const garbage = yield* makeGarbageCollector({ store: shards, kv, graceMs: config.plantedBug === "gc-without-grace" ? 0 : 2 * maxWriteMs })
+    const garbage = yield* makeGarbageCollector({ self: config.self, store: shards, kv, graceMs: config.plantedBug === "gc-without-grace" ? 0 : 2 * maxWriteMs })
     const repairer = makeRepairer({
       kv,
       checksum,
@@ -124,6 +138,9 @@ export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNo
       staleEntryMs: 2 * maxWriteMs,
       ...(config.relocateMissingAfterMs === undefined ? {} : { relocateMissingAfterMs: config.relocateMissingAfterMs })
     })
+
+    const rebalanceSettings = config.rebalance === "off" ? undefined : config.rebalance ?? {}
+    const rebalancer = makeRebalancer({ clock, kv, transfer, nodes: config.members, maxMoveMs: maxWriteMs, ...rebalanceSettings })
 
     const report = config.onSweep ?? (() => {})
     const gcLoop = Effect.forever(
@@ -143,6 +160,32 @@ export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNo
               : Effect.void)
         )
       )
+    const isLeader = Effect.map(config.kv.raft.status, (status) => status.role === "leader")
+    /** A pass that asked to wait (a retry, the settling pass): until when, and for which member list. */
+    let paused: { readonly until: number; readonly membership: string } | undefined
+    /**
+     * Steps through the current pass while this node leads; stops when it is done, or when it must
+     * wait: the wait ends early when the members change (a new pass starts at once).
+     */
+    const rebalancePass = (retryAfterMs: number) =>
+      Effect.gen(function*() {
+        while (yield* isLeader) {
+          const now = yield* clock.monotonicMs
+          if (paused !== undefined && paused.membership === membershipOf(config.members()) && now < paused.until) return
+          paused = undefined
+          const step = yield* rebalancer.step
+          report({ kind: "rebalance", report: step })
+          if (step.cursor.done) return
+          // Writes that chose their nodes before the change commit within maxWriteMs, or never.
+          if (step.passEnded !== undefined) {
+            paused = { until: now + (step.passEnded === "retry" ? retryAfterMs : maxWriteMs), membership: step.cursor.membership }
+            return
+          }
+        }
+      })
+    const rebalanceLoop = rebalanceSettings === undefined
+      ? Effect.never
+      : Effect.forever(Effect.andThen(clock.sleep(rebalanceSettings.intervalMs ?? 5_000), Effect.ignore(rebalancePass(rebalanceSettings.retryAfterMs ?? 60_000))))
     const repairLoop = onLeaderEvery(config.repairIntervalMs ?? 300_000, "repair", repairer.sweep)
     const degradedLoop = onLeaderEvery(config.degradedRepairIntervalMs ?? 10_000, "repair-degraded", repairer.sweepDegraded)
 
@@ -152,7 +195,8 @@ export const makeObjectNode = (config: ObjectNodeConfig): Effect.Effect<ObjectNo
       transfer,
       garbage,
       repairer,
+      rebalancer,
       scheme,
-      background: Effect.raceAll([gcLoop, repairLoop, degradedLoop]) as Effect.Effect<never>
+      background: Effect.raceAll(rebalanceSettings === undefined ? [gcLoop, repairLoop, degradedLoop] : [gcLoop, repairLoop, degradedLoop, rebalanceLoop]) as Effect.Effect<never>
     }
   })

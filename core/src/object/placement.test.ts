@@ -160,6 +160,84 @@ describe("placeStripe", () => {
     expect(changed / 3000).toBeGreaterThan(0.5)
   })
 
+  /** Each node's share of the shards of `stripes` stripes of `count` shards. */
+  const shares = (nodes: ReadonlyArray<PlacementNode>, count: number, stripes: number) => {
+    const load = new Map<string, number>()
+    for (let s = 0; s < stripes; s++) for (const n of placeStripe(`w/${s}`, nodes, count)) load.set(n.id, (load.get(n.id) ?? 0) + 1)
+    return new Map(nodes.map((n) => [n.id, (load.get(n.id) ?? 0) / (stripes * count)]))
+  }
+
+  it("gives each node a share of the slots proportional to its capacity weight", () => {
+    const weights = [1, 1, 1, 1, 2, 2, 4, 4]
+    const nodes = weights.map((weight, i) => ({ id: `n${i + 1}`, domain: `d${i}`, weight }))
+    const got = shares(nodes, 1, 20_000)
+    for (const n of nodes) {
+      const expected = n.weight / 16
+      expect(Math.abs(got.get(n.id)! - expected) / expected).toBeLessThan(0.08)
+    }
+  })
+
+  it("gives heavier nodes more shards of multi-shard stripes, within what distinct nodes allow", () => {
+    // 12 nodes, 4 of weight 3: a node holds at most one shard of a stripe, so the ratio is below 3 but well above 1.
+    const nodes = Array.from({ length: 12 }, (_, i) => ({ id: `n${i + 1}`, domain: `d${i}`, weight: i < 4 ? 3 : 1 }))
+    const got = shares(nodes, 3, 8_000)
+    const heavy = [...got].filter(([id]) => Number(id.slice(1)) <= 4).map(([, v]) => v)
+    const light = [...got].filter(([id]) => Number(id.slice(1)) > 4).map(([, v]) => v)
+    expect(Math.min(...heavy) / Math.max(...light)).toBeGreaterThan(1.8)
+  })
+
+  it("places exactly as without weights when every weight is the same", () => {
+    const plain = cluster(10, 5)
+    const same = plain.map((n) => ({ ...n, weight: 7 }))
+    for (let s = 0; s < 300; s++) expect(ids(placeStripe(`e/${s}`, same, 5))).toEqual(ids(placeStripe(`e/${s}`, plain, 5)))
+    expect(ids(placeStripe("bucket/key/v1/0", same, 5))).toEqual(GOLDEN_PLACEMENT)
+  })
+
+  it("a weighted node joining takes about its share, and every moved shard goes to it", () => {
+    const before = Array.from({ length: 10 }, (_, i) => ({ id: `n${i + 1}`, domain: `d${i}`, weight: 1 }))
+    const after = [...before, { id: "big", domain: "d10", weight: 2 }]
+    let fresh = 0
+    let toOthers = 0
+    const stripes = 6000
+    for (let s = 0; s < stripes; s++) {
+      const old = new Set(ids(placeStripe(`j/${s}`, before, 3)))
+      for (const n of placeStripe(`j/${s}`, after, 3)) {
+        if (old.has(n.id)) continue
+        fresh++
+        if (n.id !== "big") toOthers++
+      }
+    }
+    expect(toOthers).toBe(0)
+    // Its share of the slots is 2/12; it cannot hold two shards of one stripe, so a little less.
+    expect(fresh / (stripes * 3)).toBeGreaterThan(0.13)
+    expect(fresh / (stripes * 3)).toBeLessThan(2 / 12 + 0.01)
+  })
+
+  it("raising one node's weight moves shards mostly onto that node", () => {
+    const before = cluster(8).map((n) => ({ ...n, weight: 1 }))
+    const after = before.map((n) => (n.id === "n3" ? { ...n, weight: 2 } : n))
+    let toIt = 0
+    let toOthers = 0
+    for (let s = 0; s < 3000; s++) {
+      const old = new Set(ids(placeStripe(`r/${s}`, before, 3)))
+      for (const n of placeStripe(`r/${s}`, after, 3)) {
+        if (old.has(n.id)) continue
+        if (n.id === "n3") toIt++
+        else toOthers++
+      }
+    }
+    // A node already holding a shard of the stripe that now wins an earlier slot frees a later one for
+    // another node (slots are drawn in order), so a few moves land elsewhere.
+    expect(toIt).toBeGreaterThan(0)
+    expect(toOthers).toBeLessThan(toIt / 4) // measured 639 to n3, 86 elsewhere
+  })
+
+  it("rejects a weight that is not a positive number", () => {
+    for (const weight of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => placeStripe("s", [...cluster(3), { id: "x", domain: "x", weight }], 2)).toThrow(/weight/)
+    }
+  })
+
   it("rejects too few nodes, duplicate ids and a bad count with a typed error", () => {
     expect(() => placeStripe("s", cluster(4), 5)).toThrow(PlacementError)
     expect(() => placeStripe("s", [...cluster(4), { id: "n1", domain: "x" }], 3)).toThrow(/listed twice/)

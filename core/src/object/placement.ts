@@ -8,6 +8,14 @@
  * node joining or leaving only moves the slots it wins or held (about 1/n of
  * them), where `hash mod n` would move almost all.
  *
+ * Capacity weights: a node may carry a weight (default 1). Among weighted
+ * nodes the score is the standard weighted rendezvous key `-w / ln(u)`, with
+ * `u` the node's hash mapped into (0, 1): a node of weight w wins a slot with
+ * probability w / (sum of the allowed weights), and changing one weight only
+ * moves slots to or from that node. When every node has the same weight the
+ * plain integer scores are compared, exactly as before weights existed, so
+ * an unweighted cluster places every stripe where it always did.
+ *
  * Failure domains: a slot may only go to an unused node of a domain holding
  * the fewest shards of this stripe so far. The first `min(k+m, domains)`
  * shards therefore land in distinct domains, and no domain holds more than
@@ -22,11 +30,13 @@ export interface PlacementNode {
   readonly id: string
   /** Failure domain label (rack, zone, host): nodes sharing it may fail together. */
   readonly domain: string
+  /** Relative capacity (default 1): a node of weight 2 gets about twice the shards of one of weight 1. */
+  readonly weight?: number
 }
 
 /** Fewer nodes than shards, or a malformed member list: the stripe cannot be placed. */
 export class PlacementError extends Data.TaggedError("PlacementError")<{
-  readonly reason: "too-few-nodes" | "duplicate-node" | "bad-count"
+  readonly reason: "too-few-nodes" | "duplicate-node" | "bad-count" | "bad-weight"
   readonly message: string
 }> {}
 
@@ -75,6 +85,17 @@ const scoreOf = (stripe: readonly [number, number], slot: number, node: readonly
   return (h2 & 0x1f_ffff) * 0x1_0000_0000 + h1
 }
 
+/** Integer scores are below 2^53, so `(score + 1) / SCORE_SPAN` lies strictly inside (0, 1) (2^53 + 2 is exact). */
+const SCORE_SPAN = 2 ** 53 + 2
+
+/**
+ * The weighted rendezvous key of an integer score: `-w / ln(u)` with u in
+ * (0, 1), positive and finite, increasing in u for a fixed weight.
+ */
+export const weightedKey = (score: number, weight: number): number => -weight / Math.log((score + 1) / SCORE_SPAN)
+
+const weightOf = (node: PlacementNode): number => node.weight ?? 1
+
 /**
  * The `count` nodes that hold the shards of `stripeId`, in shard order
  * (element i holds shard i: data shards first, then parity). All distinct,
@@ -99,7 +120,11 @@ export const placeStripe = (
   for (const node of nodes) {
     if (ids.has(node.id)) throw new PlacementError({ reason: "duplicate-node", message: `node ${node.id} listed twice` })
     ids.add(node.id)
+    const w = weightOf(node)
+    if (!(Number.isFinite(w) && w > 0)) throw new PlacementError({ reason: "bad-weight", message: `node ${node.id} has weight ${w}; weights are positive numbers` })
   }
+  // All weights equal: compare the integer scores themselves (the placement of an unweighted cluster).
+  const weighted = nodes.some((node) => weightOf(node) !== weightOf(nodes[0]!))
 
   const stripe = hashString(stripeId, STRIPE_SEED)
   const nodeHashes = nodes.map((node) => hashString(node.id, NODE_SEED))
@@ -121,8 +146,9 @@ export const placeStripe = (
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i]!
       if (used[i] || perDomain.get(node.domain) !== fewest) continue
-      const score = scoreOf(stripe, slot, nodeHashes[i]!)
-      // Ties (1 in 2^53) go to the smaller id, so the answer never depends on the input order.
+      const raw = scoreOf(stripe, slot, nodeHashes[i]!)
+      const score = weighted ? weightedKey(raw, weightOf(node)) : raw
+      // Ties (1 in 2^53 unweighted) go to the smaller id, so the answer never depends on the input order.
       if (score > bestScore || (score === bestScore && node.id < nodes[best]!.id)) {
         best = i
         bestScore = score

@@ -11,7 +11,7 @@ import { Command, Flag } from "effect/cli"
 import { existsSync } from "node:fs"
 import { apiAuthorization, trustCaFile } from "../server/api-credentials.ts"
 import { readCredentials } from "../server/secrets.ts"
-import { formatMemberTable, type MemberEntry, memberRows } from "./cluster-health.ts"
+import { formatMemberTable, formatRebalance, type MemberEntry, memberRows, type RebalanceEntry } from "./cluster-health.ts"
 import { probeStatus } from "./member-probe.ts"
 
 export class ClusterCommandError extends Data.TaggedError("ClusterCommandError")<{ readonly message: string }> {}
@@ -172,9 +172,10 @@ const list = Command.make(
         new Map(await Promise.all(members.map(async (m) => [m.id, m.apiAddress === null ? { ok: false as const, error: "no API address known" } : await probeStatus(auth, `${scheme}://${m.apiAddress}/v1/status`)] as const)))
       )
       const rows = memberRows(members, probes)
-      yield* Console.log(flags.json ? JSON.stringify({ members: rows, removed: listed.removed ?? [] }, null, 2) : formatMemberTable(rows))
+      const rebalance = (listed.rebalance ?? null) as RebalanceEntry | null
+      yield* Console.log(flags.json ? JSON.stringify({ members: rows, removed: listed.removed ?? [], rebalance }, null, 2) : `${formatMemberTable(rows)}\n${formatRebalance(rebalance)}`)
     })
-).pipe(Command.withDescription("list the cluster's members with each one's Raft role, health and replication lag"))
+).pipe(Command.withDescription("list the cluster's members with each one's Raft role, health, replication lag and capacity weight, and rebalancing's progress"))
 
 export const clusterCommand = Command.make("cluster").pipe(
   Command.withDescription("change or show the membership of a running cluster"),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { formatMemberTable, LAG_WARN_ENTRIES, type MemberEntry, memberRows, type StatusProbe } from "./cluster-health.ts"
+import { formatMemberTable, formatRebalance, LAG_WARN_ENTRIES, type MemberEntry, memberRows, type StatusProbe } from "./cluster-health.ts"
 
 const members: ReadonlyArray<MemberEntry> = [
   { id: "n1", apiAddress: "127.0.0.1:9100", role: "voter" },
@@ -43,11 +43,20 @@ describe("cluster list rows", () => {
   })
 
   it("formats an aligned table with a header", () => {
-    const zoned = [{ ...members[0]!, zone: "rack-a" }, members[1]!]
+    const zoned = [{ ...members[0]!, zone: "rack-a", weight: 2 }, members[1]!]
     const table = formatMemberTable(memberRows(zoned, new Map([["n1", up("leader", 7, 7)], ["n2", up("follower", 7, 7)]]))).split("\n")
-    expect(table[0]).toMatch(/^ID\s+MEMBERSHIP\s+ZONE\s+ROLE\s+HEALTH\s+TERM\s+COMMIT\s+APPLIED\s+LAG\s+API$/)
-    expect(table[1]).toMatch(/^n1\s+voter\s+rack-a\s+leader\s+healthy\s+3\s+7\s+7\s+0\s+127\.0\.0\.1:9100$/)
-    // A member without a zone (or a server that predates zones) shows "-".
-    expect(table[2]).toMatch(/^n2\s+voter\s+-\s+follower\s/)
+    expect(table[0]).toMatch(/^ID\s+MEMBERSHIP\s+ZONE\s+WEIGHT\s+ROLE\s+HEALTH\s+TERM\s+COMMIT\s+APPLIED\s+LAG\s+API$/)
+    expect(table[1]).toMatch(/^n1\s+voter\s+rack-a\s+2\s+leader\s+healthy\s+3\s+7\s+7\s+0\s+127\.0\.0\.1:9100$/)
+    // A member without a zone (or a server that predates zones) shows "-"; without a weight, 1.
+    expect(table[2]).toMatch(/^n2\s+voter\s+-\s+1\s+follower\s/)
+  })
+
+  it("says where rebalancing stands", () => {
+    const base = { pass: 1, records: 120, shardsMoved: 30, bytesMoved: 3 * 1024 * 1024, shardsPending: 0 }
+    expect(formatRebalance(null)).toBe("rebalance: no pass has run yet")
+    expect(formatRebalance({ ...base, state: "moving", shardsPending: 2 })).toBe("rebalance: moving (pass 1): 120 records checked, 30 shards moved (3.0 MiB), 2 misplaced shards waiting to be retried")
+    expect(formatRebalance({ ...base, state: "done" })).toBe("rebalance: done for the current members: 120 records checked, 30 shards moved (3.0 MiB)")
+    expect(formatRebalance({ ...base, state: "waiting" })).toMatch(/members changed/)
+    expect(formatRebalance({ ...base, state: "settling", pass: 2, records: 0 })).toBe("rebalance: settling (pass 2: writes in flight at the change, pending shards): 0 records checked, 30 shards moved (3.0 MiB)")
   })
 })

@@ -8,6 +8,10 @@
  * (the leader's, when it answered) minus what this member has applied. It
  * covers replication and apply together, which is what a reader of that
  * member waits for.
+ *
+ * Below the table, one line on rebalancing: whether the shards sit where
+ * the current members (and their capacity weights) place them, and how far
+ * the leader's pass has got.
  */
 
 /** One member as `/v1/admin/members` lists it. */
@@ -20,6 +24,18 @@ export interface MemberEntry {
   readonly zone?: string | null
   /** Marked draining (absent from servers that predate draining). */
   readonly draining?: boolean
+  /** The capacity weight the node published (absent from servers that predate weights: 1). */
+  readonly weight?: number
+}
+
+/** Rebalancing as `/v1/admin/members` reports it (members.ts `RebalanceView`). */
+export interface RebalanceEntry {
+  readonly state: "done" | "moving" | "settling" | "waiting"
+  readonly pass: number
+  readonly records: number
+  readonly shardsMoved: number
+  readonly bytesMoved: number
+  readonly shardsPending: number
 }
 
 /** The fields of `/v1/status` this view reads. */
@@ -42,6 +58,7 @@ export interface MemberRow {
   readonly id: string
   readonly membership: "voter" | "learner" | "voter,draining" | "learner,draining"
   readonly zone: string | null
+  readonly weight: number
   /** The Raft role the member reports, or null when it did not answer. */
   readonly raftRole: string | null
   readonly health: Health
@@ -65,7 +82,7 @@ export const memberRows = (
   const leaderStatus = answered.find((s) => s.role === "leader")
   const clusterCommit = leaderStatus?.commit ?? Math.max(0, ...answered.map((s) => s.commit))
   return members.map((member) => {
-    const base = { id: member.id, membership: member.draining === true ? `${member.role},draining` as const : member.role, zone: member.zone ?? null, apiAddress: member.apiAddress }
+    const base = { id: member.id, membership: member.draining === true ? `${member.role},draining` as const : member.role, zone: member.zone ?? null, weight: member.weight ?? 1, apiAddress: member.apiAddress }
     const probe = probes.get(member.id)
     if (member.apiAddress === null || probe === undefined) {
       return { ...base, raftRole: null, health: "unknown-address", term: null, commit: null, applied: null, lag: null }
@@ -80,14 +97,33 @@ export const memberRows = (
 
 /** A fixed-width table, one member a line, for people. */
 export const formatMemberTable = (rows: ReadonlyArray<MemberRow>): string => {
-  const header = ["ID", "MEMBERSHIP", "ZONE", "ROLE", "HEALTH", "TERM", "COMMIT", "APPLIED", "LAG", "API"]
+  const header = ["ID", "MEMBERSHIP", "ZONE", "WEIGHT", "ROLE", "HEALTH", "TERM", "COMMIT", "APPLIED", "LAG", "API"]
   const cell = (v: string | number | null) => (v === null ? "-" : String(v))
   const lines = [
     header,
-    ...rows.map((r) => [r.id, r.membership, cell(r.zone), cell(r.raftRole), r.health, cell(r.term), cell(r.commit), cell(r.applied), cell(r.lag), cell(r.apiAddress)])
+    ...rows.map((r) => [r.id, r.membership, cell(r.zone), String(r.weight), cell(r.raftRole), r.health, cell(r.term), cell(r.commit), cell(r.applied), cell(r.lag), cell(r.apiAddress)])
   ]
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)))
   const table = lines.map((l) => l.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd())
   const errors = rows.flatMap((r) => (r.error === undefined ? [] : [`${r.id}: ${r.error}`]))
   return [...table, ...errors].join("\n")
+}
+
+const megabytes = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
+
+/** The rebalancing line under the table (null or absent: no pass has run, or a server that predates rebalancing). */
+export const formatRebalance = (r: RebalanceEntry | null | undefined): string => {
+  if (r === null || r === undefined) return "rebalance: no pass has run yet"
+  const moved = `${r.shardsMoved} shards moved (${megabytes(r.bytesMoved)})`
+  const pending = r.shardsPending > 0 ? `, ${r.shardsPending} misplaced shards waiting to be retried` : ""
+  switch (r.state) {
+    case "waiting":
+      return "rebalance: the members changed; the leader starts a pass within seconds"
+    case "moving":
+      return `rebalance: moving (pass ${r.pass}): ${r.records} records checked, ${moved}${pending}`
+    case "settling":
+      return `rebalance: settling (pass ${r.pass}: writes in flight at the change, pending shards): ${r.records} records checked, ${moved}${pending}`
+    case "done":
+      return `rebalance: done for the current members: ${r.records} records checked, ${moved}`
+  }
 }

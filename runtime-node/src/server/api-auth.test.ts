@@ -25,7 +25,7 @@ let publicBase = ""
 
 const members: Members = {
   apiAddress: () => undefined,
-  list: async () => ({ members: [], removed: [] }),
+  list: async () => ({ members: [], removed: [], rebalance: null }),
   add: async () => "not in this test",
   remove: async () => "not in this test",
   drain: async () => "not in this test",

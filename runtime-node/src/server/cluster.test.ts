@@ -7,7 +7,7 @@
  * the processes it started.
  */
 import type { ChildProcess } from "node:child_process"
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import {
@@ -291,6 +291,34 @@ describe("cairn server processes", () => {
     // Two objects of 8 stripes, 3 shards each, all on the three other nodes now.
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(2 * 8 * 3)
     const back = await untilServed(async () => (await (await s3Client(leader).send(new GetObjectCommand({ Bucket: "drained", Key: "before" }))).Body!.transformToByteArray()))
+    expect(Buffer.from(back).equals(Buffer.from(body))).toBe(true)
+  }, 120_000)
+
+  it("rebalance: a node that rejoins the members (drain undone) receives its share of the stored shards, and cluster list shows the progress", async () => {
+    const { cluster, logFile } = await makeCluster(4)
+    for (const n of cluster.nodes) start(cluster, n, logFile, ["--ec", "2+1", "--capacity-weight", n.id === "n1" ? "2" : "1"])
+    const leader = await awaitLeader(cluster.nodes)
+    const env = { CAIRN_ACCESS_KEY: CREDENTIALS.accessKey, CAIRN_SECRET_KEY: CREDENTIALS.secretKey }
+    const newcomer = cluster.nodes.find((n) => n.id !== leader.id)!
+    // Out of the members placement sees, as a node not yet added would be.
+    expect(JSON.parse(await cairnOutput(["cluster", "drain", "--id", newcomer.id, "--endpoint", `127.0.0.1:${leader.apiPort}`], env))).toEqual({ id: newcomer.id, draining: true })
+    const body = new Uint8Array(16 * 512 * 1024).map((_, i) => (i * 31) % 251)
+    await untilServed(() => s3Client(leader).send(new CreateBucketCommand({ Bucket: "grown" })))
+    await untilServed(() => s3Client(leader).send(new PutObjectCommand({ Bucket: "grown", Key: "k", Body: body })))
+    // The shard directory appears with the first shard.
+    const shardsOn = (node: LocalNodeSpec) => (existsSync(join(node.dataDir, "shards")) ? readdirSync(join(node.dataDir, "shards")).filter((f) => f.endsWith(".shard")).length : 0)
+    expect(shardsOn(newcomer)).toBe(0)
+    expect(JSON.parse(await cairnOutput(["cluster", "drain", "--undo", "--id", newcomer.id, "--endpoint", `127.0.0.1:${leader.apiPort}`], env))).toEqual({ id: newcomer.id, draining: false })
+    // The leader sees the new member list within 5 s and moves shards (16 stripes over 4 nodes: about 12 to it).
+    const moved = async () => Number(/^cairn_rebalance_shards_moved_total (\S+)$/m.exec(await (await authed(`${api(leader)}/metrics`)).text())?.[1] ?? 0)
+    for (let i = 0; shardsOn(newcomer) < 6 || (await moved()) < 6; i++) {
+      expect(i).toBeLessThan(120)
+      await sleep(500)
+    }
+    const listed = await cairnOutput(["cluster", "list", "--endpoint", `127.0.0.1:${leader.apiPort}`], env)
+    expect(listed).toMatch(/^n1\s+voter\s+-\s+2\s/m)
+    expect(listed).toMatch(/^rebalance: (moving|settling|done)[^\n]* [1-9]\d* shards moved/m)
+    const back = await untilServed(async () => (await (await s3Client(newcomer).send(new GetObjectCommand({ Bucket: "grown", Key: "k" }))).Body!.transformToByteArray()))
     expect(Buffer.from(back).equals(Buffer.from(body))).toBe(true)
   }, 120_000)
 

@@ -42,6 +42,10 @@ export interface ServerConfig {
   readonly writeSpareShards: number
   /** This node's failure domain (rack, zone, host) for shard placement; undefined: the node is its own. */
   readonly zone: string | undefined
+  /** This node's relative capacity for shard placement (weighted rendezvous hashing); default 1. */
+  readonly capacityWeight: number
+  /** Rebalancing's throttle (the leader's; see docs/objects.md#adding-a-node): shard moves at once, bytes copied per second. */
+  readonly rebalance: { readonly maxInFlight: number; readonly bytesPerSecond: number }
   /** Node id → "host:port" of its HTTP API, for leader hints. Always contains `id`. */
   readonly apiPeers: ReadonlyMap<NodeId, string>
   readonly clusterSecret: string | undefined
@@ -86,6 +90,9 @@ const keys = [
   "ec",
   "writeSpareShards",
   "zone",
+  "capacityWeight",
+  "rebalanceMaxInFlight",
+  "rebalanceBytesPerSecond",
   "apiPeers",
   "clusterSecret",
   "accessKey",
@@ -138,6 +145,9 @@ export const defaults = {
   logLevel: "info",
   requestTimeoutMs: "5000",
   writeSpareShards: "0",
+  capacityWeight: "1",
+  rebalanceMaxInFlight: "4",
+  rebalanceBytesPerSecond: String(32 * 1024 * 1024),
   ...Object.fromEntries(overloadKeys.map((k) => [k, String(defaultOverloadLimits[k])])) as Record<(typeof overloadKeys)[number], string>
 } as const
 
@@ -200,6 +210,10 @@ const PositiveIntString = Schema.String.check(
 const WholeNumber = Schema.String.check(
   Schema.makeFilter((s: string) => /^\d{1,3}$/.test(s.trim()) || `expected a whole number 0..999, got "${s}"`)
 )
+/** A positive decimal up to 10000 with at most 3 decimals (1, 2, 0.5): a node's share relative to the others. */
+const CapacityWeight = Schema.String.check(
+  Schema.makeFilter((s: string) => (/^\d{1,5}(\.\d{1,3})?$/.test(s.trim()) && Number(s) > 0 && Number(s) <= 10_000) || `expected a positive number up to 10000 like 1, 2 or 0.5, got "${s}"`)
+)
 const PositiveCount = Schema.String.check(
   Schema.makeFilter((s: string) => (/^\d{1,15}$/.test(s.trim()) && Number(s) > 0) || `expected a positive whole number, got "${s}"`)
 )
@@ -243,6 +257,9 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   ec: Schema.String.check(Schema.makeFilter((s: string) => schemeIssue(s) ?? true)),
   writeSpareShards: WholeNumber,
   zone: Schema.String.check(Schema.makeFilter((s: string) => ZONE_NAME.test(s) || `use 1-64 letters, digits, ".", "_" or "-", like eu-west-1a; got "${s}"`)),
+  capacityWeight: CapacityWeight,
+  rebalanceMaxInFlight: PositiveCount,
+  rebalanceBytesPerSecond: PositiveCount,
   apiPeers: PeerList,
   clusterSecret: Secret,
   accessKey: Schema.String.check(Schema.makeFilter((s: string) => /^[A-Za-z0-9_.-]{3,128}$/.test(s) || "use 3-128 letters, digits, \"_\", \".\" or \"-\"")),
@@ -288,6 +305,9 @@ const FileShape = Schema.Struct({
   ec: Schema.optionalKey(Schema.String),
   writeSpareShards: Schema.optionalKey(Scalar),
   zone: Schema.optionalKey(Schema.String),
+  capacityWeight: Schema.optionalKey(Scalar),
+  rebalanceMaxInFlight: Schema.optionalKey(Scalar),
+  rebalanceBytesPerSecond: Schema.optionalKey(Scalar),
   apiPeers: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
   clusterSecret: Schema.optionalKey(Schema.String),
   accessKey: Schema.optionalKey(Schema.String),
@@ -459,6 +479,8 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     ec,
     writeSpareShards: Number(values.writeSpareShards!),
     zone: values.zone,
+    capacityWeight: Number(values.capacityWeight!),
+    rebalance: { maxInFlight: Number(values.rebalanceMaxInFlight!), bytesPerSecond: Number(values.rebalanceBytesPerSecond!) },
     id,
     dataDir: values.dataDir!,
     peers,

@@ -43,11 +43,29 @@ export interface MemberView {
   readonly zone: string | null
   /** Marked draining: no new shards go there, and repair moves its shards away. */
   readonly draining: boolean
+  /** The capacity weight the node published (`--capacity-weight`; 1 without one). */
+  readonly weight: number
+}
+
+/** Rebalancing as `cluster list` shows it (from the leader's cursor in the KV; see core/src/object/rebalance.ts). */
+export interface RebalanceView {
+  /**
+   * done: the passes for the current members finished; moving: the first pass is under way; settling: it
+   * finished, and a later pass checks what was in flight (or retries pending shards); waiting: the members
+   * changed and no pass has started.
+   */
+  readonly state: "done" | "moving" | "settling" | "waiting"
+  readonly pass: number
+  readonly records: number
+  readonly shardsMoved: number
+  readonly bytesMoved: number
+  /** Misplaced shards the pass could not move yet (a later pass retries them). */
+  readonly shardsPending: number
 }
 
 export interface Members {
   readonly apiAddress: (id: NodeId) => string | undefined
-  readonly list: () => Promise<{ readonly members: ReadonlyArray<MemberView>; readonly removed: ReadonlyArray<string> }>
+  readonly list: () => Promise<{ readonly members: ReadonlyArray<MemberView>; readonly removed: ReadonlyArray<string>; readonly rebalance: RebalanceView | null }>
   /** A result object, or a message (starting with "busy" when another change is in flight). */
   readonly add: (body: unknown) => Promise<object | string>
   readonly remove: (id: string) => Promise<object | string>
@@ -75,10 +93,15 @@ export interface MembersHooks {
   readonly zoneOf?: (id: string) => string | undefined
   /** Called on the node that changed a drain mark, once it has read the mark back (to start a repair sweep). */
   readonly afterDrain?: () => void
+  /** The capacity weight a node published (weights.ts); 1 without one. */
+  readonly weightOf?: (id: string) => number
+  /** Rebalancing's progress; null when unknown (no pass ever ran, or the KV did not answer). */
+  readonly rebalance?: () => Promise<RebalanceView | null>
 }
 
 export const makeMembers = (config: ServerConfig, kv: KvServer, net: ClusterNetwork, hooks: MembersHooks = {}): Members => {
   const zoneOf = hooks.zoneOf ?? (() => undefined)
+  const weightOf = hooks.weightOf ?? (() => 1)
   const apiPeers = new Map(config.apiPeers)
   const records = new Map<string, MemberRecord>()
   const boot = randomBytes(6).toString("hex")
@@ -154,16 +177,17 @@ export const makeMembers = (config: ServerConfig, kv: KvServer, net: ClusterNetw
     const out = new Map<string, MemberView>()
     for (const [id, address] of config.peers) {
       if (config.join && id === config.id && !records.has(id)) continue
-      out.set(id, { id, peerAddress: formatHostPort(address), apiAddress: apiPeers.get(id) ?? null, role: "voter", source: "initial", zone: zoneOf(id) ?? null, draining: draining.has(id) })
+      out.set(id, { id, peerAddress: formatHostPort(address), apiAddress: apiPeers.get(id) ?? null, role: "voter", source: "initial", zone: zoneOf(id) ?? null, draining: draining.has(id), weight: weightOf(id) })
     }
     const removed: Array<string> = []
     for (const [id, record] of records) {
       if (record.role === "removed") {
         out.delete(id)
         removed.push(id)
-      } else out.set(id, { id, peerAddress: record.peerAddress, apiAddress: record.apiAddress, role: record.role, source: config.peers.has(id as NodeId) && !config.join ? "initial" : "added", zone: zoneOf(id) ?? null, draining: draining.has(id) })
+      } else out.set(id, { id, peerAddress: record.peerAddress, apiAddress: record.apiAddress, role: record.role, source: config.peers.has(id as NodeId) && !config.join ? "initial" : "added", zone: zoneOf(id) ?? null, draining: draining.has(id), weight: weightOf(id) })
     }
-    return { members: [...out.values()].sort((a, b) => a.id.localeCompare(b.id)), removed }
+    const rebalance = hooks.rebalance === undefined ? null : await hooks.rebalance()
+    return { members: [...out.values()].sort((a, b) => a.id.localeCompare(b.id)), removed, rebalance }
   }
 
   const add: Members["add"] = async (body) => {

@@ -156,7 +156,7 @@ describe("capacity and sweep gauges", () => {
   it("counts repair and GC sweeps; only a leader exports what its last repair left unrepaired", async () => {
     storage.onSweep({ kind: "repair", report: repair(["o1.0"], ["o2.0", "o3.1"]) })
     storage.onSweep({ kind: "repair", report: repair([], ["o2.0"]) })
-    storage.onSweep({ kind: "gc", report: { localShards: 10, orphanShards: 3, removedShards: 2, removedPartRecords: 1 } })
+    storage.onSweep({ kind: "gc", report: { localShards: 10, orphanShards: 3, removedShards: 2, removedPartRecords: 1, misplacedShards: 0 } })
     let text = await registry.metrics()
     expect(sample(text, "cairn_repair_sweeps_total")).toBe(2)
     expect(sample(text, "cairn_repair_shards_rebuilt_total")).toBe(4)
@@ -190,6 +190,24 @@ describe("capacity and sweep gauges", () => {
     leader = false
     text = await registry.metrics()
     expect(sample(text, "cairn_repair_degraded_records")).toBeNaN()
+    leader = true
+  })
+
+  it("counts rebalancing's moves and bytes; the leader exports its pass's progress and pending shards", async () => {
+    const cursor = { membership: "n1@n1*1", prefix: 0, after: "k", done: false, pass: 1, settling: false, records: 100, shardsMoved: 12, bytesMoved: 4096, shardsDeferred: 2 }
+    storage.onSweep({ kind: "rebalance", report: { records: 100, shardsMoved: 12, bytesMoved: 4096, shardsDeferred: 2, cursor, passEnded: undefined } })
+    storage.onSweep({ kind: "rebalance", report: { records: 5, shardsMoved: 1, bytesMoved: 100, shardsDeferred: 0, cursor: { ...cursor, records: 105, shardsMoved: 13, done: true }, passEnded: undefined } })
+    let text = await registry.metrics()
+    expect(sample(text, "cairn_rebalance_shards_moved_total")).toBe(13)
+    expect(sample(text, "cairn_rebalance_bytes_moved_total")).toBe(4196)
+    expect(sample(text, "cairn_rebalance_shards_deferred_total")).toBe(2)
+    expect(sample(text, "cairn_rebalance_records_checked_total")).toBe(105)
+    expect(sample(text, "cairn_rebalance_pass_done")).toBe(1)
+    expect(sample(text, "cairn_rebalance_pass_records")).toBe(105)
+    expect(sample(text, "cairn_rebalance_shards_pending")).toBe(2)
+    leader = false
+    text = await registry.metrics()
+    expect(sample(text, "cairn_rebalance_pass_done")).toBeNaN()
     leader = true
   })
 

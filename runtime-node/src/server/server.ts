@@ -40,6 +40,8 @@ import { makeApiHandler } from "./http-api.ts"
 import { startKvListener } from "./kv-listener.ts"
 import { effectLogLevel, jsonLoggerLayer, log, setLogLevel } from "../log/log.ts"
 import { makeMembers } from "./members.ts"
+import { rebalanceView } from "./rebalance-view.ts"
+import { makeWeights } from "./weights.ts"
 import { makeZones } from "./zones.ts"
 import { makeMetrics, timedDiskLayer, type RaftSnapshot } from "./metrics.ts"
 import { startObservability } from "./observability.ts"
@@ -163,8 +165,12 @@ export const runServer = (
         // Shards go to the members of the configuration this node has applied, spread over their zones
         // (each node its own domain until the zone records are read; see zones.ts).
         let domainOf = (id: string) => `node:${id}`
+        // Capacity weights likewise (weights.ts): 1 until the records are read.
+        let weightOf = (_id: string) => 1
         // Draining members (members.ts) get no new shards, and repair moves theirs away.
         let isDraining = (_id: string) => false
+        const placementMembers = () =>
+          Effect.runSync(storage.kv.raft.status).members.filter((id) => !isDraining(id)).map((id) => ({ id, domain: domainOf(id), weight: weightOf(id) }))
         const storage: StorageNode = yield* Effect.gen(() =>
           makeStorageNode({
             id: config.id,
@@ -173,7 +179,8 @@ export const runServer = (
             // The streaming log's partitions, each a Raft group with its own WAL, under <dataDir>/log.
             ...(config.log ? { log: { dataDir: "log" } } : {}),
             objects: {
-              members: () => Effect.runSync(storage.kv.raft.status).members.filter((id) => !isDraining(id)).map((id) => ({ id, domain: domainOf(id) })),
+              members: placementMembers,
+              rebalance: config.rebalance,
               onSweep: (event) => onSweep(event),
               spareShards: config.writeSpareShards,
               ...(config.ec === undefined ? {} : { scheme: config.ec })
@@ -205,8 +212,13 @@ export const runServer = (
         const zones = makeZones({ self: config.id, zone: config.zone, requestTimeoutMs: config.requestTimeoutMs }, kv)
         domainOf = zones.domainOf
         yield* Effect.forkScoped(Effect.withTracerEnabled(zones.sync, false))
+        const weights = makeWeights({ self: config.id, weight: config.capacityWeight, requestTimeoutMs: config.requestTimeoutMs }, kv)
+        weightOf = weights.weightOf
+        yield* Effect.forkScoped(Effect.withTracerEnabled(weights.sync, false))
         const members = makeMembers(config, kv, net, {
           zoneOf: (id) => zones.all().get(id),
+          weightOf: weights.weightOf,
+          rebalance: () => Effect.runPromise(rebalanceView(objectNode.rebalancer, placementMembers)),
           // A drain moves shards at once rather than at the next periodic sweep (this node leads: admin changes go to the leader).
           afterDrain: () =>
             void Effect.runFork(Effect.withTracerEnabled(Effect.ignore(Effect.tap(objectNode.repairer.sweep, (r) => Effect.sync(() => onSweep({ kind: "repair", report: r })))), false))

@@ -4,7 +4,7 @@
  * - this node's disk: the data directory's filesystem (size, space left),
  *   its shards (count, bytes) and its Raft directory (WAL and snapshots);
  * - the object catalog (cluster-wide, from this node's KV replica);
- * - repair and GC: what the object layer's background sweeps reported
+ * - repair, rebalancing and GC: what the object layer's background work reported
  *   through `onSweep` (counters, and figures of the last sweep; 0 before
  *   the first).
  *
@@ -17,6 +17,7 @@
  */
 import type { KvStateMachine } from "@cairn/core/kv/state-machine"
 import type { ObjectNodeConfig } from "@cairn/core/object/object-node"
+import type { RebalanceCursor } from "@cairn/core/object/rebalance"
 import { Counter, Gauge, type Registry } from "prom-client"
 import { join } from "node:path"
 import { countCatalog } from "./catalog-census.ts"
@@ -146,8 +147,13 @@ const makeSweepMetrics = (registry: Registry, isLeader: () => boolean): (event: 
   const gcSweeps = counter("cairn_gc_sweeps_total", "Garbage-collection sweeps this node completed")
   const gcShards = counter("cairn_gc_shards_removed_total", "Unreferenced shards this node's GC removed")
   const gcParts = counter("cairn_gc_part_records_removed_total", "Part records of vanished uploads this node's GC removed")
+  const rebalanceMoved = counter("cairn_rebalance_shards_moved_total", "Shards this node moved to where placement puts them now (as leader, after a membership or weight change)")
+  const rebalanceBytes = counter("cairn_rebalance_bytes_moved_total", "Bytes of shards this node's rebalancing copied")
+  const rebalanceDeferred = counter("cairn_rebalance_shards_deferred_total", "Misplaced shards rebalancing could not move when it tried (a node did not answer, a record changed); a later pass tries again")
+  const rebalanceRecords = counter("cairn_rebalance_records_checked_total", "Object and part records this node's rebalancing walked")
+  let lastRebalance: RebalanceCursor | undefined
   let lastRepair: { readonly lost: number; readonly unavailable: number; readonly records: number; readonly at: number } | undefined
-  let lastGc: { readonly orphans: number; readonly at: number } | undefined
+  let lastGc: { readonly orphans: number; readonly misplaced: number; readonly at: number } | undefined
   let lastDegraded: { readonly entries: number; readonly still: number } | undefined
   new Gauge({
     name: "cairn_repair_unrepaired_stripes",
@@ -188,6 +194,12 @@ const makeSweepMetrics = (registry: Registry, isLeader: () => boolean): (event: 
   leaderGauge("cairn_repair_dirty_set_entries", "Entries in the dirty set at the last dirty-set sweep; NaN except on the leader", () => lastDegraded?.entries)
   lastGauge("cairn_repair_last_sweep_records", "Object and part records the last repair sweep on this node walked", () => lastRepair?.records)
   lastGauge("cairn_repair_last_sweep_timestamp_seconds", "When this node last completed a repair sweep (Unix time)", () => lastRepair?.at)
+  leaderGauge("cairn_rebalance_pass_done", "1 when the leader's rebalance pass for the current members is done, 0 while it moves shards; NaN except on the leader", () =>
+    lastRebalance === undefined ? undefined : lastRebalance.done ? 1 : 0)
+  leaderGauge("cairn_rebalance_pass_records", "Records the current rebalance pass has walked; NaN except on the leader", () => lastRebalance?.records)
+  leaderGauge("cairn_rebalance_shards_pending", "Misplaced shards the current pass found and could not move yet (the next pass tries again); NaN except on the leader", () =>
+    lastRebalance?.shardsDeferred)
+  lastGauge("cairn_gc_misplaced_shards", "Shards of live bodies on this node that their records place elsewhere (old copies of moved shards; removed after the grace period)", () => lastGc?.misplaced)
   lastGauge("cairn_gc_orphan_shards", "Unreferenced shards the last GC sweep on this node found (removed once unreferenced for the grace period)", () => lastGc?.orphans)
   lastGauge("cairn_gc_last_sweep_timestamp_seconds", "When this node last completed a GC sweep (Unix time)", () => lastGc?.at)
 
@@ -218,12 +230,23 @@ const makeSweepMetrics = (registry: Registry, isLeader: () => boolean): (event: 
       if (r.lost.length > 0) log("error", "repair: stripes lost (fewer healthy shards than needed to rebuild)", { ...fields, lostStripes: r.lost.slice(0, 20) })
       else if (r.unavailable.length > 0) log("warn", "repair: stripes left degraded (too many nodes did not answer)", { ...fields, stripes: r.unavailable.slice(0, 20) })
       else log(r.shardsRebuilt > 0 ? "info" : "debug", "repair sweep done", fields)
+    } else if (event.kind === "rebalance") {
+      const r = event.report
+      rebalanceMoved.inc(r.shardsMoved)
+      rebalanceBytes.inc(r.bytesMoved)
+      rebalanceDeferred.inc(r.shardsDeferred)
+      rebalanceRecords.inc(r.records)
+      const finished = r.cursor.done && lastRebalance?.done !== true
+      lastRebalance = r.cursor
+      if (r.shardsMoved > 0 || finished || r.passEnded) {
+        log(r.shardsMoved > 0 ? "info" : "debug", "rebalance step", { records: r.records, shardsMoved: r.shardsMoved, bytesMoved: r.bytesMoved, deferred: r.shardsDeferred, passDone: r.cursor.done, pass: r.cursor.pass })
+      }
     } else {
       const r = event.report
       gcSweeps.inc()
       gcShards.inc(r.removedShards)
       gcParts.inc(r.removedPartRecords)
-      lastGc = { orphans: r.orphanShards, at }
+      lastGc = { orphans: r.orphanShards, misplaced: r.misplacedShards, at }
       log(r.removedShards > 0 || r.removedPartRecords > 0 ? "info" : "debug", "gc sweep done", { ...r })
     }
   }

@@ -25,7 +25,7 @@ export const objectServers = (options: {
   readonly object?: Partial<Omit<ObjectNodeConfig, "self" | "kv" | "members" | "frames">>
   /** Started with each incarnation of each node once its object layer is up (a co-located client, say); ends with it. */
   readonly onStart?: (id: NodeId, node: ObjectNode) => Effect.Effect<void, never, NodeServices>
-  /** Where shards may go (default: the voters); a test changes it to model a node's removal. */
+  /** Where shards may go (default: the voters); a test changes it to model a node's removal or addition. */
   readonly members?: () => ReadonlyArray<NodeId>
 }): ObjectServers => {
   const nodes = new Map<NodeId, ObjectNode>()
@@ -43,7 +43,8 @@ export const objectServers = (options: {
             snapshotEvery: 500,
             ...(options.observer === undefined ? {} : { observer: options.observer })
           },
-          objects: { members, ...options.object }
+          // Rebalancing only where a caller asks for it: runs that add no node keep the traces they had before it existed.
+          objects: { members, rebalance: "off", ...options.object }
         })
         nodes.set(id, node)
         yield* Effect.forkScoped(node.background)

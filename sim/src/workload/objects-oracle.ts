@@ -19,8 +19,15 @@ import { checkLinearizable, type Finish } from "./oracle.ts"
  * per key, liveness and full redundancy after repair (see workload/objects.ts).
  */
 export const startObjects = (cluster: SimCluster, config: SimConfig, random: SeededSource, options: RunOptions): Finish => {
+  // Half the seeds of four nodes or more add the last node to the members at a drawn time (from a stream
+  // of its own, so that the other seeds draw, and run, exactly as before node additions existed).
+  const growth = random.split("grow")
+  const grows = config.nodes >= 4 && growth.chance(0.5)
+  const growAtNs = growth.intBetween(Math.floor(config.healAtMs * 0.1), Math.floor(config.healAtMs * 0.6)) * 1e6
+  const joining = cluster.nodeIds[cluster.nodeIds.length - 1]!
   // Shards survive any m losses: disk loss and corruption may hit at most m nodes (the scheme's parity count).
-  const parity = defaultScheme(config.nodes).parityShards
+  // With a node to add, the scheme may be chosen before it joins: the smaller member count's m.
+  const parity = defaultScheme(grows ? config.nodes - 1 : config.nodes).parityShards
   const damageable = cluster.nodeIds.slice(0, parity)
   // Most seeds lose 1..m shard disks once, at a drawn time before the heal.
   const lost = random.chance(0.75) ? damageable.slice(0, random.intBetween(1, parity)) : []
@@ -38,6 +45,7 @@ export const startObjects = (cluster: SimCluster, config: SimConfig, random: See
     repairAtNs: (config.healAtMs + (config.durationMs - config.healAtMs) * 0.5) * 1e6,
     diskLoss: lost.length === 0 ? undefined : { atNs: lossAtNs, nodes: lost },
     ...(options.plantedBug === "gc-without-grace" ? { plantedBug: options.plantedBug } : {}),
+    grow: grows ? { atNs: growAtNs, node: joining } : undefined,
     fired: (kind) => cluster.faults.fired(kind)
   })
   cluster.start(workload.server)
@@ -75,6 +83,9 @@ export const startObjects = (cluster: SimCluster, config: SimConfig, random: See
           cluster.violation(`redundancy: a second repair sweep still rebuilt ${second.shardsRebuilt} shards (lost: ${stillLost.length}, unavailable: ${second.unavailable.length})`)
         }
       }
+      const misplaced = workload.misplacedAtEnd()
+      if (grows && misplaced === undefined) cluster.violation("rebalance: the final rebalance pass did not complete")
+      else if (misplaced !== undefined && misplaced > 0) cluster.violation(`rebalance: ${misplaced} shards still misplaced after the final rebalance pass`)
       verdict = checkLinearizable(cluster, workload.history, "object")
     }
     const repairs = workload.repairs()
@@ -88,6 +99,7 @@ export const startObjects = (cluster: SimCluster, config: SimConfig, random: See
         // Shards a degraded write left missing that repair later found in place or wrote.
         missingWritten: workload.totals.missingWritten + (repairs?.[0]?.marksCleared ?? 0),
         gcRemoved: workload.totals.gcRemoved,
+        ...(grows ? { rebalanced: workload.totals.rebalanced } : {}),
         archived: workload.archive().written,
         degradedLost: (repairs?.[0]?.lostDetail ?? []).filter((l) => explainedLoss(l, damageable)).length,
         records: repairs?.[0]?.records ?? 0,

@@ -17,6 +17,14 @@
  * - after the heal a repair sweep leaves every object at full redundancy:
  *   a second sweep finds nothing to rebuild and no stripe lost.
  *
+ * Node additions: some seeds start with one node outside the members that
+ * shards are placed on (it runs, votes and serves a client) and add it at a
+ * drawn time, as `cairn cluster add` followed by placement seeing it would.
+ * Those runs rebalance (core/src/object/rebalance.ts) in the background on
+ * the leader, under every fault; at the end, between the two repair sweeps,
+ * a rebalance pass runs to completion, and then no shard may be misplaced,
+ * and the second sweep must find every moved shard intact.
+ *
  * The fault budget: shards survive any m losses, so the run wipes the shard
  * disks of up to m nodes once (each seed draws when and which), and lets disk
  * corruption hit at most those m nodes (the rest keep crashes, lost unsynced
@@ -27,7 +35,8 @@ import { Clock, Disk, Random, type NodeId } from "@cairn/core"
 import { Buffer } from "node:buffer"
 import type { ObjectNode } from "@cairn/core/object/object-node"
 import { collectBody } from "@cairn/core/object/object-store"
-import { objectKey } from "@cairn/core/object/catalog-keys"
+import { OBJECT_PREFIX, objectKey, scanPrefix, VERSION_PREFIX } from "@cairn/core/object/catalog-keys"
+import { misplacedShards } from "@cairn/core/object/rebalance-plan"
 import { bodyIds } from "@cairn/core/object/garbage"
 import { decodeObjectMeta } from "@cairn/core/object/metadata"
 import type { RepairReport } from "@cairn/core/object/repair"
@@ -49,8 +58,17 @@ export interface ObjectsWorkload {
   readonly node: (id: NodeId) => ObjectNode | undefined
   /** The archive objects written, and what the final check found wrong with them. */
   readonly archive: () => { readonly written: number; readonly problems: ReadonlyArray<ArchiveProblem> }
-  /** Shards rebuilt by background repair, removed by GC, wiped by disk loss. */
-  readonly totals: { readonly shardsRebuilt: number; readonly missingWritten: number; readonly gcRemoved: number; readonly shardsWiped: number; readonly rebuiltFrom: ReadonlySet<string> }
+  /** Shards rebuilt by background repair, removed by GC, wiped by disk loss, moved by rebalancing. */
+  readonly totals: {
+    readonly shardsRebuilt: number
+    readonly missingWritten: number
+    readonly gcRemoved: number
+    readonly shardsWiped: number
+    readonly rebuiltFrom: ReadonlySet<string>
+    readonly rebalanced: number
+  }
+  /** With a node added: shards misplaced after the final rebalance pass (undefined before it ran, or without one). */
+  readonly misplacedAtEnd: () => number | undefined
 }
 
 /** An archive object that did not read back as written; `bodies` are the body ids its record names. */
@@ -155,6 +173,8 @@ export const objectsWorkload = (options: {
   readonly fired: (kind: string) => void
   /** Test-only: garbage collection removes unreferenced shards at first sight (no grace). */
   readonly plantedBug?: "gc-without-grace"
+  /** A node added to the members at `atNs` (placement excludes it before); undefined: the members never change. */
+  readonly grow?: { readonly atNs: number; readonly node: NodeId } | undefined
 }): ObjectsWorkload => {
   const history: Array<Op> = []
   const counts = { ok: 0, fail: 0, info: 0 }
@@ -164,7 +184,20 @@ export const objectsWorkload = (options: {
   let nextProcess = 0
   let nextValue = 1
   let repairs: Array<RepairReport> | undefined
-  const totals = { shardsRebuilt: 0, missingWritten: 0, gcRemoved: 0, shardsWiped: 0, rebuiltFrom: new Set<string>() }
+  const totals = { shardsRebuilt: 0, missingWritten: 0, gcRemoved: 0, shardsWiped: 0, rebuiltFrom: new Set<string>(), rebalanced: 0 }
+  let misplacedAtEnd: number | undefined
+  let grown = false
+  /** The members shards are placed on: all voters, but the node to add until its time. */
+  const members = (): ReadonlyArray<NodeId> => {
+    const grow = options.grow
+    if (grow === undefined) return options.voters
+    if (options.now() < grow.atNs) return options.voters.filter((v) => v !== grow.node)
+    if (!grown) {
+      grown = true
+      options.fired("objects.node-added")
+    }
+    return options.voters
+  }
   const wiped = new Set<NodeId>()
   /** Operations invoked and not yet completed (the final sweeps wait for none). */
   let inFlight = 0
@@ -210,6 +243,29 @@ export const objectsWorkload = (options: {
         } else if (valueOfBody(got.success, sizes) !== v) archiveProblems.push({ message: `${key}: other bytes than written`, unreadable: false, bodies: [] })
       }), { discard: true })
   const archiveProblems: Array<ArchiveProblem> = []
+
+  /** Runs rebalance passes until one is done (bounded), then counts the shards still misplaced. */
+  const finalRebalance = (node: ObjectNode) =>
+    Effect.gen(function*() {
+      for (let i = 0; i < 500; i++) {
+        const step = yield* Effect.result(node.rebalancer.step)
+        if (step._tag === "Success") {
+          totals.rebalanced += step.success.shardsMoved
+          if (step.success.cursor.done) break
+        }
+      }
+      const placement = members().map((id) => ({ id, domain: id }))
+      let misplaced = 0
+      for (const prefix of [OBJECT_PREFIX, VERSION_PREFIX]) {
+        const items = yield* Effect.result(scanPrefix(node.kv, prefix))
+        if (items._tag === "Failure") return
+        for (const item of items.success) {
+          const meta = decodeObjectMeta(item.value)
+          if (meta._tag === "Success") misplaced += misplacedShards(meta.success.body, meta.success.size, placement)
+        }
+      }
+      misplacedAtEnd = misplaced
+    })
 
   const client = (id: NodeId, node: ObjectNode): Effect.Effect<void, never, Clock | Random> =>
     Effect.gen(function*() {
@@ -287,7 +343,10 @@ export const objectsWorkload = (options: {
 
   const servers = objectServers({
     voters: options.voters,
+    ...(options.grow === undefined ? {} : { members }),
     object: {
+      // Throttled well below the clients' traffic; checks for a membership change every second.
+      ...(options.grow === undefined ? {} : { rebalance: { intervalMs: 1_000, retryAfterMs: 2_000, maxInFlight: 2, bytesPerSecond: 4 << 20, pageSize: 20 } }),
       gcIntervalMs: 2_000,
       repairIntervalMs: 3_000,
       maxWriteMs: 4_000,
@@ -300,7 +359,8 @@ export const objectsWorkload = (options: {
           totals.missingWritten += sweep.report.marksCleared
           for (const node of sweep.report.rebuiltFrom) totals.rebuiltFrom.add(node)
         }
-        else totals.gcRemoved += sweep.report.removedShards
+        else if (sweep.kind === "gc") totals.gcRemoved += sweep.report.removedShards
+        else totals.rebalanced += sweep.report.shardsMoved
       }
     },
     onStart: (id, node) =>
@@ -330,6 +390,7 @@ export const objectsWorkload = (options: {
           if (repairs !== undefined) return
           repairs = []
           const first = yield* Effect.result(node.repairer.sweep)
+          if (options.grow !== undefined) yield* finalRebalance(node)
           const second = yield* Effect.result(node.repairer.sweep)
           for (const r of [first, second]) if (r._tag === "Success") repairs.push(r.success)
           yield* checkArchive(node)
@@ -340,7 +401,7 @@ export const objectsWorkload = (options: {
       }).pipe(Effect.scoped)
   })
 
-  return { server: servers.server, history, counts, lastOk, corruptReads, repairs: () => repairs, totals, archive: () => ({ written: archive.size, problems: archiveProblems }), node: servers.node }
+  return { server: servers.server, history, counts, lastOk, corruptReads, repairs: () => repairs, totals, misplacedAtEnd: () => misplacedAtEnd, archive: () => ({ written: archive.size, problems: archiveProblems }), node: servers.node }
 }
 
 const chunksOf = (data: Uint8Array, size: number): ReadonlyArray<Uint8Array> =>
