@@ -45,8 +45,8 @@ describe("cairn sim --workload log", () => {
     }
   }, 300_000)
 
-  it("log seeds that campaigns once failed pass (a duplicated commit moving an offset back, an old entry answering a new append after an in-process restart, a send acknowledged after the final read began)", () => {
-    for (const seed of [34, 82, 59]) {
+  it("log seeds that campaigns once failed pass (a duplicated commit moving an offset back, an old entry answering a new append after an in-process restart, a send acknowledged after the final read began, a retry under a new request id appending a batch a duplicated copy had already appended)", () => {
+    for (const seed of [34, 82, 59, 124]) {
       const result = runSeed(seed, { workload: "log" })
       expect(result.violations, `seed ${seed}`).toEqual([])
     }

@@ -190,7 +190,11 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
 
     const produce: LogClient["produce"] = (topic, partition, batch) =>
       Effect.gen(function*() {
-        const r = yield* run({ op: "produce", topic, partition, batch }, replicasOf(topic, partition), isIdempotent(batch), `${topic}/${partition}`)
+        // One append id over every attempt: a retry that reaches a node after an earlier attempt was appended (the
+        // earlier answer lost, say, when that node's storage failed) is answered with the first offsets, not appended
+        // again (log seed 124: a retry under a new id appended a plain batch twice).
+        const append = (nextRequestId = (nextRequestId + 1) % 0x1_0000_0000)
+        const r = yield* run({ op: "produce", topic, partition, append, batch }, replicasOf(topic, partition), isIdempotent(batch), `${topic}/${partition}`)
         if (r.kind === "produced") return { baseOffset: r.baseOffset, lastOffset: r.lastOffset, duplicate: r.duplicate }
         return yield* refusal(r)
       })

@@ -227,9 +227,29 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
     const guesser = config.plantedBug === "ack-before-commit" ? new OffsetGuesser() : undefined
     const speculative = config.plantedBug === "read-above-hw" ? new SpeculativeTail() : undefined
 
+    /** The applied outcome of `requestKey`, or a timeout (the batch may still be appended). */
+    const awaitOutcome = (requestKey: string, reply: Deferred.Deferred<AppliedAppend["outcome"]>, timeoutMs: number) =>
+      Effect.gen(function*() {
+        const timeout = Effect.andThen(
+          clock.sleep(timeoutMs),
+          Effect.suspend(() => {
+            if (pending.get(requestKey) === reply) pending.delete(requestKey)
+            return Effect.fail(new AppendTimeoutError({ message: `${config.group}: no commit within ${timeoutMs} ms; the batch may still be appended` }))
+          })
+        )
+        const outcome = yield* Effect.raceFirst(Deferred.await(reply), timeout)
+        if (outcome.kind === "refused") return yield* new AppendRefusedError({ reason: outcome.reason, message: outcome.message })
+        return { baseOffset: outcome.baseOffset, lastOffset: outcome.lastOffset, duplicate: outcome.kind === "duplicate" }
+      })
+
     const append: PartitionReplica["append"] = (batch, timeoutMs, key) =>
       Effect.gen(function*() {
         const requestKey = key ?? `${opening}/${localAppends++}`
+        // A copy of a request whose proposal is still in flight (the network duplicated it) waits for that
+        // proposal's outcome. Proposing it again could answer "not leader" while the first copy commits, and
+        // the client, told nothing was appended, would send the batch again (log seed 124: a plain batch twice).
+        const inFlight = pending.get(requestKey)
+        if (inFlight !== undefined) return yield* awaitOutcome(requestKey, inFlight, timeoutMs)
         const reply = yield* Deferred.make<AppliedAppend["outcome"]>()
         pending.set(requestKey, reply)
         const proposed = yield* node.propose(encodePartitionCommand({ op: "append", origin: config.id, key: requestKey, batch }))
@@ -243,16 +263,7 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
           pending.delete(requestKey)
           return { ...guesser.guess(batch, machine.nextOffset), duplicate: false }
         }
-        const timeout = Effect.andThen(
-          clock.sleep(timeoutMs),
-          Effect.suspend(() => {
-            pending.delete(requestKey)
-            return Effect.fail(new AppendTimeoutError({ message: `${config.group}: no commit within ${timeoutMs} ms; the batch may still be appended` }))
-          })
-        )
-        const outcome = yield* Effect.raceFirst(Deferred.await(reply), timeout)
-        if (outcome.kind === "refused") return yield* new AppendRefusedError({ reason: outcome.reason, message: outcome.message })
-        return { baseOffset: outcome.baseOffset, lastOffset: outcome.lastOffset, duplicate: outcome.kind === "duplicate" }
+        return yield* awaitOutcome(requestKey, reply, timeoutMs)
       })
 
     const run = Effect.raceFirst(raftRun, Effect.raceFirst(writer.run, retention)) as Effect.Effect<never, ReplicaFailure>

@@ -23,7 +23,12 @@ export const LOG_RESPONSE_KIND = 70
 const VERSION = 1
 
 export type LogRequestBody =
-  | { readonly op: "produce"; readonly topic: string; readonly partition: number; readonly batch: Uint8Array }
+  /**
+   * `append` names the append over all of its attempts (each attempt has its own request id): a node applies
+   * a batch with the same sender, session and append id once, and answers a later attempt with the first
+   * attempt's offsets, whichever node each attempt reached.
+   */
+  | { readonly op: "produce"; readonly topic: string; readonly partition: number; readonly append: number; readonly batch: Uint8Array }
   | { readonly op: "fetch"; readonly topic: string; readonly partition: number; readonly offset: number; readonly maxBytes: number }
   | { readonly op: "create-topic"; readonly create: CreateTopic }
   | { readonly op: "delete-topic"; readonly topic: string }
@@ -89,7 +94,7 @@ const indexOf = <T>(list: ReadonlyArray<T>, i: number, what: string): T => {
 
 const writeRequest = (w: Writer, m: LogRequestBody) => {
   switch (m.op) {
-    case "produce": return (w.string(m.topic), w.uint(m.partition), w.raw(m.batch))
+    case "produce": return (w.string(m.topic), w.uint(m.partition), w.uint(m.append), w.raw(m.batch))
     case "fetch": return (w.string(m.topic), w.uint(m.partition), w.uint(m.offset), w.uint(m.maxBytes))
     case "create-topic": {
       const c = m.create
@@ -109,7 +114,7 @@ const writeRequest = (w: Writer, m: LogRequestBody) => {
 
 const readRequest = (r: Reader, op: (typeof ops)[number]): LogRequestBody => {
   switch (op) {
-    case "produce": return { op, topic: r.string(), partition: r.uint(), batch: r.raw() }
+    case "produce": return { op, topic: r.string(), partition: r.uint(), append: r.uint(), batch: r.raw() }
     case "fetch": return { op, topic: r.string(), partition: r.uint(), offset: r.uint(), maxBytes: r.uint() }
     case "create-topic": {
       const name = r.string()

@@ -97,7 +97,7 @@ const topicAnswer = (meta: TopicMeta): LogResponseBody => ({ kind: "topic", meta
 /** `from` sent `r`; a copy of the request (the network may duplicate it) appends nothing twice. */
 export const serveLogRequest = (ctx: ServeContext, r: LogRequest, from: NodeId): Effect.Effect<LogResponseBody> => {
   switch (r.op) {
-    case "produce": return produce(ctx, r.topic, r.partition, r.batch, `${from}/${r.session}/${r.requestId}`)
+    case "produce": return produce(ctx, r.topic, r.partition, r.batch, `${from}/${r.session}/${r.append}`)
     case "fetch": return fetchBatches(ctx, r.topic, r.partition, r.offset, r.maxBytes)
     case "create-topic":
       return answer(Effect.gen(function*() {
