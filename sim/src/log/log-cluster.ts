@@ -4,13 +4,12 @@
  * configured, restarting from its disk after a crash or a storage failure.
  * The handles give tests and workloads each live node's `StorageNode`.
  */
-import type { NodeId } from "@cairn/core"
+import { Clock, type NodeId } from "@cairn/core"
 import type { LogNodeConfig } from "@cairn/core/log/service/log-node"
 import { makeStorageNode, type StorageNode } from "@cairn/core/node/storage-node"
 import type { RaftObserver } from "@cairn/core/raft/node"
 import { Effect } from "effect"
 import type { NodeProgram } from "../cluster.ts"
-import { reopenAfterStorageFailure } from "../storage-restart.ts"
 
 export interface LogServers {
   readonly server: NodeProgram
@@ -25,19 +24,27 @@ export const logServers = (options: {
 }): LogServers => {
   const nodes = new Map<NodeId, StorageNode>()
   const server: NodeProgram = ({ id }) =>
-    reopenAfterStorageFailure(
-      Effect.gen(function*() {
-        nodes.delete(id)
-        const node = yield* makeStorageNode({
-          id,
-          voters: options.voters,
-          kv: { dataDir: "raft", walSegmentBytes: 256 << 10, snapshotEvery: 500, ...(options.observer === undefined ? {} : { observer: options.observer }) },
-          objects: { members: () => options.voters.map((v) => ({ id: v, domain: v })) },
-          log: { walSegmentBytes: 256 << 10, ...options.log }
+    Effect.forever(
+      Effect.scoped(
+        Effect.gen(function*() {
+          nodes.delete(id)
+          const node = yield* makeStorageNode({
+            id,
+            voters: options.voters,
+            kv: { dataDir: "raft", walSegmentBytes: 256 << 10, snapshotEvery: 500, ...(options.observer === undefined ? {} : { observer: options.observer }) },
+            objects: { members: () => options.voters.map((v) => ({ id: v, domain: v })) },
+            log: { walSegmentBytes: 256 << 10, ...options.log }
+          })
+          nodes.set(id, node)
+          return yield* node.run
         })
-        nodes.set(id, node)
-        return yield* node.run
-      })
+      ).pipe(
+        // Storage failed (fail-stop): recover from disk again, as a restart would, after a pause.
+        Effect.catchTags({
+          RaftStorageError: () => Effect.flatMap(Clock, (clock) => clock.sleep(100)),
+          ShardReadError: () => Effect.flatMap(Clock, (clock) => clock.sleep(100))
+        })
+      )
     )
   return { server, node: (id) => nodes.get(id) }
 }
