@@ -97,6 +97,9 @@ const leaderOf = async (nodes: ReadonlyArray<LocalNodeSpec>): Promise<string> =>
   }
 }
 
+/** How long a check of what the page shows may wait for it to render (a loaded machine renders in seconds). */
+const POLL = { timeout: 60_000, interval: 100 }
+
 const shot = async (page: Page, name: string): Promise<void> => {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
 }
@@ -254,18 +257,19 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
     await page.getByLabel("Keys starting with").fill("item-05")
     await page.getByRole("button", { name: "Search", exact: true }).click()
     await page.getByRole("rowheader", { name: "item-059.txt" }).waitFor()
-    expect(await names()).toEqual(Array.from({ length: 10 }, (_, i) => `item-05${i}.txt`))
+    // Polled: the page re-renders after the click returns, later on a loaded machine.
+    await expect.poll(names, POLL).toEqual(Array.from({ length: 10 }, (_, i) => `item-05${i}.txt`))
     expect(page.url()).toContain("search=item-05")
     await page.getByRole("button", { name: "Clear search" }).click()
     await page.getByRole("rowheader", { name: "item-000.txt" }).waitFor()
-    expect(await page.getByRole("rowheader").count()).toBe(100)
+    await expect.poll(() => page.getByRole("rowheader").count(), POLL).toBe(100)
     // Name descending, then size: "item 0".."item 9" are 6 bytes, "item 10".."item 99" 7; ties stay in name order.
     await page.getByRole("button", { name: "Name", exact: true }).click()
-    expect((await names())[0]).toBe("item-099.txt")
+    await expect.poll(async () => (await names())[0], POLL).toBe("item-099.txt")
     await page.getByRole("button", { name: "Size", exact: true }).click()
-    expect((await names()).slice(0, 2)).toEqual(["item-000.txt", "item-001.txt"])
+    await expect.poll(async () => (await names()).slice(0, 2), POLL).toEqual(["item-000.txt", "item-001.txt"])
     await page.getByRole("button", { name: "Size", exact: true }).click()
-    expect((await names()).slice(0, 2)).toEqual(["item-010.txt", "item-011.txt"])
+    await expect.poll(async () => (await names()).slice(0, 2), POLL).toEqual(["item-010.txt", "item-011.txt"])
     expect(await page.getByRole("columnheader", { name: "Size" }).getAttribute("aria-sort")).toBe("descending")
     await page.getByText("Sorted within this page").waitFor()
     await shot(page, "objects-sorted")
@@ -277,7 +281,7 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
     expect(await page.getByRole("link", { name: "Folder many/", exact: true }).count()).toBe(0)
     await page.getByLabel("Keys per page").selectOption("250")
     await page.getByRole("rowheader", { name: "many/item-099.txt" }).waitFor()
-    expect(await page.getByRole("rowheader", { name: /^many\/item-/ }).count()).toBe(100)
+    await expect.poll(() => page.getByRole("rowheader", { name: /^many\/item-/ }).count(), POLL).toBe(100)
     expect(await page.getByRole("button", { name: "Next page" }).isDisabled()).toBe(true)
     await page.getByLabel("Every key under this folder").uncheck()
     await page.getByRole("link", { name: "Folder many/", exact: true }).waitFor()
