@@ -32,6 +32,13 @@ describe("the log checker", () => {
     expect(checkLog(history(timed, [], { ...final, startedAt: 25 })).lost).toHaveLength(1)
   })
 
+  it("does not call records lost in a partition whose final read never completed, and names that partition", () => {
+    const r = checkLog({ sends, polls: [], final: new Map() })
+    expect(r.lost).toEqual([])
+    expect(r.unread).toEqual(["t/0"])
+    expect(checkLog(history(sends, [], good)).unread).toEqual([])
+  })
+
   it("excuses what retention removed", () => {
     expect(checkLog(history(sends, [], poll(0, [[2, 13]], 2))).verdict).toBe("valid")
   })

@@ -72,6 +72,11 @@ export interface LogCheckResult {
   readonly recovered: number
   /** Acknowledged sends not checked for loss: acknowledged after their partition's final read began. */
   readonly late: number
+  /**
+   * Partitions with acknowledged sends but no final read (it never completed): their sends are not
+   * checked for loss, since nothing says what the partition holds. The workload reports such a read.
+   */
+  readonly unread: ReadonlyArray<string>
 }
 
 /** Offsets that hold two values, and polls with holes or out of order. */
@@ -98,13 +103,15 @@ const checkSends = (sends: ReadonlyArray<LogSend>, final: ReadonlyMap<string, Lo
   const lost: Array<string> = []
   const reordered: Array<string> = []
   const lastOffset = new Map<string, number>()
+  const unread = new Set<string>()
   let late = 0
   for (const s of sends) {
     if (s.outcome !== "ok" || s.offset === undefined) continue
     const read = final.get(s.partition)
+    if (read === undefined) unread.add(s.partition)
     const afterRead = read?.startedAt !== undefined && s.completedAt !== undefined && s.completedAt > read.startedAt
     if (afterRead) late++
-    const retained = !afterRead && (read === undefined || s.offset >= read.logStartOffset)
+    const retained = read !== undefined && !afterRead && s.offset >= read.logStartOffset
     const found = read?.records.find(([o]) => o === s.offset)
     if (retained && (found === undefined || found[1] !== s.value)) {
       lost.push(`${s.partition}: ${s.value} acknowledged at ${s.offset}, final read has ${found === undefined ? "nothing" : found[1]} there`)
@@ -114,7 +121,7 @@ const checkSends = (sends: ReadonlyArray<LogSend>, final: ReadonlyMap<string, Lo
     if (last !== undefined && s.offset <= last) reordered.push(`${key}: ${s.value} at ${s.offset} after an earlier send at ${last}`)
     lastOffset.set(key, s.offset)
   }
-  return { lost, reordered, late }
+  return { lost, reordered, late, unread: [...unread] }
 }
 
 /**
@@ -137,7 +144,7 @@ const checkVanished = (polls: ReadonlyArray<LogPoll>, final: ReadonlyMap<string,
 export const checkLog = (history: LogHistory): LogCheckResult => {
   const finals = [...history.final.values()]
   const { inconsistent, gaps } = checkPolls([...history.polls, ...finals])
-  const { lost, reordered, late } = checkSends(history.sends, history.final)
+  const { lost, reordered, late, unread } = checkSends(history.sends, history.final)
   const vanished = checkVanished(history.polls, history.final)
   const byValue = new Map<number, LogSend>()
   for (const s of history.sends) byValue.set(s.value, s)
@@ -169,6 +176,7 @@ export const checkLog = (history: LogHistory): LogCheckResult => {
     unexpected: [...new Set(unexpected)],
     reordered,
     recovered,
-    late
+    late,
+    unread
   }
 }
