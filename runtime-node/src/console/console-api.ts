@@ -7,7 +7,8 @@
  * presigned with the user's key). Everything else is the node's real APIs, forwarded with
  * the signed-in user's own credentials, so the console has no permission
  * system of its own: `/api/s3/…` goes to the S3 listener signed with SigV4,
- * `/api/admin/…` to the KV API's `/v1/admin/…` with HTTP Basic. What the
+ * `/api/admin/…` and `/api/log/…` to the KV API's `/v1/admin/…` and
+ * `/v1/log/…` (the streaming log's topics) with HTTP Basic. What the
  * user may not do, those APIs refuse, and the page shows their message.
  *
  * Every request but a sign-in needs a live session (the HttpOnly cookie);
@@ -25,7 +26,7 @@ import { serveClusterStorage } from "./cluster-storage.ts"
 import { serveCluster } from "./cluster-view.ts"
 import { CSRF_HEADER, type SessionInfo, type SignInRequest } from "./contract.ts"
 import type { ReadScheme } from "./erasure-scheme.ts"
-import { forwardAdmin, forwardS3 } from "./forwarding.ts"
+import { forwardKvApi, forwardS3 } from "./forwarding.ts"
 import { clearedCookie, json, readSmallBody, refuse, sessionCookie, sessionIdOf } from "./http-replies.ts"
 import { MEMBERS_PREFIX, serveMemberChange } from "./member-admin.ts"
 import type { MetricSampler } from "./metric-sampler.ts"
@@ -156,7 +157,8 @@ export const makeConsoleApi = (options: ConsoleApiOptions) => {
     if (path === "/api/metrics" && method === "GET") return json(res, 200, options.metrics.view(rangeOf(url)))
     if (path === "/api/share" && method === "POST") return serveShareLink(options, req, res, session)
     if (path === "/api/s3" || path.startsWith("/api/s3/")) return forwardS3(options, req, res, url, session)
-    if (path.startsWith("/api/admin/")) return forwardAdmin(options, req, res, url, session)
+    if (path.startsWith("/api/admin/")) return forwardKvApi("admin", options, req, res, url, session)
+    if (path === "/api/log" || path.startsWith("/api/log/")) return forwardKvApi("log", options, req, res, url, session)
     return refuse(res, 404, "not-found", `no console route ${method} ${path}`)
   }
 }
