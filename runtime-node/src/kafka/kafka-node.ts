@@ -13,6 +13,7 @@ import type { Broker, BrokerLog } from "@cairn/core/kafka/broker/broker-log"
 import type { BrokerDirectory } from "@cairn/core/kafka/broker/group-port"
 import type { LogClient } from "@cairn/core/log/client/log-client"
 import type { LogNode } from "@cairn/core/log/service/log-node"
+import { readTopicView } from "@cairn/core/log/service/topic-view"
 import { groupId } from "@cairn/core/log/topics/topic-meta"
 import { Effect, type Scope } from "effect"
 import { log } from "../log/log.ts"
@@ -40,7 +41,11 @@ const advertisedHost = (config: ServerConfig, host: string): string => {
 
 const brokerLog = (parts: KafkaNodeParts): BrokerLog => ({
   client: parts.logClient,
-  topics: Effect.sync(() => parts.logNode.topics()),
+  topics: Effect.matchEffect(parts.kv.raft.readBarrier(parts.config.requestTimeoutMs), {
+    onSuccess: () => Effect.sync(() => readTopicView(parts.kv.stateMachine, parts.config.id).topics),
+    onFailure: () => Effect.sync(() => parts.logNode.topics())
+  }),
+  localTopics: Effect.sync(() => parts.logNode.topics()),
   leaderOf: (meta, partition) =>
     Effect.suspend(() => {
       const replica = parts.logNode.replicas().get(groupId(meta, partition))

@@ -14,8 +14,10 @@ import type { BrokerDirectory, GroupCoordinator } from "./group-port.ts"
 
 export interface BrokerLog {
   readonly client: LogClient
-  /** Every topic as this node last read them from its KV state (it trails a creation by a moment). */
+  /** Every topic, read after a ReadIndex barrier (current); this node's view if the barrier fails. */
   readonly topics: Effect.Effect<ReadonlyMap<string, TopicMeta>>
+  /** Every topic as this node last read them from its KV state: no round trip, but it trails a change by a moment. */
+  readonly localTopics: Effect.Effect<ReadonlyMap<string, TopicMeta>>
   /** The partition's Raft leader, when this node runs one of its replicas and knows it; else undefined. */
   readonly leaderOf: (meta: TopicMeta, partition: number) => Effect.Effect<NodeId | undefined>
   /** The leader of the cluster's metadata group (Kafka's controller), if known. */

@@ -89,8 +89,9 @@ export const handleFetch = (broker: Broker, request: Request, version: number): 
     const base = { throttleTimeMs: 0, sessionId: 0, nodeEndpoints: [] }
     if (request.sessionId !== 0) return { ...base, errorCode: KafkaErrorCode.FETCH_SESSION_ID_NOT_FOUND, responses: [] }
     const clock = yield* Clock
-    const view = yield* broker.log.topics
-    const groups = wantedOf(request, version, view)
+    const local = wantedOf(request, version, yield* broker.log.localTopics)
+    // A topic id this node's view lacks may be a topic created a moment ago: ask again after a barrier.
+    const groups = local.some((g) => g.wanted.some((w) => w.topic === undefined)) ? wantedOf(request, version, yield* broker.log.topics) : local
     const all = groups.flatMap((g) => g.wanted)
     const started = yield* clock.monotonicMs
     let outcomes = yield* round(broker, all)

@@ -11,8 +11,9 @@
  *   there is no separate in-sync set to report.
  * - **Topic ids** (v10+) are derived from the topic's incarnation id (`topic-id.ts`).
  *
- * A named topic this node's view lacks (created a moment ago elsewhere) is
- * looked up in the KV before it is called unknown.
+ * Named topics are read from the KV (a topic created or grown a moment ago
+ * is answered as it is now); all topics come from this node's view, which
+ * trails the KV by at most its reconcile interval.
  */
 import { Effect } from "effect"
 import type { TopicMeta } from "../../log/topics/topic-meta.ts"
@@ -69,12 +70,14 @@ const lookup = (broker: Broker, view: ReadonlyMap<string, TopicMeta>, t: { reado
       const byId = isZeroId(t.topicId) ? undefined : topicById(view, t.topicId)
       return byId ?? missing(null, t.topicId, KafkaErrorCode.UNKNOWN_TOPIC_ID)
     }
-    const seen = view.get(t.name)
-    if (seen !== undefined) return seen
+    // The KV's record is current (a topic created or grown a moment ago); this node's view may trail it.
     const described = yield* Effect.result(broker.log.client.describeTopic(t.name))
     if (described._tag === "Success") return described.success
     const e = described.failure
-    const code = e._tag === "LogRequestError" && e.code === "unknown-topic" ? KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION : KafkaErrorCode.LEADER_NOT_AVAILABLE
+    const unknown = e._tag === "LogRequestError" && e.code === "unknown-topic"
+    const seen = view.get(t.name)
+    if (!unknown && seen !== undefined) return seen
+    const code = unknown ? KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION : KafkaErrorCode.LEADER_NOT_AVAILABLE
     return missing(t.name, new Uint8Array(16), code)
   })
 
