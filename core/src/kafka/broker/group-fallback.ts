@@ -18,9 +18,10 @@ const answers: { readonly [N in GroupApiName]: Answer<N> } = {
     throttleTimeMs: 0,
     errorCode: version < 4 ? E : 0,
     errorMessage: version < 4 ? "no group coordinator runs in this cluster yet" : null,
-    nodeId: -1,
+    // v4+ carries coordinators per key; the single-coordinator fields must then keep their defaults.
+    nodeId: version < 4 ? -1 : 0,
     host: "",
-    port: -1,
+    port: version < 4 ? -1 : 0,
     coordinators: version < 4 ? [] : body.coordinatorKeys.map((key) => ({ key, nodeId: -1, host: "", port: -1, errorCode: E, errorMessage: "no group coordinator runs in this cluster yet" }))
   }),
   JoinGroup: (body, version) => ({

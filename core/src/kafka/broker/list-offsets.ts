@@ -15,7 +15,7 @@ import { Effect, Result } from "effect"
 import { type Fetched, LogRequestError, type LogUnavailableError } from "../../log/client/log-client.ts"
 import { lastOffsetOf, verifyBatch } from "../../log/record-batch.ts"
 import type { RequestOf, ResponseOf } from "../protocol/api-table.ts"
-import type { Broker } from "./broker-log.ts"
+import { type Broker, readPartition } from "./broker-log.ts"
 import { KafkaErrorCode, kafkaErrorOf } from "./error-codes.ts"
 
 type Response = ResponseOf<"ListOffsets">
@@ -34,7 +34,7 @@ export interface Bounds {
 
 /** The partition's log start offset and high watermark (an empty read at its start, or the bounds of a refused one). */
 export const boundsOf = (broker: Broker, topic: string, partition: number): Effect.Effect<Bounds, LogRequestError | LogUnavailableError> =>
-  broker.log.client.fetch(topic, partition, 0, 1).pipe(
+  readPartition(broker)(topic, partition, 0, 1).pipe(
     Effect.map((f: Fetched): Bounds => ({ logStartOffset: f.logStartOffset, highWatermark: f.highWatermark })),
     Effect.catchTag("LogRequestError", (e) =>
       e.code === "offset-out-of-range" && e.bounds !== undefined ? Effect.succeed(e.bounds) : Effect.fail(e))
@@ -45,7 +45,7 @@ const searchTimestamp = (broker: Broker, topic: string, partition: number, start
   Effect.gen(function*() {
     let offset = start
     for (;;) {
-      const f = yield* broker.log.client.fetch(topic, partition, offset, SEARCH_BYTES)
+      const f = yield* readPartition(broker)(topic, partition, offset, SEARCH_BYTES)
       if (f.batches.length === 0) return undefined
       for (const bytes of f.batches) {
         const header = verifyBatch(bytes)
