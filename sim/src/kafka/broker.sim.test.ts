@@ -10,6 +10,7 @@ import type { Broker, BrokerLog } from "@cairn/core/kafka/broker/broker-log"
 import { KafkaErrorCode } from "@cairn/core/kafka/broker/error-codes"
 import type { BrokerDirectory } from "@cairn/core/kafka/broker/group-port"
 import { handleFrame } from "@cairn/core/kafka/broker/handle-frame"
+import { ConnectionState, type SaslUsers } from "@cairn/core/kafka/broker/sasl"
 import { type ApiName, kafkaApis, type RequestOf, type ResponseOf } from "@cairn/core/kafka/protocol/api-table"
 import { decodeResponse, encodeRequest } from "@cairn/core/kafka/protocol/request"
 import { makeLogClient } from "@cairn/core/log/client/log-client"
@@ -34,10 +35,10 @@ const batch = (values: ReadonlyArray<string>, timestamp = 1000, producer?: { rea
     ...(producer === undefined ? {} : { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.seq })
   })
 
-type Call = <N extends ApiName>(api: N, version: number, body: RequestOf<N>) => Effect.Effect<ResponseOf<N> | "silent" | `closed: ${string}`, never, Clock>
+type Call = <N extends ApiName>(api: N, version: number, body: RequestOf<N>, connection?: ConnectionState) => Effect.Effect<ResponseOf<N> | "silent" | `closed: ${string}`, never, Clock>
 
 /** A one-node simulated cluster with the log; `body` gets a broker over it on the client process. */
-const withBroker = async <A>(body: (call: Call, broker: Broker) => Effect.Effect<A, never, Clock>): Promise<A> => {
+const withBroker = async <A>(body: (call: Call, broker: Broker) => Effect.Effect<A, never, Clock>, saslUsers?: SaslUsers): Promise<A> => {
   const voters = [nodeId("n1")]
   const cluster = new SimCluster({ random: seededSource("kafka-broker"), nodes: 1, clients: 1, disk: faultFreeDisk, network: faultFreeNetwork, clocks: [] })
   const servers = logServers({ voters, log: { reconcileMs: 50 } })
@@ -47,6 +48,9 @@ const withBroker = async <A>(body: (call: Call, broker: Broker) => Effect.Effect
   cluster.startClients(() =>
     Effect.scoped(Effect.gen(function*() {
       const client = yield* makeLogClient({ nodes: voters })
+      // The node up and its metadata group led before the first request.
+      const clock = yield* Clock
+      while (servers.node(voters[0]!) === undefined || (yield* n1().kv.raft.status).leader === undefined) yield* clock.sleep(50)
       const log: BrokerLog = {
         client,
         // As the runtime does: a ReadIndex barrier, then the topics in the KV state.
@@ -64,13 +68,13 @@ const withBroker = async <A>(body: (call: Call, broker: Broker) => Effect.Effect
         brokers: Effect.succeed([{ node: voters[0]!, address }]),
         brokerOf: (node: NodeId) => Effect.succeed(node === voters[0] ? address : undefined)
       }
-      const broker: Broker = { log, directory, groups: undefined, clusterId: "sim", fetchPollMs: 20 }
+      const broker: Broker = { log, directory, groups: undefined, clusterId: "sim", fetchPollMs: 20, saslUsers }
       let correlationId = 0
-      const call: Call = (api, version, request) =>
+      const call: Call = (api, version, request, connection = new ConnectionState("c1", saslUsers !== undefined)) =>
         Effect.gen(function*() {
           const id = ++correlationId
           const frame = Result.getOrThrow(encodeRequest(api, version, { correlationId: id, clientId: "test" }, request))
-          const out = yield* handleFrame(broker, frame.subarray(4), { clientHost: "c1", principal: "anonymous" })
+          const out = yield* handleFrame(broker, frame.subarray(4), connection)
           if (out._tag === "Silent") return "silent" as const
           if (out._tag === "Close") return `closed: ${out.reason}` as const
           const decoded = Result.getOrThrow(decodeResponse(api, version, out.frame.subarray(4)))
@@ -250,6 +254,73 @@ describe("the Kafka broker over the streaming log", () => {
     expect(out.gap).toBe(KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)
     expect(out.txn).toBe(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     expect(out.groups).toEqual([])
+  })
+})
+
+describe("SASL PLAIN on the broker", () => {
+  const users: SaslUsers = (accessKey) => Effect.succeed(accessKey === "AKIDEXAMPLE0000001" ? { user: "alice", secretKey: "s3cret-s3cret" } : undefined)
+  const plain = (authzid: string, user: string, password: string) => new TextEncoder().encode(`${authzid}\u0000${user}\u0000${password}`)
+  const metadata = { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }
+
+  it("authenticates an S3 access key and secret, refuses a wrong one and closes, and closes a request before authentication", async () => {
+    const out = await withBroker((call) =>
+      Effect.gen(function*() {
+        const good = new ConnectionState("c1", true)
+        const versions = yield* call("ApiVersions", 3, { clientSoftwareName: "t", clientSoftwareVersion: "1" }, good)
+        const early = yield* call("Metadata", 12, metadata, new ConnectionState("c2", true))
+        const scram = ok(yield* call("SaslHandshake", 1, { mechanism: "SCRAM-SHA-256" }, new ConnectionState("c3", true)))
+        const v0 = ok(yield* call("SaslHandshake", 0, { mechanism: "PLAIN" }, new ConnectionState("c6", true)))
+        const shake = ok(yield* call("SaslHandshake", 1, { mechanism: "PLAIN" }, good))
+        const auth = ok(yield* call("SaslAuthenticate", 2, { authBytes: plain("", "AKIDEXAMPLE0000001", "s3cret-s3cret") }, good))
+        const after = ok(yield* call("Metadata", 12, metadata, good))
+        const again = ok(yield* call("SaslHandshake", 1, { mechanism: "PLAIN" }, good))
+        const wrong = new ConnectionState("c4", true)
+        ok(yield* call("SaslHandshake", 1, { mechanism: "PLAIN" }, wrong))
+        const refused = yield* call("SaslAuthenticate", 1, { authBytes: plain("", "AKIDEXAMPLE0000001", "guess") }, wrong)
+        const other = new ConnectionState("c5", true)
+        ok(yield* call("SaslHandshake", 1, { mechanism: "PLAIN" }, other))
+        const actingAs = yield* call("SaslAuthenticate", 1, { authBytes: plain("bob", "AKIDEXAMPLE0000001", "s3cret-s3cret") }, other)
+        return {
+          versions: typeof versions === "string" ? versions : versions.errorCode,
+          early: typeof early === "string" && early.startsWith("closed: Metadata before SASL authentication"),
+          scram: [scram.errorCode, scram.mechanisms],
+          v0: v0.errorCode,
+          shake: [shake.errorCode, shake.mechanisms],
+          auth: auth.errorCode,
+          principal: good.principal,
+          after: after.brokers.length,
+          again: again.errorCode,
+          refused: typeof refused === "string" && refused.startsWith("closed: SASL authentication failed"),
+          wrongPrincipal: wrong.principal,
+          actingAs: typeof actingAs === "string" && actingAs.startsWith("closed: SASL authentication failed")
+        }
+      }), users)
+    expect(out).toEqual({
+      versions: 0,
+      early: true,
+      scram: [33, ["PLAIN"]],
+      v0: 33,
+      shake: [0, ["PLAIN"]],
+      auth: 0,
+      principal: "alice",
+      after: 1,
+      again: 34,
+      refused: true,
+      wrongPrincipal: undefined,
+      actingAs: true
+    })
+  })
+
+  it("refuses SASL on a broker without it, where every connection is anonymous", async () => {
+    const out = await withBroker((call) =>
+      Effect.gen(function*() {
+        const c = new ConnectionState("c1", false)
+        const shake = ok(yield* call("SaslHandshake", 1, { mechanism: "PLAIN" }, c))
+        const auth = ok(yield* call("SaslAuthenticate", 0, { authBytes: plain("", "u", "p") }, c))
+        return [shake.errorCode, shake.mechanisms, auth.errorCode, c.principal]
+      }))
+    // ILLEGAL_SASL_STATE is answered without closing: nothing was attempted against a user.
+    expect(out).toEqual([33, [], 34, "anonymous"])
   })
 })
 
