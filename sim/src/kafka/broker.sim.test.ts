@@ -38,9 +38,19 @@ const batch = (values: ReadonlyArray<string>, timestamp = 1000, producer?: { rea
 type Call = <N extends ApiName>(api: N, version: number, body: RequestOf<N>, connection?: ConnectionState) => Effect.Effect<ResponseOf<N> | "silent" | `closed: ${string}`, never, Clock>
 
 /** A one-node simulated cluster with the log; `body` gets a broker over it on the client process. */
-const withBroker = async <A>(body: (call: Call, broker: Broker) => Effect.Effect<A, never, Clock>, saslUsers?: SaslUsers): Promise<A> => {
-  const voters = [nodeId("n1")]
-  const cluster = new SimCluster({ random: seededSource("kafka-broker"), nodes: 1, clients: 1, disk: faultFreeDisk, network: faultFreeNetwork, clocks: [] })
+type Servers = ReturnType<typeof logServers>
+
+/**
+ * A simulated cluster of `nodes` with the log; `body` gets a broker running "on n1" (its view, its replicas' leaders).
+ * Broker ids: n1 is 7, n2 8, and so on.
+ */
+const withBroker = async <A>(
+  body: (call: Call, broker: Broker, servers: Servers) => Effect.Effect<A, never, Clock>,
+  saslUsers?: SaslUsers,
+  nodes = 1
+): Promise<A> => {
+  const voters = Array.from({ length: nodes }, (_, i) => nodeId(`n${i + 1}`))
+  const cluster = new SimCluster({ random: seededSource("kafka-broker"), nodes, clients: 1, disk: faultFreeDisk, network: faultFreeNetwork, clocks: [] })
   const servers = logServers({ voters, log: { reconcileMs: 50 } })
   cluster.start(servers.server)
   const n1 = () => servers.node(voters[0]!)!
@@ -62,11 +72,11 @@ const withBroker = async <A>(body: (call: Call, broker: Broker) => Effect.Effect
         }),
         controller: Effect.suspend(() => Effect.map(n1().kv.raft.status, (s) => s.leader))
       }
-      const address = { brokerId: 7, host: "n1.test", port: 9092, rack: null }
+      const list = voters.map((node, i) => ({ node, address: { brokerId: 7 + i, host: `${node}.test`, port: 9092, rack: null } }))
       const directory: BrokerDirectory = {
         self: voters[0]!,
-        brokers: Effect.succeed([{ node: voters[0]!, address }]),
-        brokerOf: (node: NodeId) => Effect.succeed(node === voters[0] ? address : undefined)
+        brokers: Effect.succeed(list),
+        brokerOf: (node: NodeId) => Effect.succeed(list.find((b) => b.node === node)?.address)
       }
       const broker: Broker = { log, directory, groups: undefined, clusterId: "sim", fetchPollMs: 20, saslUsers }
       let correlationId = 0
@@ -81,7 +91,7 @@ const withBroker = async <A>(body: (call: Call, broker: Broker) => Effect.Effect
           expect(decoded.correlationId).toBe(id)
           return decoded.body
         })
-      outcome = { value: yield* body(call, broker) }
+      outcome = { value: yield* body(call, broker, servers) }
     })).pipe(Effect.catchCause((cause) => Effect.sync(() => (outcome = { error: cause }))))
   )
   runFor(cluster, 120_000)
@@ -254,6 +264,48 @@ describe("the Kafka broker over the streaming log", () => {
     expect(out.gap).toBe(KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)
     expect(out.txn).toBe(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     expect(out.groups).toEqual([])
+  })
+})
+
+describe("partition leaders in Metadata", () => {
+  it("names each partition's Raft leader on a 3-node cluster, and every replica", async () => {
+    const out = await withBroker((call, _broker, servers) =>
+      Effect.gen(function*() {
+        ok(yield* call("CreateTopics", 7, { topics: [createTopic("t", 6, { replicationFactor: 3 })], timeoutMs: 5000, validateOnly: false }))
+        // Wait until every partition has a leader that all its replicas know.
+        const clock = yield* Clock
+        const leaders = (meta: Parameters<typeof groupId>[0]) =>
+          Effect.forEach(meta.replicas.map((_, p) => p), (p) =>
+            Effect.map(
+              Effect.forEach(meta.replicas[p]!, (node) => {
+                const replica = servers.node(node)?.log?.replicas().get(groupId(meta, p))
+                return replica === undefined ? Effect.succeed(undefined) : Effect.map(replica.raft.status, (s) => (s.role === "leader" ? node : undefined))
+              }),
+              (roles) => roles.filter((r) => r !== undefined)
+            ))
+        let truth: Array<Array<NodeId>> = []
+        for (;;) {
+          const meta = servers.node(nodeId("n1"))?.log?.topics().get("t")
+          if (meta !== undefined) {
+            truth = yield* leaders(meta)
+            if (truth.every((l) => l.length === 1)) break
+          }
+          yield* clock.sleep(50)
+        }
+        yield* clock.sleep(500) // n1's replicas learn their leaders by the next heartbeat
+        const m = ok(yield* call("Metadata", 12, { topics: [{ topicId: new Uint8Array(16), name: "t" }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }))
+        const brokerOf = (node: NodeId) => 7 + Number(node.slice(1)) - 1
+        return {
+          named: m.topics[0]!.partitions.map((p) => p.leaderId),
+          raft: truth.map((l) => brokerOf(l[0]!)),
+          replicas: m.topics[0]!.partitions.map((p) => [...p.replicaNodes].sort()),
+          spread: new Set(truth.map((l) => l[0])).size
+        }
+      }), undefined, 3)
+    expect(out.named).toEqual(out.raft)
+    expect(out.replicas).toEqual(Array.from({ length: 6 }, () => [7, 8, 9]))
+    // Not vacuous: the leaders are not all one node, so a broker naming any fixed node would fail.
+    expect(out.spread).toBeGreaterThan(1)
   })
 })
 
