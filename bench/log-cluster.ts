@@ -10,9 +10,10 @@ import { createWriteStream, readFileSync, type WriteStream } from "node:fs"
 import { Agent, request } from "node:http"
 import { join } from "node:path"
 import { apiAuthorization } from "@cairn/runtime-node/server/api-credentials"
-import { cliMain, clusterEnv, planCluster, serverArgs, type LocalNodeSpec } from "@cairn/runtime-node/server/local-cluster"
+import { cliMain, clusterEnv, serverArgs, type LocalNodeSpec } from "@cairn/runtime-node/server/local-cluster"
+import { BENCH_CREDENTIALS, planBenchCluster } from "./bench-cluster.ts"
 
-export const CREDENTIALS = { accessKey: "bench-admin", secretKey: "bench-admin-secret-key" }
+export const CREDENTIALS = BENCH_CREDENTIALS
 const AUTH = apiAuthorization(CREDENTIALS)
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
@@ -66,16 +67,7 @@ export interface Cluster {
 }
 
 export const startCluster = (runDir: string, size: number, ports: ReadonlyArray<number>): Cluster => {
-  const plan = planCluster({
-    nodes: size,
-    dataRoot: join(runDir, `cluster-${size}`),
-    apiBase: 0,
-    peerBase: 0,
-    s3Base: 0,
-    secret: `log-bench-secret-${Math.random().toString(36).slice(2)}-0123456789`,
-    credentials: CREDENTIALS,
-    ports
-  })
+  const plan = planBenchCluster(runDir, size, ports, "log")
   const logFile = join(runDir, `cluster-${size}.log`)
   const log = createWriteStream(logFile)
   const children = plan.nodes.map((spec) => {

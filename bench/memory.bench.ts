@@ -32,13 +32,14 @@ import { fileURLToPath } from "node:url"
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import { Upload } from "@aws-sdk/lib-storage"
 import { freeLoopbackPorts } from "../runtime-node/src/net/free-ports.ts"
+import { BENCH_CREDENTIALS, benchS3Client } from "./bench-cluster.ts"
 import { printTable, saveResult } from "./result.ts"
 
 type Row = Record<string, string | number | boolean | null>
 
 const MiB = 1024 * 1024
 const GiB = 1024 * MiB
-const CREDENTIALS = { accessKey: "bench-admin", secretKey: "bench-admin-secret-key" }
+const CREDENTIALS = BENCH_CREDENTIALS
 const cairnJs = join(dirname(fileURLToPath(import.meta.url)), "..", "bin", "cairn.js")
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
@@ -131,17 +132,7 @@ const generated = (size: number): Readable => {
   })
 }
 
-const client = (port: number) =>
-  new S3Client({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: CREDENTIALS.accessKey, secretAccessKey: CREDENTIALS.secretKey },
-    maxAttempts: 1,
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-    requestHandler: { requestTimeout: 600_000 }
-  })
+const client = (port: number) => benchS3Client(port, { requestTimeout: 600_000 })
 
 const upload = async (s3: S3Client, mode: string, key: string, size: number): Promise<void> => {
   if (mode === "multipart") {

@@ -63,8 +63,9 @@ import {
   S3Client
 } from "@aws-sdk/client-s3"
 import { apiHeaders } from "@cairn/runtime-node/server/api-credentials"
-import { clusterEnv, planCluster, serverArgs, spawnCairn, type LocalCluster, type LocalNodeSpec } from "@cairn/runtime-node/server/local-cluster"
+import { clusterEnv, serverArgs, spawnCairn, type LocalCluster, type LocalNodeSpec } from "@cairn/runtime-node/server/local-cluster"
 import { freeLoopbackPorts } from "../runtime-node/src/net/free-ports.ts"
+import { BENCH_CREDENTIALS, benchS3Client, planBenchCluster } from "./bench-cluster.ts"
 import { printTable, saveResult } from "./result.ts"
 
 type Row = Record<string, string | number | boolean | null>
@@ -73,7 +74,7 @@ const KiB = 1024
 const MiB = 1024 * KiB
 const BUCKET = "bench"
 const STAMP = 64
-const CREDENTIALS = { accessKey: "bench-admin", secretKey: "bench-admin-secret-key" }
+const CREDENTIALS = BENCH_CREDENTIALS
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 // ---------------------------------------------------------------------------
@@ -276,18 +277,8 @@ interface RunningCluster {
 }
 
 const startCluster = async (runDir: string, size: number, cpuProfDir: string | undefined): Promise<RunningCluster> => {
-  const dataRoot = join(runDir, `cluster-${size}`)
   const ports = await freeLoopbackPorts(3 * size)
-  const cluster: LocalCluster = planCluster({
-    nodes: size,
-    dataRoot,
-    apiBase: 0,
-    peerBase: 0,
-    s3Base: 0,
-    secret: `s3-bench-secret-${Math.random().toString(36).slice(2)}-0123456789`,
-    credentials: CREDENTIALS,
-    ports
-  })
+  const cluster: LocalCluster = planBenchCluster(runDir, size, ports, "s3")
   const logFile = join(runDir, `cluster-${size}.log`)
   const log = createWriteStream(logFile)
   const extra = ["--log-level", "warn", ...(size === 3 ? ["--ec", "2+1"] : [])]
@@ -414,17 +405,7 @@ interface Worker {
 }
 
 const makeClient = (port: number, agent: Agent) =>
-  new S3Client({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: CREDENTIALS.accessKey, secretAccessKey: CREDENTIALS.secretKey },
-    maxAttempts: 1,
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-    expectContinueHeader: false,
-    requestHandler: { httpAgent: agent, requestTimeout: 120_000 }
-  })
+  benchS3Client(port, { httpAgent: agent, requestTimeout: 120_000 }, { expectContinueHeader: false })
 
 /** The body every object of `size` bytes is made of, after its key stamp. */
 const patternOf = (size: number): Buffer => {

@@ -12,6 +12,8 @@ import { Cluster } from "./pages/cluster.tsx"
 import { ObjectDetails } from "./pages/object-details.tsx"
 import { Objects } from "./pages/objects.tsx"
 import { SignIn } from "./pages/sign-in.tsx"
+import { TopicDetails } from "./pages/topic.tsx"
+import { Topics } from "./pages/topics.tsx"
 import { Users } from "./pages/users.tsx"
 import { Versions } from "./pages/versions.tsx"
 import { href, type Route, useRoute } from "./route.ts"
@@ -31,6 +33,10 @@ const Page = ({ route, admin }: { readonly route: Route; readonly admin: boolean
       return <Cluster admin={admin} />
     case "users":
       return <Users />
+    case "topics":
+      return <Topics admin={admin} />
+    case "topic":
+      return <TopicDetails topic={route.topic} />
   }
 }
 
@@ -67,7 +73,7 @@ const App = () => {
 
   if (session === undefined) return <p class="loading">Loading…</p>
   if (session === null) return <SignIn reason={reason} onSignedIn={(s) => { setReason(undefined); setSession(s) }} />
-  const current = (page: Route["page"]) => (route.page === page || (page === "buckets" && (route.page === "objects" || route.page === "object" || route.page === "versions")) ? "page" : undefined)
+  const current = (page: Route["page"]) => (route.page === page || (page === "buckets" && (route.page === "objects" || route.page === "object" || route.page === "versions")) || (page === "topics" && route.page === "topic") ? "page" : undefined)
   return (
     <>
       <a class="skip" href="#main">Skip to content</a>
@@ -75,6 +81,7 @@ const App = () => {
         <span class="brand">Cairn</span>
         <nav aria-label="Main">
           <a href={href({ page: "buckets" })} aria-current={current("buckets")}>Buckets</a>
+          <a href={href({ page: "topics" })} aria-current={current("topics")}>Topics</a>
           <a href={href({ page: "cluster" })} aria-current={current("cluster")}>Cluster</a>
           {session.admin ? <a href={href({ page: "users" })} aria-current={current("users")}>Users</a> : null}
         </nav>

@@ -2,7 +2,8 @@
  * The page's place, kept in the URL's fragment so that reload, back and
  * links work without the server knowing any page: `#/buckets`,
  * `#/b/<bucket>?prefix=…&search=…&flat=1`, `#/o/<bucket>?key=…` (one
- * object's details), `#/v/<bucket>?key=…`, `#/cluster`, `#/users`.
+ * object's details), `#/v/<bucket>?key=…`, `#/cluster`, `#/users`,
+ * `#/topics` and `#/t/<topic>` (the streaming log).
  */
 import { useEffect, useState } from "preact/hooks"
 
@@ -22,6 +23,8 @@ export type Route =
   | { readonly page: "versions"; readonly bucket: string; readonly key: string }
   | { readonly page: "cluster" }
   | { readonly page: "users" }
+  | { readonly page: "topics" }
+  | { readonly page: "topic"; readonly topic: string }
 
 export const parseRoute = (hash: string): Route => {
   const [path = "", query = ""] = hash.replace(/^#/, "").split("?")
@@ -34,6 +37,8 @@ export const parseRoute = (hash: string): Route => {
   if (parts[0] === "v" && parts[1] !== undefined) return { page: "versions", bucket: parts[1], key: q.get("key") ?? "" }
   if (parts[0] === "cluster") return { page: "cluster" }
   if (parts[0] === "users") return { page: "users" }
+  if (parts[0] === "topics") return { page: "topics" }
+  if (parts[0] === "t" && parts[1] !== undefined) return { page: "topic", topic: parts[1] }
   return { page: "buckets" }
 }
 
@@ -55,6 +60,10 @@ export const href = (route: Route): string => {
       return "#/cluster"
     case "users":
       return "#/users"
+    case "topics":
+      return "#/topics"
+    case "topic":
+      return `#/t/${encodeURIComponent(route.topic)}`
   }
 }
 

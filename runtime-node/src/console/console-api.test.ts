@@ -223,6 +223,27 @@ describe("the console over HTTPS", () => {
     expect((await fetch(`${base}/api/nowhere`, as(await signIn(CREDENTIALS)))).status).toBe(404)
   })
 
+  // Last of the sign-ins: it leaves this address limited for the rest of the window.
+  it("makes an address that keeps failing to sign in wait, before it compares even a right secret", async () => {
+    const attempt = (secretKey: string) =>
+      fetch(`${base}/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...CREDENTIALS, secretKey }) })
+    let wrong = 0
+    let last = await attempt("nope-nope")
+    for (let i = 0; i < 30 && last.status !== 429; i++) {
+      expect([401, 503]).toContain(last.status)
+      if (last.status === 401) wrong++
+      last = await attempt("nope-nope")
+    }
+    // The earlier tests' sign-ins from this address forgave its earlier failure.
+    expect(wrong).toBe(10)
+    expect(last.status).toBe(429)
+    expect(Number(last.headers.get("retry-after"))).toBeGreaterThan(0)
+    expect(await last.json()).toMatchObject({ error: "too-many-attempts" })
+    const right = await attempt(CREDENTIALS.secretKey)
+    expect(right.status).toBe(429)
+    expect(right.headers.get("set-cookie")).toBeNull()
+  })
+
   it("says how to build the pages when they were never built", () => {
     const assets = loadAssets(join(dir, "no-such-build"))
     expect(assets.built).toBe(false)

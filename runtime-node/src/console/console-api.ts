@@ -7,7 +7,8 @@
  * presigned with the user's key). Everything else is the node's real APIs, forwarded with
  * the signed-in user's own credentials, so the console has no permission
  * system of its own: `/api/s3/…` goes to the S3 listener signed with SigV4,
- * `/api/admin/…` to the KV API's `/v1/admin/…` with HTTP Basic. What the
+ * `/api/admin/…` and `/api/log/…` to the KV API's `/v1/admin/…` and
+ * `/v1/log/…` (the streaming log's topics) with HTTP Basic. What the
  * user may not do, those APIs refuse, and the page shows their message.
  *
  * Every request but a sign-in needs a live session (the HttpOnly cookie);
@@ -25,11 +26,12 @@ import { serveClusterStorage } from "./cluster-storage.ts"
 import { serveCluster } from "./cluster-view.ts"
 import { CSRF_HEADER, type SessionInfo, type SignInRequest } from "./contract.ts"
 import type { ReadScheme } from "./erasure-scheme.ts"
-import { forwardAdmin, forwardS3 } from "./forwarding.ts"
+import { forwardKvApi, forwardS3 } from "./forwarding.ts"
 import { clearedCookie, json, readSmallBody, refuse, sessionCookie, sessionIdOf } from "./http-replies.ts"
 import { MEMBERS_PREFIX, serveMemberChange } from "./member-admin.ts"
 import type { MetricSampler } from "./metric-sampler.ts"
 import { type Session, type SessionStore, sameToken } from "./sessions.ts"
+import type { SignInLimiter } from "./sign-in-limiter.ts"
 import { type S3Endpoint, serveShareLink } from "./share-link.ts"
 import type { Upstream } from "./upstream.ts"
 
@@ -38,6 +40,8 @@ export interface ConsoleApiOptions {
   readonly users: Users
   readonly region: string
   readonly sessions: SessionStore
+  /** Failed sign-ins per client address and per key: past the limits, 429 (sign-in-limiter.ts). */
+  readonly signInLimiter: SignInLimiter
   readonly sessionMaxAgeSeconds: number
   /** The console itself is served over HTTPS: the cookie is Secure. */
   readonly tls: boolean
@@ -101,11 +105,21 @@ export const makeConsoleApi = (options: ConsoleApiOptions) => {
     }
     const input = parseSignIn(await readSmallBody(req, 8192))
     if (input === undefined) return refuse(res, 400, "bad-request", "give an access key and a secret key")
+    const address = req.socket.remoteAddress ?? "unknown"
+    const admission = options.signInLimiter.admit(address, input.accessKey)
+    if (!admission.ok) {
+      const message = `too many failed sign-ins: try again in ${admission.retryAfterSeconds} s`
+      return json(res, 429, { error: "too-many-attempts", message }, { "retry-after": String(admission.retryAfterSeconds) })
+    }
     const found = await Effect.runPromise(Effect.result(options.users.lookup(input.accessKey)))
     if (Result.isFailure(found)) return refuse(res, 503, "unavailable", `the user directory cannot be read now (${found.failure.message}); try again in a moment`)
     // An unknown key still costs a comparison, so that it looks like a wrong secret.
     const matches = sameSecret(input.secretKey, found.success?.secretKey ?? "\u0000no such key")
-    if (found.success === undefined || !matches) return refuse(res, 401, "unauthorized", WRONG_KEYS)
+    if (found.success === undefined || !matches) {
+      options.signInLimiter.failed(address, input.accessKey)
+      return refuse(res, 401, "unauthorized", WRONG_KEYS)
+    }
+    options.signInLimiter.succeeded(address)
     const user = found.success.user
     const session = sessions.create({ accessKey: input.accessKey, secretKey: input.secretKey, user, admin: user === ADMIN_USER })
     json(res, 200, sessionInfo(session, options.nodeId, session.createdMs + options.sessionMaxAgeSeconds * 1000), {
@@ -143,7 +157,8 @@ export const makeConsoleApi = (options: ConsoleApiOptions) => {
     if (path === "/api/metrics" && method === "GET") return json(res, 200, options.metrics.view(rangeOf(url)))
     if (path === "/api/share" && method === "POST") return serveShareLink(options, req, res, session)
     if (path === "/api/s3" || path.startsWith("/api/s3/")) return forwardS3(options, req, res, url, session)
-    if (path.startsWith("/api/admin/")) return forwardAdmin(options, req, res, url, session)
+    if (path.startsWith("/api/admin/")) return forwardKvApi("admin", options, req, res, url, session)
+    if (path === "/api/log" || path.startsWith("/api/log/")) return forwardKvApi("log", options, req, res, url, session)
     return refuse(res, 404, "not-found", `no console route ${method} ${path}`)
   }
 }

@@ -7,7 +7,8 @@
  * created with versioning, a 20 MiB file dropped on the page (multipart,
  * with progress) and downloaded back byte for byte, an upload cut off
  * halfway (a message, nothing left of it), folders and paging,
- * deleting many at once, restoring an old version, adding a user, a CSRF
+ * deleting many at once, restoring an old version, adding a user, a topic
+ * of the streaming log created and its records shown, a CSRF
  * refusal, watching a node go down and come back on the cluster page,
  * signing out, and draining a member from a follower's console (the change
  * goes on to the leader).
@@ -404,6 +405,34 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
     expect(await page.getByTestId("new-secret-key").count()).toBe(0)
   })
 
+  it("creates a topic, and shows its partitions and the records produced to it", async () => {
+    await page.getByRole("link", { name: "Topics", exact: true }).click()
+    await page.getByLabel("New topic").fill("events")
+    await page.getByLabel("Partitions").fill("2")
+    await page.getByRole("button", { name: "Create topic" }).click()
+    await page.getByRole("link", { name: "events" }).waitFor()
+    // Produced through another node's log API; a topic just created answers 503 while its replicas start.
+    const node = cluster.nodes[1]!
+    const produce = () =>
+      fetch(`http://127.0.0.1:${node.apiPort}/v1/log/topics/events/partitions/1/records`, {
+        method: "POST",
+        headers: { ...apiHeaders(CREDENTIALS), "content-type": "application/json" },
+        body: JSON.stringify({ records: [{ key: "k1", value: "hello from the test" }] }),
+        signal: AbortSignal.timeout(15_000)
+      })
+    let status = 0
+    for (let i = 0; i < 60 && status !== 200; i++) {
+      status = (await produce()).status
+      if (status !== 200) await sleep(500)
+    }
+    expect(status).toBe(200)
+    await page.getByRole("link", { name: "events" }).click()
+    await page.getByRole("heading", { name: "Topic events", level: 1 }).waitFor()
+    await page.getByRole("button", { name: "Show the newest records of partition 1" }).click()
+    await page.getByRole("table", { name: "Newest records of events/1" }).getByText("hello from the test").waitFor()
+    await shot(page, "topic")
+  })
+
   it("refuses a change without the session's CSRF token", async () => {
     const status = await page.evaluate(async () => (await fetch("/api/s3/csrf-probe", { method: "PUT" })).status)
     expect(status).toBe(403)
@@ -463,6 +492,8 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
       ["object", "#/o/photos?key=docs%2Flong.log", "long.log"],
       ["versions", "#/v/photos?key=note.txt", "Versions of note.txt"],
       ["users", "#/users", "Users and keys"],
+      ["topics", "#/topics", "Topics"],
+      ["topic", "#/t/events", "Topic events"],
       ["cluster", "#/cluster", "Cluster"]
     ]
     for (const [name, hash, heading] of pages) {

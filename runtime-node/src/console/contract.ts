@@ -34,7 +34,7 @@ export interface SessionInfo {
 
 /** Every refusal of the console's own routes. */
 export interface ConsoleError {
-  readonly error: "unauthorized" | "session-expired" | "csrf" | "bad-request" | "forbidden" | "unavailable" | "not-found" | "upstream"
+  readonly error: "unauthorized" | "session-expired" | "csrf" | "bad-request" | "forbidden" | "unavailable" | "not-found" | "upstream" | "too-many-attempts"
   readonly message: string
 }
 

@@ -1,8 +1,8 @@
 /**
  * The console's way into the node's own APIs: a browser request under
  * `/api/s3/` goes to the S3 listener signed with SigV4 with the session's
- * key, one under `/api/admin/` to the KV API's `/v1/admin/` with that key in
- * HTTP Basic. Only the headers S3 reads are passed up (never the cookie);
+ * key, one under `/api/admin/` or `/api/log/` to the KV API's `/v1/admin/`
+ * or `/v1/log/` with that key in HTTP Basic. Only the headers S3 reads are passed up (never the cookie);
  * answers come back with headers that keep an object's bytes from ever
  * running as a page of the console's origin.
  */
@@ -54,12 +54,15 @@ export const forwardS3 = (options: ForwardOptions, req: IncomingMessage, res: Se
   }, res)
 }
 
-export const forwardAdmin = (options: ForwardOptions, req: IncomingMessage, res: ServerResponse, url: URL, session: Session): void => {
+/** The KV API's route families the console passes on: `/api/<family>/…` to `/v1/<family>/…`. */
+export type KvApiFamily = "admin" | "log"
+
+export const forwardKvApi = (family: KvApiFamily, options: ForwardOptions, req: IncomingMessage, res: ServerResponse, url: URL, session: Session): void => {
   const length = req.headers["content-length"]
   forward({
     upstream: options.api,
     method: req.method ?? "GET",
-    target: `/v1/admin/${url.pathname.slice("/api/admin/".length)}${url.search}`,
+    target: `/v1/${family}${url.pathname.slice(`/api/${family}`.length)}${url.search}`,
     headers: { authorization: apiAuthorization(session.credentials), ...(length === undefined ? {} : { "content-length": length, "content-type": "application/json" }) },
     body: length !== undefined && length !== "0" ? req : undefined,
     answerHeaders: () => ({ ...forwardedHeaders, "cache-control": "no-store" }),

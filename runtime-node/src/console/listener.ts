@@ -19,6 +19,7 @@ import { API_PREFIX } from "./contract.ts"
 import { makeConsoleApi } from "./console-api.ts"
 import { refuse, securityHeaders } from "./http-replies.ts"
 import { defaultSessionLimits, makeSessionStore } from "./sessions.ts"
+import { makeSignInLimiter } from "./sign-in-limiter.ts"
 import { type AssetTable, loadAssets } from "./static-assets.ts"
 import type { ReadScheme } from "./erasure-scheme.ts"
 import { startMetricSampler } from "./metric-sampler.ts"
@@ -101,6 +102,7 @@ export const startConsoleListener = (options: ConsoleListenerOptions): Effect.Ef
       users: options.users,
       region: options.region,
       sessions: makeSessionStore(() => Date.now()),
+      signInLimiter: makeSignInLimiter(() => Date.now()),
       sessionMaxAgeSeconds: defaultSessionLimits.absoluteMs / 1000,
       tls,
       s3: options.s3,
