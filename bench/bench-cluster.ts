@@ -11,9 +11,10 @@ import { planCluster, type LocalCluster } from "@cairn/runtime-node/server/local
 
 export const BENCH_CREDENTIALS = { accessKey: "bench-admin", secretKey: "bench-admin-secret-key" }
 
-/** A cluster of `size` nodes under `runDir/cluster-<size>`, on the given free loopback ports (3 per node). */
-export const planBenchCluster = (runDir: string, size: number, ports: ReadonlyArray<number>, bench: string): LocalCluster =>
+/** A cluster of `size` nodes under `runDir/cluster-<size>`, on the given free loopback ports (3 per node, and a Kafka port each when given). */
+export const planBenchCluster = (runDir: string, size: number, ports: ReadonlyArray<number>, bench: string, kafkaPorts?: ReadonlyArray<number>): LocalCluster =>
   planCluster({
+    ...(kafkaPorts === undefined ? {} : { kafka: kafkaPorts }),
     nodes: size,
     dataRoot: join(runDir, `cluster-${size}`),
     apiBase: 0,

@@ -10,11 +10,15 @@ import { createWriteStream, readFileSync, type WriteStream } from "node:fs"
 import { Agent, request } from "node:http"
 import { join } from "node:path"
 import { apiAuthorization } from "@cairn/runtime-node/server/api-credentials"
+import { RECORD_BATCH_CONTENT_TYPE } from "@cairn/core/kv-api/log-operations"
+import { encodeBatch, type LogRecord } from "@cairn/core/log/record-batch"
 import { cliMain, clusterEnv, serverArgs, type LocalNodeSpec } from "@cairn/runtime-node/server/local-cluster"
 import { BENCH_CREDENTIALS, planBenchCluster } from "./bench-cluster.ts"
 
 export const CREDENTIALS = BENCH_CREDENTIALS
 const AUTH = apiAuthorization(CREDENTIALS)
+export { RECORD_BATCH_CONTENT_TYPE }
+export const KiB = 1024
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 // ---------------------------------------------------------------------------
@@ -66,8 +70,9 @@ export interface Cluster {
   readonly logFile: string
 }
 
-export const startCluster = (runDir: string, size: number, ports: ReadonlyArray<number>): Cluster => {
-  const plan = planBenchCluster(runDir, size, ports, "log")
+/** Starts `size` nodes on the given loopback ports (3 per node); with `kafkaPorts`, each node's Kafka listener too. */
+export const startCluster = (runDir: string, size: number, ports: ReadonlyArray<number>, kafkaPorts?: ReadonlyArray<number>): Cluster => {
+  const plan = planBenchCluster(runDir, size, ports, "log", kafkaPorts)
   const logFile = join(runDir, `cluster-${size}.log`)
   const log = createWriteStream(logFile)
   const children = plan.nodes.map((spec) => {
@@ -143,3 +148,40 @@ export const fsyncCount = async (cluster: Cluster, agent: Agent): Promise<number
   return total
 }
 
+// ---------------------------------------------------------------------------
+// Topics
+
+/** A batch of `bytes` (within a few bytes): 1 KiB is one record, larger ones records of ~1 KiB. */
+export const batchOf = (bytes: number): Uint8Array => {
+  const count = Math.max(1, Math.round(bytes / KiB))
+  const per = Math.floor((bytes - 61) / count) - 8
+  const records: Array<LogRecord> = Array.from({ length: count }, (_, i) => ({
+    attributes: 0, timestampDelta: 0, offsetDelta: i, key: null, value: new Uint8Array(per).fill(0x61 + (i % 26)), headers: []
+  }))
+  return encodeBatch({ baseTimestamp: Date.now(), records })
+}
+
+/** Retries an append to every partition of `topic` until each answers 200: their groups have leaders. */
+export const warmUp = async (cluster: Cluster, topic: string, partitions: number): Promise<void> => {
+  const agent = new Agent({ keepAlive: true })
+  const batch = batchOf(KiB)
+  const until = performance.now() + 60_000
+  for (let p = 0; p < partitions; p++) {
+    for (;;) {
+      if (performance.now() > until) throw new Error(`${topic}/${p} takes no append after 60 s; see ${cluster.logFile}`)
+      const a = await call(agent, cluster.nodes[p % cluster.size]!, "POST", recordsPath(topic, p), batch, RECORD_BATCH_CONTENT_TYPE).catch(() => undefined)
+      if (a?.status === 200) break
+      await sleep(100)
+    }
+  }
+  agent.destroy()
+}
+
+/** Creates `name` with a replica on every node and waits until each partition takes an append. */
+export const createTopic = async (cluster: Cluster, name: string, partitions: number): Promise<void> => {
+  const agent = new Agent()
+  const a = await call(agent, cluster.nodes[0]!, "POST", "/v1/log/topics", JSON.stringify({ name, partitions, replicationFactor: cluster.size }))
+  agent.destroy()
+  if (a.status !== 201) throw new Error(`create ${name}: ${a.status} ${a.body}`)
+  await warmUp(cluster, name, partitions)
+}

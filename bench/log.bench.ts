@@ -34,16 +34,13 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { Agent } from "node:http"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
-import { RECORD_BATCH_CONTENT_TYPE } from "@cairn/core/kv-api/log-operations"
-import { encodeBatch, type LogRecord } from "@cairn/core/log/record-batch"
 import { freeLoopbackPorts } from "../runtime-node/src/net/free-ports.ts"
 import { sequentialWrite, syncWrites, type SyncWrites } from "./disk-baseline.ts"
-import { awaitReady, call, type Cluster, cpuMsOf, fsyncCount, recordsPath, sleep, startCluster, stopCluster } from "./log-cluster.ts"
+import { awaitReady, batchOf, call, type Cluster, cpuMsOf, createTopic, fsyncCount, KiB, recordsPath, RECORD_BATCH_CONTENT_TYPE, sleep, startCluster, stopCluster } from "./log-cluster.ts"
 import { printTable, saveResult } from "./result.ts"
 
 type Row = Record<string, string | number | boolean | null>
 
-const KiB = 1024
 const MiB = 1024 * KiB
 
 interface Options {
@@ -78,40 +75,6 @@ const parseOptions = (args: ReadonlyArray<string>): Options => {
 
 const quantile = (sorted: ReadonlyArray<number>, q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits
-
-/** A batch of `bytes` (within a few bytes): 1 KiB is one record, larger ones records of ~1 KiB. */
-const batchOf = (bytes: number): Uint8Array => {
-  const count = Math.max(1, Math.round(bytes / KiB))
-  const per = Math.floor((bytes - 61) / count) - 8
-  const records: Array<LogRecord> = Array.from({ length: count }, (_, i) => ({
-    attributes: 0, timestampDelta: 0, offsetDelta: i, key: null, value: new Uint8Array(per).fill(0x61 + (i % 26)), headers: []
-  }))
-  return encodeBatch({ baseTimestamp: Date.now(), records })
-}
-
-/** Retries an append to every partition of `topic` until each answers 200: their groups have leaders. */
-const warmUp = async (cluster: Cluster, topic: string, partitions: number): Promise<void> => {
-  const agent = new Agent({ keepAlive: true })
-  const batch = batchOf(KiB)
-  const until = performance.now() + 60_000
-  for (let p = 0; p < partitions; p++) {
-    for (;;) {
-      if (performance.now() > until) throw new Error(`${topic}/${p} takes no append after 60 s; see ${cluster.logFile}`)
-      const a = await call(agent, cluster.nodes[p % cluster.size]!, "POST", recordsPath(topic, p), batch, RECORD_BATCH_CONTENT_TYPE).catch(() => undefined)
-      if (a?.status === 200) break
-      await sleep(100)
-    }
-  }
-  agent.destroy()
-}
-
-const createTopic = async (cluster: Cluster, name: string, partitions: number): Promise<void> => {
-  const agent = new Agent()
-  const a = await call(agent, cluster.nodes[0]!, "POST", "/v1/log/topics", JSON.stringify({ name, partitions, replicationFactor: cluster.size }))
-  agent.destroy()
-  if (a.status !== 201) throw new Error(`create ${name}: ${a.status} ${a.body}`)
-  await warmUp(cluster, name, partitions)
-}
 
 interface Phase {
   readonly partitions: number
