@@ -4,7 +4,7 @@
  * move forward by days: what expires when, as AWS documents it.
  */
 import { inMemoryDisk, inMemoryNetwork, instantClock, seededRandom, seededSource } from "../index.ts"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Fiber, Layer, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 import { Clock } from "@cairn/core/clock/clock"
 import { Disk } from "@cairn/core/disk/disk"
@@ -225,6 +225,34 @@ describe("the lifecycle worker", () => {
     expect(out.idle.idle).toBe(true)
     expect(out.idle.cursor.totals.objectsExpired).toBe(7)
     expect(out.left).toEqual([])
+  })
+
+  it("runs its loop only while the node leads, and keeps to its removal rate", async () => {
+    const out = await withWorld(({ store, clock, worker }) =>
+      Effect.gen(function*() {
+        yield* store.createBucket("l", "alice")
+        yield* setRules(store, "l", "<Rule><ID>all</ID><Filter/><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>")
+        for (let i = 0; i < 6; i++) yield* put(store, "l", `k${i}`)
+        yield* moveTo(clock, midnightAfter(2))
+        let leading = false
+        const steps: Array<number> = []
+        const w = worker({ intervalMs: 1_000, actionsPerSecond: 2 })
+        const fiber = yield* Effect.forkChild(w.loop(Effect.sync(() => leading), (s) => steps.push(s.objectsExpired)))
+        // A follower's loop wakes up and does nothing.
+        for (let i = 0; i < 200; i++) yield* Effect.yieldNow
+        const asFollower = { steps: steps.length, keys: (yield* keys(store, "l")).length }
+        leading = true
+        const startedMs = yield* clock.monotonicMs
+        while (steps.reduce((a, b) => a + b, 0) < 6) yield* Effect.yieldNow
+        const tookMs = (yield* clock.monotonicMs) - startedMs
+        yield* Fiber.interrupt(fiber)
+        return { asFollower, tookMs, left: yield* keys(store, "l") }
+      })
+    )
+    expect(out.asFollower).toEqual({ steps: 0, keys: 6 })
+    expect(out.left).toEqual([])
+    // Six removals at two a second (a bucket of two to start with): at least two seconds of the clock.
+    expect(out.tookMs).toBeGreaterThanOrEqual(2_000)
   })
 
   it("removes only the version it judged: a delete conditioned on a version overwritten meanwhile changes nothing", async () => {
