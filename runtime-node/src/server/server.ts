@@ -216,7 +216,7 @@ export const runServer = (
         const lifecycle = makeLifecycleWorker({ store: objectNode.store, kv: objectNode.kv, clock: yield* Clock, ...lifecycleSettings(config.lifecycleDaySeconds) })
         const isLeader = Effect.map(kv.raft.status, (s) => s.role === "leader")
         const lifecycleMetrics = makeLifecycleMetrics(metrics.registry, () => Effect.runSync(isLeader))
-        yield* Effect.forkScoped(Effect.withTracerEnabled(lifecycle.loop(isLeader, lifecycleMetrics.onStep), false))
+        yield* Effect.forkScoped(Effect.withTracerEnabled(lifecycle.loop(isLeader, lifecycleMetrics.onStep, (e) => log("warn", "lifecycle pass interrupted; the next interval resumes it", { error: e.message })), false))
         const s3Users = makeUsers(objectNode.kv, credentials)
         const zones = makeZones({ self: config.id, zone: config.zone, requestTimeoutMs: config.requestTimeoutMs }, kv)
         domainOf = zones.domainOf

@@ -236,8 +236,9 @@ describe("the lifecycle worker", () => {
         yield* moveTo(clock, midnightAfter(2))
         let leading = false
         const steps: Array<number> = []
+        const errors: Array<string> = []
         const w = worker({ intervalMs: 1_000, actionsPerSecond: 2 })
-        const fiber = yield* Effect.forkChild(w.loop(Effect.sync(() => leading), (s) => steps.push(s.objectsExpired)))
+        const fiber = yield* Effect.forkChild(w.loop(Effect.sync(() => leading), (s) => steps.push(s.objectsExpired), (e) => errors.push(e.message)))
         // A follower's loop wakes up and does nothing.
         for (let i = 0; i < 200; i++) yield* Effect.yieldNow
         const asFollower = { steps: steps.length, keys: (yield* keys(store, "l")).length }
@@ -246,10 +247,11 @@ describe("the lifecycle worker", () => {
         while (steps.reduce((a, b) => a + b, 0) < 6) yield* Effect.yieldNow
         const tookMs = (yield* clock.monotonicMs) - startedMs
         yield* Fiber.interrupt(fiber)
-        return { asFollower, tookMs, left: yield* keys(store, "l") }
+        return { asFollower, tookMs, errors, left: yield* keys(store, "l") }
       })
     )
     expect(out.asFollower).toEqual({ steps: 0, keys: 6 })
+    expect(out.errors).toEqual([])
     expect(out.left).toEqual([])
     // Six removals at two a second (a bucket of two to start with): at least two seconds of the clock.
     expect(out.tookMs).toBeGreaterThanOrEqual(2_000)

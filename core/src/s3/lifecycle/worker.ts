@@ -68,8 +68,11 @@ export interface LifecycleStep extends LifecycleTotals {
 export interface LifecycleWorker {
   readonly step: Effect.Effect<LifecycleStep, ObjectStoreUnavailableError>
   readonly cursor: Effect.Effect<LifecycleCursor | undefined, ObjectStoreUnavailableError>
-  /** Steps through a due pass while `isLeader` holds, every `intervalMs`, forever; tells `onStep` each step. */
-  readonly loop: (isLeader: Effect.Effect<boolean>, onStep: (step: LifecycleStep) => void) => Effect.Effect<never>
+  /**
+   * Steps through a due pass while `isLeader` holds, every `intervalMs`, forever; tells `onStep` each
+   * step and `onError` a pass cut short (the store unreachable: the next interval resumes it).
+   */
+  readonly loop: (isLeader: Effect.Effect<boolean>, onStep: (step: LifecycleStep) => void, onError: (error: ObjectStoreUnavailableError) => void) => Effect.Effect<never>
 }
 
 const unavailable = (e: { readonly message: string }) => new ObjectStoreUnavailableError({ message: e.message, ambiguous: false })
@@ -221,7 +224,7 @@ export const makeLifecycleWorker = (config: LifecycleConfig): LifecycleWorker =>
     return { ...counts, cursor: next, idle: false }
   })
 
-  const loop: LifecycleWorker["loop"] = (isLeader, onStep) => {
+  const loop: LifecycleWorker["loop"] = (isLeader, onStep, onError) => {
     const pass = Effect.gen(function*() {
       while (yield* isLeader) {
         const s = yield* step
@@ -229,7 +232,8 @@ export const makeLifecycleWorker = (config: LifecycleConfig): LifecycleWorker =>
         if (s.idle || s.cursor.done) return
       }
     })
-    return Effect.forever(Effect.andThen(clock.sleep(config.intervalMs ?? 60_000), Effect.ignore(pass)))
+    const reported = Effect.catch(pass, (e) => Effect.sync(() => onError(e)))
+    return Effect.forever(Effect.andThen(clock.sleep(config.intervalMs ?? 60_000), reported))
   }
 
   return { step, cursor: Effect.map(readCursor, (c) => c.cursor), loop }
