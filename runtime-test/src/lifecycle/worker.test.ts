@@ -173,11 +173,11 @@ describe("the lifecycle worker", () => {
     // Pass 2: the marker is alone now, and goes.
     expect(out.second).toMatchObject({ versionsExpired: 0, markersRemoved: 1 })
     expect(out.afterSecond).toEqual(["k*", "k"])
-    // Day 12: the current version of k (created day 1, Days 10) gets a delete marker. The version
-    // behind it was judged with no newer noncurrent one (the expired one was current when judged),
-    // so NewerNoncurrentVersions keeps it this pass: the worker errs towards keeping.
-    expect(out.third).toMatchObject({ objectsExpired: 1 })
-    expect(out.afterThird).toEqual(["k(marker)*", "k", "k"])
+    // Day 12: the current version of k (created day 1, Days 10) gets a delete marker and is now the
+    // newest noncurrent version, kept by NewerNoncurrentVersions=1; the one behind it (noncurrent
+    // since day 1, NoncurrentDays 2) is past its days and no longer among the newest: removed.
+    expect(out.third).toMatchObject({ objectsExpired: 1, versionsExpired: 1 })
+    expect(out.afterThird).toEqual(["k(marker)*", "k"])
     expect(out.current).toEqual([])
   })
 

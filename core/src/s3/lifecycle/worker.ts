@@ -150,7 +150,11 @@ export const makeLifecycleWorker = (config: LifecycleConfig): LifecycleWorker =>
         const judged = judge({ rules, entry, state, nowMs, dayMs })
         state = judged.next
         counts.entriesScanned++
-        if (yield* act(bucket, entry, judged.verdict, counts)) resume = { keyMarker: entry.key, versionIdMarker: entry.version ?? "null" }
+        const expiredBefore = counts.objectsExpired
+        const exists = yield* act(bucket, entry, judged.verdict, counts)
+        if (exists) resume = { keyMarker: entry.key, versionIdMarker: entry.version ?? "null" }
+        // A current version expired behind a delete marker is noncurrent now: the key's older versions count it.
+        if (exists && counts.objectsExpired > expiredBefore) state = { ...state, noncurrentSeen: state.noncurrentSeen + 1 }
       }
       if (!page.truncated) return { ...cursor, phase: "uploads" as const, keyMarker: undefined, versionIdMarker: undefined, keyState: undefined }
       return { ...cursor, ...resume, keyState: state }
