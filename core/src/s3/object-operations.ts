@@ -278,7 +278,8 @@ export const copyObject = (ctx: OperationContext, bucket: string, key: string): 
   Effect.gen(function*() {
     const badKey = checkKey(key)
     if (badKey !== undefined) return yield* badKey
-    yield* acceptRequestedAcl(ctx, (yield* accessBucket(ctx, bucket)).owner)
+    const bucketInfo = yield* accessBucket(ctx, bucket)
+    yield* acceptRequestedAcl(ctx, bucketInfo.owner)
     const directive = (header(ctx, "x-amz-metadata-directive") ?? "COPY").toUpperCase()
     const taggingDirective = (header(ctx, "x-amz-tagging-directive") ?? "COPY").toUpperCase()
     if (directive !== "COPY" && directive !== "REPLACE") return yield* s3Error("InvalidArgument", "Unknown metadata directive.")
@@ -312,7 +313,7 @@ export const copyObject = (ctx: OperationContext, bucket: string, key: string): 
     }).pipe(Effect.mapError(fromStoreError))
     return xmlResponse(
       s3Root("CopyObjectResult", [xmlElement("ETag", etagOf(info.attributes)), xmlElement("LastModified", isoDate(info.createdMs))]),
-      [["x-amz-copy-source-version-id", output.info.version ?? "null"], ...writtenVersionHeader(info.version)]
+      [["x-amz-copy-source-version-id", output.info.version ?? "null"], ...writtenVersionHeader(info.version), ...expirationHeaders(bucketInfo.attributes, info)]
     )
   })
 

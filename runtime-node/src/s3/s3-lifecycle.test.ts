@@ -6,7 +6,10 @@
  * time is the worker's test (runtime-test/src/lifecycle/worker.test.ts).
  */
 import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketLifecycleCommand,
   GetBucketLifecycleConfigurationCommand,
   HeadObjectCommand,
@@ -14,7 +17,8 @@ import {
   PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException
+  S3ServiceException,
+  UploadPartCommand
 } from "@aws-sdk/client-s3"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ADMIN, startTestS3, type TestS3 } from "./harness.test-support.ts"
@@ -93,7 +97,7 @@ describe("bucket lifecycle through @aws-sdk/client-s3", () => {
     expect((await get("lc-invalid")).Rules?.map((r) => [r.ID, r.Expiration?.Days])).toEqual([["keep", 5]])
   })
 
-  it("names the rule that will expire an object, and when, on PutObject and HeadObject", async () => {
+  it("names the rule that will expire an object, and when, on PutObject, HeadObject, CopyObject and CompleteMultipartUpload", async () => {
     await client.send(new CreateBucketCommand({ Bucket: "lc-header" }))
     await put("lc-header", [
       { ID: "soon", Filter: { Prefix: "tmp/" }, Status: "Enabled", Expiration: { Days: 1 } },
@@ -108,6 +112,18 @@ describe("bucket lifecycle through @aws-sdk/client-s3", () => {
     // Creation (Last-Modified, to the second) + 1 day, rounded up to the next midnight UTC.
     const day = 86_400_000
     expect(Date.parse(match![1]!)).toBe(Math.ceil((head.LastModified!.getTime() + day) / day) * day)
+    // CopyObject and CompleteMultipartUpload name it too, as S3's do.
+    const copied = await client.send(new CopyObjectCommand({ Bucket: "lc-header", Key: "tmp/copy", CopySource: "lc-header/tmp/a" }))
+    expect(copied.Expiration).toMatch(/rule-id="soon"$/)
+    const upload = await client.send(new CreateMultipartUploadCommand({ Bucket: "lc-header", Key: "tmp/multi" }))
+    const part = await client.send(new UploadPartCommand({ Bucket: "lc-header", Key: "tmp/multi", UploadId: upload.UploadId, PartNumber: 1, Body: "one part" }))
+    const completed = await client.send(new CompleteMultipartUploadCommand({
+      Bucket: "lc-header",
+      Key: "tmp/multi",
+      UploadId: upload.UploadId,
+      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] }
+    }))
+    expect(completed.Expiration).toMatch(/rule-id="soon"$/)
     await client.send(new PutObjectCommand({ Bucket: "lc-header", Key: "keep/b", Body: "data" }))
     expect((await client.send(new HeadObjectCommand({ Bucket: "lc-header", Key: "keep/b" }))).Expiration).toMatch(/rule-id="later"$/)
     await client.send(new DeleteBucketLifecycleCommand({ Bucket: "lc-header" }))
