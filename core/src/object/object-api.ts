@@ -243,8 +243,16 @@ export interface ObjectStore {
    * With `versionId`: removes that version for good and frees its body; if
    * it was the current version, the newest remaining one becomes current.
    * A missing version succeeds with `existed: false`.
+   * With `condition.ifVersion` (the lifecycle worker's compare-and-set on the version it judged),
+   * checked atomically with the change, otherwise `PreconditionFailedError` and nothing changes:
+   * without `versionId`, the current version must be that record (its `versionId`; a current
+   * delete marker never is); with `versionId`, the version that id names must be (a "null"
+   * version replaced meanwhile is not). A version already gone succeeds with `existed: false`.
    */
-  readonly deleteObject: (bucket: string, key: string, versionId?: string) => Effect.Effect<DeleteObjectOutput, NoSuchBucketError | ObjectStoreUnavailableError>
+  readonly deleteObject: (bucket: string, key: string, versionId?: string, condition?: { readonly ifVersion: string }) => Effect.Effect<
+    DeleteObjectOutput,
+    NoSuchBucketError | PreconditionFailedError | ObjectStoreUnavailableError
+  >
   /** Current versions only; a key whose current version is a delete marker is left out. */
   readonly listObjects: (input: ListObjectsInput) => Effect.Effect<ListObjectsOutput, NoSuchBucketError | ObjectStoreUnavailableError>
   /** Every version and delete marker, in S3's order (keys ascending, each key's versions newest first). */

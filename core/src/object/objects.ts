@@ -132,11 +132,16 @@ export const makeObjectOperations = (catalog: Catalog, buckets: Buckets, commits
    * the current record onto itself, a fence that fails every put or promotion that read the key
    * before, so none of them can bring the version back once this returns. The body is freed last.
    */
-  const deleteVersion = (bucket: string, key: string, versionId: string) =>
+  const deleteVersion = (bucket: string, key: string, versionId: string, ifRecord: string | undefined) =>
     Effect.gen(function*() {
       let removed: ObjectMeta | undefined
       for (;;) {
         const found = yield* findVersion(bucket, key, versionId)
+        // The condition is judged against the record this attempt's compare-and-set removes (a null
+        // version replaced meanwhile is another record under the same public id).
+        if (ifRecord !== undefined && removed === undefined && found !== undefined && found.meta.versionId !== ifRecord) {
+          return yield* new PreconditionFailedError({ message: "the version was replaced" })
+        }
         if (found === undefined) {
           if (removed === undefined) {
             yield* requireBucket(bucket)
@@ -163,9 +168,9 @@ export const makeObjectOperations = (catalog: Catalog, buckets: Buckets, commits
       }
     })
 
-  const deleteObject: ObjectStore["deleteObject"] = (bucket, key, versionId) =>
-    Effect.gen(function*(): Effect.fn.Return<DeleteObjectOutput, NoSuchBucketError | ObjectStoreUnavailableError> {
-      if (versionId !== undefined) return yield* deleteVersion(bucket, key, versionId)
+  const deleteObject: ObjectStore["deleteObject"] = (bucket, key, versionId, condition) =>
+    Effect.gen(function*(): Effect.fn.Return<DeleteObjectOutput, NoSuchBucketError | PreconditionFailedError | ObjectStoreUnavailableError> {
+      if (versionId !== undefined) return yield* deleteVersion(bucket, key, versionId, condition?.ifVersion)
       const record = yield* requireBucket(bucket)
       const mode = record.record.versioning
       if (mode !== undefined) {
@@ -180,14 +185,18 @@ export const makeObjectOperations = (catalog: Catalog, buckets: Buckets, commits
           userMetadata: [],
           body: { kind: "inline", data: new Uint8Array(0) }
         }
-        const committed = yield* commitVersion(marker, undefined, mode).pipe(
-          Effect.catchTags({ ObjectBodyError: (e) => Effect.die(e), PreconditionFailedError: (e) => Effect.die(e) })
+        // Only a condition can fail a marker's commit (it has no body to refuse).
+        const committed = yield* commitVersion(marker, condition, mode).pipe(
+          Effect.catchTags({ ObjectBodyError: (e) => Effect.die(e), PreconditionFailedError: (e) => condition === undefined ? Effect.die(e) : Effect.fail(e) })
         )
         yield* Effect.forEach(committed.freed, discard, { discard: true })
         return { existed: true, version: listedVersion(committed.meta), deleteMarker: true }
       }
       for (;;) {
         const current = yield* readObject(bucket, key)
+        if (condition !== undefined && current?.meta.versionId !== condition.ifVersion) {
+          return yield* new PreconditionFailedError({ message: "the key's version differs" })
+        }
         if (current === undefined) return { existed: false, version: undefined, deleteMarker: false }
         const r = yield* casSmall(objectKey(bucket, key), current.revision, undefined)
         if (r.ok) {

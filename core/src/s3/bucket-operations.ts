@@ -125,7 +125,8 @@ export const putBucketVersioning = (ctx: OperationContext, bucket: string): Effe
     return emptyResponse(200)
   })
 
-const updateBucketAttributes = (ctx: OperationContext, bucket: string, change: (a: ReadonlyArray<readonly [string, string]>) => ReadonlyArray<readonly [string, string]>) =>
+/** Replaces the bucket settings kept in its attributes (tags, CORS, lifecycle) after checking access. */
+export const updateBucketAttributes = (ctx: OperationContext, bucket: string, change: (a: ReadonlyArray<readonly [string, string]>) => ReadonlyArray<readonly [string, string]>) =>
   Effect.gen(function*() {
     const info = yield* accessBucket(ctx, bucket)
     yield* ctx.store.updateBucket(bucket, change(info.attributes)).pipe(Effect.mapError(fromStoreError))

@@ -8,6 +8,7 @@ import { Effect, Option, Stream } from "effect"
 import type { Attributes, PartInfo } from "../object/object-api.ts"
 import { acceptRequestedAcl } from "./acl.ts"
 import { attribute, attributesFromHeaders, bareEtag, checksumsOf, etagOf } from "./attributes.ts"
+import { expirationHeaders } from "./lifecycle/match.ts"
 import { accessBucket, emptyResponse, header, intParam, type OperationContext, param, readSmallBody, xmlResponse } from "./context.ts"
 import { toHex } from "./digest.ts"
 import { fromStoreError, S3Error, s3Error } from "./errors.ts"
@@ -123,7 +124,7 @@ const hexBytes = (hex: string): Uint8Array | undefined => {
 
 export const completeUpload = (ctx: OperationContext, bucket: string, key: string, uploadId: string): Effect.Effect<S3Response, S3Error> =>
   Effect.gen(function*() {
-    yield* accessBucket(ctx, bucket)
+    const bucketInfo = yield* accessBucket(ctx, bucket)
     // A complete's x-amz-checksum-<alg> names the object's composite checksum, not the XML body's: the body is read without it.
     const bodyHeaders = new Map([...ctx.request.headers].filter(([n]) => !n.startsWith("x-amz-checksum-")))
     const requested = parseCompleteMultipartUpload(yield* readSmallBody({ ...ctx, request: { ...ctx.request, headers: bodyHeaders } }, MAX_XML_BODY_BYTES))
@@ -180,7 +181,7 @@ export const completeUpload = (ctx: OperationContext, bucket: string, key: strin
         xmlElement("ETag", etagOf(info.attributes)),
         checksumsOf(info.attributes).map(([a, v]) => xmlElement(checksumElement[a], v))
       ]),
-      writtenVersionHeader(info.version)
+      [...writtenVersionHeader(info.version), ...expirationHeaders(bucketInfo.attributes, info)]
     )
   })
 

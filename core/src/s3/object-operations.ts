@@ -25,6 +25,7 @@ import {
 } from "./attributes.ts"
 import { tagSetXml } from "./bucket-operations.ts"
 import { contentRange, evaluateConditions, parseRange, resolveRange } from "./conditions.ts"
+import { expirationHeaders } from "./lifecycle/match.ts"
 import { accessBucket, emptyResponse, header, type OperationContext, param, readSmallBody, xmlResponse } from "./context.ts"
 import { type DigestAlgorithm, toHex } from "./digest.ts"
 import { fromStoreError, S3Error, s3Error } from "./errors.ts"
@@ -78,7 +79,8 @@ export const putObject = (ctx: OperationContext, bucket: string, key: string): E
   Effect.gen(function*() {
     const badKey = checkKey(key)
     if (badKey !== undefined) return yield* badKey
-    yield* acceptRequestedAcl(ctx, (yield* accessBucket(ctx, bucket)).owner)
+    const bucketInfo = yield* accessBucket(ctx, bucket)
+    yield* acceptRequestedAcl(ctx, bucketInfo.owner)
     const requested = attributesFromHeaders(ctx.request)
     if (requested instanceof S3Error) return yield* requested
     const prepared = prepareBody(ctx.request, ctx.payload, ctx.digest)
@@ -101,7 +103,12 @@ export const putObject = (ctx: OperationContext, bucket: string, key: string): E
           return verifiedAttributes(requested, v, `"${v.md5Hex}"`)
         })
     }).pipe(Effect.mapError(fromStoreError))
-    return emptyResponse(200, [["etag", etagOf(info.attributes)], ...writtenVersionHeader(info.version), ...(verified === undefined ? [] : checksumHeaders(verified))])
+    return emptyResponse(200, [
+      ["etag", etagOf(info.attributes)],
+      ...writtenVersionHeader(info.version),
+      ...(verified === undefined ? [] : checksumHeaders(verified)),
+      ...expirationHeaders(bucketInfo.attributes, info)
+    ])
   })
 
 const conditionHeaders = (ctx: OperationContext, prefix = "") => ({
@@ -184,7 +191,7 @@ export const getObject = (ctx: OperationContext, bucket: string, key: string, bo
   Effect.gen(function*() {
     const versionId = versionParam(ctx)
     if (versionId instanceof S3Error) return yield* versionId
-    yield* accessBucket(ctx, bucket)
+    const bucketInfo = yield* accessBucket(ctx, bucket)
     const { info, range, output } = yield* readObject(ctx, bucket, key, body, versionId)
     const failed = evaluateConditions(conditionHeaders(ctx), etagOf(info.attributes), info.createdMs)
     if (failed !== undefined) {
@@ -194,6 +201,8 @@ export const getObject = (ctx: OperationContext, bucket: string, key: string, bo
     const headers = objectHeaders(ctx, info, range === undefined)
     // A version written before versioning was turned on is the "null" version.
     headers.push(...versionHeader(info.version ?? (versionId === undefined ? undefined : "null")))
+    // When a lifecycle rule will expire it (the current version only: a named one may be noncurrent).
+    if (versionId === undefined) headers.push(...expirationHeaders(bucketInfo.attributes, info))
     const length = range === undefined ? info.size : range.end - range.start
     headers.push(["content-length", String(length)])
     if (range !== undefined) headers.push(["content-range", contentRange(range, info.size)])
@@ -269,7 +278,8 @@ export const copyObject = (ctx: OperationContext, bucket: string, key: string): 
   Effect.gen(function*() {
     const badKey = checkKey(key)
     if (badKey !== undefined) return yield* badKey
-    yield* acceptRequestedAcl(ctx, (yield* accessBucket(ctx, bucket)).owner)
+    const bucketInfo = yield* accessBucket(ctx, bucket)
+    yield* acceptRequestedAcl(ctx, bucketInfo.owner)
     const directive = (header(ctx, "x-amz-metadata-directive") ?? "COPY").toUpperCase()
     const taggingDirective = (header(ctx, "x-amz-tagging-directive") ?? "COPY").toUpperCase()
     if (directive !== "COPY" && directive !== "REPLACE") return yield* s3Error("InvalidArgument", "Unknown metadata directive.")
@@ -303,7 +313,7 @@ export const copyObject = (ctx: OperationContext, bucket: string, key: string): 
     }).pipe(Effect.mapError(fromStoreError))
     return xmlResponse(
       s3Root("CopyObjectResult", [xmlElement("ETag", etagOf(info.attributes)), xmlElement("LastModified", isoDate(info.createdMs))]),
-      [["x-amz-copy-source-version-id", output.info.version ?? "null"], ...writtenVersionHeader(info.version)]
+      [["x-amz-copy-source-version-id", output.info.version ?? "null"], ...writtenVersionHeader(info.version), ...expirationHeaders(bucketInfo.attributes, info)]
     )
   })
 

@@ -47,10 +47,16 @@ describe("S3 operation names", () => {
     expect(op("DELETE", "/b?tagging").operation).toBe("DeleteBucketTagging")
     expect(op("POST", "/b?delete").operation).toBe("DeleteObjects")
     expect(op("OPTIONS", "/b/k").operation).toBe("PreflightRequest")
+    // Lifecycle, with AWS's own names (the delete has no "Configuration").
+    expect(["GET", "PUT", "DELETE", "POST"].map((m) => op(m, "/b?lifecycle").operation)).toEqual([
+      "GetBucketLifecycleConfiguration",
+      "PutBucketLifecycleConfiguration",
+      "DeleteBucketLifecycle",
+      "Unknown"
+    ])
   })
   it("names the operations that answer 501 after the subresource, not as the plain operation", () => {
     expect(op("GET", "/b?policy").operation).toBe("GetBucketPolicy")
-    expect(op("PUT", "/b?lifecycle").operation).toBe("PutBucketLifecycleConfiguration")
     expect(op("GET", "/b?object-lock").operation).toBe("GetObjectLockConfiguration")
     expect(op("PUT", "/b/k?acl").operation).toBe("PutObjectAcl")
     expect(op("POST", "/b/k?restore").operation).toBe("RestoreObject")

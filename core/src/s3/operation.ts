@@ -35,7 +35,6 @@ const unsupportedBucket: ReadonlyArray<readonly [string, string]> = [
   ["policyStatus", "BucketPolicyStatus"],
   ["policy", "BucketPolicy"],
   ["acl", "BucketAcl"],
-  ["lifecycle", "BucketLifecycleConfiguration"],
   ["replication", "BucketReplication"],
   ["website", "BucketWebsite"],
   ["logging", "BucketLogging"],
@@ -64,6 +63,8 @@ const bucketOperation = (method: string, query: Query): string => {
   const q = (name: string) => hasQuery(query, name)
   if (q("versioning")) return method === "GET" || method === "PUT" ? named(method, "BucketVersioning") : "Unknown"
   if (q("session")) return "CreateSession"
+  // AWS names the delete DeleteBucketLifecycle (there is no DeleteBucketLifecycleConfiguration).
+  if (q("lifecycle")) return method === "DELETE" ? "DeleteBucketLifecycle" : method === "GET" || method === "PUT" ? named(method, "BucketLifecycleConfiguration") : "Unknown"
   const unsupported = unsupportedBucket.find(([name]) => q(name))
   if (unsupported !== undefined) return named(method, unsupported[1])
   switch (method) {

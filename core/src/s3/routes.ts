@@ -9,13 +9,14 @@ import { aclOperation } from "./acl.ts"
 import * as Buckets from "./bucket-operations.ts"
 import type { OperationContext } from "./context.ts"
 import { type S3Error, s3Error } from "./errors.ts"
+import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from "./lifecycle/operations.ts"
 import { listObjectVersions, listObjectsV1, listObjectsV2 } from "./listing.ts"
 import * as Multipart from "./multipart-operations.ts"
 import * as Objects from "./object-operations.ts"
 import { hasQuery, queryValue, type S3Response, type Target } from "./request.ts"
 
 /** Subresources this server does not implement; named so clients get NotImplemented, not a wrong answer. */
-const unsupportedBucket = ["policy", "policyStatus", "lifecycle", "replication", "website", "logging", "notification", "encryption", "object-lock", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering", "session"]
+const unsupportedBucket = ["policy", "policyStatus", "replication", "website", "logging", "notification", "encryption", "object-lock", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "analytics", "inventory", "metrics", "intelligent-tiering", "session"]
 const unsupportedObject = ["retention", "legal-hold", "torrent", "restore", "select"]
 
 const notImplemented = (what: string) => s3Error("NotImplemented", `${what} is not implemented`)
@@ -39,6 +40,12 @@ const routeBucket = (ctx: OperationContext, bucket: string): Effect.Effect<S3Res
     return Effect.fail(methodNotAllowed(method, "the versioning configuration"))
   }
   if (q("acl")) return aclOperation(ctx, bucket, undefined)
+  if (q("lifecycle")) {
+    if (method === "GET") return getBucketLifecycle(ctx, bucket)
+    if (method === "PUT") return putBucketLifecycle(ctx, bucket)
+    if (method === "DELETE") return deleteBucketLifecycle(ctx, bucket)
+    return Effect.fail(methodNotAllowed(method, "the lifecycle configuration"))
+  }
   const unsupported = unsupportedBucket.find(q)
   if (unsupported !== undefined) return Effect.fail(notImplemented(`The bucket subresource ?${unsupported}`))
   switch (method) {

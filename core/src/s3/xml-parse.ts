@@ -14,7 +14,8 @@ import { makeReferenceDecoder } from "./xml-references.ts"
 /** Request bodies of the XML operations are at most this large (1000 keys of 1024 bytes fit). */
 export const MAX_XML_BODY_BYTES = 2 * 1024 * 1024
 
-const listElements = new Set(["Part", "Object", "Tag", "CORSRule", "AllowedMethod", "AllowedOrigin", "AllowedHeader", "ExposeHeader"])
+// Elements that may repeat are always lists, even when sent once (lifecycle rules and transitions too).
+const listElements = new Set(["Part", "Object", "Tag", "CORSRule", "AllowedMethod", "AllowedOrigin", "AllowedHeader", "ExposeHeader", "Rule", "Transition", "NoncurrentVersionTransition"])
 
 /** A parser per document: its reference decoder remembers the document's first invalid reference. */
 const makeParser = () => {
@@ -32,9 +33,10 @@ const makeParser = () => {
   return { parser, problem: references.problem }
 }
 
-type Node = Record<string, unknown>
+export type XmlNode = Record<string, unknown>
+type Node = XmlNode
 
-const malformed = (why: string) => s3Error("MalformedXML", `The XML you provided was not well-formed or did not validate against our published schema (${why})`)
+export const malformed = (why: string) => s3Error("MalformedXML", `The XML you provided was not well-formed or did not validate against our published schema (${why})`)
 
 const decoder = new TextDecoder("utf-8", { fatal: true })
 
@@ -65,19 +67,19 @@ export const parseXmlRoot = (body: Uint8Array, root: string): Node | S3Error => 
 }
 
 /** An element with children ("" for an empty element such as `<TagSet/>`). */
-const asNode = (value: unknown): Node => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Node) : {})
+export const asNode = (value: unknown): Node => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Node) : {})
 
-const text = (node: Node, name: string): string | undefined => {
+export const xmlText = (node: Node, name: string): string | undefined => {
   const v = node[name]
   return typeof v === "string" ? v : undefined
 }
 
-const list = (node: Node, name: string): ReadonlyArray<unknown> => {
+export const xmlList = (node: Node, name: string): ReadonlyArray<unknown> => {
   const v = node[name]
   return Array.isArray(v) ? v : []
 }
 
-const texts = (node: Node, name: string): ReadonlyArray<string> => list(node, name).filter((v): v is string => typeof v === "string").map((v) => v.trim())
+const texts = (node: Node, name: string): ReadonlyArray<string> => xmlList(node, name).filter((v): v is string => typeof v === "string").map((v) => v.trim())
 
 export interface CompletedPart {
   readonly partNumber: number
@@ -88,10 +90,10 @@ export const parseCompleteMultipartUpload = (body: Uint8Array): ReadonlyArray<Co
   const root = parseXmlRoot(body, "CompleteMultipartUpload")
   if (root instanceof S3Error) return root
   const parts: Array<CompletedPart> = []
-  for (const raw of list(root, "Part")) {
+  for (const raw of xmlList(root, "Part")) {
     const part = asNode(raw)
-    const number = text(part, "PartNumber")?.trim()
-    const etag = text(part, "ETag")?.trim()
+    const number = xmlText(part, "PartNumber")?.trim()
+    const etag = xmlText(part, "ETag")?.trim()
     if (number === undefined || !/^\d{1,5}$/.test(number)) return malformed("Part needs a PartNumber")
     if (etag === undefined) return malformed("Part needs an ETag")
     parts.push({ partNumber: Number(number), etag })
@@ -110,15 +112,15 @@ export const parseDelete = (body: Uint8Array): DeleteRequest | S3Error => {
   const root = parseXmlRoot(body, "Delete")
   if (root instanceof S3Error) return root
   const objects: Array<{ readonly key: string; readonly versionId?: string }> = []
-  for (const raw of list(root, "Object")) {
-    const key = text(asNode(raw), "Key")
+  for (const raw of xmlList(root, "Object")) {
+    const key = xmlText(asNode(raw), "Key")
     if (key === undefined || key === "") return malformed("Object needs a Key")
-    const versionId = text(asNode(raw), "VersionId")?.trim()
+    const versionId = xmlText(asNode(raw), "VersionId")?.trim()
     objects.push(versionId === undefined ? { key } : { key, versionId })
   }
   if (objects.length === 0) return malformed("no Object elements")
   if (objects.length > 1000) return malformed("at most 1000 objects per request")
-  return { quiet: text(root, "Quiet")?.trim().toLowerCase() === "true", objects }
+  return { quiet: xmlText(root, "Quiet")?.trim().toLowerCase() === "true", objects }
 }
 
 export type TagSet = ReadonlyArray<readonly [string, string]>
@@ -128,10 +130,10 @@ export const parseTagging = (body: Uint8Array): TagSet | S3Error => {
   if (root instanceof S3Error) return root
   if (root.TagSet === undefined) return malformed("Tagging needs a TagSet")
   const tags: Array<readonly [string, string]> = []
-  for (const raw of list(asNode(root.TagSet), "Tag")) {
+  for (const raw of xmlList(asNode(root.TagSet), "Tag")) {
     const tag = asNode(raw)
-    const key = text(tag, "Key")
-    const value = text(tag, "Value") ?? ""
+    const key = xmlText(tag, "Key")
+    const value = xmlText(tag, "Value") ?? ""
     if (key === undefined) return malformed("Tag needs a Key")
     tags.push([key, value])
   }
@@ -153,15 +155,15 @@ export const parseCorsConfiguration = (body: Uint8Array): ReadonlyArray<CorsRule
   const root = parseXmlRoot(body, "CORSConfiguration")
   if (root instanceof S3Error) return root
   const rules: Array<CorsRule> = []
-  for (const raw of list(root, "CORSRule")) {
+  for (const raw of xmlList(root, "CORSRule")) {
     const node = asNode(raw)
     const allowedMethods = texts(node, "AllowedMethod")
     const allowedOrigins = texts(node, "AllowedOrigin")
     if (allowedMethods.length === 0 || allowedOrigins.length === 0) return malformed("CORSRule needs AllowedMethod and AllowedOrigin")
     const bad = allowedMethods.find((m) => !corsMethods.has(m))
     if (bad !== undefined) return s3Error("InvalidRequest", `Found unsupported HTTP method in CORS config. Unsupported method is ${bad}`)
-    const id = text(node, "ID")
-    const maxAge = text(node, "MaxAgeSeconds")?.trim()
+    const id = xmlText(node, "ID")
+    const maxAge = xmlText(node, "MaxAgeSeconds")?.trim()
     if (maxAge !== undefined && !/^\d{1,9}$/.test(maxAge)) return malformed("MaxAgeSeconds must be a whole number")
     rules.push({
       ...(id === undefined ? {} : { id }),
@@ -181,11 +183,11 @@ export const parseCorsConfiguration = (body: Uint8Array): ReadonlyArray<CorsRule
 export const parseVersioningConfiguration = (body: Uint8Array): "enabled" | "suspended" | S3Error => {
   const root = parseXmlRoot(body, "VersioningConfiguration")
   if (root instanceof S3Error) return root
-  const mfa = text(root, "MfaDelete")?.trim()
+  const mfa = xmlText(root, "MfaDelete")?.trim()
   if (mfa !== undefined && mfa !== "Disabled") {
     return mfa === "Enabled" ? s3Error("NotImplemented", "MFA delete is not supported") : malformed("MfaDelete must be Enabled or Disabled")
   }
-  const status = text(root, "Status")?.trim()
+  const status = xmlText(root, "Status")?.trim()
   if (status === "Enabled") return "enabled"
   if (status === "Suspended") return "suspended"
   return malformed("Status must be Enabled or Suspended")
@@ -195,5 +197,5 @@ export const parseVersioningConfiguration = (body: Uint8Array): "enabled" | "sus
 export const parseCreateBucketConfiguration = (body: Uint8Array): string | S3Error => {
   const root = parseXmlRoot(body, "CreateBucketConfiguration")
   if (root instanceof S3Error) return root
-  return text(root, "LocationConstraint")?.trim() ?? ""
+  return xmlText(root, "LocationConstraint")?.trim() ?? ""
 }

@@ -46,6 +46,8 @@ export interface ServerConfig {
   readonly capacityWeight: number
   /** Rebalancing's throttle (the leader's; see docs/objects.md#adding-a-node): shard moves at once, bytes copied per second. */
   readonly rebalance: { readonly maxInFlight: number; readonly bytesPerSecond: number }
+  /** Test-only: the S3 lifecycle's "day" in seconds (as Ceph RGW's rgw_lc_debug_interval); undefined: a real day. */
+  readonly lifecycleDaySeconds: number | undefined
   /** Node id → "host:port" of its HTTP API, for leader hints. Always contains `id`. */
   readonly apiPeers: ReadonlyMap<NodeId, string>
   readonly clusterSecret: string | undefined
@@ -101,6 +103,7 @@ const keys = [
   "capacityWeight",
   "rebalanceMaxInFlight",
   "rebalanceBytesPerSecond",
+  "lifecycleDaySeconds",
   "apiPeers",
   "clusterSecret",
   "accessKey",
@@ -274,6 +277,7 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   capacityWeight: CapacityWeight,
   rebalanceMaxInFlight: PositiveCount,
   rebalanceBytesPerSecond: PositiveCount,
+  lifecycleDaySeconds: PositiveCount,
   apiPeers: PeerList,
   clusterSecret: Secret,
   accessKey: Schema.String.check(Schema.makeFilter((s: string) => /^[A-Za-z0-9_.-]{3,128}$/.test(s) || "use 3-128 letters, digits, \"_\", \".\" or \"-\"")),
@@ -325,6 +329,7 @@ const FileShape = Schema.Struct({
   capacityWeight: Schema.optionalKey(Scalar),
   rebalanceMaxInFlight: Schema.optionalKey(Scalar),
   rebalanceBytesPerSecond: Schema.optionalKey(Scalar),
+  lifecycleDaySeconds: Schema.optionalKey(Scalar),
   apiPeers: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
   clusterSecret: Schema.optionalKey(Schema.String),
   accessKey: Schema.optionalKey(Schema.String),
@@ -510,6 +515,7 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     zone: values.zone,
     capacityWeight: Number(values.capacityWeight!),
     rebalance: { maxInFlight: Number(values.rebalanceMaxInFlight!), bytesPerSecond: Number(values.rebalanceBytesPerSecond!) },
+    lifecycleDaySeconds: values.lifecycleDaySeconds === undefined ? undefined : Number(values.lifecycleDaySeconds),
     id,
     dataDir: values.dataDir!,
     peers,

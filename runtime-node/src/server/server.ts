@@ -17,6 +17,9 @@ import { Network, type NodeId } from "@cairn/core"
 import { Crc32c } from "@cairn/core/checksum/crc32c-service"
 import { makeNodeLogClient } from "@cairn/core/log/client/node-log-client"
 import { makeStorageNode, type StorageNode } from "@cairn/core/node/storage-node"
+import { Clock } from "@cairn/core/clock/clock"
+import { DAY_MS } from "@cairn/core/s3/lifecycle/dates"
+import { type LifecycleSettings, makeLifecycleWorker } from "@cairn/core/s3/lifecycle/worker"
 import { makeUsers, type Users } from "@cairn/core/s3/users"
 import { Data, Effect, Fiber, Layer, References, type Scope } from "effect"
 import type { Registry } from "prom-client"
@@ -41,6 +44,7 @@ import { DATA_DIR_FORMAT } from "./data-format.ts"
 import { makeApiHandler } from "./http-api.ts"
 import { startKvListener } from "./kv-listener.ts"
 import { effectLogLevel, jsonLoggerLayer, log, setLogLevel } from "../log/log.ts"
+import { makeLifecycleMetrics } from "./lifecycle-metrics.ts"
 import { makeMembers } from "./members.ts"
 import { rebalanceView } from "./rebalance-view.ts"
 import { makeWeights } from "./weights.ts"
@@ -210,6 +214,11 @@ export const runServer = (
         )
         onSweep = observability.onSweep
         yield* Effect.forkScoped(Effect.withTracerEnabled(objectNode.background, false))
+        // S3 lifecycle (docs/s3.md#lifecycle): a pass over the buckets' rules while this node leads.
+        const lifecycle = makeLifecycleWorker({ store: objectNode.store, kv: objectNode.kv, clock: yield* Clock, ...lifecycleSettings(config.lifecycleDaySeconds) })
+        const isLeader = Effect.map(kv.raft.status, (s) => s.role === "leader")
+        const lifecycleMetrics = makeLifecycleMetrics(metrics.registry, () => Effect.runSync(isLeader))
+        yield* Effect.forkScoped(Effect.withTracerEnabled(lifecycle.loop(isLeader, lifecycleMetrics.onStep, (e) => log("warn", "lifecycle pass interrupted; the next interval resumes it", { error: e.message })), false))
         const s3Users = makeUsers(objectNode.kv, credentials)
         const zones = makeZones({ self: config.id, zone: config.zone, requestTimeoutMs: config.requestTimeoutMs }, kv)
         domainOf = zones.domainOf
@@ -289,4 +298,15 @@ export const runServer = (
     program.pipe(Effect.scoped, Effect.provide(jsonLoggerLayer), Effect.provideService(References.MinimumLogLevel, effectLogLevel(config.logLevel))),
     Effect.sync(() => log("info", "cairn server stopped", { id: config.id }))
   )
+}
+
+/**
+ * The lifecycle worker's timing: a pass an hour after the last, checked every minute; with the
+ * test-only `--lifecycle-day-seconds`, days are that long and passes run a tenth of a day apart.
+ */
+const lifecycleSettings = (daySeconds: number | undefined): LifecycleSettings => {
+  if (daySeconds === undefined) return { dayMs: DAY_MS }
+  const dayMs = daySeconds * 1000
+  const every = Math.max(500, dayMs / 10)
+  return { dayMs, intervalMs: every, passEveryMs: every }
 }
