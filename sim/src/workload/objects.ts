@@ -22,9 +22,10 @@
  * drawn time, as `cairn cluster add` followed by placement seeing it would.
  * Those runs rebalance (core/src/object/rebalance.ts) in the background on
  * the leader, under every fault; at the end, between the two repair sweeps,
- * a whole rebalance pass from the first record runs to completion, and then
- * no shard may be misplaced, and the second sweep must find every moved
- * shard intact.
+ * the records the finished background passes must have seen may keep no
+ * misplaced shard, then a whole rebalance pass from the first record runs
+ * to completion, and then no shard may be misplaced, and the second sweep
+ * must find every moved shard intact.
  *
  * The fault budget: shards survive any m losses, so the run wipes the shard
  * disks of up to m nodes once (each seed draws when and which), and lets disk
