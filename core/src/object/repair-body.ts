@@ -3,7 +3,8 @@
  * bring the body back to full redundancy.
  *
  * A shard as found is its bytes when intact; "bad" when it is surely not
- * there intact (missing, rotten, or on a node that left the cluster);
+ * there intact (missing, rotten, on a node that left the cluster, or
+ * unreadable twice in a row on a node that answers: a latent sector error);
  * "unknown" when its node did not answer — it is left alone (it may be
  * fine, and rewriting it would only race the node's return), except a
  * shard recorded missing at write (a degraded write) whose node has not
@@ -28,6 +29,9 @@ import { placeStripe } from "./placement.ts"
 import type { ShardTransfer } from "./shard-transfer.ts"
 
 type Found = Uint8Array | "bad" | "unknown"
+/** As first read: "unreadable" when the node answered that its disk could not read the shard. */
+type Checked = Found | "unreadable"
+type Steps<A> = Generator<Effect.Effect<unknown>, A, unknown>
 
 /** A stripe (or replicated body) too damaged to rebuild, with what the oracle needs to judge it. */
 export interface LostStripe {
@@ -85,13 +89,29 @@ export const makeBodyRepair = (ctx: BodyRepairContext) => {
   const { crc32c } = ctx.checksum
   const isMember = (id: string) => members.some((n) => n.id === id)
 
-  const check = (node: string, id: string, intact: (bytes: Uint8Array) => boolean, evenIfSuspected = false): Effect.Effect<Found> =>
+  const check = (node: string, id: string, intact: (bytes: Uint8Array) => boolean, evenIfSuspected = false): Effect.Effect<Checked> =>
     isMember(node)
       ? Effect.map(Effect.result(transfer.get(node as NodeId, id, { evenIfSuspected })), (r) =>
         r._tag === "Success"
           ? (intact(r.success) ? r.success : "bad")
-          : r.failure.reason === "not-found" || r.failure.reason === "corrupt" ? "bad" : "unknown")
+          : r.failure.reason === "not-found" || r.failure.reason === "corrupt" ? "bad" : r.failure.reason === "error" ? "unreadable" : "unknown")
       : Effect.succeed("bad")
+
+  /**
+   * Reads each unreadable shard once more; unreadable again, it is bad, and is rewritten on its
+   * node. A latent sector error fails every read until the shard is rewritten, a passing read error
+   * rarely twice. Taken for a silent node instead, such a shard was never rebuilt: its stripe stayed
+   * a shard short for good, and rebalancing could never move it (objects seed 181).
+   */
+  function* readAgain(checked: ReadonlyArray<Checked>, nodes: ReadonlyArray<string>, ids: ReadonlyArray<string>, intact: (i: number) => (bytes: Uint8Array) => boolean): Steps<Array<Found>> {
+    const found: Array<Found> = []
+    for (let i = 0; i < checked.length; i++) {
+      const first = checked[i]!
+      const again = first === "unreadable" ? yield* check(nodes[i]!, ids[i]!, intact(i)) : first
+      found.push(again === "unreadable" ? "bad" : again)
+    }
+    return found
+  }
 
   /** A member for a relocated shard: not already used by the body's stripe. */
   const replacement = (key: string, used: ReadonlyArray<string>): string | undefined => {
@@ -164,7 +184,7 @@ export const makeBodyRepair = (ctx: BodyRepairContext) => {
     Effect.gen(function*() {
       const id = `${body.id}.r`
       const intact = (bytes: Uint8Array) => bytes.length === size && (crc === undefined || crc32c(bytes) === crc)
-      const copies = yield* Effect.forEach(body.nodes, (node) => check(node, id, intact), { concurrency: "unbounded" })
+      const copies = yield* readAgain(yield* Effect.forEach(body.nodes, (node) => check(node, id, intact), { concurrency: "unbounded" }), body.nodes, body.nodes.map(() => id), () => intact)
       tally.shardsChecked += copies.length
       const good = copies.find((c): c is Uint8Array => c instanceof Uint8Array)
       if (good === undefined) {
@@ -186,11 +206,12 @@ export const makeBodyRepair = (ctx: BodyRepairContext) => {
       const k = body.scheme.dataShards
       const ids = stripe.nodes.map((_, i) => `${body.id}.${s}.${i}`)
       const intact = (i: number) => (bytes: Uint8Array) => bytes.length === body.shardSize && crc32c(bytes) === stripe.shardCrcs[i]
-      const checked = yield* Effect.forEach(stripe.nodes, (node, i) => check(node, ids[i]!, intact(i)), { concurrency: "unbounded" })
-      if (checked.filter((c) => c instanceof Uint8Array).length < k) {
+      const first = yield* Effect.forEach(stripe.nodes, (node, i) => check(node, ids[i]!, intact(i)), { concurrency: "unbounded" })
+      if (first.filter((c) => c instanceof Uint8Array).length < k) {
         // Short of k: ask the silent nodes again even if suspected of being down, before calling the stripe unavailable.
-        for (let i = 0; i < checked.length; i++) if (checked[i] === "unknown") checked[i] = yield* check(stripe.nodes[i]!, ids[i]!, intact(i), true)
+        for (let i = 0; i < first.length; i++) if (first[i] === "unknown") first[i] = yield* check(stripe.nodes[i]!, ids[i]!, intact(i), true)
       }
+      const checked = yield* readAgain(first, stripe.nodes, ids, intact)
       tally.shardsChecked += checked.length
       const shards = checked.map((c) => (c instanceof Uint8Array ? c : undefined))
       const healthy = shards.filter((x) => x !== undefined).length

@@ -93,11 +93,16 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
     })
 
   /** Repairs one record; returns whether it is still degraded (undefined: it changed under us, or is no record). */
-  const repairRecord = (tally: RepairTally, item: RangeItem, members: ReadonlyArray<PlacementNode>): Effect.Effect<boolean | undefined, ObjectStoreUnavailableError> =>
+  const repairRecord = (tally: RepairTally, item: RangeItem): Effect.Effect<boolean | undefined, ObjectStoreUnavailableError> =>
     Effect.gen(function*() {
       const decoded = decodeObjectMeta(item.value)
       if (Result.isFailure(decoded)) return undefined
       const meta = decoded.success
+      // The members as they are now, after the record was read: every node it names had joined by
+      // then. A list read when the sweep began may predate a node that a record written since places
+      // shards on, and would judge those shards to be on a departed node and rebuild them elsewhere
+      // (objects seed 500).
+      const members = config.nodes()
       const { repairBody } = makeBodyRepair({
         transfer,
         members,
@@ -149,11 +154,10 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
   })
 
   const sweep = Effect.gen(function*() {
-    const members = config.nodes()
     const tally = emptyTally()
     const items = [...(yield* scanPrefix(kv, OBJECT_PREFIX)), ...(yield* scanPrefix(kv, VERSION_PREFIX)), ...(yield* scanPrefix(kv, PART_PREFIX))]
     let stillDegraded = 0
-    for (const item of items) if ((yield* repairRecord(tally, item, members)) === true) stillDegraded++
+    for (const item of items) if ((yield* repairRecord(tally, item)) === true) stillDegraded++
     return reportOf(tally, items.length, stillDegraded)
   })
 
@@ -168,7 +172,6 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
     })
 
   const sweepDegraded = Effect.gen(function*() {
-    const members = config.nodes()
     const tally = emptyTally()
     const entries = yield* scanPrefix(kv, DEGRADED_PREFIX)
     let stillDegraded = 0
@@ -181,7 +184,7 @@ export const makeRepairer = (config: RepairConfig): Repairer => {
         done = yield* sinceFirst(unmatchedSince, bodyId, staleEntryMs)
       } else {
         unmatchedSince.delete(bodyId)
-        const degraded = yield* repairRecord(tally, item, members)
+        const degraded = yield* repairRecord(tally, item)
         done = degraded === false
         if (degraded === true) stillDegraded++
       }

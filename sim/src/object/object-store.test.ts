@@ -373,6 +373,38 @@ describe("degraded reads, repair and garbage collection", () => {
     expect(value.restoredSize).toBe(value.shardSize)
   })
 
+  it("rewrites, on its node, a shard that node answers it cannot read (a latent sector error; objects seed 181)", () => {
+    const { value } = onCluster((store, servers, cluster) =>
+      Effect.gen(function*() {
+        const n1 = servers.node(nodeId("n1"))!
+        yield* store.createBucket("b", "alice")
+        yield* put(store, "b", "k", bytes(600_000, 3))
+        const body = yield* bodyOf(servers, "\u0000o/b/k")
+        if (body.kind !== "striped") throw new Error("expected a striped body")
+        const slot = body.stripes[0]!.nodes.findIndex((n) => n !== "n1")
+        const node = body.stripes[0]!.nodes[slot]! as NodeId
+        const id = `${body.id}.0.${slot}`
+        const good = yield* n1.transfer.get(node, id)
+        // The same bytes stored again, on a sector that fails every read until it is rewritten.
+        const disk = cluster.disk(node)
+        disk.config = { ...disk.config, latentSectorRate: 1 }
+        yield* n1.transfer.put(node, id, good)
+        disk.config = { ...disk.config, latentSectorRate: 0 }
+        const unreadable = yield* Effect.flip(n1.transfer.get(node, id))
+        const first = yield* n1.repairer.sweep
+        const second = yield* n1.repairer.sweep
+        const after = yield* n1.transfer.get(node, id)
+        return { node, unreadable: unreadable.reason, first, second, intact: after.length === good.length && after.every((b, i) => b === good[i]) }
+      }), 60_000, { repairIntervalMs: 3_600_000 })
+    expect(value.unreadable).toBe("error")
+    // Not taken for a silent node (left alone for good): rebuilt, onto the node that holds it.
+    expect(value.first.shardsRebuilt).toBe(1)
+    expect(value.first.rebuiltFrom).toEqual([value.node])
+    expect(value.first.shardsMoved).toBe(0)
+    expect(value.second.shardsRebuilt).toBe(0)
+    expect(value.intact).toBe(true)
+  })
+
   it("removes orphaned and replaced shards after the grace period, never live ones", () => {
     const { value } = onCluster((store, servers) =>
       Effect.gen(function*() {

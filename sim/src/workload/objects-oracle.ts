@@ -83,8 +83,12 @@ export const startObjects = (cluster: SimCluster, config: SimConfig, random: See
           cluster.violation(`redundancy: a second repair sweep still rebuilt ${second.shardsRebuilt} shards (lost: ${stillLost.length}, unavailable: ${second.unavailable.length})`)
         }
       }
+      const missed = workload.missedByPasses()
+      if (missed !== undefined && missed > 0) {
+        cluster.violation(`rebalance: ${missed} shards misplaced in records the last background pass must have seen (acknowledged before it began, or placed before the join)`)
+      }
       const misplaced = workload.misplacedAtEnd()
-      if (grows && misplaced === undefined) cluster.violation("rebalance: the final rebalance pass did not complete")
+      if (grows && (misplaced === undefined || missed === undefined)) cluster.violation("rebalance: the final rebalance pass did not complete")
       else if (misplaced !== undefined && misplaced > 0) cluster.violation(`rebalance: ${misplaced} shards still misplaced after the final rebalance pass`)
       verdict = checkLinearizable(cluster, workload.history, "object")
     }

@@ -22,8 +22,10 @@
  * drawn time, as `cairn cluster add` followed by placement seeing it would.
  * Those runs rebalance (core/src/object/rebalance.ts) in the background on
  * the leader, under every fault; at the end, between the two repair sweeps,
- * a rebalance pass runs to completion, and then no shard may be misplaced,
- * and the second sweep must find every moved shard intact.
+ * the records the finished background passes must have seen may keep no
+ * misplaced shard, then a whole rebalance pass from the first record runs
+ * to completion, and then no shard may be misplaced, and the second sweep
+ * must find every moved shard intact.
  *
  * The fault budget: shards survive any m losses, so the run wipes the shard
  * disks of up to m nodes once (each seed draws when and which), and lets disk
@@ -37,8 +39,9 @@ import type { ObjectNode } from "@cairn/core/object/object-node"
 import { collectBody } from "@cairn/core/object/object-store"
 import { OBJECT_PREFIX, objectKey, scanPrefix, VERSION_PREFIX } from "@cairn/core/object/catalog-keys"
 import { misplacedShards } from "@cairn/core/object/rebalance-plan"
+import { REBALANCE_KEY } from "@cairn/core/object/rebalance"
 import { bodyIds } from "@cairn/core/object/garbage"
-import { decodeObjectMeta } from "@cairn/core/object/metadata"
+import { decodeObjectMeta, type ObjectMeta } from "@cairn/core/object/metadata"
 import type { RepairReport } from "@cairn/core/object/repair"
 import type { Op, Value } from "@cairn/jepsen"
 import { Effect, Stream } from "effect"
@@ -69,6 +72,11 @@ export interface ObjectsWorkload {
   }
   /** With a node added: shards misplaced after the final rebalance pass (undefined before it ran, or without one). */
   readonly misplacedAtEnd: () => number | undefined
+  /**
+   * With a node added: shards the background passes left misplaced in records acknowledged before
+   * the last of those passes began, which it must have seen (undefined before the check ran).
+   */
+  readonly missedByPasses: () => number | undefined
 }
 
 /** An archive object that did not read back as written; `bodies` are the body ids its record names. */
@@ -186,6 +194,11 @@ export const objectsWorkload = (options: {
   let repairs: Array<RepairReport> | undefined
   const totals = { shardsRebuilt: 0, missingWritten: 0, gcRemoved: 0, shardsWiped: 0, rebuiltFrom: new Set<string>(), rebalanced: 0 }
   let misplacedAtEnd: number | undefined
+  let missedByPasses: number | undefined
+  /** When (virtual ns) each acknowledged put began and was acknowledged, by version id. */
+  const puts = new Map<string, { readonly invokedNs: number; readonly ackedNs: number }>()
+  /** When the last rebalance pass began (a step ended one and started the next). */
+  let lastPassStartNs: number | undefined
   let grown = false
   /** The members shards are placed on: all voters, but the node to add until its time. */
   const members = (): ReadonlyArray<NodeId> => {
@@ -224,8 +237,12 @@ export const objectsWorkload = (options: {
         const v = nextValue++
         sizes.set(v, size)
         for (let attempt = 0; attempt < 20 && !archive.has(`archive-${i}`); attempt++) {
+          const invokedNs = options.now()
           const r = yield* Effect.result(store.putObject({ bucket: "b", key: `archive-${i}`, body: Stream.fromIterable(chunksOf(bodyOf(v, size), 65_521)), size, finish: () => Effect.succeed([]) }))
-          if (r._tag === "Success") archive.set(`archive-${i}`, v)
+          if (r._tag === "Success") {
+            archive.set(`archive-${i}`, v)
+            puts.set(r.success.versionId, { invokedNs, ackedNs: options.now() })
+          }
         }
       }
     })
@@ -244,27 +261,63 @@ export const objectsWorkload = (options: {
       }), { discard: true })
   const archiveProblems: Array<ArchiveProblem> = []
 
-  /** Runs rebalance passes until one is done (bounded), then counts the shards still misplaced. */
-  const finalRebalance = (node: ObjectNode) =>
+  /** Shards not where the current members place them, in the records `judged` selects; undefined if the scan failed. */
+  const misplacedIn = (node: ObjectNode, judged: (meta: ObjectMeta) => boolean) =>
+    Effect.gen(function*() {
+      const placement = members().map((id) => ({ id, domain: id }))
+      let misplaced = 0
+      for (const prefix of [OBJECT_PREFIX, VERSION_PREFIX]) {
+        const items = yield* Effect.result(scanPrefix(node.kv, prefix))
+        if (items._tag === "Failure") return undefined
+        for (const item of items.success) {
+          const meta = decodeObjectMeta(item.value)
+          if (meta._tag === "Success" && judged(meta.success)) misplaced += misplacedShards(meta.success.body, meta.success.size, placement)
+        }
+      }
+      return misplaced
+    })
+
+  /** Steps the stored pass until it is done (bounded). */
+  const stepToDone = (node: ObjectNode) =>
     Effect.gen(function*() {
       for (let i = 0; i < 500; i++) {
         const step = yield* Effect.result(node.rebalancer.step)
         if (step._tag === "Success") {
           totals.rebalanced += step.success.shardsMoved
-          if (step.success.cursor.done) break
+          if (step.success.cursor.done) return
         }
       }
-      const placement = members().map((id) => ({ id, domain: id }))
-      let misplaced = 0
-      for (const prefix of [OBJECT_PREFIX, VERSION_PREFIX]) {
-        const items = yield* Effect.result(scanPrefix(node.kv, prefix))
-        if (items._tag === "Failure") return
-        for (const item of items.success) {
-          const meta = decodeObjectMeta(item.value)
-          if (meta._tag === "Success") misplaced += misplacedShards(meta.success.body, meta.success.size, placement)
-        }
+    })
+
+  /**
+   * Two checks. First the background passes, when they are done: every record acknowledged before
+   * the last of them began, or placed over the members before the join, was seen by it (the settling
+   * pass exists for the latter), so none may keep a misplaced shard. Records written since may
+   * (a write that handed a shard to a spare member when its node failed: objects seed 692), until a
+   * pass runs again. Then a whole pass from the first record, and its settling pass, run to the end
+   * (the cursor is removed, as in a cluster that never rebalanced), and no shard may be misplaced.
+   */
+  const finalRebalance = (node: ObjectNode) =>
+    Effect.gen(function*() {
+      let stored = yield* Effect.result(node.rebalancer.cursor)
+      for (let i = 0; i < 20 && stored._tag === "Failure"; i++) stored = yield* Effect.result(node.rebalancer.cursor)
+      // Left undefined, the oracle reports that the final pass did not complete.
+      if (stored._tag === "Failure") return
+      const joinedNs = options.grow?.atNs ?? 0
+      // Seen by the last pass: acknowledged before it began, or placed over the members before the
+      // join (such a put commits within maxWriteMs or never, before the settling pass begins).
+      const seen = (meta: ObjectMeta) => {
+        const put = puts.get(meta.versionId)
+        return put !== undefined && (put.ackedNs < (lastPassStartNs ?? 0) || put.invokedNs < joinedNs)
       }
-      misplacedAtEnd = misplaced
+      // Passes still under way (shards waiting for repair, a node that did not answer) are judged by the second check only.
+      missedByPasses = stored.success?.done === true ? yield* misplacedIn(node, seen) : 0
+      let removed = false
+      for (let i = 0; i < 20 && !removed; i++) removed = (yield* Effect.result(node.kv.write({ op: "delete", key: REBALANCE_KEY })))._tag === "Success"
+      // Left undefined, the oracle reports that the final pass did not complete.
+      if (!removed) return
+      yield* stepToDone(node)
+      misplacedAtEnd = yield* misplacedIn(node, () => true)
     })
 
   const client = (id: NodeId, node: ObjectNode): Effect.Effect<void, never, Clock | Random> =>
@@ -315,6 +368,7 @@ export const objectsWorkload = (options: {
             sizes.set(v, size)
           }
           record({ process, type: "invoke", f: "write", value: [key, v] })
+          const invokedNs = options.now()
           const result = v === null
             ? yield* tracked(Effect.result(store.deleteObject("b", key)))
             : yield* tracked(Effect.result(store.putObject({
@@ -326,6 +380,7 @@ export const objectsWorkload = (options: {
               finish: () => Effect.succeed(attributesFor(v, size))
             })))
           if (result._tag === "Success") {
+            if ("versionId" in result.success) puts.set(result.success.versionId, { invokedNs, ackedNs: options.now() })
             record({ process, type: "ok", f: "write", value: [key, v] })
             counts.ok++
             lastOk.set(id, options.now())
@@ -360,7 +415,10 @@ export const objectsWorkload = (options: {
           for (const node of sweep.report.rebuiltFrom) totals.rebuiltFrom.add(node)
         }
         else if (sweep.kind === "gc") totals.gcRemoved += sweep.report.removedShards
-        else totals.rebalanced += sweep.report.shardsMoved
+        else {
+          totals.rebalanced += sweep.report.shardsMoved
+          if (sweep.report.passEnded !== undefined) lastPassStartNs = options.now()
+        }
       }
     },
     onStart: (id, node) =>
@@ -401,7 +459,7 @@ export const objectsWorkload = (options: {
       }).pipe(Effect.scoped)
   })
 
-  return { server: servers.server, history, counts, lastOk, corruptReads, repairs: () => repairs, totals, misplacedAtEnd: () => misplacedAtEnd, archive: () => ({ written: archive.size, problems: archiveProblems }), node: servers.node }
+  return { server: servers.server, history, counts, lastOk, corruptReads, repairs: () => repairs, totals, misplacedAtEnd: () => misplacedAtEnd, missedByPasses: () => missedByPasses, archive: () => ({ written: archive.size, problems: archiveProblems }), node: servers.node }
 }
 
 const chunksOf = (data: Uint8Array, size: number): ReadonlyArray<Uint8Array> =>
