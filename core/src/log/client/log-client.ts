@@ -1,6 +1,7 @@
 /**
  * The streaming log's client library: finds a partition's replicas from the
- * topic's metadata, follows leader hints, retries what is safe to retry, and
+ * topic's metadata, follows leader hints, starts each operation at the node
+ * that answered the last one, retries what is safe to retry, and
  * tells an ambiguous outcome from a failure (as the KV client does):
  *
  * - a result: the operation took effect (a produce: committed on a quorum, at
