@@ -24,8 +24,9 @@ describe("cairn sim --workload log", () => {
   const campaign = { workload: "log", durationMs: 10_000, only: ["process.crash"], all: true } as const
   const rulesOf = (violations: ReadonlyArray<string>) => [...new Set(violations.map((v) => v.split(":").slice(0, 2).join(":")))]
 
+  // The seeds are the ones that catch each bug on the current client (which node serves what shifts them).
   it("catches a planted bug: reads served above the high watermark (proposals not yet committed)", () => {
-    for (const seed of [3, 7]) {
+    for (const seed of [7, 15]) {
       const buggy = runSeed(seed, { ...campaign, plantedBug: "log-read-above-hw" })
       expect(buggy.result, `seed ${seed}`).toBe("fail")
       // A read returned a record that later vanished or was replaced at its offset: nothing else is wrong.
@@ -35,7 +36,7 @@ describe("cairn sim --workload log", () => {
   }, 300_000)
 
   it("catches a planted bug: partition snapshots that forget the idempotent producers' sequences", () => {
-    for (const seed of [3, 4]) {
+    for (const seed of [3, 9]) {
       const buggy = runSeed(seed, { ...campaign, plantedBug: "log-forget-producer-seq" })
       expect(buggy.result, `seed ${seed}`).toBe("fail")
       expect(Number(buggy.stats.compactions)).toBeGreaterThan(0)
@@ -45,8 +46,8 @@ describe("cairn sim --workload log", () => {
     }
   }, 300_000)
 
-  it("log seeds that campaigns once failed pass (a duplicated commit moving an offset back, an old entry answering a new append after an in-process restart, a send acknowledged after the final read began, a retry under a new request id appending a batch a duplicated copy had already appended)", () => {
-    for (const seed of [34, 82, 59, 124]) {
+  it("log seeds that campaigns once failed pass (a duplicated commit moving an offset back, an old entry answering a new append after an in-process restart, a send acknowledged after the final read began, a retry under a new request id appending a batch a duplicated copy had already appended, a final read that never finished: every operation tried the next node in turn, and one that never answered again cost each a whole attempt)", () => {
+    for (const seed of [34, 82, 59, 124, 310]) {
       const result = runSeed(seed, { workload: "log" })
       expect(result.violations, `seed ${seed}`).toEqual([])
     }

@@ -1,6 +1,7 @@
 /**
  * The streaming log's client library: finds a partition's replicas from the
- * topic's metadata, follows leader hints, retries what is safe to retry, and
+ * topic's metadata, follows leader hints, starts each operation at the node
+ * that answered the last one, retries what is safe to retry, and
  * tells an ambiguous outcome from a failure (as the KV client does):
  *
  * - a result: the operation took effect (a produce: committed on a quorum, at
@@ -75,6 +76,9 @@ const RETRYABLE: ReadonlySet<LogErrorCode> = new Set(["not-leader", "not-replica
  */
 const STALE_VIEW: ReadonlySet<LogErrorCode> = new Set(["unknown-topic", "unknown-partition", "corrupt"])
 
+/** The preference key of requests any node serves (partition keys are `topic/partition`). */
+const ANY_NODE = ""
+
 const isIdempotent = (batch: Uint8Array): boolean =>
   batch.length >= 61 && new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getBigInt64(Field.producerId) >= 0n
 
@@ -97,7 +101,11 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
     // instance of this client from completing one of ours.
     let nextRequestId = yield* random.nextUint32
     const metadata = new Map<string, TopicMeta>()
-    const leaders = new Map<string, NodeId>()
+    // The node to try first, per partition (and one for requests any node serves): the leader a node
+    // named, or the last node that answered. Without it every operation picked the next node in turn,
+    // and a node that never answers (one that lost its Raft hard state stays down: log seed 310) cost a
+    // whole attempt timeout on every third operation, forever.
+    const preferred = new Map<string, NodeId>()
     let rotation = yield* random.nextUint32
     // This client's commits, in order (see the commit-offset request): a fresh name per instance.
     const committer = `${(yield* random.nextUint32).toString(36)}${(yield* random.nextUint32).toString(36)}`
@@ -138,15 +146,19 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
         let problem = "no attempt"
         let staleView: LogResponse | undefined
         const retryable = (r: LogResponse) => r.kind === "error" && (RETRYABLE.has(r.code) || (leaderKey !== undefined && STALE_VIEW.has(r.code)))
+        const preferKey = leaderKey ?? ANY_NODE
         while ((yield* clock.monotonicMs) - start < deadlineMs) {
           const nodes = yield* targets()
-          const hinted = leaderKey === undefined ? undefined : leaders.get(leaderKey)
+          const hinted = preferred.get(preferKey)
           const to = hinted !== undefined && nodes.includes(hinted) ? hinted : nodes[rotation++ % nodes.length]!
           const r = yield* attempt(to, body)
           const lost = r === undefined || (r.kind === "error" && r.code === "timeout")
-          if (r !== undefined && !retryable(r)) return r
+          if (r !== undefined && !retryable(r)) {
+            preferred.set(preferKey, to) // it answered: the next operation starts there
+            return r
+          }
           if (r !== undefined && r.kind === "error" && STALE_VIEW.has(r.code)) staleView = r
-          if (leaderKey !== undefined) leaders.delete(leaderKey)
+          preferred.delete(preferKey)
           if (lost) {
             maybeApplied = true
             problem = r?.kind === "error" ? r.message : `no answer from ${to}`
@@ -155,7 +167,7 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
           }
           if (r.kind === "error") {
             problem = `${to}: ${r.code}: ${r.message}`
-            if (r.code === "not-leader" && r.leader !== undefined && leaderKey !== undefined) leaders.set(leaderKey, r.leader)
+            if (r.code === "not-leader" && r.leader !== undefined && leaderKey !== undefined) preferred.set(leaderKey, r.leader)
             if (r.code === "not-replica" || r.code === "unknown-topic") metadata.clear()
             if (r.code !== "not-leader" || r.leader === undefined) yield* backoff
           }
