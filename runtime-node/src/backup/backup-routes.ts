@@ -13,8 +13,9 @@
  *   time), skips keys already holding the same value (so a restore that
  *   stopped can be run again), and refuses, writing nothing, when any key
  *   holds a different value (the target is not the fresh cluster a restore
- *   is for). Membership records are never restored: they describe the
- *   cluster being restored into. Keys get new revisions; nothing in the
+ *   is for). The cluster's own records (`\0cairn/…`: members, drains,
+ *   zones, capacity weights, Kafka listeners) are never restored: they
+ *   describe the cluster being restored into, whose nodes publish their own. Keys get new revisions; nothing in the
  *   catalogue keeps another key's revision, so that changes nothing.
  */
 import type { KvServer, NodeId } from "@cairn/core"
@@ -28,7 +29,8 @@ import type { BodyReadError, KvApiPrincipal, KvApiRequest } from "@cairn/core/kv
 import { type KvApiResponseHead, jsonResponse } from "@cairn/core/kv-api/response"
 import type { Digest } from "@cairn/core/s3/digest"
 import { Effect } from "effect"
-import { MEMBER_PREFIX } from "../server/members.ts"
+/** Where the cluster's own records live (members.ts, zones.ts, weights.ts, kafka/brokers.ts): never restored. */
+export const CLUSTER_RECORD_PREFIX = "\u0000cairn/"
 import { type Backup, type BackupEntry, decodeBackup, encodeBackup } from "./backup-file.ts"
 
 export const BACKUP_PATH = "/v1/admin/backup"
@@ -101,14 +103,14 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.leng
 /** A key for a message: JSON-quoted (reserved keys start with NUL). */
 const shown = (key: string) => JSON.stringify(key)
 
-/** Splits the backup against what this node holds now: to write, already there, membership records skipped; or the conflicts. */
+/** Splits the backup against what this node holds now: to write, already there, the cluster's own records skipped; or the conflicts. */
 const plan = (machine: KvStateMachine, entries: ReadonlyArray<BackupEntry>) => {
   const missing: Array<BackupEntry> = []
   const conflicts: Array<string> = []
   let unchanged = 0
   let skipped = 0
   for (const e of entries) {
-    if (e.key.startsWith(MEMBER_PREFIX)) {
+    if (e.key.startsWith(CLUSTER_RECORD_PREFIX)) {
       skipped++
       continue
     }
@@ -157,7 +159,7 @@ const restore = (ctx: BackupRoutesContext, request: KvApiRequest, principal: KvA
       })
     }
     const { written, taken } = yield* writeMissing(ctx, missing)
-    const summary = { restored: written, unchanged, skippedMembershipRecords: skipped, backupAppliedIndex: backup.header.appliedIndex, backupKeys: backup.header.keys }
+    const summary = { restored: written, unchanged, skippedClusterRecords: skipped, backupAppliedIndex: backup.header.appliedIndex, backupKeys: backup.header.keys }
     if (taken.length > 0) {
       return yield* new ConflictError({ code: "changed-during-restore", message: `${written} keys restored, but ${taken.length} were written by someone else meanwhile (${taken.slice(0, 3).map(shown).join(", ")})` })
     }
