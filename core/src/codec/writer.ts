@@ -52,7 +52,20 @@ export class Writer {
   }
 
   string(v: string): void {
-    this.raw(encoder.encode(v))
+    // ASCII (keys, names, most values) is its own UTF-8: written in place, with no encoded copy to allocate.
+    const n = v.length
+    let ascii = 0
+    while (ascii < n && v.charCodeAt(ascii) < 0x80) ascii++
+    if (ascii < n) {
+      this.raw(encoder.encode(v))
+      return
+    }
+    this.u32(n)
+    this.ensure(n)
+    const bytes = this.bytes
+    const at = this.length
+    for (let i = 0; i < n; i++) bytes[at + i] = v.charCodeAt(i)
+    this.length = at + n
   }
 
   finish(): Uint8Array {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { attributesFor, bodyOf, valueOfBody } from "./objects.ts"
+import { attributesFor, bodyOf, RecentBodies, valueOfBody } from "./objects.ts"
 
 describe("object workload bodies", () => {
   const sizes = new Map<number, number>([[1, 0], [2, 5], [3, 8], [4, 9], [5, 70_000], [4_000_000_000, 1_300_000]])
@@ -50,5 +50,39 @@ describe("object workload bodies", () => {
     const framed = new Uint8Array(body.length + 16)
     framed.set(body, 16)
     expect(valueOfBody(framed.subarray(16), sizes)).toBe(5)
+  })
+
+  it("checked against the remembered bodies of recent puts, every answer is the same as without them", () => {
+    const recent = new RecentBodies(1_000_000)
+    const handed = new Map<number, Uint8Array>()
+    for (const [v, size] of sizes) if (size < 1_000_000) handed.set(v, recent.put(v, size))
+    // The store gets a copy: changing it leaves the remembered body (the expected bytes) as generated.
+    handed.get(5)!.fill(0)
+    expect(recent.get(5)).toEqual(bodyOf(5, 70_000))
+    for (const [v, size] of sizes) {
+      expect(valueOfBody(bodyOf(v, size), sizes, attributesFor(v, size), recent)).toBe(v)
+      if (size < 9) continue
+      for (const at of [8, size >> 1, size - 1]) {
+        const body = bodyOf(v, size)
+        body[at]! ^= 0x01
+        expect(valueOfBody(body, sizes, attributesFor(v, size), recent)).toBeUndefined()
+      }
+    }
+    // Another value's remembered bytes never vouch for a body: the header names the value whose bytes are compared.
+    recent.put(6, 70_000)
+    const other = bodyOf(5, 70_000)
+    other.set(bodyOf(6, 70_000).subarray(0, 8))
+    expect(valueOfBody(other, new Map([[5, 70_000], [6, 70_000]]), [], recent)).toBeUndefined()
+    expect(valueOfBody(bodyOf(6, 70_000), new Map([[6, 70_000]]), [], recent)).toBe(6)
+  })
+
+  it("keeps recent bodies up to its budget, the oldest dropped first", () => {
+    const recent = new RecentBodies(250_000)
+    recent.put(1, 100_000)
+    recent.put(2, 100_000)
+    recent.put(3, 100_000)
+    expect([recent.get(1), recent.get(2)?.length, recent.get(3)?.length]).toEqual([undefined, 100_000, 100_000])
+    // A forgotten body is generated again for the check.
+    expect(valueOfBody(bodyOf(1, 100_000), new Map([[1, 100_000]]), [], recent)).toBe(1)
   })
 })
