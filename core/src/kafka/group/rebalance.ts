@@ -56,8 +56,10 @@ export const maybePrepareRebalance = (g: Group, step: Step): void => {
 /** Completes the join barrier if everyone is in (and the initial delay is over) or time is up. */
 export const checkJoin = (g: Group, step: Step): void => {
   if (g.state !== "PreparingRebalance") return
+  // With nobody left to wait for, the initial delay does not hold the group in a rebalance of no one.
+  const nobody = g.members.size === 0 && g.pending.size === 0
   const everyone = allMembersJoined(g) && step.now >= g.initialDelayUntil
-  if (everyone || step.now >= g.joinDeadline) completeJoin(g, step)
+  if (nobody || everyone || step.now >= g.joinDeadline) completeJoin(g, step)
 }
 
 /** Removes a member; its parked requests are answered UNKNOWN_MEMBER_ID. The caller decides whether to rebalance. */
