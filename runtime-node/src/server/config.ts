@@ -64,6 +64,12 @@ export interface ServerConfig {
   readonly metricsPublic: boolean
   /** Run the streaming log (its partitions under `<dataDir>/log`, its HTTP API under `/v1/log`); `--no-log` turns it off. */
   readonly log: boolean
+  /**
+   * The Kafka protocol listener (`--kafka-listen`, default 127.0.0.1:9092; `explicit` when set, then a port in use
+   * stops the server) and whether it runs (`--no-kafka`, or `--no-log`, turn it off).
+   */
+  readonly kafkaListen: { readonly address: PeerAddress; readonly explicit: boolean }
+  readonly kafka: boolean
   /** Serve the KV HTTP API over HTTPS with this PEM certificate and key; undefined: plain HTTP. */
   readonly apiTls: { readonly certPath: string; readonly keyPath: string } | undefined
   /** Mutual TLS between peers: this node's certificate and key, and the CA that signs every peer's; undefined: plain TCP. */
@@ -104,6 +110,8 @@ const keys = [
   "otlpEndpoint",
   "metricsPublic",
   "log",
+  "kafkaListen",
+  "kafka",
   "apiTlsCert",
   "apiTlsKey",
   "peerTlsCert",
@@ -142,6 +150,8 @@ export const defaults = {
   s3Region: "us-east-1",
   join: "false",
   log: "true",
+  kafkaListen: "127.0.0.1:9092",
+  kafka: "true",
   logLevel: "info",
   requestTimeoutMs: "5000",
   writeSpareShards: "0",
@@ -271,6 +281,8 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   otlpEndpoint: OtlpEndpoint,
   metricsPublic: BooleanString,
   log: BooleanString,
+  kafkaListen: HostPort,
+  kafka: BooleanString,
   apiTlsCert: NonEmpty,
   apiTlsKey: NonEmpty,
   peerTlsCert: NonEmpty,
@@ -319,6 +331,8 @@ const FileShape = Schema.Struct({
   otlpEndpoint: Schema.optionalKey(Schema.String),
   metricsPublic: Schema.optionalKey(Schema.Boolean),
   log: Schema.optionalKey(Schema.Boolean),
+  kafkaListen: Schema.optionalKey(Schema.String),
+  kafka: Schema.optionalKey(Schema.Boolean),
   apiTlsCert: Schema.optionalKey(Schema.String),
   apiTlsKey: Schema.optionalKey(Schema.String),
   peerTlsCert: Schema.optionalKey(Schema.String),
@@ -446,6 +460,9 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     problems.push("CAIRN_ACCESS_KEY and CAIRN_SECRET_KEY: set both or neither (neither generates a pair on first start)")
   const s3Listen = parseHostPort(values.s3Listen!)!
   const consoleListen = parseHostPort(values.consoleListen!)!
+  const kafkaListen = parseHostPort(values.kafkaListen!)!
+  const log = ["true", "1"].includes(values.log!.trim().toLowerCase())
+  const kafka = log && ["true", "1"].includes(values.kafka!.trim().toLowerCase())
   if ((values.s3TlsCert === undefined) !== (values.s3TlsKey === undefined))
     problems.push("--s3-tls-cert and --s3-tls-key: set both (HTTPS) or neither (HTTP)")
   if ((values.apiTlsCert === undefined) !== (values.apiTlsKey === undefined))
@@ -457,7 +474,8 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     ["--peer-listen", peerListen],
     ["--api-listen", apiListen],
     ["--s3-listen", s3Listen],
-    ["--console-listen", consoleListen]
+    ["--console-listen", consoleListen],
+    ...(kafka ? [["--kafka-listen", kafkaListen] as const] : [])
   ] as const
   for (let i = 0; i < ports.length; i++) {
     for (let j = i + 1; j < ports.length; j++) {
@@ -501,7 +519,9 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     requestTimeoutMs: Number(values.requestTimeoutMs),
     otlpEndpoint: values.otlpEndpoint === undefined || values.otlpEndpoint.trim() === "" ? undefined : values.otlpEndpoint.trim(),
     metricsPublic: ["true", "1"].includes((values.metricsPublic ?? "").trim().toLowerCase()),
-    log: ["true", "1"].includes(values.log!.trim().toLowerCase()),
+    log,
+    kafkaListen: { address: kafkaListen, explicit: merged.kafkaListen !== undefined },
+    kafka,
     apiTls: values.apiTlsCert === undefined || values.apiTlsKey === undefined ? undefined : { certPath: values.apiTlsCert, keyPath: values.apiTlsKey },
     peerTls: values.peerTlsCert === undefined || values.peerTlsKey === undefined || values.peerTlsCa === undefined
       ? undefined

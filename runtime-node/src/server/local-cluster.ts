@@ -22,6 +22,8 @@ export interface LocalNodeSpec {
   readonly s3Port: number
   /** The web console's port; undefined: the server's default (--console-listen). */
   readonly consolePort?: number
+  /** The Kafka listener's port; undefined: the server's default (--kafka-listen). */
+  readonly kafkaPort?: number
 }
 
 export interface LocalCluster {
@@ -44,6 +46,8 @@ export const planCluster = (options: {
   readonly credentials: { readonly accessKey: string; readonly secretKey: string }
   /** Per node, in order, its API, peer and S3 ports (e.g. from `freeLoopbackPorts(3 * nodes)`); overrides the bases. */
   readonly ports?: ReadonlyArray<number>
+  /** Kafka port of n1 (n2 gets +1, ...), or each node's; undefined: each node's default. */
+  readonly kafka?: number | ReadonlyArray<number>
 }): LocalCluster => {
   const port = (i: number, which: 0 | 1 | 2, base: number) => options.ports === undefined ? base + i : options.ports[3 * i + which]!
   const nodes = Array.from({ length: options.nodes }, (_, i) => ({
@@ -52,7 +56,8 @@ export const planCluster = (options: {
     apiPort: port(i, 0, options.apiBase),
     peerPort: port(i, 1, options.peerBase),
     s3Port: port(i, 2, options.s3Base),
-    ...(options.consoleBase === undefined ? {} : { consolePort: options.consoleBase + i })
+    ...(options.consoleBase === undefined ? {} : { consolePort: options.consoleBase + i }),
+    ...(options.kafka === undefined ? {} : { kafkaPort: typeof options.kafka === "number" ? options.kafka + i : options.kafka[i]! })
   }))
   return {
     nodes,
@@ -79,6 +84,7 @@ export const serverArgs = (cluster: LocalCluster, node: LocalNodeSpec, extra: Re
   "--api-peers",
   cluster.apiPeers,
   ...(node.consolePort === undefined ? [] : ["--console-listen", `127.0.0.1:${node.consolePort}`]),
+  ...(node.kafkaPort === undefined ? [] : ["--kafka-listen", `127.0.0.1:${node.kafkaPort}`]),
   ...extra
 ]
 

@@ -2,7 +2,8 @@
  * One `cairn server` process: the KV node (Raft + WAL over the OS services),
  * the object layer (shards on this node's disk, metadata through Raft), the
  * streaming log (unless `--no-log`: its partitions' Raft groups under
- * `<dataDir>/log`, its HTTP API under `/v1/log`), the S3 API, the HTTP API,
+ * `<dataDir>/log`, its HTTP API under `/v1/log`, and the Kafka protocol on
+ * `--kafka-listen` unless `--no-kafka`), the S3 API, the HTTP API,
  * membership sync, metrics and logs, run until interrupted.
  *
  * Shutdown (SIGINT/SIGTERM interrupt the main fiber; resources close in
@@ -27,6 +28,7 @@ import { diskLayer } from "../disk/io-uring-disk.ts"
 import type { PeerAddress } from "../network/tcp-network.ts"
 import { SystemRandomLive } from "../random/system-random.ts"
 import { NodeDigestLive } from "../s3/digest.ts"
+import { startKafka } from "../kafka/kafka-node.ts"
 import { startS3Listener, type S3Listener } from "../s3/listener.ts"
 import { startConsoleListener } from "../console/listener.ts"
 import { type ReadScheme, schemeReader } from "../console/erasure-scheme.ts"
@@ -263,6 +265,12 @@ export const runServer = (
           Effect.provide(NodeDigestLive),
           Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 }))
         )
+        // The Kafka protocol over the same log client (docs/kafka.md); off with --no-kafka or --no-log.
+        if (config.kafka && storage.log !== undefined && logClient !== undefined) {
+          yield* startKafka({ config, kv, logNode: storage.log, logClient, zoneOf: (id) => zones.all().get(id) }).pipe(
+            Effect.mapError((e) => new ServerStartError({ message: `${e.message} (set --kafka-listen to another address, or --no-kafka)`, exitCode: 1 }))
+          )
+        }
         const erasureScheme = schemeReader(objectNode.kv, () => Effect.runSync(kv.raft.status).members.length)
         const consoleUrl = yield* startConsole(config, { users: s3Users, apiAddress, apiTls, s3, registry: metrics.registry, erasureScheme })
         observability.setS3InFlight(s3.inFlight)

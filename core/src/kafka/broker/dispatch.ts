@@ -1,0 +1,65 @@
+/**
+ * The broker's one entry point for a decoded request: it routes each API
+ * to its handler and answers the response body (errors as Kafka error codes
+ * inside it), or undefined when the protocol sends no response (Produce
+ * with acks=0). The group APIs go to the `GroupCoordinator` when one is
+ * configured, else they are answered COORDINATOR_NOT_AVAILABLE.
+ */
+import { Effect } from "effect"
+import type { Clock } from "../../clock/clock.ts"
+import type { ApiName, RequestOf, ResponseOf } from "../protocol/api-table.ts"
+import type { DecodedRequest } from "../protocol/request.ts"
+import type { Broker, ConnectionContext } from "./broker-log.ts"
+import { handleApiVersions, handleDescribeCluster, handleInitProducerId } from "./cluster.ts"
+import { handleDescribeConfigs } from "./configs.ts"
+import { handleFetch } from "./fetch.ts"
+import { noCoordinator } from "./group-fallback.ts"
+import type { GroupApiName } from "./group-port.ts"
+import { handleListOffsets } from "./list-offsets.ts"
+import { handleMetadata } from "./metadata.ts"
+import { handleProduce } from "./produce.ts"
+import { handleCreatePartitions, handleCreateTopics, handleDeleteTopics } from "./topics-admin.ts"
+
+/** A response body to send for the request, with what encoding it needs. */
+export type Answer = { readonly [N in ApiName]: { readonly api: N; readonly version: number; readonly correlationId: number; readonly body: ResponseOf<N> } }[ApiName]
+
+const answer = <N extends ApiName>(request: DecodedRequest & { readonly api: N }, body: ResponseOf<N>): Answer =>
+  ({ api: request.api, version: request.header.apiVersion, correlationId: request.header.correlationId, body }) as Answer
+
+const toGroups = (broker: Broker, request: Extract<DecodedRequest, { readonly api: GroupApiName }>, connection: ConnectionContext): Effect.Effect<Answer> => {
+  const version = request.header.apiVersion
+  // `api` and `body` come from one decoded request, so they match; the union is checked once, here.
+  const api: GroupApiName = request.api
+  const body = request.body as RequestOf<typeof api>
+  if (broker.groups === undefined) return Effect.succeed(answer(request, noCoordinator(api, body, version) as never))
+  const context = { apiVersion: version, clientId: request.header.clientId ?? "", clientHost: connection.clientHost, principal: connection.principal }
+  return Effect.map(broker.groups.handle(api, body, context), (response) => answer(request, response as never))
+}
+
+export const dispatch = (broker: Broker, request: DecodedRequest, connection: ConnectionContext): Effect.Effect<Answer | undefined, never, Clock> => {
+  const version = request.header.apiVersion
+  switch (request.api) {
+    case "ApiVersions": return Effect.succeed(answer(request, handleApiVersions()))
+    case "Metadata": return Effect.map(handleMetadata(broker, request.body, version), (b) => answer(request, b))
+    case "Produce": return Effect.map(handleProduce(broker, request.body), (b) => (b === undefined ? undefined : answer(request, b)))
+    case "Fetch": return Effect.map(handleFetch(broker, request.body, version), (b) => answer(request, b))
+    case "ListOffsets": return Effect.map(handleListOffsets(broker, request.body, version), (b) => answer(request, b))
+    case "CreateTopics": return Effect.map(handleCreateTopics(broker, request.body, version), (b) => answer(request, b))
+    case "DeleteTopics": return Effect.map(handleDeleteTopics(broker, request.body, version), (b) => answer(request, b))
+    case "CreatePartitions": return Effect.map(handleCreatePartitions(broker, request.body), (b) => answer(request, b))
+    case "DescribeConfigs": return Effect.map(handleDescribeConfigs(broker, request.body, version), (b) => answer(request, b))
+    case "DescribeCluster": return Effect.map(handleDescribeCluster(broker, request.body), (b) => answer(request, b))
+    case "InitProducerId": return Effect.map(handleInitProducerId(broker, request.body), (b) => answer(request, b))
+    case "FindCoordinator":
+    case "JoinGroup":
+    case "SyncGroup":
+    case "Heartbeat":
+    case "LeaveGroup":
+    case "OffsetCommit":
+    case "OffsetFetch":
+    case "DescribeGroups":
+    case "ListGroups":
+    case "DeleteGroups":
+      return toGroups(broker, request, connection)
+  }
+}

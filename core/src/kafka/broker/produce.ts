@@ -1,0 +1,71 @@
+/**
+ * Produce: each partition's records (exactly one RecordBatch v2, as Kafka
+ * requires of v2 producers) are checked by the log's own batch checker
+ * (`protocol/records.ts`, CRC32C included) and appended through the log
+ * client, all partitions of a request at once.
+ *
+ * **acks.** An append is answered once the partition's Raft group committed
+ * it: on a majority of its replicas, fsynced in their WALs. Cairn has no
+ * weaker write, so acks=1 and acks=-1 (all) both wait for that quorum and
+ * both mean "durable on a majority"; acks=0 appends the same way and sends
+ * no response (the caller gets `undefined`), as the protocol asks.
+ *
+ * Idempotent producers (a producer id in the batch) are checked by the
+ * partition's producer state: a retried batch is answered with its original
+ * offsets, an out-of-order one with OUT_OF_ORDER_SEQUENCE_NUMBER, a fenced
+ * epoch with INVALID_PRODUCER_EPOCH. Transactional produce is refused until
+ * transactions exist.
+ */
+import { Effect, Result } from "effect"
+import type { RequestOf, ResponseOf } from "../protocol/api-table.ts"
+import { recordBatches } from "../protocol/records.ts"
+import type { Broker } from "./broker-log.ts"
+import { KafkaErrorCode, kafkaErrorOf } from "./error-codes.ts"
+
+type Response = ResponseOf<"Produce">
+type PartitionResponse = Response["responses"][number]["partitionResponses"][number]
+
+const partitionAnswer = (index: number, errorCode: number, baseOffset = -1n, errorMessage: string | null = null): PartitionResponse => ({
+  index,
+  errorCode,
+  baseOffset,
+  logAppendTimeMs: -1n,
+  logStartOffset: -1n,
+  recordErrors: [],
+  errorMessage,
+  currentLeader: { leaderId: -1, leaderEpoch: -1 }
+})
+
+const appendOne = (broker: Broker, topic: string, index: number, records: Uint8Array | null): Effect.Effect<PartitionResponse> =>
+  Effect.gen(function*() {
+    const batches = recordBatches(records)
+    if (Result.isFailure(batches)) return partitionAnswer(index, KafkaErrorCode.CORRUPT_MESSAGE, -1n, batches.failure.message)
+    if (batches.success.length !== 1) {
+      return partitionAnswer(index, KafkaErrorCode.INVALID_RECORD, -1n, `a produce request carries exactly one record batch per partition, not ${batches.success.length}`)
+    }
+    const produced = yield* Effect.result(broker.log.client.produce(topic, index, batches.success[0]!.bytes))
+    if (produced._tag === "Failure") return partitionAnswer(index, kafkaErrorOf(produced.failure), -1n, produced.failure.message)
+    return partitionAnswer(index, KafkaErrorCode.NONE, BigInt(produced.success.baseOffset))
+  })
+
+/** The response, or undefined for acks=0 (no response is sent). */
+export const handleProduce = (broker: Broker, request: RequestOf<"Produce">): Effect.Effect<Response | undefined> =>
+  Effect.gen(function*() {
+    const refuse = (code: number, message: string): Response => ({
+      responses: request.topicData.map((t) => ({ name: t.name, partitionResponses: t.partitionData.map((p) => partitionAnswer(p.index, code, -1n, message)) })),
+      throttleTimeMs: 0,
+      nodeEndpoints: []
+    })
+    let response: Response
+    if (request.acks !== 0 && request.acks !== 1 && request.acks !== -1) response = refuse(KafkaErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${request.acks}`)
+    else if (request.transactionalId !== null) response = refuse(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "Cairn does not support transactions yet")
+    else {
+      const responses = yield* Effect.forEach(request.topicData, (t) =>
+        Effect.map(
+          Effect.forEach(t.partitionData, (p) => appendOne(broker, t.name, p.index, p.records), { concurrency: "unbounded" }),
+          (partitionResponses) => ({ name: t.name, partitionResponses })
+        ), { concurrency: "unbounded" })
+      response = { responses, throttleTimeMs: 0, nodeEndpoints: [] }
+    }
+    return request.acks === 0 ? undefined : response
+  })

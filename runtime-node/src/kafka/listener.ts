@@ -1,0 +1,139 @@
+/**
+ * The Kafka endpoint: a TCP server that splits each connection's bytes into
+ * frames (core's `frame.ts`) and hands every frame to core's broker
+ * (`kafka/broker/handle-frame.ts`), writing the answers back.
+ *
+ * - **Order.** A connection's requests are answered in the order they came,
+ *   one at a time (Kafka's own broker mutes a connection while it serves a
+ *   request the same way); connections run concurrently.
+ * - **Limits.** At most `maxQueuedFrames` received frames wait per
+ *   connection: beyond that the socket is paused (TCP pushes back on the
+ *   client) until the queue drains. A frame size above the decode limit
+ *   (Kafka's `socket.request.max.bytes`, 100 MiB) or negative closes the
+ *   connection, since nothing after it can be framed; so does a frame that
+ *   does not decode or an unsupported request (handle-frame.ts says why).
+ * - **Failure.** Nothing a client sends can crash the node: socket errors
+ *   end that connection, and every closing is logged with its reason.
+ */
+import type { Clock } from "@cairn/core"
+import type { Broker } from "@cairn/core/kafka/broker/broker-log"
+import { handleFrame } from "@cairn/core/kafka/broker/handle-frame"
+import { nextFrame } from "@cairn/core/kafka/protocol/frame"
+import { type DecodeLimits, defaultDecodeLimits } from "@cairn/core/kafka/protocol/limits"
+import { Data, Effect, Result, type Scope } from "effect"
+import { createServer, type Server, type Socket } from "node:net"
+import { log } from "../log/log.ts"
+import { LISTEN_BACKLOG } from "../overload/limits.ts"
+
+export class KafkaListenerError extends Data.TaggedError("KafkaListenerError")<{ readonly message: string; readonly inUse: boolean }> {}
+
+export interface KafkaListenerOptions {
+  readonly broker: Broker
+  readonly address: { readonly host: string; readonly port: number }
+  readonly limits?: DecodeLimits
+  /** Frames received and not yet answered on one connection before its socket is paused (default 64). */
+  readonly maxQueuedFrames?: number
+  /** Open connections at most (default 10 000). */
+  readonly maxConnections?: number
+}
+
+export interface KafkaListener {
+  /** The address bound (the real port when 0 was asked for). */
+  readonly address: { readonly host: string; readonly port: number }
+  readonly connections: () => number
+}
+
+type Run = <A>(effect: Effect.Effect<A, never, Clock>) => Promise<A>
+
+/** Serves one connection until it closes. */
+const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run): void => {
+  const limits = options.limits ?? defaultDecodeLimits
+  const maxQueued = options.maxQueuedFrames ?? 64
+  const connection = { clientHost: socket.remoteAddress ?? "unknown", principal: "anonymous" }
+  const queue: Array<Uint8Array> = []
+  let pending: Uint8Array = new Uint8Array(0)
+  let busy = false
+  let closed = false
+
+  const close = (reason: string, level: "info" | "warn" = "info") => {
+    if (closed) return
+    closed = true
+    log(level, "Kafka connection closed", { client: `${connection.clientHost}:${socket.remotePort ?? "?"}`, reason })
+    socket.destroy()
+  }
+
+  const serveQueue = async () => {
+    if (busy) return
+    busy = true
+    while (queue.length > 0 && !closed) {
+      const frame = queue.shift()!
+      const outcome = await run(handleFrame(options.broker, frame, connection, limits))
+      if (closed) break
+      if (outcome._tag === "Respond") socket.write(outcome.frame)
+      else if (outcome._tag === "Close") {
+        if (outcome.frame !== undefined) socket.write(outcome.frame)
+        close(outcome.reason, "warn")
+      }
+      if (queue.length < maxQueued && socket.isPaused()) socket.resume()
+    }
+    busy = false
+  }
+
+  socket.on("data", (chunk: Buffer) => {
+    if (closed) return
+    const joined = new Uint8Array(pending.length + chunk.length)
+    joined.set(pending, 0)
+    joined.set(chunk, pending.length)
+    let at = 0
+    for (;;) {
+      const split = nextFrame(joined, at, limits)
+      if (Result.isFailure(split)) return close(`unframeable input: ${split.failure.message}`, "warn")
+      if (split.success._tag === "NeedMore") break
+      queue.push(split.success.body)
+      at = split.success.next
+    }
+    pending = joined.subarray(at)
+    if (queue.length >= maxQueued) socket.pause()
+    void serveQueue().catch((e: unknown) => close(`broker failure: ${String(e)}`, "warn"))
+  })
+  socket.on("error", (e) => close(`socket error: ${e.message}`))
+  socket.on("end", () => close("the client closed the connection"))
+  socket.on("close", () => {
+    closed = true
+  })
+}
+
+const listen = (server: Server, address: KafkaListenerOptions["address"]) =>
+  Effect.callback<{ host: string; port: number }, KafkaListenerError>((resume) => {
+    const failed = (e: NodeJS.ErrnoException) =>
+      resume(Effect.fail(new KafkaListenerError({ message: `cannot listen on ${address.host}:${address.port} for Kafka: ${e.message}`, inUse: e.code === "EADDRINUSE" })))
+    server.once("error", failed)
+    server.listen(address.port, address.host, LISTEN_BACKLOG, () => {
+      server.off("error", failed)
+      const bound = server.address()
+      resume(Effect.succeed(typeof bound === "object" && bound !== null ? { host: address.host, port: bound.port } : { ...address }))
+    })
+  })
+
+/** Starts the Kafka listener; it stops (closing every connection) when the scope closes. */
+export const startKafkaListener = (options: KafkaListenerOptions): Effect.Effect<KafkaListener, KafkaListenerError, Clock | Scope.Scope> =>
+  Effect.gen(function*() {
+    const services = yield* Effect.context<Clock>()
+    const run: Run = (effect) => Effect.runPromiseWith(services)(effect)
+    const sockets = new Set<Socket>()
+    const server = createServer({ noDelay: true }, (socket) => {
+      sockets.add(socket)
+      socket.once("close", () => sockets.delete(socket))
+      serveConnection(socket, options, run)
+    })
+    server.maxConnections = options.maxConnections ?? 10_000
+    server.on("error", (e) => log("warn", "Kafka listener error", { error: e.message }))
+    const address = yield* Effect.acquireRelease(listen(server, options.address), () =>
+      Effect.promise(async () => {
+        const closedServer = new Promise<void>((r) => server.close(() => r()))
+        for (const s of sockets) s.destroy()
+        await closedServer
+      }))
+    log("info", "Kafka API listening", { address: `${address.host}:${address.port}` })
+    return { address, connections: () => sockets.size }
+  })
