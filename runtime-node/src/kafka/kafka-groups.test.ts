@@ -1,0 +1,131 @@
+/**
+ * Kafka consumer groups on a real 3-node cluster of `cairn server`
+ * processes (each in its own process group, stopped by id): three kafkajs
+ * consumers of one group share a 6-partition topic, two partitions each,
+ * the coordinator found through FindCoordinator wherever placement puts
+ * it; one consumer leaves and the two others take its partitions; a fourth
+ * joins and the partitions spread again. Every record is read exactly once
+ * across the rebalances (each is committed right after it is processed),
+ * and the committed offsets are the partitions' ends.
+ */
+import { type Consumer, type EachMessagePayload, Kafka, logLevel } from "kafkajs"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { freeLoopbackPorts } from "../net/free-ports.ts"
+import { awaitLeader, awaitReady, killAllStarted, startNode, TEST_CREDENTIALS } from "../server/cluster-processes.test-support.ts"
+import { planCluster } from "../server/local-cluster.ts"
+import { awaitListening, stopCommands } from "./kafka-processes.test-support.ts"
+
+const dirs: Array<string> = []
+const consumers: Array<Consumer> = []
+
+afterEach(async () => {
+  await Promise.allSettled(consumers.splice(0).map((c) => c.disconnect()))
+  await stopCommands()
+  await killAllStarted()
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Polls `ready` until it holds (bounded by the test's timeout). */
+const until = async (what: string, ready: () => boolean, limitMs = 90_000): Promise<void> => {
+  const start = Date.now()
+  while (!ready()) {
+    if (Date.now() - start > limitMs) throw new Error(`timed out waiting for ${what}`)
+    await sleep(100)
+  }
+}
+
+const TOPIC = "work"
+const GROUP = "workers"
+
+describe("Kafka consumer groups on a 3-node cluster", () => {
+  it("three kafkajs consumers share six partitions; one leaves, one joins; each record is read once", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cairn-kafka-groups-"))
+    dirs.push(dir)
+    const ports = await freeLoopbackPorts(12)
+    const cluster = planCluster({
+      nodes: 3, dataRoot: dir, apiBase: 0, peerBase: 0, s3Base: 0, secret: "kafka-groups-secret-0123456789",
+      credentials: TEST_CREDENTIALS, ports: ports.slice(0, 9), kafka: ports.slice(9)
+    })
+    for (const node of cluster.nodes) startNode(cluster, node, join(dir, "cluster.log"))
+    for (const node of cluster.nodes) await awaitReady(node)
+    await awaitLeader(cluster.nodes)
+    for (const node of cluster.nodes) await awaitListening(node.kafkaPort!)
+    // Each client is bootstrapped from one node only: the group's coordinator is wherever FindCoordinator says.
+    const kafka = (i: number) =>
+      new Kafka({ clientId: `groups-test-${i}`, brokers: [`127.0.0.1:${cluster.nodes[i % 3]!.kafkaPort}`], logLevel: logLevel.NOTHING, retry: { retries: 10 } })
+
+    const admin = kafka(0).admin()
+    await admin.connect()
+    expect(await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 6, replicationFactor: 3 }], waitForLeaders: true })).toBe(true)
+    const producer = kafka(1).producer({ allowAutoTopicCreation: false })
+    await producer.connect()
+    let sent = 0
+    const produce = async (count: number) => {
+      const messages = Array.from({ length: count }, () => ({ value: String(sent), partition: sent++ % 6 }))
+      await producer.send({ topic: TOPIC, acks: -1, messages })
+    }
+
+    const reads: Array<{ readonly consumer: number; readonly partition: number; readonly offset: string; readonly value: string }> = []
+    const assignments = new Map<number, ReadonlyArray<number>>()
+    const startConsumer = async (i: number) => {
+      const consumer = kafka(i).consumer({ groupId: GROUP, sessionTimeout: 10_000, heartbeatInterval: 1_000, allowAutoTopicCreation: false })
+      consumers.push(consumer)
+      consumer.on(consumer.events.GROUP_JOIN, (e) => assignments.set(i, [...(e.payload.memberAssignment[TOPIC] ?? [])].sort()))
+      await consumer.connect()
+      await consumer.subscribe({ topics: [TOPIC], fromBeginning: true })
+      await consumer.run({
+        autoCommitThreshold: 1, // commit each record as soon as it is processed
+        eachMessage: async ({ partition, message }: EachMessagePayload) => {
+          reads.push({ consumer: i, partition, offset: message.offset, value: message.value?.toString() ?? "" })
+        }
+      })
+      return consumer
+    }
+    const spread = (members: ReadonlyArray<number>) => () => {
+      const parts = members.map((m) => assignments.get(m) ?? [])
+      return parts.every((p) => p.length === 6 / members.length) && new Set(parts.flat()).size === 6
+    }
+
+    await Promise.all([0, 1, 2].map(startConsumer))
+    await until("three consumers with two partitions each", spread([0, 1, 2]))
+    await produce(60)
+    await until("the first 60 records read", () => reads.length >= 60)
+
+    // Consumer 2 leaves (LeaveGroup): 0 and 1 take its partitions and read what is produced next.
+    const leaving = consumers[2]!
+    const taken = assignments.get(2)!
+    await leaving.disconnect()
+    assignments.delete(2)
+    await until("two consumers with three partitions each", spread([0, 1]))
+    await produce(60)
+    await until("120 records read", () => reads.length >= 120)
+    expect(reads.filter((r) => Number(r.value) >= 60 && taken.includes(r.partition)).every((r) => r.consumer !== 2)).toBe(true)
+
+    // A fourth consumer joins: the six partitions spread over three again.
+    await startConsumer(3)
+    await until("three consumers again", spread([0, 1, 3]))
+    await produce(60)
+    await until("180 records read", () => reads.length >= 180)
+    await sleep(2_000) // anything read twice would arrive by now
+
+    const values = reads.map((r) => Number(r.value)).sort((a, b) => a - b)
+    expect(values).toEqual(Array.from({ length: 180 }, (_, i) => i))
+    expect(new Set(reads.map((r) => `${r.partition}/${r.offset}`)).size).toBe(180)
+    expect(new Set(reads.filter((r) => Number(r.value) >= 120).map((r) => r.consumer))).toEqual(new Set([0, 1, 3]))
+
+    const committed = await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] })
+    expect(committed[0]!.partitions.map((p) => [p.partition, p.offset]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual(
+      [0, 1, 2, 3, 4, 5].map((p) => [p, "30"])
+    )
+    const described = await admin.describeGroups([GROUP])
+    expect(described.groups[0]!.state).toBe("Stable")
+    expect(described.groups[0]!.members.length).toBe(3)
+    await producer.disconnect()
+    await admin.disconnect()
+  }, 240_000)
+})
