@@ -6,15 +6,18 @@
  * it; one consumer leaves and the two others take its partitions; a fourth
  * joins and the partitions spread again. Every record is read exactly once
  * across the rebalances (each is committed right after it is processed),
- * and the committed offsets are the partitions' ends.
+ * and the committed offsets are the partitions' ends. Then the group's
+ * coordinator node is SIGKILLed and restarted: it loads the group from the
+ * KV, and the consumers go on without reading anything twice.
  */
+import { coordinatorOf } from "@cairn/core/kafka/group/placement"
 import { type Consumer, type EachMessagePayload, Kafka, logLevel } from "kafkajs"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { freeLoopbackPorts } from "../net/free-ports.ts"
-import { awaitLeader, awaitReady, killAllStarted, startNode, TEST_CREDENTIALS } from "../server/cluster-processes.test-support.ts"
+import { awaitLeader, awaitReady, killAllStarted, startNode, stopNode, TEST_CREDENTIALS } from "../server/cluster-processes.test-support.ts"
 import { planCluster } from "../server/local-cluster.ts"
 import { awaitListening, stopCommands } from "./kafka-processes.test-support.ts"
 
@@ -127,5 +130,66 @@ describe("Kafka consumer groups on a 3-node cluster", () => {
     expect(described.groups[0]!.members.length).toBe(3)
     await producer.disconnect()
     await admin.disconnect()
+  }, 240_000)
+
+  it("the coordinator node is killed and restarted: the group resumes from the KV and nothing is read twice", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cairn-kafka-groups-"))
+    dirs.push(dir)
+    const ports = await freeLoopbackPorts(12)
+    const cluster = planCluster({
+      nodes: 3, dataRoot: dir, apiBase: 0, peerBase: 0, s3Base: 0, secret: "kafka-groups-secret-0123456789",
+      credentials: TEST_CREDENTIALS, ports: ports.slice(0, 9), kafka: ports.slice(9)
+    })
+    const processes = cluster.nodes.map((node) => startNode(cluster, node, join(dir, "cluster.log")))
+    for (const node of cluster.nodes) await awaitReady(node)
+    await awaitLeader(cluster.nodes)
+    for (const node of cluster.nodes) await awaitListening(node.kafkaPort!)
+    const all = cluster.nodes.map((n) => `127.0.0.1:${n.kafkaPort}`)
+    const kafka = (name: string) => new Kafka({ clientId: name, brokers: all, logLevel: logLevel.NOTHING, retry: { retries: 15 } })
+    const group = "resilient"
+    const victim = cluster.nodes.findIndex((n) => n.id === coordinatorOf(group, cluster.nodes.map((x) => x.id as never)))
+    expect(victim).toBeGreaterThanOrEqual(0)
+
+    const admin = kafka("admin").admin()
+    await admin.connect()
+    expect(await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true })).toBe(true)
+    await admin.disconnect()
+    const producer = kafka("producer").producer({ allowAutoTopicCreation: false })
+    await producer.connect()
+    let sent = 0
+    const produce = async (count: number) => {
+      const messages = Array.from({ length: count }, () => ({ value: String(sent), partition: sent++ % 3 }))
+      await producer.send({ topic: TOPIC, acks: -1, messages })
+    }
+    const reads: Array<number> = []
+    const joined = new Map<number, number>()
+    for (const i of [0, 1]) {
+      const consumer = kafka(`consumer-${i}`).consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 1_000, allowAutoTopicCreation: false })
+      consumers.push(consumer)
+      consumer.on(consumer.events.GROUP_JOIN, () => joined.set(i, (joined.get(i) ?? 0) + 1))
+      await consumer.connect()
+      await consumer.subscribe({ topics: [TOPIC], fromBeginning: true })
+      await consumer.run({ autoCommitThreshold: 1, eachMessage: async ({ message }) => void reads.push(Number(message.value?.toString())) })
+    }
+    await produce(30)
+    await until("the first 30 records read", () => reads.length >= 30)
+
+    const joinsBefore = [...joined]
+    await stopNode(processes[victim]!, "SIGKILL")
+    processes[victim] = startNode(cluster, cluster.nodes[victim]!, join(dir, "cluster.log"))
+    await awaitReady(cluster.nodes[victim]!)
+    await produce(30)
+    await until("60 records read", () => reads.length >= 60, 120_000)
+    await sleep(2_000)
+    // The restarted coordinator loaded the group: the consumers' heartbeats in their generation succeeded, nobody rejoined.
+    expect([...joined]).toEqual(joinsBefore)
+    expect([...reads].sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i))
+
+    const check = kafka("check").admin()
+    await check.connect()
+    const committed = await check.fetchOffsets({ groupId: group, topics: [TOPIC] })
+    expect(committed[0]!.partitions.map((p) => [p.partition, p.offset]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([0, 1, 2].map((p) => [p, "20"]))
+    await check.disconnect()
+    await producer.disconnect()
   }, 240_000)
 })
