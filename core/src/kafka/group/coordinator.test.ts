@@ -209,6 +209,25 @@ describe("the group coordinator over the wire", () => {
     )
   })
 
+  it("a coordinator whose copy of a group is older than the KV's refuses commits by it (NOT_COORDINATOR) instead of judging them by an old generation", async () => {
+    await run(
+      Effect.gen(function*() {
+        const kv = localKv()
+        const a = yield* makeTestCoordinator({ kv, seed: 1 })
+        const g = yield* formGroup(a.t, a.clock.advance, "g", 1)
+        // Node b also takes itself for the coordinator: it loads the group and rebalances it into generation 2.
+        const b = yield* makeTestCoordinator({ kv, seed: 2 })
+        expect((yield* b.t.call("Heartbeat", 4, heartbeatBody("g", g.ids[0]!, 1))).errorCode).toBe(NONE)
+        expect((yield* b.t.call("JoinGroup", 5, joinBody("g", g.ids[0]!))).generationId).toBe(2)
+        expect(commitCodes(yield* a.t.call("OffsetCommit", 8, commitBody("g", g.ids[0]!, 1, [[0, 5]])))).toEqual([NOT_COORDINATOR])
+        // a dropped its copy: it loads generation 2 from the KV and judges the next commit by it.
+        expect(commitCodes(yield* a.t.call("OffsetCommit", 8, commitBody("g", g.ids[0]!, 1, [[0, 5]])))).toEqual([ILLEGAL_GENERATION])
+        yield* a.t.close
+        yield* b.t.close
+      })
+    )
+  })
+
   it("answers NOT_COORDINATOR for groups another node coordinates, and FindCoordinator names the same broker from every node", async () => {
     await run(
       Effect.gen(function*() {

@@ -54,7 +54,7 @@ export const makeGroupCoordinator = (options: GroupCoordinatorOptions): Effect.E
     const committer = `kafka-coordinator/${options.directory.self}/${(yield* random.nextUint32).toString(16)}${(yield* random.nextUint32).toString(16)}`
 
     const membership = makeMembershipApis({ registry, owns, random })
-    const offsetApis = makeOffsetApis({ registry, owns, offsets, committer, ...(options.partitionExists === undefined ? {} : { partitionExists: options.partitionExists }) })
+    const offsetApis = makeOffsetApis({ registry, store, owns, offsets, committer, ...(options.partitionExists === undefined ? {} : { partitionExists: options.partitionExists }) })
     const admin = makeAdminApis({ registry, store, owns, offsets })
     const handlers: Handlers = {
       FindCoordinator: makeFindCoordinator(options.directory),

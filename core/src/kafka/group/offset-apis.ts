@@ -5,7 +5,12 @@
  * under the group's lock, so no rebalance completes between the check and
  * the write. Each coordinator instance commits as its own committer with a
  * growing sequence number, so a late copy of one of its own writes never
- * overwrites a newer commit. OffsetFetch reads linearizably; it needs no
+ * overwrites a newer commit. Before writing, the coordinator checks that
+ * the group's record in the KV is still the revision it holds: if another
+ * node has rebalanced the group since (two nodes that briefly both think
+ * they coordinate it), its copy is stale, so it drops the group and
+ * answers NOT_COORDINATOR instead of judging the commit by an old
+ * generation. OffsetFetch reads linearizably; it needs no
  * group state (there are no transactions yet, so no offset is ever
  * unstable and `requireStable` has nothing to wait for).
  */
@@ -25,7 +30,8 @@ import {
 } from "./error-codes.ts"
 import { newGroup } from "./group.ts"
 import { validGroupId } from "./group-id.ts"
-import type { GroupRegistry } from "./group-registry.ts"
+import type { GroupRegistry, GroupSlot } from "./group-registry.ts"
+import type { GroupStore } from "./group-store.ts"
 import { checkCommit, checkCommitToUnknownGroup, type CommitSender } from "./offset-commit-check.ts"
 
 /** Kafka's offset.metadata.max.bytes default. */
@@ -33,6 +39,7 @@ export const MAX_OFFSET_METADATA = 4096
 
 export interface OffsetDeps {
   readonly registry: GroupRegistry
+  readonly store: GroupStore
   readonly owns: (groupId: string) => Effect.Effect<boolean>
   readonly offsets: ReturnType<typeof makeConsumerOffsets>
   /** This coordinator instance's name as a committer of offsets (unique per instance). */
@@ -70,6 +77,16 @@ export const makeOffsetApis = (deps: OffsetDeps) => {
       (out) => ({ throttleTimeMs: 0, topics: out })
     )
 
+  /** NONE if the KV holds the revision of the group this coordinator judges commits by; else the group is dropped. */
+  const stillCurrent = (groupId: string, slot: GroupSlot): Effect.Effect<ErrorCode> =>
+    Effect.gen(function*() {
+      const stored = yield* Effect.result(deps.store.read(groupId))
+      if (Result.isFailure(stored)) return COORDINATOR_NOT_AVAILABLE
+      if ((stored.success?.revision ?? "absent") === slot.revision) return NONE
+      yield* slot.drop(NOT_COORDINATOR)
+      return NOT_COORDINATOR
+    })
+
   const offsetCommit = (body: RequestOf<"OffsetCommit">, ctx: GroupRequestContext): Effect.Effect<ResponseOf<"OffsetCommit">> =>
     Effect.gen(function*() {
       const v = ctx.apiVersion
@@ -85,6 +102,7 @@ export const makeOffsetApis = (deps: OffsetDeps) => {
         (slot) =>
           Effect.gen(function*() {
             let code = slot.group === undefined ? checkCommitToUnknownGroup(sender) : checkCommit(slot.group, sender)
+            if (code === NONE && slot.group !== undefined) code = yield* stillCurrent(body.groupId, slot)
             if (code === NONE && slot.group === undefined) {
               // A simple consumer's first commit creates the group (Empty), persisted so ListGroups shows it.
               const created = yield* slot.run(newGroup(body.groupId), (_g, step) => {
