@@ -39,6 +39,7 @@ export const serverFlags = {
   metricsPublic: Flag.Boolean("metrics-public").pipe(Flag.withDefault(false), Flag.withDescription("serve /metrics without credentials (default: it needs them, like every route but /health and /ready)")),
   kafkaListen: text("kafka-listen", "Kafka protocol address (default 127.0.0.1:9092; advertised to clients, a wildcard host as this node's --api-peers host); docs/kafka.md"),
   kafka: Flag.Boolean("kafka").pipe(Flag.optional, Flag.withDescription("serve the Kafka protocol (default on with the log; --no-kafka: no Kafka listener)")),
+  kafkaSasl: Flag.Boolean("kafka-sasl").pipe(Flag.optional, Flag.withDescription("Kafka clients authenticate with SASL PLAIN: an S3 access key as username, its secret as password (default off: anonymous, loopback only)")),
   log: Flag.Boolean("log").pipe(Flag.optional, Flag.withDescription("run the streaming log (default on; --no-log: no log partitions, /v1/log answers 501; docs/log.md)")),
   apiTlsCert: text("api-tls-cert", "PEM certificate file: serve the KV HTTP API over HTTPS (with --api-tls-key)"),
   apiTlsKey: text("api-tls-key", "PEM private key file for --api-tls-cert"),
@@ -60,7 +61,7 @@ export const serverFlags = {
 /** Flags and environment to a validated configuration (exported for the tests and `cairn dev`). */
 export const configFromFlags = (
   flags: {
-    readonly [K in keyof typeof serverFlags]: K extends "join" | "metricsPublic" ? boolean : K extends "log" | "kafka" ? Option.Option<boolean> : Option.Option<string>
+    readonly [K in keyof typeof serverFlags]: K extends "join" | "metricsPublic" ? boolean : K extends "log" | "kafka" | "kafkaSasl" ? Option.Option<boolean> : Option.Option<string>
   },
   env: Record<string, string | undefined>
 ) => {
@@ -100,6 +101,7 @@ export const configFromFlags = (
       log: Option.getOrUndefined(Option.map(flags.log, String)),
       kafkaListen: get(flags.kafkaListen),
       kafka: Option.getOrUndefined(Option.map(flags.kafka, String)),
+      kafkaSasl: Option.getOrUndefined(Option.map(flags.kafkaSasl, String)),
       apiTlsCert: get(flags.apiTlsCert),
       apiTlsKey: get(flags.apiTlsKey),
       peerTlsCert: get(flags.peerTlsCert),

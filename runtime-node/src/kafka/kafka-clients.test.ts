@@ -8,7 +8,8 @@
  * CreatePartitions and DeleteTopics through kafkajs's admin. Last, bad
  * input on the listener: garbage, an absurd length and an unknown API key
  * close the connection, ApiVersions in a version Cairn lacks gets the v0
- * answer, and the node still serves.
+ * answer, requests pipelined on one connection are answered in order, and
+ * the node still serves.
  */
 import { decodeResponse, encodeRequest } from "@cairn/core/kafka/protocol/request"
 import { Consumer } from "@platformatic/kafka"
@@ -178,6 +179,26 @@ describe("Kafka clients against cairn server", () => {
     const ok = await exchange(Result.getOrThrow(request))
     const decoded = decodeResponse("ApiVersions", 3, ok.data.subarray(4))
     expect(Result.isSuccess(decoded) && decoded.success.body.errorCode).toBe(0)
+    // Three requests in one write (a slow Metadata first): answered in the order sent.
+    const pipelined = await new Promise<Array<number>>((resolve) => {
+      const frames = [
+        Result.getOrThrow(encodeRequest("Metadata", 12, { correlationId: 11, clientId: "t" }, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false })),
+        Result.getOrThrow(encodeRequest("ApiVersions", 3, { correlationId: 12, clientId: "t" }, { clientSoftwareName: "t", clientSoftwareVersion: "1" })),
+        Result.getOrThrow(encodeRequest("ApiVersions", 0, { correlationId: 13, clientId: "t" }, { clientSoftwareName: "", clientSoftwareVersion: "" }))
+      ]
+      let data = Buffer.alloc(0)
+      const ids: Array<number> = []
+      const s = connect(node.kafkaPort!, "127.0.0.1", () => s.write(Buffer.concat(frames)))
+      s.on("data", (d: Buffer) => {
+        data = Buffer.concat([data, d])
+        while (data.length >= 4 && data.length >= 4 + data.readInt32BE(0)) {
+          ids.push(data.readInt32BE(4))
+          data = data.subarray(4 + data.readInt32BE(0))
+        }
+        if (ids.length === 3) (s.destroy(), resolve(ids))
+      })
+    })
+    expect(pipelined).toEqual([11, 12, 13])
     const listed = await runCommand(KCAT, ["-L", "-b", bootstrap, "-t", "orders"])
     expect(listed.out).toContain(`topic "orders" with 2 partitions`)
   })

@@ -49,7 +49,8 @@ describe("Kafka on a 3-node cluster", () => {
     expect(await admin.createTopics({ topics: [{ topic: "spread", numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true })).toBe(true)
     await admin.disconnect()
 
-    // Each node's Metadata: the same brokers, and (once the partitions elected) the same leader per partition.
+    // Each node's Metadata: the same brokers (once every node's record went round), and (once the partitions
+    // elected) the same leader per partition.
     let views: Array<{ brokers: Array<number>; leaders: Array<number>; replicas: Array<Array<number>> }> = []
     for (let tries = 0; tries < 100; tries++) {
       views = await Promise.all(bootstraps.map(async (b) => {
@@ -61,7 +62,8 @@ describe("Kafka on a 3-node cluster", () => {
         const partitions = [...meta.partitions].sort((x, y) => x.partitionId - y.partitionId)
         return { brokers: cluster.brokers.map((x) => x.nodeId).sort(), leaders: partitions.map((p) => p.leader), replicas: partitions.map((p) => [...p.replicas].sort()) }
       }))
-      if (views.every((v) => JSON.stringify(v.leaders) === JSON.stringify(views[0]!.leaders))) break
+      // Each node learns the others' listeners from their records in the KV within about a second of starting.
+      if (views.every((v) => v.brokers.length === 3 && JSON.stringify(v.leaders) === JSON.stringify(views[0]!.leaders))) break
       await sleep(200)
     }
     const brokers = views[0]!.brokers

@@ -14,6 +14,7 @@ import type { BrokerDirectory } from "@cairn/core/kafka/broker/group-port"
 import { makeGroupCoordinator } from "@cairn/core/kafka/group/coordinator"
 import { makeLocalKvClient } from "@cairn/core/kv/local-client"
 import type { LogClient } from "@cairn/core/log/client/log-client"
+import type { Users } from "@cairn/core/s3/users"
 import type { LogNode } from "@cairn/core/log/service/log-node"
 import { readTopicView } from "@cairn/core/log/service/topic-view"
 import { groupId } from "@cairn/core/log/topics/topic-meta"
@@ -29,6 +30,8 @@ export interface KafkaNodeParts {
   readonly logNode: LogNode
   readonly logClient: LogClient
   readonly zoneOf: (node: NodeId) => string | undefined
+  /** The S3 users (with `--kafka-sasl`, Kafka clients authenticate as them). */
+  readonly users: Users
 }
 
 const WILDCARD = new Set(["0.0.0.0", "::", "[::]"])
@@ -86,7 +89,8 @@ export const startKafka = (parts: KafkaNodeParts): Effect.Effect<KafkaListener |
       log: brokerLog(parts),
       directory: lazy,
       groups,
-      clusterId: `cairn-${[...config.peers.keys()].sort().join("-")}`
+      clusterId: `cairn-${[...config.peers.keys()].sort().join("-")}`,
+      saslUsers: config.kafkaSasl ? parts.users.lookup : undefined
     }
     const listener = yield* Effect.catchTag(
       startKafkaListener({ broker, address: config.kafkaListen.address }),

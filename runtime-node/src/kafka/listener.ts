@@ -12,12 +12,15 @@
  *   (Kafka's `socket.request.max.bytes`, 100 MiB) or negative closes the
  *   connection, since nothing after it can be framed; so does a frame that
  *   does not decode or an unsupported request (handle-frame.ts says why).
+ * - **SASL.** With `broker.saslUsers` set, each connection must
+ *   authenticate with SASL PLAIN first (core's `sasl.ts`).
  * - **Failure.** Nothing a client sends can crash the node: socket errors
  *   end that connection, and every closing is logged with its reason.
  */
 import type { Clock } from "@cairn/core"
 import type { Broker } from "@cairn/core/kafka/broker/broker-log"
 import { handleFrame } from "@cairn/core/kafka/broker/handle-frame"
+import { ConnectionState } from "@cairn/core/kafka/broker/sasl"
 import { nextFrame } from "@cairn/core/kafka/protocol/frame"
 import { type DecodeLimits, defaultDecodeLimits } from "@cairn/core/kafka/protocol/limits"
 import { Data, Effect, Result, type Scope } from "effect"
@@ -49,17 +52,19 @@ type Run = <A>(effect: Effect.Effect<A, never, Clock>) => Promise<A>
 const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run): void => {
   const limits = options.limits ?? defaultDecodeLimits
   const maxQueued = options.maxQueuedFrames ?? 64
-  const connection = { clientHost: socket.remoteAddress ?? "unknown", principal: "anonymous" }
+  const connection = new ConnectionState(socket.remoteAddress ?? "unknown", options.broker.saslUsers !== undefined)
   const queue: Array<Uint8Array> = []
   let pending: Uint8Array = new Uint8Array(0)
   let busy = false
   let closed = false
 
-  const close = (reason: string, level: "info" | "warn" = "info") => {
+  /** Closes the connection, after sending `last` if given. */
+  const close = (reason: string, level: "info" | "warn" = "info", last?: Uint8Array) => {
     if (closed) return
     closed = true
     log(level, "Kafka connection closed", { client: `${connection.clientHost}:${socket.remotePort ?? "?"}`, reason })
-    socket.destroy()
+    if (last === undefined) socket.destroy()
+    else socket.end(last)
   }
 
   const serveQueue = async () => {
@@ -70,10 +75,7 @@ const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run
       const outcome = await run(handleFrame(options.broker, frame, connection, limits))
       if (closed) break
       if (outcome._tag === "Respond") socket.write(outcome.frame)
-      else if (outcome._tag === "Close") {
-        if (outcome.frame !== undefined) socket.write(outcome.frame)
-        close(outcome.reason, "warn")
-      }
+      else if (outcome._tag === "Close") close(outcome.reason, "warn", outcome.frame)
       if (queue.length < maxQueued && socket.isPaused()) socket.resume()
     }
     busy = false

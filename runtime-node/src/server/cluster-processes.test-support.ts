@@ -20,9 +20,9 @@ export interface NodeProcess {
 
 const groups = new Set<ChildProcess>()
 
-/** Starts `cairn server` for `node` with the build at `cli`, its output appended to `logFile`. */
-export const startNode = (cluster: LocalCluster, node: LocalNodeSpec, logFile: string, cli = cliMain): NodeProcess => {
-  const child = spawn(process.execPath, [cli, ...serverArgs(cluster, node, ["--request-timeout-ms", "3000"])], {
+/** Starts `cairn server` for `node` with the build at `cli` and `extra` flags, its output appended to `logFile`. */
+export const startNode = (cluster: LocalCluster, node: LocalNodeSpec, logFile: string, cli = cliMain, extra: ReadonlyArray<string> = []): NodeProcess => {
+  const child = spawn(process.execPath, [cli, ...serverArgs(cluster, node, ["--request-timeout-ms", "3000", ...extra])], {
     env: { ...process.env, ...clusterEnv(cluster) },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true

@@ -70,6 +70,8 @@ export interface ServerConfig {
    */
   readonly kafkaListen: { readonly address: PeerAddress; readonly explicit: boolean }
   readonly kafka: boolean
+  /** Kafka clients must authenticate with SASL PLAIN (an S3 access key and its secret); without it the listener is anonymous and loopback-only. */
+  readonly kafkaSasl: boolean
   /** Serve the KV HTTP API over HTTPS with this PEM certificate and key; undefined: plain HTTP. */
   readonly apiTls: { readonly certPath: string; readonly keyPath: string } | undefined
   /** Mutual TLS between peers: this node's certificate and key, and the CA that signs every peer's; undefined: plain TCP. */
@@ -112,6 +114,7 @@ const keys = [
   "log",
   "kafkaListen",
   "kafka",
+  "kafkaSasl",
   "apiTlsCert",
   "apiTlsKey",
   "peerTlsCert",
@@ -152,6 +155,7 @@ export const defaults = {
   log: "true",
   kafkaListen: "127.0.0.1:9092",
   kafka: "true",
+  kafkaSasl: "false",
   logLevel: "info",
   requestTimeoutMs: "5000",
   writeSpareShards: "0",
@@ -283,6 +287,7 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   log: BooleanString,
   kafkaListen: HostPort,
   kafka: BooleanString,
+  kafkaSasl: BooleanString,
   apiTlsCert: NonEmpty,
   apiTlsKey: NonEmpty,
   peerTlsCert: NonEmpty,
@@ -333,6 +338,7 @@ const FileShape = Schema.Struct({
   log: Schema.optionalKey(Schema.Boolean),
   kafkaListen: Schema.optionalKey(Schema.String),
   kafka: Schema.optionalKey(Schema.Boolean),
+  kafkaSasl: Schema.optionalKey(Schema.Boolean),
   apiTlsCert: Schema.optionalKey(Schema.String),
   apiTlsKey: Schema.optionalKey(Schema.String),
   peerTlsCert: Schema.optionalKey(Schema.String),
@@ -463,6 +469,11 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
   const kafkaListen = parseHostPort(values.kafkaListen!)!
   const log = ["true", "1"].includes(values.log!.trim().toLowerCase())
   const kafka = log && ["true", "1"].includes(values.kafka!.trim().toLowerCase())
+  const kafkaSasl = ["true", "1"].includes(values.kafkaSasl!.trim().toLowerCase())
+  const loopback = (host: string) => host === "localhost" || host === "::1" || /^127\./.test(host)
+  // Without SASL anyone who reaches the listener may read and write every topic: only on loopback.
+  if (kafka && !kafkaSasl && !loopback(kafkaListen.host))
+    problems.push(`--kafka-listen ${formatHostPort(kafkaListen)}: an anonymous Kafka listener may only listen on loopback; set --kafka-sasl (clients then authenticate with an S3 access key and secret) or --no-kafka`)
   if ((values.s3TlsCert === undefined) !== (values.s3TlsKey === undefined))
     problems.push("--s3-tls-cert and --s3-tls-key: set both (HTTPS) or neither (HTTP)")
   if ((values.apiTlsCert === undefined) !== (values.apiTlsKey === undefined))
@@ -522,6 +533,7 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     log,
     kafkaListen: { address: kafkaListen, explicit: merged.kafkaListen !== undefined },
     kafka,
+    kafkaSasl,
     apiTls: values.apiTlsCert === undefined || values.apiTlsKey === undefined ? undefined : { certPath: values.apiTlsCert, keyPath: values.apiTlsKey },
     peerTls: values.peerTlsCert === undefined || values.peerTlsKey === undefined || values.peerTlsCa === undefined
       ? undefined

@@ -267,7 +267,7 @@ export const runServer = (
         )
         // The Kafka protocol over the same log client (docs/kafka.md); off with --no-kafka or --no-log.
         if (config.kafka && storage.log !== undefined && logClient !== undefined) {
-          yield* startKafka({ config, kv, logNode: storage.log, logClient, zoneOf: (id) => zones.all().get(id) }).pipe(
+          yield* startKafka({ config, kv, logNode: storage.log, logClient, zoneOf: (id) => zones.all().get(id), users: s3Users }).pipe(
             Effect.mapError((e) => new ServerStartError({ message: `${e.message} (set --kafka-listen to another address, or --no-kafka)`, exitCode: 1 }))
           )
         }

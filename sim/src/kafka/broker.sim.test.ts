@@ -10,6 +10,7 @@ import type { Broker, BrokerLog } from "@cairn/core/kafka/broker/broker-log"
 import { KafkaErrorCode } from "@cairn/core/kafka/broker/error-codes"
 import type { BrokerDirectory } from "@cairn/core/kafka/broker/group-port"
 import { handleFrame } from "@cairn/core/kafka/broker/handle-frame"
+import { ConnectionState, type SaslUsers } from "@cairn/core/kafka/broker/sasl"
 import { type ApiName, kafkaApis, type RequestOf, type ResponseOf } from "@cairn/core/kafka/protocol/api-table"
 import { decodeResponse, encodeRequest } from "@cairn/core/kafka/protocol/request"
 import { makeLogClient } from "@cairn/core/log/client/log-client"
@@ -34,12 +35,22 @@ const batch = (values: ReadonlyArray<string>, timestamp = 1000, producer?: { rea
     ...(producer === undefined ? {} : { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.seq })
   })
 
-type Call = <N extends ApiName>(api: N, version: number, body: RequestOf<N>) => Effect.Effect<ResponseOf<N> | "silent" | `closed: ${string}`, never, Clock>
+type Call = <N extends ApiName>(api: N, version: number, body: RequestOf<N>, connection?: ConnectionState) => Effect.Effect<ResponseOf<N> | "silent" | `closed: ${string}`, never, Clock>
 
 /** A one-node simulated cluster with the log; `body` gets a broker over it on the client process. */
-const withBroker = async <A>(body: (call: Call, broker: Broker) => Effect.Effect<A, never, Clock>): Promise<A> => {
-  const voters = [nodeId("n1")]
-  const cluster = new SimCluster({ random: seededSource("kafka-broker"), nodes: 1, clients: 1, disk: faultFreeDisk, network: faultFreeNetwork, clocks: [] })
+type Servers = ReturnType<typeof logServers>
+
+/**
+ * A simulated cluster of `nodes` with the log; `body` gets a broker running "on n1" (its view, its replicas' leaders).
+ * Broker ids: n1 is 7, n2 8, and so on.
+ */
+const withBroker = async <A>(
+  body: (call: Call, broker: Broker, servers: Servers) => Effect.Effect<A, never, Clock>,
+  saslUsers?: SaslUsers,
+  nodes = 1
+): Promise<A> => {
+  const voters = Array.from({ length: nodes }, (_, i) => nodeId(`n${i + 1}`))
+  const cluster = new SimCluster({ random: seededSource("kafka-broker"), nodes, clients: 1, disk: faultFreeDisk, network: faultFreeNetwork, clocks: [] })
   const servers = logServers({ voters, log: { reconcileMs: 50 } })
   cluster.start(servers.server)
   const n1 = () => servers.node(voters[0]!)!
@@ -47,6 +58,9 @@ const withBroker = async <A>(body: (call: Call, broker: Broker) => Effect.Effect
   cluster.startClients(() =>
     Effect.scoped(Effect.gen(function*() {
       const client = yield* makeLogClient({ nodes: voters })
+      // The node up and its metadata group led before the first request.
+      const clock = yield* Clock
+      while (servers.node(voters[0]!) === undefined || (yield* n1().kv.raft.status).leader === undefined) yield* clock.sleep(50)
       const log: BrokerLog = {
         client,
         // As the runtime does: a ReadIndex barrier, then the topics in the KV state.
@@ -58,26 +72,26 @@ const withBroker = async <A>(body: (call: Call, broker: Broker) => Effect.Effect
         }),
         controller: Effect.suspend(() => Effect.map(n1().kv.raft.status, (s) => s.leader))
       }
-      const address = { brokerId: 7, host: "n1.test", port: 9092, rack: null }
+      const list = voters.map((node, i) => ({ node, address: { brokerId: 7 + i, host: `${node}.test`, port: 9092, rack: null } }))
       const directory: BrokerDirectory = {
         self: voters[0]!,
-        brokers: Effect.succeed([{ node: voters[0]!, address }]),
-        brokerOf: (node: NodeId) => Effect.succeed(node === voters[0] ? address : undefined)
+        brokers: Effect.succeed(list),
+        brokerOf: (node: NodeId) => Effect.succeed(list.find((b) => b.node === node)?.address)
       }
-      const broker: Broker = { log, directory, groups: undefined, clusterId: "sim", fetchPollMs: 20 }
+      const broker: Broker = { log, directory, groups: undefined, clusterId: "sim", fetchPollMs: 20, saslUsers }
       let correlationId = 0
-      const call: Call = (api, version, request) =>
+      const call: Call = (api, version, request, connection = new ConnectionState("c1", saslUsers !== undefined)) =>
         Effect.gen(function*() {
           const id = ++correlationId
           const frame = Result.getOrThrow(encodeRequest(api, version, { correlationId: id, clientId: "test" }, request))
-          const out = yield* handleFrame(broker, frame.subarray(4), { clientHost: "c1", principal: "anonymous" })
+          const out = yield* handleFrame(broker, frame.subarray(4), connection)
           if (out._tag === "Silent") return "silent" as const
           if (out._tag === "Close") return `closed: ${out.reason}` as const
           const decoded = Result.getOrThrow(decodeResponse(api, version, out.frame.subarray(4)))
           expect(decoded.correlationId).toBe(id)
           return decoded.body
         })
-      outcome = { value: yield* body(call, broker) }
+      outcome = { value: yield* body(call, broker, servers) }
     })).pipe(Effect.catchCause((cause) => Effect.sync(() => (outcome = { error: cause }))))
   )
   runFor(cluster, 120_000)
@@ -250,6 +264,115 @@ describe("the Kafka broker over the streaming log", () => {
     expect(out.gap).toBe(KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)
     expect(out.txn).toBe(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     expect(out.groups).toEqual([])
+  })
+})
+
+describe("partition leaders in Metadata", () => {
+  it("names each partition's Raft leader on a 3-node cluster, and every replica", async () => {
+    const out = await withBroker((call, _broker, servers) =>
+      Effect.gen(function*() {
+        ok(yield* call("CreateTopics", 7, { topics: [createTopic("t", 6, { replicationFactor: 3 })], timeoutMs: 5000, validateOnly: false }))
+        // Wait until every partition has a leader that all its replicas know.
+        const clock = yield* Clock
+        const leaders = (meta: Parameters<typeof groupId>[0]) =>
+          Effect.forEach(meta.replicas.map((_, p) => p), (p) =>
+            Effect.map(
+              Effect.forEach(meta.replicas[p]!, (node) => {
+                const replica = servers.node(node)?.log?.replicas().get(groupId(meta, p))
+                return replica === undefined ? Effect.succeed(undefined) : Effect.map(replica.raft.status, (s) => (s.role === "leader" ? node : undefined))
+              }),
+              (roles) => roles.filter((r) => r !== undefined)
+            ))
+        let truth: Array<Array<NodeId>> = []
+        for (;;) {
+          const meta = servers.node(nodeId("n1"))?.log?.topics().get("t")
+          if (meta !== undefined) {
+            truth = yield* leaders(meta)
+            if (truth.every((l) => l.length === 1)) break
+          }
+          yield* clock.sleep(50)
+        }
+        yield* clock.sleep(500) // n1's replicas learn their leaders by the next heartbeat
+        const m = ok(yield* call("Metadata", 12, { topics: [{ topicId: new Uint8Array(16), name: "t" }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }))
+        const brokerOf = (node: NodeId) => 7 + Number(node.slice(1)) - 1
+        return {
+          named: m.topics[0]!.partitions.map((p) => p.leaderId),
+          raft: truth.map((l) => brokerOf(l[0]!)),
+          replicas: m.topics[0]!.partitions.map((p) => [...p.replicaNodes].sort()),
+          spread: new Set(truth.map((l) => l[0])).size
+        }
+      }), undefined, 3)
+    expect(out.named).toEqual(out.raft)
+    expect(out.replicas).toEqual(Array.from({ length: 6 }, () => [7, 8, 9]))
+    // Not vacuous: the leaders are not all one node, so a broker naming any fixed node would fail.
+    expect(out.spread).toBeGreaterThan(1)
+  })
+})
+
+describe("SASL PLAIN on the broker", () => {
+  const users: SaslUsers = (accessKey) => Effect.succeed(accessKey === "AKIDEXAMPLE0000001" ? { user: "alice", secretKey: "s3cret-s3cret" } : undefined)
+  const plain = (authzid: string, user: string, password: string) => new TextEncoder().encode(`${authzid}\u0000${user}\u0000${password}`)
+  const metadata = { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }
+
+  it("authenticates an S3 access key and secret, refuses a wrong one and closes, and closes a request before authentication", async () => {
+    const out = await withBroker((call) =>
+      Effect.gen(function*() {
+        const good = new ConnectionState("c1", true)
+        const versions = yield* call("ApiVersions", 3, { clientSoftwareName: "t", clientSoftwareVersion: "1" }, good)
+        const early = yield* call("Metadata", 12, metadata, new ConnectionState("c2", true))
+        const scram = ok(yield* call("SaslHandshake", 1, { mechanism: "SCRAM-SHA-256" }, new ConnectionState("c3", true)))
+        const v0 = ok(yield* call("SaslHandshake", 0, { mechanism: "PLAIN" }, new ConnectionState("c6", true)))
+        const shake = ok(yield* call("SaslHandshake", 1, { mechanism: "PLAIN" }, good))
+        const auth = ok(yield* call("SaslAuthenticate", 2, { authBytes: plain("", "AKIDEXAMPLE0000001", "s3cret-s3cret") }, good))
+        const after = ok(yield* call("Metadata", 12, metadata, good))
+        const again = ok(yield* call("SaslHandshake", 1, { mechanism: "PLAIN" }, good))
+        const wrong = new ConnectionState("c4", true)
+        ok(yield* call("SaslHandshake", 1, { mechanism: "PLAIN" }, wrong))
+        const refused = yield* call("SaslAuthenticate", 1, { authBytes: plain("", "AKIDEXAMPLE0000001", "guess") }, wrong)
+        const other = new ConnectionState("c5", true)
+        ok(yield* call("SaslHandshake", 1, { mechanism: "PLAIN" }, other))
+        const actingAs = yield* call("SaslAuthenticate", 1, { authBytes: plain("bob", "AKIDEXAMPLE0000001", "s3cret-s3cret") }, other)
+        return {
+          versions: typeof versions === "string" ? versions : versions.errorCode,
+          early: typeof early === "string" && early.startsWith("closed: Metadata before SASL authentication"),
+          scram: [scram.errorCode, scram.mechanisms],
+          v0: v0.errorCode,
+          shake: [shake.errorCode, shake.mechanisms],
+          auth: auth.errorCode,
+          principal: good.principal,
+          after: after.brokers.length,
+          again: again.errorCode,
+          refused: typeof refused === "string" && refused.startsWith("closed: SASL authentication failed"),
+          wrongPrincipal: wrong.principal,
+          actingAs: typeof actingAs === "string" && actingAs.startsWith("closed: SASL authentication failed")
+        }
+      }), users)
+    expect(out).toEqual({
+      versions: 0,
+      early: true,
+      scram: [33, ["PLAIN"]],
+      v0: 33,
+      shake: [0, ["PLAIN"]],
+      auth: 0,
+      principal: "alice",
+      after: 1,
+      again: 34,
+      refused: true,
+      wrongPrincipal: undefined,
+      actingAs: true
+    })
+  })
+
+  it("refuses SASL on a broker without it, where every connection is anonymous", async () => {
+    const out = await withBroker((call) =>
+      Effect.gen(function*() {
+        const c = new ConnectionState("c1", false)
+        const shake = ok(yield* call("SaslHandshake", 1, { mechanism: "PLAIN" }, c))
+        const auth = ok(yield* call("SaslAuthenticate", 0, { authBytes: plain("", "u", "p") }, c))
+        return [shake.errorCode, shake.mechanisms, auth.errorCode, c.principal]
+      }))
+    // ILLEGAL_SASL_STATE is answered without closing: nothing was attempted against a user.
+    expect(out).toEqual([33, [], 34, "anonymous"])
   })
 })
 

@@ -13,6 +13,7 @@ import { Clock, nodeId } from "@cairn/core"
 import type { Broker, BrokerLog } from "@cairn/core/kafka/broker/broker-log"
 import type { BrokerDirectory } from "@cairn/core/kafka/broker/group-port"
 import { handleFrame } from "@cairn/core/kafka/broker/handle-frame"
+import { ConnectionState } from "@cairn/core/kafka/broker/sasl"
 import { makeGroupCoordinator } from "@cairn/core/kafka/group/coordinator"
 import type { ApiName, RequestOf, ResponseOf } from "@cairn/core/kafka/protocol/api-table"
 import { decodeResponse, encodeRequest } from "@cairn/core/kafka/protocol/request"
@@ -63,10 +64,11 @@ it("three consumers join, commit, one is expired on virtual time, the rest rebal
       const coordinatorOn = (config = { initialRebalanceDelayMs: 1_000 }) =>
         Effect.map(makeGroupCoordinator({ kv, directory, config }), (groups): Broker => ({ log: noLog, directory, groups, clusterId: "sim" }))
       let correlationId = 0
+      const connection = new ConnectionState("c1", false)
       const call = <N extends ApiName>(broker: Broker, api: N, version: number, body: RequestOf<N>) =>
         Effect.gen(function*() {
           const frame = Result.getOrThrow(encodeRequest(api, version, { correlationId: ++correlationId, clientId: "c" }, body))
-          const out = yield* handleFrame(broker, frame.subarray(4), { clientHost: "c1", principal: "anonymous" })
+          const out = yield* handleFrame(broker, frame.subarray(4), connection)
           if (out._tag !== "Respond") throw new Error(`no answer: ${out._tag}`)
           return Result.getOrThrow(decodeResponse(api, version, out.frame.subarray(4))).body as ResponseOf<N>
         })

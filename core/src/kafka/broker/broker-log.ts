@@ -11,6 +11,7 @@ import type { LogClient } from "../../log/client/log-client.ts"
 import type { TopicMeta } from "../../log/topics/topic-meta.ts"
 import type { NodeId } from "../../node/node-id.ts"
 import type { BrokerDirectory, GroupCoordinator } from "./group-port.ts"
+import type { ConnectionState, SaslUsers } from "./sasl.ts"
 
 export interface BrokerLog {
   readonly client: LogClient
@@ -32,6 +33,8 @@ export interface Broker {
   readonly groups: GroupCoordinator | undefined
   /** Kafka's cluster id (stable for the cluster). */
   readonly clusterId: string
+  /** SASL PLAIN users (access key and secret): when set, connections must authenticate (`sasl.ts`). */
+  readonly saslUsers?: SaslUsers | undefined
   /** How often a Fetch that waits for data looks again (default 25 ms). */
   readonly fetchPollMs?: number
 }
@@ -42,9 +45,5 @@ export const readPartition = (broker: Broker): LogClient["fetch"] => {
   return read
 }
 
-/** Who sent a request: one client connection. */
-export interface ConnectionContext {
-  readonly clientHost: string
-  /** The authenticated user, or "anonymous". */
-  readonly principal: string
-}
+/** Who sent a request: one client connection and its authentication state. */
+export type ConnectionContext = ConnectionState

@@ -18,6 +18,7 @@ import type { GroupApiName } from "./group-port.ts"
 import { handleListOffsets } from "./list-offsets.ts"
 import { handleMetadata } from "./metadata.ts"
 import { handleProduce } from "./produce.ts"
+import { ANONYMOUS, handleSaslAuthenticate, handleSaslHandshake } from "./sasl.ts"
 import { handleCreatePartitions, handleCreateTopics, handleDeleteTopics } from "./topics-admin.ts"
 
 /** A response body to send for the request, with what encoding it needs. */
@@ -32,7 +33,7 @@ const toGroups = (broker: Broker, request: Extract<DecodedRequest, { readonly ap
   const api: GroupApiName = request.api
   const body = request.body as RequestOf<typeof api>
   if (broker.groups === undefined) return Effect.succeed(answer(request, noCoordinator(api, body, version) as never))
-  const context = { apiVersion: version, clientId: request.header.clientId ?? "", clientHost: connection.clientHost, principal: connection.principal }
+  const context = { apiVersion: version, clientId: request.header.clientId ?? "", clientHost: connection.clientHost, principal: connection.principal ?? ANONYMOUS }
   return Effect.map(broker.groups.handle(api, body, context), (response) => answer(request, response as never))
 }
 
@@ -50,6 +51,8 @@ export const dispatch = (broker: Broker, request: DecodedRequest, connection: Co
     case "DescribeConfigs": return Effect.map(handleDescribeConfigs(broker, request.body, version), (b) => answer(request, b))
     case "DescribeCluster": return Effect.map(handleDescribeCluster(broker, request.body), (b) => answer(request, b))
     case "InitProducerId": return Effect.map(handleInitProducerId(broker, request.body), (b) => answer(request, b))
+    case "SaslHandshake": return Effect.succeed(answer(request, handleSaslHandshake(broker, request.body, version, connection)))
+    case "SaslAuthenticate": return Effect.map(handleSaslAuthenticate(broker, request.body, connection), (b) => answer(request, b))
     case "FindCoordinator":
     case "JoinGroup":
     case "SyncGroup":

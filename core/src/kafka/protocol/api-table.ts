@@ -28,6 +28,8 @@ import { MetadataRequest, MetadataResponse } from "./messages/metadata.ts"
 import { OffsetCommitRequest, OffsetCommitResponse } from "./messages/offset-commit.ts"
 import { OffsetFetchRequest, OffsetFetchResponse } from "./messages/offset-fetch.ts"
 import { ProduceRequest, ProduceResponse } from "./messages/produce.ts"
+import { SaslAuthenticateRequest, SaslAuthenticateResponse } from "./messages/sasl-authenticate.ts"
+import { SaslHandshakeRequest, SaslHandshakeResponse } from "./messages/sasl-handshake.ts"
 import { SyncGroupRequest, SyncGroupResponse } from "./messages/sync-group.ts"
 import type { Infer, MessageSchema } from "./schema.ts"
 import { inRange } from "./versions.ts"
@@ -72,7 +74,11 @@ export const kafkaApis = {
   DescribeConfigs: api(DescribeConfigsRequest, DescribeConfigsResponse),
   CreatePartitions: api(CreatePartitionsRequest, CreatePartitionsResponse),
   DeleteGroups: api(DeleteGroupsRequest, DeleteGroupsResponse),
-  DescribeCluster: api(DescribeClusterRequest, DescribeClusterResponse)
+  DescribeCluster: api(DescribeClusterRequest, DescribeClusterResponse),
+  // Advertised from v0 (librdkafka requires it to see SASL at all); a v0 handshake, whose tokens would follow outside
+  // Kafka's framing, is answered UNSUPPORTED_SASL_MECHANISM by the broker.
+  SaslHandshake: api(SaslHandshakeRequest, SaslHandshakeResponse),
+  SaslAuthenticate: api(SaslAuthenticateRequest, SaslAuthenticateResponse)
 } as const
 
 export type KafkaApis = typeof kafkaApis

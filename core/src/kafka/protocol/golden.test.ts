@@ -161,6 +161,33 @@ describe("Fetch", () => {
   )
 })
 
+describe("SASL", () => {
+  // size 18 | key 17, version 1, correlation 1, client id "c" | int16-length "PLAIN"
+  requestVector("SaslHandshake", 1, "c", "00000012 0011 0001 00000001 0001 63 0005 504c41494e", { mechanism: "PLAIN" })
+  // size 17 | correlation 1 | error 0, int32 count 1, "PLAIN"
+  responseVector("SaslHandshake", 1, "00000011 00000001 0000 00000001 0005 504c41494e", { errorCode: 0, mechanisms: ["PLAIN"] })
+
+  // size 19 | key 36, version 0, correlation 1, client id "c" | int32-length bytes 00 75 00 70 (NUL "u" NUL "p")
+  requestVector("SaslAuthenticate", 0, "c", "00000013 0024 0000 00000001 0001 63 00000004 00750070", { authBytes: Uint8Array.of(0, 0x75, 0, 0x70) })
+  // size 18 | header v2: key 36, version 2, correlation 1, client id "c", no tags | compact bytes (05: 4 bytes), no tags
+  requestVector("SaslAuthenticate", 2, "c", "00000012 0024 0002 00000001 0001 63 00 05 00750070 00", { authBytes: Uint8Array.of(0, 0x75, 0, 0x70) })
+  // size 18 | header v1: correlation 1, no tags | error 0, null compact message (00), empty compact bytes (01),
+  //   session lifetime int64 0, no tags
+  responseVector("SaslAuthenticate", 2, "00000012 00000001 00 0000 00 01 0000000000000000 00", {
+    errorCode: 0,
+    errorMessage: null,
+    authBytes: new Uint8Array(0),
+    sessionLifetimeMs: 0n
+  })
+  // size 15 | correlation 1 | error 58, int16-length "bad", int32-length empty bytes; v0 has no session lifetime
+  responseVector("SaslAuthenticate", 0, "0000000f 00000001 003a 0003 626164 00000000", {
+    errorCode: 58,
+    errorMessage: "bad",
+    authBytes: new Uint8Array(0),
+    sessionLifetimeMs: 0n
+  })
+})
+
 describe("the vectors are checked", () => {
   it("a vector with one byte changed does not decode to the same value", () => {
     const good = hex("00000011 0003 0001 00000007 ffff 00000001 0001 74")
