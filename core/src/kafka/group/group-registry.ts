@@ -13,18 +13,15 @@
  * request loads the group as the KV has it. So the group in memory is
  * always the KV's record plus transitions not yet needing a write.
  */
-import { Deferred, Effect, Result, Semaphore } from "effect"
+import { Effect, Result, Semaphore } from "effect"
 import type { ClockShape } from "../../clock/clock.ts"
 import { COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, type ErrorCode } from "./error-codes.ts"
 import { tick } from "./expiry.ts"
 import { checkGroup, isVacant, type Group, type GroupConfig } from "./group.ts"
 import { loadGroup, recordOf } from "./group-record.ts"
 import type { GroupStore, Revision } from "./group-store.ts"
-import { joinError, newStep, syncError, type JoinResult, type Reply, type Step, type SyncResult } from "./step.ts"
-
-type Waiter =
-  | { readonly kind: "join"; readonly memberId: string; readonly deferred: Deferred.Deferred<JoinResult> }
-  | { readonly kind: "sync"; readonly deferred: Deferred.Deferred<SyncResult> }
+import { makeParkedRequests } from "./parked-requests.ts"
+import { newStep, type Reply, type Step } from "./step.ts"
 
 interface Entry {
   readonly lock: Semaphore.Semaphore
@@ -56,21 +53,8 @@ export interface RegistryDeps {
 
 export const makeGroupRegistry = (deps: RegistryDeps) => {
   const entries = new Map<string, Entry>()
-  const waiters = new Map<number, Waiter>()
-  let nextWaiter = 1
-
-  const answer = (reply: Reply | { readonly kind: "error"; readonly waiter: number; readonly code: ErrorCode }): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      const w = waiters.get(reply.waiter)
-      if (w === undefined) return Effect.void // its request was interrupted (the client went away)
-      waiters.delete(reply.waiter)
-      if (w.kind === "join") {
-        const result = reply.kind === "join" ? reply.result : joinError(w.memberId, reply.kind === "error" ? reply.code : COORDINATOR_NOT_AVAILABLE)
-        return Deferred.succeed(w.deferred, result)
-      }
-      const result = reply.kind === "sync" ? reply.result : syncError(reply.kind === "error" ? reply.code : COORDINATOR_NOT_AVAILABLE)
-      return Deferred.succeed(w.deferred, result)
-    }).pipe(Effect.asVoid)
+  const parked = makeParkedRequests()
+  const { answer } = parked
 
   /** Drops a group from memory; its parked requests (and the undelivered `replies`) get `code`. */
   const unload = (entry: Entry, code: ErrorCode, replies: ReadonlyArray<Reply>): Effect.Effect<void> =>
@@ -153,23 +137,6 @@ export const makeGroupRegistry = (deps: RegistryDeps) => {
       )
     })
 
-  /** A waiter for a JoinGroup or SyncGroup answer: its id for the machine, and the answer to await. */
-  const joinWaiter = (memberId: string) => {
-    const id = nextWaiter++
-    const deferred = Deferred.makeUnsafe<JoinResult>()
-    waiters.set(id, { kind: "join", memberId, deferred })
-    const cancel = Effect.sync(() => waiters.delete(id))
-    return { id, result: Effect.onInterrupt(Deferred.await(deferred), () => cancel), cancel: Effect.asVoid(cancel) }
-  }
-
-  const syncWaiter = () => {
-    const id = nextWaiter++
-    const deferred = Deferred.makeUnsafe<SyncResult>()
-    waiters.set(id, { kind: "sync", deferred })
-    const cancel = Effect.sync(() => waiters.delete(id))
-    return { id, result: Effect.onInterrupt(Deferred.await(deferred), () => cancel), cancel: Effect.asVoid(cancel) }
-  }
-
   /** One pass of the timer: every loaded group this node still coordinates ticks; the others are dropped. */
   const tickAll = (owns: (groupId: string) => Effect.Effect<boolean>): Effect.Effect<void> =>
     Effect.gen(function*() {
@@ -188,13 +155,19 @@ export const makeGroupRegistry = (deps: RegistryDeps) => {
       }
     })
 
-  /** How many requests are parked (for tests: nothing may be left waiting forever). */
-  const parked = (): number => waiters.size
-
   /** The groups in memory, for ListGroups (a group not yet persisted is listed too). */
   const loaded = (): ReadonlyArray<Group> => [...entries.values()].flatMap((e) => (e.group === undefined ? [] : [e.group]))
 
-  return { withGroup, joinWaiter, syncWaiter, tickAll, loaded, parked }
+  return {
+    withGroup,
+    /** Parks a JoinGroup (its member id, for an error answer) or a SyncGroup until a transition answers it. */
+    joinWaiter: parked.join,
+    syncWaiter: parked.sync,
+    tickAll,
+    loaded,
+    /** How many requests are parked (for tests: nothing may be left waiting forever). */
+    parked: parked.size
+  }
 }
 
 export type GroupRegistry = ReturnType<typeof makeGroupRegistry>
