@@ -8,7 +8,10 @@
  * across the rebalances (each is committed right after it is processed),
  * and the committed offsets are the partitions' ends. Then the group's
  * coordinator node is SIGKILLed and restarted: it loads the group from the
- * KV, and the consumers go on without reading anything twice.
+ * KV, and the consumers go on without reading anything twice. Last,
+ * librdkafka (python3-confluent-kafka) on one node: a consumer reads half
+ * a topic in a group and commits, a second consumer of the group reads the
+ * rest from the committed offsets.
  */
 import { coordinatorOf } from "@cairn/core/kafka/group/placement"
 import { type Consumer, type EachMessagePayload, Kafka, logLevel } from "kafkajs"
@@ -19,7 +22,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import { freeLoopbackPorts } from "../net/free-ports.ts"
 import { awaitLeader, awaitReady, killAllStarted, startNode, stopNode, TEST_CREDENTIALS } from "../server/cluster-processes.test-support.ts"
 import { planCluster } from "../server/local-cluster.ts"
-import { awaitListening, stopCommands } from "./kafka-processes.test-support.ts"
+import { awaitListening, PYTHON, runCommand, stopCommands } from "./kafka-processes.test-support.ts"
 
 const dirs: Array<string> = []
 const consumers: Array<Consumer> = []
@@ -191,5 +194,54 @@ describe("Kafka consumer groups on a 3-node cluster", () => {
     expect(committed[0]!.partitions.map((p) => [p.partition, p.offset]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([0, 1, 2].map((p) => [p, "20"]))
     await check.disconnect()
     await producer.disconnect()
+  }, 240_000)
+
+  it("librdkafka: one consumer of a group reads half a topic and commits, the next reads the rest from the committed offsets", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cairn-kafka-groups-"))
+    dirs.push(dir)
+    const ports = await freeLoopbackPorts(4)
+    const cluster = planCluster({
+      nodes: 1, dataRoot: dir, apiBase: 0, peerBase: 0, s3Base: 0, secret: "kafka-groups-secret-0123456789",
+      credentials: TEST_CREDENTIALS, ports: ports.slice(0, 3), kafka: [ports[3]!]
+    })
+    const node = cluster.nodes[0]!
+    startNode(cluster, node, join(dir, "node.log"))
+    await awaitReady(node)
+    await awaitListening(node.kafkaPort!)
+    const bootstrap = `127.0.0.1:${node.kafkaPort}`
+    const kafka = new Kafka({ clientId: "librdkafka-test", brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 8 } })
+    const admin = kafka.admin()
+    await admin.connect()
+    expect(await admin.createTopics({ topics: [{ topic: "lib", numPartitions: 2 }], waitForLeaders: true })).toBe(true)
+    const producer = kafka.producer({ allowAutoTopicCreation: false })
+    await producer.connect()
+    await producer.send({ topic: "lib", acks: -1, messages: Array.from({ length: 40 }, (_, i) => ({ value: String(i), partition: i % 2 })) })
+    await producer.disconnect()
+    const script = [
+      "import json, time",
+      "from confluent_kafka import Consumer",
+      "def consume(n):",
+      `    c = Consumer({"bootstrap.servers": "${bootstrap}", "group.id": "py-group", "auto.offset.reset": "earliest", "enable.auto.commit": False, "session.timeout.ms": 10000})`,
+      "    c.subscribe(['lib'])",
+      "    got, end = [], time.time() + 60",
+      "    while len(got) < n and time.time() < end:",
+      "        m = c.poll(0.5)",
+      "        if m is None: continue",
+      "        got.append('error ' + str(m.error()) if m.error() else m.value().decode())",
+      "    c.commit(asynchronous=False)",
+      "    c.close()",
+      "    return got",
+      "first = consume(20)",
+      "second = consume(20)",
+      "print(json.dumps({'first': first, 'second': second}))"
+    ].join("\n")
+    const ran = await runCommand(PYTHON, ["-c", script], "", 150_000)
+    expect(ran.code, ran.err).toBe(0)
+    const { first, second } = JSON.parse(ran.out) as { first: Array<string>; second: Array<string> }
+    expect([first.length, second.length]).toEqual([20, 20])
+    expect([...first, ...second].map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i))
+    const committed = await admin.fetchOffsets({ groupId: "py-group", topics: ["lib"] })
+    expect(committed[0]!.partitions.map((p) => p.offset).sort()).toEqual(["20", "20"])
+    await admin.disconnect()
   }, 240_000)
 })
