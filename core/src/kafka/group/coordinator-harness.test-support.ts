@@ -4,7 +4,7 @@
  * broker sends them, and answers that block (JoinGroup, SyncGroup) are
  * forked so the test can move time and look at them.
  */
-import { Effect, Exit, Scope } from "effect"
+import { Effect, Exit, Fiber, Scope } from "effect"
 import { Clock } from "../../clock/clock.ts"
 import { manualClock, settle, type ManualClock } from "../../clock/manual-clock.test-support.ts"
 import { localKv, type StateMachineKv } from "../../kv/state-machine-kv.test-support.ts"
@@ -53,6 +53,8 @@ export interface TestCoordinator {
 
 export interface Pending<A> {
   readonly answer: () => A | undefined
+  /** The client goes away: its request's fiber is interrupted. */
+  readonly interrupt: Effect.Effect<void>
 }
 
 export interface CoordinatorOptions {
@@ -81,6 +83,7 @@ export const makeTestCoordinator = (o: CoordinatorOptions = {}) =>
         const fiber = yield* Effect.forkDetach(call(api, version, body, clientId))
         yield* settle
         return {
+          interrupt: Fiber.interrupt(fiber),
           answer: () => {
             const exit = fiber.pollUnsafe()
             if (exit === undefined) return undefined

@@ -277,6 +277,24 @@ describe("the group coordinator over the wire", () => {
     )
   })
 
+  it("forgets a parked JoinGroup whose client went away; the barrier still completes for the member", async () => {
+    await run(
+      Effect.gen(function*() {
+        const { t, clock } = yield* makeTestCoordinator()
+        const gone = yield* t.start("JoinGroup", 3, joinBody("g", ""))
+        const stays = yield* t.start("JoinGroup", 3, joinBody("g", ""))
+        expect(t.coordinator.registry.parked()).toBe(2)
+        yield* gone.interrupt
+        expect(t.coordinator.registry.parked()).toBe(1)
+        yield* clock.advance(3_000)
+        // The departed client's member joined the barrier before it went: it is in generation 1 until its session lapses.
+        expect(stays.answer()).toMatchObject({ errorCode: NONE, generationId: 1 })
+        expect(t.coordinator.registry.parked()).toBe(0)
+        yield* t.close
+      })
+    )
+  })
+
   it("answers COORDINATOR_NOT_AVAILABLE when the KV cannot be read, and serves again once it can", async () => {
     await run(
       Effect.gen(function*() {
