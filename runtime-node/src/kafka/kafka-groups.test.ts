@@ -11,7 +11,10 @@
  * KV, and the consumers go on without reading anything twice. Last,
  * librdkafka (python3-confluent-kafka) on one node: a consumer reads half
  * a topic in a group and commits, a second consumer of the group reads the
- * rest from the committed offsets.
+ * rest from the committed offsets; and with the cooperative-sticky
+ * assignor a second member joining a consuming one takes one partition
+ * incrementally (the first gives up exactly that one and keeps reading
+ * the other), each record read once.
  */
 import { coordinatorOf } from "@cairn/core/kafka/group/placement"
 import { type Consumer, type EachMessagePayload, Kafka, logLevel } from "kafkajs"
@@ -196,7 +199,7 @@ describe("Kafka consumer groups on a 3-node cluster", () => {
     await producer.disconnect()
   }, 240_000)
 
-  it("librdkafka: one consumer of a group reads half a topic and commits, the next reads the rest from the committed offsets", async () => {
+  it("librdkafka: a group's next consumer reads on from the committed offsets; cooperative-sticky moves one partition incrementally", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cairn-kafka-groups-"))
     dirs.push(dir)
     const ports = await freeLoopbackPorts(4)
@@ -242,6 +245,47 @@ describe("Kafka consumer groups on a 3-node cluster", () => {
     expect([...first, ...second].map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i))
     const committed = await admin.fetchOffsets({ groupId: "py-group", topics: ["lib"] })
     expect(committed[0]!.partitions.map((p) => p.offset).sort()).toEqual(["20", "20"])
+
+    // Cooperative incremental rebalancing (librdkafka's cooperative-sticky): a second member joins a
+    // consuming one; the first gives up one partition without losing the other, and each record is read once.
+    const cooperative = [
+      "import json, time",
+      "from confluent_kafka import Consumer, Producer",
+      `conf = {"bootstrap.servers": "${bootstrap}", "group.id": "coop", "auto.offset.reset": "earliest", "session.timeout.ms": 10000, "partition.assignment.strategy": "cooperative-sticky"}`,
+      "a, b = Consumer(conf), Consumer(conf)",
+      "events, got = [], []",
+      "log = lambda name: (lambda c, ps: events.append((name, sorted(p.partition for p in ps), len(got))))",
+      "def poll(pairs, until):",
+      "    end = time.time() + 60",
+      "    while not until() and time.time() < end:",
+      "        for name, c in pairs:",
+      "            m = c.poll(0.1)",
+      "            if m is not None and not m.error(): got.append((name, m.partition(), m.value().decode()))",
+      "a.subscribe(['lib'], on_assign=log('a+'), on_revoke=log('a-'))",
+      "poll([('a', a)], lambda: len(got) >= 40)",
+      "b.subscribe(['lib'], on_assign=log('b+'), on_revoke=log('b-'))",
+      "poll([('a', a), ('b', b)], lambda: any(e[0] == 'b+' and e[1] for e in events))",
+      `p = Producer({"bootstrap.servers": "${bootstrap}", "acks": "all"})`,
+      "for i in range(40, 60): p.produce('lib', value=str(i), partition=i % 2)",
+      "p.flush(30)",
+      "poll([('a', a), ('b', b)], lambda: len(got) >= 60)",
+      "events.append(('close', [], len(got)))",
+      "a.close(); b.close()",
+      "print(json.dumps({'got': got, 'events': events}))"
+    ].join("\n")
+    const coop = await runCommand(PYTHON, ["-c", cooperative], "", 200_000)
+    expect(coop.code, coop.err).toBe(0)
+    const { got, events } = JSON.parse(coop.out) as { got: Array<[string, number, string]>; events: Array<[string, Array<number>, number]> }
+    expect(got.map((g) => Number(g[2])).sort((x, y) => x - y)).toEqual(Array.from({ length: 60 }, (_, i) => i))
+    // Incremental: a, assigned both partitions, gives up exactly one before the close and keeps the other;
+    // b gets that one in the follow-up rebalance (its first assignment is empty while a still owns it).
+    const beforeClose = events.slice(0, events.findIndex((e) => e[0] === "close"))
+    expect(beforeClose[0]).toEqual(["a+", [0, 1], 0])
+    const revoked = beforeClose.filter((e) => e[0] === "a-").map((e) => e[1])
+    expect(revoked.map((r) => r.length)).toEqual([1])
+    expect(beforeClose.filter((e) => e[0] === "b+").flatMap((e) => e[1])).toEqual(revoked[0])
+    // The records produced after the move were read on b's partition by b, on a's by a.
+    for (const [name, partition, value] of got.filter((g) => Number(g[2]) >= 40)) expect([value, name]).toEqual([value, partition === revoked[0]![0] ? "b" : "a"])
     await admin.disconnect()
   }, 240_000)
 })
