@@ -31,11 +31,16 @@ const dirs: Array<string> = []
 const consumers: Array<Consumer> = []
 
 afterEach(async () => {
-  await Promise.allSettled(consumers.splice(0).map((c) => c.disconnect()))
-  await stopCommands()
-  await killAllStarted()
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
-})
+  try {
+    // A consumer whose broker is gone may never finish disconnecting: give it a moment, no more.
+    await Promise.race([Promise.allSettled(consumers.splice(0).map((c) => c.disconnect())), sleep(5_000)])
+  } finally {
+    // The servers' process groups are stopped whatever happened above.
+    await stopCommands()
+    await killAllStarted()
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+  }
+}, 60_000)
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
