@@ -8,9 +8,11 @@
  * address, except that a wildcard host (0.0.0.0, ::) is no address for a
  * client, so the host of this node's `--api-peers` entry stands in for it.
  */
-import type { Clock, KvServer, NodeId } from "@cairn/core"
+import type { Clock, KvServer, NodeId, Random } from "@cairn/core"
 import type { Broker, BrokerLog } from "@cairn/core/kafka/broker/broker-log"
 import type { BrokerDirectory } from "@cairn/core/kafka/broker/group-port"
+import { makeGroupCoordinator } from "@cairn/core/kafka/group/coordinator"
+import { makeLocalKvClient } from "@cairn/core/kv/local-client"
 import type { LogClient } from "@cairn/core/log/client/log-client"
 import type { Users } from "@cairn/core/s3/users"
 import type { LogNode } from "@cairn/core/log/service/log-node"
@@ -62,7 +64,7 @@ const brokerLog = (parts: KafkaNodeParts): BrokerLog => ({
  * that is taken leaves the node without a Kafka listener (a warning says
  * so); an address the operator chose that is taken stops the start.
  */
-export const startKafka = (parts: KafkaNodeParts): Effect.Effect<KafkaListener | undefined, KafkaListenerError, Clock | Scope.Scope> =>
+export const startKafka = (parts: KafkaNodeParts): Effect.Effect<KafkaListener | undefined, KafkaListenerError, Clock | Random | Scope.Scope> =>
   Effect.gen(function*() {
     const { config } = parts
     // The directory needs the bound port (0 asks for any), and the broker exists before the listener binds:
@@ -73,10 +75,20 @@ export const startKafka = (parts: KafkaNodeParts): Effect.Effect<KafkaListener |
       brokers: Effect.suspend(() => directory?.brokers ?? Effect.succeed([])),
       brokerOf: (node) => Effect.suspend(() => directory?.brokerOf(node) ?? Effect.succeed(undefined))
     }
+    // The consumer group coordinator (docs/kafka.md#consumer-groups): groups' records and offsets in the KV.
+    const groups = yield* makeGroupCoordinator({
+      kv: yield* makeLocalKvClient(parts.kv, { clientId: `kafka-groups-${config.id}` }),
+      directory: lazy,
+      partitionExists: (topic, partition) =>
+        Effect.sync(() => {
+          const meta = parts.logNode.topics().get(topic)
+          return meta !== undefined && partition >= 0 && partition < meta.replicas.length
+        })
+    })
     const broker: Broker = {
       log: brokerLog(parts),
       directory: lazy,
-      groups: undefined,
+      groups,
       clusterId: `cairn-${[...config.peers.keys()].sort().join("-")}`,
       saslUsers: config.kafkaSasl ? parts.users.lookup : undefined
     }

@@ -1,20 +1,7 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import type { KvClient } from "../../kv/client.ts"
-import { encodeSessionCommand } from "../../kv/command.ts"
-import { KvStateMachine } from "../../kv/state-machine.ts"
+import { localKv } from "../../kv/state-machine-kv.test-support.ts"
 import { makeConsumerOffsets } from "./consumer-offsets.ts"
-
-/** A KV client over one in-process state machine: every write applies at once. */
-const localKv = (): KvClient => {
-  const sm = new KvStateMachine()
-  let index = 0
-  return {
-    clientId: "test",
-    write: (command) => Effect.sync(() => sm.apply(++index, encodeSessionCommand({ clientId: "test", seq: index, command }))),
-    read: (command) => Effect.sync(() => (command.op === "get" ? sm.get(command.key) : sm.range(command.start, command.end, command.limit)))
-  }
-}
 
 describe("consumer group offsets", () => {
   it("keep a committer's latest commit against a late copy of an earlier one, and let a commit move back", async () => {
@@ -36,5 +23,27 @@ describe("consumer group offsets", () => {
       })
     )
     expect(seen).toEqual([undefined, 80, 50, 10, undefined, undefined])
+  })
+
+  it("list a group's offsets by topic and partition, not another group's whose name extends it, and remove them", async () => {
+    const offsets = makeConsumerOffsets(localKv())
+    const seen = await Effect.runPromise(
+      Effect.gen(function*() {
+        const commit = (group: string, topic: string, partition: number, offset: number) =>
+          offsets.commit(group, topic, partition, { offset, metadata: "m", committer: "a", seq: offset })
+        yield* commit("g", "t", 0, 5)
+        yield* commit("g", "t", 10, 6)
+        yield* commit("g", "u", 2, 7)
+        yield* commit("g\u0000t", "x", 1, 8) // a group named "g\0t": its keys share the prefix "g\0"
+        yield* commit("gh", "t", 0, 9)
+        const listed = (yield* offsets.list("g")).map((o) => `${o.topic}/${o.partition}=${o.committed.offset}`)
+        yield* offsets.remove("g", "t", 10)
+        const after = (yield* offsets.list("g")).map((o) => `${o.topic}/${o.partition}`)
+        return { listed, after, other: (yield* offsets.list("g\u0000t")).length }
+      })
+    )
+    expect(seen.listed.sort()).toEqual(["t/0=5", "t/10=6", "u/2=7"])
+    expect(seen.after.sort()).toEqual(["t/0", "u/2"])
+    expect(seen.other).toBe(1)
   })
 })

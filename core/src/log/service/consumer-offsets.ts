@@ -10,7 +10,8 @@
  * a retry) is acknowledged and changes nothing.
  *
  * Key: `\u0000lo/<group>\u0000<topic>\u0000<partition>` (NUL separators: any
- * character may appear in a group name).
+ * character may appear in a group name; a topic name has no NUL, so a key
+ * read back is split at its last two).
  */
 import { Effect } from "effect"
 import { InvariantViolation } from "../../invariant/invariant.ts"
@@ -55,5 +56,41 @@ export const makeConsumerOffsets = (kv: KvClient) => {
   const get = (group: string, topic: string, partition: number): Effect.Effect<CommittedOffset | undefined, LogMetadataUnavailableError> =>
     Effect.map(read(offsetKey(group, topic, partition)), (current) => current?.stored)
 
-  return { commit, get }
+  /** Every committed offset of `group`, in key order (a group's offsets, for OffsetFetch of all partitions). */
+  const list = (group: string): Effect.Effect<ReadonlyArray<GroupOffset>, LogMetadataUnavailableError> =>
+    Effect.gen(function*() {
+      const prefix = `\u0000lo/${group}\u0000`
+      const out: Array<GroupOffset> = []
+      let start = prefix
+      for (;;) {
+        const r = yield* Effect.mapError(kv.read({ op: "range", start, end: `\u0000lo/${group}\u0001`, limit: 1000 }), unavailable)
+        if (r.type !== "range") return yield* Effect.die(new InvariantViolation(`list offsets: ${r.type}`))
+        for (const item of r.items) {
+          const parsed = parseOffsetKey(item.key.slice(prefix.length))
+          // A key of a group whose name extends this one's with a NUL ("g\u0000x") has one separator too many.
+          if (parsed !== undefined) out.push({ ...parsed, committed: JSON.parse(decoder.decode(item.value)) as CommittedOffset })
+        }
+        if (!r.more || r.items.length === 0) return out
+        start = `${r.items[r.items.length - 1]!.key}\u0000`
+      }
+    })
+
+  /** Removes the group's committed offset of one partition (DeleteGroups; absent is fine). */
+  const remove = (group: string, topic: string, partition: number): Effect.Effect<void, LogMetadataUnavailableError> =>
+    Effect.asVoid(Effect.mapError(kv.write({ op: "delete", key: offsetKey(group, topic, partition) }), unavailable))
+
+  return { commit, get, list, remove }
+}
+
+export interface GroupOffset {
+  readonly topic: string
+  readonly partition: number
+  readonly committed: CommittedOffset
+}
+
+const parseOffsetKey = (rest: string): { readonly topic: string; readonly partition: number } | undefined => {
+  const parts = rest.split("\u0000")
+  if (parts.length !== 2) return undefined
+  const partition = Number(parts[1])
+  return Number.isSafeInteger(partition) && partition >= 0 ? { topic: parts[0]!, partition } : undefined
 }

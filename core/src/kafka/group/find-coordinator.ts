@@ -1,0 +1,55 @@
+/**
+ * FindCoordinator: the broker that coordinates a group (key type 0) is the
+ * one `placement.ts` names among the brokers the BrokerDirectory lists.
+ * Transactional ids (key type 1) get COORDINATOR_NOT_AVAILABLE until Cairn
+ * has a transaction coordinator; other key types INVALID_REQUEST. v4+
+ * batches keys; v0-3 answer one key in the response's top-level fields.
+ */
+import { Effect } from "effect"
+import type { BrokerDirectory, GroupRequestContext } from "../broker/group-port.ts"
+import type { RequestOf, ResponseOf } from "../protocol/api-table.ts"
+import { COORDINATOR_NOT_AVAILABLE, INVALID_REQUEST, NONE, type ErrorCode } from "./error-codes.ts"
+import { coordinatorOf } from "./placement.ts"
+
+const KEY_TYPE_GROUP = 0
+const KEY_TYPE_TRANSACTION = 1
+
+interface Found {
+  readonly key: string
+  readonly nodeId: number
+  readonly host: string
+  readonly port: number
+  readonly errorCode: ErrorCode
+  readonly errorMessage: string | null
+}
+
+const notFound = (key: string, errorCode: ErrorCode, errorMessage: string): Found => ({ key, nodeId: -1, host: "", port: -1, errorCode, errorMessage })
+
+export const makeFindCoordinator = (directory: BrokerDirectory) => {
+  const findOne = (key: string, keyType: number): Effect.Effect<Found> =>
+    Effect.gen(function*() {
+      if (keyType === KEY_TYPE_TRANSACTION) return notFound(key, COORDINATOR_NOT_AVAILABLE, "Cairn has no transaction coordinator yet")
+      if (keyType !== KEY_TYPE_GROUP) return notFound(key, INVALID_REQUEST, `unknown key type ${keyType}`)
+      const brokers = yield* directory.brokers
+      const node = coordinatorOf(key, brokers.map((b) => b.node))
+      const address = brokers.find((b) => b.node === node)?.address
+      if (address === undefined) return notFound(key, COORDINATOR_NOT_AVAILABLE, "no broker is available")
+      return { key, nodeId: address.brokerId, host: address.host, port: address.port, errorCode: NONE, errorMessage: null }
+    })
+
+  return (body: RequestOf<"FindCoordinator">, ctx: GroupRequestContext): Effect.Effect<ResponseOf<"FindCoordinator">> =>
+    Effect.gen(function*() {
+      const v = ctx.apiVersion
+      const keyType = v >= 1 ? body.keyType : KEY_TYPE_GROUP
+      if (v >= 4) {
+        const coordinators = yield* Effect.forEach(body.coordinatorKeys, (key) => findOne(key, keyType))
+        return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: 0, host: "", port: 0, coordinators }
+      }
+      const f = yield* findOne(body.key, keyType)
+      return { throttleTimeMs: 0, errorCode: f.errorCode, errorMessage: v >= 1 ? f.errorMessage : null, nodeId: f.nodeId, host: f.host, port: f.port, coordinators: [] }
+    })
+}
+
+/** Whether this node coordinates `groupId` now (placement over the directory's brokers). */
+export const ownsGroup = (directory: BrokerDirectory) => (groupId: string): Effect.Effect<boolean> =>
+  Effect.map(directory.brokers, (brokers) => coordinatorOf(groupId, brokers.map((b) => b.node)) === directory.self)
