@@ -11,6 +11,7 @@
  * no cursor (a fresh pass, which only costs a scan).
  */
 import type { PlacementNode } from "./placement.ts"
+import { decodeJsonRecord } from "../codec/json-record.ts"
 
 export interface RebalanceCursor {
   readonly membership: string
@@ -36,7 +37,6 @@ export interface RebalanceCursor {
 
 const VERSION = 1
 const encoder = new TextEncoder()
-const decoder = new TextDecoder()
 
 /** The member list as the cursor names it: order-free, so two nodes listing members differently agree. */
 export const membershipOf = (members: ReadonlyArray<PlacementNode>): string =>
@@ -61,14 +61,8 @@ export const encodeCursor = (c: RebalanceCursor): Uint8Array =>
 const isCount = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0
 
 export const decodeCursor = (bytes: Uint8Array): RebalanceCursor | undefined => {
-  let j: unknown
-  try {
-    j = JSON.parse(decoder.decode(bytes))
-  } catch {
-    return undefined
-  }
-  if (typeof j !== "object" || j === null) return undefined
-  const o = j as Record<string, unknown>
+  const o = decodeJsonRecord(bytes)
+  if (o === undefined) return undefined
   if (o.v !== VERSION || typeof o.membership !== "string" || typeof o.done !== "boolean" || typeof o.settling !== "boolean") return undefined
   if (!(o.after === null || typeof o.after === "string")) return undefined
   const counts = [o.prefix, o.pass, o.records, o.shardsMoved, o.bytesMoved, o.shardsDeferred]

@@ -12,6 +12,7 @@
  * fresh pass, which only costs a scan: every action is idempotent).
  */
 import type { KeyState } from "./judge.ts"
+import { decodeJsonRecord } from "../../codec/json-record.ts"
 
 export interface LifecycleTotals {
   readonly entriesScanned: number
@@ -55,7 +56,6 @@ export const freshCursor = (pass: number, startedMs: number): LifecycleCursor =>
 
 const VERSION = 1
 const encoder = new TextEncoder()
-const decoder = new TextDecoder()
 
 export const encodeCursor = (c: LifecycleCursor): Uint8Array => encoder.encode(JSON.stringify({ v: VERSION, ...c }))
 
@@ -81,14 +81,8 @@ const decodeTotals = (x: unknown): LifecycleTotals | undefined => {
 }
 
 export const decodeCursor = (bytes: Uint8Array): LifecycleCursor | undefined => {
-  let j: unknown
-  try {
-    j = JSON.parse(decoder.decode(bytes))
-  } catch {
-    return undefined
-  }
-  if (typeof j !== "object" || j === null) return undefined
-  const o = j as Record<string, unknown>
+  const o = decodeJsonRecord(bytes)
+  if (o === undefined) return undefined
   if (o.v !== VERSION || !isCount(o.pass) || !isCount(o.startedMs) || !optional(o.finishedMs, isCount) || typeof o.done !== "boolean") return undefined
   if (!optional(o.bucket, isString) || (o.phase !== "versions" && o.phase !== "uploads")) return undefined
   if (!optional(o.keyMarker, isString) || !optional(o.versionIdMarker, isString)) return undefined
