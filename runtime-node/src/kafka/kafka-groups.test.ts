@@ -15,9 +15,13 @@
  * assignor a second member joining a consuming one takes one partition
  * incrementally (the first gives up exactly that one and keeps reading
  * the other), each record read once.
+ *
+ * The kafkajs consumers run in a child process (`kafkajs-consumers.child.ts`
+ * says why): a consumer that spins there fails the test with its crash
+ * instead of stopping the test runner's timers.
  */
 import { coordinatorOf } from "@cairn/core/kafka/group/placement"
-import { type Consumer, type EachMessagePayload, Kafka, logLevel } from "kafkajs"
+import { Kafka, logLevel } from "kafkajs"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -25,30 +29,26 @@ import { afterEach, describe, expect, it } from "vitest"
 import { freeLoopbackPorts } from "../net/free-ports.ts"
 import { awaitLeader, awaitReady, killAllStarted, startNode, stopNode, TEST_CREDENTIALS } from "../server/cluster-processes.test-support.ts"
 import { planCluster } from "../server/local-cluster.ts"
+import { type ConsumerEvent, type ConsumerProcess, startConsumerProcess, stopConsumerProcesses } from "./kafkajs-consumers.test-support.ts"
 import { awaitListening, PYTHON, runCommand, stopCommands } from "./kafka-processes.test-support.ts"
 
 const dirs: Array<string> = []
-const consumers: Array<Consumer> = []
 
 afterEach(async () => {
-  try {
-    // A consumer whose broker is gone may never finish disconnecting: give it a moment, no more.
-    await Promise.race([Promise.allSettled(consumers.splice(0).map((c) => c.disconnect())), sleep(5_000)])
-  } finally {
-    // The servers' process groups are stopped whatever happened above.
-    await stopCommands()
-    await killAllStarted()
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
-  }
+  // The consumers' and the servers' process groups are stopped by id.
+  await stopConsumerProcesses()
+  await stopCommands()
+  await killAllStarted()
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 }, 60_000)
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** Polls `ready` until it holds (bounded by the test's timeout). */
-const until = async (what: string, ready: () => boolean, limitMs = 90_000): Promise<void> => {
+/** Polls `ready` until it holds (bounded by the test's timeout); a failure names the consumers' crashes. */
+const until = async (what: string, ready: () => boolean, consumers: ConsumerProcess, limitMs = 90_000): Promise<void> => {
   const start = Date.now()
   while (!ready()) {
-    if (Date.now() - start > limitMs) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() - start > limitMs) throw new Error(`timed out waiting for ${what}: ${consumers.troubles()}`)
     await sleep(100)
   }
 }
@@ -56,19 +56,21 @@ const until = async (what: string, ready: () => boolean, limitMs = 90_000): Prom
 const TOPIC = "work"
 const GROUP = "workers"
 
-/**
- * kafkajs 2.2.4 can hang the process that runs it: when a consumer's runner stops (a member
- * leaving, a restart after an error) while its fetchers still run, each fetcher's loop gets `[]`
- * back without waiting on anything but promises, so timers never fire again — not even vitest's
- * test timeout, nor the stop the runner awaits (profiled: fetcher.js `start` → runner.js `fetch`,
- * in a microtask loop). It did so in about half the runs on a loaded machine. Until these consumers
- * run in a child process the test can kill, the two kafkajs tests run on request only
- * (`npm run test:kafkajs-groups`); librdkafka's, in Python processes, always runs.
- */
-const kafkajsGroups = process.env["CAIRN_KAFKAJS_GROUPS"] === "1"
+type ReadEvent = Extract<ConsumerEvent, { event: "read" }>
+const readsOf = (consumers: ConsumerProcess): Array<ReadEvent> => consumers.events.filter((e): e is ReadEvent => e.event === "read")
+
+/** Each member's latest assignment of `TOPIC`'s partitions. */
+const assignmentsOf = (consumers: ConsumerProcess): Map<number, ReadonlyArray<number>> => {
+  const latest = new Map<number, ReadonlyArray<number>>()
+  for (const e of consumers.events) {
+    if (e.event === "joined") latest.set(e.member, e.partitions)
+    if (e.event === "stopped") latest.delete(e.member)
+  }
+  return latest
+}
 
 describe("Kafka consumer groups on a 3-node cluster", () => {
-  it.runIf(kafkajsGroups)("three kafkajs consumers share six partitions; one leaves, one joins; each record is read once", async () => {
+  it("three kafkajs consumers share six partitions; one leaves, one joins; each record is read once", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cairn-kafka-groups-"))
     dirs.push(dir)
     const ports = await freeLoopbackPorts(12)
@@ -81,8 +83,8 @@ describe("Kafka consumer groups on a 3-node cluster", () => {
     await awaitLeader(cluster.nodes)
     for (const node of cluster.nodes) await awaitListening(node.kafkaPort!)
     // Each client is bootstrapped from one node only: the group's coordinator is wherever FindCoordinator says.
-    const kafka = (i: number) =>
-      new Kafka({ clientId: `groups-test-${i}`, brokers: [`127.0.0.1:${cluster.nodes[i % 3]!.kafkaPort}`], logLevel: logLevel.NOTHING, retry: { retries: 10 } })
+    const brokerOf = (i: number) => [`127.0.0.1:${cluster.nodes[i % 3]!.kafkaPort}`]
+    const kafka = (i: number) => new Kafka({ clientId: `groups-test-${i}`, brokers: brokerOf(i), logLevel: logLevel.NOTHING, retry: { retries: 10 } })
 
     const admin = kafka(0).admin()
     await admin.connect()
@@ -95,53 +97,39 @@ describe("Kafka consumer groups on a 3-node cluster", () => {
       await producer.send({ topic: TOPIC, acks: -1, messages })
     }
 
-    const reads: Array<{ readonly consumer: number; readonly partition: number; readonly offset: string; readonly value: string }> = []
-    const assignments = new Map<number, ReadonlyArray<number>>()
-    const startConsumer = async (i: number) => {
-      const consumer = kafka(i).consumer({ groupId: GROUP, sessionTimeout: 10_000, heartbeatInterval: 1_000, allowAutoTopicCreation: false })
-      consumers.push(consumer)
-      consumer.on(consumer.events.GROUP_JOIN, (e) => assignments.set(i, [...(e.payload.memberAssignment[TOPIC] ?? [])].sort()))
-      await consumer.connect()
-      await consumer.subscribe({ topics: [TOPIC], fromBeginning: true })
-      await consumer.run({
-        autoCommitThreshold: 1, // commit each record as soon as it is processed
-        eachMessage: async ({ partition, message }: EachMessagePayload) => {
-          reads.push({ consumer: i, partition, offset: message.offset, value: message.value?.toString() ?? "" })
-        }
-      })
-      return consumer
-    }
+    const consumers = startConsumerProcess()
+    const reads = () => readsOf(consumers)
     const spread = (members: ReadonlyArray<number>) => () => {
+      const assignments = assignmentsOf(consumers)
       const parts = members.map((m) => assignments.get(m) ?? [])
       return parts.every((p) => p.length === 6 / members.length) && new Set(parts.flat()).size === 6
     }
 
-    await Promise.all([0, 1, 2].map(startConsumer))
-    await until("three consumers with two partitions each", spread([0, 1, 2]))
+    for (const i of [0, 1, 2]) consumers.start(i, brokerOf(i), GROUP, TOPIC)
+    await until("three consumers with two partitions each", spread([0, 1, 2]), consumers)
     await produce(60)
-    await until("the first 60 records read", () => reads.length >= 60)
+    await until("the first 60 records read", () => reads().length >= 60, consumers)
 
     // Consumer 2 leaves (LeaveGroup): 0 and 1 take its partitions and read what is produced next.
-    const leaving = consumers[2]!
-    const taken = assignments.get(2)!
-    await leaving.disconnect()
-    assignments.delete(2)
-    await until("two consumers with three partitions each", spread([0, 1]))
+    const taken = assignmentsOf(consumers).get(2)!
+    consumers.stop(2)
+    await until("consumer 2 gone", () => consumers.events.some((e) => e.event === "stopped" && e.member === 2), consumers)
+    await until("two consumers with three partitions each", spread([0, 1]), consumers)
     await produce(60)
-    await until("120 records read", () => reads.length >= 120)
-    expect(reads.filter((r) => Number(r.value) >= 60 && taken.includes(r.partition)).every((r) => r.consumer !== 2)).toBe(true)
+    await until("120 records read", () => reads().length >= 120, consumers)
+    expect(reads().filter((r) => Number(r.value) >= 60 && taken.includes(r.partition)).every((r) => r.member !== 2)).toBe(true)
 
     // A fourth consumer joins: the six partitions spread over three again.
-    await startConsumer(3)
-    await until("three consumers again", spread([0, 1, 3]))
+    consumers.start(3, brokerOf(3), GROUP, TOPIC)
+    await until("three consumers again", spread([0, 1, 3]), consumers)
     await produce(60)
-    await until("180 records read", () => reads.length >= 180)
+    await until("180 records read", () => reads().length >= 180, consumers)
     await sleep(2_000) // anything read twice would arrive by now
 
-    const values = reads.map((r) => Number(r.value)).sort((a, b) => a - b)
+    const values = reads().map((r) => Number(r.value)).sort((a, b) => a - b)
     expect(values).toEqual(Array.from({ length: 180 }, (_, i) => i))
-    expect(new Set(reads.map((r) => `${r.partition}/${r.offset}`)).size).toBe(180)
-    expect(new Set(reads.filter((r) => Number(r.value) >= 120).map((r) => r.consumer))).toEqual(new Set([0, 1, 3]))
+    expect(new Set(reads().map((r) => `${r.partition}/${r.offset}`)).size).toBe(180)
+    expect(new Set(reads().filter((r) => Number(r.value) >= 120).map((r) => r.member))).toEqual(new Set([0, 1, 3]))
 
     const committed = await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] })
     expect(committed[0]!.partitions.map((p) => [p.partition, p.offset]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual(
@@ -154,7 +142,7 @@ describe("Kafka consumer groups on a 3-node cluster", () => {
     await admin.disconnect()
   }, 240_000)
 
-  it.runIf(kafkajsGroups)("the coordinator node is killed and restarted: the group resumes from the KV and nothing is read twice", async () => {
+  it("the coordinator node is killed and restarted: the group resumes from the KV and nothing is read twice", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cairn-kafka-groups-"))
     dirs.push(dir)
     const ports = await freeLoopbackPorts(12)
@@ -183,29 +171,24 @@ describe("Kafka consumer groups on a 3-node cluster", () => {
       const messages = Array.from({ length: count }, () => ({ value: String(sent), partition: sent++ % 3 }))
       await producer.send({ topic: TOPIC, acks: -1, messages })
     }
-    const reads: Array<number> = []
-    const joined = new Map<number, number>()
-    for (const i of [0, 1]) {
-      const consumer = kafka(`consumer-${i}`).consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 1_000, allowAutoTopicCreation: false })
-      consumers.push(consumer)
-      consumer.on(consumer.events.GROUP_JOIN, () => joined.set(i, (joined.get(i) ?? 0) + 1))
-      await consumer.connect()
-      await consumer.subscribe({ topics: [TOPIC], fromBeginning: true })
-      await consumer.run({ autoCommitThreshold: 1, eachMessage: async ({ message }) => void reads.push(Number(message.value?.toString())) })
-    }
+    const consumers = startConsumerProcess()
+    const reads = () => readsOf(consumers).map((r) => Number(r.value))
+    const joins = () => consumers.events.filter((e) => e.event === "joined").length
+    for (const i of [0, 1]) consumers.start(i, all, group, TOPIC)
+    await until("both consumers in the group", () => assignmentsOf(consumers).size === 2, consumers)
     await produce(30)
-    await until("the first 30 records read", () => reads.length >= 30)
+    await until("the first 30 records read", () => reads().length >= 30, consumers)
 
-    const joinsBefore = [...joined]
+    const joinsBefore = joins()
     await stopNode(processes[victim]!, "SIGKILL")
     processes[victim] = startNode(cluster, cluster.nodes[victim]!, join(dir, "cluster.log"))
     await awaitReady(cluster.nodes[victim]!)
     await produce(30)
-    await until("60 records read", () => reads.length >= 60, 120_000)
+    await until("60 records read", () => reads().length >= 60, consumers, 120_000)
     await sleep(2_000)
     // The restarted coordinator loaded the group: the consumers' heartbeats in their generation succeeded, nobody rejoined.
-    expect([...joined]).toEqual(joinsBefore)
-    expect([...reads].sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i))
+    expect(joins()).toBe(joinsBefore)
+    expect([...reads()].sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i))
 
     const check = kafka("check").admin()
     await check.connect()
