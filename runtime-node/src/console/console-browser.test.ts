@@ -298,7 +298,7 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
     expect((await s3.send(new ListMultipartUploadsCommand({ Bucket: "photos" }))).Uploads ?? []).toEqual([])
   })
 
-  it("resumes after a reload when the same file is chosen again, and cancels an upload under way", async () => {
+  it("resumes after a reload when the same file is chosen again, discards one not wanted, and cancels an upload under way", async () => {
     // A fixed modification time: the page recognises the file chosen again by its name, size and that time.
     const dropAgain = () => dropPattern("again.bin", 17, 1700000000000)
     const cut = /\/api\/s3\/photos\/again\.bin\?.*partNumber=3/
@@ -317,6 +317,19 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
     const got = await s3.send(new GetObjectCommand({ Bucket: "photos", Key: "again.bin" }))
     expect(Buffer.compare(Buffer.from(await got.Body!.transformToByteArray()), Buffer.from(patternBytes(BIG, 17)))).toBe(0)
     expect(await earlier.count()).toBe(0)
+
+    // A paused upload nobody will resume: Discard, after a reload, aborts it on the node.
+    const cutLeft = /\/api\/s3\/photos\/left\.bin\?.*partNumber=2/
+    await page.route(cutLeft, (route) => route.abort("connectionreset"))
+    await dropPattern("left.bin", 23)
+    await page.getByRole("alert").filter({ hasText: "(2 of 3 parts are on the node)" }).waitFor()
+    await page.unroute(cutLeft)
+    await page.reload()
+    await earlier.getByText("choose left.bin again to resume it").waitFor()
+    expect(((await s3.send(new ListMultipartUploadsCommand({ Bucket: "photos" }))).Uploads ?? []).map((u) => u.Key)).toEqual(["left.bin"])
+    await earlier.getByRole("button", { name: "Discard the paused upload of left.bin" }).click()
+    await expect.poll(() => earlier.count(), POLL).toBe(0)
+    expect((await s3.send(new ListMultipartUploadsCommand({ Bucket: "photos" }))).Uploads ?? []).toEqual([])
 
     // Cancel while a part is still on its way (held here until the page gives up on it): aborted on the node.
     let held: (() => void) | undefined
