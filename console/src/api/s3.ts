@@ -119,3 +119,39 @@ export const restoreVersion = async (bucket: string, key: string, versionId: str
   const source = `/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}?versionId=${encodeURIComponent(versionId)}`
   await call("PUT", s3Path(bucket, key), { headers: { "x-amz-copy-source": source } })
 }
+
+/** A key whose newest version is a delete marker: S3's listing hides it, its versions are still there. */
+export interface DeletedKey {
+  readonly key: string
+  /** The delete marker's version id (removing it brings the version before it back). */
+  readonly markerId: string
+  readonly deleted: string
+}
+
+export interface DeletedPage {
+  readonly keys: ReadonlyArray<DeletedKey>
+  /** Where the next page of versions starts, when there is one. */
+  readonly next: { readonly key: string; readonly versionId: string } | undefined
+}
+
+/**
+ * The deleted keys among one page of up to 1000 versions under `prefix` (ListObjectVersions; with `folders`, only
+ * the keys directly in the folder, S3's delimiter grouping the rest). A page may hold none and still have a next.
+ */
+export const listDeletedKeys = async (bucket: string, prefix: string, folders: boolean, from?: DeletedPage["next"]): Promise<DeletedPage> => {
+  const q = new URLSearchParams({ prefix, "max-keys": "1000" })
+  if (folders) q.set("delimiter", "/")
+  if (from !== undefined) {
+    q.set("key-marker", from.key)
+    q.set("version-id-marker", from.versionId)
+  }
+  const root = (await xmlOf(await call("GET", `${s3Path(bucket)}?versions&${q}`))).documentElement
+  const keys = children(root, "DeleteMarker")
+    .filter((m) => text(m, "IsLatest") === "true")
+    .map((m) => ({ key: text(m, "Key"), markerId: text(m, "VersionId"), deleted: text(m, "LastModified") }))
+  return { keys, next: text(root, "IsTruncated") === "true" ? { key: text(root, "NextKeyMarker"), versionId: text(root, "NextVersionIdMarker") } : undefined }
+}
+
+/** Undeletes a key by removing its newest delete marker: the version before it is the current one again, as it was. */
+export const removeDeleteMarker = async (bucket: string, key: string, markerId: string): Promise<void> =>
+  void (await call("DELETE", `${s3Path(bucket, key)}?versionId=${encodeURIComponent(markerId)}`))

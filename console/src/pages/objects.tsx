@@ -4,13 +4,15 @@
  * to keys starting with what is typed (S3's prefix, so it costs the same
  * on a bucket of millions), a page of 100, 250 or 1000 keys at a time (S3
  * continuation tokens; back goes to the previous page's token), sorting of
- * the page shown, upload, download, delete many at once, and each key's
- * versions.
+ * the page shown, upload, download, delete many at once, each key's
+ * versions, and on request the keys deleted (a delete marker newest) with
+ * their restore.
  */
 import { useEffect, useState } from "preact/hooks"
 import { deleteObjects, type Listing, listObjects } from "../api/s3.ts"
 import { ErrorMessage, messageOf, Notice } from "../messages.tsx"
 import { href } from "../route.ts"
+import { DeletedKeys } from "./deleted-keys.tsx"
 import { DropZone } from "./drop-zone.tsx"
 import { NAME_ORDER, type SortOrder } from "./object-sort.ts"
 import { ObjectTable } from "./object-table.tsx"
@@ -22,6 +24,7 @@ interface Place {
   readonly prefix: string
   readonly search: string
   readonly flat: boolean
+  readonly deleted: boolean
 }
 
 const Breadcrumbs = ({ bucket, prefix }: { readonly bucket: string; readonly prefix: string }) => {
@@ -50,6 +53,9 @@ const Filters = ({ place }: { readonly place: Place }) => {
       {place.search === "" ? null : <button type="button" onClick={() => go({ search: "" })}>Clear search</button>}
       <label class="check">
         <input type="checkbox" checked={place.flat} onChange={(e) => go({ flat: e.currentTarget.checked })} /> Every key under this folder (no folders)
+      </label>
+      <label class="check">
+        <input type="checkbox" checked={place.deleted} onChange={(e) => go({ deleted: e.currentTarget.checked })} /> Show deleted keys
       </label>
     </form>
   )
@@ -98,6 +104,8 @@ export const Objects = (place: Place) => {
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set())
   const [error, setError] = useState<string | undefined>(undefined)
   const [notice, setNotice] = useState<string | undefined>(undefined)
+  // Counts deletions, so that the deleted keys are read again after one.
+  const [deletions, setDeletions] = useState(0)
 
   const load = (token: string | undefined, size = pageSize) =>
     listObjects(bucket, prefix + search, token, size, !flat).then((l) => {
@@ -127,6 +135,7 @@ export const Objects = (place: Place) => {
       const refused = await deleteObjects(bucket, keys)
       setError(refused.length > 0 ? `Not deleted: ${refused.map((r) => `${r.key} (${r.message})`).join("; ")}` : undefined)
       setNotice(`Deleted ${keys.length - refused.length} of ${keys.length} selected.`)
+      setDeletions((n) => n + 1)
     } catch (e) {
       setError(messageOf(e))
     }
@@ -157,6 +166,7 @@ export const Objects = (place: Place) => {
       {listing === undefined ? <p>Loading…</p> : (
         <ObjectTable bucket={bucket} prefix={prefix} listing={listing} order={order} onOrder={setOrder} selected={selected} onToggle={toggle} empty={empty} />
       )}
+      {place.deleted ? <DeletedKeys bucket={bucket} prefix={prefix + search} shownFrom={prefix} folders={!flat} refresh={deletions} onRestored={() => void load(tokens[page])} /> : null}
     </section>
   )
 }

@@ -1,6 +1,7 @@
 /**
  * Every version and delete marker of one key; restore copies an old version
- * over the key (a new, current version). The history is a page of its own
+ * over the key (a new, current version), and Share makes a link to one
+ * version (it keeps serving that version after newer ones are written). The history is a page of its own
  * and a section of the object's details page.
  */
 import { useEffect, useState } from "preact/hooks"
@@ -8,8 +9,14 @@ import { listVersions, restoreVersion, s3Path, type Version } from "../api/s3.ts
 import { formatBytes, formatTime } from "../format.ts"
 import { ErrorMessage, messageOf, Notice } from "../messages.tsx"
 import { href } from "../route.ts"
+import { ShareLink } from "./share-link.tsx"
 
-const VersionRow = ({ bucket, keyName, v, onRestore }: { readonly bucket: string; readonly keyName: string; readonly v: Version; readonly onRestore: (v: Version) => void }) => (
+interface RowActions {
+  readonly onRestore: (v: Version) => void
+  readonly onShare: (v: Version) => void
+}
+
+const VersionRow = ({ bucket, keyName, v, onRestore, onShare }: { readonly bucket: string; readonly keyName: string; readonly v: Version } & RowActions) => (
   <tr>
     <th scope="row"><code>{v.versionId}</code></th>
     <td>{formatTime(v.modified)}</td>
@@ -19,6 +26,7 @@ const VersionRow = ({ bucket, keyName, v, onRestore }: { readonly bucket: string
       {v.deleteMarker ? null : (
         <>
           <a href={`${s3Path(bucket, keyName)}?versionId=${encodeURIComponent(v.versionId)}`} download={keyName.split("/").pop()}>Download</a>
+          {" · "}<button type="button" class="small" onClick={() => onShare(v)} aria-label={`Share version ${v.versionId}`}>Share</button>
           {v.latest ? null : <>{" · "}<button type="button" class="small" onClick={() => onRestore(v)} aria-label={`Restore version ${v.versionId}`}>Restore</button></>}
         </>
       )}
@@ -31,6 +39,7 @@ export const VersionHistory = ({ bucket, keyName, onChanged, reload = 0 }: { rea
   const [versions, setVersions] = useState<ReadonlyArray<Version> | undefined>(undefined)
   const [error, setError] = useState<string | undefined>(undefined)
   const [notice, setNotice] = useState<string | undefined>(undefined)
+  const [sharing, setSharing] = useState<string | undefined>(undefined)
   const load = () => listVersions(bucket, keyName).then(setVersions, (e) => setError(messageOf(e)))
   useEffect(() => void load(), [bucket, keyName, reload])
 
@@ -58,11 +67,12 @@ export const VersionHistory = ({ bucket, keyName, onChanged, reload = 0 }: { rea
               <tr><th scope="col">Version</th><th scope="col">Modified</th><th scope="col">Size</th><th scope="col">State</th><th scope="col">Actions</th></tr>
             </thead>
             <tbody>
-              {versions.map((v) => <VersionRow key={v.versionId} bucket={bucket} keyName={keyName} v={v} onRestore={restore} />)}
+              {versions.map((v) => <VersionRow key={v.versionId} bucket={bucket} keyName={keyName} v={v} onRestore={restore} onShare={(s) => setSharing(s.versionId)} />)}
             </tbody>
           </table>
         </div>
       )}
+      {sharing === undefined ? null : <ShareLink key={sharing} bucket={bucket} keyName={keyName} versionId={sharing} />}
     </>
   )
 }

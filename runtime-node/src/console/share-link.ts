@@ -8,7 +8,10 @@
  * The link names this node's S3 listener as a browser elsewhere reaches it:
  * the address S3 listens on, or, when that is a wildcard (0.0.0.0, ::), the
  * host name the browser used for the console (the same machine), with S3's
- * port. The signature covers that host, so the URL works only as given.
+ * port. Behind a proxy or NAT, `--console-share-endpoint` names the origin
+ * browsers elsewhere reach S3 at instead. The signature covers that host,
+ * so the URL works only as given (a proxy must pass the Host header on
+ * unchanged).
  */
 import { MAX_PRESIGN_EXPIRES_SECONDS } from "@cairn/core/s3/sigv4"
 import type { IncomingMessage, ServerResponse } from "node:http"
@@ -23,12 +26,15 @@ export interface S3Endpoint {
   /** undefined when S3 listens on a wildcard address: the console request's host name is used. */
   readonly host: string | undefined
   readonly port: number
+  /** `--console-share-endpoint` (`https://s3.example.com`): links name this origin instead of the listener. */
+  readonly publicOrigin: string | undefined
 }
 
-export const s3EndpointOf = (scheme: "http" | "https", address: { readonly host: string; readonly port: number }): S3Endpoint => ({
+export const s3EndpointOf = (scheme: "http" | "https", address: { readonly host: string; readonly port: number }, publicOrigin?: string): S3Endpoint => ({
   scheme,
   host: address.host === "0.0.0.0" || address.host === "::" ? undefined : address.host,
-  port: address.port
+  port: address.port,
+  publicOrigin
 })
 
 const parseShare = (text: string | undefined): ShareRequest | string => {
@@ -55,7 +61,7 @@ const requestHostName = (req: IncomingMessage): string => {
 
 export const shareUrl = (endpoint: S3Endpoint, hostName: string, request: ShareRequest): URL => {
   const host = endpoint.host === undefined ? hostName : endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host
-  const url = new URL(`${endpoint.scheme}://${host}:${endpoint.port}/`)
+  const url = new URL(endpoint.publicOrigin ?? `${endpoint.scheme}://${host}:${endpoint.port}/`)
   url.pathname = `/${encodeURIComponent(request.bucket)}/${request.key.split("/").map(encodeURIComponent).join("/")}`
   if (request.versionId !== undefined) url.searchParams.set("versionId", request.versionId)
   return url

@@ -33,6 +33,17 @@ describe("server configuration", () => {
     expect(bad(resolveConfig(rawFromFlags({ s3Region: "EU West" })))).toContain("flag --s3-region")
   })
 
+  it("takes a public S3 endpoint for the console's share links: an http(s) origin, nothing more", () => {
+    expect(ok(resolveConfig()).consoleShareEndpoint).toBeUndefined()
+    expect(ok(resolveConfig(rawFromFlags({ consoleShareEndpoint: "https://S3.Example.com:443/" }))).consoleShareEndpoint).toBe("https://s3.example.com")
+    expect(ok(resolveConfig(rawFromEnv({ CAIRN_CONSOLE_SHARE_ENDPOINT: "http://203.0.113.7:8443" }))).consoleShareEndpoint).toBe("http://203.0.113.7:8443")
+    expect(ok(resolveConfig(rawFromEnv({ CAIRN_CONSOLE_SHARE_ENDPOINT: "https://a.example" }), rawFromFlags({ consoleShareEndpoint: "" }))).consoleShareEndpoint).toBeUndefined()
+    expect(bad(resolveConfig(rawFromFlags({ consoleShareEndpoint: "s3.example.com" })))).toContain("flag --console-share-endpoint: expected an http:// or https:// URL")
+    expect(bad(resolveConfig(rawFromFlags({ consoleShareEndpoint: "ftp://s3.example.com" })))).toContain("is http:// or https://")
+    expect(bad(resolveConfig(rawFromFlags({ consoleShareEndpoint: "https://proxy.example.com/s3" })))).toContain("no path, query or fragment")
+    expect(bad(resolveConfig(rawFromFlags({ consoleShareEndpoint: "https://u:p@s3.example.com" })))).toContain("no user or password")
+  })
+
   it("configures KV API TLS (both or neither), peer mutual TLS (all three or none) and public metrics", () => {
     const d = ok(resolveConfig())
     expect([d.apiTls, d.peerTls, d.metricsPublic]).toEqual([undefined, undefined, false])
@@ -147,6 +158,9 @@ describe("server configuration", () => {
     const file = run("--config", "bad.json")
     expect(file.status).toBe(2)
     expect(file.stderr).toMatch(/config file bad.json: not valid JSON/)
+    const share = run("--console-share-endpoint", "https://proxy.example.com/s3")
+    expect(share.status).toBe(2)
+    expect(share.stderr).toMatch(/flag --console-share-endpoint: a share endpoint is an origin only/)
     const unknown = run("--bogus", "1")
     expect(unknown.status).not.toBe(0)
     expect(unknown.stderr).toMatch(/Unrecognized flag: --bogus/)

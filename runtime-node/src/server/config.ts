@@ -30,6 +30,8 @@ export interface ServerConfig {
   readonly s3Listen: PeerAddress
   /** Where the web console listens; `explicit` when a flag, variable or file set it (then a port in use stops the server). */
   readonly consoleListen: { readonly address: PeerAddress; readonly explicit: boolean }
+  /** The S3 address share links name (`https://s3.example.com`), when browsers reach S3 elsewhere than where it listens; undefined: the listener's. */
+  readonly consoleShareEndpoint: string | undefined
   /** The region S3 clients sign for. */
   readonly s3Region: string
   /** Serve S3 over HTTPS with this PEM certificate and key; undefined: plain HTTP. */
@@ -93,6 +95,7 @@ const keys = [
   "apiListen",
   "s3Listen",
   "consoleListen",
+  "consoleShareEndpoint",
   "s3Region",
   "s3TlsCert",
   "s3TlsKey",
@@ -255,6 +258,26 @@ const schemeIssue = (s: string): string | undefined => {
     return (e as Error).message
   }
 }
+/**
+ * The origin share links name: http(s), a host and maybe a port, nothing else. A path cannot be added by a proxy in
+ * front of S3 (the signature covers the path), so none is accepted; empty means "the S3 listener's own address".
+ */
+export const shareEndpointIssue = (s: string): string | undefined => {
+  if (s.trim() === "") return undefined
+  let url: URL
+  try {
+    url = new URL(s.trim())
+  } catch {
+    return `expected an http:// or https:// URL such as https://s3.example.com, got "${s}"`
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return `a share endpoint is http:// or https://, got "${s}"`
+  if (url.username !== "" || url.password !== "") return `a share endpoint carries no user or password, got "${s}"`
+  if (url.pathname !== "/" || url.search !== "" || url.hash !== "") {
+    return `a share endpoint is an origin only (scheme, host, port), with no path, query or fragment: the link's signature covers its path; got "${s}"`
+  }
+  return undefined
+}
+const ShareEndpoint = Schema.String.check(Schema.makeFilter((s: string) => shareEndpointIssue(s) ?? true))
 const OtlpEndpoint = Schema.String.check(Schema.makeFilter((s: string) => otlpEndpointIssue(s) ?? true))
 const NonEmpty = Schema.String.check(Schema.makeFilter((s: string) => s.length > 0 || "must not be empty"))
 const Secret = Schema.String.check(Schema.makeFilter((s: string) => s.length >= 16 || "must be at least 16 characters"))
@@ -267,6 +290,7 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   apiListen: HostPort,
   s3Listen: HostPort,
   consoleListen: HostPort,
+  consoleShareEndpoint: ShareEndpoint,
   s3Region: Schema.String.check(Schema.makeFilter((s: string) => /^[a-z0-9-]{1,64}$/.test(s) || "use lowercase letters, digits and \"-\", like us-east-1")),
   s3TlsCert: NonEmpty,
   s3TlsKey: NonEmpty,
@@ -319,6 +343,7 @@ const FileShape = Schema.Struct({
   apiListen: Schema.optionalKey(Schema.String),
   s3Listen: Schema.optionalKey(Schema.String),
   consoleListen: Schema.optionalKey(Schema.String),
+  consoleShareEndpoint: Schema.optionalKey(Schema.String),
   s3Region: Schema.optionalKey(Schema.String),
   s3TlsCert: Schema.optionalKey(Schema.String),
   s3TlsKey: Schema.optionalKey(Schema.String),
@@ -523,6 +548,7 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     apiListen,
     s3Listen,
     consoleListen: { address: consoleListen, explicit: merged.consoleListen !== undefined },
+    consoleShareEndpoint: values.consoleShareEndpoint === undefined || values.consoleShareEndpoint.trim() === "" ? undefined : new URL(values.consoleShareEndpoint.trim()).origin,
     s3Region: values.s3Region!,
     s3Tls: values.s3TlsCert === undefined || values.s3TlsKey === undefined ? undefined : { certPath: values.s3TlsCert, keyPath: values.s3TlsKey },
     s3Domains: (values.s3Domains ?? "").split(",").map((d) => d.trim().toLowerCase()).filter((d) => d !== ""),

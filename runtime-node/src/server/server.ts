@@ -95,7 +95,7 @@ const startConsole = (
     users: node.users,
     region: config.s3Region,
     s3: { origin: loopbackOrigin(node.s3.scheme, node.s3.address), ...(s3Certificate === undefined ? {} : { certificate: s3Certificate }) },
-    s3Endpoint: s3EndpointOf(node.s3.scheme, node.s3.address),
+    s3Endpoint: s3EndpointOf(node.s3.scheme, node.s3.address, config.consoleShareEndpoint),
     api: { origin: loopbackOrigin(node.apiTls === undefined ? "http" : "https", node.apiAddress), ...(node.apiTls === undefined ? {} : { certificate: node.apiTls.cert }) },
     apiScheme: node.apiTls === undefined ? "http" : "https",
     registry: node.registry,
