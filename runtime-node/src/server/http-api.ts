@@ -15,6 +15,7 @@
  */
 import { Clock, type KvServer } from "@cairn/core"
 import type { KvApiMembers } from "@cairn/core/kv-api/context"
+import type { NodeFacts } from "@cairn/core/kv-api/context"
 import { type KvApiHandler, makeKvApiHandler } from "@cairn/core/kv-api/handler"
 import type { KvClient } from "@cairn/core/kv/client"
 import type { LogClient } from "@cairn/core/log/client/log-client"
@@ -51,6 +52,8 @@ export interface ApiContext {
   readonly metadata?: KvClient
   /** The node's streaming log client; without it `/v1/log` answers 501 (the node runs with --no-log). */
   readonly log?: LogClient | undefined
+  /** The disk backend and Raft groups `/v1/status` adds (node-facts.ts). */
+  readonly nodeFacts?: Effect.Effect<NodeFacts>
 }
 
 /** Spans here need no stack trace: capturing one (an Error per request) cost ~3 % of a loaded leader's CPU. */
@@ -190,6 +193,7 @@ export const makeApiHandler = (ctx: ApiContext) => {
     members: kvApiMembers(ctx.members),
     ...(ctx.s3Users === undefined ? {} : { users: ctx.s3Users }),
     ...(ctx.log === undefined ? {} : { log: ctx.log }),
+    ...(ctx.nodeFacts === undefined ? {} : { nodeFacts: ctx.nodeFacts }),
     requestTimeoutMs: config.requestTimeoutMs,
     // One session per HTTP write: unique for the life of the cluster (a boot nonce, then core's counter).
     sessionPrefix: `http-${config.id}-${randomBytes(6).toString("hex")}`,

@@ -46,6 +46,7 @@ import { startKvListener } from "./kv-listener.ts"
 import { effectLogLevel, jsonLoggerLayer, log, setLogLevel } from "../log/log.ts"
 import { makeLifecycleMetrics } from "./lifecycle-metrics.ts"
 import { makeMembers } from "./members.ts"
+import { nodeFacts } from "./node-facts.ts"
 import { rebalanceView } from "./rebalance-view.ts"
 import { makeWeights } from "./weights.ts"
 import { makeZones } from "./zones.ts"
@@ -157,7 +158,11 @@ export const runServer = (
 
     let status: () => RaftSnapshot | undefined = () => undefined
     const metrics = makeMetrics(() => status())
-    const disk = timedDiskLayer(metrics).pipe(Layer.provide(diskLayer(dataDir)))
+    let diskBackend: string | null = null
+    const disk = timedDiskLayer(metrics).pipe(Layer.provide(diskLayer(dataDir, undefined, (backend) => {
+      diskBackend = backend
+      metrics.setDiskBackend(backend)
+    })))
 
     return yield* Effect.scoped(
       Effect.gen(function*() {
@@ -244,7 +249,18 @@ export const runServer = (
         const apiAddress = yield* startKvListener({
           limits: config.overload,
           watchOverload: (stats) => overload.watch("kv", stats),
-          handler: makeApiHandler({ config, kv, metrics, credentials, members, services, s3Users, metadata: objectNode.kv, log: logClient }),
+          handler: makeApiHandler({
+            config,
+            kv,
+            metrics,
+            credentials,
+            members,
+            services,
+            s3Users,
+            metadata: objectNode.kv,
+            log: logClient,
+            nodeFacts: nodeFacts({ kvRaft: kv.raft, partitions: () => storage.log?.replicas() ?? new Map(), diskBackend: () => diskBackend })
+          }),
           address: config.apiListen,
           ...(apiTls === undefined ? {} : { tls: apiTls })
         }).pipe(Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 })))
