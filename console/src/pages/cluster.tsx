@@ -1,6 +1,8 @@
 /**
  * Every member of the cluster with its Raft role, health, term, commit and
- * apply lag, as `cairn cluster list` computes them (cluster-health.ts),
+ * apply lag, as `cairn cluster list` computes them (cluster-health.ts), its
+ * role in every Raft group (raft-groups.tsx) and its disk backend, and the
+ * leader's rebalancing pass,
  * refreshed every two seconds, with the admin's membership changes
  * (member-admin.tsx); below, the cluster's storage and this node's metrics
  * over time.
@@ -13,6 +15,7 @@ import { ErrorMessage, Notice } from "../messages.tsx"
 import { ClusterStorage } from "./cluster-storage.tsx"
 import { AddMember, MemberActions, type Outcome } from "./member-admin.tsx"
 import { MetricCharts } from "./metric-charts.tsx"
+import { RaftGroups } from "./raft-groups.tsx"
 
 const REFRESH_MS = 2000
 
@@ -22,6 +25,20 @@ const cell = (v: string | number | null) => (v === null ? "—" : String(v))
 const Membership = ({ membership }: { readonly membership: string }) => {
   const [role, draining] = membership.split(",")
   return <>{role}{draining === undefined ? null : <> <span class="badge warn">draining</span></>}</>
+}
+
+const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
+
+/** The leader's rebalancing pass, as `cairn cluster list` says it (cluster-health.ts formatRebalance). */
+const Rebalance = ({ rebalance: r }: { readonly rebalance: ClusterView["rebalance"] }) => {
+  if (r === null) return <p data-testid="rebalance">Rebalancing: no pass has run yet.</p>
+  const state = r.state === "waiting" ? "waiting (the members changed; the leader starts a new pass)" : r.state === "settling" ? `settling (pass ${r.pass})` : `${r.state} (pass ${r.pass})`
+  return (
+    <p data-testid="rebalance">
+      Rebalancing: {state}: {r.records.toLocaleString()} records checked, {r.shardsMoved.toLocaleString()} shards moved ({mib(r.bytesMoved)})
+      {r.shardsPending > 0 ? `, ${r.shardsPending} misplaced shards waiting to be retried` : ""}.
+    </p>
+  )
 }
 
 export const Cluster = ({ admin }: { readonly admin: boolean }) => {
@@ -49,7 +66,8 @@ export const Cluster = ({ admin }: { readonly admin: boolean }) => {
               <thead>
                 <tr>
                   <th scope="col">Node</th><th scope="col">Membership</th><th scope="col">Zone</th><th scope="col">Raft role</th><th scope="col">Health</th>
-                  <th scope="col">Term</th><th scope="col">Commit</th><th scope="col">Applied</th><th scope="col">Lag (entries)</th><th scope="col">API</th>
+                  <th scope="col">Term</th><th scope="col">Commit</th><th scope="col">Applied</th><th scope="col">Lag (entries)</th>
+                  <th scope="col">Raft groups</th><th scope="col">Disk I/O</th><th scope="col">API</th>
                   {admin ? <th scope="col">Actions</th> : null}
                 </tr>
               </thead>
@@ -65,6 +83,8 @@ export const Cluster = ({ admin }: { readonly admin: boolean }) => {
                     <td>{cell(m.commit)}</td>
                     <td>{cell(m.applied)}</td>
                     <td>{cell(m.lag)}</td>
+                    <td><RaftGroups member={m} /></td>
+                    <td data-testid={`disk-${m.id}`}>{cell(m.disk)}</td>
                     <td>{cell(m.apiAddress)}</td>
                     {admin ? <td><MemberActions member={m} onDone={setOutcome} /></td> : null}
                   </tr>
@@ -72,6 +92,11 @@ export const Cluster = ({ admin }: { readonly admin: boolean }) => {
               </tbody>
             </table>
           </div>
+          <p class="detail">
+            Term, commit, applied and lag are the metadata KV's Raft group; <em>Raft groups</em> opens each member's role in every group it holds (the KV's and one per
+            log partition). Disk I/O is io_uring, or libuv where the kernel refuses io_uring.
+          </p>
+          <Rebalance rebalance={view.rebalance} />
           {admin ? <AddMember onDone={setOutcome} /> : null}
         </>
       )}

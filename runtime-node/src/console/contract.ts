@@ -5,9 +5,9 @@
  * shows comes from the S3 API (`/api/s3/…`) and the admin API
  * (`/api/admin/…`), forwarded with the signed-in user's own credentials.
  */
-import type { MemberRow } from "../cli/cluster-health.ts"
+import type { GroupRow, MemberRow, RebalanceEntry } from "../cli/cluster-health.ts"
 
-export type { MemberRow }
+export type { GroupRow, MemberRow, RebalanceEntry }
 
 /** Where the console's routes live; every other path is a static asset. */
 export const API_PREFIX = "/api/"
@@ -42,6 +42,8 @@ export interface ConsoleError {
 export interface ClusterView {
   readonly node: string
   readonly members: ReadonlyArray<MemberRow>
+  /** The leader's rebalancing pass (shards moved to where the current members place them); null before any pass. */
+  readonly rebalance: RebalanceEntry | null
 }
 
 /** `POST /api/share`: a link that lets anyone who has it download one object (version) until it expires. */
@@ -82,6 +84,8 @@ export interface MetricsView {
 /** One member's disk and background work, read from its own `/metrics`; null where it did not say. */
 export interface NodeStorage {
   readonly id: string
+  /** Marked draining: its shards are being moved to the others, and `shards` is how many are left. */
+  readonly draining: boolean
   /** Why its figures are missing (unreachable, refused). */
   readonly error?: string
   readonly diskSizeBytes: number | null
