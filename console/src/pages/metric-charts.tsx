@@ -1,16 +1,17 @@
 /**
  * Charts of this node's recent figures (GET /api/metrics): requests/s,
  * S3 latency percentiles, bytes in and out, fsync latency and Raft
- * commits/s, sampled by the node every few seconds and kept for an hour,
+ * commits/s, and S3 requests/s by operation (the busiest five, the rest as
+ * "other"), sampled by the node every few seconds and kept for an hour,
  * over the range chosen. Another node's figures are on that node's console.
  */
 import { useState } from "preact/hooks"
-import type { MetricSeries, MetricsView } from "../../../runtime-node/src/console/contract.ts"
+import type { MetricSeries, MetricsView, SplitChart } from "../../../runtime-node/src/console/contract.ts"
 import { callJson } from "../api/client.ts"
 import { usePolling } from "../api/poll.ts"
 import { formatBytes } from "../format.ts"
 import { ErrorMessage } from "../messages.tsx"
-import { Sparkline } from "./sparkline.tsx"
+import { MultiLine, Sparkline } from "./sparkline.tsx"
 
 const RANGES: ReadonlyArray<readonly [string, number]> = [["5 minutes", 300], ["15 minutes", 900], ["1 hour", 3600]]
 
@@ -37,6 +38,25 @@ const Chart = ({ series, fromMs, toMs, range }: { readonly series: MetricSeries;
   )
 }
 
+/** A figure split by a label: a line per busiest value, with a legend that gives each value's latest figure in words. */
+const SplitChartView = ({ chart, fromMs, toMs, range }: { readonly chart: SplitChart; readonly fromMs: number; readonly toMs: number; readonly range: string }) => {
+  const latest = (l: MetricSeries) => l.points.filter(([, v]) => v !== null).at(-1)?.[1] ?? null
+  const label = chart.lines.length === 0
+    ? `${chart.name}: nothing counted in the last ${range}`
+    : `${chart.name}, busiest first over the last ${range}: ${chart.lines.map((l) => `${l.name} now ${formatFigure(latest(l), l.unit)}`).join(", ")}`
+  return (
+    <figure class="chart wide" data-testid={`chart-${chart.name}`}>
+      <figcaption><span>{chart.name}</span></figcaption>
+      <MultiLine lines={chart.lines} fromMs={fromMs} toMs={toMs} label={label} />
+      {chart.lines.length === 0 ? <span class="detail">nothing counted in the last {range}</span> : (
+        <ul class="legend">
+          {chart.lines.map((l, i) => <li key={l.name}><span class={`swatch line-${i}`} aria-hidden="true" />{l.name} <strong>{formatFigure(latest(l), l.unit)}</strong></li>)}
+        </ul>
+      )}
+    </figure>
+  )
+}
+
 export const MetricCharts = () => {
   const [range, setRange] = useState(900)
   const polled = usePolling(() => callJson<MetricsView>("GET", `/api/metrics?range=${range}`), 5000, [range])
@@ -57,6 +77,7 @@ export const MetricCharts = () => {
       {view === undefined ? <p>Loading…</p> : (
         <div class="charts">
           {view.series.map((s) => <Chart key={s.name} series={s} fromMs={toMs - range * 1000} toMs={toMs} range={rangeName} />)}
+          {view.split.map((c) => <SplitChartView key={c.name} chart={c} fromMs={toMs - range * 1000} toMs={toMs} range={rangeName} />)}
         </div>
       )}
     </section>

@@ -208,6 +208,7 @@ describe("the console over HTTPS", () => {
     const charts = await (await fetch(`${base}/api/metrics?range=300`, as(admin))).json() as MetricsView
     expect(charts).toMatchObject({ node: "n1", stepMs: 5000, keptSeconds: 3600 })
     expect(charts.series.map((s) => s.name)).toContain("S3 requests/s")
+    expect(charts.split.map((c) => c.name)).toEqual(["S3 requests/s by operation"])
     const dave = await signIn(await (await fetch(`${base}/api/admin/s3/users`, as(admin, { method: "POST", body: JSON.stringify({ user: "dave" }) }))).json() as { readonly accessKey: string; readonly secretKey: string })
     expect((await fetch(`${base}/api/cluster/storage`, as(dave))).status).toBe(403)
   })

@@ -79,6 +79,15 @@ export interface MetricsView {
   /** How far back the history goes at most (seconds); `range` is capped to it. */
   readonly keptSeconds: number
   readonly series: ReadonlyArray<MetricSeries>
+  /** Charts of one figure split by a label (S3 requests/s by operation): a line per busiest value, the rest as "other". */
+  readonly split: ReadonlyArray<SplitChart>
+}
+
+/** One figure split by a label: each line's `name` is the label's value (or "other (N)"), busiest over the range first. */
+export interface SplitChart {
+  readonly name: string
+  readonly unit: MetricSeries["unit"]
+  readonly lines: ReadonlyArray<MetricSeries>
 }
 
 /** One member's disk and background work, read from its own `/metrics`; null where it did not say. */
