@@ -20,7 +20,7 @@ import { makeTestPki } from "../network/test-certs.test-support.ts"
 import { trustCaFile } from "../server/api-credentials.ts"
 import { rawFromFlags, resolveConfig, ServerConfigError } from "../server/config.ts"
 import { runServer } from "../server/server.ts"
-import { CSRF_HEADER, type MetricsView, type SessionInfo, type StorageView } from "./contract.ts"
+import { CSRF_HEADER, type MetricsView, type SessionInfo, type StorageView, type UsersView } from "./contract.ts"
 import { loadAssets } from "./static-assets.ts"
 
 const CREDENTIALS = { accessKey: "admin-key", secretKey: "admin-secret-123" }
@@ -211,6 +211,26 @@ describe("the console over HTTPS", () => {
     expect(charts.split.map((c) => c.name)).toEqual(["S3 requests/s by operation"])
     const dave = await signIn(await (await fetch(`${base}/api/admin/s3/users`, as(admin, { method: "POST", body: JSON.stringify({ user: "dave" }) }))).json() as { readonly accessKey: string; readonly secretKey: string })
     expect((await fetch(`${base}/api/cluster/storage`, as(dave))).status).toBe(403)
+  })
+
+  it("lists each user's keys and buckets for the admin, and refuses the list to another key as the admin API does", async () => {
+    const admin = await signIn(CREDENTIALS)
+    const erin = await signIn(await (await fetch(`${base}/api/admin/s3/users`, as(admin, { method: "POST", body: JSON.stringify({ user: "erin" }) }))).json() as { readonly accessKey: string; readonly secretKey: string })
+    expect((await fetch(`${base}/api/s3/erins-photos`, as(erin, { method: "PUT" }))).status).toBe(200)
+    expect((await fetch(`${base}/api/s3/admins-logs`, as(admin, { method: "PUT" }))).status).toBe(200)
+    const view = await (await fetch(`${base}/api/users`, as(admin))).json() as UsersView
+    const user = (name: string) => view.users.find((u) => u.user === name)
+    expect(view.users[0]!.user).toBe("admin")
+    expect(user("admin")).toMatchObject({ allBuckets: true })
+    expect(user("admin")!.owns.map((b) => b.name)).toContain("admins-logs")
+    expect(user("erin")).toMatchObject({ accessKeys: [erin.session.accessKey], allBuckets: false })
+    // Erin owns exactly the bucket she made: none of the admin's.
+    expect(user("erin")!.owns.map((b) => b.name)).toEqual(["erins-photos"])
+    const refused = await fetch(`${base}/api/users`, as(erin))
+    expect(refused.status).toBe(403)
+    expect(JSON.stringify(await refused.json())).not.toContain("erins-photos")
+    // Without a session there is no list either.
+    expect((await fetch(`${base}/api/users`)).status).toBe(401)
   })
 
   it("signs out: the old cookie is refused afterwards", async () => {

@@ -2,7 +2,8 @@
  * The console's `/api/` routes. Its own are few: sign-in, sign-out and the
  * session (`/api/session`), the cluster page's member table
  * (`/api/cluster`), its membership changes (`/api/cluster/members`, sent
- * to the Raft leader), and storage figures (`/api/cluster/storage`), this
+ * to the Raft leader), and storage figures (`/api/cluster/storage`), the
+ * users with their buckets (`/api/users`), this
  * node's recent metrics (`/api/metrics`), and share links (`/api/share`,
  * presigned with the user's key). Everything else is the node's real APIs, forwarded with
  * the signed-in user's own credentials, so the console has no permission
@@ -34,6 +35,7 @@ import { type Session, type SessionStore, sameToken } from "./sessions.ts"
 import type { SignInLimiter } from "./sign-in-limiter.ts"
 import { type S3Endpoint, serveShareLink } from "./share-link.ts"
 import type { Upstream } from "./upstream.ts"
+import { serveUsers, type UserBucketsOptions } from "./user-buckets.ts"
 
 export interface ConsoleApiOptions {
   readonly nodeId: string
@@ -54,6 +56,8 @@ export interface ConsoleApiOptions {
   /** This node's recent figures, for the charts. */
   readonly metrics: MetricSampler
   readonly erasureScheme: ReadScheme
+  /** Every bucket with its owner, for the Users page. */
+  readonly listBuckets: UserBucketsOptions["listBuckets"]
 }
 
 const WRONG_KEYS = "the access key or the secret is wrong"
@@ -154,6 +158,7 @@ export const makeConsoleApi = (options: ConsoleApiOptions) => {
     if (path === "/api/cluster" && method === "GET") return serveCluster(options, res, session)
     if (path === "/api/cluster/storage" && method === "GET") return serveClusterStorage(options, res, session)
     if (path === MEMBERS_PREFIX || path.startsWith(`${MEMBERS_PREFIX}/`)) return serveMemberChange(options, req, res, url, session)
+    if (path === "/api/users" && method === "GET") return serveUsers(options, res, session)
     if (path === "/api/metrics" && method === "GET") return json(res, 200, options.metrics.view(rangeOf(url)))
     if (path === "/api/share" && method === "POST") return serveShareLink(options, req, res, session)
     if (path === "/api/s3" || path.startsWith("/api/s3/")) return forwardS3(options, req, res, url, session)

@@ -146,3 +146,18 @@ export interface AddMemberRequest {
   /** Joins without a vote (a learner) until promoted. */
   readonly learner: boolean
 }
+
+/** One user on the Users page: its access keys and the buckets it may use. */
+export interface UserBuckets {
+  readonly user: string
+  readonly accessKeys: ReadonlyArray<string>
+  /** The buckets it created (and so owns: only it and the admin may use them), by name. */
+  readonly owns: ReadonlyArray<{ readonly name: string; readonly createdMs: number }>
+  /** The admin may use every bucket, whoever owns it. */
+  readonly allBuckets: boolean
+}
+
+/** `GET /api/users` (admin only): every user with a key or a bucket, the admin first. */
+export interface UsersView {
+  readonly users: ReadonlyArray<UserBuckets>
+}

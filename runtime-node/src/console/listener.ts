@@ -25,6 +25,7 @@ import type { ReadScheme } from "./erasure-scheme.ts"
 import { startMetricSampler } from "./metric-sampler.ts"
 import type { S3Endpoint } from "./share-link.ts"
 import type { Upstream } from "./upstream.ts"
+import type { OwnedBucket } from "./user-buckets.ts"
 
 export class ConsoleListenerError extends Data.TaggedError("ConsoleListenerError")<{
   readonly message: string
@@ -48,6 +49,8 @@ export interface ConsoleListenerOptions {
   readonly registry: Registry
   /** The cluster's erasure scheme, as stored. */
   readonly erasureScheme: ReadScheme
+  /** Every bucket with its owner (the Users page). */
+  readonly listBuckets: () => Promise<ReadonlyArray<OwnedBucket>>
   /** Where the built console is (default: console/dist of this checkout). */
   readonly assetDir?: string
 }
@@ -98,6 +101,7 @@ export const startConsoleListener = (options: ConsoleListenerOptions): Effect.Ef
     const api = makeConsoleApi({
       metrics,
       erasureScheme: options.erasureScheme,
+      listBuckets: options.listBuckets,
       nodeId: options.nodeId,
       users: options.users,
       region: options.region,

@@ -37,6 +37,7 @@ import { startConsoleListener } from "../console/listener.ts"
 import { type ReadScheme, schemeReader } from "../console/erasure-scheme.ts"
 import { s3EndpointOf } from "../console/share-link.ts"
 import { loopbackOrigin } from "../console/upstream.ts"
+import type { OwnedBucket } from "../console/user-buckets.ts"
 import { clusterNetwork } from "./cluster-network.ts"
 import { formatHostPort, type ServerConfig } from "./config.ts"
 import { openDataDir } from "./data-dir.ts"
@@ -87,6 +88,7 @@ const startConsole = (
     readonly s3: S3Listener
     readonly registry: Registry
     readonly erasureScheme: ReadScheme
+    readonly listBuckets: () => Promise<ReadonlyArray<OwnedBucket>>
   }
 ): Effect.Effect<string | undefined, ServerStartError, Scope.Scope> => {
   const s3Certificate = config.s3Tls === undefined ? undefined : readFileSync(config.s3Tls.certPath)
@@ -101,6 +103,7 @@ const startConsole = (
     apiScheme: node.apiTls === undefined ? "http" : "https",
     registry: node.registry,
     erasureScheme: node.erasureScheme,
+    listBuckets: node.listBuckets,
     ...(node.apiTls === undefined ? {} : { tls: node.apiTls })
   }).pipe(
     Effect.map((listener): string | undefined => listener.url),
@@ -297,7 +300,15 @@ export const runServer = (
           )
         }
         const erasureScheme = schemeReader(objectNode.kv, () => Effect.runSync(kv.raft.status).members.length)
-        const consoleUrl = yield* startConsole(config, { users: s3Users, apiAddress, apiTls, s3, registry: metrics.registry, erasureScheme })
+        const consoleUrl = yield* startConsole(config, {
+          users: s3Users,
+          apiAddress,
+          apiTls,
+          s3,
+          registry: metrics.registry,
+          erasureScheme,
+          listBuckets: () => Effect.runPromise(objectNode.store.listBuckets)
+        })
         observability.setS3InFlight(s3.inFlight)
         overload.watch("s3", s3.overload)
         onReady?.({ apiAddress, s3Address: s3.address, consoleUrl })
