@@ -11,7 +11,7 @@
  * how to build them.
  */
 import { Effect, Fiber } from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -20,7 +20,7 @@ import { makeTestPki } from "../network/test-certs.test-support.ts"
 import { trustCaFile } from "../server/api-credentials.ts"
 import { rawFromFlags, resolveConfig, ServerConfigError } from "../server/config.ts"
 import { runServer } from "../server/server.ts"
-import { CSRF_HEADER, type MetricsView, type SessionInfo, type StorageView, type UsersView } from "./contract.ts"
+import { CSRF_HEADER, type MetricsView, type ReportsView, type SessionInfo, type StorageView, type UsersView } from "./contract.ts"
 import { loadAssets } from "./static-assets.ts"
 
 const CREDENTIALS = { accessKey: "admin-key", secretKey: "admin-secret-123" }
@@ -32,6 +32,12 @@ beforeAll(async () => {
   setLogSink(() => {})
   dir = mkdtempSync(join(tmpdir(), "cairn-console-api-"))
   const pki = makeTestPki(dir, ["api", "s3"])
+  // A Jepsen run's folder, and a file outside the reports folder that a link inside it points at.
+  mkdirSync(join(dir, "reports", "jepsen-run"), { recursive: true })
+  writeFileSync(join(dir, "reports", "jepsen-run", "index.html"), "<!doctype html><title>Jepsen run</title><p>valid</p><script>parent.steal()</script>")
+  writeFileSync(join(dir, "reports", "jepsen-run", "summary.json"), "{\"valid\":true}")
+  writeFileSync(join(dir, "secret.txt"), "not a report")
+  symlinkSync(join(dir, "secret.txt"), join(dir, "reports", "jepsen-run", "leak.txt"))
   trustCaFile(pki.ca)
   const config = resolveConfig(rawFromFlags({
     dataDir: join(dir, "data"),
@@ -39,6 +45,7 @@ beforeAll(async () => {
     peerListen: "127.0.0.1:0",
     s3Listen: "127.0.0.1:0",
     consoleListen: "127.0.0.1:0",
+    consoleReportsDir: join(dir, "reports"),
     apiTlsCert: pki.nodes.api!.cert,
     apiTlsKey: pki.nodes.api!.key,
     s3TlsCert: pki.nodes.s3!.cert,
@@ -231,6 +238,40 @@ describe("the console over HTTPS", () => {
     expect(JSON.stringify(await refused.json())).not.toContain("erins-photos")
     // Without a session there is no list either.
     expect((await fetch(`${base}/api/users`)).status).toBe(401)
+  })
+
+  it("lists and serves the reports folder's HTML reports sandboxed, to the admin only, refusing names outside it", async () => {
+    const admin = await signIn(CREDENTIALS)
+    const list = await (await fetch(`${base}/api/reports`, as(admin))).json() as ReportsView
+    expect(list.reports.map((r) => [r.path, r.title, r.files])).toEqual([["jepsen-run", "Jepsen run", ["index.html", "summary.json"]]])
+    const page = await fetch(`${base}/api/reports/jepsen-run/index.html`, as(admin))
+    expect(page.status).toBe(200)
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8")
+    // Its own policy: a sandbox (an opaque origin, no script), nothing loaded; not the console's page policy.
+    expect(page.headers.get("content-security-policy")).toMatch(/^sandbox; default-src 'none'/)
+    expect(page.headers.get("content-disposition")).toBeNull()
+    expect(await page.text()).toContain("<title>Jepsen run</title>")
+    const summary = await fetch(`${base}/api/reports/jepsen-run/summary.json`, as(admin))
+    expect([summary.status, summary.headers.get("content-disposition")]).toEqual([200, "attachment; filename=\"jepsen-run-summary.json\""])
+    expect(summary.headers.get("content-security-policy")).toMatch(/^sandbox/)
+    const status = async (path: string) => (await fetch(`${base}${path}`, as(admin))).status
+    // A link in the folder that leads out of it, a missing file, names that are not report names.
+    expect(await status("/api/reports/jepsen-run/leak.txt")).toBe(404)
+    expect(await status("/api/reports/jepsen-run/nothing.html")).toBe(404)
+    expect(await status("/api/reports/jepsen-run")).toBe(400)
+    expect(await status("/api/reports/jepsen-run%2F..%2F..%2Fsecret.txt/x")).toBe(400)
+    expect(await status("/api/reports/.jepsen-run/index.html")).toBe(400)
+    expect(await status("/api/reports/a/b/c/index.html")).toBe(400)
+    const bad = await fetch(`${base}/api/reports/..%2Fsecret.txt/index.html`, as(admin))
+    expect(bad.status).toBe(400)
+    expect(await bad.json()).toMatchObject({ error: "bad-request" })
+    // Another key: the admin API's own refusal, for the list and for a report.
+    const frank = await signIn(await (await fetch(`${base}/api/admin/s3/users`, as(admin, { method: "POST", body: JSON.stringify({ user: "frank" }) }))).json() as { readonly accessKey: string; readonly secretKey: string })
+    expect((await fetch(`${base}/api/reports`, as(frank))).status).toBe(403)
+    const refused = await fetch(`${base}/api/reports/jepsen-run/index.html`, as(frank))
+    expect(refused.status).toBe(403)
+    expect(await refused.text()).not.toContain("Jepsen run")
+    expect((await fetch(`${base}/api/reports`)).status).toBe(401)
   })
 
   it("signs out: the old cookie is refused afterwards", async () => {

@@ -3,7 +3,8 @@
  * session (`/api/session`), the cluster page's member table
  * (`/api/cluster`), its membership changes (`/api/cluster/members`, sent
  * to the Raft leader), and storage figures (`/api/cluster/storage`), the
- * users with their buckets (`/api/users`), this
+ * users with their buckets (`/api/users`), the simulation and Jepsen
+ * reports found on this node (`/api/reports`, served sandboxed), this
  * node's recent metrics (`/api/metrics`), and share links (`/api/share`,
  * presigned with the user's key). Everything else is the node's real APIs, forwarded with
  * the signed-in user's own credentials, so the console has no permission
@@ -31,6 +32,7 @@ import { forwardKvApi, forwardS3 } from "./forwarding.ts"
 import { clearedCookie, json, readSmallBody, refuse, sessionCookie, sessionIdOf } from "./http-replies.ts"
 import { MEMBERS_PREFIX, serveMemberChange } from "./member-admin.ts"
 import type { MetricSampler } from "./metric-sampler.ts"
+import { REPORTS_PREFIX, serveReports } from "./reports.ts"
 import { type Session, type SessionStore, sameToken } from "./sessions.ts"
 import type { SignInLimiter } from "./sign-in-limiter.ts"
 import { type S3Endpoint, serveShareLink } from "./share-link.ts"
@@ -56,6 +58,8 @@ export interface ConsoleApiOptions {
   /** This node's recent figures, for the charts. */
   readonly metrics: MetricSampler
   readonly erasureScheme: ReadScheme
+  /** The folder of simulation and Jepsen reports the Reports page lists (reports.ts). */
+  readonly reportsDir: string
   /** Every bucket with its owner, for the Users page. */
   readonly listBuckets: UserBucketsOptions["listBuckets"]
 }
@@ -158,6 +162,7 @@ export const makeConsoleApi = (options: ConsoleApiOptions) => {
     if (path === "/api/cluster" && method === "GET") return serveCluster(options, res, session)
     if (path === "/api/cluster/storage" && method === "GET") return serveClusterStorage(options, res, session)
     if (path === MEMBERS_PREFIX || path.startsWith(`${MEMBERS_PREFIX}/`)) return serveMemberChange(options, req, res, url, session)
+    if ((path === REPORTS_PREFIX || path.startsWith(`${REPORTS_PREFIX}/`)) && method === "GET") return serveReports(options, res, url, session)
     if (path === "/api/users" && method === "GET") return serveUsers(options, res, session)
     if (path === "/api/metrics" && method === "GET") return json(res, 200, options.metrics.view(rangeOf(url)))
     if (path === "/api/share" && method === "POST") return serveShareLink(options, req, res, session)

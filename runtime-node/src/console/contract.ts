@@ -161,3 +161,24 @@ export interface UserBuckets {
 export interface UsersView {
   readonly users: ReadonlyArray<UserBuckets>
 }
+
+/** One HTML report under the console's reports folder (a `cairn sim`, `cairn check` or `cairn jepsen` run). */
+export interface ReportEntry {
+  /** Its folder below the reports folder, "/"-separated: open `/api/reports/<path>/index.html`. */
+  readonly path: string
+  /** The report's own title, when it has one. */
+  readonly title: string | null
+  /** When its index.html was written (ms since the epoch). */
+  readonly modifiedMs: number
+  /** The files in its folder (index.html, and e.g. history.jsonl, summary.json, the nodes' logs). */
+  readonly files: ReadonlyArray<string>
+}
+
+/** `GET /api/reports` (admin only): the reports found, newest first. */
+export interface ReportsView {
+  /** The folder searched, as the node resolved it. */
+  readonly dir: string
+  readonly reports: ReadonlyArray<ReportEntry>
+  /** Older reports not listed. */
+  readonly more: number
+}

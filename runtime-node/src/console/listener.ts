@@ -49,6 +49,8 @@ export interface ConsoleListenerOptions {
   readonly registry: Registry
   /** The cluster's erasure scheme, as stored. */
   readonly erasureScheme: ReadScheme
+  /** The folder whose simulation and Jepsen reports the Reports page lists. */
+  readonly reportsDir: string
   /** Every bucket with its owner (the Users page). */
   readonly listBuckets: () => Promise<ReadonlyArray<OwnedBucket>>
   /** Where the built console is (default: console/dist of this checkout). */
@@ -102,6 +104,7 @@ export const startConsoleListener = (options: ConsoleListenerOptions): Effect.Ef
       metrics,
       erasureScheme: options.erasureScheme,
       listBuckets: options.listBuckets,
+      reportsDir: options.reportsDir,
       nodeId: options.nodeId,
       users: options.users,
       region: options.region,

@@ -30,6 +30,8 @@ export interface ServerConfig {
   readonly s3Listen: PeerAddress
   /** Where the web console listens; `explicit` when a flag, variable or file set it (then a port in use stops the server). */
   readonly consoleListen: { readonly address: PeerAddress; readonly explicit: boolean }
+  /** The folder whose simulation and Jepsen reports the console's Reports page lists (default ./reports, where `cairn jepsen` writes). */
+  readonly consoleReportsDir: string
   /** The region S3 clients sign for. */
   readonly s3Region: string
   /** Serve S3 over HTTPS with this PEM certificate and key; undefined: plain HTTP. */
@@ -93,6 +95,7 @@ const keys = [
   "apiListen",
   "s3Listen",
   "consoleListen",
+  "consoleReportsDir",
   "s3Region",
   "s3TlsCert",
   "s3TlsKey",
@@ -153,6 +156,7 @@ export const defaults = {
   apiListen: "127.0.0.1:9100",
   s3Listen: "127.0.0.1:9000",
   consoleListen: "127.0.0.1:9001",
+  consoleReportsDir: "./reports",
   s3Region: "us-east-1",
   join: "false",
   log: "true",
@@ -267,6 +271,7 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   apiListen: HostPort,
   s3Listen: HostPort,
   consoleListen: HostPort,
+  consoleReportsDir: NonEmpty,
   s3Region: Schema.String.check(Schema.makeFilter((s: string) => /^[a-z0-9-]{1,64}$/.test(s) || "use lowercase letters, digits and \"-\", like us-east-1")),
   s3TlsCert: NonEmpty,
   s3TlsKey: NonEmpty,
@@ -319,6 +324,7 @@ const FileShape = Schema.Struct({
   apiListen: Schema.optionalKey(Schema.String),
   s3Listen: Schema.optionalKey(Schema.String),
   consoleListen: Schema.optionalKey(Schema.String),
+  consoleReportsDir: Schema.optionalKey(Schema.String),
   s3Region: Schema.optionalKey(Schema.String),
   s3TlsCert: Schema.optionalKey(Schema.String),
   s3TlsKey: Schema.optionalKey(Schema.String),
@@ -523,6 +529,7 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     apiListen,
     s3Listen,
     consoleListen: { address: consoleListen, explicit: merged.consoleListen !== undefined },
+    consoleReportsDir: values.consoleReportsDir!,
     s3Region: values.s3Region!,
     s3Tls: values.s3TlsCert === undefined || values.s3TlsKey === undefined ? undefined : { certPath: values.s3TlsCert, keyPath: values.s3TlsKey },
     s3Domains: (values.s3Domains ?? "").split(",").map((d) => d.trim().toLowerCase()).filter((d) => d !== ""),

@@ -104,6 +104,7 @@ const startConsole = (
     registry: node.registry,
     erasureScheme: node.erasureScheme,
     listBuckets: node.listBuckets,
+    reportsDir: config.consoleReportsDir,
     ...(node.apiTls === undefined ? {} : { tls: node.apiTls })
   }).pipe(
     Effect.map((listener): string | undefined => listener.url),
