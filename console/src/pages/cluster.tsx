@@ -7,6 +7,7 @@
  * (member-admin.tsx); below, the cluster's storage and this node's metrics
  * over time.
  */
+import { Fragment } from "preact"
 import { useState } from "preact/hooks"
 import type { ClusterView } from "../../../runtime-node/src/console/contract.ts"
 import { callJson } from "../api/client.ts"
@@ -15,7 +16,7 @@ import { ErrorMessage, Notice } from "../messages.tsx"
 import { ClusterStorage } from "./cluster-storage.tsx"
 import { AddMember, MemberActions, type Outcome } from "./member-admin.tsx"
 import { MetricCharts } from "./metric-charts.tsx"
-import { RaftGroups } from "./raft-groups.tsx"
+import { GroupsRow, GroupsToggle } from "./raft-groups.tsx"
 
 const REFRESH_MS = 2000
 
@@ -44,6 +45,9 @@ const Rebalance = ({ rebalance: r }: { readonly rebalance: ClusterView["rebalanc
 export const Cluster = ({ admin }: { readonly admin: boolean }) => {
   const polled = usePolling(() => callJson<ClusterView>("GET", "/api/cluster"), REFRESH_MS)
   const [outcome, setOutcome] = useState<Outcome>({})
+  // Members whose Raft groups are shown, kept across refreshes.
+  const [opened, setOpened] = useState<ReadonlySet<string>>(new Set())
+  const toggle = (id: string) => setOpened((was) => (was.has(id) ? new Set([...was].filter((x) => x !== id)) : new Set([...was, id])))
   const view = polled.value
   const error = outcome.error ?? polled.error
   const checked = polled.at
@@ -73,7 +77,8 @@ export const Cluster = ({ admin }: { readonly admin: boolean }) => {
               </thead>
               <tbody>
                 {view.members.map((m) => (
-                  <tr key={m.id} data-node={m.id}>
+                  <Fragment key={m.id}>
+                  <tr data-node={m.id}>
                     <th scope="row">{m.id}</th>
                     <td data-testid={`membership-${m.id}`}><Membership membership={m.membership} /></td>
                     <td>{cell(m.zone)}</td>
@@ -83,11 +88,13 @@ export const Cluster = ({ admin }: { readonly admin: boolean }) => {
                     <td>{cell(m.commit)}</td>
                     <td>{cell(m.applied)}</td>
                     <td>{cell(m.lag)}</td>
-                    <td><RaftGroups member={m} /></td>
+                    <td><GroupsToggle member={m} open={opened.has(m.id)} onToggle={() => toggle(m.id)} /></td>
                     <td data-testid={`disk-${m.id}`}>{cell(m.disk)}</td>
                     <td>{cell(m.apiAddress)}</td>
                     {admin ? <td><MemberActions member={m} onDone={setOutcome} /></td> : null}
                   </tr>
+                  {opened.has(m.id) && m.groups !== null ? <GroupsRow member={m} columns={admin ? 13 : 12} /> : null}
+                  </Fragment>
                 ))}
               </tbody>
             </table>

@@ -31,6 +31,8 @@ export interface KvApiMembers {
 export interface RaftGroupStatus {
   /** "kv" for the KV's group; a log partition's group id otherwise. */
   readonly group: string
+  /** What people call it: "kv", or a partition's "<topic>/<partition>" (its group id when the topic is not known here). */
+  readonly name: string
   readonly role: string
   readonly leader: string | null
   readonly term: number

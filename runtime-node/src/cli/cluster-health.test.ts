@@ -53,7 +53,7 @@ describe("cluster list rows", () => {
   })
 
   it("gives each member's disk backend and its role and lag in every Raft group it reports", () => {
-    const g = (group: string, role: string, leader: string, commit: number, applied: number) => ({ group, role, leader, term: 2, commit, applied })
+    const g = (group: string, role: string, leader: string, commit: number, applied: number) => ({ group, name: group, role, leader, term: 2, commit, applied })
     const rows = memberRows(members.slice(0, 3), new Map<string, StatusProbe>([
       ["n1", { ok: true, status: { role: "leader", term: 3, leader: "n1", commit: 9, applied: 9, disk: "io_uring", groups: [g("kv", "leader", "n1", 9, 9), g("log/t/0", "follower", "n2", 40, 38)] } }],
       ["n2", { ok: true, status: { role: "follower", term: 3, leader: "n1", commit: 9, applied: 9, disk: "libuv", groups: [g("kv", "follower", "n1", 9, 7), g("log/t/0", "leader", "n2", 45, 45)] } }],
@@ -68,9 +68,10 @@ describe("cluster list rows", () => {
   })
 
   it("reads the disk and groups of a /v1/status answer, dropping malformed groups", () => {
-    const s = memberStatusOf({ role: "leader", term: 4, leader: "n1", commit: 5, applied: 5, disk: "io_uring", groups: [{ group: "kv", role: "leader", leader: "n1", term: 4, commit: 5, applied: 5 }, { role: "x" }, 7] })
+    const s = memberStatusOf({ role: "leader", term: 4, leader: "n1", commit: 5, applied: 5, disk: "io_uring", groups: [{ group: "kv", name: "kv", role: "leader", leader: "n1", term: 4, commit: 5, applied: 5 }, { group: "t1.0", role: "follower" }, { role: "x" }, 7] })
     expect(s.disk).toBe("io_uring")
-    expect(s.groups).toEqual([{ group: "kv", role: "leader", leader: "n1", term: 4, commit: 5, applied: 5 }])
+    // A group without a name is called by its id; one without a group id is dropped.
+    expect(s.groups).toEqual([{ group: "kv", name: "kv", role: "leader", leader: "n1", term: 4, commit: 5, applied: 5 }, { group: "t1.0", name: "t1.0", role: "follower", leader: null, term: 0, commit: 0, applied: 0 }])
     const old = memberStatusOf({ role: "follower", term: 1, leader: null, commit: 0, applied: 0 })
     expect(old.disk).toBeNull()
     expect(old.groups).toBeUndefined()

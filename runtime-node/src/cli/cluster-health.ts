@@ -41,6 +41,8 @@ export interface RebalanceEntry {
 /** One Raft group as a member's `/v1/status` reports it (absent from servers that predate groups). */
 export interface GroupStatus {
   readonly group: string
+  /** "kv", or a log partition's "<topic>/<partition>". */
+  readonly name: string
   readonly role: string
   readonly leader: string | null
   readonly term: number

@@ -25,7 +25,7 @@ const groupStatusOf = (entry: unknown): Array<GroupStatus> => {
   const g = entry as Record<string, unknown>
   if (typeof g.group !== "string") return []
   const num = (k: string) => (typeof g[k] === "number" ? g[k] : 0)
-  return [{ group: g.group, role: String(g.role ?? "unknown"), leader: typeof g.leader === "string" ? g.leader : null, term: num("term"), commit: num("commit"), applied: num("applied") }]
+  return [{ group: g.group, name: typeof g.name === "string" ? g.name : g.group, role: String(g.role ?? "unknown"), leader: typeof g.leader === "string" ? g.leader : null, term: num("term"), commit: num("commit"), applied: num("applied") }]
 }
 
 /** One member's `/v1/status`, within a short bound so that a dead member cannot stall the listing. */

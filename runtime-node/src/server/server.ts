@@ -263,7 +263,7 @@ export const runServer = (
             s3Users,
             metadata: objectNode.kv,
             log: logClient,
-            nodeFacts: nodeFacts({ kvRaft: kv.raft, partitions: () => storage.log?.replicas() ?? new Map(), diskBackend: () => diskBackend })
+            nodeFacts: nodeFacts({ kvRaft: kv.raft, partitions: () => storage.log?.replicas() ?? new Map(), topics: () => storage.log?.topics() ?? new Map(), diskBackend: () => diskBackend })
           }),
           address: config.apiListen,
           ...(apiTls === undefined ? {} : { tls: apiTls })
