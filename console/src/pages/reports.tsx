@@ -36,7 +36,7 @@ export const Reports = () => {
                   <th scope="row"><a href={fileUrl(r.path, "index.html")} target="_blank" rel="noopener noreferrer">{r.title ?? r.path}</a></th>
                   <td><code>{r.path}</code></td>
                   <td>{new Date(r.modifiedMs).toLocaleString()}</td>
-                  <td>{r.files.filter((f) => f !== "index.html").map((f, i) => <span key={f}>{i === 0 ? "" : ", "}<a href={fileUrl(r.path, f)} download>{f}</a></span>)}</td>
+                  <td>{r.files.length === 1 ? <span class="detail">the report only</span> : r.files.filter((f) => f !== "index.html").map((f, i) => <span key={f}>{i === 0 ? "" : ", "}<a href={fileUrl(r.path, f)} download>{f}</a></span>)}</td>
                 </tr>
               ))}
             </tbody>

@@ -26,7 +26,7 @@ export const UserBuckets = ({ view }: { readonly view: UsersView | undefined }) 
                 <th scope="row">{u.user}</th>
                 <td>{u.accessKeys.length === 0 ? <span class="detail">{u.allBuckets ? "set at start-up" : "none (revoked)"}</span> : u.accessKeys.map((k) => <div key={k}><code>{k}</code></div>)}</td>
                 <td data-testid={`owns-${u.user}`}><BucketLinks names={u.owns.map((b) => b.name)} /></td>
-                <td>{u.allBuckets ? "every bucket (admin)" : `its own ${u.owns.length === 1 ? "bucket" : `${u.owns.length} buckets`}`}</td>
+                <td>{u.allBuckets ? "every bucket (admin)" : u.owns.length === 0 ? "only buckets it creates (none yet)" : `its own ${u.owns.length === 1 ? "bucket" : `${u.owns.length} buckets`}`}</td>
               </tr>
             ))}
           </tbody>

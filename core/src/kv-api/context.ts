@@ -25,6 +25,8 @@ export interface KvApiMembers {
   readonly remove: (id: string) => Effect.Effect<object | string>
   /** Marks a member draining (no new shards; repair moves its shards away) or not. */
   readonly drain: (id: string, draining: boolean) => Effect.Effect<object | string>
+  /** Makes a learner a voter; a message ("busy", "unknown member", "not a learner") when it cannot. */
+  readonly promote: (id: string) => Effect.Effect<object | string>
 }
 
 /** One Raft group this node takes part in, as its own replica sees it (`/v1/status`'s `groups`). */

@@ -157,7 +157,13 @@ describe("the console over HTTPS", () => {
     const unknown = await fetch(`${base}/api/cluster/members/n9`, as(admin, { method: "DELETE" }))
     expect(unknown.status).toBe(404)
     expect((await fetch(`${base}/api/cluster/members/`, as(admin, { method: "DELETE" }))).status).toBe(400)
-    expect((await fetch(`${base}/api/cluster/members/n1/promote`, as(admin, { method: "POST" }))).status).toBe(404)
+    // Promoting goes to the admin API too: a voter is no learner (400), an unknown member 404, a GET no route.
+    const promoted = await fetch(`${base}/api/cluster/members/n1/promote`, as(admin, { method: "POST" }))
+    expect(promoted.status).toBe(400)
+    expect(await promoted.text()).toContain("n1 is not a learner")
+    expect((await fetch(`${base}/api/cluster/members/n9/promote`, as(admin, { method: "POST" }))).status).toBe(404)
+    expect((await fetch(`${base}/api/cluster/members/n1/promote`, as(admin))).status).toBe(404)
+    expect((await fetch(`${base}/api/cluster/members/n1/promote`, as(admin, { method: "POST", csrf: false }))).status).toBe(403)
     // A one-node cluster cannot drain its only member: the admin API's reason comes through.
     const drained = await fetch(`${base}/api/cluster/members/n1/drain`, as(admin, { method: "POST" }))
     expect(drained.status).toBe(400)
@@ -171,6 +177,7 @@ describe("the console over HTTPS", () => {
     const refused = await fetch(`${base}/api/cluster/members/n1/drain`, as(carol, { method: "POST" }))
     expect(refused.status).toBe(403)
     expect(await refused.text()).toContain("admin")
+    expect((await fetch(`${base}/api/cluster/members/n1/promote`, as(carol, { method: "POST" }))).status).toBe(403)
   })
 
   it("makes share links: presigned GETs on S3 that work without a session, with the user's own rights", async () => {

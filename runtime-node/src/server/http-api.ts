@@ -72,7 +72,8 @@ const kvApiMembers = (members: Members): KvApiMembers => ({
   list: Effect.promise(() => members.list()),
   add: (body) => Effect.promise(() => members.add(body)),
   remove: (id) => Effect.promise(() => members.remove(id)),
-  drain: (id, draining) => Effect.promise(() => members.drain(id, draining))
+  drain: (id, draining) => Effect.promise(() => members.drain(id, draining)),
+  promote: (id) => Effect.promise(() => members.promote(id))
 })
 
 /** An S3 key pair from the OS CSPRNG. */
