@@ -15,7 +15,7 @@ import { usePolling } from "../api/poll.ts"
 import { ErrorMessage, Notice } from "../messages.tsx"
 import { ClusterStorage } from "./cluster-storage.tsx"
 import { AddMember, MemberActions, type Outcome } from "./member-admin.tsx"
-import { MetricCharts } from "./metric-charts.tsx"
+import { MetricCharts, NodeCharts } from "./metric-charts.tsx"
 import { GroupsRow, GroupsToggle } from "./raft-groups.tsx"
 
 const REFRESH_MS = 2000
@@ -108,7 +108,7 @@ export const Cluster = ({ admin }: { readonly admin: boolean }) => {
         </>
       )}
       <ClusterStorage />
-      <MetricCharts />
+      {view === undefined ? <MetricCharts /> : <NodeCharts self={view.node} members={view.members.map((m) => m.id)} />}
     </section>
   )
 }

@@ -3,7 +3,8 @@
  * S3 latency percentiles, bytes in and out, fsync latency and Raft
  * commits/s, and S3 requests/s by operation (the busiest five, the rest as
  * "other"), sampled by the node every few seconds and kept for an hour,
- * over the range chosen. Another node's figures are on that node's console.
+ * over the range chosen; another member's, or every member's, on request
+ * (NodeCharts).
  */
 import { useState } from "preact/hooks"
 import type { MetricSeries, MetricsView, SplitChart } from "../../../runtime-node/src/console/contract.ts"
@@ -57,18 +58,21 @@ const SplitChartView = ({ chart, fromMs, toMs, range }: { readonly chart: SplitC
   )
 }
 
-export const MetricCharts = () => {
+/** One node's charts: this node's when `node` is undefined, another member's (asked through this console) otherwise. */
+export const MetricCharts = ({ node }: { readonly node?: string }) => {
   const [range, setRange] = useState(900)
-  const polled = usePolling(() => callJson<MetricsView>("GET", `/api/metrics?range=${range}`), 5000, [range])
+  const query = node === undefined ? `range=${range}` : `node=${encodeURIComponent(node)}&range=${range}`
+  const polled = usePolling(() => callJson<MetricsView>("GET", `/api/metrics?${query}`), 5000, [query])
+  const key = node ?? "self"
   const view = polled.value
   const toMs = view?.nowMs ?? 0
   const rangeName = RANGES.find(([, s]) => s === range)?.[0] ?? `${range} s`
   return (
-    <section aria-labelledby="charts-title">
-      <h2 id="charts-title">Metrics of node {view?.node ?? "…"}</h2>
+    <section aria-labelledby={`charts-title-${key}`} data-testid={`charts-${node ?? "self"}`}>
+      <h2 id={`charts-title-${key}`}>Metrics of node {view?.node ?? node ?? "…"}</h2>
       <div class="inline">
-        <label for="chart-range">Range</label>
-        <select id="chart-range" value={String(range)} onChange={(e) => setRange(Number(e.currentTarget.value))}>
+        <label for={`chart-range-${key}`}>Range</label>
+        <select id={`chart-range-${key}`} value={String(range)} onChange={(e) => setRange(Number(e.currentTarget.value))}>
           {RANGES.map(([name, s]) => <option key={s} value={String(s)}>Last {name}</option>)}
         </select>
         {view === undefined ? null : <span class="detail">sampled every {view.stepMs / 1000} s since this node started, kept for {view.keptSeconds / 60} minutes</span>}
@@ -81,5 +85,29 @@ export const MetricCharts = () => {
         </div>
       )}
     </section>
+  )
+}
+
+/**
+ * The cluster page's charts: this node's by default; another member's, or every member's one after another, on
+ * request (each member keeps its own history; this console asks it for it).
+ */
+export const NodeCharts = ({ self, members }: { readonly self: string; readonly members: ReadonlyArray<string> }) => {
+  const [shown, setShown] = useState<string>(self)
+  const others = members.filter((m) => m !== self)
+  return (
+    <>
+      <div class="inline">
+        <label for="charts-of">Charts of</label>
+        <select id="charts-of" value={shown} onChange={(e) => setShown(e.currentTarget.value)}>
+          <option value={self}>this node ({self})</option>
+          {others.map((m) => <option key={m} value={m}>{m}</option>)}
+          <option value="*">every node</option>
+        </select>
+      </div>
+      {shown === "*"
+        ? members.map((m) => <MetricCharts key={m} {...(m === self ? {} : { node: m })} />)
+        : <MetricCharts key={shown} {...(shown === self ? {} : { node: shown })} />}
+    </>
   )
 }

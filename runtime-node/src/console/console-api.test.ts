@@ -27,6 +27,8 @@ const CREDENTIALS = { accessKey: "admin-key", secretKey: "admin-secret-123" }
 let dir = ""
 let fiber: Fiber.Fiber<void, unknown> | undefined
 let base = ""
+/** This node's KV API (HTTPS). */
+let apiBase = ""
 
 beforeAll(async () => {
   setLogSink(() => {})
@@ -54,7 +56,11 @@ beforeAll(async () => {
   }))
   if (config instanceof ServerConfigError) throw new Error(config.message)
   base = await new Promise<string>((resolve, reject) => {
-    fiber = Effect.runFork(runServer(config, ({ consoleUrl }) => (consoleUrl === undefined ? reject(new Error("no console")) : resolve(consoleUrl))))
+    fiber = Effect.runFork(runServer(config, ({ consoleUrl, apiAddress }) => {
+      apiBase = `https://127.0.0.1:${apiAddress.port}`
+      if (consoleUrl === undefined) reject(new Error("no console"))
+      else resolve(consoleUrl)
+    }))
   })
 })
 
@@ -223,8 +229,19 @@ describe("the console over HTTPS", () => {
     expect(charts).toMatchObject({ node: "n1", stepMs: 5000, keptSeconds: 3600 })
     expect(charts.series.map((s) => s.name)).toContain("S3 requests/s")
     expect(charts.split.map((c) => c.name)).toEqual(["S3 requests/s by operation"])
+    // This node by name is this node; another member is asked through its KV API, which serves the same history.
+    expect(await (await fetch(`${base}/api/metrics?node=n1&range=300`, as(admin))).json()).toMatchObject({ node: "n1", stepMs: 5000 })
+    const missing = await fetch(`${base}/api/metrics?node=n9&range=300`, as(admin))
+    expect([missing.status, (await missing.json() as { message: string }).message]).toEqual([404, "n9 is not a member of this cluster"])
+    const basic = `Basic ${Buffer.from(`${CREDENTIALS.accessKey}:${CREDENTIALS.secretKey}`).toString("base64")}`
+    const served = await fetch(`${apiBase}/v1/metrics/history?range=300`, { headers: { authorization: basic } })
+    expect(served.status).toBe(200)
+    expect(await served.json()).toMatchObject({ node: "n1", stepMs: 5000, keptSeconds: 3600 })
+    expect((await fetch(`${apiBase}/v1/metrics/history`)).status).toBe(401)
     const dave = await signIn(await (await fetch(`${base}/api/admin/s3/users`, as(admin, { method: "POST", body: JSON.stringify({ user: "dave" }) }))).json() as { readonly accessKey: string; readonly secretKey: string })
     expect((await fetch(`${base}/api/cluster/storage`, as(dave))).status).toBe(403)
+    // Another member's charts go through the admin API's member list: refused to a key that is not the admin's.
+    expect((await fetch(`${base}/api/metrics?node=n9`, as(dave))).status).toBe(403)
   })
 
   it("lists each user's keys and buckets for the admin, and refuses the list to another key as the admin API does", async () => {

@@ -5,7 +5,8 @@
  * to the Raft leader), and storage figures (`/api/cluster/storage`), the
  * users with their buckets (`/api/users`), the simulation and Jepsen
  * reports found on this node (`/api/reports`, served sandboxed), this
- * node's recent metrics (`/api/metrics`), and share links (`/api/share`,
+ * node's or (`?node=`) another member's recent metrics (`/api/metrics`),
+ * and share links (`/api/share`,
  * presigned with the user's key). Everything else is the node's real APIs, forwarded with
  * the signed-in user's own credentials, so the console has no permission
  * system of its own: `/api/s3/…` goes to the S3 listener signed with SigV4,
@@ -31,7 +32,8 @@ import type { ReadScheme } from "./erasure-scheme.ts"
 import { forwardKvApi, forwardS3 } from "./forwarding.ts"
 import { clearedCookie, json, readSmallBody, refuse, sessionCookie, sessionIdOf } from "./http-replies.ts"
 import { MEMBERS_PREFIX, serveMemberChange } from "./member-admin.ts"
-import type { MetricSampler } from "./metric-sampler.ts"
+import { type MetricSampler, rangeOf } from "./metric-sampler.ts"
+import { serveMemberMetrics } from "./member-metrics.ts"
 import { REPORTS_PREFIX, serveReports } from "./reports.ts"
 import { type Session, type SessionStore, sameToken } from "./sessions.ts"
 import type { SignInLimiter } from "./sign-in-limiter.ts"
@@ -65,12 +67,6 @@ export interface ConsoleApiOptions {
 }
 
 const WRONG_KEYS = "the access key or the secret is wrong"
-
-/** `?range=` of /api/metrics, in seconds: 15 minutes unless a whole positive number says otherwise. */
-const rangeOf = (url: URL): number => {
-  const asked = Number(url.searchParams.get("range") ?? "900")
-  return Number.isInteger(asked) && asked > 0 ? asked : 900
-}
 
 const sessionInfo = (session: Session, nodeId: string, absoluteEndMs: number): SessionInfo => ({
   user: session.credentials.user,
@@ -164,7 +160,11 @@ export const makeConsoleApi = (options: ConsoleApiOptions) => {
     if (path === MEMBERS_PREFIX || path.startsWith(`${MEMBERS_PREFIX}/`)) return serveMemberChange(options, req, res, url, session)
     if ((path === REPORTS_PREFIX || path.startsWith(`${REPORTS_PREFIX}/`)) && method === "GET") return serveReports(options, res, url, session)
     if (path === "/api/users" && method === "GET") return serveUsers(options, res, session)
-    if (path === "/api/metrics" && method === "GET") return json(res, 200, options.metrics.view(rangeOf(url)))
+    if (path === "/api/metrics" && method === "GET") {
+      const node = url.searchParams.get("node")
+      if (node === null || node === options.nodeId) return json(res, 200, options.metrics.view(rangeOf(url)))
+      return serveMemberMetrics(options, res, session, node, rangeOf(url))
+    }
     if (path === "/api/share" && method === "POST") return serveShareLink(options, req, res, session)
     if (path === "/api/s3" || path.startsWith("/api/s3/")) return forwardS3(options, req, res, url, session)
     if (path.startsWith("/api/admin/")) return forwardKvApi("admin", options, req, res, url, session)

@@ -342,7 +342,6 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
     await page.getByRole("button", { name: "Create link" }).click()
     const link = page.getByLabel(/^Link \(expires /)
     await link.waitFor()
-    await page.getByRole("link", { name: "summary.json" }).waitFor()
     const url = await link.inputValue()
     expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${cluster.nodes[0]!.s3Port}/photos/docs/report\\.json\\?.*X-Amz-Expires=86400`))
     await shot(page, "share-link")
@@ -493,6 +492,17 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
     expect(await byOperation.getByRole("listitem").count()).toBeGreaterThanOrEqual(1)
     expect(await byOperation.locator("path.line-0").getAttribute("d")).toMatch(/^M[\d.]+,[\d.]+/)
     await byOperation.screenshot({ path: join(shots, "cluster-requests-by-operation.png") })
+    // Every node's charts on this one page: n2's and n3's histories, asked of their KV APIs by n1's console.
+    await page.getByLabel("Charts of").selectOption({ label: "every node" })
+    for (const id of ["n2", "n3"]) {
+      const charts = page.getByTestId(`charts-${id}`)
+      await charts.getByRole("heading", { name: `Metrics of node ${id}` }).waitFor()
+      await charts.getByRole("img", { name: /^Raft commits\/s: now / }).waitFor()
+    }
+    await page.getByTestId("charts-self").getByRole("heading", { name: "Metrics of node n1" }).waitFor()
+    await shot(page, "cluster-every-node-charts")
+    await page.getByLabel("Charts of").selectOption({ label: "this node (n1)" })
+    await page.getByTestId("charts-n2").waitFor({ state: "detached" })
   })
 
   it("lists each user's buckets on the Users page", async () => {
@@ -523,6 +533,7 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
     await page.getByRole("link", { name: "Reports" }).click()
     const link = page.getByRole("link", { name: "cairn jepsen demo: valid" })
     await link.waitFor()
+    await page.getByRole("link", { name: "summary.json" }).waitFor()
     await shot(page, "reports")
     const [report] = await Promise.all([page.context().waitForEvent("page"), link.click()])
     await report.getByText("cairn jepsen demo: valid").first().waitFor()

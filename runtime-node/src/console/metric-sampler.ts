@@ -25,6 +25,14 @@ import {
 } from "./metric-history.ts"
 
 export const SAMPLE_EVERY_MS = 5_000
+/** Where a node's KV API serves its history (to any caller that may read /metrics), for other nodes' consoles. */
+export const METRIC_HISTORY_PATH = "/v1/metrics/history"
+
+/** `?range=` in seconds: 15 minutes unless a whole positive number says otherwise. */
+export const rangeOf = (url: URL): number => {
+  const asked = Number(url.searchParams.get("range") ?? "900")
+  return Number.isInteger(asked) && asked > 0 ? asked : 900
+}
 /** One hour of samples. */
 const KEPT = 720
 

@@ -22,7 +22,6 @@ import { DAY_MS } from "@cairn/core/s3/lifecycle/dates"
 import { type LifecycleSettings, makeLifecycleWorker } from "@cairn/core/s3/lifecycle/worker"
 import { makeUsers, type Users } from "@cairn/core/s3/users"
 import { Data, Effect, Fiber, Layer, References, type Scope } from "effect"
-import type { Registry } from "prom-client"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { NativeCrc32cLive } from "../checksum/native-crc32c.ts"
@@ -38,6 +37,7 @@ import { type ReadScheme, schemeReader } from "../console/erasure-scheme.ts"
 import { s3EndpointOf } from "../console/share-link.ts"
 import { loopbackOrigin } from "../console/upstream.ts"
 import type { OwnedBucket } from "../console/user-buckets.ts"
+import { type MetricSampler, startMetricSampler } from "../console/metric-sampler.ts"
 import { clusterNetwork } from "./cluster-network.ts"
 import { formatHostPort, type ServerConfig } from "./config.ts"
 import { openDataDir } from "./data-dir.ts"
@@ -86,7 +86,7 @@ const startConsole = (
     readonly apiAddress: PeerAddress
     readonly apiTls: { readonly cert: Buffer; readonly key: Buffer } | undefined
     readonly s3: S3Listener
-    readonly registry: Registry
+    readonly metrics: MetricSampler
     readonly erasureScheme: ReadScheme
     readonly listBuckets: () => Promise<ReadonlyArray<OwnedBucket>>
   }
@@ -101,7 +101,7 @@ const startConsole = (
     s3Endpoint: s3EndpointOf(node.s3.scheme, node.s3.address),
     api: { origin: loopbackOrigin(node.apiTls === undefined ? "http" : "https", node.apiAddress), ...(node.apiTls === undefined ? {} : { certificate: node.apiTls.cert }) },
     apiScheme: node.apiTls === undefined ? "http" : "https",
-    registry: node.registry,
+    metrics: node.metrics,
     erasureScheme: node.erasureScheme,
     listBuckets: node.listBuckets,
     reportsDir: config.consoleReportsDir,
@@ -247,6 +247,8 @@ export const runServer = (
         // Its reads run twice a second: not worth a span each.
         yield* Effect.forkScoped(Effect.withTracerEnabled(members.sync, false))
 
+        // The console's charts: sampled here, shown by this node's console and, through the KV API, by the others'.
+        const metricHistory = yield* startMetricSampler(config.id, metrics.registry)
         const services = yield* Effect.context<never>()
         const checksum = yield* Crc32c
         const overload = makeOverloadMetrics(metrics.registry)
@@ -263,6 +265,7 @@ export const runServer = (
             s3Users,
             metadata: objectNode.kv,
             log: logClient,
+            metricHistory,
             nodeFacts: nodeFacts({ kvRaft: kv.raft, partitions: () => storage.log?.replicas() ?? new Map(), topics: () => storage.log?.topics() ?? new Map(), diskBackend: () => diskBackend })
           }),
           address: config.apiListen,
@@ -306,7 +309,7 @@ export const runServer = (
           apiAddress,
           apiTls,
           s3,
-          registry: metrics.registry,
+          metrics: metricHistory,
           erasureScheme,
           listBuckets: () => Effect.runPromise(objectNode.store.listBuckets)
         })
