@@ -4,8 +4,9 @@
  * prom-client registry: only the series the charts draw are read (no
  * scrape of the whole registry, whose disk walks and catalog count cost
  * more), so the sampler costs a few microseconds a tick whether or not
- * anyone looks. The history lives as long as the console: a restart
- * starts it again.
+ * anyone looks. The server starts it; its console draws it and its KV
+ * API serves it (`/v1/metrics/history`) to the other members' consoles.
+ * The history lives as long as the process: a restart starts it again.
  */
 import { Effect, type Scope } from "effect"
 import type { Registry } from "prom-client"
