@@ -11,6 +11,7 @@ import { Buckets } from "./pages/buckets.tsx"
 import { Cluster } from "./pages/cluster.tsx"
 import { ObjectDetails } from "./pages/object-details.tsx"
 import { Objects } from "./pages/objects.tsx"
+import { Reports } from "./pages/reports.tsx"
 import { SignIn } from "./pages/sign-in.tsx"
 import { TopicDetails } from "./pages/topic.tsx"
 import { Topics } from "./pages/topics.tsx"
@@ -33,6 +34,8 @@ const Page = ({ route, admin }: { readonly route: Route; readonly admin: boolean
       return <Cluster admin={admin} />
     case "users":
       return <Users />
+    case "reports":
+      return <Reports />
     case "topics":
       return <Topics admin={admin} />
     case "topic":
@@ -84,6 +87,7 @@ const App = () => {
           <a href={href({ page: "topics" })} aria-current={current("topics")}>Topics</a>
           <a href={href({ page: "cluster" })} aria-current={current("cluster")}>Cluster</a>
           {session.admin ? <a href={href({ page: "users" })} aria-current={current("users")}>Users</a> : null}
+          {session.admin ? <a href={href({ page: "reports" })} aria-current={current("reports")}>Reports</a> : null}
         </nav>
         <span class="who">
           {session.user} <span class="detail">({session.accessKey}, node {session.node})</span>

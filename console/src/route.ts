@@ -2,7 +2,7 @@
  * The page's place, kept in the URL's fragment so that reload, back and
  * links work without the server knowing any page: `#/buckets`,
  * `#/b/<bucket>?prefix=…&search=…&flat=1&deleted=1`, `#/o/<bucket>?key=…` (one
- * object's details), `#/v/<bucket>?key=…`, `#/cluster`, `#/users`,
+ * object's details), `#/v/<bucket>?key=…`, `#/cluster`, `#/users`, `#/reports`,
  * `#/topics` and `#/t/<topic>` (the streaming log).
  */
 import { useEffect, useState } from "preact/hooks"
@@ -25,6 +25,7 @@ export type Route =
   | { readonly page: "versions"; readonly bucket: string; readonly key: string }
   | { readonly page: "cluster" }
   | { readonly page: "users" }
+  | { readonly page: "reports" }
   | { readonly page: "topics" }
   | { readonly page: "topic"; readonly topic: string }
 
@@ -39,6 +40,7 @@ export const parseRoute = (hash: string): Route => {
   if (parts[0] === "v" && parts[1] !== undefined) return { page: "versions", bucket: parts[1], key: q.get("key") ?? "" }
   if (parts[0] === "cluster") return { page: "cluster" }
   if (parts[0] === "users") return { page: "users" }
+  if (parts[0] === "reports") return { page: "reports" }
   if (parts[0] === "topics") return { page: "topics" }
   if (parts[0] === "t" && parts[1] !== undefined) return { page: "topic", topic: parts[1] }
   return { page: "buckets" }
@@ -63,6 +65,8 @@ export const href = (route: Route): string => {
       return "#/cluster"
     case "users":
       return "#/users"
+    case "reports":
+      return "#/reports"
     case "topics":
       return "#/topics"
     case "topic":

@@ -49,7 +49,10 @@ const NodeRow = ({ n, now }: { readonly n: NodeStorage; readonly now: number }) 
   <tr data-node={n.id}>
     <th scope="row">{n.id}</th>
     <td>{n.error === undefined ? <DiskUse n={n} /> : <span class="badge bad" title={n.error}>unreachable</span>}</td>
-    <td>{count(n.shards)} · {bytes(n.shardBytes)}</td>
+    <td>
+      {count(n.shards)} · {bytes(n.shardBytes)}
+      {n.draining ? <> <span class="badge warn" data-testid={`drain-left-${n.id}`}>draining: {n.shards === 0 ? "no shards left" : `${count(n.shards)} shards left to move`}</span></> : null}
+    </td>
     <td>{bytes(n.raftBytes)}</td>
     <td><Repair n={n} now={now} /></td>
     <td>

@@ -1,7 +1,7 @@
 /**
  * The cluster page's membership changes, for the admin: drain a member (its
  * shards move to the others; `cairn cluster drain`) or stop draining it,
- * remove it (asked twice), and add one. Each goes to the Raft leader through
+ * promote a learner to voter, remove a member (asked twice), and add one. Each goes to the Raft leader through
  * the console (`/api/cluster/members`), and the page shows the admin API's
  * own answer.
  */
@@ -48,6 +48,15 @@ export const MemberActions = ({ member, onDone }: { readonly member: MemberRow; 
       >
         {draining ? "Stop draining" : "Drain"}
       </button>{" "}
+      {member.membership.startsWith("learner")
+        ? (
+          <>
+            <button type="button" class="small" disabled={busy} aria-label={`Promote ${member.id} to voter`} onClick={() => run("POST", `${at}/promote`, `${member.id} is a voter now.`)}>
+              Promote
+            </button>{" "}
+          </>
+        )
+        : null}
       {confirming
         ? (
           <span role="group" aria-label={`Confirm removing ${member.id}`}>

@@ -1,16 +1,18 @@
 /**
  * Charts of this node's recent figures (GET /api/metrics): requests/s,
  * S3 latency percentiles, bytes in and out, fsync latency and Raft
- * commits/s, sampled by the node every few seconds and kept for an hour,
- * over the range chosen. Another node's figures are on that node's console.
+ * commits/s, and S3 requests/s by operation (the busiest five, the rest as
+ * "other"), sampled by the node every few seconds and kept for an hour,
+ * over the range chosen; another member's, or every member's, on request
+ * (NodeCharts).
  */
 import { useState } from "preact/hooks"
-import type { MetricSeries, MetricsView } from "../../../runtime-node/src/console/contract.ts"
+import type { MetricSeries, MetricsView, SplitChart } from "../../../runtime-node/src/console/contract.ts"
 import { callJson } from "../api/client.ts"
 import { usePolling } from "../api/poll.ts"
 import { formatBytes } from "../format.ts"
 import { ErrorMessage } from "../messages.tsx"
-import { Sparkline } from "./sparkline.tsx"
+import { MultiLine, Sparkline } from "./sparkline.tsx"
 
 const RANGES: ReadonlyArray<readonly [string, number]> = [["5 minutes", 300], ["15 minutes", 900], ["1 hour", 3600]]
 
@@ -37,18 +39,40 @@ const Chart = ({ series, fromMs, toMs, range }: { readonly series: MetricSeries;
   )
 }
 
-export const MetricCharts = () => {
+/** A figure split by a label: a line per busiest value, with a legend that gives each value's latest figure in words. */
+const SplitChartView = ({ chart, fromMs, toMs, range }: { readonly chart: SplitChart; readonly fromMs: number; readonly toMs: number; readonly range: string }) => {
+  const latest = (l: MetricSeries) => l.points.filter(([, v]) => v !== null).at(-1)?.[1] ?? null
+  const label = chart.lines.length === 0
+    ? `${chart.name}: nothing counted in the last ${range}`
+    : `${chart.name}, busiest first over the last ${range}: ${chart.lines.map((l) => `${l.name} now ${formatFigure(latest(l), l.unit)}`).join(", ")}`
+  return (
+    <figure class="chart wide" data-testid={`chart-${chart.name}`}>
+      <figcaption><span>{chart.name}</span></figcaption>
+      <MultiLine lines={chart.lines} fromMs={fromMs} toMs={toMs} label={label} />
+      {chart.lines.length === 0 ? <span class="detail">nothing counted in the last {range}</span> : (
+        <ul class="legend">
+          {chart.lines.map((l, i) => <li key={l.name}><span class={`swatch line-${i}`} aria-hidden="true" />{l.name} <strong>{formatFigure(latest(l), l.unit)}</strong></li>)}
+        </ul>
+      )}
+    </figure>
+  )
+}
+
+/** One node's charts: this node's when `node` is undefined, another member's (asked through this console) otherwise. */
+export const MetricCharts = ({ node }: { readonly node?: string }) => {
   const [range, setRange] = useState(900)
-  const polled = usePolling(() => callJson<MetricsView>("GET", `/api/metrics?range=${range}`), 5000, [range])
+  const query = node === undefined ? `range=${range}` : `node=${encodeURIComponent(node)}&range=${range}`
+  const polled = usePolling(() => callJson<MetricsView>("GET", `/api/metrics?${query}`), 5000, [query])
+  const key = node ?? "self"
   const view = polled.value
   const toMs = view?.nowMs ?? 0
   const rangeName = RANGES.find(([, s]) => s === range)?.[0] ?? `${range} s`
   return (
-    <section aria-labelledby="charts-title">
-      <h2 id="charts-title">Metrics of node {view?.node ?? "…"}</h2>
+    <section aria-labelledby={`charts-title-${key}`} data-testid={`charts-${node ?? "self"}`}>
+      <h2 id={`charts-title-${key}`}>Metrics of node {view?.node ?? node ?? "…"}</h2>
       <div class="inline">
-        <label for="chart-range">Range</label>
-        <select id="chart-range" value={String(range)} onChange={(e) => setRange(Number(e.currentTarget.value))}>
+        <label for={`chart-range-${key}`}>Range</label>
+        <select id={`chart-range-${key}`} value={String(range)} onChange={(e) => setRange(Number(e.currentTarget.value))}>
           {RANGES.map(([name, s]) => <option key={s} value={String(s)}>Last {name}</option>)}
         </select>
         {view === undefined ? null : <span class="detail">sampled every {view.stepMs / 1000} s since this node started, kept for {view.keptSeconds / 60} minutes</span>}
@@ -57,8 +81,33 @@ export const MetricCharts = () => {
       {view === undefined ? <p>Loading…</p> : (
         <div class="charts">
           {view.series.map((s) => <Chart key={s.name} series={s} fromMs={toMs - range * 1000} toMs={toMs} range={rangeName} />)}
+          {view.split.map((c) => <SplitChartView key={c.name} chart={c} fromMs={toMs - range * 1000} toMs={toMs} range={rangeName} />)}
         </div>
       )}
     </section>
+  )
+}
+
+/**
+ * The cluster page's charts: this node's by default; another member's, or every member's one after another, on
+ * request (each member keeps its own history; this console asks it for it).
+ */
+export const NodeCharts = ({ self, members }: { readonly self: string; readonly members: ReadonlyArray<string> }) => {
+  const [shown, setShown] = useState<string>(self)
+  const others = members.filter((m) => m !== self)
+  return (
+    <>
+      <div class="inline">
+        <label for="charts-of">Charts of</label>
+        <select id="charts-of" value={shown} onChange={(e) => setShown(e.currentTarget.value)}>
+          <option value={self}>this node ({self})</option>
+          {others.map((m) => <option key={m} value={m}>{m}</option>)}
+          <option value="*">every node</option>
+        </select>
+      </div>
+      {shown === "*"
+        ? members.map((m) => <MetricCharts key={m} {...(m === self ? {} : { node: m })} />)
+        : <MetricCharts key={shown} {...(shown === self ? {} : { node: shown })} />}
+    </>
   )
 }

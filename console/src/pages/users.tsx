@@ -1,8 +1,13 @@
-/** S3 access keys (the admin API's `/v1/admin/s3/users`): list, add (the secret shown once), revoke. */
+/**
+ * S3 access keys (the admin API's `/v1/admin/s3/users`): list, add (the
+ * secret shown once), revoke; below, each user's buckets (user-buckets.tsx).
+ */
 import { useEffect, useState } from "preact/hooks"
+import type { UsersView } from "../../../runtime-node/src/console/contract.ts"
 import { callJson } from "../api/client.ts"
 import { formatTime } from "../format.ts"
 import { ErrorMessage, messageOf, Notice } from "../messages.tsx"
+import { UserBuckets } from "./user-buckets.tsx"
 
 interface KeyInfo {
   readonly accessKey: string
@@ -16,7 +21,12 @@ export const Users = () => {
   const [created, setCreated] = useState<(KeyInfo & { readonly secretKey: string }) | undefined>(undefined)
   const [error, setError] = useState<string | undefined>(undefined)
   const [notice, setNotice] = useState<string | undefined>(undefined)
-  const load = () => callJson<{ readonly keys: ReadonlyArray<KeyInfo> }>("GET", "/api/admin/s3/users").then((r) => setKeys(r.keys), (e) => setError(messageOf(e)))
+  const [owned, setOwned] = useState<UsersView | undefined>(undefined)
+  const load = () =>
+    Promise.all([
+      callJson<{ readonly keys: ReadonlyArray<KeyInfo> }>("GET", "/api/admin/s3/users").then((r) => setKeys(r.keys), (e) => setError(messageOf(e))),
+      callJson<UsersView>("GET", "/api/users").then(setOwned, (e) => setError(messageOf(e)))
+    ])
   useEffect(() => void load(), [])
 
   const add = async (e: Event) => {
@@ -78,6 +88,7 @@ export const Users = () => {
           </table>
         </div>
       )}
+      <UserBuckets view={owned} />
     </section>
   )
 }

@@ -1,6 +1,6 @@
 /**
  * The admin routes, open to the admin's key only (403 otherwise):
- * `/v1/admin/members` (list; add and remove go to the leader) and
+ * `/v1/admin/members` (list; add, remove, drain and promote go to the leader) and
  * `/v1/admin/s3/users` (S3 access keys: list, create — the secret is shown
  * only in that answer — and revoke).
  */
@@ -74,7 +74,16 @@ const drainMember = (ctx: RequestContext, id: string, draining: boolean): Served
     return yield* new InvalidRequestError({ code: "bad-member", message: outcome })
   })
 
-/** `/v1/admin/members` with `rest` the path after it ("", "/{id}" or "/{id}/drain"). */
+const promoteMember = (ctx: RequestContext, id: string): Served =>
+  Effect.gen(function*() {
+    const outcome = yield* ctx.config.members.promote(id)
+    if (typeof outcome !== "string") return jsonResponse(200, outcome)
+    if (outcome.startsWith("busy")) return yield* new ConflictError({ code: "busy", message: outcome })
+    if (outcome.startsWith("unknown")) return yield* new NotFoundError({ code: "bad-member", message: outcome })
+    return yield* new InvalidRequestError({ code: "bad-member", message: outcome })
+  })
+
+/** `/v1/admin/members` with `rest` the path after it ("", "/{id}", "/{id}/drain" or "/{id}/promote"). */
 export const membersOperation = (ctx: RequestContext, rest: string): Served =>
   Effect.gen(function*() {
     yield* requireAdmin(ctx)
@@ -87,8 +96,12 @@ export const membersOperation = (ctx: RequestContext, rest: string): Served =>
     if (rest === "" && method === "POST") return yield* addMember(ctx)
     const drain = /^\/([^/]+)\/drain$/.exec(rest)
     if (drain !== null && (method === "POST" || method === "DELETE")) return yield* drainMember(ctx, decodeURIComponent(drain[1]!), method === "POST")
+    const promote = /^\/([^/]+)\/promote$/.exec(rest)
+    if (promote !== null && method === "POST") return yield* promoteMember(ctx, decodeURIComponent(promote[1]!))
     if (rest.startsWith("/") && !rest.slice(1).includes("/") && method === "DELETE") return yield* removeMember(ctx, decodeURIComponent(rest.slice(1)))
-    return yield* new MethodNotAllowedError({ message: "use GET or POST /v1/admin/members, DELETE /v1/admin/members/{id}, POST or DELETE /v1/admin/members/{id}/drain" })
+    return yield* new MethodNotAllowedError({
+      message: "use GET or POST /v1/admin/members, DELETE /v1/admin/members/{id}, POST or DELETE /v1/admin/members/{id}/drain, POST /v1/admin/members/{id}/promote"
+    })
   })
 
 /** A user directory failure as the API's error: a bad name is the client's, an unknown outcome a 504, the rest a 503. */

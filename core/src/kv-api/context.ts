@@ -25,6 +25,30 @@ export interface KvApiMembers {
   readonly remove: (id: string) => Effect.Effect<object | string>
   /** Marks a member draining (no new shards; repair moves its shards away) or not. */
   readonly drain: (id: string, draining: boolean) => Effect.Effect<object | string>
+  /** Makes a learner a voter; a message ("busy", "unknown member", "not a learner") when it cannot. */
+  readonly promote: (id: string) => Effect.Effect<object | string>
+}
+
+/** One Raft group this node takes part in, as its own replica sees it (`/v1/status`'s `groups`). */
+export interface RaftGroupStatus {
+  /** "kv" for the KV's group; a log partition's group id otherwise. */
+  readonly group: string
+  /** What people call it: "kv", or a partition's "<topic>/<partition>" (its group id when the topic is not known here). */
+  readonly name: string
+  readonly role: string
+  readonly leader: string | null
+  readonly term: number
+  readonly commit: number
+  readonly applied: number
+  readonly lastIndex: number
+}
+
+/** What the runtime knows of its node beyond the KV's Raft status: added to `/v1/status` when given. */
+export interface NodeFacts {
+  /** The Disk implementation the node runs on ("io_uring" or "libuv"); null when the runtime does not say. */
+  readonly diskBackend: string | null
+  /** Every Raft group with a replica on this node: the KV's first, then the log's partitions. */
+  readonly groups: ReadonlyArray<RaftGroupStatus>
 }
 
 export interface KvApiConfig {
@@ -43,6 +67,8 @@ export interface KvApiConfig {
    * nonce): each write is its own session, `<sessionPrefix>-<counter>`.
    */
   readonly sessionPrefix: string
+  /** The runtime's facts about its node (disk backend, Raft groups); without it `/v1/status` has the KV's group only. */
+  readonly nodeFacts?: Effect.Effect<NodeFacts>
   /** A fresh S3 key pair; the runtime's CSPRNG makes it (core has no source of secret randomness). */
   readonly newKeyPair: Effect.Effect<{ readonly accessKey: string; readonly secretKey: string }>
 }

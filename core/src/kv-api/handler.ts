@@ -33,13 +33,19 @@ export type KvApiHandler = (request: KvApiRequest) => Effect.Effect<KvApiRespons
 type Served = Effect.Effect<KvApiResponseHead, KvApiError | BodyReadError, Digest | Clock>
 
 const status = (ctx: RequestContext): Served =>
-  Effect.map(ctx.config.kv.raft.status, (s) =>
-    jsonResponse(200, {
+  Effect.flatMap(ctx.config.kv.raft.status, (s) => {
+    const body = {
       id: ctx.config.id,
       ...s,
       leader: s.leader ?? null,
       leaderApi: s.leader === undefined ? null : ctx.config.members.apiAddress(s.leader) ?? null
-    }))
+    }
+    const facts = ctx.config.nodeFacts
+    // The disk backend and every Raft group, when the runtime tells them (the console's cluster page shows them).
+    return facts === undefined
+      ? Effect.succeed(jsonResponse(200, body))
+      : Effect.map(facts, (f) => jsonResponse(200, { ...body, disk: f.diskBackend, groups: f.groups }))
+  })
 
 const route = (ctx: RequestContext): Served => {
   const path = ctx.url.pathname

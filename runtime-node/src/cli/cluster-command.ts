@@ -1,5 +1,5 @@
 /**
- * `cairn cluster add|remove|list`: membership of a running cluster through
+ * `cairn cluster add|remove|drain|promote|list`: membership of a running cluster through
  * the admin endpoint (`/v1/admin/members`, HTTP Basic with the admin access
  * key and secret key). A follower answers 503 with the leader's API address;
  * the command follows it (keeping the endpoint's http or https), and retries
@@ -158,6 +158,12 @@ const drain = Command.make(
     )
 ).pipe(Command.withDescription("stop placing shards on a node and let repair move its shards to the others, before `cluster remove` (--undo: take it back)"))
 
+const promote = Command.make(
+  "promote",
+  { ...common, id: Flag.String("id").pipe(Flag.withDescription("the learner to make a voter")) },
+  (flags) => Effect.flatMap(call(flags, "POST", `/v1/admin/members/${encodeURIComponent(flags.id)}/promote`), (r) => Console.log(JSON.stringify(r)))
+).pipe(Command.withDescription("make a learner (added with `cluster add --learner`) a voter"))
+
 const list = Command.make(
   "list",
   { ...common, json: Flag.Boolean("json").pipe(Flag.withDefault(false), Flag.withDescription("print the members as JSON instead of a table")) },
@@ -179,5 +185,5 @@ const list = Command.make(
 
 export const clusterCommand = Command.make("cluster").pipe(
   Command.withDescription("change or show the membership of a running cluster"),
-  Command.withSubcommands([add, remove, drain, list])
+  Command.withSubcommands([add, remove, drain, promote, list])
 )

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest"
+import { memberStatusOf } from "./member-probe.ts"
 import { formatMemberTable, formatRebalance, LAG_WARN_ENTRIES, type MemberEntry, memberRows, type StatusProbe } from "./cluster-health.ts"
 
 const members: ReadonlyArray<MemberEntry> = [
@@ -49,6 +50,31 @@ describe("cluster list rows", () => {
     expect(table[1]).toMatch(/^n1\s+voter\s+rack-a\s+2\s+leader\s+healthy\s+3\s+7\s+7\s+0\s+127\.0\.0\.1:9100$/)
     // A member without a zone (or a server that predates zones) shows "-"; without a weight, 1.
     expect(table[2]).toMatch(/^n2\s+voter\s+-\s+1\s+follower\s/)
+  })
+
+  it("gives each member's disk backend and its role and lag in every Raft group it reports", () => {
+    const g = (group: string, role: string, leader: string, commit: number, applied: number) => ({ group, name: group, role, leader, term: 2, commit, applied })
+    const rows = memberRows(members.slice(0, 3), new Map<string, StatusProbe>([
+      ["n1", { ok: true, status: { role: "leader", term: 3, leader: "n1", commit: 9, applied: 9, disk: "io_uring", groups: [g("kv", "leader", "n1", 9, 9), g("log/t/0", "follower", "n2", 40, 38)] } }],
+      ["n2", { ok: true, status: { role: "follower", term: 3, leader: "n1", commit: 9, applied: 9, disk: "libuv", groups: [g("kv", "follower", "n1", 9, 7), g("log/t/0", "leader", "n2", 45, 45)] } }],
+      // A server that predates groups and disk reports says neither.
+      ["n3", up("follower", 9, 9)]
+    ]))
+    expect(rows.map((r) => r.disk)).toEqual(["io_uring", "libuv", null])
+    expect(rows[0]!.groups!.map((x) => [x.group, x.role, x.lag])).toEqual([["kv", "leader", 0], ["log/t/0", "follower", 7]])
+    // Lag in a group is behind the highest commit any member reports for that group (its leader's 45), not the KV's.
+    expect(rows[1]!.groups!.map((x) => [x.group, x.role, x.lag])).toEqual([["kv", "follower", 2], ["log/t/0", "leader", 0]])
+    expect(rows[2]!.groups).toBeNull()
+  })
+
+  it("reads the disk and groups of a /v1/status answer, dropping malformed groups", () => {
+    const s = memberStatusOf({ role: "leader", term: 4, leader: "n1", commit: 5, applied: 5, disk: "io_uring", groups: [{ group: "kv", name: "kv", role: "leader", leader: "n1", term: 4, commit: 5, applied: 5 }, { group: "t1.0", role: "follower" }, { role: "x" }, 7] })
+    expect(s.disk).toBe("io_uring")
+    // A group without a name is called by its id; one without a group id is dropped.
+    expect(s.groups).toEqual([{ group: "kv", name: "kv", role: "leader", leader: "n1", term: 4, commit: 5, applied: 5 }, { group: "t1.0", name: "t1.0", role: "follower", leader: null, term: 0, commit: 0, applied: 0 }])
+    const old = memberStatusOf({ role: "follower", term: 1, leader: null, commit: 0, applied: 0 })
+    expect(old.disk).toBeNull()
+    expect(old.groups).toBeUndefined()
   })
 
   it("says where rebalancing stands", () => {

@@ -38,6 +38,18 @@ export interface RebalanceEntry {
   readonly shardsPending: number
 }
 
+/** One Raft group as a member's `/v1/status` reports it (absent from servers that predate groups). */
+export interface GroupStatus {
+  readonly group: string
+  /** "kv", or a log partition's "<topic>/<partition>". */
+  readonly name: string
+  readonly role: string
+  readonly leader: string | null
+  readonly term: number
+  readonly commit: number
+  readonly applied: number
+}
+
 /** The fields of `/v1/status` this view reads. */
 export interface MemberStatus {
   readonly role: string
@@ -45,6 +57,9 @@ export interface MemberStatus {
   readonly leader: string | null
   readonly commit: number
   readonly applied: number
+  /** "io_uring" or "libuv"; null from servers that do not say. */
+  readonly disk?: string | null
+  readonly groups?: ReadonlyArray<GroupStatus>
 }
 
 /** A member's answer: its status, or why there is none. */
@@ -68,11 +83,27 @@ export interface MemberRow {
   /** Entries behind the cluster's highest known commit; null when unknown. */
   readonly lag: number | null
   readonly apiAddress: string | null
+  /** The Disk implementation it runs on ("io_uring" or "libuv"); null when unknown. */
+  readonly disk: string | null
+  /** Its role in every Raft group it holds a replica of (the KV's and the log partitions'); null when unknown. */
+  readonly groups: ReadonlyArray<GroupRow> | null
   readonly error?: string
+}
+
+/** A member's replica of one Raft group, with its lag behind the highest commit any member reports for that group. */
+export interface GroupRow extends GroupStatus {
+  readonly lag: number
 }
 
 /** A member more than this many entries behind is reported as lagging. */
 export const LAG_WARN_ENTRIES = 1000
+
+/** Per Raft group, the highest commit any member reports: its leader's, or beyond what a partitioned old leader knows. */
+const highestCommits = (answered: ReadonlyArray<MemberStatus>): Map<string, number> => {
+  const commits = new Map<string, number>()
+  for (const g of answered.flatMap((s) => s.groups ?? [])) commits.set(g.group, Math.max(commits.get(g.group) ?? 0, g.commit))
+  return commits
+}
 
 export const memberRows = (
   members: ReadonlyArray<MemberEntry>,
@@ -81,17 +112,18 @@ export const memberRows = (
   const answered = [...probes.values()].flatMap((p) => (p.ok ? [p.status] : []))
   const leaderStatus = answered.find((s) => s.role === "leader")
   const clusterCommit = leaderStatus?.commit ?? Math.max(0, ...answered.map((s) => s.commit))
+  const groupCommits = highestCommits(answered)
   return members.map((member) => {
     const base = { id: member.id, membership: member.draining === true ? `${member.role},draining` as const : member.role, zone: member.zone ?? null, weight: member.weight ?? 1, apiAddress: member.apiAddress }
     const probe = probes.get(member.id)
-    if (member.apiAddress === null || probe === undefined) {
-      return { ...base, raftRole: null, health: "unknown-address", term: null, commit: null, applied: null, lag: null }
-    }
-    if (!probe.ok) return { ...base, raftRole: null, health: "unreachable", term: null, commit: null, applied: null, lag: null, error: probe.error }
+    const unknown = { raftRole: null, term: null, commit: null, applied: null, lag: null, disk: null, groups: null }
+    if (member.apiAddress === null || probe === undefined) return { ...base, ...unknown, health: "unknown-address" }
+    if (!probe.ok) return { ...base, ...unknown, health: "unreachable", error: probe.error }
     const s = probe.status
     const lag = Math.max(0, clusterCommit - s.applied)
     const health: Health = s.leader === null ? "no-leader" : lag > LAG_WARN_ENTRIES ? "lagging" : "healthy"
-    return { ...base, raftRole: s.role, health, term: s.term, commit: s.commit, applied: s.applied, lag }
+    const groups = s.groups === undefined ? null : s.groups.map((g) => ({ ...g, lag: Math.max(0, (groupCommits.get(g.group) ?? g.commit) - g.applied) }))
+    return { ...base, raftRole: s.role, health, term: s.term, commit: s.commit, applied: s.applied, lag, disk: s.disk ?? null, groups }
   })
 }
 

@@ -44,11 +44,12 @@ const scrape = async (options: StorageOptions, m: MemberEntry, authorization: st
 /** A Unix time in seconds as ms; before a node's first sweep its gauge reads 0 (or is absent), which is "never". */
 const seconds = (v: number | null) => (v === null || v <= 0 ? null : v * 1000)
 
-export const nodeStorageOf = (id: string, scraped: Scraped): NodeStorage => {
+export const nodeStorageOf = (id: string, scraped: Scraped, draining = false): NodeStorage => {
   const s = scraped.ok ? scraped.samples : []
   const f = (name: string, labels?: Record<string, string>) => figure(s, name, labels)
   return {
     id,
+    draining,
     ...(scraped.ok ? {} : { error: scraped.error }),
     diskSizeBytes: f("cairn_disk_size_bytes"),
     diskAvailableBytes: f("cairn_disk_available_bytes"),
@@ -96,6 +97,6 @@ export const serveClusterStorage = async (options: StorageOptions, res: ServerRe
     scheme: scheme.scheme,
     ...(scheme.note === undefined ? {} : { schemeNote: scheme.note }),
     catalog: catalogOf(own),
-    nodes: members.map((m, i) => nodeStorageOf(m.id, scraped[i]!))
+    nodes: members.map((m, i) => nodeStorageOf(m.id, scraped[i]!, m.draining === true))
   } satisfies StorageView)
 }

@@ -5,7 +5,7 @@
  * admin's gets the admin API's refusal, passed on.
  */
 import type { ServerResponse } from "node:http"
-import { type MemberEntry, memberRows, type StatusProbe } from "../cli/cluster-health.ts"
+import { type MemberEntry, memberRows, type RebalanceEntry, type StatusProbe } from "../cli/cluster-health.ts"
 import { memberStatusOf, probeStatus } from "../cli/member-probe.ts"
 import { apiAuthorization } from "../server/api-credentials.ts"
 import type { ClusterView } from "./contract.ts"
@@ -44,8 +44,8 @@ export const serveCluster = async (options: ClusterOptions, res: ServerResponse,
   const listed = await fetchJson(options.api, "/v1/admin/members", { authorization })
   // A user who is not the admin is refused by the admin API itself; its message is passed on.
   if (listed.status !== 200) return json(res, listed.status, listed.body)
-  const body = listed.body as { readonly members?: unknown }
+  const body = listed.body as { readonly members?: unknown; readonly rebalance?: RebalanceEntry | null }
   const members = (Array.isArray(body.members) ? body.members : []) as ReadonlyArray<MemberEntry>
   const probes = new Map(await Promise.all(members.map(async (m) => [m.id, await probe(options, m, authorization)] as const)))
-  json(res, 200, { node: options.nodeId, members: memberRows(members, probes) } satisfies ClusterView)
+  json(res, 200, { node: options.nodeId, members: memberRows(members, probes), rebalance: body.rebalance ?? null } satisfies ClusterView)
 }

@@ -11,7 +11,7 @@
  * how to build them.
  */
 import { Effect, Fiber } from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -20,18 +20,26 @@ import { makeTestPki } from "../network/test-certs.test-support.ts"
 import { trustCaFile } from "../server/api-credentials.ts"
 import { rawFromFlags, resolveConfig, ServerConfigError } from "../server/config.ts"
 import { runServer } from "../server/server.ts"
-import { CSRF_HEADER, type MetricsView, type SessionInfo, type StorageView } from "./contract.ts"
+import { CSRF_HEADER, type MetricsView, type ReportsView, type SessionInfo, type StorageView, type UsersView } from "./contract.ts"
 import { loadAssets } from "./static-assets.ts"
 
 const CREDENTIALS = { accessKey: "admin-key", secretKey: "admin-secret-123" }
 let dir = ""
 let fiber: Fiber.Fiber<void, unknown> | undefined
 let base = ""
+/** This node's KV API (HTTPS). */
+let apiBase = ""
 
 beforeAll(async () => {
   setLogSink(() => {})
   dir = mkdtempSync(join(tmpdir(), "cairn-console-api-"))
   const pki = makeTestPki(dir, ["api", "s3"])
+  // A Jepsen run's folder, and a file outside the reports folder that a link inside it points at.
+  mkdirSync(join(dir, "reports", "jepsen-run"), { recursive: true })
+  writeFileSync(join(dir, "reports", "jepsen-run", "index.html"), "<!doctype html><title>Jepsen run</title><p>valid</p><script>parent.steal()</script>")
+  writeFileSync(join(dir, "reports", "jepsen-run", "summary.json"), "{\"valid\":true}")
+  writeFileSync(join(dir, "secret.txt"), "not a report")
+  symlinkSync(join(dir, "secret.txt"), join(dir, "reports", "jepsen-run", "leak.txt"))
   trustCaFile(pki.ca)
   const config = resolveConfig(rawFromFlags({
     dataDir: join(dir, "data"),
@@ -39,6 +47,7 @@ beforeAll(async () => {
     peerListen: "127.0.0.1:0",
     s3Listen: "127.0.0.1:0",
     consoleListen: "127.0.0.1:0",
+    consoleReportsDir: join(dir, "reports"),
     apiTlsCert: pki.nodes.api!.cert,
     apiTlsKey: pki.nodes.api!.key,
     s3TlsCert: pki.nodes.s3!.cert,
@@ -47,7 +56,11 @@ beforeAll(async () => {
   }))
   if (config instanceof ServerConfigError) throw new Error(config.message)
   base = await new Promise<string>((resolve, reject) => {
-    fiber = Effect.runFork(runServer(config, ({ consoleUrl }) => (consoleUrl === undefined ? reject(new Error("no console")) : resolve(consoleUrl))))
+    fiber = Effect.runFork(runServer(config, ({ consoleUrl, apiAddress }) => {
+      apiBase = `https://127.0.0.1:${apiAddress.port}`
+      if (consoleUrl === undefined) reject(new Error("no console"))
+      else resolve(consoleUrl)
+    }))
   })
 })
 
@@ -150,7 +163,13 @@ describe("the console over HTTPS", () => {
     const unknown = await fetch(`${base}/api/cluster/members/n9`, as(admin, { method: "DELETE" }))
     expect(unknown.status).toBe(404)
     expect((await fetch(`${base}/api/cluster/members/`, as(admin, { method: "DELETE" }))).status).toBe(400)
-    expect((await fetch(`${base}/api/cluster/members/n1/promote`, as(admin, { method: "POST" }))).status).toBe(404)
+    // Promoting goes to the admin API too: a voter is no learner (400), an unknown member 404, a GET no route.
+    const promoted = await fetch(`${base}/api/cluster/members/n1/promote`, as(admin, { method: "POST" }))
+    expect(promoted.status).toBe(400)
+    expect(await promoted.text()).toContain("n1 is not a learner")
+    expect((await fetch(`${base}/api/cluster/members/n9/promote`, as(admin, { method: "POST" }))).status).toBe(404)
+    expect((await fetch(`${base}/api/cluster/members/n1/promote`, as(admin))).status).toBe(404)
+    expect((await fetch(`${base}/api/cluster/members/n1/promote`, as(admin, { method: "POST", csrf: false }))).status).toBe(403)
     // A one-node cluster cannot drain its only member: the admin API's reason comes through.
     const drained = await fetch(`${base}/api/cluster/members/n1/drain`, as(admin, { method: "POST" }))
     expect(drained.status).toBe(400)
@@ -164,6 +183,7 @@ describe("the console over HTTPS", () => {
     const refused = await fetch(`${base}/api/cluster/members/n1/drain`, as(carol, { method: "POST" }))
     expect(refused.status).toBe(403)
     expect(await refused.text()).toContain("admin")
+    expect((await fetch(`${base}/api/cluster/members/n1/promote`, as(carol, { method: "POST" }))).status).toBe(403)
   })
 
   it("makes share links: presigned GETs on S3 that work without a session, with the user's own rights", async () => {
@@ -208,8 +228,74 @@ describe("the console over HTTPS", () => {
     const charts = await (await fetch(`${base}/api/metrics?range=300`, as(admin))).json() as MetricsView
     expect(charts).toMatchObject({ node: "n1", stepMs: 5000, keptSeconds: 3600 })
     expect(charts.series.map((s) => s.name)).toContain("S3 requests/s")
+    expect(charts.split.map((c) => c.name)).toEqual(["S3 requests/s by operation"])
+    // This node by name is this node; another member is asked through its KV API, which serves the same history.
+    expect(await (await fetch(`${base}/api/metrics?node=n1&range=300`, as(admin))).json()).toMatchObject({ node: "n1", stepMs: 5000 })
+    const missing = await fetch(`${base}/api/metrics?node=n9&range=300`, as(admin))
+    expect([missing.status, (await missing.json() as { message: string }).message]).toEqual([404, "n9 is not a member of this cluster"])
+    const basic = `Basic ${Buffer.from(`${CREDENTIALS.accessKey}:${CREDENTIALS.secretKey}`).toString("base64")}`
+    const served = await fetch(`${apiBase}/v1/metrics/history?range=300`, { headers: { authorization: basic } })
+    expect(served.status).toBe(200)
+    expect(await served.json()).toMatchObject({ node: "n1", stepMs: 5000, keptSeconds: 3600 })
+    expect((await fetch(`${apiBase}/v1/metrics/history`)).status).toBe(401)
     const dave = await signIn(await (await fetch(`${base}/api/admin/s3/users`, as(admin, { method: "POST", body: JSON.stringify({ user: "dave" }) }))).json() as { readonly accessKey: string; readonly secretKey: string })
     expect((await fetch(`${base}/api/cluster/storage`, as(dave))).status).toBe(403)
+    // Another member's charts go through the admin API's member list: refused to a key that is not the admin's.
+    expect((await fetch(`${base}/api/metrics?node=n9`, as(dave))).status).toBe(403)
+  })
+
+  it("lists each user's keys and buckets for the admin, and refuses the list to another key as the admin API does", async () => {
+    const admin = await signIn(CREDENTIALS)
+    const erin = await signIn(await (await fetch(`${base}/api/admin/s3/users`, as(admin, { method: "POST", body: JSON.stringify({ user: "erin" }) }))).json() as { readonly accessKey: string; readonly secretKey: string })
+    expect((await fetch(`${base}/api/s3/erins-photos`, as(erin, { method: "PUT" }))).status).toBe(200)
+    expect((await fetch(`${base}/api/s3/admins-logs`, as(admin, { method: "PUT" }))).status).toBe(200)
+    const view = await (await fetch(`${base}/api/users`, as(admin))).json() as UsersView
+    const user = (name: string) => view.users.find((u) => u.user === name)
+    expect(view.users[0]!.user).toBe("admin")
+    expect(user("admin")).toMatchObject({ allBuckets: true })
+    expect(user("admin")!.owns.map((b) => b.name)).toContain("admins-logs")
+    expect(user("erin")).toMatchObject({ accessKeys: [erin.session.accessKey], allBuckets: false })
+    // Erin owns exactly the bucket she made: none of the admin's.
+    expect(user("erin")!.owns.map((b) => b.name)).toEqual(["erins-photos"])
+    const refused = await fetch(`${base}/api/users`, as(erin))
+    expect(refused.status).toBe(403)
+    expect(JSON.stringify(await refused.json())).not.toContain("erins-photos")
+    // Without a session there is no list either.
+    expect((await fetch(`${base}/api/users`)).status).toBe(401)
+  })
+
+  it("lists and serves the reports folder's HTML reports sandboxed, to the admin only, refusing names outside it", async () => {
+    const admin = await signIn(CREDENTIALS)
+    const list = await (await fetch(`${base}/api/reports`, as(admin))).json() as ReportsView
+    expect(list.reports.map((r) => [r.path, r.title, r.files])).toEqual([["jepsen-run", "Jepsen run", ["index.html", "summary.json"]]])
+    const page = await fetch(`${base}/api/reports/jepsen-run/index.html`, as(admin))
+    expect(page.status).toBe(200)
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8")
+    // Its own policy: a sandbox (an opaque origin, no script), nothing loaded; not the console's page policy.
+    expect(page.headers.get("content-security-policy")).toMatch(/^sandbox; default-src 'none'/)
+    expect(page.headers.get("content-disposition")).toBeNull()
+    expect(await page.text()).toContain("<title>Jepsen run</title>")
+    const summary = await fetch(`${base}/api/reports/jepsen-run/summary.json`, as(admin))
+    expect([summary.status, summary.headers.get("content-disposition")]).toEqual([200, "attachment; filename=\"jepsen-run-summary.json\""])
+    expect(summary.headers.get("content-security-policy")).toMatch(/^sandbox/)
+    const status = async (path: string) => (await fetch(`${base}${path}`, as(admin))).status
+    // A link in the folder that leads out of it, a missing file, names that are not report names.
+    expect(await status("/api/reports/jepsen-run/leak.txt")).toBe(404)
+    expect(await status("/api/reports/jepsen-run/nothing.html")).toBe(404)
+    expect(await status("/api/reports/jepsen-run")).toBe(400)
+    expect(await status("/api/reports/jepsen-run%2F..%2F..%2Fsecret.txt/x")).toBe(400)
+    expect(await status("/api/reports/.jepsen-run/index.html")).toBe(400)
+    expect(await status("/api/reports/a/b/c/index.html")).toBe(400)
+    const bad = await fetch(`${base}/api/reports/..%2Fsecret.txt/index.html`, as(admin))
+    expect(bad.status).toBe(400)
+    expect(await bad.json()).toMatchObject({ error: "bad-request" })
+    // Another key: the admin API's own refusal, for the list and for a report.
+    const frank = await signIn(await (await fetch(`${base}/api/admin/s3/users`, as(admin, { method: "POST", body: JSON.stringify({ user: "frank" }) }))).json() as { readonly accessKey: string; readonly secretKey: string })
+    expect((await fetch(`${base}/api/reports`, as(frank))).status).toBe(403)
+    const refused = await fetch(`${base}/api/reports/jepsen-run/index.html`, as(frank))
+    expect(refused.status).toBe(403)
+    expect(await refused.text()).not.toContain("Jepsen run")
+    expect((await fetch(`${base}/api/reports`)).status).toBe(401)
   })
 
   it("signs out: the old cookie is refused afterwards", async () => {

@@ -2,8 +2,11 @@
  * The console's `/api/` routes. Its own are few: sign-in, sign-out and the
  * session (`/api/session`), the cluster page's member table
  * (`/api/cluster`), its membership changes (`/api/cluster/members`, sent
- * to the Raft leader), and storage figures (`/api/cluster/storage`), this
- * node's recent metrics (`/api/metrics`), and share links (`/api/share`,
+ * to the Raft leader), and storage figures (`/api/cluster/storage`), the
+ * users with their buckets (`/api/users`), the simulation and Jepsen
+ * reports found on this node (`/api/reports`, served sandboxed), this
+ * node's or (`?node=`) another member's recent metrics (`/api/metrics`),
+ * and share links (`/api/share`,
  * presigned with the user's key). Everything else is the node's real APIs, forwarded with
  * the signed-in user's own credentials, so the console has no permission
  * system of its own: `/api/s3/…` goes to the S3 listener signed with SigV4,
@@ -29,11 +32,14 @@ import type { ReadScheme } from "./erasure-scheme.ts"
 import { forwardKvApi, forwardS3 } from "./forwarding.ts"
 import { clearedCookie, json, readSmallBody, refuse, sessionCookie, sessionIdOf } from "./http-replies.ts"
 import { MEMBERS_PREFIX, serveMemberChange } from "./member-admin.ts"
-import type { MetricSampler } from "./metric-sampler.ts"
+import { type MetricSampler, rangeOf } from "./metric-sampler.ts"
+import { serveMemberMetrics } from "./member-metrics.ts"
+import { REPORTS_PREFIX, serveReports } from "./reports.ts"
 import { type Session, type SessionStore, sameToken } from "./sessions.ts"
 import type { SignInLimiter } from "./sign-in-limiter.ts"
 import { type S3Endpoint, serveShareLink } from "./share-link.ts"
 import type { Upstream } from "./upstream.ts"
+import { serveUsers, type UserBucketsOptions } from "./user-buckets.ts"
 
 export interface ConsoleApiOptions {
   readonly nodeId: string
@@ -54,15 +60,13 @@ export interface ConsoleApiOptions {
   /** This node's recent figures, for the charts. */
   readonly metrics: MetricSampler
   readonly erasureScheme: ReadScheme
+  /** The folder of simulation and Jepsen reports the Reports page lists (reports.ts). */
+  readonly reportsDir: string
+  /** Every bucket with its owner, for the Users page. */
+  readonly listBuckets: UserBucketsOptions["listBuckets"]
 }
 
 const WRONG_KEYS = "the access key or the secret is wrong"
-
-/** `?range=` of /api/metrics, in seconds: 15 minutes unless a whole positive number says otherwise. */
-const rangeOf = (url: URL): number => {
-  const asked = Number(url.searchParams.get("range") ?? "900")
-  return Number.isInteger(asked) && asked > 0 ? asked : 900
-}
 
 const sessionInfo = (session: Session, nodeId: string, absoluteEndMs: number): SessionInfo => ({
   user: session.credentials.user,
@@ -154,7 +158,13 @@ export const makeConsoleApi = (options: ConsoleApiOptions) => {
     if (path === "/api/cluster" && method === "GET") return serveCluster(options, res, session)
     if (path === "/api/cluster/storage" && method === "GET") return serveClusterStorage(options, res, session)
     if (path === MEMBERS_PREFIX || path.startsWith(`${MEMBERS_PREFIX}/`)) return serveMemberChange(options, req, res, url, session)
-    if (path === "/api/metrics" && method === "GET") return json(res, 200, options.metrics.view(rangeOf(url)))
+    if ((path === REPORTS_PREFIX || path.startsWith(`${REPORTS_PREFIX}/`)) && method === "GET") return serveReports(options, res, url, session)
+    if (path === "/api/users" && method === "GET") return serveUsers(options, res, session)
+    if (path === "/api/metrics" && method === "GET") {
+      const node = url.searchParams.get("node")
+      if (node === null || node === options.nodeId) return json(res, 200, options.metrics.view(rangeOf(url)))
+      return serveMemberMetrics(options, res, session, node, rangeOf(url))
+    }
     if (path === "/api/share" && method === "POST") return serveShareLink(options, req, res, session)
     if (path === "/api/s3" || path.startsWith("/api/s3/")) return forwardS3(options, req, res, url, session)
     if (path.startsWith("/api/admin/")) return forwardKvApi("admin", options, req, res, url, session)

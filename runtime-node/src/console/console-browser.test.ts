@@ -20,12 +20,13 @@
  * skips, saying so; in CI (CI=true, where .ci/run installs it) it fails.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListPartsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListPartsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import { type BrowserContext, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { writeReport } from "@cairn/jepsen/report/write"
 import { freeLoopbackPorts } from "../net/free-ports.ts"
 import { apiHeaders } from "../server/api-credentials.ts"
 import { cliMain, type LocalCluster, type LocalNodeSpec, planCluster, serverArgs } from "../server/local-cluster.ts"
@@ -62,7 +63,7 @@ let context: BrowserContext | undefined
 /** Starts one node in its own process group (setsid), its output appended to the cluster's log. */
 const startNode = (cluster: LocalCluster, node: LocalNodeSpec, consolePort: number): void => {
   const log = openSync(join(dir, `${node.id}.log`), "a")
-  const args = serverArgs(cluster, node, ["--console-listen", `127.0.0.1:${consolePort}`, "--request-timeout-ms", "3000"])
+  const args = serverArgs(cluster, node, ["--console-listen", `127.0.0.1:${consolePort}`, "--console-reports-dir", join(dir, "reports"), "--request-timeout-ms", "3000"])
   const child = spawn(process.execPath, [cliMain, ...args], {
     detached: true,
     stdio: ["ignore", log, log],
@@ -616,6 +617,92 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
     await shot(page, "cluster-storage-metrics")
   })
 
+  it("shows each member's disk backend and its role in every Raft group, and S3 requests/s by operation", async () => {
+    await page.getByRole("link", { name: "Cluster" }).click()
+    // Each member says which Disk it runs on, as its /v1/status and cairn_disk_backend report it.
+    for (const n of cluster.nodes) await page.getByTestId(`disk-${n.id}`).filter({ hasText: /^(io_uring|libuv)$/ }).waitFor()
+    const own = await (await fetch(`http://127.0.0.1:${cluster.nodes[0]!.apiPort}/v1/status`, { headers: apiHeaders(CREDENTIALS) })).json() as { disk: string; groups: ReadonlyArray<{ group: string; role: string }> }
+    expect(await page.getByTestId("disk-n1").textContent()).toBe(own.disk)
+    // The KV's group and the two partitions of the topic made above: the members lead some and follow the rest.
+    await page.getByTestId("groups-n1").filter({ hasText: /leads \d+ · follows \d+/ }).waitFor()
+    const leads = async () => {
+      let sum = 0
+      for (const n of cluster.nodes) sum += Number(/leads (\d+)/.exec((await page.getByTestId(`groups-${n.id}`).textContent()) ?? "")?.[1] ?? 0)
+      return sum
+    }
+    // Every group has one leader once elections settle: the KV's and each partition's, wherever their replicas are.
+    const everyGroup = new Set<string>()
+    for (const n of cluster.nodes) {
+      const status = await (await fetch(`http://127.0.0.1:${n.apiPort}/v1/status`, { headers: apiHeaders(CREDENTIALS) })).json() as { groups: ReadonlyArray<{ group: string }> }
+      for (const g of status.groups) everyGroup.add(g.group)
+    }
+    expect(everyGroup.size).toBe(3)
+    await expect.poll(leads, POLL).toBe(everyGroup.size)
+    await page.getByTestId("groups-n1").click()
+    const table = page.getByRole("table", { name: "Raft groups of n1" })
+    await table.locator("tr[data-group=kv]").getByRole("rowheader", { name: "kv (metadata)" }).waitFor()
+    expect(await table.locator("tbody tr").count()).toBe(own.groups.length)
+    // A partition's group is called by its topic and partition, not by its id.
+    await table.getByRole("rowheader", { name: "events/0" }).waitFor()
+    expect(await page.getByTestId("groups-n1").getAttribute("aria-expanded")).toBe("true")
+    await page.getByTestId("rebalance").filter({ hasText: /^Rebalancing: / }).waitFor()
+    await shot(page, "cluster-raft-groups")
+    // The split chart: a line and a legend entry per busiest S3 operation of this node, busiest first.
+    const byOperation = page.getByTestId("chart-S3 requests/s by operation")
+    await byOperation.getByRole("img", { name: /^S3 requests\/s by operation, busiest first over the last .*: \w+ now / }).waitFor()
+    expect(await byOperation.getByRole("listitem").count()).toBeGreaterThanOrEqual(1)
+    expect(await byOperation.locator("path.line-0").getAttribute("d")).toMatch(/^M[\d.]+,[\d.]+/)
+    await byOperation.screenshot({ path: join(shots, "cluster-requests-by-operation.png") })
+    // Every node's charts on this one page: n2's and n3's histories, asked of their KV APIs by n1's console.
+    await page.getByLabel("Charts of").selectOption({ label: "every node" })
+    for (const id of ["n2", "n3"]) {
+      const charts = page.getByTestId(`charts-${id}`)
+      await charts.getByRole("heading", { name: `Metrics of node ${id}` }).waitFor()
+      await charts.getByRole("img", { name: /^Raft commits\/s: now / }).waitFor()
+    }
+    await page.getByTestId("charts-self").getByRole("heading", { name: "Metrics of node n1" }).waitFor()
+    await shot(page, "cluster-every-node-charts")
+    await page.getByLabel("Charts of").selectOption({ label: "this node (n1)" })
+    await page.getByTestId("charts-n2").waitFor({ state: "detached" })
+  })
+
+  it("lists each user's buckets on the Users page", async () => {
+    const made = await (await fetch(`http://127.0.0.1:${cluster.nodes[0]!.apiPort}/v1/admin/s3/users`, {
+      method: "POST",
+      headers: { ...apiHeaders(CREDENTIALS), "content-type": "application/json" },
+      body: JSON.stringify({ user: "bob" })
+    })).json() as { accessKey: string; secretKey: string }
+    const bob = new S3Client({ endpoint: `http://127.0.0.1:${cluster.nodes[0]!.s3Port}`, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: made.accessKey, secretAccessKey: made.secretKey } })
+    await bob.send(new CreateBucketCommand({ Bucket: "bobs-bucket" }))
+    await page.getByRole("link", { name: "Users" }).click()
+    await page.getByTestId("owns-bob").getByRole("link", { name: "bobs-bucket" }).waitFor()
+    // The admin's own bucket from the start of this walk, and not bob's among them; alice, with a key and no bucket, owns none.
+    await page.getByTestId("owns-admin").getByRole("link", { name: "photos" }).waitFor()
+    expect(await page.getByTestId("owns-admin").getByRole("link", { name: "bobs-bucket" }).count()).toBe(0)
+    expect(await page.getByTestId("owns-alice").textContent()).toBe("none")
+    await page.locator("tr[data-user=admin]").getByText("every bucket (admin)").waitFor()
+    await shot(page, "users-buckets")
+  })
+
+  it("lists the reports folder's Jepsen and simulation reports and opens one sandboxed", async () => {
+    writeReport(join(dir, "reports", "jepsen-console-demo"), {
+      title: "cairn jepsen demo: valid",
+      history: [{ index: 0, process: 0, type: "invoke", f: "write", value: 1, time: 0 }, { index: 1, process: 0, type: "ok", f: "write", value: 1, time: 5 }],
+      verdicts: [{ checker: "linearizability", verdict: "valid", detail: "2 operations" }]
+    })
+    writeFileSync(join(dir, "reports", "jepsen-console-demo", "summary.json"), JSON.stringify({ valid: true }))
+    await page.getByRole("link", { name: "Reports" }).click()
+    const link = page.getByRole("link", { name: "cairn jepsen demo: valid" })
+    await link.waitFor()
+    await page.getByRole("link", { name: "summary.json" }).waitFor()
+    await shot(page, "reports")
+    const [report] = await Promise.all([page.context().waitForEvent("page"), link.click()])
+    await report.getByText("cairn jepsen demo: valid").first().waitFor()
+    // Served under its own sandbox policy: the report runs in an opaque origin, away from the console's session.
+    expect(await report.evaluate(() => (globalThis as unknown as { origin: string }).origin)).toBe("null")
+    await report.close()
+  })
+
   it("shows a node going down and coming back on the cluster page", async () => {
     await page.getByRole("link", { name: "Cluster" }).click()
     await page.getByText("3 of 3 members healthy").waitFor()
@@ -653,6 +740,7 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
       ["object", "#/o/photos?key=docs%2Flong.log", "long.log"],
       ["versions", "#/v/photos?key=note.txt", "Versions of note.txt"],
       ["users", "#/users", "Users and keys"],
+      ["reports", "#/reports", "Reports"],
       ["topics", "#/topics", "Topics"],
       ["topic", "#/t/events", "Topic events"],
       ["cluster", "#/cluster", "Cluster"]

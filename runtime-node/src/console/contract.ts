@@ -5,9 +5,9 @@
  * shows comes from the S3 API (`/api/s3/…`) and the admin API
  * (`/api/admin/…`), forwarded with the signed-in user's own credentials.
  */
-import type { MemberRow } from "../cli/cluster-health.ts"
+import type { GroupRow, MemberRow, RebalanceEntry } from "../cli/cluster-health.ts"
 
-export type { MemberRow }
+export type { GroupRow, MemberRow, RebalanceEntry }
 
 /** Where the console's routes live; every other path is a static asset. */
 export const API_PREFIX = "/api/"
@@ -42,6 +42,8 @@ export interface ConsoleError {
 export interface ClusterView {
   readonly node: string
   readonly members: ReadonlyArray<MemberRow>
+  /** The leader's rebalancing pass (shards moved to where the current members place them); null before any pass. */
+  readonly rebalance: RebalanceEntry | null
 }
 
 /** `POST /api/share`: a link that lets anyone who has it download one object (version) until it expires. */
@@ -77,11 +79,22 @@ export interface MetricsView {
   /** How far back the history goes at most (seconds); `range` is capped to it. */
   readonly keptSeconds: number
   readonly series: ReadonlyArray<MetricSeries>
+  /** Charts of one figure split by a label (S3 requests/s by operation): a line per busiest value, the rest as "other". */
+  readonly split: ReadonlyArray<SplitChart>
+}
+
+/** One figure split by a label: each line's `name` is the label's value (or "other (N)"), busiest over the range first. */
+export interface SplitChart {
+  readonly name: string
+  readonly unit: MetricSeries["unit"]
+  readonly lines: ReadonlyArray<MetricSeries>
 }
 
 /** One member's disk and background work, read from its own `/metrics`; null where it did not say. */
 export interface NodeStorage {
   readonly id: string
+  /** Marked draining: its shards are being moved to the others, and `shards` is how many are left. */
+  readonly draining: boolean
   /** Why its figures are missing (unreachable, refused). */
   readonly error?: string
   readonly diskSizeBytes: number | null
@@ -132,4 +145,40 @@ export interface AddMemberRequest {
   readonly apiAddress: string
   /** Joins without a vote (a learner) until promoted. */
   readonly learner: boolean
+}
+
+/** One user on the Users page: its access keys and the buckets it may use. */
+export interface UserBuckets {
+  readonly user: string
+  readonly accessKeys: ReadonlyArray<string>
+  /** The buckets it created (and so owns: only it and the admin may use them), by name. */
+  readonly owns: ReadonlyArray<{ readonly name: string; readonly createdMs: number }>
+  /** The admin may use every bucket, whoever owns it. */
+  readonly allBuckets: boolean
+}
+
+/** `GET /api/users` (admin only): every user with a key or a bucket, the admin first. */
+export interface UsersView {
+  readonly users: ReadonlyArray<UserBuckets>
+}
+
+/** One HTML report under the console's reports folder (a `cairn sim`, `cairn check` or `cairn jepsen` run). */
+export interface ReportEntry {
+  /** Its folder below the reports folder, "/"-separated: open `/api/reports/<path>/index.html`. */
+  readonly path: string
+  /** The report's own title, when it has one. */
+  readonly title: string | null
+  /** When its index.html was written (ms since the epoch). */
+  readonly modifiedMs: number
+  /** The files in its folder (index.html, and e.g. history.jsonl, summary.json, the nodes' logs). */
+  readonly files: ReadonlyArray<string>
+}
+
+/** `GET /api/reports` (admin only): the reports found, newest first. */
+export interface ReportsView {
+  /** The folder searched, as the node resolved it. */
+  readonly dir: string
+  readonly reports: ReadonlyArray<ReportEntry>
+  /** Older reports not listed. */
+  readonly more: number
 }

@@ -11,7 +11,6 @@
  */
 import type { Users } from "@cairn/core/s3/users"
 import { Data, Effect, type Scope } from "effect"
-import type { Registry } from "prom-client"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { createServer as createTlsServer } from "node:https"
 import { log } from "../log/log.ts"
@@ -22,9 +21,10 @@ import { defaultSessionLimits, makeSessionStore } from "./sessions.ts"
 import { makeSignInLimiter } from "./sign-in-limiter.ts"
 import { type AssetTable, loadAssets } from "./static-assets.ts"
 import type { ReadScheme } from "./erasure-scheme.ts"
-import { startMetricSampler } from "./metric-sampler.ts"
+import type { MetricSampler } from "./metric-sampler.ts"
 import type { S3Endpoint } from "./share-link.ts"
 import type { Upstream } from "./upstream.ts"
+import type { OwnedBucket } from "./user-buckets.ts"
 
 export class ConsoleListenerError extends Data.TaggedError("ConsoleListenerError")<{
   readonly message: string
@@ -44,10 +44,14 @@ export interface ConsoleListenerOptions {
   readonly apiScheme: "http" | "https"
   /** Serve HTTPS with this certificate and key (PEM contents). */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer }
-  /** This node's metrics, sampled for the console's charts. */
-  readonly registry: Registry
+  /** This node's sampled metrics (the server starts the sampler: its KV API serves the same history to other consoles). */
+  readonly metrics: MetricSampler
   /** The cluster's erasure scheme, as stored. */
   readonly erasureScheme: ReadScheme
+  /** The folder whose simulation and Jepsen reports the Reports page lists. */
+  readonly reportsDir: string
+  /** Every bucket with its owner (the Users page). */
+  readonly listBuckets: () => Promise<ReadonlyArray<OwnedBucket>>
   /** Where the built console is (default: console/dist of this checkout). */
   readonly assetDir?: string
 }
@@ -94,10 +98,12 @@ export const startConsoleListener = (options: ConsoleListenerOptions): Effect.Ef
   Effect.gen(function*() {
     const assets = loadAssets(options.assetDir)
     const tls = options.tls !== undefined
-    const metrics = yield* startMetricSampler(options.nodeId, options.registry)
+    const metrics = options.metrics
     const api = makeConsoleApi({
       metrics,
       erasureScheme: options.erasureScheme,
+      listBuckets: options.listBuckets,
+      reportsDir: options.reportsDir,
       nodeId: options.nodeId,
       users: options.users,
       region: options.region,

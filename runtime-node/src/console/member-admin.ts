@@ -5,6 +5,7 @@
  *   DELETE /api/cluster/members/{id}        remove a member
  *   POST   /api/cluster/members/{id}/drain  move its shards off it (`cairn cluster drain`)
  *   DELETE /api/cluster/members/{id}/drain  stop draining it
+ *   POST   /api/cluster/members/{id}/promote  make a learner a voter
  *
  * Each goes to the admin API's `/v1/admin/members` with the session's own
  * key, so a user who is not the admin gets the admin API's refusal. Only the
@@ -99,5 +100,11 @@ export const serveMemberChange = async (options: MemberAdminOptions, req: Incomi
   const target = `/v1/admin/members/${encodeURIComponent(id)}`
   if (rest.length === 1 && method === "DELETE") return sendToLeader(options, res, session, "DELETE", target)
   if (rest.length === 2 && rest[1] === "drain" && (method === "POST" || method === "DELETE")) return sendToLeader(options, res, session, method, `${target}/drain`)
-  return refuse(res, 404, "not-found", `no console route ${method} ${url.pathname}: use POST ${MEMBERS_PREFIX}, DELETE ${MEMBERS_PREFIX}/{id}, POST or DELETE ${MEMBERS_PREFIX}/{id}/drain`)
+  if (rest.length === 2 && rest[1] === "promote" && method === "POST") return sendToLeader(options, res, session, "POST", `${target}/promote`)
+  return refuse(
+    res,
+    404,
+    "not-found",
+    `no console route ${method} ${url.pathname}: use POST ${MEMBERS_PREFIX}, DELETE ${MEMBERS_PREFIX}/{id}, POST or DELETE ${MEMBERS_PREFIX}/{id}/drain, POST ${MEMBERS_PREFIX}/{id}/promote`
+  )
 }

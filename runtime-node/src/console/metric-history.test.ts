@@ -4,7 +4,7 @@
  * cut, the ring's bound, and the invariants it asserts.
  */
 import { describe, expect, it } from "vitest"
-import { intervalQuantile, makeRing, quantileOf, ratePerSecond, record, type Sample, seriesOf } from "./metric-history.ts"
+import { intervalQuantile, labelledKey, makeRing, quantileOf, ratePerSecond, record, type Sample, seriesOf, splitSeriesOf } from "./metric-history.ts"
 
 const bounds = [0.01, 0.1, 1, Number.POSITIVE_INFINITY]
 const sample = (atMs: number, requests: number, counts: ReadonlyArray<number>): Sample => ({
@@ -64,5 +64,34 @@ describe("metric history", () => {
     expect(() => record(ring, sample(5000, 0, [0, 0, 0, 0]))).toThrow(/time order/)
     expect(ratePerSecond("requests")(sample(0, 10, []), sample(1000, 5, []))).toBeNull()
     expect(() => makeRing(1)).toThrow()
+  })
+
+  it("splits a counter by operation: the busiest over the range first, the rest as other, a value first counted mid-range from zero", () => {
+    const key = (op: string) => labelledKey("s3", "operation", op)
+    const at = (atMs: number, counts: Record<string, number>): Sample => ({
+      atMs,
+      totals: { s3: Object.values(counts).reduce((a, b) => a + b, 0), ...Object.fromEntries(Object.entries(counts).map(([op, n]) => [key(op), n])) },
+      histograms: {}
+    })
+    const ring = makeRing(10)
+    record(ring, at(0, { GetObject: 1000, PutObject: 0 }))
+    record(ring, at(5_000, { GetObject: 1000, PutObject: 50, HeadObject: 5 }))
+    record(ring, at(10_000, { GetObject: 1010, PutObject: 60, HeadObject: 10, DeleteObject: 5 }))
+    // Over the whole range GetObject counted 10, PutObject 60, HeadObject 10, DeleteObject 5: PutObject leads.
+    const lines = splitSeriesOf(ring, "s3", "operation", 2, 60_000, 10_000)
+    expect(lines.map((l) => l.name)).toEqual(["PutObject", "GetObject", "other (2)"])
+    expect(lines[0]!.points).toEqual([[5_000, 10], [10_000, 2]])
+    expect(lines[1]!.points).toEqual([[5_000, 0], [10_000, 2]])
+    // HeadObject was first counted in the first interval (5 from nothing), DeleteObject in the second.
+    expect(lines[2]!.points).toEqual([[5_000, 1], [10_000, 2]])
+    // The last interval only (5 s to 10 s): 10 each for GetObject and PutObject, 5 each for the others, ties by name.
+    expect(splitSeriesOf(ring, "s3", "operation", 5, 4_000, 10_000).map((l) => l.name)).toEqual(["GetObject", "PutObject", "DeleteObject", "HeadObject"])
+    // Without the metric in a sample, the interval is unknown rather than zero.
+    const gap = makeRing(4)
+    record(gap, { atMs: 0, totals: {}, histograms: {} })
+    record(gap, at(5_000, { PutObject: 5 }))
+    expect(splitSeriesOf(gap, "s3", "operation", 5, 60_000, 5_000)[0]!.points).toEqual([[5_000, null]])
+    expect(splitSeriesOf(makeRing(2), "s3", "operation", 5, 60_000, 5_000)).toEqual([])
+    expect(() => splitSeriesOf(ring, "s3", "operation", 0, 60_000, 10_000)).toThrow()
   })
 })

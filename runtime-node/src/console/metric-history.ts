@@ -4,8 +4,9 @@
  * (counters, histogram buckets, the Raft commit index), and the series the
  * page draws, computed from consecutive samples: rates per second and
  * latency percentiles of each interval (Prometheus's histogram_quantile,
- * over the interval's bucket counts). Pure: the sampler (metric-sampler.ts)
- * fills it from the registry.
+ * over the interval's bucket counts), and one counter split by a label
+ * (S3 requests by operation) into the busiest values' rates. Pure: the
+ * sampler (metric-sampler.ts) fills it from the registry.
  */
 import { assert } from "@cairn/core/invariant/invariant"
 import type { MetricSeries } from "./contract.ts"
@@ -103,4 +104,55 @@ export const seriesOf = (ring: Ring, specs: ReadonlyArray<SeriesSpec>, rangeMs: 
     for (let i = start; i < samples.length; i++) points.push([samples[i]!.atMs, spec.value(samples[i - 1]!, samples[i]!)])
     return { name: spec.name, unit: spec.unit, points }
   })
+}
+
+/** The key under which a sample keeps one label value's count of a counter: `name{label="value"}`, as Prometheus writes it. */
+export const labelledKey = (name: string, label: string, value: string): string => `${name}{${label}=${JSON.stringify(value)}}`
+
+const labelledValue = (key: string, prefix: string): string | undefined => {
+  if (!key.startsWith(prefix) || !key.endsWith("}")) return undefined
+  const quoted = key.slice(prefix.length, -1)
+  try {
+    const v: unknown = JSON.parse(quoted)
+    return typeof v === "string" ? v : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Per second between two samples of one label value's count. A value absent from the earlier sample counted 0 there
+ * (prom-client lists a label set once it is first counted), unless the whole metric is missing from either sample.
+ */
+const labelRate = (keys: ReadonlyArray<string>, metric: string) => (before: Sample, after: Sample): number | null => {
+  if (after.totals[metric] === undefined || before.totals[metric] === undefined) return null
+  const count = (s: Sample) => keys.reduce((sum, k) => sum + (s.totals[k] ?? 0), 0)
+  const a = count(before)
+  const b = count(after)
+  return b < a ? null : (b - a) / ((after.atMs - before.atMs) / 1000)
+}
+
+/**
+ * One rate series per label value of a counter (`totals` keyed by `labelledKey`; the metric's own total under its
+ * name), for the `top` values that counted most over the range, busiest first, and the rest summed as "other".
+ */
+export const splitSeriesOf = (ring: Ring, metric: string, label: string, top: number, rangeMs: number, nowMs: number): ReadonlyArray<MetricSeries> => {
+  assert(Number.isInteger(top) && top >= 1, "at least one value is shown")
+  const prefix = `${metric}{${label}=`
+  const inRange = ring.samples.filter((s) => s.atMs >= nowMs - rangeMs)
+  const first = ring.samples[Math.max(0, ring.samples.length - inRange.length - 1)]
+  const last = ring.samples.at(-1)
+  if (first === undefined || last === undefined) return []
+  const counted = Object.keys(last.totals)
+    .flatMap((key) => {
+      const value = labelledValue(key, prefix)
+      return value === undefined ? [] : [{ key, value, count: last.totals[key]! - (first.totals[key] ?? 0) }]
+    })
+    .filter((v) => v.count > 0)
+    .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value))
+  const shown = counted.slice(0, top)
+  const rest = counted.slice(top)
+  const specs: Array<SeriesSpec> = shown.map((v) => ({ name: v.value, unit: "per-second", value: labelRate([v.key], metric) }))
+  if (rest.length > 0) specs.push({ name: `other (${rest.length})`, unit: "per-second", value: labelRate(rest.map((v) => v.key), metric) })
+  return seriesOf(ring, specs, rangeMs, nowMs)
 }

@@ -4,16 +4,36 @@
  * prom-client registry: only the series the charts draw are read (no
  * scrape of the whole registry, whose disk walks and catalog count cost
  * more), so the sampler costs a few microseconds a tick whether or not
- * anyone looks. The history lives as long as the console: a restart
- * starts it again.
+ * anyone looks. The server starts it; its console draws it and its KV
+ * API serves it (`/v1/metrics/history`) to the other members' consoles.
+ * The history lives as long as the process: a restart starts it again.
  */
 import { Effect, type Scope } from "effect"
 import type { Registry } from "prom-client"
 import { log } from "../log/log.ts"
 import type { MetricsView } from "./contract.ts"
-import { type HistogramSample, makeRing, quantileOf, ratePerSecond, record, type Sample, type SeriesSpec, seriesOf } from "./metric-history.ts"
+import {
+  type HistogramSample,
+  labelledKey,
+  makeRing,
+  quantileOf,
+  ratePerSecond,
+  record,
+  type Sample,
+  type SeriesSpec,
+  seriesOf,
+  splitSeriesOf
+} from "./metric-history.ts"
 
 export const SAMPLE_EVERY_MS = 5_000
+/** Where a node's KV API serves its history (to any caller that may read /metrics), for other nodes' consoles. */
+export const METRIC_HISTORY_PATH = "/v1/metrics/history"
+
+/** `?range=` in seconds: 15 minutes unless a whole positive number says otherwise. */
+export const rangeOf = (url: URL): number => {
+  const asked = Number(url.searchParams.get("range") ?? "900")
+  return Number.isInteger(asked) && asked > 0 ? asked : 900
+}
 /** One hour of samples. */
 const KEPT = 720
 
@@ -32,6 +52,25 @@ export const CHARTS: ReadonlyArray<SeriesSpec> = [
   { name: "Raft commits/s", unit: "per-second", value: ratePerSecond("cairn_raft_commit_index") },
   { name: "KV API requests/s", unit: "per-second", value: ratePerSecond("cairn_http_requests_total") }
 ]
+
+/** The counters the page also splits by a label (the busiest values' rates on one chart). */
+const SPLIT = [{ metric: "cairn_s3_requests_total", label: "operation", title: "S3 requests/s by operation" }] as const
+/** Lines on a split chart; the rest are summed as "other". */
+const TOP = 5
+
+/** A counter's count per value of one label (every other label summed), keyed by `labelledKey`. */
+const byLabel = async (registry: Registry, name: string, label: string): Promise<Record<string, number>> => {
+  const metric = registry.getSingleMetric(name)
+  if (metric === undefined) return {}
+  const out: Record<string, number> = {}
+  for (const v of (await metric.get()).values) {
+    const value = (v.labels as Record<string, string | number | undefined>)[label]
+    if (value === undefined) continue
+    const key = labelledKey(name, label, String(value))
+    out[key] = (out[key] ?? 0) + v.value
+  }
+  return out
+}
 
 /** A metric's values summed over its label sets (a counter's total, a gauge's value). */
 const total = async (registry: Registry, name: string): Promise<number | undefined> => {
@@ -61,6 +100,7 @@ const sampleOf = async (registry: Registry, atMs: number): Promise<Sample> => {
     const v = await total(registry, name)
     if (v !== undefined) totals[name] = v
   }
+  for (const split of SPLIT) Object.assign(totals, await byLabel(registry, split.metric, split.label))
   const histograms: Record<string, HistogramSample> = {}
   for (const name of HISTOGRAMS) {
     const h = await histogram(registry, name)
@@ -97,7 +137,15 @@ export const startMetricSampler = (nodeId: string, registry: Registry, everyMs =
     return {
       view: (rangeSeconds) => {
         const nowMs = Date.now()
-        return { node: nodeId, nowMs, stepMs: everyMs, keptSeconds, series: seriesOf(ring, CHARTS, Math.min(rangeSeconds, keptSeconds) * 1000, nowMs) }
+        const rangeMs = Math.min(rangeSeconds, keptSeconds) * 1000
+        return {
+          node: nodeId,
+          nowMs,
+          stepMs: everyMs,
+          keptSeconds,
+          series: seriesOf(ring, CHARTS, rangeMs, nowMs),
+          split: SPLIT.map((c) => ({ name: c.title, unit: "per-second", lines: splitSeriesOf(ring, c.metric, c.label, TOP, rangeMs, nowMs) }))
+        }
       }
     }
   })

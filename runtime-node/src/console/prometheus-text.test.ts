@@ -47,7 +47,9 @@ cairn_repair_unrepaired_stripes{reason="lost"} 1
 cairn_repair_unrepaired_stripes{reason="unavailable"} 4
 `
     const n = nodeStorageOf("n2", { ok: true, samples: parseExposition(text) })
-    expect(n).toMatchObject({ id: "n2", diskSizeBytes: 1000, diskAvailableBytes: 250, shardBytes: null })
+    expect(n).toMatchObject({ id: "n2", draining: false, diskSizeBytes: 1000, diskAvailableBytes: 250, shardBytes: null })
+    // A draining member's shard count is what it has left to move.
+    expect(nodeStorageOf("n2", { ok: true, samples: parseExposition("cairn_node_shards 17\n") }, true)).toMatchObject({ draining: true, shards: 17 })
     expect(n.repair).toEqual({ sweeps: 0, lastSweepMs: null, shardsRebuilt: null, unrepairedLost: 1, unrepairedUnavailable: 4 })
     expect(n.gc).toMatchObject({ sweeps: 3, lastSweepMs: 1_700_000_000_000 })
     const gone = nodeStorageOf("n3", { ok: false, error: "connect ECONNREFUSED" })

@@ -626,13 +626,21 @@ const envPreference = (): "auto" | "io_uring" | "libuv" => {
   return v === "io_uring" || v === "libuv" ? v : "auto"
 }
 
-/** The Disk service rooted at `root`; logs which backend is in use and closes the ring with the layer. */
-export const diskLayer = (root: string, prefer?: "auto" | "io_uring" | "libuv"): Layer.Layer<Disk> =>
+/**
+ * The Disk service rooted at `root`; logs which backend is in use, tells `onChosen` (the server's metrics and
+ * status report it), and closes the ring with the layer.
+ */
+export const diskLayer = (
+  root: string,
+  prefer?: "auto" | "io_uring" | "libuv",
+  onChosen: (backend: NodeDisk["backend"]) => void = () => {}
+): Layer.Layer<Disk> =>
   Layer.effect(
     Disk,
     Effect.acquireRelease(
       Effect.sync(() => makeNodeDisk(root, prefer)).pipe(
-        Effect.tap((d) => Effect.logInfo(`disk: ${d.backend} (${d.reason}) at ${resolve(root)}`))
+        Effect.tap((d) => Effect.logInfo(`disk: ${d.backend} (${d.reason}) at ${resolve(root)}`)),
+        Effect.tap((d) => Effect.sync(() => onChosen(d.backend)))
       ),
       (d) => Effect.sync(d.shutdown)
     ).pipe(Effect.map((d) => d.disk))

@@ -29,6 +29,7 @@ const members: Members = {
   add: async () => "not in this test",
   remove: async () => "not in this test",
   drain: async () => "not in this test",
+  promote: async () => "not in this test",
   isDraining: () => false,
   sync: Effect.never
 }

@@ -453,6 +453,47 @@ describe("cairn server processes", () => {
     expect((await fetch(`${api(n1!)}/v1/admin/members/n9`, { method: "DELETE", headers: { authorization: auth } })).status).toBe(404)
   }, 60_000)
 
+  it("a learner added through the admin endpoint is promoted to voter: the member list and the Raft configuration both say so", async () => {
+    const { cluster, logFile } = await makeCluster(1)
+    const [n1] = cluster.nodes
+    start(cluster, n1!, logFile)
+    await awaitLeader([n1!])
+    const [p1, p2, p3] = await freeLoopbackPorts(3)
+    const n2: LocalNodeSpec = { id: "n2", dataDir: join(dirs[dirs.length - 1]!, "n2"), apiPort: p1!, peerPort: p2!, s3Port: p3! }
+    const joined: LocalCluster = { ...cluster, nodes: [n1!, n2], peers: `${cluster.peers},n2=127.0.0.1:${n2.peerPort}`, apiPeers: `${cluster.apiPeers},n2=127.0.0.1:${n2.apiPort}` }
+    const child = spawnCairn(serverArgs(joined, n2, ["--join", "--request-timeout-ms", "1000"]), clusterEnv(cluster), (line) => appendFileSync(logFile, `[n2] ${line}\n`))
+    running.add(child)
+    for (;;) if ((await status(n2)) !== undefined) break
+    const auth = `Basic ${Buffer.from("admin:admin-secret").toString("base64")}`
+    const roles = async () =>
+      ((await (await fetch(`${api(n1!)}/v1/admin/members`, { headers: { authorization: auth } })).json()) as { members: Array<{ id: string; role: string }> }).members.map((m) => [m.id, m.role])
+    const added = await membershipChange(`${api(n1!)}/v1/admin/members`, {
+      method: "POST",
+      headers: { authorization: auth },
+      body: JSON.stringify({ id: "n2", peerAddress: `127.0.0.1:${n2.peerPort}`, apiAddress: `127.0.0.1:${n2.apiPort}`, learner: true })
+    }, /already a member/)
+    expect(added).toBe(200)
+    expect(await roles()).toEqual([["n1", "voter"], ["n2", "learner"]])
+    // A learner replicates: it reads the leader's write.
+    expect(await put(n1!, "before-promote", "yes")).toBe(200)
+    expect(await getValue(n2, "before-promote")).toBe("yes")
+    // Through `cairn cluster promote`, as an operator would (it follows leader hints and retries a busy leader).
+    const promoted = JSON.parse(await cairnOutput(["cluster", "promote", "--id", "n2", "--endpoint", `127.0.0.1:${n1!.apiPort}`], clusterEnv(cluster))) as unknown
+    expect(promoted).toEqual({ promoted: "n2", role: "voter" })
+    expect(await roles()).toEqual([["n1", "voter"], ["n2", "voter"]])
+    // Promoting a voter again is refused with the reason; an unknown member is 404.
+    const again = await fetch(`${api(n1!)}/v1/admin/members/n2/promote`, { method: "POST", headers: { authorization: auth } })
+    expect([again.status, ((await again.json()) as { message: string }).message]).toEqual([400, "n2 is not a learner: it is already a voter"])
+    expect((await fetch(`${api(n1!)}/v1/admin/members/n9/promote`, { method: "POST", headers: { authorization: auth } })).status).toBe(404)
+    // Now a voter, n2 is needed for a majority of two: with it stopped, n1 alone commits nothing.
+    expect(await put(n1!, "after-promote", "yes")).toBe(200)
+    expect(await getValue(n2, "after-promote")).toBe("yes")
+    child.kill("SIGKILL")
+    await exited(child)
+    running.delete(child)
+    expect(await put(n1!, "without-n2", "no")).not.toBe(200)
+  }, 60_000)
+
   it("single node: SIGKILL at a random moment during acknowledged writes, restart, every acknowledged write is there", async () => {
     const { cluster, logFile } = await makeCluster(1)
     const node = cluster.nodes[0]!

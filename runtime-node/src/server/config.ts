@@ -32,6 +32,8 @@ export interface ServerConfig {
   readonly consoleListen: { readonly address: PeerAddress; readonly explicit: boolean }
   /** The S3 address share links name (`https://s3.example.com`), when browsers reach S3 elsewhere than where it listens; undefined: the listener's. */
   readonly consoleShareEndpoint: string | undefined
+  /** The folder whose simulation and Jepsen reports the console's Reports page lists (default ./reports, where `cairn jepsen` writes). */
+  readonly consoleReportsDir: string
   /** The region S3 clients sign for. */
   readonly s3Region: string
   /** Serve S3 over HTTPS with this PEM certificate and key; undefined: plain HTTP. */
@@ -96,6 +98,7 @@ const keys = [
   "s3Listen",
   "consoleListen",
   "consoleShareEndpoint",
+  "consoleReportsDir",
   "s3Region",
   "s3TlsCert",
   "s3TlsKey",
@@ -156,6 +159,7 @@ export const defaults = {
   apiListen: "127.0.0.1:9100",
   s3Listen: "127.0.0.1:9000",
   consoleListen: "127.0.0.1:9001",
+  consoleReportsDir: "./reports",
   s3Region: "us-east-1",
   join: "false",
   log: "true",
@@ -291,6 +295,7 @@ const valueSchemas: Record<Key, Schema.Codec<string>> = {
   s3Listen: HostPort,
   consoleListen: HostPort,
   consoleShareEndpoint: ShareEndpoint,
+  consoleReportsDir: NonEmpty,
   s3Region: Schema.String.check(Schema.makeFilter((s: string) => /^[a-z0-9-]{1,64}$/.test(s) || "use lowercase letters, digits and \"-\", like us-east-1")),
   s3TlsCert: NonEmpty,
   s3TlsKey: NonEmpty,
@@ -344,6 +349,7 @@ const FileShape = Schema.Struct({
   s3Listen: Schema.optionalKey(Schema.String),
   consoleListen: Schema.optionalKey(Schema.String),
   consoleShareEndpoint: Schema.optionalKey(Schema.String),
+  consoleReportsDir: Schema.optionalKey(Schema.String),
   s3Region: Schema.optionalKey(Schema.String),
   s3TlsCert: Schema.optionalKey(Schema.String),
   s3TlsKey: Schema.optionalKey(Schema.String),
@@ -549,6 +555,7 @@ export const resolveConfig = (...sources: ReadonlyArray<Raw>): ServerConfig | Se
     s3Listen,
     consoleListen: { address: consoleListen, explicit: merged.consoleListen !== undefined },
     consoleShareEndpoint: values.consoleShareEndpoint === undefined || values.consoleShareEndpoint.trim() === "" ? undefined : new URL(values.consoleShareEndpoint.trim()).origin,
+    consoleReportsDir: values.consoleReportsDir!,
     s3Region: values.s3Region!,
     s3Tls: values.s3TlsCert === undefined || values.s3TlsKey === undefined ? undefined : { certPath: values.s3TlsCert, keyPath: values.s3TlsKey },
     s3Domains: (values.s3Domains ?? "").split(",").map((d) => d.trim().toLowerCase()).filter((d) => d !== ""),

@@ -15,6 +15,8 @@
  */
 import { Clock, type KvServer } from "@cairn/core"
 import type { KvApiMembers } from "@cairn/core/kv-api/context"
+import type { NodeFacts } from "@cairn/core/kv-api/context"
+import { METRIC_HISTORY_PATH, type MetricSampler, rangeOf } from "../console/metric-sampler.ts"
 import { type KvApiHandler, makeKvApiHandler } from "@cairn/core/kv-api/handler"
 import type { KvClient } from "@cairn/core/kv/client"
 import type { LogClient } from "@cairn/core/log/client/log-client"
@@ -51,6 +53,10 @@ export interface ApiContext {
   readonly metadata?: KvClient
   /** The node's streaming log client; without it `/v1/log` answers 501 (the node runs with --no-log). */
   readonly log?: LogClient | undefined
+  /** The console's sampled history of this node's metrics: `GET /v1/metrics/history?range=` serves it to other consoles. */
+  readonly metricHistory?: MetricSampler
+  /** The disk backend and Raft groups `/v1/status` adds (node-facts.ts). */
+  readonly nodeFacts?: Effect.Effect<NodeFacts>
 }
 
 /** Spans here need no stack trace: capturing one (an Error per request) cost ~3 % of a loaded leader's CPU. */
@@ -69,7 +75,8 @@ const kvApiMembers = (members: Members): KvApiMembers => ({
   list: Effect.promise(() => members.list()),
   add: (body) => Effect.promise(() => members.add(body)),
   remove: (id) => Effect.promise(() => members.remove(id)),
-  drain: (id, draining) => Effect.promise(() => members.drain(id, draining))
+  drain: (id, draining) => Effect.promise(() => members.drain(id, draining)),
+  promote: (id) => Effect.promise(() => members.promote(id))
 })
 
 /** An S3 key pair from the OS CSPRNG. */
@@ -190,6 +197,7 @@ export const makeApiHandler = (ctx: ApiContext) => {
     members: kvApiMembers(ctx.members),
     ...(ctx.s3Users === undefined ? {} : { users: ctx.s3Users }),
     ...(ctx.log === undefined ? {} : { log: ctx.log }),
+    ...(ctx.nodeFacts === undefined ? {} : { nodeFacts: ctx.nodeFacts }),
     requestTimeoutMs: config.requestTimeoutMs,
     // One session per HTTP write: unique for the life of the cluster (a boot nonce, then core's counter).
     sessionPrefix: `http-${config.id}-${randomBytes(6).toString("hex")}`,
@@ -223,6 +231,10 @@ export const makeApiHandler = (ctx: ApiContext) => {
       if ("accessKey" in caller) {
         span.attribute("cairn.user", caller.user)
         if (path === "/metrics") return yield* serveMetrics(metrics, res)
+        // The same figures as /metrics (to the same callers), as the console's charts draw them.
+        if (path === METRIC_HISTORY_PATH && ctx.metricHistory !== undefined && req.method === "GET") {
+          return send(req, res, jsonResponse(200, ctx.metricHistory.view(rangeOf(url))))
+        }
       }
       const request: KvApiRequest = { method: req.method ?? "GET", target: req.url ?? "/", headers: headersOf(req), body: bodyOf(req), caller }
       if (backup !== undefined && isBackupRoute(path) && isPrincipal(caller)) {

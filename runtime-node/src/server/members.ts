@@ -71,6 +71,8 @@ export interface Members {
   readonly remove: (id: string) => Promise<object | string>
   /** Marks a member draining or not; a result object, or a message ("busy", "unknown member"). */
   readonly drain: (id: string, draining: boolean) => Promise<object | string>
+  /** Makes a learner a voter; a result object, or a message ("busy", "unknown member", "not a learner"). */
+  readonly promote: (id: string) => Promise<object | string>
   /** Whether the object layer must keep new shards off this member (as last read from the state machine). */
   readonly isDraining: (id: string) => boolean
   /** Keeps the network and the API address map in step with the records; runs forever. */
@@ -231,7 +233,24 @@ export const makeMembers = (config: ServerConfig, kv: KvServer, net: ClusterNetw
     return { id, draining: on }
   }
 
+  /**
+   * The configuration change first, then the record: a record write that fails leaves a voter listed as a learner,
+   * and promoting it again proposes an add-voter of a voter, which changes nothing, then writes the record.
+   */
+  const promote: Members["promote"] = async (id) => {
+    const current = await list()
+    const member = current.members.find((m) => m.id === id)
+    if (member === undefined) return `unknown member ${id}`
+    if (member.role !== "learner") return `${id} is not a learner: it is already a voter`
+    const failed = await change({ op: "add-voter", node: id as NodeId })
+    if (failed !== undefined) return failed
+    const recorded = await writeRecord(id, { peerAddress: member.peerAddress ?? "", apiAddress: member.apiAddress, role: "voter" })
+    if (recorded !== undefined) return recorded
+    log("info", "learner promoted to voter", { peer: id })
+    return { promoted: id, role: "voter" }
+  }
+
   const sync = Effect.forever(Effect.andThen(applyRecords, Effect.sleep(500))) as Effect.Effect<never>
 
-  return { apiAddress: (id) => apiPeers.get(id), list, add, remove, drain, isDraining: (id) => draining.has(id), sync }
+  return { apiAddress: (id) => apiPeers.get(id), list, add, remove, drain, promote, isDraining: (id) => draining.has(id), sync }
 }

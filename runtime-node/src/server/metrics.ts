@@ -31,6 +31,8 @@ export interface ServerMetrics {
   readonly bytesOut: Counter
   readonly errors: Counter<"kind">
   readonly fsyncSeconds: Histogram
+  /** `cairn_disk_backend{backend}` = 1 for the Disk the node runs on, set once the disk layer has chosen. */
+  readonly setDiskBackend: (backend: "io_uring" | "libuv") => void
 }
 
 const roles = ["follower", "pre-candidate", "candidate", "leader"] as const
@@ -77,8 +79,18 @@ export const makeMetrics = (status: () => RaftSnapshot | undefined): ServerMetri
       for (const r of roles) this.set({ role: r }, s.role === r ? 1 : 0)
     }
   })
+  const diskBackend = new Gauge({
+    name: "cairn_disk_backend",
+    help: "1 for the Disk implementation this node runs on: io_uring, or libuv (the fallback when io_uring cannot be set up)",
+    labelNames: ["backend"],
+    registers: [registry]
+  })
   return {
     registry,
+    setDiskBackend: (backend) => {
+      diskBackend.reset()
+      diskBackend.set({ backend }, 1)
+    },
     requests: new Counter({ name: "cairn_http_requests_total", help: "HTTP requests by route and status", labelNames: ["method", "route", "code"], registers: [registry] }),
     requestSeconds: new Histogram({
       name: "cairn_http_request_duration_seconds",

@@ -143,9 +143,14 @@ describe("cairn server, single node, HTTP API", () => {
     expect(await (await fetch(`${base}/health`)).json()).toEqual({ status: "ok" })
     const ready = await (await fetch(`${base}/ready`)).json() as { ready: boolean; leader: string }
     expect(ready).toMatchObject({ ready: true, leader: "n1" })
-    const status = await (await authed(`${base}/v1/status`)).json() as { role: string; commit: number; applied: number }
+    const status = await (await authed(`${base}/v1/status`)).json() as { role: string; commit: number; applied: number; disk: string; groups: Array<{ group: string; role: string }> }
     expect(status.role).toBe("leader")
+    // The disk backend the node chose (io_uring where the kernel allows it, else libuv) and its Raft groups, the KV's first.
+    expect(["io_uring", "libuv"]).toContain(status.disk)
+    expect(status.groups[0]).toMatchObject({ group: "kv", role: "leader" })
     const metrics = await (await authed(`${base}/metrics`)).text()
+    expect(metrics).toMatch(new RegExp(`^cairn_disk_backend\\{backend="${status.disk}"\\} 1$`, "m"))
+    expect(metrics.match(/^cairn_disk_backend\{/gm)).toHaveLength(1)
     expect(metrics).toMatch(/^cairn_raft_term \d+$/m)
     expect(metrics).toMatch(new RegExp(`^cairn_raft_commit_index ${status.commit}$`, "m"))
     expect(metrics).toMatch(/^cairn_raft_role\{role="leader"\} 1$/m)

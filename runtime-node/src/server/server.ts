@@ -22,7 +22,6 @@ import { DAY_MS } from "@cairn/core/s3/lifecycle/dates"
 import { type LifecycleSettings, makeLifecycleWorker } from "@cairn/core/s3/lifecycle/worker"
 import { makeUsers, type Users } from "@cairn/core/s3/users"
 import { Data, Effect, Fiber, Layer, References, type Scope } from "effect"
-import type { Registry } from "prom-client"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { NativeCrc32cLive } from "../checksum/native-crc32c.ts"
@@ -37,6 +36,8 @@ import { startConsoleListener } from "../console/listener.ts"
 import { type ReadScheme, schemeReader } from "../console/erasure-scheme.ts"
 import { s3EndpointOf } from "../console/share-link.ts"
 import { loopbackOrigin } from "../console/upstream.ts"
+import type { OwnedBucket } from "../console/user-buckets.ts"
+import { type MetricSampler, startMetricSampler } from "../console/metric-sampler.ts"
 import { clusterNetwork } from "./cluster-network.ts"
 import { formatHostPort, type ServerConfig } from "./config.ts"
 import { openDataDir } from "./data-dir.ts"
@@ -46,6 +47,7 @@ import { startKvListener } from "./kv-listener.ts"
 import { effectLogLevel, jsonLoggerLayer, log, setLogLevel } from "../log/log.ts"
 import { makeLifecycleMetrics } from "./lifecycle-metrics.ts"
 import { makeMembers } from "./members.ts"
+import { nodeFacts } from "./node-facts.ts"
 import { rebalanceView } from "./rebalance-view.ts"
 import { makeWeights } from "./weights.ts"
 import { makeZones } from "./zones.ts"
@@ -84,8 +86,9 @@ const startConsole = (
     readonly apiAddress: PeerAddress
     readonly apiTls: { readonly cert: Buffer; readonly key: Buffer } | undefined
     readonly s3: S3Listener
-    readonly registry: Registry
+    readonly metrics: MetricSampler
     readonly erasureScheme: ReadScheme
+    readonly listBuckets: () => Promise<ReadonlyArray<OwnedBucket>>
   }
 ): Effect.Effect<string | undefined, ServerStartError, Scope.Scope> => {
   const s3Certificate = config.s3Tls === undefined ? undefined : readFileSync(config.s3Tls.certPath)
@@ -98,8 +101,10 @@ const startConsole = (
     s3Endpoint: s3EndpointOf(node.s3.scheme, node.s3.address, config.consoleShareEndpoint),
     api: { origin: loopbackOrigin(node.apiTls === undefined ? "http" : "https", node.apiAddress), ...(node.apiTls === undefined ? {} : { certificate: node.apiTls.cert }) },
     apiScheme: node.apiTls === undefined ? "http" : "https",
-    registry: node.registry,
+    metrics: node.metrics,
     erasureScheme: node.erasureScheme,
+    listBuckets: node.listBuckets,
+    reportsDir: config.consoleReportsDir,
     ...(node.apiTls === undefined ? {} : { tls: node.apiTls })
   }).pipe(
     Effect.map((listener): string | undefined => listener.url),
@@ -157,7 +162,11 @@ export const runServer = (
 
     let status: () => RaftSnapshot | undefined = () => undefined
     const metrics = makeMetrics(() => status())
-    const disk = timedDiskLayer(metrics).pipe(Layer.provide(diskLayer(dataDir)))
+    let diskBackend: string | null = null
+    const disk = timedDiskLayer(metrics).pipe(Layer.provide(diskLayer(dataDir, undefined, (backend) => {
+      diskBackend = backend
+      metrics.setDiskBackend(backend)
+    })))
 
     return yield* Effect.scoped(
       Effect.gen(function*() {
@@ -238,13 +247,27 @@ export const runServer = (
         // Its reads run twice a second: not worth a span each.
         yield* Effect.forkScoped(Effect.withTracerEnabled(members.sync, false))
 
+        // The console's charts: sampled here, shown by this node's console and, through the KV API, by the others'.
+        const metricHistory = yield* startMetricSampler(config.id, metrics.registry)
         const services = yield* Effect.context<never>()
         const checksum = yield* Crc32c
         const overload = makeOverloadMetrics(metrics.registry)
         const apiAddress = yield* startKvListener({
           limits: config.overload,
           watchOverload: (stats) => overload.watch("kv", stats),
-          handler: makeApiHandler({ config, kv, metrics, credentials, members, services, s3Users, metadata: objectNode.kv, log: logClient }),
+          handler: makeApiHandler({
+            config,
+            kv,
+            metrics,
+            credentials,
+            members,
+            services,
+            s3Users,
+            metadata: objectNode.kv,
+            log: logClient,
+            metricHistory,
+            nodeFacts: nodeFacts({ kvRaft: kv.raft, partitions: () => storage.log?.replicas() ?? new Map(), topics: () => storage.log?.topics() ?? new Map(), diskBackend: () => diskBackend })
+          }),
           address: config.apiListen,
           ...(apiTls === undefined ? {} : { tls: apiTls })
         }).pipe(Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 })))
@@ -281,7 +304,15 @@ export const runServer = (
           )
         }
         const erasureScheme = schemeReader(objectNode.kv, () => Effect.runSync(kv.raft.status).members.length)
-        const consoleUrl = yield* startConsole(config, { users: s3Users, apiAddress, apiTls, s3, registry: metrics.registry, erasureScheme })
+        const consoleUrl = yield* startConsole(config, {
+          users: s3Users,
+          apiAddress,
+          apiTls,
+          s3,
+          metrics: metricHistory,
+          erasureScheme,
+          listBuckets: () => Effect.runPromise(objectNode.store.listBuckets)
+        })
         observability.setS3InFlight(s3.inFlight)
         overload.watch("s3", s3.overload)
         onReady?.({ apiAddress, s3Address: s3.address, consoleUrl })

@@ -39,7 +39,8 @@ const members: KvApiMembers = {
   list: Effect.succeed({ members: [{ id: "n1" }], removed: [] }),
   add: (body) => Effect.succeed(JSON.stringify(body).includes("busy") ? "busy: another change is in flight" : "bad peer address"),
   remove: (id) => Effect.succeed(id === "gone" ? "unknown member gone" : { removed: id }),
-  drain: (id, draining) => Effect.succeed(id === "gone" ? "unknown member gone" : { id, draining })
+  drain: (id, draining) => Effect.succeed(id === "gone" ? "unknown member gone" : { id, draining }),
+  promote: (id) => Effect.succeed(id === "gone" ? "unknown member gone" : id === "n1" ? "n1 is not a learner: it is already a voter" : { promoted: id, role: "voter" })
 }
 
 const encoder = new TextEncoder()
@@ -237,6 +238,11 @@ describe("the KV API handler: bad input", () => {
         expect(json(yield* api("/v1/admin/members/n2/drain", { method: "DELETE" }))).toEqual({ id: "n2", draining: false })
         expect([(yield* api("/v1/admin/members/gone/drain", { method: "POST" })).status]).toEqual([404])
         refused(yield* api("/v1/admin/members/n2/drain"), 405, "method-not-allowed")
+        // Promoting: a learner becomes a voter; an unknown member is 404, a voter 400, GET not a method there.
+        expect(json(yield* api("/v1/admin/members/n2/promote", { method: "POST" }))).toEqual({ promoted: "n2", role: "voter" })
+        expect([(yield* api("/v1/admin/members/gone/promote", { method: "POST" })).status]).toEqual([404])
+        refused(yield* api("/v1/admin/members/n1/promote", { method: "POST" }), 400, "bad-member")
+        refused(yield* api("/v1/admin/members/n2/promote"), 405, "method-not-allowed")
         expect(json(yield* api("/v1/admin/s3/users")).keys).toEqual([])
       })))
 })
