@@ -34,7 +34,9 @@ import {
   UnavailableError
 } from "./errors.ts"
 import { read } from "./kv-calls.ts"
+import { groupViews } from "./log-groups.ts"
 import { batchFromJson, recordsFromBatches, type RecordEncoding } from "./log-records.ts"
+import type { GroupsView } from "./log-views.ts"
 import type { BodyReadError } from "./request.ts"
 import { jsonResponse, type KvApiResponseHead } from "./response.ts"
 
@@ -240,12 +242,35 @@ const fetchRecords = (ctx: RequestContext, log: LogClient, topic: string, partit
     return jsonResponse(200, { topic, partition, ...records, highWatermark, logStartOffset })
   })
 
+const groupName = (encoded: string): string | InvalidRequestError => {
+  const group = segment(encoded)
+  if (typeof group !== "string") return group
+  return group === "" || group.length > 255 ? new InvalidRequestError({ code: "bad-group", message: "a group name is 1-255 characters" }) : group
+}
+
+/**
+ * `GET /v1/log/groups[?topic=T]`: every consumer group (those reading T) with its members, offsets and lag;
+ * `GET /v1/log/groups/{group}`: one (404 when it has neither a stored record nor an offset).
+ */
+const groupsRead = (ctx: RequestContext, log: LogClient, parts: ReadonlyArray<string>): Served =>
+  Effect.gen(function*() {
+    if (ctx.request.method !== "GET") return yield* new MethodNotAllowedError({ message: "consumer groups are read with GET", allow: "GET" })
+    if (parts.length === 1) {
+      const asked = ctx.url.searchParams.get("topic")
+      const topic = asked === null ? undefined : yield* valid(TOPIC_NAME.test(asked) ? asked : new InvalidRequestError({ code: "bad-topic", message: `topic names are 1-249 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(asked)}` }))
+      return jsonResponse(200, { groups: yield* groupViews(ctx, log, undefined, topic) } satisfies GroupsView)
+    }
+    const group = yield* valid(groupName(parts[1]!))
+    const [view] = yield* groupViews(ctx, log, group, undefined)
+    if (view === undefined) return yield* new NotFoundError({ code: "unknown-group", message: `no consumer group ${JSON.stringify(group)}: it has no stored members and no committed offsets` })
+    return jsonResponse(200, view)
+  })
+
 /** `/v1/log/groups/{group}/offsets/{topic}/{partition}`: GET the committed offset, PUT `{"offset", "metadata"?}`. */
 const groupOffset = (ctx: RequestContext, log: LogClient, parts: ReadonlyArray<string>): Served =>
   Effect.gen(function*() {
     if (parts.length !== 5 || parts[2] !== "offsets") return yield* notFound(ctx)
-    const group = yield* valid(segment(parts[1]!))
-    if (group === "" || group.length > 255) return yield* new InvalidRequestError({ code: "bad-group", message: "a group name is 1-255 characters" })
+    const group = yield* valid(groupName(parts[1]!))
     const topic = yield* valid(topicName(parts[3]!))
     const partition = yield* valid(wholeNumber(parts[4], "the partition"))
     if (ctx.request.method === "GET") {
@@ -289,6 +314,7 @@ export const logOperation = (ctx: RequestContext, rest: string): Served =>
       }
       return yield* topicOperation(ctx, log, yield* valid(topicName(parts[1]!)), parts.slice(2))
     }
+    if (parts[0] === "groups" && parts.length <= 2) return yield* groupsRead(ctx, log, parts)
     if (parts[0] === "groups") return yield* groupOffset(ctx, log, parts)
     if (parts[0] === "producers" && parts.length === 1) return yield* initProducer(ctx, log)
     return yield* notFound(ctx)

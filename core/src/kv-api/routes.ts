@@ -53,6 +53,7 @@ const logRouteLabel = (rest: string): string => {
     const shape = ["topics", "{topic}", "partitions", "{p}", "records"]
     return `/v1/log/${shape.slice(0, Math.min(parts.length, shape.length)).join("/")}`
   }
+  if (parts[0] === "groups" && parts.length <= 2) return parts.length === 1 ? "/v1/log/groups" : "/v1/log/groups/{group}"
   if (parts[0] === "groups") return "/v1/log/groups/{group}/offsets/{topic}/{p}"
   if (parts[0] === "producers") return "/v1/log/producers"
   return "/v1/log"
