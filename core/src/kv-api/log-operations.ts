@@ -1,8 +1,9 @@
 /**
  * The streaming log over the KV API (`/v1/log`), for users before the Kafka
  * protocol exists (`cairn log`, docs/log.md "The HTTP API"): topics
- * (create, grow and delete need the admin's key), produce and fetch per
- * partition, consumer group offsets. Each call goes through the node's own
+ * (create, grow and delete need the admin's key), produce (to a partition
+ * or by key) and fetch per partition, consumer group offsets, and the
+ * consumer groups with their lag (`log-groups.ts`). Each call goes through the node's own
  * log client, which finds the partition's replicas and leader over the
  * node's transport, so any node answers for every partition.
  *
@@ -15,6 +16,7 @@ import { Clock } from "../clock/clock.ts"
 import { assert } from "../invariant/invariant.ts"
 import { MAX_RANGE_LIMIT } from "../kv/command.ts"
 import type { LogClient, LogClientError } from "../log/client/log-client.ts"
+import { partitionForKey } from "../log/topics/key-partitioner.ts"
 import { type CreateTopic, TOPIC_RANGE } from "../log/topics/topic-admin.ts"
 import { decodeTopicMeta, TOPIC_NAME, type TopicMeta } from "../log/topics/topic-meta.ts"
 import type { Digest } from "../s3/digest.ts"
@@ -35,7 +37,7 @@ import {
 } from "./errors.ts"
 import { read } from "./kv-calls.ts"
 import { groupViews } from "./log-groups.ts"
-import { batchFromJson, recordsFromBatches, type RecordEncoding } from "./log-records.ts"
+import { batchFromJson, recordsFromBatches, type RecordEncoding, sharedKey } from "./log-records.ts"
 import type { GroupsView } from "./log-views.ts"
 import type { BodyReadError } from "./request.ts"
 import { jsonResponse, type KvApiResponseHead } from "./response.ts"
@@ -187,6 +189,10 @@ const topicOperation = (ctx: RequestContext, log: LogClient, topic: string, rest
       }
       return yield* new MethodNotAllowedError({ message: "a topic takes GET (describe) and DELETE", allow: "GET, DELETE" })
     }
+    if (rest[0] === "records" && rest.length === 1) {
+      if (method !== "POST") return yield* new MethodNotAllowedError({ message: "POST produces records by key (Kafka's partitioner picks the partition)", allow: "POST" })
+      return yield* produceByKey(ctx, log, topic)
+    }
     if (rest[0] !== "partitions") return yield* notFound(ctx)
     if (rest.length === 1) {
       if (method !== "POST") return yield* new MethodNotAllowedError({ message: "POST grows the topic to {\"partitions\": N}", allow: "POST" })
@@ -214,9 +220,26 @@ const produce = (ctx: RequestContext, log: LogClient, topic: string, partition: 
       if (typeof built === "string") return yield* new InvalidRequestError({ code: "bad-records", message: built })
       batch = built
     }
+    return yield* append(log, topic, partition, batch)
+  })
+
+const append = (log: LogClient, topic: string, partition: number, batch: Uint8Array): Served =>
+  Effect.gen(function*() {
     yield* checkPartition(log, topic, partition)
     const produced = yield* call(log.produce(topic, partition, batch)).pipe(Effect.tapError(forgetIfGone(log, topic)))
     return jsonResponse(200, { topic, partition, ...produced })
+  })
+
+/** `POST /v1/log/topics/{topic}/records`: JSON records that share a key, to the partition a Kafka client would pick for it. */
+const produceByKey = (ctx: RequestContext, log: LogClient, topic: string): Served =>
+  Effect.gen(function*() {
+    const body = yield* jsonBody(ctx, PRODUCE_BODY_LIMIT, '{"records": [{"key": "k", "value": "v", "headers"?: [{"key", "value"}]}]}')
+    const batch = batchFromJson(body, yield* (yield* Clock).wallMs)
+    if (typeof batch === "string") return yield* new InvalidRequestError({ code: "bad-records", message: batch })
+    const key = sharedKey(body)
+    if (typeof key === "string") return yield* new InvalidRequestError({ code: "bad-key", message: key })
+    const meta = yield* call(log.describeTopic(topic))
+    return yield* append(log, topic, partitionForKey(key, meta.replicas.length), batch)
   })
 
 /** `?offset=N|earliest&maxBytes=&encoding=`: records from `offset` (earliest: the partition's log start). */

@@ -49,6 +49,7 @@ export const routeLabel = (path: string): string =>
 /** The log routes' labels: names and numbers left out (`/v1/log/topics/{topic}/partitions/{p}/records`). */
 const logRouteLabel = (rest: string): string => {
   const parts = rest.split("/").filter((p) => p !== "")
+  if (parts[0] === "topics" && parts[2] === "records") return "/v1/log/topics/{topic}/records"
   if (parts[0] === "topics") {
     const shape = ["topics", "{topic}", "partitions", "{p}", "records"]
     return `/v1/log/${shape.slice(0, Math.min(parts.length, shape.length)).join("/")}`

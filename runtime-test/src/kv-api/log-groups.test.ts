@@ -5,27 +5,17 @@
  * partitions (decoded from the consumer protocol's bytes, built here by hand), each partition's committed
  * offset, high watermark and lag, a topic's readers, and bad input refused with a 4xx that says why.
  */
-import { testServices } from "../index.ts"
-import { Effect, Stream } from "effect"
+import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import type { Clock } from "@cairn/core/clock/clock"
 import { encodeGroupRecord } from "@cairn/core/kafka/group/group-record"
 import { groupKey } from "@cairn/core/kafka/group/group-store"
-import { makeLocalKvClient } from "@cairn/core/kv/local-client"
-import { makeKvServer } from "@cairn/core/kv/server"
-import type { KvApiMembers } from "@cairn/core/kv-api/context"
-import { makeKvApiHandler } from "@cairn/core/kv-api/handler"
-import type { KvApiPrincipal, KvApiRequest } from "@cairn/core/kv-api/request"
-import type { KvApiResponse } from "@cairn/core/kv-api/response"
+import type { KvClient } from "@cairn/core/kv/client"
 import type { GroupsView, GroupView } from "@cairn/core/kv-api/log-views"
-import { type LogClient, LogRequestError } from "@cairn/core/log/client/log-client"
 import { makeConsumerOffsets } from "@cairn/core/log/service/consumer-offsets"
-import { nodeId } from "@cairn/core/node/node-id"
-import { Digest } from "@cairn/core/s3/digest"
+import type { Digest } from "@cairn/core/s3/digest"
+import { type Api, json, withLogApi } from "./log-api-harness.test-support.ts"
 
-const n1 = nodeId("n1")
-const BOB: KvApiPrincipal = { accessKey: "BOBKEY", user: "bob", admin: false, bodySha256: undefined }
-const decoder = new TextDecoder()
 const encoder = new TextEncoder()
 
 /** ConsumerProtocolAssignment v0 written by hand: int16 version, topics (int16 string, int32 partitions), null user data. */
@@ -42,81 +32,39 @@ function int32(n: number): Array<number> {
   return [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]
 }
 
-/** Partitions' ends: orders/0 at 10, orders/1 at 5; "gone" was deleted. */
-const ENDS: Record<string, ReadonlyArray<number>> = { orders: [10, 5], clicks: [7] }
-const unused = () => Effect.die("not used by the group reads")
-const fetchEnd: LogClient["fetch"] = (topic, partition, offset) => {
-  const end = ENDS[topic]?.[partition]
-  if (end === undefined) return Effect.fail(new LogRequestError({ code: "unknown-topic", message: `no topic ${topic}`, bounds: undefined }))
-  if (offset > end) return Effect.fail(new LogRequestError({ code: "offset-out-of-range", message: "past the end", bounds: { logStartOffset: 0, highWatermark: end } }))
-  return Effect.succeed({ batches: [], highWatermark: end, logStartOffset: 0 })
-}
-const log = {
-  fetch: fetchEnd,
-  produce: unused,
-  createTopic: unused,
-  growTopic: unused,
-  deleteTopic: unused,
-  describeTopic: unused,
-  initProducer: unused,
-  commitOffset: unused,
-  fetchOffset: unused
-} satisfies LogClient
-
-const members: KvApiMembers = {
-  apiAddress: () => undefined,
-  list: Effect.succeed({ members: [{ id: "n1" }], removed: [] }),
-  add: () => Effect.succeed("unused"),
-  remove: () => Effect.succeed("unused"),
-  drain: () => Effect.succeed("unused")
-}
-
-const request = (target: string, method = "GET"): KvApiRequest => ({ method, target, headers: new Map(), body: Stream.empty, caller: BOB })
-const json = (r: KvApiResponse) => JSON.parse(decoder.decode(r.body)) as Record<string, unknown>
-
-type Api = (target: string, method?: string) => Effect.Effect<KvApiResponse, never, Clock | Digest>
-
-/** A one-node KV that leads, holding group "billing" (Stable, generation 3, one member on orders/0-1), its offsets, and "audit" known by offsets only. */
-const withGroups = (test: (api: Api) => Effect.Effect<void, never, Clock | Digest>) =>
-  Effect.runPromise(
-    Effect.scoped(
-      Effect.gen(function*() {
-        const kv = yield* makeKvServer({ id: n1, voters: [n1], dataDir: "kv" })
-        yield* Effect.forkScoped(kv.run)
-        for (let i = 0; i < 2_000 && (yield* kv.raft.status).role !== "leader"; i++) yield* Effect.yieldNow
-        const client = yield* makeLocalKvClient(kv, { clientId: "groups-test" })
-        yield* Effect.orDie(client.write({
-          op: "put",
-          key: groupKey("billing"),
-          value: encodeGroupRecord({
-            state: "Stable",
-            generation: 3,
-            protocolType: "consumer",
-            protocolName: "range",
-            leader: "m-1",
-            members: [{
-              memberId: "m-1",
-              instanceId: null,
-              clientId: "billing-app",
-              clientHost: "/10.0.0.7",
-              sessionTimeoutMs: 45_000,
-              rebalanceTimeoutMs: 60_000,
-              protocols: [{ name: "range", metadata: new Uint8Array(0) }],
-              assignment: assignment([["orders", [0, 1]]])
-            }]
-          })
-        }))
-        const offsets = makeConsumerOffsets(client)
-        const commit = (group: string, topic: string, partition: number, offset: number) =>
-          Effect.orDie(offsets.commit(group, topic, partition, { offset, metadata: "m", committer: "t", seq: offset }))
-        yield* commit("billing", "orders", 0, 4)
-        yield* commit("billing", "clicks", 0, 9)
-        yield* commit("audit", "gone", 0, 3)
-        const handler = makeKvApiHandler({ id: n1, kv, members, log, requestTimeoutMs: 1_000, sessionPrefix: "http-n1-test", newKeyPair: Effect.die("unused") })
-        yield* test((target, method) => handler(request(target, method))).pipe(Effect.provideService(Digest, { hasher: () => ({ update: () => {}, digest: () => new Uint8Array(0) }), hmacSha256: () => new Uint8Array(32) }))
+/** Group "billing" (Stable, generation 3, one member on orders/0-1) with its offsets, and "audit", known by an offset only. */
+const seedGroups = (client: KvClient): Effect.Effect<void, never, Clock> =>
+  Effect.gen(function*() {
+    yield* Effect.orDie(client.write({
+      op: "put",
+      key: groupKey("billing"),
+      value: encodeGroupRecord({
+        state: "Stable",
+        generation: 3,
+        protocolType: "consumer",
+        protocolName: "range",
+        leader: "m-1",
+        members: [{
+          memberId: "m-1",
+          instanceId: null,
+          clientId: "billing-app",
+          clientHost: "/10.0.0.7",
+          sessionTimeoutMs: 45_000,
+          rebalanceTimeoutMs: 60_000,
+          protocols: [{ name: "range", metadata: new Uint8Array(0) }],
+          assignment: assignment([["orders", [0, 1]]])
+        }]
       })
-    ).pipe(Effect.provide(testServices(n1)))
-  )
+    }))
+    const offsets = makeConsumerOffsets(client)
+    const commit = (group: string, topic: string, partition: number, offset: number) =>
+      Effect.orDie(offsets.commit(group, topic, partition, { offset, metadata: "m", committer: "t", seq: offset }))
+    yield* commit("billing", "orders", 0, 4)
+    yield* commit("billing", "clicks", 0, 9)
+    yield* commit("audit", "gone", 0, 3)
+  })
+
+const withGroups = (test: (api: Api) => Effect.Effect<void, never, Clock | Digest>) => withLogApi(seedGroups, (api) => test(api))
 
 describe("the log API: consumer groups", () => {
   it("lists every group with its state, assignor, members' partitions, offsets, high watermarks and lag", () =>
@@ -169,7 +117,7 @@ describe("the log API: consumer groups", () => {
         expect([badGroup.status, json(badGroup).error]).toEqual([400, "bad-group"])
         const badEscape = yield* api("/v1/log/groups/%E0%A4%A")
         expect([badEscape.status, json(badEscape).error]).toEqual([400, "bad-path"])
-        const post = yield* api("/v1/log/groups", "POST")
+        const post = yield* api("/v1/log/groups", { method: "POST" })
         expect([post.status, json(post).error]).toEqual([405, "method-not-allowed"])
       })))
 })
