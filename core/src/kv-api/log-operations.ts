@@ -1,7 +1,7 @@
 /**
  * The streaming log over the KV API (`/v1/log`), for users before the Kafka
  * protocol exists (`cairn log`, docs/log.md "The HTTP API"): topics
- * (create, grow and delete need the admin's key), produce (to a partition
+ * (create, grow, change retention and delete need the admin's key), produce (to a partition
  * or by key) and fetch per partition, consumer group offsets, and the
  * consumer groups with their lag (`log-groups.ts`). Each call goes through the node's own
  * log client, which finds the partition's replicas and leader over the
@@ -187,7 +187,8 @@ const topicOperation = (ctx: RequestContext, log: LogClient, topic: string, rest
         described.get(log)?.delete(topic)
         return jsonResponse(200, { deleted: topic })
       }
-      return yield* new MethodNotAllowedError({ message: "a topic takes GET (describe) and DELETE", allow: "GET, DELETE" })
+      if (method === "PATCH") return yield* alterTopic(ctx, log, topic)
+      return yield* new MethodNotAllowedError({ message: "a topic takes GET (describe), PATCH (change its retention) and DELETE", allow: "GET, PATCH, DELETE" })
     }
     if (rest[0] === "records" && rest.length === 1) {
       if (method !== "POST") return yield* new MethodNotAllowedError({ message: "POST produces records by key (Kafka's partitioner picks the partition)", allow: "POST" })
@@ -205,6 +206,31 @@ const topicOperation = (ctx: RequestContext, log: LogClient, topic: string, rest
     if (method === "POST") return yield* produce(ctx, log, topic, partition)
     if (method === "GET") return yield* fetchRecords(ctx, log, topic, partition)
     return yield* new MethodNotAllowedError({ message: "records take POST (produce) and GET (fetch)", allow: "GET, POST" })
+  })
+
+/** Settings fixed for a topic's life, and why: each replica's log is opened with them. */
+const FIXED_SETTINGS: Record<string, string> = {
+  replicationFactor: "the replicas per partition are placed when a partition is created",
+  maxMessageBytes: "the largest batch is fixed when the topic is created (each replica's log is opened with it)",
+  segmentBytes: "the segment size is fixed when the topic is created (each replica's log is opened with it)",
+  partitions: 'partitions grow with POST /v1/log/topics/{topic}/partitions {"partitions": N}'
+}
+
+/** `PATCH /v1/log/topics/{topic}` `{"retentionMs"?: N|null, "retentionBytes"?: N|null}` (null: no limit); the admin's key. */
+const alterTopic = (ctx: RequestContext, log: LogClient, topic: string): Served =>
+  Effect.gen(function*() {
+    yield* requireAdmin(ctx)
+    const body = yield* jsonBody(ctx, SMALL_BODY_LIMIT, '{"retentionMs"?: N or null, "retentionBytes"?: N or null}')
+    const changes: { retentionMs?: number | null; retentionBytes?: number | null } = {}
+    for (const [key, value] of Object.entries(body)) {
+      if (key !== "retentionMs" && key !== "retentionBytes") {
+        const why = FIXED_SETTINGS[key]
+        return yield* new InvalidRequestError({ code: "fixed-setting", message: why === undefined ? `${key} is not a topic setting; a topic's retentionMs and retentionBytes change` : `${key} cannot change: ${why}` })
+      }
+      changes[key] = value === null ? null : yield* valid(wholeNumber(value, `${key} (or null for no limit)`))
+    }
+    if (Object.keys(changes).length === 0) return yield* new InvalidRequestError({ code: "nothing-to-change", message: 'give "retentionMs" and/or "retentionBytes": a whole number, or null for no limit' })
+    return jsonResponse(200, topicJson(yield* call(log.alterTopic(topic, changes))))
   })
 
 const produce = (ctx: RequestContext, log: LogClient, topic: string, partition: number): Served =>

@@ -72,11 +72,20 @@ const fakeLog = (topics: Map<string, TopicMeta>, ends: Record<string, Array<numb
       ends[topic]![partition] = base + 1
       return { baseOffset: base, lastOffset: base, duplicate: false }
     })
+  const alterTopic: LogClient["alterTopic"] = (topic, changes) =>
+    Effect.flatMap(describe(topic), (meta) =>
+      Effect.sync(() => {
+        const pick = (now: number | undefined, change: number | null | undefined) => (change === undefined ? now : change ?? undefined)
+        const altered = { ...meta, retentionMs: pick(meta.retentionMs, changes.retentionMs), retentionBytes: pick(meta.retentionBytes, changes.retentionBytes) }
+        topics.set(topic, altered)
+        return altered
+      }))
   const unused = () => Effect.die("not used by these tests")
   return {
     fetch: fetchEnd,
     produce,
     describeTopic: describe,
+    alterTopic,
     createTopic: unused,
     growTopic: unused,
     deleteTopic: unused,

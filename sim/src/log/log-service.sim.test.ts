@@ -68,6 +68,30 @@ describe("the log service on a node", () => {
     })
   })
 
+  it("changes a topic's retention after creation, keeps what it was not asked to change, and refuses a bad value", async () => {
+    const out = await withCluster((client) =>
+      Effect.gen(function*() {
+        const created = yield* client.createTopic({ name: "orders", partitions: 1, retentionMs: 60_000, maxMessageBytes: 4096 })
+        const altered = yield* client.alterTopic("orders", { retentionBytes: 1_000_000 })
+        const removed = yield* client.alterTopic("orders", { retentionMs: null })
+        const described = yield* client.describeTopic("orders")
+        const bad = yield* Effect.flip(client.alterTopic("orders", { retentionMs: -1 }))
+        const unknown = yield* Effect.flip(client.alterTopic("nope", { retentionMs: 1 }))
+        return {
+          altered: [altered.retentionMs, altered.retentionBytes, altered.maxMessageBytes],
+          removed: [removed.retentionMs, removed.retentionBytes],
+          described: [described.retentionMs, described.retentionBytes, described.id === created.id],
+          refused: [bad, unknown].map((e) => (e._tag === "LogRequestError" ? e.code : e._tag))
+        }
+      }))
+    expect(out).toEqual({
+      altered: [60_000, 1_000_000, 4096],
+      removed: [undefined, 1_000_000],
+      described: [undefined, 1_000_000, true],
+      refused: ["invalid-request", "unknown-topic"]
+    })
+  })
+
   it("appends to and reads from each partition, grown ones too, and refuses a batch over the topic's limit", async () => {
     const out = await withCluster((client) =>
       Effect.gen(function*() {
