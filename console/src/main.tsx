@@ -9,6 +9,8 @@ import { ApiError, callJson, setCsrfToken, whenSignedOut } from "./api/client.ts
 import { messageOf } from "./messages.tsx"
 import { Buckets } from "./pages/buckets.tsx"
 import { Cluster } from "./pages/cluster.tsx"
+import { GroupDetails } from "./pages/group.tsx"
+import { Groups } from "./pages/groups.tsx"
 import { ObjectDetails } from "./pages/object-details.tsx"
 import { Objects } from "./pages/objects.tsx"
 import { SignIn } from "./pages/sign-in.tsx"
@@ -36,7 +38,11 @@ const Page = ({ route, admin }: { readonly route: Route; readonly admin: boolean
     case "topics":
       return <Topics admin={admin} />
     case "topic":
-      return <TopicDetails topic={route.topic} />
+      return <TopicDetails topic={route.topic} admin={admin} />
+    case "groups":
+      return <Groups />
+    case "group":
+      return <GroupDetails group={route.group} />
   }
 }
 
@@ -73,7 +79,7 @@ const App = () => {
 
   if (session === undefined) return <p class="loading">Loading…</p>
   if (session === null) return <SignIn reason={reason} onSignedIn={(s) => { setReason(undefined); setSession(s) }} />
-  const current = (page: Route["page"]) => (route.page === page || (page === "buckets" && (route.page === "objects" || route.page === "object" || route.page === "versions")) || (page === "topics" && route.page === "topic") ? "page" : undefined)
+  const current = (page: Route["page"]) => (route.page === page || (page === "buckets" && (route.page === "objects" || route.page === "object" || route.page === "versions")) || (page === "topics" && route.page === "topic") || (page === "groups" && route.page === "group") ? "page" : undefined)
   return (
     <>
       <a class="skip" href="#main">Skip to content</a>
@@ -82,6 +88,7 @@ const App = () => {
         <nav aria-label="Main">
           <a href={href({ page: "buckets" })} aria-current={current("buckets")}>Buckets</a>
           <a href={href({ page: "topics" })} aria-current={current("topics")}>Topics</a>
+          <a href={href({ page: "groups" })} aria-current={current("groups")}>Groups</a>
           <a href={href({ page: "cluster" })} aria-current={current("cluster")}>Cluster</a>
           {session.admin ? <a href={href({ page: "users" })} aria-current={current("users")}>Users</a> : null}
         </nav>
