@@ -14,7 +14,7 @@ const assigned = (m: GroupMemberView): string =>
 
 const MembersTable = ({ group }: { readonly group: GroupView }) =>
   group.members.length === 0
-    ? <p>No members: nobody has been in the group since its last rebalance (it keeps its committed offsets).</p>
+    ? <p>No members: the group has been empty since its last rebalance (its committed offsets stay).</p>
     : (
       <div class="table-wrap">
         <table>

@@ -156,7 +156,7 @@ export const TopicDetails = ({ topic, admin }: { readonly topic: string; readonl
           <div class="topic-panels">
             <ProduceForm topic={topic} partitions={meta.partitions} onProduced={() => setVersion((v) => v + 1)} />
             {admin
-              ? <TopicSettingsForm key={`${meta.partitions}`} topic={meta} onChanged={(t) => (setMeta(t), setVersion((v) => v + 1))} />
+              ? <TopicSettingsForm topic={meta} onChanged={(t) => (setMeta(t), setVersion((v) => v + 1))} />
               : <p class="summary">The admin's key changes a topic's retention and partitions.</p>}
           </div>
         </>
