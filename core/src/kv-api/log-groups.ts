@@ -12,18 +12,26 @@
  * from each partition's leader through the node's log client. A partition
  * that does not answer (or whose topic was deleted) keeps its offset and
  * says why its lag is missing, rather than failing the whole answer.
+ *
+ * `deleteGroup` removes an Empty group (`DELETE /v1/log/groups/{group}`,
+ * the admin's key): its record first, by a compare-and-set on the revision
+ * read as Empty — a coordinator holding the group then finds its next
+ * write refused and drops its copy (`group-store.ts`), as when another
+ * node wrote the group — then its offsets. A deletion cut short leaves
+ * offsets without a record: a group known by offsets only, deleted again
+ * the same way.
  */
 import { Effect } from "effect"
 import { InvariantViolation } from "../invariant/invariant.ts"
 import { MAX_RANGE_LIMIT } from "../kv/command.ts"
 import { decodeConsumerAssignment } from "../kafka/group/consumer-assignment.ts"
 import { decodeGroupRecord, GroupRecordDecodeError, type GroupRecord } from "../kafka/group/group-record.ts"
-import { GROUP_PREFIX } from "../kafka/group/group-store.ts"
+import { GROUP_PREFIX, groupKey } from "../kafka/group/group-store.ts"
 import type { LogClient } from "../log/client/log-client.ts"
 import { OFFSET_PREFIX, OFFSET_RANGE_END, parseStoredOffsetKey } from "../log/service/consumer-offsets.ts"
 import type { RequestContext } from "./context.ts"
-import type { KvApiError } from "./errors.ts"
-import { read } from "./kv-calls.ts"
+import { ConflictError, type KvApiError, NotFoundError } from "./errors.ts"
+import { read, write } from "./kv-calls.ts"
 import type { GroupMemberView, GroupPartitionView, GroupView } from "./log-views.ts"
 
 interface Committed {
@@ -185,4 +193,24 @@ export const groupViews = (ctx: RequestContext, log: LogClient, only: string | u
     for (const g of found) for (const r of g.rows) wanted.set(partitionKey(r.topic, r.partition), { topic: r.topic, partition: r.partition, from: r.committed?.offset ?? 0 })
     const ends = yield* partitionEnds(log, wanted)
     return found.map((g) => viewOf(g.group, g.record, g.members, g.rows, ends))
+  })
+
+/** Deletes an Empty group's record and its committed offsets; the number of offsets removed. */
+export const deleteGroup = (ctx: RequestContext, group: string): Effect.Effect<number, KvApiError> =>
+  Effect.gen(function*() {
+    const stored = yield* read(ctx, { op: "get", key: groupKey(group) }, "linearizable")
+    if (stored.type !== "get") return yield* Effect.die(new InvariantViolation(`a get answered ${stored.type}`))
+    const offsets = (yield* readRange(ctx, `${OFFSET_PREFIX}${group}\u0000`, `${OFFSET_PREFIX}${group}\u0001`)).filter((item) => parseStoredOffsetKey(item.key)?.group === group)
+    if (!stored.found && offsets.length === 0) return yield* new NotFoundError({ code: "unknown-group", message: `no consumer group ${JSON.stringify(group)}: it has no stored members and no committed offsets` })
+    if (stored.found) {
+      const record = (yield* groupRecords(ctx, group)).get(group)
+      if (record !== undefined && (record.state !== "Empty" || record.members.length > 0)) {
+        return yield* new ConflictError({ code: "non-empty-group", message: `${group} is ${record.state} with ${record.members.length} member(s): stop its consumers and wait for their sessions to end, then delete it (Kafka refuses the same, NON_EMPTY_GROUP)` })
+      }
+      const removed = yield* write(ctx, { op: "cas", key: groupKey(group), expected: stored.revision, value: undefined })
+      if (removed.type !== "cas") return yield* Effect.die(new InvariantViolation(`a cas answered ${removed.type}`))
+      if (!removed.ok) return yield* new ConflictError({ code: "group-changed", message: `${group} changed while it was being deleted (a consumer joined): look at it again` })
+    }
+    for (const item of offsets) yield* write(ctx, { op: "delete", key: item.key })
+    return offsets.length
   })

@@ -36,7 +36,7 @@ import {
   UnavailableError
 } from "./errors.ts"
 import { read } from "./kv-calls.ts"
-import { groupViews } from "./log-groups.ts"
+import { deleteGroup, groupViews } from "./log-groups.ts"
 import { batchFromJson, recordsFromBatches, type RecordEncoding, sharedKey } from "./log-records.ts"
 import type { GroupsView } from "./log-views.ts"
 import type { BodyReadError } from "./request.ts"
@@ -299,11 +299,20 @@ const groupName = (encoded: string): string | InvalidRequestError => {
 
 /**
  * `GET /v1/log/groups[?topic=T]`: every consumer group (those reading T) with its members, offsets and lag;
- * `GET /v1/log/groups/{group}`: one (404 when it has neither a stored record nor an offset).
+ * `GET /v1/log/groups/{group}`: one (404 when it has neither a stored record nor an offset);
+ * `DELETE /v1/log/groups/{group}`: an Empty group and its offsets (the admin's key).
  */
 const groupsRead = (ctx: RequestContext, log: LogClient, parts: ReadonlyArray<string>): Served =>
   Effect.gen(function*() {
-    if (ctx.request.method !== "GET") return yield* new MethodNotAllowedError({ message: "consumer groups are read with GET", allow: "GET" })
+    const method = ctx.request.method
+    if (parts.length === 2 && method === "DELETE") {
+      yield* requireAdmin(ctx)
+      const group = yield* valid(groupName(parts[1]!))
+      return jsonResponse(200, { deleted: group, offsets: yield* deleteGroup(ctx, group) })
+    }
+    if (method !== "GET") {
+      return yield* new MethodNotAllowedError({ message: parts.length === 1 ? "consumer groups are read with GET" : "a group takes GET and DELETE (an Empty group, the admin's key)", allow: parts.length === 1 ? "GET" : "GET, DELETE" })
+    }
     if (parts.length === 1) {
       const asked = ctx.url.searchParams.get("topic")
       const topic = asked === null ? undefined : yield* valid(TOPIC_NAME.test(asked) ? asked : new InvalidRequestError({ code: "bad-topic", message: `topic names are 1-249 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(asked)}` }))

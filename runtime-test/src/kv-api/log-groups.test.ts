@@ -14,7 +14,7 @@ import type { KvClient } from "@cairn/core/kv/client"
 import type { GroupsView, GroupView } from "@cairn/core/kv-api/log-views"
 import { makeConsumerOffsets } from "@cairn/core/log/service/consumer-offsets"
 import type { Digest } from "@cairn/core/s3/digest"
-import { type Api, json, withLogApi } from "./log-api-harness.test-support.ts"
+import { ADMIN, type Api, json, withLogApi } from "./log-api-harness.test-support.ts"
 
 const encoder = new TextEncoder()
 
@@ -62,6 +62,13 @@ const seedGroups = (client: KvClient): Effect.Effect<void, never, Clock> =>
     yield* commit("billing", "orders", 0, 4)
     yield* commit("billing", "clicks", 0, 9)
     yield* commit("audit", "gone", 0, 3)
+    // "idle": its consumers left; the coordinator stored it Empty, offsets kept.
+    yield* Effect.orDie(client.write({
+      op: "put",
+      key: groupKey("idle"),
+      value: encodeGroupRecord({ state: "Empty", generation: 7, protocolType: "consumer", protocolName: null, leader: null, members: [] })
+    }))
+    yield* commit("idle", "orders", 1, 2)
   })
 
 const withGroups = (test: (api: Api) => Effect.Effect<void, never, Clock | Digest>) => withLogApi(seedGroups, (api) => test(api))
@@ -73,7 +80,7 @@ describe("the log API: consumer groups", () => {
         const r = yield* api("/v1/log/groups")
         expect(r.status).toBe(200)
         const { groups } = json(r) as unknown as GroupsView
-        expect(groups.map((g) => g.group)).toEqual(["audit", "billing"])
+        expect(groups.map((g) => g.group)).toEqual(["audit", "billing", "idle"])
         const billing = groups[1]!
         expect([billing.state, billing.protocolType, billing.protocol, billing.generation, billing.leader]).toEqual(["Stable", "consumer", "range", 3, "m-1"])
         expect(billing.members).toEqual([{ memberId: "m-1", instanceId: null, clientId: "billing-app", clientHost: "/10.0.0.7", assignment: [{ topic: "orders", partitions: [0, 1] }] }])
@@ -94,7 +101,7 @@ describe("the log API: consumer groups", () => {
     withGroups((api) =>
       Effect.gen(function*() {
         const { groups } = json(yield* api("/v1/log/groups?topic=orders")) as unknown as GroupsView
-        expect(groups.map((g) => [g.group, g.partitions.map((p) => `${p.topic}/${p.partition}`), g.totalLag])).toEqual([["billing", ["orders/0", "orders/1"], 6]])
+        expect(groups.map((g) => [g.group, g.partitions.map((p) => `${p.topic}/${p.partition}`), g.totalLag])).toEqual([["billing", ["orders/0", "orders/1"], 6], ["idle", ["orders/1"], 3]])
         expect((json(yield* api("/v1/log/groups?topic=nobody-reads")) as unknown as GroupsView).groups).toEqual([])
       })))
 
@@ -105,6 +112,27 @@ describe("the log API: consumer groups", () => {
         expect([one.status, (json(one) as unknown as GroupView).totalLag]).toEqual([200, 6])
         const missing = yield* api("/v1/log/groups/nobody")
         expect([missing.status, json(missing).error]).toEqual([404, "unknown-group"])
+      })))
+
+  it("deletes an Empty group and its offsets with the admin's key; refuses a group with members, another key, an unknown group", () =>
+    withGroups((api) =>
+      Effect.gen(function*() {
+        const del = (group: string, caller = ADMIN) => api(`/v1/log/groups/${group}`, { method: "DELETE", caller })
+        const bob = yield* api("/v1/log/groups/idle", { method: "DELETE" })
+        expect([bob.status, json(bob).error]).toEqual([403, "forbidden"])
+        const busy = yield* del("billing")
+        expect([busy.status, json(busy).error]).toEqual([409, "non-empty-group"])
+        expect(json(busy).message).toContain("stop its consumers")
+        const idle = yield* del("idle")
+        expect([idle.status, json(idle)]).toEqual([200, { deleted: "idle", offsets: 1 }])
+        const audit = yield* del("audit")
+        expect([audit.status, json(audit)]).toEqual([200, { deleted: "audit", offsets: 1 }])
+        for (const gone of ["idle", "audit"]) expect((yield* api(`/v1/log/groups/${gone}`)).status).toBe(404)
+        // The refused group is untouched, its offsets too.
+        const { groups } = json(yield* api("/v1/log/groups")) as unknown as GroupsView
+        expect(groups.map((g) => [g.group, g.partitions.filter((p) => p.offset !== null).length])).toEqual([["billing", 2]])
+        const unknown = yield* del("nobody")
+        expect([unknown.status, json(unknown).error]).toEqual([404, "unknown-group"])
       })))
 
   it("refuses bad input with a 4xx that says why", () =>
