@@ -42,7 +42,7 @@ const Page = ({ route, admin }: { readonly route: Route; readonly admin: boolean
     case "groups":
       return <Groups />
     case "group":
-      return <GroupDetails group={route.group} />
+      return <GroupDetails group={route.group} admin={admin} />
   }
 }
 

@@ -79,6 +79,10 @@ export const listGroups = async (topic?: string): Promise<ReadonlyArray<GroupVie
 
 export const getGroup = (group: string): Promise<GroupView> => callJson<GroupView>("GET", `/api/log/groups/${encodeURIComponent(group)}`)
 
+/** Deletes an Empty group and its committed offsets (the admin's key); the number of offsets removed. */
+export const deleteGroup = async (group: string): Promise<number> =>
+  (await callJson<{ readonly offsets: number }>("DELETE", `/api/log/groups/${encodeURIComponent(group)}`)).offsets
+
 export interface ProduceRecord {
   readonly key?: string
   readonly value: string

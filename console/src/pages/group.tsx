@@ -1,11 +1,12 @@
 /**
  * One consumer group: its state, protocol, assignor, generation and leader,
  * its members (client id, host, static id, assigned partitions), and per
- * partition the committed offset, the high watermark and the lag.
+ * partition the committed offset, the high watermark and the lag. The
+ * admin deletes an Empty group (and its committed offsets) here.
  */
 import { useEffect, useState } from "preact/hooks"
-import { getGroup, type GroupMemberView, type GroupView } from "../api/log.ts"
-import { ErrorMessage, messageOf } from "../messages.tsx"
+import { deleteGroup, getGroup, type GroupMemberView, type GroupView } from "../api/log.ts"
+import { ErrorMessage, messageOf, Notice } from "../messages.tsx"
 import { href } from "../route.ts"
 import { PartitionLagTable, StateBadge } from "./groups.tsx"
 
@@ -37,12 +38,36 @@ const MembersTable = ({ group }: { readonly group: GroupView }) =>
       </div>
     )
 
-export const GroupDetails = ({ group }: { readonly group: string }) => {
+/** Delete an Empty group, asked twice: its committed offsets go with it. */
+const DeleteGroup = ({ group, onDeleted, onError }: { readonly group: string; readonly onDeleted: (offsets: number) => void; readonly onError: (e: string) => void }) => {
+  const [confirming, setConfirming] = useState(false)
+  const remove = async () => {
+    try {
+      onDeleted(await deleteGroup(group))
+    } catch (e) {
+      setConfirming(false)
+      onError(messageOf(e))
+    }
+  }
+  return confirming
+    ? (
+      <div class="inline" role="group" aria-label={`Confirm deleting group ${group}`}>
+        Delete {group} and its committed offsets? Its consumers start again from their reset policy.
+        <button type="button" class="danger" onClick={remove}>Delete</button>
+        <button type="button" onClick={() => setConfirming(false)}>Cancel</button>
+      </div>
+    )
+    : <div class="inline"><button type="button" onClick={() => setConfirming(true)}>Delete group…</button></div>
+}
+
+export const GroupDetails = ({ group, admin }: { readonly group: string; readonly admin: boolean }) => {
   const [view, setView] = useState<GroupView | undefined>(undefined)
   const [error, setError] = useState<string | undefined>(undefined)
+  const [deleted, setDeleted] = useState<string | undefined>(undefined)
   const load = () => getGroup(group).then((g) => (setView(g), setError(undefined)), (e) => setError(messageOf(e)))
   useEffect(() => {
     setView(undefined)
+    setDeleted(undefined)
     void load()
   }, [group])
   return (
@@ -50,7 +75,8 @@ export const GroupDetails = ({ group }: { readonly group: string }) => {
       <p><a href={href({ page: "groups" })}>← Consumer groups</a></p>
       <h1 id="group-title">Group {group}</h1>
       <ErrorMessage error={error} />
-      {view === undefined ? (error === undefined ? <p>Loading…</p> : null) : (
+      <Notice text={deleted} />
+      {deleted !== undefined ? null : view === undefined ? (error === undefined ? <p>Loading…</p> : null) : (
         <>
           <dl class="facts">
             <dt>State</dt><dd><StateBadge state={view.state} /></dd>
@@ -61,6 +87,9 @@ export const GroupDetails = ({ group }: { readonly group: string }) => {
             <dt>Total lag</dt><dd data-testid="group-total-lag">{view.totalLag}</dd>
           </dl>
           <div class="inline"><button type="button" onClick={() => void load()}>Refresh</button></div>
+          {admin && view.state === "Empty" && view.members.length === 0
+            ? <DeleteGroup group={group} onError={setError} onDeleted={(n) => (setError(undefined), setDeleted(`Deleted group ${group} and its ${n} committed offset${n === 1 ? "" : "s"}.`))} />
+            : null}
           <MembersTable group={view} />
           <PartitionLagTable caption={`Offsets and lag of ${view.group}`} partitions={view.partitions} />
         </>

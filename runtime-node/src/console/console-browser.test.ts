@@ -549,6 +549,19 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
     await shot(page, "topic-settings")
   })
 
+  it("deletes an Empty consumer group and its offsets from the group's page", async () => {
+    const api = `http://127.0.0.1:${cluster.nodes[1]!.apiPort}/v1/log/groups/old-readers`
+    // A group known by one offset committed through the log API: Empty, no members.
+    const committed = await fetch(`${api}/offsets/events/0`, { method: "PUT", headers: { ...apiHeaders(CREDENTIALS), "content-type": "application/json" }, body: JSON.stringify({ offset: 1 }) })
+    expect(committed.status).toBe(200)
+    await page.goto(`${consoleUrl(0)}#/g/old-readers`)
+    await page.getByRole("heading", { name: "Group old-readers", level: 1 }).waitFor()
+    await page.getByRole("button", { name: "Delete group…" }).click()
+    await page.getByRole("group", { name: "Confirm deleting group old-readers" }).getByRole("button", { name: "Delete", exact: true }).click()
+    await page.getByText("Deleted group old-readers and its 1 committed offset.").waitFor()
+    expect((await fetch(api, { headers: apiHeaders(CREDENTIALS) })).status).toBe(404)
+  })
+
   it("refuses a change without the session's CSRF token", async () => {
     const status = await page.evaluate(async () => (await fetch("/api/s3/csrf-probe", { method: "PUT" })).status)
     expect(status).toBe(403)
