@@ -9,6 +9,8 @@ import { ApiError, callJson, setCsrfToken, whenSignedOut } from "./api/client.ts
 import { messageOf } from "./messages.tsx"
 import { Buckets } from "./pages/buckets.tsx"
 import { Cluster } from "./pages/cluster.tsx"
+import { GroupDetails } from "./pages/group.tsx"
+import { Groups } from "./pages/groups.tsx"
 import { ObjectDetails } from "./pages/object-details.tsx"
 import { Objects } from "./pages/objects.tsx"
 import { Reports } from "./pages/reports.tsx"
@@ -39,7 +41,11 @@ const Page = ({ route, admin }: { readonly route: Route; readonly admin: boolean
     case "topics":
       return <Topics admin={admin} />
     case "topic":
-      return <TopicDetails topic={route.topic} />
+      return <TopicDetails topic={route.topic} admin={admin} />
+    case "groups":
+      return <Groups />
+    case "group":
+      return <GroupDetails group={route.group} admin={admin} />
   }
 }
 
@@ -76,7 +82,7 @@ const App = () => {
 
   if (session === undefined) return <p class="loading">Loading…</p>
   if (session === null) return <SignIn reason={reason} onSignedIn={(s) => { setReason(undefined); setSession(s) }} />
-  const current = (page: Route["page"]) => (route.page === page || (page === "buckets" && (route.page === "objects" || route.page === "object" || route.page === "versions")) || (page === "topics" && route.page === "topic") ? "page" : undefined)
+  const current = (page: Route["page"]) => (route.page === page || (page === "buckets" && (route.page === "objects" || route.page === "object" || route.page === "versions")) || (page === "topics" && route.page === "topic") || (page === "groups" && route.page === "group") ? "page" : undefined)
   return (
     <>
       <a class="skip" href="#main">Skip to content</a>
@@ -85,6 +91,7 @@ const App = () => {
         <nav aria-label="Main">
           <a href={href({ page: "buckets" })} aria-current={current("buckets")}>Buckets</a>
           <a href={href({ page: "topics" })} aria-current={current("topics")}>Topics</a>
+          <a href={href({ page: "groups" })} aria-current={current("groups")}>Groups</a>
           <a href={href({ page: "cluster" })} aria-current={current("cluster")}>Cluster</a>
           {session.admin ? <a href={href({ page: "users" })} aria-current={current("users")}>Users</a> : null}
           {session.admin ? <a href={href({ page: "reports" })} aria-current={current("reports")}>Reports</a> : null}

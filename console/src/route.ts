@@ -3,7 +3,8 @@
  * links work without the server knowing any page: `#/buckets`,
  * `#/b/<bucket>?prefix=…&search=…&flat=1&deleted=1`, `#/o/<bucket>?key=…` (one
  * object's details), `#/v/<bucket>?key=…`, `#/cluster`, `#/users`, `#/reports`,
- * `#/topics` and `#/t/<topic>` (the streaming log).
+ * `#/topics`, `#/t/<topic>`, `#/groups` and `#/g/<group>` (the streaming
+ * log and its consumer groups).
  */
 import { useEffect, useState } from "preact/hooks"
 
@@ -28,6 +29,8 @@ export type Route =
   | { readonly page: "reports" }
   | { readonly page: "topics" }
   | { readonly page: "topic"; readonly topic: string }
+  | { readonly page: "groups" }
+  | { readonly page: "group"; readonly group: string }
 
 export const parseRoute = (hash: string): Route => {
   const [path = "", query = ""] = hash.replace(/^#/, "").split("?")
@@ -43,6 +46,8 @@ export const parseRoute = (hash: string): Route => {
   if (parts[0] === "reports") return { page: "reports" }
   if (parts[0] === "topics") return { page: "topics" }
   if (parts[0] === "t" && parts[1] !== undefined) return { page: "topic", topic: parts[1] }
+  if (parts[0] === "groups") return { page: "groups" }
+  if (parts[0] === "g" && parts[1] !== undefined) return { page: "group", group: parts[1] }
   return { page: "buckets" }
 }
 
@@ -71,6 +76,10 @@ export const href = (route: Route): string => {
       return "#/topics"
     case "topic":
       return `#/t/${encodeURIComponent(route.topic)}`
+    case "groups":
+      return "#/groups"
+    case "group":
+      return `#/g/${encodeURIComponent(route.group)}`
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * The streaming log over the KV API (`/v1/log`), for users before the Kafka
  * protocol exists (`cairn log`, docs/log.md "The HTTP API"): topics
- * (create, grow and delete need the admin's key), produce and fetch per
- * partition, consumer group offsets. Each call goes through the node's own
+ * (create, grow, change retention and delete need the admin's key), produce (to a partition
+ * or by key) and fetch per partition, consumer group offsets, and the
+ * consumer groups with their lag (`log-groups.ts`). Each call goes through the node's own
  * log client, which finds the partition's replicas and leader over the
  * node's transport, so any node answers for every partition.
  *
@@ -15,6 +16,7 @@ import { Clock } from "../clock/clock.ts"
 import { assert } from "../invariant/invariant.ts"
 import { MAX_RANGE_LIMIT } from "../kv/command.ts"
 import type { LogClient, LogClientError } from "../log/client/log-client.ts"
+import { partitionForKey } from "../log/topics/key-partitioner.ts"
 import { type CreateTopic, TOPIC_RANGE } from "../log/topics/topic-admin.ts"
 import { decodeTopicMeta, TOPIC_NAME, type TopicMeta } from "../log/topics/topic-meta.ts"
 import type { Digest } from "../s3/digest.ts"
@@ -34,7 +36,9 @@ import {
   UnavailableError
 } from "./errors.ts"
 import { read } from "./kv-calls.ts"
-import { batchFromJson, recordsFromBatches, type RecordEncoding } from "./log-records.ts"
+import { deleteGroup, groupViews } from "./log-groups.ts"
+import { batchFromJson, recordsFromBatches, type RecordEncoding, sharedKey } from "./log-records.ts"
+import type { GroupsView } from "./log-views.ts"
 import type { BodyReadError } from "./request.ts"
 import { jsonResponse, type KvApiResponseHead } from "./response.ts"
 
@@ -183,7 +187,12 @@ const topicOperation = (ctx: RequestContext, log: LogClient, topic: string, rest
         described.get(log)?.delete(topic)
         return jsonResponse(200, { deleted: topic })
       }
-      return yield* new MethodNotAllowedError({ message: "a topic takes GET (describe) and DELETE", allow: "GET, DELETE" })
+      if (method === "PATCH") return yield* alterTopic(ctx, log, topic)
+      return yield* new MethodNotAllowedError({ message: "a topic takes GET (describe), PATCH (change its retention) and DELETE", allow: "GET, PATCH, DELETE" })
+    }
+    if (rest[0] === "records" && rest.length === 1) {
+      if (method !== "POST") return yield* new MethodNotAllowedError({ message: "POST produces records by key (Kafka's partitioner picks the partition)", allow: "POST" })
+      return yield* produceByKey(ctx, log, topic)
     }
     if (rest[0] !== "partitions") return yield* notFound(ctx)
     if (rest.length === 1) {
@@ -199,6 +208,31 @@ const topicOperation = (ctx: RequestContext, log: LogClient, topic: string, rest
     return yield* new MethodNotAllowedError({ message: "records take POST (produce) and GET (fetch)", allow: "GET, POST" })
   })
 
+/** Settings fixed for a topic's life, and why: each replica's log is opened with them. */
+const FIXED_SETTINGS: Record<string, string> = {
+  replicationFactor: "the replicas per partition are placed when a partition is created",
+  maxMessageBytes: "the largest batch is fixed when the topic is created (each replica's log is opened with it)",
+  segmentBytes: "the segment size is fixed when the topic is created (each replica's log is opened with it)",
+  partitions: 'partitions grow with POST /v1/log/topics/{topic}/partitions {"partitions": N}'
+}
+
+/** `PATCH /v1/log/topics/{topic}` `{"retentionMs"?: N|null, "retentionBytes"?: N|null}` (null: no limit); the admin's key. */
+const alterTopic = (ctx: RequestContext, log: LogClient, topic: string): Served =>
+  Effect.gen(function*() {
+    yield* requireAdmin(ctx)
+    const body = yield* jsonBody(ctx, SMALL_BODY_LIMIT, '{"retentionMs"?: N or null, "retentionBytes"?: N or null}')
+    const changes: { retentionMs?: number | null; retentionBytes?: number | null } = {}
+    for (const [key, value] of Object.entries(body)) {
+      if (key !== "retentionMs" && key !== "retentionBytes") {
+        const why = FIXED_SETTINGS[key]
+        return yield* new InvalidRequestError({ code: "fixed-setting", message: why === undefined ? `${key} is not a topic setting; a topic's retentionMs and retentionBytes change` : `${key} cannot change: ${why}` })
+      }
+      changes[key] = value === null ? null : yield* valid(wholeNumber(value, `${key} (or null for no limit)`))
+    }
+    if (Object.keys(changes).length === 0) return yield* new InvalidRequestError({ code: "nothing-to-change", message: 'give "retentionMs" and/or "retentionBytes": a whole number, or null for no limit' })
+    return jsonResponse(200, topicJson(yield* call(log.alterTopic(topic, changes))))
+  })
+
 const produce = (ctx: RequestContext, log: LogClient, topic: string, partition: number): Served =>
   Effect.gen(function*() {
     const raw = (ctx.request.headers.get("content-type") ?? "").startsWith(RECORD_BATCH_CONTENT_TYPE)
@@ -212,9 +246,26 @@ const produce = (ctx: RequestContext, log: LogClient, topic: string, partition: 
       if (typeof built === "string") return yield* new InvalidRequestError({ code: "bad-records", message: built })
       batch = built
     }
+    return yield* append(log, topic, partition, batch)
+  })
+
+const append = (log: LogClient, topic: string, partition: number, batch: Uint8Array): Served =>
+  Effect.gen(function*() {
     yield* checkPartition(log, topic, partition)
     const produced = yield* call(log.produce(topic, partition, batch)).pipe(Effect.tapError(forgetIfGone(log, topic)))
     return jsonResponse(200, { topic, partition, ...produced })
+  })
+
+/** `POST /v1/log/topics/{topic}/records`: JSON records that share a key, to the partition a Kafka client would pick for it. */
+const produceByKey = (ctx: RequestContext, log: LogClient, topic: string): Served =>
+  Effect.gen(function*() {
+    const body = yield* jsonBody(ctx, PRODUCE_BODY_LIMIT, '{"records": [{"key": "k", "value": "v", "headers"?: [{"key", "value"}]}]}')
+    const batch = batchFromJson(body, yield* (yield* Clock).wallMs)
+    if (typeof batch === "string") return yield* new InvalidRequestError({ code: "bad-records", message: batch })
+    const key = sharedKey(body)
+    if (typeof key === "string") return yield* new InvalidRequestError({ code: "bad-key", message: key })
+    const meta = yield* call(log.describeTopic(topic))
+    return yield* append(log, topic, partitionForKey(key, meta.replicas.length), batch)
   })
 
 /** `?offset=N|earliest&maxBytes=&encoding=`: records from `offset` (earliest: the partition's log start). */
@@ -240,12 +291,44 @@ const fetchRecords = (ctx: RequestContext, log: LogClient, topic: string, partit
     return jsonResponse(200, { topic, partition, ...records, highWatermark, logStartOffset })
   })
 
+const groupName = (encoded: string): string | InvalidRequestError => {
+  const group = segment(encoded)
+  if (typeof group !== "string") return group
+  return group === "" || group.length > 255 ? new InvalidRequestError({ code: "bad-group", message: "a group name is 1-255 characters" }) : group
+}
+
+/**
+ * `GET /v1/log/groups[?topic=T]`: every consumer group (those reading T) with its members, offsets and lag;
+ * `GET /v1/log/groups/{group}`: one (404 when it has neither a stored record nor an offset);
+ * `DELETE /v1/log/groups/{group}`: an Empty group and its offsets (the admin's key).
+ */
+const groupsRead = (ctx: RequestContext, log: LogClient, parts: ReadonlyArray<string>): Served =>
+  Effect.gen(function*() {
+    const method = ctx.request.method
+    if (parts.length === 2 && method === "DELETE") {
+      yield* requireAdmin(ctx)
+      const group = yield* valid(groupName(parts[1]!))
+      return jsonResponse(200, { deleted: group, offsets: yield* deleteGroup(ctx, group) })
+    }
+    if (method !== "GET") {
+      return yield* new MethodNotAllowedError({ message: parts.length === 1 ? "consumer groups are read with GET" : "a group takes GET and DELETE (an Empty group, the admin's key)", allow: parts.length === 1 ? "GET" : "GET, DELETE" })
+    }
+    if (parts.length === 1) {
+      const asked = ctx.url.searchParams.get("topic")
+      const topic = asked === null ? undefined : yield* valid(TOPIC_NAME.test(asked) ? asked : new InvalidRequestError({ code: "bad-topic", message: `topic names are 1-249 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(asked)}` }))
+      return jsonResponse(200, { groups: yield* groupViews(ctx, log, undefined, topic) } satisfies GroupsView)
+    }
+    const group = yield* valid(groupName(parts[1]!))
+    const [view] = yield* groupViews(ctx, log, group, undefined)
+    if (view === undefined) return yield* new NotFoundError({ code: "unknown-group", message: `no consumer group ${JSON.stringify(group)}: it has no stored members and no committed offsets` })
+    return jsonResponse(200, view)
+  })
+
 /** `/v1/log/groups/{group}/offsets/{topic}/{partition}`: GET the committed offset, PUT `{"offset", "metadata"?}`. */
 const groupOffset = (ctx: RequestContext, log: LogClient, parts: ReadonlyArray<string>): Served =>
   Effect.gen(function*() {
     if (parts.length !== 5 || parts[2] !== "offsets") return yield* notFound(ctx)
-    const group = yield* valid(segment(parts[1]!))
-    if (group === "" || group.length > 255) return yield* new InvalidRequestError({ code: "bad-group", message: "a group name is 1-255 characters" })
+    const group = yield* valid(groupName(parts[1]!))
     const topic = yield* valid(topicName(parts[3]!))
     const partition = yield* valid(wholeNumber(parts[4], "the partition"))
     if (ctx.request.method === "GET") {
@@ -289,6 +372,7 @@ export const logOperation = (ctx: RequestContext, rest: string): Served =>
       }
       return yield* topicOperation(ctx, log, yield* valid(topicName(parts[1]!)), parts.slice(2))
     }
+    if (parts[0] === "groups" && parts.length <= 2) return yield* groupsRead(ctx, log, parts)
     if (parts[0] === "groups") return yield* groupOffset(ctx, log, parts)
     if (parts[0] === "producers" && parts.length === 1) return yield* initProducer(ctx, log)
     return yield* notFound(ctx)

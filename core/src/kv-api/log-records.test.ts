@@ -37,11 +37,22 @@ describe("log API records", () => {
       [{ records: [5] }, "records[0] must be an object"],
       [{ records: [{ value: 5 }] }, "records[0].value must be a string"],
       [{ records: [{ value: "%%" }], encoding: "base64" }, "not base64"],
-      [{ records: [{ value: "a" }], encoding: "latin1" }, "encoding must be"]
+      [{ records: [{ value: "a" }], encoding: "latin1" }, "encoding must be"],
+      [{ records: [{ value: "a", headers: { k: "v" } }] }, "records[0].headers must be a list"],
+      [{ records: [{ value: "a", headers: [{ value: "v" }] }] }, "records[0].headers[0] must be"],
+      [{ records: [{ value: "a", headers: [{ key: "k", value: 1 }] }] }, "records[0].headers[0].value must be a string"]
     ] as const) {
       const built = batchFromJson(body, 0)
       expect(typeof built === "string" ? built : "a batch").toContain(says)
     }
+  })
+
+  it("keeps headers, a key given twice and a null value included, and reads them back", () => {
+    const batch = batchOf({ records: [{ value: "a", headers: [{ key: "trace", value: "t1" }, { key: "trace", value: null }] }, { value: "b" }] })
+    const read = recordsFromBatches([batch], 0, "utf8")
+    expect(read.records.map((r) => r.headers)).toEqual([[{ key: "trace", value: "t1" }, { key: "trace", value: null }], undefined])
+    const binary = batchOf({ encoding: "base64", records: [{ value: "AA==", headers: [{ key: "h", value: "/w==" }] }] })
+    expect(recordsFromBatches([binary], 0, "utf8").records[0]!.headers).toEqual([{ key: "h", valueBase64: "/w==" }])
   })
 
   it("reads records at their offsets from the requested one on, keeping non-UTF-8 bytes as base64", () => {

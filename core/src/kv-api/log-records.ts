@@ -2,13 +2,13 @@
  * Records of the HTTP log API as JSON: a produce body's records into one
  * Kafka RecordBatch v2 (uncompressed, no producer id, the node's wall clock
  * as its timestamp), and fetched batches back into records with their
- * offsets. Keys and values are UTF-8 text by default or base64
- * (`encoding`); under utf8 a fetched key or value that is not UTF-8 comes as
- * `keyBase64` / `valueBase64`, never lossy.
+ * offsets and headers. Keys, values and header values are UTF-8 text by
+ * default or base64 (`encoding`); under utf8 a fetched key or value that is
+ * not UTF-8 comes as `keyBase64` / `valueBase64`, never lossy.
  */
 import { Result } from "effect"
 import { Base64 } from "effect/encoding"
-import { decodeBatch, encodeBatch, Field, type LogRecord } from "../log/record-batch.ts"
+import { decodeBatch, encodeBatch, Field, type LogRecord, type RecordHeader } from "../log/record-batch.ts"
 
 export type RecordEncoding = "utf8" | "base64"
 
@@ -26,9 +26,23 @@ const bytesOf = (field: unknown, encoding: RecordEncoding, what: string): Uint8A
   return Result.isSuccess(decoded) ? decoded.success : `${what} is not base64`
 }
 
+/** A record's `headers`: `[{"key": "trace-id", "value": "…"}]` (a key may repeat, as Kafka allows; a value may be null). */
+const headersOf = (field: unknown, encoding: RecordEncoding, what: string): Array<RecordHeader> | string => {
+  if (field === undefined || field === null) return []
+  if (!Array.isArray(field)) return `${what} must be a list of {"key", "value"}`
+  const out: Array<RecordHeader> = []
+  for (const [i, h] of (field as ReadonlyArray<unknown>).entries()) {
+    if (typeof h !== "object" || h === null || typeof (h as { key?: unknown }).key !== "string") return `${what}[${i}] must be {"key": "name", "value": "..."}`
+    const value = bytesOf((h as { value?: unknown }).value, encoding, `${what}[${i}].value`)
+    if (typeof value === "string") return value
+    out.push({ key: (h as { key: string }).key, value })
+  }
+  return out
+}
+
 /**
- * The batch a JSON produce body describes (`{"records": [{"key"?, "value"}], "encoding"?}`), or what is
- * wrong with it.
+ * The batch a JSON produce body describes (`{"records": [{"key"?, "value", "headers"?}], "encoding"?}`), or
+ * what is wrong with it.
  */
 export const batchFromJson = (body: unknown, timestampMs: number): Uint8Array | string => {
   if (typeof body !== "object" || body === null || !Array.isArray((body as { records?: unknown }).records)) {
@@ -44,9 +58,26 @@ export const batchFromJson = (body: unknown, timestampMs: number): Uint8Array | 
     const value = bytesOf((r as { value?: unknown }).value, encoding, `records[${i}].value`)
     if (typeof key === "string") return key
     if (typeof value === "string") return value
-    out.push({ attributes: 0, timestampDelta: 0, offsetDelta: i, key, value, headers: [] })
+    const headers = headersOf((r as { headers?: unknown }).headers, encoding, `records[${i}].headers`)
+    if (typeof headers === "string") return headers
+    out.push({ attributes: 0, timestampDelta: 0, offsetDelta: i, key, value, headers })
   }
   return encodeBatch({ baseTimestamp: timestampMs, records: out })
+}
+
+/**
+ * The one key every record of a produce body carries, as bytes (a produce by key puts the whole body in
+ * that key's partition), or what is wrong. Call it on a body `batchFromJson` accepted.
+ */
+export const sharedKey = (body: unknown): Uint8Array | string => {
+  const { records, encoding = "utf8" } = body as { records: ReadonlyArray<{ readonly key?: unknown }>; encoding?: RecordEncoding }
+  const keys = new Set(records.map((r) => r.key))
+  const [key] = keys
+  if (keys.size !== 1 || typeof key !== "string") {
+    return "a produce by key needs every record to carry the same key (Kafka's partitioner puts each key in its own partition); to write records without a key, choose a partition"
+  }
+  const bytes = bytesOf(key, encoding, "the key")
+  return typeof bytes === "string" || bytes === null ? "the key is not valid" : bytes
 }
 
 const textOf = (bytes: Uint8Array | null, encoding: RecordEncoding, name: "key" | "value"): Record<string, string | null> => {
@@ -87,7 +118,8 @@ export const recordsFromBatches = (batches: ReadonlyArray<Uint8Array>, from: num
     for (const r of decoded.success.records) {
       const offset = header.baseOffset + r.offsetDelta
       if (offset < from) continue
-      records.push({ offset, timestamp: header.baseTimestamp + r.timestampDelta, ...textOf(r.key, encoding, "key"), ...textOf(r.value, encoding, "value") })
+      const headers = r.headers.length === 0 ? {} : { headers: r.headers.map((h) => ({ key: h.key, ...textOf(h.value, encoding, "value") })) }
+      records.push({ offset, timestamp: header.baseTimestamp + r.timestampDelta, ...textOf(r.key, encoding, "key"), ...textOf(r.value, encoding, "value"), ...headers })
     }
     nextOffset = Math.max(nextOffset, header.baseOffset + header.lastOffsetDelta + 1)
   }

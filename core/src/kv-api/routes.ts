@@ -49,10 +49,12 @@ export const routeLabel = (path: string): string =>
 /** The log routes' labels: names and numbers left out (`/v1/log/topics/{topic}/partitions/{p}/records`). */
 const logRouteLabel = (rest: string): string => {
   const parts = rest.split("/").filter((p) => p !== "")
+  if (parts[0] === "topics" && parts[2] === "records") return "/v1/log/topics/{topic}/records"
   if (parts[0] === "topics") {
     const shape = ["topics", "{topic}", "partitions", "{p}", "records"]
     return `/v1/log/${shape.slice(0, Math.min(parts.length, shape.length)).join("/")}`
   }
+  if (parts[0] === "groups" && parts.length <= 2) return parts.length === 1 ? "/v1/log/groups" : "/v1/log/groups/{group}"
   if (parts[0] === "groups") return "/v1/log/groups/{group}/offsets/{topic}/{p}"
   if (parts[0] === "producers") return "/v1/log/producers"
   return "/v1/log"

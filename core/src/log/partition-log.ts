@@ -69,7 +69,8 @@ export interface PartitionLogConfig {
   readonly segmentMs?: number
   /** Bytes of batches between offset index entries. Default 4 KiB. */
   readonly indexIntervalBytes?: number
-  readonly retention?: RetentionPolicy
+  /** Fixed, or read at each retention check (a topic's retention changed while the replica runs). */
+  readonly retention?: RetentionPolicy | (() => RetentionPolicy)
 }
 
 export interface Limits {
@@ -298,7 +299,8 @@ export const openPartitionLog = (config: PartitionLogConfig): Effect.Effect<Part
           Effect.gen(function* () {
             const now = yield* clock.wallMs
             const facts = segments.map((s) => ({ baseOffset: s.baseOffset, size: s.size, maxTimestamp: s.timeIndex.maxTimestamp }))
-            const count = segmentsToDelete(facts, config.retention ?? {}, now)
+            const policy = typeof config.retention === "function" ? config.retention() : config.retention ?? {}
+            const count = segmentsToDelete(facts, policy, now)
             const deleted: Array<number> = []
             for (let i = 0; i < count; i++) {
               const seg = segments[0]!

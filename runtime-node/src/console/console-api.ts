@@ -11,7 +11,8 @@
  * the signed-in user's own credentials, so the console has no permission
  * system of its own: `/api/s3/…` goes to the S3 listener signed with SigV4,
  * `/api/admin/…` and `/api/log/…` to the KV API's `/v1/admin/…` and
- * `/v1/log/…` (the streaming log's topics) with HTTP Basic. What the
+ * `/v1/log/…` (the streaming log's topics, records and consumer groups)
+ * with HTTP Basic. What the
  * user may not do, those APIs refuse, and the page shows their message.
  *
  * Every request but a sign-in needs a live session (the HttpOnly cookie);

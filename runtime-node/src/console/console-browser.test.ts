@@ -10,7 +10,9 @@
  * resumed with only their missing parts (in the page, and after a reload),
  * a share link of an old version, a deleted key restored, folders and paging,
  * deleting many at once, restoring an old version, adding a user, a topic
- * of the streaming log created and its records shown, a CSRF
+ * of the streaming log created and its records shown, a record produced
+ * from the page, a consumer group (kcat) with its members and lag, a
+ * topic's retention changed and partitions grown, a CSRF
  * refusal, watching a node go down and come back on the cluster page,
  * signing out, and draining a member from a follower's console (the change
  * goes on to the leader).
@@ -27,6 +29,7 @@ import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, GetObjectTa
 import { type BrowserContext, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { writeReport } from "@cairn/jepsen/report/write"
+import { partitionForKey } from "@cairn/core/log/topics/key-partitioner"
 import { freeLoopbackPorts } from "../net/free-ports.ts"
 import { apiHeaders } from "../server/api-credentials.ts"
 import { cliMain, type LocalCluster, type LocalNodeSpec, planCluster, serverArgs } from "../server/local-cluster.ts"
@@ -101,6 +104,25 @@ const leaderOf = async (nodes: ReadonlyArray<LocalNodeSpec>): Promise<string> =>
   }
 }
 
+/** Kafka consumers (kcat) the groups test starts, each in its own process group. */
+const consumers = new Set<ChildProcess>()
+const KCAT = "/usr/bin/kcat"
+
+/** SIGKILLs every consumer's process group, by its id, and waits for each to be gone. */
+const stopConsumers = async (): Promise<void> => {
+  const left = [...consumers]
+  consumers.clear()
+  await Promise.all(left.map(async (child) => {
+    const gone = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once("exit", () => r()))
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL")
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e
+    }
+    await gone
+  }))
+}
+
 /** How long a check of what the page shows may wait for it to render (a loaded machine renders in seconds). */
 const POLL = { timeout: 60_000, interval: 100 }
 
@@ -109,6 +131,7 @@ const shot = async (page: Page, name: string): Promise<void> => {
 }
 
 afterAll(async () => {
+  await stopConsumers()
   await context?.close()
   await Promise.all([...groups.keys()].map(killNode))
   rmSync(dir, { recursive: true, force: true })
@@ -133,9 +156,10 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true })
-    const ports = await freeLoopbackPorts(12)
-    cluster = planCluster({ nodes: 3, dataRoot: dir, apiBase: 0, peerBase: 0, s3Base: 0, secret: "console-test-secret-0123456789", credentials: CREDENTIALS, ports: ports.slice(0, 9) })
-    consolePorts = ports.slice(9)
+    const ports = await freeLoopbackPorts(15)
+    // Kafka listeners of their own: a consumer group on the topic pages is made by a real Kafka client (kcat).
+    cluster = planCluster({ nodes: 3, dataRoot: dir, apiBase: 0, peerBase: 0, s3Base: 0, secret: "console-test-secret-0123456789", credentials: CREDENTIALS, ports: ports.slice(0, 9), kafka: ports.slice(12, 15) })
+    consolePorts = ports.slice(9, 12)
     cluster.nodes.forEach((n, i) => startNode(cluster, n, consolePorts[i]!))
     await leaderOf(cluster.nodes)
     s3 = new S3Client({
@@ -595,6 +619,111 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
     await shot(page, "topic")
   })
 
+  it("produces a record by key from a topic's page, with a header, and shows the offset it got", async () => {
+    // A key Kafka's partitioner puts in partition 0 (partition 1 already holds the record produced above).
+    const key = ["order-1", "order-2", "order-3", "order-4", "order-5"].find((k) => partitionForKey(new TextEncoder().encode(k), 2) === 0)!
+    await page.getByLabel("Partition", { exact: true }).selectOption({ label: "By key (Kafka's partitioner)" })
+    await page.getByLabel("Key", { exact: true }).fill(key)
+    await page.getByLabel("Value", { exact: true }).fill("produced from the page")
+    await page.getByLabel("Headers (optional, one name=value a line)").fill("source=console")
+    await page.getByRole("button", { name: "Produce", exact: true }).click()
+    await page.getByText("Produced to partition 0 at offset 0.").waitFor()
+    // A record without a key needs a partition: the page says so before asking the node.
+    await page.getByLabel("Key", { exact: true }).fill("")
+    await page.getByRole("button", { name: "Produce", exact: true }).click()
+    await page.getByText("Give a key, or choose a partition").waitFor()
+    await page.getByRole("button", { name: "Show the newest records of partition 0" }).click()
+    const newest = page.getByRole("table", { name: "Newest records of events/0" })
+    await newest.getByText("produced from the page").waitFor()
+    await newest.getByText("source=console").waitFor()
+  })
+
+  it("shows consumer groups with their members, committed offsets, high watermarks and lag", async () => {
+    const bootstrap = `127.0.0.1:${cluster.nodes[0]!.kafkaPort}`
+    const kcat = (args: ReadonlyArray<string>) => {
+      const child = spawn(KCAT, ["-b", bootstrap, "-G", "billing", "-X", "client.id=billing-app", "-X", "session.timeout.ms=10000", "-X", "auto.offset.reset=earliest", "-q", ...args, "events"], { detached: true, stdio: "ignore" })
+      consumers.add(child)
+      return child
+    }
+    const logApi = `http://127.0.0.1:${cluster.nodes[1]!.apiPort}/v1/log/topics/events/partitions`
+    const end = async (p: number) => (await (await fetch(`${logApi}/${p}/records?maxBytes=1`, { headers: apiHeaders(CREDENTIALS) })).json() as { readonly highWatermark: number }).highWatermark
+    const [end0, end1] = [await end(0), await end(1)]
+    try {
+      // One consumer reads every record and leaves, committing where each partition ends.
+      const first = kcat(["-c", String(end0 + end1)])
+      const exited = new Promise<void>((resolve) => (first.exitCode !== null ? resolve() : first.once("exit", () => resolve())))
+      await Promise.race([exited, sleep(120_000)])
+      expect(first.exitCode).toBe(0)
+      // A second stays in the group and commits nothing; three more records make a lag of 3 on partition 1.
+      kcat(["-X", "enable.auto.commit=false"])
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`${logApi}/1/records`, {
+          method: "POST",
+          headers: { ...apiHeaders(CREDENTIALS), "content-type": "application/json" },
+          body: JSON.stringify({ records: [{ value: `later ${i}` }] })
+        })
+        expect(res.status).toBe(200)
+      }
+      await page.getByRole("link", { name: "Groups", exact: true }).click()
+      await page.getByRole("heading", { name: "Consumer groups", level: 1 }).waitFor()
+      // The member's join shows once its rebalance completes: reload until the group is Stable with a member.
+      await expect.poll(async () => {
+        await page.getByRole("button", { name: "Refresh" }).click()
+        return page.getByRole("row", { name: /^billing Stable \S+ 1 \d+ events 3$/ }).count()
+      }, POLL).toBe(1)
+      await shot(page, "groups")
+      await page.getByRole("link", { name: "billing" }).click()
+      await page.getByRole("heading", { name: "Group billing", level: 1 }).waitFor()
+      const members = page.getByRole("table", { name: "Members of billing" })
+      await members.getByText("billing-app", { exact: true }).waitFor()
+      await members.getByText("events: 0, 1").waitFor()
+      // Cells after the partition: topic, committed offset, high watermark, lag, member.
+      const cells = (p: number) => page.getByTestId(`lag-events-${p}`).locator("td").allTextContents()
+      expect((await cells(1)).slice(0, 4)).toEqual(["events", String(end1), String(end1 + 3), "3"])
+      expect((await cells(0)).slice(0, 4)).toEqual(["events", String(end0), String(end0), "0"])
+      await shot(page, "group")
+      // The topic's page lists its readers with their lag on it.
+      await page.getByRole("table", { name: "Offsets and lag of billing" }).getByRole("link", { name: "events" }).first().click()
+      await page.getByRole("heading", { name: "Topic events", level: 1 }).waitFor()
+      await page.getByTestId("topic-lag-billing").filter({ hasText: "3" }).waitFor()
+      await shot(page, "topic-groups")
+    } finally {
+      await stopConsumers()
+    }
+  })
+
+  it("changes a topic's retention and grows its partitions from its page, and explains a refusal", async () => {
+    await page.getByLabel("Retention by age", { exact: true }).fill("7")
+    await page.getByLabel("Retention by age: unit").selectOption("days")
+    await page.getByRole("button", { name: "Save retention" }).click()
+    await page.getByText("Saved the retention").waitFor()
+    await page.locator("dl.facts").getByText("7 d", { exact: true }).waitFor()
+    const described = await (await fetch(`http://127.0.0.1:${cluster.nodes[2]!.apiPort}/v1/log/topics/events`, { headers: apiHeaders(CREDENTIALS) })).json() as { readonly retentionMs?: number }
+    expect(described.retentionMs).toBe(7 * 86_400_000)
+    await page.getByLabel("Partitions", { exact: true }).fill("3")
+    await page.getByRole("button", { name: "Grow partitions" }).click()
+    await page.getByText("events has 3 partitions.").waitFor()
+    await page.getByRole("button", { name: "Show the newest records of partition 2" }).waitFor()
+    // Partitions never shrink: the node's refusal is shown as it gave it.
+    await page.getByLabel("Partitions", { exact: true }).fill("2")
+    await page.getByRole("button", { name: "Grow partitions" }).click()
+    await page.getByText("events has 3 partitions; it can only grow").waitFor()
+    await shot(page, "topic-settings")
+  })
+
+  it("deletes an Empty consumer group and its offsets from the group's page", async () => {
+    const api = `http://127.0.0.1:${cluster.nodes[1]!.apiPort}/v1/log/groups/old-readers`
+    // A group known by one offset committed through the log API: Empty, no members.
+    const committed = await fetch(`${api}/offsets/events/0`, { method: "PUT", headers: { ...apiHeaders(CREDENTIALS), "content-type": "application/json" }, body: JSON.stringify({ offset: 1 }) })
+    expect(committed.status).toBe(200)
+    await page.goto(`${consoleUrl(0)}#/g/old-readers`)
+    await page.getByRole("heading", { name: "Group old-readers", level: 1 }).waitFor()
+    await page.getByRole("button", { name: "Delete group…" }).click()
+    await page.getByRole("group", { name: "Confirm deleting group old-readers" }).getByRole("button", { name: "Delete", exact: true }).click()
+    await page.getByText("Deleted group old-readers and its 1 committed offset.").waitFor()
+    expect((await fetch(api, { headers: apiHeaders(CREDENTIALS) })).status).toBe(404)
+  })
+
   it("refuses a change without the session's CSRF token", async () => {
     const status = await page.evaluate(async () => (await fetch("/api/s3/csrf-probe", { method: "PUT" })).status)
     expect(status).toBe(403)
@@ -743,6 +872,8 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
       ["reports", "#/reports", "Reports"],
       ["topics", "#/topics", "Topics"],
       ["topic", "#/t/events", "Topic events"],
+      ["groups", "#/groups", "Consumer groups"],
+      ["group", "#/g/billing", "Group billing"],
       ["cluster", "#/cluster", "Cluster"]
     ]
     for (const [name, hash, heading] of pages) {

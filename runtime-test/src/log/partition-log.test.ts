@@ -219,6 +219,25 @@ describe("partition log on a fault-free disk", () => {
       })
     )
   })
+
+  it("retention read at each check: a policy changed while the log is open applies at the next check", async () => {
+    const disk = inMemoryDisk(512)
+    const clock = instantClock(0, 0)
+    let policy: { readonly retentionBytes?: number } = {}
+    await run(disk, clock, { dir: DIR, maxSegmentBytes: 400, retention: () => policy }, (log) =>
+      Effect.gen(function* () {
+        for (let i = 0; i < 20; i++) yield* log.append(batch(i, 1, 40, i * 1000))
+        // No limit yet: nothing goes.
+        expect(yield* log.enforceRetention).toEqual([])
+        expect(log.logStartOffset()).toBe(0)
+        policy = { retentionBytes: 700 }
+        const deleted = yield* log.enforceRetention
+        expect(deleted.length).toBeGreaterThan(0)
+        expect(log.segments().slice(1).reduce((n, s) => n + s.size, 0)).toBeLessThan(700)
+        expect(log.logStartOffset()).toBeGreaterThan(0)
+      })
+    )
+  })
 })
 
 describe("partition log recovery", () => {

@@ -22,10 +22,10 @@ const batch = (v: number) => encodeBatch({ baseTimestamp: 1, records: [record(v)
 const valueOf = (b: Uint8Array) => b[b.length - 2]
 
 /** A cluster of `nodes` with the log service and a log client on c1; runs `body` with the client once the cluster is up. */
-const withCluster = async <A, E>(body: (client: LogClient) => Effect.Effect<A, E, Clock>, nodes = 1): Promise<A> => {
+const withCluster = async <A, E>(body: (client: LogClient) => Effect.Effect<A, E, Clock>, nodes = 1, retentionCheckMs?: number): Promise<A> => {
   const voters = Array.from({ length: nodes }, (_, i) => nodeId(`n${i + 1}`))
   const cluster = new SimCluster({ random: seededSource("log-service"), nodes, clients: 1, disk: faultFreeDisk, network: faultFreeNetwork, clocks: [] })
-  const servers = logServers({ voters, log: { reconcileMs: 50 } })
+  const servers = logServers({ voters, log: { reconcileMs: 50, ...(retentionCheckMs === undefined ? {} : { retentionCheckMs }) } })
   cluster.start(servers.server)
   let outcome: { value: A } | { error: unknown } | undefined
   cluster.startClients(() =>
@@ -66,6 +66,48 @@ describe("the log service on a node", () => {
       grown: 3,
       sameId: true
     })
+  })
+
+  it("changes a topic's retention after creation, keeps what it was not asked to change, and refuses a bad value", async () => {
+    const out = await withCluster((client) =>
+      Effect.gen(function*() {
+        const created = yield* client.createTopic({ name: "orders", partitions: 1, retentionMs: 60_000, maxMessageBytes: 4096 })
+        const altered = yield* client.alterTopic("orders", { retentionBytes: 1_000_000 })
+        const removed = yield* client.alterTopic("orders", { retentionMs: null })
+        const described = yield* client.describeTopic("orders")
+        const bad = yield* Effect.flip(client.alterTopic("orders", { retentionMs: -1 }))
+        const unknown = yield* Effect.flip(client.alterTopic("nope", { retentionMs: 1 }))
+        return {
+          altered: [altered.retentionMs, altered.retentionBytes, altered.maxMessageBytes],
+          removed: [removed.retentionMs, removed.retentionBytes],
+          described: [described.retentionMs, described.retentionBytes, described.id === created.id],
+          refused: [bad, unknown].map((e) => (e._tag === "LogRequestError" ? e.code : e._tag))
+        }
+      }))
+    expect(out).toEqual({
+      altered: [60_000, 1_000_000, 4096],
+      removed: [undefined, 1_000_000],
+      described: [undefined, 1_000_000, true],
+      refused: ["invalid-request", "unknown-topic"]
+    })
+  })
+
+  it("applies a retention changed after creation to the running replica at its next check, without a restart", async () => {
+    const out = await withCluster((client) =>
+      Effect.gen(function*() {
+        // Segments of 200 bytes: a few one-record batches each, so ten batches seal several.
+        yield* client.createTopic({ name: "t", partitions: 1, maxMessageBytes: 200, segmentBytes: 200 })
+        for (let i = 0; i < 10; i++) yield* client.produce("t", 0, batch(i))
+        const clock = yield* Clock
+        // No retention yet: after two checks the log still starts at 0.
+        yield* clock.sleep(2_500)
+        const before = (yield* client.fetch("t", 0, 0, 1 << 20)).logStartOffset
+        yield* client.alterTopic("t", { retentionBytes: 0 })
+        yield* clock.sleep(2_500)
+        const after = yield* Effect.flip(client.fetch("t", 0, 0, 1 << 20))
+        return { before, after: after._tag === "LogRequestError" ? [after.code, (after.bounds?.logStartOffset ?? 0) > 0, after.bounds?.highWatermark] : [after._tag] }
+      }), 1, 1_000)
+    expect(out).toEqual({ before: 0, after: ["offset-out-of-range", true, 10] })
   })
 
   it("appends to and reads from each partition, grown ones too, and refuses a batch over the topic's limit", async () => {

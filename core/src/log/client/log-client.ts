@@ -26,7 +26,7 @@ import type { NodeId } from "../../node/node-id.ts"
 import { Random } from "../../random/random.ts"
 import { Field } from "../record-batch.ts"
 import { encodeLogRequest, parseLogResponse, type LogErrorCode, type LogRequestBody, type LogResponse, type LogResponseBody } from "../service/log-protocol.ts"
-import type { CreateTopic } from "../topics/topic-admin.ts"
+import type { CreateTopic, TopicChanges } from "../topics/topic-admin.ts"
 import { decodeTopicMeta, type TopicMeta } from "../topics/topic-meta.ts"
 
 export class LogRequestError extends Data.TaggedError("LogRequestError")<{
@@ -60,6 +60,8 @@ export interface LogClient {
   readonly fetch: (topic: string, partition: number, offset: number, maxBytes: number) => Effect.Effect<Fetched, LogRequestError | LogUnavailableError>
   readonly createTopic: (create: CreateTopic) => Effect.Effect<TopicMeta, LogClientError>
   readonly growTopic: (topic: string, partitions: number) => Effect.Effect<TopicMeta, LogClientError>
+  /** Changes the settings a topic takes after creation (its retention). */
+  readonly alterTopic: (topic: string, changes: TopicChanges) => Effect.Effect<TopicMeta, LogClientError>
   readonly deleteTopic: (topic: string) => Effect.Effect<void, LogClientError>
   readonly describeTopic: (topic: string) => Effect.Effect<TopicMeta, LogRequestError | LogUnavailableError>
   readonly initProducer: (name: string) => Effect.Effect<{ readonly producerId: number; readonly epoch: number }, LogClientError>
@@ -236,6 +238,13 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
       fetch,
       createTopic: (create) => topicOp({ op: "create-topic", create }),
       growTopic: (topic, partitions) => topicOp({ op: "grow-topic", topic, partitions }),
+      alterTopic: (topic, changes) => {
+        // The wire carries whole numbers only: a bad value is refused here, as the topic admin would.
+        const bad = Object.entries(changes).find(([, v]) => v !== undefined && v !== null && !(Number.isSafeInteger(v) && v >= 0))
+        return bad === undefined
+          ? topicOp({ op: "alter-topic", topic, changes })
+          : Effect.fail(new LogRequestError({ code: "invalid-request", message: `${bad[0]} must be a whole number of at least 0, or null for none`, bounds: undefined }))
+      },
       deleteTopic: (topic) => Effect.tap(okOp({ op: "delete-topic", topic }, false), () => Effect.sync(() => metadata.delete(topic))),
       describeTopic,
       initProducer: (name) =>

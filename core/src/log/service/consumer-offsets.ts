@@ -18,7 +18,10 @@ import { InvariantViolation } from "../../invariant/invariant.ts"
 import type { KvAmbiguousError, KvClient, KvUnavailableError } from "../../kv/client.ts"
 import { LogMetadataUnavailableError } from "../topics/topic-error.ts"
 
-export const offsetKey = (group: string, topic: string, partition: number): string => `\u0000lo/${group}\u0000${topic}\u0000${partition}`
+export const OFFSET_PREFIX = "\u0000lo/"
+export const offsetKey = (group: string, topic: string, partition: number): string => `${OFFSET_PREFIX}${group}\u0000${topic}\u0000${partition}`
+/** Every committed offset of every group: the keys from `OFFSET_PREFIX` up to this ("0" follows "/"). */
+export const OFFSET_RANGE_END = "\u0000lo0"
 
 export interface CommittedOffset {
   readonly offset: number
@@ -86,6 +89,16 @@ export interface GroupOffset {
   readonly topic: string
   readonly partition: number
   readonly committed: CommittedOffset
+}
+
+/** A stored offset's key as group, topic and partition (split at its last two NULs: a group name may hold one). */
+export const parseStoredOffsetKey = (key: string): { readonly group: string; readonly topic: string; readonly partition: number } | undefined => {
+  if (!key.startsWith(OFFSET_PREFIX)) return undefined
+  const parts = key.slice(OFFSET_PREFIX.length).split("\u0000")
+  if (parts.length < 3) return undefined
+  const partition = Number(parts[parts.length - 1])
+  if (!Number.isSafeInteger(partition) || partition < 0) return undefined
+  return { group: parts.slice(0, -2).join("\u0000"), topic: parts[parts.length - 2]!, partition }
 }
 
 const parseOffsetKey = (rest: string): { readonly topic: string; readonly partition: number } | undefined => {

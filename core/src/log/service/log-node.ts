@@ -96,6 +96,13 @@ export function* makeLogNode(config: LogNodeConfig): Steps<LogNode> {
   let topics: ReadonlyMap<string, TopicMeta> = new Map()
   const dataDir = config.dataDir ?? "log"
 
+  /** The topic's retention as this node last read it (it may change while the replica runs: `TopicAdmin.alter`). */
+  const retentionOf = (started: TopicMeta) => {
+    const now = topics.get(started.name)
+    const meta = now !== undefined && now.id === started.id ? now : started
+    return { retentionMs: meta.retentionMs, retentionBytes: meta.retentionBytes }
+  }
+
   const start = (group: string, meta: TopicMeta, p: number) =>
     Effect.gen(function*() {
       const scope = yield* Scope.fork(nodeScope)
@@ -106,7 +113,7 @@ export function* makeLogNode(config: LogNodeConfig): Steps<LogNode> {
           voters: meta.replicas[p]!,
           dir: `${dataDir}/${group}`,
           transport,
-          log: { maxBatchBytes: meta.maxMessageBytes, maxSegmentBytes: meta.segmentBytes, retention: { retentionMs: meta.retentionMs, retentionBytes: meta.retentionBytes } },
+          log: { maxBatchBytes: meta.maxMessageBytes, maxSegmentBytes: meta.segmentBytes, retention: () => retentionOf(meta) },
           ...(config.tickMs === undefined ? {} : { tickMs: config.tickMs }),
           ...(config.raft === undefined ? {} : { raft: config.raft }),
           ...(config.walSegmentBytes === undefined ? {} : { walSegmentBytes: config.walSegmentBytes }),

@@ -16,7 +16,7 @@ import { frame, unframe } from "../../codec/frame.ts"
 import { Reader } from "../../codec/reader.ts"
 import { Writer } from "../../codec/writer.ts"
 import type { NodeId } from "../../node/node-id.ts"
-import type { CreateTopic } from "../topics/topic-admin.ts"
+import type { CreateTopic, TopicChanges } from "../topics/topic-admin.ts"
 
 export const LOG_REQUEST_KIND = 69
 export const LOG_RESPONSE_KIND = 70
@@ -34,6 +34,7 @@ export type LogRequestBody =
   | { readonly op: "delete-topic"; readonly topic: string }
   | { readonly op: "grow-topic"; readonly topic: string; readonly partitions: number }
   | { readonly op: "describe-topic"; readonly topic: string }
+  | { readonly op: "alter-topic"; readonly topic: string; readonly changes: TopicChanges }
   /** A producer id: a fresh one, or (named) the name's id with its epoch bumped, fencing the previous holder. */
   | { readonly op: "init-producer"; readonly name: string }
   /**
@@ -73,7 +74,7 @@ export type LogResponseBody =
 
 export type LogResponse = LogResponseBody & { readonly requestId: number }
 
-const ops = ["produce", "fetch", "create-topic", "delete-topic", "grow-topic", "describe-topic", "init-producer", "commit-offset", "fetch-offset"] as const
+const ops = ["produce", "fetch", "create-topic", "delete-topic", "grow-topic", "describe-topic", "init-producer", "commit-offset", "fetch-offset", "alter-topic"] as const
 const kinds = ["produced", "fetched", "topic", "producer", "offset", "ok", "error"] as const
 const codes: ReadonlyArray<LogErrorCode> = [
   "not-leader", "not-replica", "unknown-topic", "unknown-partition", "topic-exists", "invalid-request",
@@ -85,6 +86,16 @@ const optional = (w: Writer, v: number | undefined) => {
   if (v !== undefined) w.uint(v)
 }
 const readOptional = (r: Reader): number | undefined => (r.bool() ? r.uint() : undefined)
+/** A setting's change: u8 0 keep, 1 remove, 2 set to the uint that follows. */
+const change = (w: Writer, v: number | null | undefined) => {
+  w.u8(v === undefined ? 0 : v === null ? 1 : 2)
+  if (v !== undefined && v !== null) w.uint(v)
+}
+const readChange = (r: Reader): number | null | undefined => {
+  const tag = r.u8()
+  if (tag > 2) throw new RaftDecodeError({ message: `log request: setting change ${tag}` })
+  return tag === 0 ? undefined : tag === 1 ? null : r.uint()
+}
 
 const indexOf = <T>(list: ReadonlyArray<T>, i: number, what: string): T => {
   const v = list[i]
@@ -109,6 +120,7 @@ const writeRequest = (w: Writer, m: LogRequestBody) => {
     case "init-producer": return w.string(m.name)
     case "commit-offset": return (w.string(m.group), w.string(m.topic), w.uint(m.partition), w.uint(m.offset), w.string(m.metadata), w.string(m.committer), w.uint(m.seq))
     case "fetch-offset": return (w.string(m.group), w.string(m.topic), w.uint(m.partition))
+    case "alter-topic": return (w.string(m.topic), change(w, m.changes.retentionMs), change(w, m.changes.retentionBytes))
   }
 }
 
@@ -137,6 +149,11 @@ const readRequest = (r: Reader, op: (typeof ops)[number]): LogRequestBody => {
     case "init-producer": return { op, name: r.string() }
     case "commit-offset": return { op, group: r.string(), topic: r.string(), partition: r.uint(), offset: r.uint(), metadata: r.string(), committer: r.string(), seq: r.uint() }
     case "fetch-offset": return { op, group: r.string(), topic: r.string(), partition: r.uint() }
+    case "alter-topic": {
+      const topic = r.string()
+      const [retentionMs, retentionBytes] = [readChange(r), readChange(r)]
+      return { op, topic, changes: { ...(retentionMs === undefined ? {} : { retentionMs }), ...(retentionBytes === undefined ? {} : { retentionBytes }) } }
+    }
   }
 }
 

@@ -109,6 +109,7 @@ export const serveLogRequest = (ctx: ServeContext, r: LogRequest, from: NodeId):
         const status = yield* ctx.kv.raft.status
         return topicAnswer(yield* ctx.admin.grow(r.topic, r.partitions, status.members))
       }))
+    case "alter-topic": return answer(Effect.map(ctx.admin.alter(r.topic, r.changes), topicAnswer))
     case "delete-topic": return answer(Effect.as(ctx.admin.remove(r.topic), { kind: "ok" } as const))
     case "describe-topic": return answer(Effect.map(ctx.admin.describe(r.topic), topicAnswer))
     case "init-producer": return answer(Effect.map(ctx.producers.init(r.name), (p): LogResponseBody => ({ kind: "producer", ...p })))

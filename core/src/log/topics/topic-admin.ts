@@ -1,6 +1,6 @@
 /**
- * Topic administration over the cluster's Raft KV (create, grow, delete,
- * describe, list), each a compare-and-set on the topic's record so two
+ * Topic administration over the cluster's Raft KV (create, grow, alter,
+ * delete, describe, list), each a compare-and-set on the topic's record so two
  * administrators racing cannot lose an update. The KV client is the node's
  * local one (`kv/local-client.ts`), as the object catalog uses.
  *
@@ -34,6 +34,16 @@ export interface CreateTopic extends Partial<TopicSettings> {
   readonly partitions: number
 }
 
+/**
+ * Settings a topic takes after creation: retention, by age and by size (a number sets it, null removes
+ * it, absent keeps it). Running replicas apply it at their next retention check (`log-node.ts`). The
+ * largest batch and the segment size are fixed at creation: each replica's log is opened with them.
+ */
+export interface TopicChanges {
+  readonly retentionMs?: number | null
+  readonly retentionBytes?: number | null
+}
+
 const unavailable = (e: KvAmbiguousError | KvUnavailableError) =>
   new LogMetadataUnavailableError({ message: e.message, ambiguous: e._tag === "KvAmbiguousError" })
 
@@ -42,6 +52,7 @@ const bug = (what: string, r: KvResult) => new InvariantViolation(`${what}: unex
 export interface TopicAdmin {
   readonly create: (request: CreateTopic, members: ReadonlyArray<NodeId>, id: string) => Effect.Effect<TopicMeta, TopicExistsError | InvalidTopicError | LogMetadataUnavailableError>
   readonly grow: (name: string, partitions: number, members: ReadonlyArray<NodeId>) => Effect.Effect<TopicMeta, UnknownTopicError | InvalidTopicError | LogMetadataUnavailableError>
+  readonly alter: (name: string, changes: TopicChanges) => Effect.Effect<TopicMeta, UnknownTopicError | InvalidTopicError | LogMetadataUnavailableError>
   readonly remove: (name: string) => Effect.Effect<void, UnknownTopicError | LogMetadataUnavailableError>
   readonly describe: (name: string) => Effect.Effect<TopicMeta, UnknownTopicError | LogMetadataUnavailableError>
 }
@@ -112,6 +123,23 @@ export const makeTopicAdmin = (kv: KvClient): TopicAdmin => {
       }
     })
 
+  const alter: TopicAdmin["alter"] = (name, changes) =>
+    Effect.gen(function*() {
+      for (const [what, v] of Object.entries(changes)) {
+        if (v !== undefined && v !== null && !(Number.isSafeInteger(v) && v >= 0)) return yield* new InvalidTopicError({ message: `${what} must be a whole number of at least 0, or null for none` })
+      }
+      for (;;) {
+        const current = yield* read(name)
+        if (current === undefined) return yield* new UnknownTopicError({ topic: name })
+        const { retentionMs, retentionBytes, ...rest } = current.meta
+        const next = (now: number | undefined, change: number | null | undefined) => (change === undefined ? now : change ?? undefined)
+        const altered: TopicMeta = { ...rest, retentionMs: next(retentionMs, changes.retentionMs), retentionBytes: next(retentionBytes, changes.retentionBytes) }
+        if (altered.retentionMs === retentionMs && altered.retentionBytes === retentionBytes) return current.meta
+        // Written without the undefined fields, as create writes them (JSON drops them).
+        if (yield* cas(name, current.revision, JSON.parse(JSON.stringify(altered)) as TopicMeta)) return altered
+      }
+    })
+
   const remove: TopicAdmin["remove"] = (name) =>
     Effect.gen(function*() {
       for (;;) {
@@ -124,7 +152,7 @@ export const makeTopicAdmin = (kv: KvClient): TopicAdmin => {
   const describe: TopicAdmin["describe"] = (name) =>
     Effect.flatMap(read(name), (current) => (current === undefined ? Effect.fail(new UnknownTopicError({ topic: name })) : Effect.succeed(current.meta)))
 
-  return { create, grow, remove, describe }
+  return { create, grow, alter, remove, describe }
 }
 
 /** Every topic in a KV state machine's range result (the node's local view, for the reconciler). */
