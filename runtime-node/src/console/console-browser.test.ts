@@ -752,7 +752,7 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
     for (const n of cluster.nodes) await page.getByTestId(`disk-${n.id}`).filter({ hasText: /^(io_uring|libuv)$/ }).waitFor()
     const own = await (await fetch(`http://127.0.0.1:${cluster.nodes[0]!.apiPort}/v1/status`, { headers: apiHeaders(CREDENTIALS) })).json() as { disk: string; groups: ReadonlyArray<{ group: string; role: string }> }
     expect(await page.getByTestId("disk-n1").textContent()).toBe(own.disk)
-    // The KV's group and the two partitions of the topic made above: the members lead some and follow the rest.
+    // The KV's group and the partitions of the topic made and grown above: the members lead some and follow the rest.
     await page.getByTestId("groups-n1").filter({ hasText: /leads \d+ · follows \d+/ }).waitFor()
     const leads = async () => {
       let sum = 0
@@ -762,10 +762,11 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
     // Every group has one leader once elections settle: the KV's and each partition's, wherever their replicas are.
     const everyGroup = new Set<string>()
     for (const n of cluster.nodes) {
-      const status = await (await fetch(`http://127.0.0.1:${n.apiPort}/v1/status`, { headers: apiHeaders(CREDENTIALS) })).json() as { groups: ReadonlyArray<{ group: string }> }
-      for (const g of status.groups) everyGroup.add(g.group)
+      const status = await (await fetch(`http://127.0.0.1:${n.apiPort}/v1/status`, { headers: apiHeaders(CREDENTIALS) })).json() as { groups: ReadonlyArray<{ group: string; name: string }> }
+      for (const g of status.groups) everyGroup.add(g.name)
     }
-    expect(everyGroup.size).toBe(3)
+    // The KV's group and the topic's three partitions (made with two, grown to three above).
+    expect([...everyGroup].sort()).toEqual(["events/0", "events/1", "events/2", "kv"])
     await expect.poll(leads, POLL).toBe(everyGroup.size)
     await page.getByTestId("groups-n1").click()
     const table = page.getByRole("table", { name: "Raft groups of n1" })
