@@ -86,6 +86,14 @@ describe("simulator runs", () => {
     }
   })
 
+  it("seed 811 stays within the fault model: a latent sector error is withheld where the other voter's copy of entry 309 was already lost, and the run passes", () => {
+    // Two voters held committed entry 309; a misdirected write lost it on n2, and a latent sector
+    // error on the same WAL sector of n1 would have lost the only other copy (disk-damage.ts).
+    const result = runSeed(811)
+    expect(result.result, `seed 811: ${result.violations.join("\n")}\nreplay: ${result.replay}`).toBe("pass")
+    expect(result.faults["disk.latent-sector-withheld"] ?? 0).toBeGreaterThan(0)
+  })
+
   it("objects: bounded seeds pass (bytes, linearizability, liveness, repair), and a planted GC bug is found within 40 seeds", () => {
     for (let seed = 1; seed <= 4; seed++) {
       const result = runSeed(seed, { workload: "objects" })
