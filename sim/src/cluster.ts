@@ -13,6 +13,7 @@ import { Clock, Disk, Network, nodeId, Random, type NodeId } from "@cairn/core"
 import { seededRandom, seededSource, type SeededSource } from "@cairn/runtime-test"
 import { Cause, Clock as EffectClock, Context, Effect, type Fiber } from "effect"
 import { SimClock, type ClockConfig } from "./clock.ts"
+import { ClusterDamage } from "./disk-damage.ts"
 import { faultFreeDisk, SimDisk, type DiskFaultConfig } from "./disk.ts"
 import { FaultCounter } from "./fault-counter.ts"
 import { faultFreeNetwork, SimNetwork, type NetworkFaultConfig } from "./network.ts"
@@ -69,6 +70,8 @@ export class SimCluster {
       trace: this.trace,
       config: options.network
     })
+    // Corruption on one node's disk avoids places another node's copy has lost (disk-damage.ts).
+    const damage = new ClusterDamage()
     for (let i = 1; i <= options.nodes; i++) {
       const id = nodeId(`n${i}`)
       const random = options.random.split(`node/${id}`)
@@ -80,7 +83,8 @@ export class SimCluster {
         random: random.split("disk"),
         faults: this.faults,
         trace: this.trace,
-        config: options.disk
+        config: options.disk,
+        damage
       })
       this.nodes.set(id, { id, process, disk, clockConfig, clock: new SimClock(process, clockConfig, 0), random, fiber: undefined })
       this.network.addNode(id, process)

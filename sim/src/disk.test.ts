@@ -1,9 +1,10 @@
-import { nodeId, Disk, type DiskFile } from "@cairn/core"
+import { nodeId, Clock, Disk, type DiskFile } from "@cairn/core"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { quietCluster, runFor, startPrograms, valueOf } from "./harness.test-support.ts"
 
 const n1 = nodeId("n1")
+const n2 = nodeId("n2")
 const bytes = (length: number, fill: number) => new Uint8Array(length).fill(fill)
 
 /** Opens `path` (creating it and syncing its directory). */
@@ -303,5 +304,65 @@ describe("SimDisk", () => {
     cluster.crash(n1)
     expect(cluster.disk(n1).peek("s/final")).toEqual(bytes(10, 4))
     expect(cluster.disk(n1).peek("s/tmp")).toBeUndefined()
+  })
+
+  describe("corruption never lands where another node's copy is damaged (seed 811)", () => {
+    /** Reads sector `s` of d/f: "ok" or the error's tag. */
+    const readSector = (file: DiskFile, s: number) =>
+      Effect.map(Effect.result(file.read(s * 4096, 4096)), (r) => (r._tag === "Success" ? "ok" : r.failure._tag))
+
+    /**
+     * n1 writes sector 0 of d/f (with `n1Fault` on: a latent sector error or a misdirected write
+     * lands there); then n2, with latent sector errors on every write, writes sectors 0 and 12 and
+     * reads them back; then n1 rewrites sector 0, and n2 writes it again and reads it.
+     */
+    const scenario = (n1Fault: "latentSectorRate" | "misdirectedWriteRate") => {
+      const cluster = quietCluster({ nodes: 2 })
+      cluster.disk(n1).config = { ...cluster.disk(n1).config, [n1Fault]: 1 }
+      cluster.disk(n2).config = { ...cluster.disk(n2).config, latentSectorRate: 1 }
+      let seen: { readonly whileDamaged: ReadonlyArray<string>; readonly afterMend: string } | undefined
+      const outcomes = startPrograms(cluster, {
+        n1: Effect.gen(function*() {
+          const file = yield* (yield* Disk).open("d/f", "create")
+          yield* file.write(0, bytes(4096, 1))
+          yield* (yield* Clock).sleep(10)
+          cluster.disk(n1).config = { ...cluster.disk(n1).config, [n1Fault]: 0 }
+          yield* file.write(0, bytes(4096, 2)) // mends n1's sector 0
+        }),
+        n2: Effect.gen(function*() {
+          const clock = yield* Clock
+          yield* clock.sleep(5)
+          const file = yield* (yield* Disk).open("d/f", "create")
+          yield* file.write(0, bytes(4096, 3))
+          yield* file.write(12 * 4096, bytes(4096, 3)) // past any place n1's misdirected write can reach
+          const whileDamaged = [yield* readSector(file, 0), yield* readSector(file, 12)]
+          yield* clock.sleep(10)
+          yield* file.write(0, bytes(4096, 4))
+          seen = { whileDamaged, afterMend: yield* readSector(file, 0) }
+        })
+      })
+      runFor(cluster, 100)
+      valueOf(outcomes.n1)
+      valueOf(outcomes.n2)
+      if (seen === undefined) throw new Error("n2 saw nothing")
+      return { n2: seen, faults: cluster.faults }
+    }
+
+    it("a latent sector error on one node keeps another's out of that sector until it is rewritten", () => {
+      const { n2: seen, faults } = scenario("latentSectorRate")
+      // Sector 0 is damaged on n1, so n2's fault there is withheld; sector 12 is damaged as drawn.
+      expect(seen.whileDamaged).toEqual(["ok", "DiskIOError"])
+      expect(faults.count("disk.latent-sector-withheld")).toBe(1)
+      // Once n1 rewrote its sector 0, n2's next fault there lands.
+      expect(seen.afterMend).toBe("DiskIOError")
+    })
+
+    it("a misdirected write damages the place it missed, for as long as it is not rewritten", () => {
+      const { n2: seen, faults } = scenario("misdirectedWriteRate")
+      expect(faults.count("disk.misdirected-write")).toBe(1)
+      expect(seen.whileDamaged).toEqual(["ok", "DiskIOError"])
+      expect(faults.count("disk.latent-sector-withheld")).toBe(1)
+      expect(seen.afterMend).toBe("DiskIOError")
+    })
   })
 })

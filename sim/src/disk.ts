@@ -18,7 +18,9 @@
  * errors (a sector that fails reads until it is rewritten), bit rot (a bit
  * flips in stored data), misdirected writes (the data lands a few sectors
  * away), failed fsync (the unsynced data is gone), a full disk, and latency
- * with occasional slow operations.
+ * with occasional slow operations. A corrupting fault is withheld where
+ * another node's copy of the same file is already damaged at the same place
+ * (`disk-damage.ts`: the simulator stays within "at most f copies damaged").
  */
 import {
   assert,
@@ -33,6 +35,7 @@ import {
 } from "@cairn/core"
 import type { SeededSource } from "@cairn/runtime-test"
 import { Effect } from "effect"
+import { DamagedRanges, type ClusterDamage, type DamageHolder } from "./disk-damage.ts"
 import type { FaultCounter } from "./fault-counter.ts"
 import type { SimProcess } from "./process.ts"
 import type { Trace } from "./trace.ts"
@@ -92,6 +95,8 @@ interface Inode {
    * sector out of it.
    */
   readonly owned: Set<number>
+  /** Bytes a misdirected write or bit rot left wrong, until rewritten (latent sectors are in `latent`). */
+  readonly damaged: DamagedRanges
 }
 
 const cloneImage = (image: Image): Image => ({ size: image.size, sectors: new Map(image.sectors) })
@@ -124,7 +129,7 @@ class FreshSectors {
   }
 }
 
-export class SimDisk {
+export class SimDisk implements DamageHolder {
   readonly sectorSize: number
   config: DiskFaultConfig
   private readonly names = new Map<string, Inode>()
@@ -136,7 +141,8 @@ export class SimDisk {
   private readonly faults: FaultCounter
   private readonly trace: Trace
   private readonly process: SimProcess
-  private readonly label: string
+  readonly label: string
+  private readonly damage: ClusterDamage | undefined
 
   constructor(options: {
     readonly label: string
@@ -146,6 +152,8 @@ export class SimDisk {
     readonly trace: Trace
     readonly config: DiskFaultConfig
     readonly sectorSize?: number
+    /** The cluster's disks, whose damage this one's corrupting faults avoid. */
+    readonly damage?: ClusterDamage
   }) {
     this.label = options.label
     this.process = options.process
@@ -155,6 +163,8 @@ export class SimDisk {
     this.config = options.config
     this.sectorSize = options.sectorSize ?? 4096
     assert(this.sectorSize > 0 && (this.sectorSize & (this.sectorSize - 1)) === 0, "sector size must be a power of two")
+    this.damage = options.damage
+    this.damage?.join(this)
   }
 
   // ---- the Disk service -------------------------------------------------------
@@ -170,7 +180,7 @@ export class SimDisk {
           if (inode !== undefined && mode === "create-new") return Effect.fail(new FileExistsError({ path }))
           if (inode === undefined) {
             if (mode === "existing") return Effect.fail(new FileNotFoundError({ path }))
-            inode = { id: this.nextInode++, current: { size: 0, sectors: new Map() }, durable: { size: 0, sectors: new Map() }, dirty: new Set(), latent: new Set(), owned: new Set() }
+            inode = { id: this.nextInode++, current: { size: 0, sectors: new Map() }, durable: { size: 0, sectors: new Map() }, dirty: new Set(), latent: new Set(), owned: new Set(), damaged: new DamagedRanges() }
             this.bind(path, inode)
           }
           return Effect.succeed(this.handle(incarnation, path, inode))
@@ -285,8 +295,11 @@ export class SimDisk {
     if (this.random.chance(this.config.bitRotRate)) {
       const s = this.random.intBetween(first, last)
       if (inode.current.sectors.has(s)) {
-        this.faults.fired("disk.bit-rot")
-        this.rot(inode, s)
+        const bit = this.random.intBetween(0, this.sectorSize * 8 - 1)
+        if (!this.withheld("disk.bit-rot", path, s, s)) {
+          this.faults.fired("disk.bit-rot")
+          this.rot(inode, s, bit)
+        }
       }
     }
     const out = new Uint8Array(end - offset)
@@ -301,9 +314,10 @@ export class SimDisk {
     return Effect.succeed(out)
   }
 
-  /** Flips one bit of sector `s` in both images: the medium itself decayed. */
-  private rot(inode: Inode, s: number): void {
-    const bit = this.random.intBetween(0, this.sectorSize * 8 - 1)
+  /** Flips bit `bit` of sector `s` in both images: the medium itself decayed. */
+  private rot(inode: Inode, s: number, bit: number): void {
+    const byte = s * this.sectorSize + (bit >> 3)
+    inode.damaged.add(byte, byte + 1)
     for (const image of [inode.current, inode.durable]) {
       const sector = image.sectors.get(s)
       if (sector === undefined) continue
@@ -326,15 +340,51 @@ export class SimDisk {
     }
     let target = offset
     if (data.length > 0 && this.random.chance(this.config.misdirectedWriteRate)) {
-      this.faults.fired("disk.misdirected-write")
-      target = offset + this.random.intBetween(1, 8) * this.sectorSize
+      const shifted = offset + this.random.intBetween(1, 8) * this.sectorSize
+      // It damages both places: the one meant keeps its old bytes, the one hit loses its own.
+      const meant = this.withheld("disk.misdirected-write", path, this.sectorOf(offset), this.sectorOf(end - 1))
+      if (!meant && !this.withheld("disk.misdirected-write", path, this.sectorOf(shifted), this.sectorOf(shifted + data.length - 1))) {
+        this.faults.fired("disk.misdirected-write")
+        target = shifted
+      }
     }
     this.writeImage(inode, target, data)
+    if (target !== offset) {
+      inode.damaged.add(offset, end)
+      inode.damaged.add(target, target + data.length)
+    }
     if (data.length > 0 && this.random.chance(this.config.latentSectorRate)) {
-      this.faults.fired("disk.latent-sector")
-      inode.latent.add(this.random.intBetween(Math.floor(target / this.sectorSize), Math.floor((target + data.length - 1) / this.sectorSize)))
+      const s = this.random.intBetween(this.sectorOf(target), this.sectorOf(target + data.length - 1))
+      if (!this.withheld("disk.latent-sector", path, s, s)) {
+        this.faults.fired("disk.latent-sector")
+        inode.latent.add(s)
+      }
     }
     return Effect.void
+  }
+
+  private sectorOf(byte: number): number {
+    return Math.floor(byte / this.sectorSize)
+  }
+
+  /**
+   * Is a corrupting fault of `kind` on sectors first..last of `path` to be withheld, because
+   * another node's copy is damaged there? Counted and traced if so (see `disk-damage.ts`).
+   */
+  private withheld(kind: string, path: string, first: number, last: number): boolean {
+    const other = this.damage?.elsewhere(this, path, first, last)
+    if (other === undefined) return false
+    this.faults.fired(`${kind}-withheld`)
+    this.trace.record(this.process.scheduler.now, `${this.label} withheld ${kind} ${path} sectors ${first}..${last}: damaged on ${other}`)
+    return true
+  }
+
+  /** Does `path` hold damage in sectors first..last (a latent sector, or bytes a fault left wrong)? */
+  damagedIn(path: string, first: number, last: number): boolean {
+    const inode = this.names.get(path)
+    if (inode === undefined) return false
+    for (const s of inode.latent) if (s >= first && s <= last) return true
+    return inode.damaged.touches(first * this.sectorSize, (last + 1) * this.sectorSize)
   }
 
   private writeImage(inode: Inode, offset: number, data: Uint8Array): void {
@@ -353,6 +403,7 @@ export class SimDisk {
       inode.latent.delete(s)
       written += take
     }
+    inode.damaged.mend(offset, offset + data.length)
     inode.current.size = Math.max(inode.current.size, offset + data.length)
   }
 
@@ -391,6 +442,7 @@ export class SimDisk {
       }
     }
     image.size = size
+    inode.damaged.truncate(size)
     inode.dirty.add(-1) // the size itself is dirty
   }
 

@@ -1,6 +1,6 @@
 /**
- * The hard state file: term, vote, commit, whether this node led its term,
- * and where the log sits in the WAL, in two 4 KiB slots, each with a version
+ * The hard state file: term, vote, commit and the term it was learned in,
+ * whether this node led its term, and where the log sits in the WAL, in two 4 KiB slots, each with a version
  * counter and a CRC32C.
  *
  * Every write puts the same version in both, one after the other, each
@@ -51,6 +51,8 @@ const encodeSlot = (version: number, record: HardStateRecord): Uint8Array => {
   w.uint(record.firstSeq)
   w.uint(record.heldThrough)
   w.u8(record.led === true ? 1 : 0)
+  // Written even when equal to the term, so a file of this version always says it.
+  w.uint(record.commitTerm ?? record.term)
   const body = w.finish()
   assert(body.length + 16 <= SLOT_BYTES, "hard state too large for its slot")
   const slot = new Uint8Array(SLOT_BYTES)
@@ -80,10 +82,12 @@ const decodeSlot = (bytes: Uint8Array): Slot | undefined => {
     const firstSeq = r.uint()
     const heldThrough = r.atEnd() ? 0 : r.uint()
     const led = r.atEnd() ? false : r.u8() === 1
+    // Files written before it existed: the term bounds the term the commit index was learned in.
+    const commitTerm = r.atEnd() ? term : r.uint()
     r.done()
     return {
       version: view.getUint32(4),
-      record: { term, vote: vote === "" ? undefined : (vote as NodeId), commit, firstIndex, firstSeq, heldThrough, ...(led ? { led } : {}) }
+      record: { term, vote: vote === "" ? undefined : (vote as NodeId), commit, firstIndex, firstSeq, heldThrough, commitTerm, ...(led ? { led } : {}) }
     }
   } catch {
     return undefined

@@ -212,6 +212,8 @@ export const makeLogWriter = (wal: Wal, hardState: HardStateFile, lastIndex: num
     const record = hardState.record
     // `led` belongs to its term: a hard state without it says this node did not lead.
     const next: HardStateRecord = changed === undefined ? record : { ...record, ...changed, led: changed.led === true }
+    // commitTerm, like commit, rides along: the two are written together, so a stale commit index
+    // after a crash comes with the term it was learned in.
     if (mappingChanged || next.term !== record.term || next.vote !== record.vote || (next.led === true) !== (record.led === true)) yield* hardState.write(next)
     else hardState.record = next
   }

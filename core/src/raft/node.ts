@@ -187,8 +187,10 @@ export const makeRaftNode = <R>(config: RaftNodeConfig<R>): Effect.Effect<
     /** Snapshots in a ready: the leader's replaces our log and state; a peer's repairs our prefix. */
     function* takeSnapshots(ready: Ready): Generator<Effect.Effect<unknown, RaftStorageError>, void, unknown> {
       if (ready.snapshot !== undefined) {
-        // The leader sent a snapshot: it replaces our log and our state machine.
-        yield* storage.installSnapshot(ready.snapshot)
+        // The leader sent a snapshot: it replaces our log and our state machine. It moved our commit
+        // index, so the ready carries the hard state with the term it was learned in.
+        assert(ready.hardState?.commitTerm !== undefined, "a snapshot installed without the hard state of its commit")
+        yield* storage.installSnapshot(ready.snapshot, ready.hardState.commitTerm)
         assert(config.stateMachine.restore !== undefined, "received a snapshot but the state machine cannot restore one")
         config.stateMachine.restore(ready.snapshot.data)
         applied = ready.snapshot.meta.index

@@ -203,6 +203,10 @@ export class Raft {
   private readonly recovery = new Recovery()
   /** Did this node become leader in its current term? Durable (see HardState.led). */
   private led = false
+  /** A term no earlier than the one the commit index was learned in (HardState.commitTerm). */
+  private commitTerm: number
+  /** The commit index `commitTerm` was last settled for. */
+  private commitNoted: number
   private assembly: SnapshotAssembly | undefined = undefined
   /** The latest local snapshot, for followers that fell behind the compacted log. */
   private snapshot: Snapshot | undefined
@@ -233,6 +237,8 @@ export class Raft {
     this.led = restored.hardState.led === true
     this.snapshot = restored.snapshot
     this.log = RaftLog.restore(restored.snapshot?.meta, restored.entries, restored.hardState.commit)
+    this.commitTerm = restored.hardState.commitTerm ?? restored.hardState.term
+    this.commitNoted = this.log.committed
     for (const d of restored.damaged ?? []) this.log.markDamaged(d.index, d.term)
     this.recovery.restored(this.log, restored.hardState.term)
     this.handedOut = this.log.applied
@@ -437,12 +443,25 @@ export class Raft {
   }
 
   private currentHardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.log.committed, ...(this.led ? { led: true } : {}) }
+    return { term: this.term, vote: this.vote, commit: this.log.committed, commitTerm: this.commitTerm, ...(this.led ? { led: true } : {}) }
   }
 
   private hardStateChanged(): boolean {
+    this.noteCommit(this.term)
     const h = this.lastHardState
-    return h.term !== this.term || h.vote !== this.vote || h.commit !== this.log.committed || (h.led === true) !== this.led
+    return h.term !== this.term || h.vote !== this.vote || h.commit !== this.log.committed || (h.led === true) !== this.led ||
+      h.commitTerm !== this.commitTerm
+  }
+
+  /**
+   * The commit index moved past what `commitTerm` covers: `termBound` is a term no earlier than
+   * the one it was learned in. Our term only grows, so our term when we notice is such a bound,
+   * except for a commit taken from a repair that a peer answered in a later term (see step).
+   */
+  private noteCommit(termBound: number): void {
+    if (this.log.committed <= this.commitNoted) return
+    this.commitNoted = this.log.committed
+    this.commitTerm = Math.max(this.commitTerm, termBound)
   }
 
   // ---- role changes ---------------------------------------------------------------------
@@ -548,6 +567,13 @@ export class Raft {
   // ---- messages in ----------------------------------------------------------------------
 
   step(m: Message): void {
+    this.noteCommit(this.term)
+    this.stepMessage(m)
+    // A repair answered from another term may have moved our commit index: the later term bounds it.
+    this.noteCommit(Math.max(this.term, m.term))
+  }
+
+  private stepMessage(m: Message): void {
     assert(m.to === this.id, () => `message for ${m.to} delivered to ${this.id}`)
     // Every entry in our log has a term at most our current term: a bound for a damaged tail.
     const termBefore = this.term
@@ -1130,7 +1156,8 @@ export class Raft {
 
   /** What recovery reads of this node. */
   private recoveryView(): RecoveryView {
-    return { id: this.id, term: this.term, led: this.led, log: this.log, config: this.config, handedOut: this.handedOut }
+    this.noteCommit(this.term)
+    return { id: this.id, term: this.term, led: this.led, log: this.log, config: this.config, handedOut: this.handedOut, commitTerm: this.commitTerm }
   }
 
   private requestRepair(): void {

@@ -36,6 +36,8 @@ export interface RecoveryView {
   readonly config: ClusterConfig
   /** Committed entries handed out for applying. */
   readonly handedOut: number
+  /** A term no earlier than the one our commit index was learned in. */
+  readonly commitTerm: number
 }
 
 /** Most holes (and runs) one repair request names. */
@@ -213,13 +215,16 @@ export class Recovery {
   /** Fills holes with, and extends our log by, entries the peer proves committed. */
   private fillCommitted(view: RecoveryView, m: RepairResponse): void {
     const log = view.log
-    // Or, at or below our commit index, if the peer's last entry is of our term or later and at or
-    // past our commit index. We learned our commit index in a term no later than ours, so the
+    // Or, at or below our commit index, if the peer's last entry is of the term we learned our
+    // commit index in (commitTerm bounds it) or later, and at or past our commit index: the
     // leader that wrote that entry held every entry we know committed (Leader Completeness), and
     // the peer's log matches that leader's up to it (Log Matching). Seed 3472: the only node that
     // knew entry 1 committed had lost it, its peers did not know it was committed, and the joint
-    // configuration could not elect anyone without that node's vote.
-    const vouchesCommitted = m.lastTerm >= Math.max(1, view.term) && m.lastIndex >= log.committed
+    // configuration could not elect anyone without that node's vote. Seed 510 (reopened storage
+    // drawing new randomness): the same, after the node had moved on to a later term in which no
+    // one was elected; our current term as the bound left its peers, whose logs end in the
+    // term the commit was learned in, unable to vouch, and no election could win without it.
+    const vouchesCommitted = m.lastTerm >= Math.max(1, view.commitTerm) && m.lastIndex >= log.committed
     const run: Array<Entry> = []
     for (const entry of m.entries) {
       if (vouchesCommitted && entry.index <= log.committed && log.isDamaged(entry.index)) log.fill(entry)

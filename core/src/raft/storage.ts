@@ -48,8 +48,11 @@ export interface RaftStorage {
   }) => Effect.Effect<void, RaftStorageError>
   /** Saves a snapshot this node took and drops log entries below the oldest one kept. */
   readonly saveSnapshot: (snapshot: Snapshot) => Effect.Effect<void, RaftStorageError>
-  /** Replaces the whole log with a snapshot received from the leader. */
-  readonly installSnapshot: (snapshot: Snapshot) => Effect.Effect<void, RaftStorageError>
+  /**
+   * Replaces the whole log with a snapshot received from the leader; `commitTerm` bounds the term
+   * the snapshot's commit index was learned in (HardState.commitTerm: the ready's).
+   */
+  readonly installSnapshot: (snapshot: Snapshot, commitTerm: number) => Effect.Effect<void, RaftStorageError>
 }
 
 /** Opens (recovering) a node's Raft storage under `dir`. */
@@ -139,7 +142,7 @@ export const openRaftStorage = (options: {
         }
       })
 
-    const installSnapshot: RaftStorage["installSnapshot"] = (snap) =>
+    const installSnapshot: RaftStorage["installSnapshot"] = (snap, commitTerm) =>
       Effect.gen(function*() {
         yield* Effect.mapError(snapshots.save(snap.meta.index, encodeSnapshotFile(snap)), storageError("save snapshot"))
         if (wal.lastSeq() >= wal.firstSeq()) yield* Effect.mapError(wal.truncateSuffix(wal.firstSeq()), storageError("truncate wal"))
@@ -147,9 +150,12 @@ export const openRaftStorage = (options: {
         // The commit index too (it may lag, being lazily durable): with the WAL empty, only it says
         // how far our log reached if this snapshot rots later — holes up to it, never a shorter log
         // that could vote away entries we acknowledged.
+        const raisesCommit = snap.meta.index > hardState.record.commit
         yield* hardState.write({
           ...hardState.record,
           commit: Math.max(hardState.record.commit, snap.meta.index),
+          // With the commit index, a term no earlier than the one it was learned in (Raft's, from the leader's message).
+          commitTerm: raisesCommit ? Math.max(commitTerm, hardState.record.commitTerm ?? hardState.record.term) : hardState.record.commitTerm,
           firstIndex: snap.meta.index + 1,
           firstSeq: wal.lastSeq() + 1
         })
@@ -158,7 +164,14 @@ export const openRaftStorage = (options: {
     const recovered = hardState.record
     return {
       recovered: {
-        hardState: { term: recovered.term, vote: recovered.vote, commit: Math.max(recovered.commit, snapshotIndex), ...(recovered.led === true ? { led: true } : {}) },
+        hardState: {
+          term: recovered.term,
+          vote: recovered.vote,
+          commit: Math.max(recovered.commit, snapshotIndex),
+          // A snapshot past the durable commit index was of entries committed by our term then.
+          commitTerm: snapshotIndex > recovered.commit ? Math.max(recovered.term, recovered.commitTerm ?? 0) : recovered.commitTerm ?? recovered.term,
+          ...(recovered.led === true ? { led: true } : {})
+        },
         snapshot,
         entries,
         damaged

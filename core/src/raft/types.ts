@@ -24,6 +24,12 @@ export interface HardState {
    * relies on it: a leader never truncates what it wrote in its own term.
    */
   readonly led?: boolean
+  /**
+   * A term no earlier than the one in which this node learned `commit` (absent in files of
+   * older versions: `term` bounds it then). Repair trusts a peer's entries below our commit
+   * index when the peer's last entry is of this term or later (Leader Completeness).
+   */
+  readonly commitTerm?: number
 }
 
 export interface SnapshotMeta {

@@ -81,7 +81,7 @@ describe("Raft storage recovery", () => {
         return storage.recovered
       }))
     expect(recovered.snapshot).toBeUndefined()
-    expect(recovered.hardState).toEqual({ term: 1, vote: nodeId("n1"), commit: 10 })
+    expect(recovered.hardState).toEqual({ term: 1, vote: nodeId("n1"), commit: 10, commitTerm: 1 })
     expect(recovered.entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
     expect(recovered.damaged.map((d) => d.index).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6])
     expect(recovered.entries.slice(6)).toEqual([7, 8, 9, 10].map(entry))
@@ -111,7 +111,7 @@ describe("Raft storage writes", () => {
       }))
     // The last write carried the commit index along.
     const recovered = await recover(disk)
-    expect(recovered.hardState).toEqual({ term: 2, vote: undefined, commit: 2 })
+    expect(recovered.hardState).toEqual({ term: 2, vote: undefined, commit: 2, commitTerm: 2 })
     expect(recovered.entries.map((e) => e.index)).toEqual([1, 2])
   })
 })
@@ -126,7 +126,7 @@ describe("Raft storage after an installed snapshot", () => {
         yield* storage.persist({ hardState: { term: 1, vote: undefined, commit: 4 }, truncateFrom: undefined, entries: [1, 2, 3, 4, 5, 6].map(entry) })
         yield* storage.saveSnapshot({ meta: { index: 4, term: 1, config }, data: new Uint8Array([4]) })
         // It fell behind; the leader's snapshot at 20 replaces its log.
-        yield* storage.installSnapshot({ meta: { index: 20, term: 1, config }, data: new Uint8Array([20]) })
+        yield* storage.installSnapshot({ meta: { index: 20, term: 1, config }, data: new Uint8Array([20]) }, 1)
       }))
     const names = (await Effect.runPromise(disk.list("/raft/snapshots"))).filter((name) => name.endsWith(".snap")).sort()
     const newest = `/raft/snapshots/${names[names.length - 1]}`
@@ -161,7 +161,7 @@ describe("Raft storage hard state copies", () => {
       }
       await rot(copy, "/raft/hardstate", slot * 4096 + 16)
       const recovered = await withStorage(copy, (storage) => Effect.succeed(storage.recovered))
-      expect(recovered.hardState).toEqual({ term: 4, vote: nodeId("n3"), commit: 1 })
+      expect(recovered.hardState).toEqual({ term: 4, vote: nodeId("n3"), commit: 1, commitTerm: 4 })
     }
     await rot(disk, "/raft/hardstate", 16)
     await rot(disk, "/raft/hardstate", 4096 + 16)
@@ -187,12 +187,12 @@ describe("Raft storage hard state after a crash between its two writes", () => {
     const secondSlot = 0
     await Effect.runPromise(Effect.flatMap(disk.open("/raft/hardstate", "existing"), (f) => f.write(secondSlot * 4096, older.subarray(secondSlot * 4096, secondSlot * 4096 + 4096))))
     const first = await withStorage(disk, (storage) => Effect.succeed(storage.recovered.hardState))
-    expect(first).toEqual({ term: 6, vote: nodeId("n2"), commit: 0 })
+    expect(first).toEqual({ term: 6, vote: nodeId("n2"), commit: 0, commitTerm: 6 })
     // The newer copy rots: the other must hold it too by now.
     const other = 1 - secondSlot
     await Effect.runPromise(Effect.flatMap(disk.open("/raft/hardstate", "existing"), (f) => f.write(other * 4096 + 16, new Uint8Array(64).fill(0x5a))))
     const second = await withStorage(disk, (storage) => Effect.succeed(storage.recovered.hardState))
-    expect(second).toEqual({ term: 6, vote: nodeId("n2"), commit: 0 })
+    expect(second).toEqual({ term: 6, vote: nodeId("n2"), commit: 0, commitTerm: 6 })
   })
 
   it("the rewrite at recovery overwrites the damaged slot first, never the only good copy", async () => {
@@ -209,7 +209,7 @@ describe("Raft storage hard state after a crash between its two writes", () => {
             path.endsWith("/hardstate") ? { ...file, write: (offset, data) => Effect.andThen(Effect.sync(() => writes.push(offset / 4096)), file.write(offset, data)) } : file)
       }
       const recovered = await withStorage(recording, (storage) => Effect.succeed(storage.recovered.hardState))
-      expect(recovered).toEqual({ term: 2, vote: nodeId("n1"), commit: 0 })
+      expect(recovered).toEqual({ term: 2, vote: nodeId("n1"), commit: 0, commitTerm: 2 })
       expect(writes).toEqual([damagedSlot, 1 - damagedSlot])
     }
   })
@@ -233,19 +233,31 @@ describe("Raft storage hard state of a node with an empty log", () => {
     const torn = inMemoryDisk(512)
     await Effect.runPromise(Effect.flatMap(torn.open("/raft/hardstate", "create"), (f) => f.write(4096, new Uint8Array(100).fill(0x5a))))
     const fresh = await withStorage(torn, (storage) => Effect.succeed(storage.recovered.hardState))
-    expect(fresh).toEqual({ term: 0, vote: undefined, commit: 0 })
+    expect(fresh).toEqual({ term: 0, vote: undefined, commit: 0, commitTerm: 0 })
   })
 
   it("records leadership of the current term durably, and never carries it into the next term", async () => {
     const disk = inMemoryDisk(512)
     await withStorage(disk, (storage) =>
       storage.persist({ hardState: { term: 2, vote: nodeId("n1"), commit: 0, led: true }, truncateFrom: undefined, entries: [] }))
-    expect(await withStorage(disk, (storage) => Effect.succeed(storage.recovered.hardState))).toEqual({ term: 2, vote: nodeId("n1"), commit: 0, led: true })
+    expect(await withStorage(disk, (storage) => Effect.succeed(storage.recovered.hardState))).toEqual({ term: 2, vote: nodeId("n1"), commit: 0, commitTerm: 2, led: true })
     await withStorage(disk, (storage) =>
       storage.persist({ hardState: { term: 3, vote: undefined, commit: 0 }, truncateFrom: undefined, entries: [] }))
     const next = await withStorage(disk, (storage) => Effect.succeed(storage.recovered.hardState))
-    expect(next).toEqual({ term: 3, vote: undefined, commit: 0 })
+    // The commit index did not move, so the term it was learned in stays.
+    expect(next).toEqual({ term: 3, vote: undefined, commit: 0, commitTerm: 2 })
     expect(next.led).toBeUndefined()
+  })
+
+  it("keeps the term the commit index was learned in with it, through a later term", async () => {
+    const disk = inMemoryDisk(512)
+    await withStorage(disk, (storage) =>
+      storage.persist({ hardState: { term: 3, vote: nodeId("n1"), commit: 0, commitTerm: 3 }, truncateFrom: undefined, entries: [] }))
+    // The commit index learned in term 3 rides along with the next write, made in term 5.
+    await withStorage(disk, (storage) =>
+      storage.persist({ hardState: { term: 5, vote: undefined, commit: 0, commitTerm: 3 }, truncateFrom: undefined, entries: [] }))
+    const recovered = await withStorage(disk, (storage) => Effect.succeed(storage.recovered.hardState))
+    expect(recovered).toEqual({ term: 5, vote: undefined, commit: 0, commitTerm: 3 })
   })
 })
 

@@ -4,12 +4,13 @@
  * configured, restarting from its disk after a crash or a storage failure.
  * The handles give tests and workloads each live node's `StorageNode`.
  */
-import { Clock, type NodeId } from "@cairn/core"
+import type { NodeId } from "@cairn/core"
 import type { LogNodeConfig } from "@cairn/core/log/service/log-node"
 import { makeStorageNode, type StorageNode } from "@cairn/core/node/storage-node"
 import type { RaftObserver } from "@cairn/core/raft/node"
 import { Effect } from "effect"
 import type { NodeProgram } from "../cluster.ts"
+import { reopenAfterStorageFailure } from "../storage-restart.ts"
 
 export interface LogServers {
   readonly server: NodeProgram
@@ -24,27 +25,19 @@ export const logServers = (options: {
 }): LogServers => {
   const nodes = new Map<NodeId, StorageNode>()
   const server: NodeProgram = ({ id }) =>
-    Effect.forever(
-      Effect.scoped(
-        Effect.gen(function*() {
-          nodes.delete(id)
-          const node = yield* makeStorageNode({
-            id,
-            voters: options.voters,
-            kv: { dataDir: "raft", walSegmentBytes: 256 << 10, snapshotEvery: 500, ...(options.observer === undefined ? {} : { observer: options.observer }) },
-            objects: { members: () => options.voters.map((v) => ({ id: v, domain: v })) },
-            log: { walSegmentBytes: 256 << 10, ...options.log }
-          })
-          nodes.set(id, node)
-          return yield* node.run
+    reopenAfterStorageFailure(
+      Effect.gen(function*() {
+        nodes.delete(id)
+        const node = yield* makeStorageNode({
+          id,
+          voters: options.voters,
+          kv: { dataDir: "raft", walSegmentBytes: 256 << 10, snapshotEvery: 500, ...(options.observer === undefined ? {} : { observer: options.observer }) },
+          objects: { members: () => options.voters.map((v) => ({ id: v, domain: v })) },
+          log: { walSegmentBytes: 256 << 10, ...options.log }
         })
-      ).pipe(
-        // Storage failed (fail-stop): recover from disk again, as a restart would, after a pause.
-        Effect.catchTags({
-          RaftStorageError: () => Effect.flatMap(Clock, (clock) => clock.sleep(100)),
-          ShardReadError: () => Effect.flatMap(Clock, (clock) => clock.sleep(100))
-        })
-      )
+        nodes.set(id, node)
+        return yield* node.run
+      })
     )
   return { server, node: (id) => nodes.get(id) }
 }

@@ -5,12 +5,13 @@
  * after a crash or a storage failure, as `cairn server` would. The handles
  * give tests and workloads each live node's `ObjectNode`.
  */
-import { Clock, type NodeId } from "@cairn/core"
+import type { NodeId } from "@cairn/core"
 import { makeStorageNode } from "@cairn/core/node/storage-node"
 import type { ObjectNode, ObjectNodeConfig } from "@cairn/core/object/object-node"
 import type { RaftObserver } from "@cairn/core/raft/node"
 import { Effect } from "effect"
 import type { NodeProgram, NodeServices } from "../cluster.ts"
+import { reopenAfterStorageFailure } from "../storage-restart.ts"
 
 export interface ObjectServers {
   readonly server: NodeProgram
@@ -30,34 +31,26 @@ export const objectServers = (options: {
   const nodes = new Map<NodeId, ObjectNode>()
   const members = () => (options.members?.() ?? options.voters).map((id) => ({ id, domain: id }))
   const server: NodeProgram = ({ id }) =>
-    Effect.forever(
-      Effect.scoped(
-        Effect.gen(function*() {
-          nodes.delete(id)
-          const { objects: node, run } = yield* makeStorageNode({
-            id,
-            voters: options.voters,
-            kv: {
-              dataDir: "raft",
-              walSegmentBytes: 256 << 10,
-              snapshotEvery: 500,
-              ...(options.observer === undefined ? {} : { observer: options.observer })
-            },
-            // Rebalancing only where a caller asks for it: runs that add no node keep the traces they had before it existed.
-            objects: { members, rebalance: "off", ...options.object }
-          })
-          nodes.set(id, node)
-          yield* Effect.forkScoped(node.background)
-          if (options.onStart !== undefined) yield* Effect.forkScoped(options.onStart(id, node))
-          return yield* run
+    reopenAfterStorageFailure(
+      Effect.gen(function*() {
+        nodes.delete(id)
+        const { objects: node, run } = yield* makeStorageNode({
+          id,
+          voters: options.voters,
+          kv: {
+            dataDir: "raft",
+            walSegmentBytes: 256 << 10,
+            snapshotEvery: 500,
+            ...(options.observer === undefined ? {} : { observer: options.observer })
+          },
+          // Rebalancing only where a caller asks for it: runs that add no node keep the traces they had before it existed.
+          objects: { members, rebalance: "off", ...options.object }
         })
-      ).pipe(
-        // Storage failed (fail-stop): recover from disk again, as a restart would, after a pause.
-        Effect.catchTags({
-          RaftStorageError: () => Effect.flatMap(Clock, (clock) => clock.sleep(100)),
-          ShardReadError: () => Effect.flatMap(Clock, (clock) => clock.sleep(100))
-        })
-      )
+        nodes.set(id, node)
+        yield* Effect.forkScoped(node.background)
+        if (options.onStart !== undefined) yield* Effect.forkScoped(options.onStart(id, node))
+        return yield* run
+      })
     )
   return { server, node: (id) => nodes.get(id) }
 }

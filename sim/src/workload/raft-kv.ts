@@ -23,6 +23,7 @@ import type { Raft, RaftOptions } from "@cairn/core/raft/raft"
 import type { Op, Value } from "@cairn/jepsen"
 import { Effect } from "effect"
 import type { NodeProgram } from "../cluster.ts"
+import { reopenAfterStorageFailure } from "../storage-restart.ts"
 
 export interface RaftKvWorkload {
   readonly server: NodeProgram
@@ -82,27 +83,22 @@ export const raftKvWorkload = (options: {
   }
 
   const server: NodeProgram = ({ id }) =>
-    Effect.forever(
-      Effect.scoped(
-        Effect.gen(function*() {
-          // A new incarnation (or a recovery after a storage failure): the old handles are dead.
-          handles.delete(id)
-          const kv = yield* makeKvServer({
-            id,
-            voters: options.voters,
-            dataDir: "raft",
-            walSegmentBytes: 256 << 10,
-            snapshotEvery: 150,
-            observer,
-            ...(options.raft === undefined ? {} : { raft: options.raft })
-          })
-          handles.set(id, { node: kv.raft, raft: undefined })
-          return yield* kv.run
+    reopenAfterStorageFailure(
+      Effect.gen(function*() {
+        // A new incarnation (or a recovery after a storage failure): the old handles are dead.
+        handles.delete(id)
+        const kv = yield* makeKvServer({
+          id,
+          voters: options.voters,
+          dataDir: "raft",
+          walSegmentBytes: 256 << 10,
+          snapshotEvery: 150,
+          observer,
+          ...(options.raft === undefined ? {} : { raft: options.raft })
         })
-      ).pipe(
-        // Storage failed (fail-stop): recover from disk again, as a restart would, after a pause.
-        Effect.catchTag("RaftStorageError", () => Effect.flatMap(Clock, (clock) => clock.sleep(100)))
-      )
+        handles.set(id, { node: kv.raft, raft: undefined })
+        return yield* kv.run
+      })
     )
 
   const client: NodeProgram = ({ id }) =>
