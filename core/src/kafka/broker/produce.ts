@@ -18,6 +18,7 @@
  */
 import { Effect, Result } from "effect"
 import type { RequestOf, ResponseOf } from "../protocol/api-table.ts"
+import { isControl } from "../../log/control-batch.ts"
 import { recordBatches } from "../protocol/records.ts"
 import type { Broker } from "./broker-log.ts"
 import { KafkaErrorCode, kafkaErrorOf } from "./error-codes.ts"
@@ -40,6 +41,10 @@ const appendOne = (broker: Broker, topic: string, index: number, records: Uint8A
   Effect.gen(function*() {
     const batches = recordBatches(records)
     if (Result.isFailure(batches)) return partitionAnswer(index, KafkaErrorCode.CORRUPT_MESSAGE, -1n, batches.failure.message)
+    if (batches.success.length === 1 && isControl(batches.success[0]!.header.attributes)) {
+      // Markers are the transaction coordinator's to write: a client's would commit or abort at will.
+      return partitionAnswer(index, KafkaErrorCode.INVALID_RECORD, -1n, "a producer may not write control batches")
+    }
     if (batches.success.length !== 1) {
       return partitionAnswer(index, KafkaErrorCode.INVALID_RECORD, -1n, `a produce request carries exactly one record batch per partition, not ${batches.success.length}`)
     }
