@@ -103,4 +103,49 @@ describe("Kafka transactions with librdkafka", () => {
     expect(out.committed).toEqual([...values("first", 4), ...values("heir", 2), ...values("second", 2)].sort())
     expect(out.uncommitted).toEqual([...values("aborted", 4), ...values("first", 4), ...values("heir", 2), ...values("second", 2), ...values("zombie", 2)].sort())
   })
+
+  it("consume-transform-produce: each input record is transformed once, and the group's offsets move with the output's commits", async () => {
+    await createTopics(["ctp-in", "ctp-out"])
+    const script = [
+      ...reader(),
+      "p = Producer({'bootstrap.servers': BS, 'acks': 'all', 'enable.idempotence': True})",
+      "for i in range(20): p.produce('ctp-in', value=('r%d' % i).encode(), partition=i % 2)",
+      "p.flush(30)",
+      "def transform(limit, abort_last):",
+      "    c = Consumer({'bootstrap.servers': BS, 'group.id': 'ctp', 'isolation.level': 'read_committed', 'auto.offset.reset': 'earliest', 'enable.auto.commit': False})",
+      "    c.subscribe(['ctp-in'])",
+      "    out = Producer({'bootstrap.servers': BS, 'transactional.id': 'ctp-1'})",
+      "    out.init_transactions(30)",
+      "    done, committed, end = 0, 0, time.time() + 60",
+      "    while done < limit and time.time() < end:",
+      "        batch = c.consume(5, 1.0)",
+      "        if not batch: continue",
+      "        out.begin_transaction()",
+      "        for m in batch:",
+      "            if m.error(): raise KafkaException(m.error())",
+      "            out.produce('ctp-out', value=m.value().upper(), partition=m.partition())",
+      "        out.send_offsets_to_transaction(c.position(c.assignment()), c.consumer_group_metadata(), 30)",
+      "        done += len(batch)",
+      "        if abort_last and done >= limit:",
+      "            out.abort_transaction(30)",
+      "        else:",
+      "            out.commit_transaction(30)",
+      "            committed += len(batch)",
+      "    c.close()",
+      "    return committed",
+      // The first worker stops after at least 8 records, aborting its last transaction: those records are done again.
+      "first = transform(8, True)",
+      "second = transform(20 - first, False)",
+      "offsets = Consumer({'bootstrap.servers': BS, 'group.id': 'ctp'}).committed([TopicPartition('ctp-in', 0), TopicPartition('ctp-in', 1)], 30)",
+      "print(json.dumps({'first': first, 'second': second, 'out': read('ctp-out', 'read_committed'), 'offsets': sorted(tp.offset for tp in offsets)}))"
+    ].join("\n")
+    const ran = await runCommand(PYTHON, ["-c", script], "", 200_000)
+    expect(ran.code, ran.err).toBe(0)
+    const out = JSON.parse(ran.out) as { first: number; second: number; out: Array<string>; offsets: Array<number> }
+    // The first worker's last (aborted) transaction was redone by the second, once.
+    expect(out.first).toBeLessThan(20)
+    expect(out.first + out.second).toBe(20)
+    expect(out.out).toEqual(Array.from({ length: 20 }, (_, i) => `R${i}`).sort())
+    expect(out.offsets).toEqual([10, 10])
+  })
 })

@@ -38,8 +38,6 @@ describe("a partition's transactions", () => {
     expect(t.abortedIn(0, 12)).toEqual([{ producerId: 2, firstOffset: 6, lastOffset: 11 }])
     expect(t.abortedIn(12, 20)).toEqual([])
     expect(t.abortedIn(0, 6)).toEqual([])
-    t.forgetBelow(12)
-    expect(t.state().aborted).toEqual([])
   })
 
   it("a marker for a producer with nothing open here closes nothing and aborts nothing", () => {

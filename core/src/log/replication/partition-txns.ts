@@ -12,6 +12,9 @@
  * records [first offset, marker offset] as aborted. A marker for a producer
  * with nothing open here closes nothing (a retried marker, or a partition
  * added to a transaction that never wrote to it).
+ *
+ * The aborted list is kept whole (retention does not trim it yet): it grows
+ * by one entry per aborted transaction that wrote to the partition.
  */
 import { assert } from "../../invariant/invariant.ts"
 
@@ -69,10 +72,5 @@ export class PartitionTxns {
   /** Aborted transactions that overlap offsets [from, to). */
   abortedIn(from: number, to: number): ReadonlyArray<AbortedTxn> {
     return this.aborted.filter((a) => a.lastOffset >= from && a.firstOffset < to)
-  }
-
-  /** Forgets aborted ranges wholly below `offset` (removed by retention: no fetch can reach them). */
-  forgetBelow(offset: number): void {
-    if (this.aborted.length > 0 && this.aborted[0]!.lastOffset < offset) this.aborted = this.aborted.filter((a) => a.lastOffset >= offset)
   }
 }
