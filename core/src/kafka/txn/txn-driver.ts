@@ -58,15 +58,20 @@ export const makeTxnDriver = (deps: TxnDriverDeps) => {
     if (seen === undefined || seen.producerId !== r.producerId || seen.epoch !== r.epoch) openSince.set(id, { producerId: r.producerId, epoch: r.epoch, at: now })
   }
 
-  /** Writes the decision's markers (and a commit's offsets); fails if any partition could not be reached. */
+  /**
+   * Writes a commit's consumer offsets, then the decision's markers; fails if any could not be written. Offsets
+   * first: a worker that restarts between the two then reads on past its input (its output shows once the
+   * markers land), where the other order would let it read the input again and produce it twice.
+   */
   const carryOut = (decided: TxnRecord): Effect.Effect<void, LogClientError> =>
     Effect.gen(function*() {
+      if (decided.status === "PrepareCommit") {
+        yield* Effect.forEach(decided.offsets, (o) => deps.log.commitOffset(o.group, o.topic, o.partition, o.offset, o.metadata), { concurrency: "unbounded", discard: true })
+      }
       const now = yield* deps.clock.wallMs
       const marker = encodeMarker({ producerId: decided.producerId, producerEpoch: decided.epoch, type: decided.status === "PrepareCommit" ? "commit" : "abort" }, now)
       yield* Effect.forEach(decided.partitions, (p) =>
         Effect.catchIf(Effect.asVoid(deps.log.produce(p.topic, p.partition, marker)), settled, () => Effect.void), { concurrency: "unbounded", discard: true })
-      if (decided.status !== "PrepareCommit") return
-      yield* Effect.forEach(decided.offsets, (o) => deps.log.commitOffset(o.group, o.topic, o.partition, o.offset, o.metadata), { concurrency: "unbounded", discard: true })
     })
 
   /** One transition under compare-and-set, without taking the lock. */
