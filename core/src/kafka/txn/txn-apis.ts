@@ -85,7 +85,7 @@ export const makeTxnApis = (deps: TxnApiDeps) => {
   const addOne = (id: string, producerId: bigint, epoch: number, topics: ReadonlyArray<{ readonly name: string; readonly partitions: ReadonlyArray<number> }>, version: number) =>
     Effect.gen(function*() {
       const wanted: Array<TopicPartition> = topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })))
-      const missing = yield* Effect.filter(wanted, (p) => Effect.map(deps.partitionExists(p.topic, p.partition), (e) => !e))
+      const missing = yield* Effect.filter(wanted, (p) => (p.partition < 0 ? Effect.succeed(true) : Effect.map(deps.partitionExists(p.topic, p.partition), (e) => !e)))
       const code = missing.length > 0
         ? Code.UNKNOWN_TOPIC_OR_PARTITION
         : yield* runOwned(deps, id, fencedFrom(version, 2), (r) => Effect.succeed(addPartitions(r, Number(producerId), epoch, wanted)))
@@ -119,7 +119,7 @@ export const makeTxnApis = (deps: TxnApiDeps) => {
     Effect.gen(function*() {
       const offsets: Array<PendingOffset> = body.topics.flatMap((t) =>
         t.partitions.map((p) => ({ group: body.groupId, topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset), metadata: p.committedMetadata ?? "" })))
-      const bad = offsets.some((o) => !Number.isSafeInteger(o.offset) || o.offset < 0)
+      const bad = offsets.some((o) => !Number.isSafeInteger(o.offset) || o.offset < 0 || o.partition < 0)
       const r = bad ? undefined : yield* deps.driver.apply(body.transactionalId, (rec) => Effect.succeed(commitOffsets(rec, Number(body.producerId), body.producerEpoch, offsets)))
       const code = r === undefined ? Code.INVALID_TXN_STATE : r.ok ? Code.NONE : codeOf(r.error, Code.INVALID_PRODUCER_EPOCH)
       return { throttleTimeMs: 0, topics: body.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) })) }

@@ -1,77 +1,15 @@
-import { Effect, Exit, Scope } from "effect"
+import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { Clock } from "../../clock/clock.ts"
-import { manualClock, type ManualClock } from "../../clock/manual-clock.test-support.ts"
-import { localKv, type StateMachineKv } from "../../kv/state-machine-kv.test-support.ts"
-import { type LogClient, type LogClientError, LogRequestError, LogUnavailableError, type Produced } from "../../log/client/log-client.ts"
-import { ATTR_TRANSACTIONAL, encodeBatch } from "../../log/record-batch.ts"
-import { encodePartitionCommand } from "../../log/replication/partition-command.ts"
-import { PartitionMachine } from "../../log/replication/partition-machine.ts"
-import { nodeId } from "../../node/node-id.ts"
-import { directoryOf } from "../group/coordinator-harness.test-support.ts"
-import { makeTxnCoordinator, type CairnTxnCoordinator } from "./txn-coordinator.ts"
+import { manualClock } from "../../clock/manual-clock.test-support.ts"
+import { localKv } from "../../kv/state-machine-kv.test-support.ts"
+import type { CairnTxnCoordinator } from "./txn-coordinator.ts"
+import { fakeLog, type FakeLog, startTxnCoordinator, data } from "./txn-harness.test-support.ts"
 
 const NONE = 0
 const NOT_COORDINATOR = 16
 const INVALID_PRODUCER_EPOCH = 47
 const CONCURRENT_TRANSACTIONS = 51
 const PRODUCER_FENCED = 90
-
-/** A log of real partition state machines: markers apply as they would on a replica. */
-const fakeLog = () => {
-  const partitions = new Map<string, PartitionMachine>()
-  const offsets = new Map<string, number>()
-  let nextId = 100
-  let key = 0
-  let down = false
-  const machine = (topic: string, partition: number) => {
-    const k = `${topic}/${partition}`
-    let m = partitions.get(k)
-    if (m === undefined) partitions.set(k, (m = new PartitionMachine(1 << 20)))
-    return m
-  }
-  const unused = () => Effect.die("not used by the transaction coordinator")
-  const client: LogClient = {
-    produce: (topic, partition, batch) =>
-      Effect.suspend((): Effect.Effect<Produced, LogClientError> => {
-        if (down) return Effect.fail(new LogUnavailableError({ message: "down" }))
-        const o = machine(topic, partition).apply(encodePartitionCommand({ op: "append", origin: nodeId("n1"), key: `k${key++}`, batch })).outcome
-        if (o.kind === "refused") return Effect.fail(new LogRequestError({ code: o.reason, message: o.message, bounds: undefined }))
-        return Effect.succeed({ baseOffset: o.baseOffset, lastOffset: o.lastOffset, duplicate: o.kind === "duplicate" })
-      }),
-    fetch: unused,
-    createTopic: unused,
-    growTopic: unused,
-    deleteTopic: unused,
-    describeTopic: unused,
-    initProducer: () => Effect.sync(() => ({ producerId: nextId++, epoch: 0 })),
-    commitOffset: (group, topic, partition, offset) => Effect.sync(() => void offsets.set(`${group}/${topic}/${partition}`, offset)),
-    fetchOffset: unused
-  }
-  return { client, machine, offsets, setDown: (d: boolean) => void (down = d) }
-}
-
-type FakeLog = ReturnType<typeof fakeLog>
-
-const data = (producerId: number, epoch: number, seq: number) =>
-  encodeBatch({
-    attributes: ATTR_TRANSACTIONAL,
-    baseTimestamp: 1,
-    producerId,
-    producerEpoch: epoch,
-    baseSequence: seq,
-    records: [{ attributes: 0, timestampDelta: 0, offsetDelta: 0, key: null, value: Uint8Array.of(seq), headers: [] }]
-  })
-
-const start = (kv: StateMachineKv, log: FakeLog, clock: ManualClock, self = "n1", nodes = ["n1"]) =>
-  Effect.gen(function*() {
-    const scope = yield* Scope.make()
-    const c = yield* makeTxnCoordinator({ kv, log: log.client, directory: directoryOf(self, nodes), partitionExists: () => Effect.succeed(true) }).pipe(
-      Effect.provideService(Clock, clock),
-      Scope.provide(scope)
-    )
-    return { c, close: Scope.close(scope, Exit.void) }
-  })
 
 const init = (c: CairnTxnCoordinator, id: string, timeoutMs = 60_000) =>
   c.handle("InitProducerId", { transactionalId: id, transactionTimeoutMs: timeoutMs, producerId: -1n, producerEpoch: -1 }, 4)
@@ -100,7 +38,7 @@ describe("the transaction coordinator", () => {
   it("commits one transaction and aborts the next: markers on every partition, the LSO follows, offsets only on commit", async () => {
     await run(Effect.gen(function*() {
       const log = fakeLog()
-      const { c, close } = yield* start(localKv(), log, manualClock())
+      const { c, close } = yield* startTxnCoordinator(localKv(), log, manualClock())
       const p = yield* init(c, "tx")
       expect(p).toMatchObject({ errorCode: NONE, producerId: 100n, producerEpoch: 0 })
       expect(yield* add(c, "tx", 100n, 0, [0, 1])).toEqual([NONE, NONE])
@@ -134,7 +72,7 @@ describe("the transaction coordinator", () => {
   it("a new InitProducerId fences the zombie: its open transaction is aborted at a newer epoch on the partitions", async () => {
     await run(Effect.gen(function*() {
       const log = fakeLog()
-      const { c, close } = yield* start(localKv(), log, manualClock())
+      const { c, close } = yield* startTxnCoordinator(localKv(), log, manualClock())
       yield* init(c, "tx")
       yield* add(c, "tx", 100n, 0, [0])
       yield* produce(log, 0, 100n, 0, 0)
@@ -158,7 +96,7 @@ describe("the transaction coordinator", () => {
     await run(Effect.gen(function*() {
       const log = fakeLog()
       const clock = manualClock()
-      const { c, close } = yield* start(localKv(), log, clock)
+      const { c, close } = yield* startTxnCoordinator(localKv(), log, clock)
       yield* init(c, "slow", 5_000)
       yield* add(c, "slow", 100n, 0, [0])
       yield* produce(log, 0, 100n, 0, 0)
@@ -178,7 +116,7 @@ describe("the transaction coordinator", () => {
       const log = fakeLog()
       const kv = localKv()
       const clock = manualClock()
-      const first = yield* start(kv, log, clock)
+      const first = yield* startTxnCoordinator(kv, log, clock)
       yield* init(first.c, "tx")
       yield* add(first.c, "tx", 100n, 0, [0, 1])
       yield* produce(log, 0, 100n, 0, 0)
@@ -189,7 +127,7 @@ describe("the transaction coordinator", () => {
       expect(yield* add(first.c, "tx", 100n, 0, [0])).toEqual([CONCURRENT_TRANSACTIONS])
       yield* first.close // the coordinator goes away before its timer retries
       log.setDown(false)
-      const second = yield* start(kv, log, clock)
+      const second = yield* startTxnCoordinator(kv, log, clock)
       yield* clock.advance(1_000)
       expect([lso(log, 0), lso(log, 1)]).toEqual([2, 1])
       expect(log.machine("t", 0).txns.abortedIn(0, 2)).toEqual([])
@@ -204,13 +142,13 @@ describe("the transaction coordinator", () => {
       const kv = localKv()
       const clock = manualClock()
       const nodes = ["n1", "n2", "n3"]
-      const found = yield* Effect.flatMap(start(kv, log, clock, "n1", nodes), ({ c, close }) =>
+      const found = yield* Effect.flatMap(startTxnCoordinator(kv, log, clock, "n1", nodes), ({ c, close }) =>
         Effect.tap(c.handle("FindCoordinator", { key: "", keyType: 1, coordinatorKeys: ["tx"] }, 4), () => close))
       const coordinator = found.coordinators[0]!
       expect(coordinator.errorCode).toBe(NONE)
       const owner = nodes[coordinator.nodeId - 1]!
       for (const self of nodes) {
-        const { c, close } = yield* start(kv, log, clock, self, nodes)
+        const { c, close } = yield* startTxnCoordinator(kv, log, clock, self, nodes)
         expect((yield* init(c, "tx")).errorCode).toBe(self === owner ? NONE : NOT_COORDINATOR)
         yield* close
       }
