@@ -34,7 +34,7 @@ export const encodeMarker = (m: Marker, timestampMs: number, coordinatorEpoch = 
   new DataView(value.buffer).setInt32(2, coordinatorEpoch)
   return encodeBatch({
     attributes: ATTR_CONTROL | ATTR_TRANSACTIONAL,
-    baseTimestamp: timestampMs,
+    baseTimestamp: Math.floor(timestampMs), // a clock may give fractions of a millisecond (the simulator's does)
     producerId: m.producerId,
     producerEpoch: m.producerEpoch,
     baseSequence: -1,

@@ -76,11 +76,14 @@ export const startKafka = (parts: KafkaNodeParts): Effect.Effect<KafkaListener |
       brokers: Effect.suspend(() => directory?.brokers ?? Effect.succeed([])),
       brokerOf: (node) => Effect.suspend(() => directory?.brokerOf(node) ?? Effect.succeed(undefined))
     }
+    const inView = (view: ReadonlyMap<string, { readonly replicas: ReadonlyArray<unknown> }>, topic: string, partition: number) => {
+      const meta = view.get(topic)
+      return meta !== undefined && partition >= 0 && partition < meta.replicas.length
+    }
+    // This node's view first; one it lacks may be a topic created a moment ago: ask again after a barrier.
     const partitionExists = (topic: string, partition: number) =>
-      Effect.sync(() => {
-        const meta = parts.logNode.topics().get(topic)
-        return meta !== undefined && partition >= 0 && partition < meta.replicas.length
-      })
+      Effect.suspend(() =>
+        inView(parts.logNode.topics(), topic, partition) ? Effect.succeed(true) : Effect.map(brokerLog(parts).topics, (view) => inView(view, topic, partition)))
     // The consumer group coordinator (docs/kafka.md#consumer-groups): groups' records and offsets in the KV.
     const groups = yield* makeGroupCoordinator({
       kv: yield* makeLocalKvClient(parts.kv, { clientId: `kafka-groups-${config.id}` }),

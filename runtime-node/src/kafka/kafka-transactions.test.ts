@@ -1,7 +1,9 @@
 /**
  * Kafka transactions with a real client: librdkafka 2.0 through
- * python3-confluent-kafka against a one-node `cairn server` process (its
- * own process group, stopped by id). A transactional producer commits one
+ * python3-confluent-kafka against a 3-node cluster of `cairn server`
+ * processes (each in its own process group, stopped by id), so the
+ * transaction coordinator, the group coordinator and the partitions'
+ * leaders are spread over the nodes and markers cross between them. A transactional producer commits one
  * transaction, aborts one and commits another; a second producer with the
  * same transactional.id fences the first in the middle of a transaction.
  * A read_committed consumer then sees exactly the committed records and a
@@ -16,7 +18,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { freeLoopbackPorts } from "../net/free-ports.ts"
-import { awaitReady, killAllStarted, startNode, TEST_CREDENTIALS } from "../server/cluster-processes.test-support.ts"
+import { awaitLeader, awaitReady, killAllStarted, startNode, TEST_CREDENTIALS } from "../server/cluster-processes.test-support.ts"
 import { planCluster } from "../server/local-cluster.ts"
 import { awaitListening, PYTHON, runCommand, stopCommands } from "./kafka-processes.test-support.ts"
 
@@ -25,17 +27,17 @@ let bootstrap = ""
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "cairn-kafka-txn-"))
-  const ports = await freeLoopbackPorts(4)
+  const ports = await freeLoopbackPorts(12)
   const cluster = planCluster({
-    nodes: 1, dataRoot: dir, apiBase: 0, peerBase: 0, s3Base: 0, secret: "kafka-txn-secret-0123456789",
-    credentials: TEST_CREDENTIALS, ports: ports.slice(0, 3), kafka: [ports[3]!]
+    nodes: 3, dataRoot: dir, apiBase: 0, peerBase: 0, s3Base: 0, secret: "kafka-txn-secret-0123456789",
+    credentials: TEST_CREDENTIALS, ports: ports.slice(0, 9), kafka: ports.slice(9)
   })
-  const node = cluster.nodes[0]!
-  bootstrap = `127.0.0.1:${node.kafkaPort}`
-  startNode(cluster, node, join(dir, "node.log"))
-  await awaitReady(node)
-  await awaitListening(node.kafkaPort!)
-})
+  for (const node of cluster.nodes) startNode(cluster, node, join(dir, "cluster.log"))
+  for (const node of cluster.nodes) await awaitReady(node)
+  await awaitLeader(cluster.nodes)
+  for (const node of cluster.nodes) await awaitListening(node.kafkaPort!)
+  bootstrap = cluster.nodes.map((n) => `127.0.0.1:${n.kafkaPort}`).join(",")
+}, 120_000)
 
 afterEach(stopCommands)
 
@@ -45,9 +47,9 @@ afterAll(async () => {
 })
 
 const createTopics = async (topics: ReadonlyArray<string>) => {
-  const admin = new Kafka({ clientId: "txn-test", brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 8 } }).admin()
+  const admin = new Kafka({ clientId: "txn-test", brokers: bootstrap.split(","), logLevel: logLevel.NOTHING, retry: { retries: 8 } }).admin()
   await admin.connect()
-  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 2 })), waitForLeaders: true })
+  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 2, replicationFactor: 3 })), waitForLeaders: true })
   await admin.disconnect()
 }
 
