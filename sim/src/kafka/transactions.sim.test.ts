@@ -6,7 +6,8 @@
  * writes to two partitions; read_committed sees nothing until EndTxn
  * commits, then the records and the markers; an aborted transaction shows
  * in the aborted list and the LSO moves past it; ListOffsets latest in
- * read_committed stops at an open transaction.
+ * read_committed stops at an open transaction; a client's own marker is
+ * refused.
  */
 import { Clock, nodeId, type NodeId } from "@cairn/core"
 import type { Broker, BrokerLog } from "@cairn/core/kafka/broker/broker-log"
@@ -19,7 +20,7 @@ import { decodeResponse, encodeRequest } from "@cairn/core/kafka/protocol/reques
 import { makeTxnCoordinator } from "@cairn/core/kafka/txn/txn-coordinator"
 import { makeKvClient } from "@cairn/core/kv/client"
 import { makeLogClient } from "@cairn/core/log/client/log-client"
-import { isControl } from "@cairn/core/log/control-batch"
+import { encodeMarker, isControl } from "@cairn/core/log/control-batch"
 import { ATTR_TRANSACTIONAL, encodeBatch } from "@cairn/core/log/record-batch"
 import { seededSource } from "@cairn/runtime-test"
 import { Effect, Result } from "effect"
@@ -132,6 +133,10 @@ it("commits and aborts transactions over the simulated log: read_committed stops
       steps["produce2"] = yield* produce(0, "x", 1)
       steps["abort"] = yield* end(false)
       steps["aborted"] = summary(yield* call("Fetch", 12, fetchRequest([0], 1)))
+      // A client may not write a marker of its own.
+      const forged = encodeMarker({ producerId: Number(pid), producerEpoch: epoch, type: "commit" }, 1000)
+      const refused = yield* call("Produce", 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: "tx", partitionData: [{ index: 1, records: forged }] }] })
+      steps["forged"] = refused.responses[0]!.partitionResponses[0]!.errorCode
       return steps
     })).pipe(Effect.matchCause({ onSuccess: (value) => void (outcome = { value }), onFailure: (error) => void (outcome = { error }) }))
   )
@@ -156,4 +161,5 @@ it("commits and aborts transactions over the simulated log: read_committed stops
   expect(s["produce2"]).toBe(0)
   expect(s["abort"]).toBe(0)
   expect(s["aborted"]).toEqual([{ lso: 4, hw: 4, aborted: [2], batches: "dcdc" }])
+  expect(s["forged"]).toBe(87) // INVALID_RECORD
 })
