@@ -1,8 +1,8 @@
 /**
  * ListOffsets: per partition, the offset for a timestamp.
  *
- * - -2 (earliest): the log start offset; -1 (latest): the high watermark
- *   (read_committed gives the same until transactions exist).
+ * - -2 (earliest): the log start offset; -1 (latest): the high watermark,
+ *   or for read_committed the last stable offset (below an open transaction).
  * - A timestamp t >= 0: the base offset of the first batch whose largest
  *   timestamp is at least t, and that timestamp; (-1, -1) when there is
  *   none. The broker finds it by reading the partition's batch headers
