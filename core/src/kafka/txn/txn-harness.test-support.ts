@@ -19,6 +19,8 @@ import { makeTxnCoordinator } from "./txn-coordinator.ts"
 export const fakeLog = () => {
   const partitions = new Map<string, PartitionMachine>()
   const offsets = new Map<string, number>()
+  /** Every batch each partition appended, as stored (base offset set), in offset order. */
+  const stored = new Map<string, Array<Uint8Array>>()
   let nextId = 100
   let key = 0
   let down = false
@@ -35,6 +37,7 @@ export const fakeLog = () => {
         if (down) return Effect.fail(new LogUnavailableError({ message: "down" }))
         const o = machine(topic, partition).apply(encodePartitionCommand({ op: "append", origin: nodeId("n1"), key: `k${key++}`, batch })).outcome
         if (o.kind === "refused") return Effect.fail(new LogRequestError({ code: o.reason, message: o.message, bounds: undefined }))
+        if (o.kind === "appended") stored.set(`${topic}/${partition}`, [...(stored.get(`${topic}/${partition}`) ?? []), o.stored])
         return Effect.succeed({ baseOffset: o.baseOffset, lastOffset: o.lastOffset, duplicate: o.kind === "duplicate" })
       }),
     fetch: unused,
@@ -46,7 +49,7 @@ export const fakeLog = () => {
     commitOffset: (group, topic, partition, offset) => Effect.sync(() => void offsets.set(`${group}/${topic}/${partition}`, offset)),
     fetchOffset: unused
   }
-  return { client, machine, offsets, setDown: (d: boolean) => void (down = d) }
+  return { client, machine, offsets, stored: (topic: string, partition: number) => stored.get(`${topic}/${partition}`) ?? [], setDown: (d: boolean) => void (down = d) }
 }
 
 export type FakeLog = ReturnType<typeof fakeLog>
