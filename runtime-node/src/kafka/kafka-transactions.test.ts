@@ -7,7 +7,9 @@
  * transaction, aborts one and commits another; a second producer with the
  * same transactional.id fences the first in the middle of a transaction.
  * A read_committed consumer then sees exactly the committed records and a
- * read_uncommitted one sees every record. Last, a consume-transform-produce
+ * read_uncommitted one sees every record. kafkajs, which speaks v0-1 of
+ * the transaction APIs, commits one transaction and aborts another. Last,
+ * a consume-transform-produce
  * loop reads in a group, writes its output and commits its input offsets in
  * one transaction each: the output holds each input record once and the
  * group's offsets stand at the input's end.
@@ -104,6 +106,31 @@ describe("Kafka transactions with librdkafka", () => {
     expect(out.fenced).toMatch(/FENCED|EPOCH/)
     expect(out.committed).toEqual([...values("first", 4), ...values("heir", 2), ...values("second", 2)].sort())
     expect(out.uncommitted).toEqual([...values("aborted", 4), ...values("first", 4), ...values("heir", 2), ...values("second", 2), ...values("zombie", 2)].sort())
+  })
+
+  it("kafkajs (v0-1 of the transaction APIs) commits one transaction and aborts another; librdkafka reads committed", async () => {
+    await createTopics(["kjs"])
+    const kafka = new Kafka({ clientId: "txn-kafkajs", brokers: bootstrap.split(","), logLevel: logLevel.NOTHING, retry: { retries: 8 } })
+    const producer = kafka.producer({ transactionalId: "kjs-1", maxInFlightRequests: 1, idempotent: true, allowAutoTopicCreation: false })
+    await producer.connect()
+    try {
+      const send = (t: Awaited<ReturnType<typeof producer.transaction>>, prefix: string) =>
+        t.send({ topic: "kjs", acks: -1, messages: [0, 1, 2, 3].map((i) => ({ value: `${prefix}-${i}`, partition: i % 2 })) })
+      const first = await producer.transaction()
+      await send(first, "kept")
+      await first.commit()
+      const second = await producer.transaction()
+      await send(second, "dropped")
+      await second.abort()
+    } finally {
+      await producer.disconnect()
+    }
+    const script = [...reader(), "print(json.dumps({'committed': read('kjs', 'read_committed'), 'uncommitted': read('kjs', 'read_uncommitted')}))"].join("\n")
+    const ran = await runCommand(PYTHON, ["-c", script], "", 60_000)
+    expect(ran.code, ran.err).toBe(0)
+    const out = JSON.parse(ran.out) as { committed: Array<string>; uncommitted: Array<string> }
+    expect(out.committed).toEqual(["kept-0", "kept-1", "kept-2", "kept-3"])
+    expect(out.uncommitted).toEqual(["dropped-0", "dropped-1", "dropped-2", "dropped-3", "kept-0", "kept-1", "kept-2", "kept-3"])
   })
 
   it("consume-transform-produce: each input record is transformed once, and the group's offsets move with the output's commits", async () => {
