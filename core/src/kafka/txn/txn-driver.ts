@@ -41,15 +41,21 @@ const settled = (e: LogClientError): boolean =>
   e._tag === "LogRequestError" && (e.code === "fenced" || e.code === "unknown-topic" || e.code === "unknown-partition")
 
 export const makeTxnDriver = (deps: TxnDriverDeps) => {
-  const locks = new Map<string, Semaphore.Semaphore>()
+  /** A lock per id while some transition of it runs or waits (dropped when none does). */
+  const locks = new Map<string, { readonly lock: Semaphore.Semaphore; users: number }>()
   /** When this node first saw each open transaction (its producer id and epoch): the timeout counts from here. */
   const openSince = new Map<string, { readonly producerId: number; readonly epoch: number; readonly at: number }>()
 
   const locked = <A, E>(id: string, body: Effect.Effect<A, E>): Effect.Effect<A, E> =>
     Effect.suspend(() => {
-      let lock = locks.get(id)
-      if (lock === undefined) locks.set(id, (lock = Semaphore.makeUnsafe(1)))
-      return lock.withPermits(1)(body)
+      let held = locks.get(id)
+      if (held === undefined) locks.set(id, (held = { lock: Semaphore.makeUnsafe(1), users: 0 }))
+      const entry = held
+      entry.users += 1
+      return Effect.ensuring(entry.lock.withPermits(1)(body), Effect.sync(() => {
+        entry.users -= 1
+        if (entry.users === 0) locks.delete(id)
+      }))
     })
 
   const noteOpen = (id: string, r: TxnRecord | undefined, now: number) => {
