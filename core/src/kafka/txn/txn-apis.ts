@@ -12,7 +12,7 @@ import { Effect } from "effect"
 import type { LogClient } from "../../log/client/log-client.ts"
 import type { RequestOf, ResponseOf } from "../protocol/api-table.ts"
 import type { TxnDriver } from "./txn-driver.ts"
-import { addOffsets, addPartitions, commitOffsets, endTxn, initProducer, needsFreshId, type TxnError } from "./txn-machine.ts"
+import { addOffsets, addPartitions, commitOffsets, endTxn, initProducer, needsFreshId, type TxnError, verifyPartitions } from "./txn-machine.ts"
 import type { PendingOffset, TopicPartition } from "./txn-record.ts"
 
 const Code = {
@@ -82,13 +82,13 @@ export const makeTxnApis = (deps: TxnApiDeps) => {
     })
 
   /** One transaction's partitions added: every partition gets the same code (the record changes all or nothing). */
-  const addOne = (id: string, producerId: bigint, epoch: number, topics: ReadonlyArray<{ readonly name: string; readonly partitions: ReadonlyArray<number> }>, version: number) =>
+  const addOne = (id: string, producerId: bigint, epoch: number, topics: ReadonlyArray<{ readonly name: string; readonly partitions: ReadonlyArray<number> }>, version: number, verifyOnly = false) =>
     Effect.gen(function*() {
       const wanted: Array<TopicPartition> = topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })))
       const missing = yield* Effect.filter(wanted, (p) => (p.partition < 0 ? Effect.succeed(true) : Effect.map(deps.partitionExists(p.topic, p.partition), (e) => !e)))
       const code = missing.length > 0
         ? Code.UNKNOWN_TOPIC_OR_PARTITION
-        : yield* runOwned(deps, id, fencedFrom(version, 2), (r) => Effect.succeed(addPartitions(r, Number(producerId), epoch, wanted)))
+        : yield* runOwned(deps, id, fencedFrom(version, 2), (r) => Effect.succeed((verifyOnly ? verifyPartitions : addPartitions)(r, Number(producerId), epoch, wanted)))
       return topics.map((t) => ({ name: t.name, resultsByPartition: t.partitions.map((partitionIndex) => ({ partitionIndex, partitionErrorCode: code })) }))
     })
 
@@ -99,7 +99,7 @@ export const makeTxnApis = (deps: TxnApiDeps) => {
         return { throttleTimeMs: 0, errorCode: Code.NONE, resultsByTransaction: [], resultsByTopicV3AndBelow: results }
       }
       const resultsByTransaction = yield* Effect.forEach(body.transactions, (t) =>
-        Effect.map(addOne(t.transactionalId, t.producerId, t.producerEpoch, t.topics, version), (topicResults) => ({ transactionalId: t.transactionalId, topicResults })))
+        Effect.map(addOne(t.transactionalId, t.producerId, t.producerEpoch, t.topics, version, t.verifyOnly), (topicResults) => ({ transactionalId: t.transactionalId, topicResults })))
       return { throttleTimeMs: 0, errorCode: Code.NONE, resultsByTransaction, resultsByTopicV3AndBelow: [] }
     })
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { addOffsets, addPartitions, commitOffsets, completed, endTxn, initProducer, MAX_EPOCH, timeOut, type TxnStep } from "./txn-machine.ts"
+import { addOffsets, addPartitions, commitOffsets, completed, endTxn, initProducer, MAX_EPOCH, timeOut, type TxnStep, verifyPartitions } from "./txn-machine.ts"
 import { decodeTxnRecord, encodeTxnRecord, type TxnRecord } from "./txn-record.ts"
 
 const init = (r: TxnRecord | undefined, freshId?: number) => initProducer(r, { timeoutMs: 60_000, current: undefined, freshId })
@@ -28,6 +28,9 @@ describe("the transaction coordinator's state machine", () => {
     expect(addPartitions(r, 1, 0, [p("a", 0)]).next).toBeUndefined() // already there: nothing to store
     r = next(addPartitions(r, 1, 0, [p("a", 2)]))
     expect(r.partitions).toEqual([p("a", 0), p("a", 2), p("b", 1)])
+    // VerifyOnly (v4+) answers whether partitions are in the transaction and adds nothing.
+    expect(verifyPartitions(r, 1, 0, [p("a", 2)])).toEqual({ next: undefined, error: undefined, complete: false })
+    expect(verifyPartitions(r, 1, 0, [p("c", 0)]).error).toBe("invalid-state")
     expect(commitOffsets(r, 1, 0, [{ group: "g", topic: "a", partition: 0, offset: 5, metadata: "" }]).error).toBe("invalid-state") // group not added
     r = next(addOffsets(r, 1, 0, "g"))
     r = next(commitOffsets(r, 1, 0, [{ group: "g", topic: "a", partition: 0, offset: 5, metadata: "" }]))

@@ -105,6 +105,14 @@ export const addPartitions = (r: TxnRecord | undefined, producerId: number, epoc
     return { ...open, partitions: all.sort(byPartition) }
   })
 
+/** AddPartitionsToTxn with VerifyOnly (v4+, a broker asking): are these partitions in the open transaction? Changes nothing. */
+export const verifyPartitions = (r: TxnRecord | undefined, producerId: number, epoch: number, partitions: ReadonlyArray<TopicPartition>): TxnStep => {
+  const wrong = checkProducer(r, producerId, epoch)
+  if (wrong !== undefined) return refuse(wrong)
+  const open = r!.status === "Ongoing" && partitions.every((p) => r!.partitions.some((q) => byPartition(p, q) === 0))
+  return open ? ok(undefined) : refuse("invalid-state")
+}
+
 /** AddOffsetsToTxn: the group's offsets may be committed in this transaction. */
 export const addOffsets = (r: TxnRecord | undefined, producerId: number, epoch: number, group: string): TxnStep =>
   extend(r, producerId, epoch, (open) => (open.groups.includes(group) ? open : { ...open, groups: [...open.groups, group].sort() }))

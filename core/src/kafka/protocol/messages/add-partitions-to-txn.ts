@@ -2,7 +2,8 @@
  * AddPartitionsToTxn (key 24), v0-5, flexible from v3: a transactional
  * producer names the partitions it is about to write in its transaction.
  * v0-3 carry one transaction (clients send these); v4+ batch several and
- * add VerifyOnly (KIP-890: brokers ask the coordinator).
+ * add VerifyOnly (KIP-890: brokers ask the coordinator; Cairn answers it
+ * without adding anything).
  */
 import { array, bool, field, int16, int32, int64, message, string, struct } from "../schema.ts"
 
