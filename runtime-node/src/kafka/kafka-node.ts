@@ -12,6 +12,7 @@ import type { Clock, KvServer, NodeId, Random } from "@cairn/core"
 import type { Broker, BrokerLog } from "@cairn/core/kafka/broker/broker-log"
 import type { BrokerDirectory } from "@cairn/core/kafka/broker/group-port"
 import { makeGroupCoordinator } from "@cairn/core/kafka/group/coordinator"
+import { makeTxnCoordinator } from "@cairn/core/kafka/txn/txn-coordinator"
 import { makeLocalKvClient } from "@cairn/core/kv/local-client"
 import type { LogClient } from "@cairn/core/log/client/log-client"
 import type { Users } from "@cairn/core/s3/users"
@@ -75,20 +76,32 @@ export const startKafka = (parts: KafkaNodeParts): Effect.Effect<KafkaListener |
       brokers: Effect.suspend(() => directory?.brokers ?? Effect.succeed([])),
       brokerOf: (node) => Effect.suspend(() => directory?.brokerOf(node) ?? Effect.succeed(undefined))
     }
+    const inView = (view: ReadonlyMap<string, { readonly replicas: ReadonlyArray<unknown> }>, topic: string, partition: number) => {
+      const meta = view.get(topic)
+      return meta !== undefined && partition >= 0 && partition < meta.replicas.length
+    }
+    // This node's view first; one it lacks may be a topic created a moment ago: ask again after a barrier.
+    const partitionExists = (topic: string, partition: number) =>
+      Effect.suspend(() =>
+        inView(parts.logNode.topics(), topic, partition) ? Effect.succeed(true) : Effect.map(brokerLog(parts).topics, (view) => inView(view, topic, partition)))
     // The consumer group coordinator (docs/kafka.md#consumer-groups): groups' records and offsets in the KV.
     const groups = yield* makeGroupCoordinator({
       kv: yield* makeLocalKvClient(parts.kv, { clientId: `kafka-groups-${config.id}` }),
       directory: lazy,
-      partitionExists: (topic, partition) =>
-        Effect.sync(() => {
-          const meta = parts.logNode.topics().get(topic)
-          return meta !== undefined && partition >= 0 && partition < meta.replicas.length
-        })
+      partitionExists
+    })
+    // The transaction coordinator (docs/kafka.md#transactions): records in the KV, markers through the log client.
+    const transactions = yield* makeTxnCoordinator({
+      kv: yield* makeLocalKvClient(parts.kv, { clientId: `kafka-txns-${config.id}` }),
+      log: parts.logClient,
+      directory: lazy,
+      partitionExists
     })
     const broker: Broker = {
       log: brokerLog(parts),
       directory: lazy,
       groups,
+      transactions,
       clusterId: `cairn-${[...config.peers.keys()].sort().join("-")}`,
       saslUsers: config.kafkaSasl ? parts.users.lookup : undefined
     }

@@ -12,6 +12,7 @@ import type { TopicMeta } from "../../log/topics/topic-meta.ts"
 import type { NodeId } from "../../node/node-id.ts"
 import type { BrokerDirectory, GroupCoordinator } from "./group-port.ts"
 import type { ConnectionState, SaslUsers } from "./sasl.ts"
+import type { TxnCoordinator } from "./txn-port.ts"
 
 export interface BrokerLog {
   readonly client: LogClient
@@ -31,6 +32,8 @@ export interface Broker {
   readonly directory: BrokerDirectory
   /** The consumer group coordinator; undefined: group APIs answer COORDINATOR_NOT_AVAILABLE. */
   readonly groups: GroupCoordinator | undefined
+  /** The transaction coordinator; undefined: transactional producers are refused (TRANSACTIONAL_ID_AUTHORIZATION_FAILED). */
+  readonly transactions?: TxnCoordinator | undefined
   /** Kafka's cluster id (stable for the cluster). */
   readonly clusterId: string
   /** SASL PLAIN users (access key and secret): when set, connections must authenticate (`sasl.ts`). */

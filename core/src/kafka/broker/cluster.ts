@@ -2,8 +2,8 @@
  * The small cluster-level APIs: ApiVersions (the table of what Cairn
  * speaks), DescribeCluster (the brokers and the controller, which is the
  * leader of the cluster's metadata Raft group) and InitProducerId (a
- * producer id for an idempotent producer from the log's producer ids; a
- * transactional id is refused until transactions exist).
+ * producer id for an idempotent producer from the log's producer ids; one
+ * with a transactional id goes to the transaction coordinator, `dispatch.ts`).
  */
 import { Effect } from "effect"
 import { supportedApiVersions, type RequestOf, type ResponseOf } from "../protocol/api-table.ts"
@@ -44,7 +44,7 @@ export const handleDescribeCluster = (broker: Broker, request: RequestOf<"Descri
 export const handleInitProducerId = (broker: Broker, request: RequestOf<"InitProducerId">): Effect.Effect<ResponseOf<"InitProducerId">> =>
   Effect.gen(function*() {
     const failed = (errorCode: number) => ({ throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 })
-    // Transactions are not built: a transactional producer is refused with a fatal, non-retriable code.
+    // dispatch.ts sends transactional ids to the transaction coordinator: one here is a wiring mistake, refused as fatal.
     if (request.transactionalId !== null) return failed(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     const identity = yield* Effect.result(broker.log.client.initProducer(""))
     if (identity._tag === "Failure") return failed(kafkaErrorOf(identity.failure))

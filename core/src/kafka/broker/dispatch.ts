@@ -3,7 +3,9 @@
  * to its handler and answers the response body (errors as Kafka error codes
  * inside it), or undefined when the protocol sends no response (Produce
  * with acks=0). The group APIs go to the `GroupCoordinator` when one is
- * configured, else they are answered COORDINATOR_NOT_AVAILABLE.
+ * configured, else they are answered COORDINATOR_NOT_AVAILABLE; the
+ * transaction APIs (InitProducerId with a transactional id, FindCoordinator
+ * for one) go to the `TxnCoordinator` likewise (`txn-fallback.ts` without one).
  */
 import { Effect } from "effect"
 import type { Clock } from "../../clock/clock.ts"
@@ -17,6 +19,8 @@ import { noCoordinator } from "./group-fallback.ts"
 import type { GroupApiName } from "./group-port.ts"
 import { handleListOffsets } from "./list-offsets.ts"
 import { handleMetadata } from "./metadata.ts"
+import { KEY_TYPE_TRANSACTION } from "../group/find-coordinator.ts"
+import { type FallbackTxnApi, noTxnCoordinator } from "./txn-fallback.ts"
 import { handleProduce } from "./produce.ts"
 import { ANONYMOUS, handleSaslAuthenticate, handleSaslHandshake } from "./sasl.ts"
 import { handleCreatePartitions, handleCreateTopics, handleDeleteTopics } from "./topics-admin.ts"
@@ -37,6 +41,14 @@ const toGroups = (broker: Broker, request: Extract<DecodedRequest, { readonly ap
   return Effect.map(broker.groups.handle(api, body, context), (response) => answer(request, response as never))
 }
 
+const toTransactions = (broker: Broker, request: Extract<DecodedRequest, { readonly api: FallbackTxnApi }>): Effect.Effect<Answer> => {
+  const version = request.header.apiVersion
+  const api: FallbackTxnApi = request.api
+  const body = request.body as RequestOf<typeof api>
+  if (broker.transactions === undefined) return Effect.succeed(answer(request, noTxnCoordinator(api, body) as never))
+  return Effect.map(broker.transactions.handle(api, body, version), (response) => answer(request, response as never))
+}
+
 export const dispatch = (broker: Broker, request: DecodedRequest, connection: ConnectionContext): Effect.Effect<Answer | undefined, never, Clock> => {
   const version = request.header.apiVersion
   switch (request.api) {
@@ -50,10 +62,21 @@ export const dispatch = (broker: Broker, request: DecodedRequest, connection: Co
     case "CreatePartitions": return Effect.map(handleCreatePartitions(broker, request.body), (b) => answer(request, b))
     case "DescribeConfigs": return Effect.map(handleDescribeConfigs(broker, request.body, version), (b) => answer(request, b))
     case "DescribeCluster": return Effect.map(handleDescribeCluster(broker, request.body), (b) => answer(request, b))
-    case "InitProducerId": return Effect.map(handleInitProducerId(broker, request.body), (b) => answer(request, b))
+    case "InitProducerId":
+      if (request.body.transactionalId !== null) return toTransactions(broker, request)
+      return Effect.map(handleInitProducerId(broker, request.body), (b) => answer(request, b))
+    case "AddPartitionsToTxn":
+    case "AddOffsetsToTxn":
+    case "EndTxn":
+    case "TxnOffsetCommit":
+      return toTransactions(broker, request)
     case "SaslHandshake": return Effect.succeed(answer(request, handleSaslHandshake(broker, request.body, version, connection)))
     case "SaslAuthenticate": return Effect.map(handleSaslAuthenticate(broker, request.body, connection), (b) => answer(request, b))
     case "FindCoordinator":
+      if (version >= 1 && request.body.keyType === KEY_TYPE_TRANSACTION && broker.transactions !== undefined) {
+        return Effect.map(broker.transactions.handle("FindCoordinator", request.body, version), (b) => answer(request, b))
+      }
+      return toGroups(broker, request, connection)
     case "JoinGroup":
     case "SyncGroup":
     case "Heartbeat":

@@ -1,8 +1,8 @@
 /**
  * ListOffsets: per partition, the offset for a timestamp.
  *
- * - -2 (earliest): the log start offset; -1 (latest): the high watermark
- *   (read_committed gives the same until transactions exist).
+ * - -2 (earliest): the log start offset; -1 (latest): the high watermark,
+ *   or for read_committed the last stable offset (below an open transaction).
  * - A timestamp t >= 0: the base offset of the first batch whose largest
  *   timestamp is at least t, and that timestamp; (-1, -1) when there is
  *   none. The broker finds it by reading the partition's batch headers
@@ -23,6 +23,8 @@ type PartitionResponse = Response["topics"][number]["partitions"][number]
 
 export const EARLIEST = -2n
 export const LATEST = -1n
+/** Kafka's isolation level 1: only committed transactions (ListOffsets v2+, Fetch v4+). */
+export const READ_COMMITTED = 1
 const MAX_TIMESTAMP = -3n
 /** How much one step of a timestamp search reads. */
 const SEARCH_BYTES = 1 << 20
@@ -30,14 +32,20 @@ const SEARCH_BYTES = 1 << 20
 export interface Bounds {
   readonly logStartOffset: number
   readonly highWatermark: number
+  /** read_committed's end: below it no transaction is open. */
+  readonly lastStableOffset: number
 }
 
-/** The partition's log start offset and high watermark (an empty read at its start, or the bounds of a refused one). */
+const boundsOfRead = (f: Fetched): Bounds => ({ logStartOffset: f.logStartOffset, highWatermark: f.highWatermark, lastStableOffset: f.lastStableOffset })
+
+/** The partition's log start offset, high watermark and last stable offset (a small read at offset 0, or at the log start once retention moved it). */
 export const boundsOf = (broker: Broker, topic: string, partition: number): Effect.Effect<Bounds, LogRequestError | LogUnavailableError> =>
   readPartition(broker)(topic, partition, 0, 1).pipe(
-    Effect.map((f: Fetched): Bounds => ({ logStartOffset: f.logStartOffset, highWatermark: f.highWatermark })),
+    Effect.map(boundsOfRead),
     Effect.catchTag("LogRequestError", (e) =>
-      e.code === "offset-out-of-range" && e.bounds !== undefined ? Effect.succeed(e.bounds) : Effect.fail(e))
+      e.code === "offset-out-of-range" && e.bounds !== undefined
+        ? Effect.map(readPartition(broker)(topic, partition, e.bounds.logStartOffset, 1), boundsOfRead)
+        : Effect.fail(e))
   )
 
 /** The first batch at or after `start` whose largest timestamp is >= `t`: its base offset and that timestamp. */
@@ -67,12 +75,13 @@ const answer = (version: number, partitionIndex: number, errorCode: number, offs
   leaderEpoch: -1
 })
 
-const listOne = (broker: Broker, version: number, topic: string, partition: number, timestamp: bigint): Effect.Effect<PartitionResponse> =>
+const listOne = (broker: Broker, version: number, readCommitted: boolean, topic: string, partition: number, timestamp: bigint): Effect.Effect<PartitionResponse> =>
   Effect.gen(function*() {
     if (timestamp === MAX_TIMESTAMP || timestamp < MAX_TIMESTAMP) return answer(version, partition, KafkaErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, -1n, -1n)
     const bounds = yield* boundsOf(broker, topic, partition)
     if (timestamp === EARLIEST) return answer(version, partition, KafkaErrorCode.NONE, BigInt(bounds.logStartOffset), -1n)
-    if (timestamp === LATEST) return answer(version, partition, KafkaErrorCode.NONE, BigInt(bounds.highWatermark), -1n)
+    const latest = readCommitted ? bounds.lastStableOffset : bounds.highWatermark
+    if (timestamp === LATEST) return answer(version, partition, KafkaErrorCode.NONE, BigInt(latest), -1n)
     const found = yield* searchTimestamp(broker, topic, partition, bounds.logStartOffset, timestamp)
     return found === undefined ? answer(version, partition, KafkaErrorCode.NONE, -1n, -1n) : answer(version, partition, KafkaErrorCode.NONE, BigInt(found.offset), found.timestamp)
   }).pipe(Effect.catch((e) => Effect.succeed(answer(version, partition, kafkaErrorOf(e), -1n, -1n))))
@@ -80,7 +89,7 @@ const listOne = (broker: Broker, version: number, topic: string, partition: numb
 export const handleListOffsets = (broker: Broker, request: RequestOf<"ListOffsets">, version: number): Effect.Effect<Response> =>
   Effect.map(
     Effect.forEach(request.topics, (t) =>
-      Effect.map(Effect.forEach(t.partitions, (p) => listOne(broker, version, t.name, p.partitionIndex, p.timestamp), { concurrency: "unbounded" }), (partitions) => ({ name: t.name, partitions })),
+      Effect.map(Effect.forEach(t.partitions, (p) => listOne(broker, version, request.isolationLevel === READ_COMMITTED, t.name, p.partitionIndex, p.timestamp), { concurrency: "unbounded" }), (partitions) => ({ name: t.name, partitions })),
       { concurrency: "unbounded" }),
     (topics) => ({ throttleTimeMs: 0, topics })
   )

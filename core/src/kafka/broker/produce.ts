@@ -13,11 +13,14 @@
  * Idempotent producers (a producer id in the batch) are checked by the
  * partition's producer state: a retried batch is answered with its original
  * offsets, an out-of-order one with OUT_OF_ORDER_SEQUENCE_NUMBER, a fenced
- * epoch with INVALID_PRODUCER_EPOCH. Transactional produce is refused until
- * transactions exist.
+ * epoch with INVALID_PRODUCER_EPOCH. A transactional producer's batches
+ * (the transactional attribute bit) open its transaction on the partition
+ * (`log/replication/partition-txns.ts`) until the coordinator's marker
+ * closes it; control batches (markers) are the coordinator's alone.
  */
 import { Effect, Result } from "effect"
 import type { RequestOf, ResponseOf } from "../protocol/api-table.ts"
+import { isControl } from "../../log/control-batch.ts"
 import { recordBatches } from "../protocol/records.ts"
 import type { Broker } from "./broker-log.ts"
 import { KafkaErrorCode, kafkaErrorOf } from "./error-codes.ts"
@@ -40,6 +43,10 @@ const appendOne = (broker: Broker, topic: string, index: number, records: Uint8A
   Effect.gen(function*() {
     const batches = recordBatches(records)
     if (Result.isFailure(batches)) return partitionAnswer(index, KafkaErrorCode.CORRUPT_MESSAGE, -1n, batches.failure.message)
+    if (batches.success.length === 1 && isControl(batches.success[0]!.header.attributes)) {
+      // Markers are the transaction coordinator's to write: a client's would commit or abort at will.
+      return partitionAnswer(index, KafkaErrorCode.INVALID_RECORD, -1n, "a producer may not write control batches")
+    }
     if (batches.success.length !== 1) {
       return partitionAnswer(index, KafkaErrorCode.INVALID_RECORD, -1n, `a produce request carries exactly one record batch per partition, not ${batches.success.length}`)
     }
@@ -58,7 +65,9 @@ export const handleProduce = (broker: Broker, request: RequestOf<"Produce">): Ef
     })
     let response: Response
     if (request.acks !== 0 && request.acks !== 1 && request.acks !== -1) response = refuse(KafkaErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${request.acks}`)
-    else if (request.transactionalId !== null) response = refuse(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "Cairn does not support transactions yet")
+    else if (request.transactionalId !== null && broker.transactions === undefined) {
+      response = refuse(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "this broker runs no transaction coordinator")
+    }
     else {
       const responses = yield* Effect.forEach(request.topicData, (t) =>
         Effect.map(

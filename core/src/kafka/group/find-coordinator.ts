@@ -1,18 +1,20 @@
 /**
  * FindCoordinator: the broker that coordinates a group (key type 0) is the
  * one `placement.ts` names among the brokers the BrokerDirectory lists.
- * Transactional ids (key type 1) get COORDINATOR_NOT_AVAILABLE until Cairn
- * has a transaction coordinator; other key types INVALID_REQUEST. v4+
- * batches keys; v0-3 answer one key in the response's top-level fields.
+ * Transactional ids (key type 1) are placed the same way under their own
+ * name (`placement.ts`) when the broker runs a transaction coordinator, and
+ * get COORDINATOR_NOT_AVAILABLE otherwise; other key types INVALID_REQUEST.
+ * v4+ batches keys; v0-3 answer one key in the response's top-level fields.
  */
 import { Effect } from "effect"
 import type { BrokerDirectory, GroupRequestContext } from "../broker/group-port.ts"
 import type { RequestOf, ResponseOf } from "../protocol/api-table.ts"
 import { COORDINATOR_NOT_AVAILABLE, INVALID_REQUEST, NONE, type ErrorCode } from "./error-codes.ts"
-import { coordinatorOf } from "./placement.ts"
+import { coordinatorOf, txnCoordinatorOf } from "./placement.ts"
 
 const KEY_TYPE_GROUP = 0
-const KEY_TYPE_TRANSACTION = 1
+/** FindCoordinator's key type for transactional ids (the broker routes it to the transaction coordinator). */
+export const KEY_TYPE_TRANSACTION = 1
 
 interface Found {
   readonly key: string
@@ -25,13 +27,15 @@ interface Found {
 
 const notFound = (key: string, errorCode: ErrorCode, errorMessage: string): Found => ({ key, nodeId: -1, host: "", port: -1, errorCode, errorMessage })
 
-export const makeFindCoordinator = (directory: BrokerDirectory) => {
+/** `transactions`: whether this broker runs a transaction coordinator (key type 1 is placed, not refused). */
+export const makeFindCoordinator = (directory: BrokerDirectory, transactions = false) => {
   const findOne = (key: string, keyType: number): Effect.Effect<Found> =>
     Effect.gen(function*() {
-      if (keyType === KEY_TYPE_TRANSACTION) return notFound(key, COORDINATOR_NOT_AVAILABLE, "Cairn has no transaction coordinator yet")
-      if (keyType !== KEY_TYPE_GROUP) return notFound(key, INVALID_REQUEST, `unknown key type ${keyType}`)
+      if (keyType === KEY_TYPE_TRANSACTION && !transactions) return notFound(key, COORDINATOR_NOT_AVAILABLE, "this broker runs no transaction coordinator")
+      if (keyType !== KEY_TYPE_GROUP && keyType !== KEY_TYPE_TRANSACTION) return notFound(key, INVALID_REQUEST, `unknown key type ${keyType}`)
       const brokers = yield* directory.brokers
-      const node = coordinatorOf(key, brokers.map((b) => b.node))
+      const place = keyType === KEY_TYPE_TRANSACTION ? txnCoordinatorOf : coordinatorOf
+      const node = place(key, brokers.map((b) => b.node))
       const address = brokers.find((b) => b.node === node)?.address
       if (address === undefined) return notFound(key, COORDINATOR_NOT_AVAILABLE, "no broker is available")
       return { key, nodeId: address.brokerId, host: address.host, port: address.port, errorCode: NONE, errorMessage: null }

@@ -11,8 +11,9 @@
  * they coordinate it), its copy is stale, so it drops the group and
  * answers NOT_COORDINATOR instead of judging the commit by an old
  * generation. OffsetFetch reads linearizably; it needs no
- * group state (there are no transactions yet, so no offset is ever
- * unstable and `requireStable` has nothing to wait for).
+ * group state (offsets committed in a transaction reach the group's
+ * offsets only once it commits, so none is ever pending and
+ * `requireStable` has nothing to wait for).
  */
 import { Effect, Result } from "effect"
 import type { makeConsumerOffsets } from "../../log/service/consumer-offsets.ts"

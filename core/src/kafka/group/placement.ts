@@ -15,12 +15,12 @@ import { placementScore } from "../../object/placement.ts"
 /** Keeps group placement apart from any other use of the same score. */
 const SLOT = 0x6b67 // "kg"
 
-/** The coordinator of `groupId` among `nodes`, or undefined when there is none. */
-export const coordinatorOf = (groupId: string, nodes: ReadonlyArray<NodeId>): NodeId | undefined => {
+/** The node among `nodes` that `name` (a namespaced key) is placed on, or undefined when there is none. */
+export const rendezvousOf = (name: string, nodes: ReadonlyArray<NodeId>): NodeId | undefined => {
   let best: NodeId | undefined
   let bestScore = -1
   for (const node of nodes) {
-    const score = placementScore(`kafka-group/${groupId}`, SLOT, node)
+    const score = placementScore(name, SLOT, node)
     // Ties (vanishingly rare) go to the smaller id, so the order of `nodes` never matters.
     if (score > bestScore || (score === bestScore && best !== undefined && node < best)) {
       best = node
@@ -29,3 +29,10 @@ export const coordinatorOf = (groupId: string, nodes: ReadonlyArray<NodeId>): No
   }
   return best
 }
+
+/** The coordinator of `groupId` among `nodes`, or undefined when there is none. */
+export const coordinatorOf = (groupId: string, nodes: ReadonlyArray<NodeId>): NodeId | undefined => rendezvousOf(`kafka-group/${groupId}`, nodes)
+
+/** The transaction coordinator of `transactionalId` (placed apart from groups of the same name). */
+export const txnCoordinatorOf = (transactionalId: string, nodes: ReadonlyArray<NodeId>): NodeId | undefined =>
+  rendezvousOf(`kafka-txn/${transactionalId}`, nodes)

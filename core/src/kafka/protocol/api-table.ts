@@ -8,6 +8,8 @@
  * reason). Clients pick the highest version both sides support.
  */
 import { assert } from "../../invariant/invariant.ts"
+import { AddOffsetsToTxnRequest, AddOffsetsToTxnResponse } from "./messages/add-offsets-to-txn.ts"
+import { AddPartitionsToTxnRequest, AddPartitionsToTxnResponse } from "./messages/add-partitions-to-txn.ts"
 import { ApiVersionsRequest, ApiVersionsResponse } from "./messages/api-versions.ts"
 import { CreatePartitionsRequest, CreatePartitionsResponse } from "./messages/create-partitions.ts"
 import { CreateTopicsRequest, CreateTopicsResponse } from "./messages/create-topics.ts"
@@ -16,6 +18,7 @@ import { DeleteTopicsRequest, DeleteTopicsResponse } from "./messages/delete-top
 import { DescribeClusterRequest, DescribeClusterResponse } from "./messages/describe-cluster.ts"
 import { DescribeConfigsRequest, DescribeConfigsResponse } from "./messages/describe-configs.ts"
 import { DescribeGroupsRequest, DescribeGroupsResponse } from "./messages/describe-groups.ts"
+import { EndTxnRequest, EndTxnResponse } from "./messages/end-txn.ts"
 import { FetchRequest, FetchResponse } from "./messages/fetch.ts"
 import { FindCoordinatorRequest, FindCoordinatorResponse } from "./messages/find-coordinator.ts"
 import { HeartbeatRequest, HeartbeatResponse } from "./messages/heartbeat.ts"
@@ -31,6 +34,7 @@ import { ProduceRequest, ProduceResponse } from "./messages/produce.ts"
 import { SaslAuthenticateRequest, SaslAuthenticateResponse } from "./messages/sasl-authenticate.ts"
 import { SaslHandshakeRequest, SaslHandshakeResponse } from "./messages/sasl-handshake.ts"
 import { SyncGroupRequest, SyncGroupResponse } from "./messages/sync-group.ts"
+import { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from "./messages/txn-offset-commit.ts"
 import type { Infer, MessageSchema } from "./schema.ts"
 import { inRange } from "./versions.ts"
 
@@ -71,6 +75,10 @@ export const kafkaApis = {
   CreateTopics: api(CreateTopicsRequest, CreateTopicsResponse),
   DeleteTopics: api(DeleteTopicsRequest, DeleteTopicsResponse),
   InitProducerId: api(InitProducerIdRequest, InitProducerIdResponse),
+  AddPartitionsToTxn: api(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse),
+  AddOffsetsToTxn: api(AddOffsetsToTxnRequest, AddOffsetsToTxnResponse),
+  EndTxn: api(EndTxnRequest, EndTxnResponse),
+  TxnOffsetCommit: api(TxnOffsetCommitRequest, TxnOffsetCommitResponse),
   DescribeConfigs: api(DescribeConfigsRequest, DescribeConfigsResponse),
   CreatePartitions: api(CreatePartitionsRequest, CreatePartitionsResponse),
   DeleteGroups: api(DeleteGroupsRequest, DeleteGroupsResponse),

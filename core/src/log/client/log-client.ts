@@ -25,7 +25,7 @@ import { Network } from "../../network/network.ts"
 import type { NodeId } from "../../node/node-id.ts"
 import { Random } from "../../random/random.ts"
 import { Field } from "../record-batch.ts"
-import { encodeLogRequest, parseLogResponse, type LogErrorCode, type LogRequestBody, type LogResponse, type LogResponseBody } from "../service/log-protocol.ts"
+import { type AbortedRange, encodeLogRequest, parseLogResponse, type LogErrorCode, type LogRequestBody, type LogResponse, type LogResponseBody } from "../service/log-protocol.ts"
 import type { CreateTopic, TopicChanges } from "../topics/topic-admin.ts"
 import { decodeTopicMeta, type TopicMeta } from "../topics/topic-meta.ts"
 
@@ -53,7 +53,15 @@ export interface LogClientConfig {
 }
 
 export interface Produced { readonly baseOffset: number; readonly lastOffset: number; readonly duplicate: boolean }
-export interface Fetched { readonly batches: ReadonlyArray<Uint8Array>; readonly highWatermark: number; readonly logStartOffset: number }
+export interface Fetched {
+  readonly batches: ReadonlyArray<Uint8Array>
+  readonly highWatermark: number
+  readonly logStartOffset: number
+  /** Kafka transactions: no transaction is open below it (at most the high watermark). */
+  readonly lastStableOffset: number
+  /** Aborted transactions overlapping the read, from the fetch offset up. */
+  readonly abortedTransactions: ReadonlyArray<AbortedRange>
+}
 
 export interface LogClient {
   readonly produce: (topic: string, partition: number, batch: Uint8Array) => Effect.Effect<Produced, LogClientError>
@@ -216,7 +224,9 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
     const fetch: LogClient["fetch"] = (topic, partition, offset, maxBytes) =>
       Effect.gen(function*() {
         const r = yield* asRead(run({ op: "fetch", topic, partition, offset, maxBytes }, replicasOf(topic, partition), true, `${topic}/${partition}`))
-        if (r.kind === "fetched") return { batches: r.batches, highWatermark: r.highWatermark, logStartOffset: r.logStartOffset }
+        if (r.kind === "fetched") {
+          return { batches: r.batches, highWatermark: r.highWatermark, logStartOffset: r.logStartOffset, lastStableOffset: r.lastStableOffset, abortedTransactions: r.abortedTransactions }
+        }
         return yield* refusal(r)
       })
 

@@ -6,15 +6,22 @@
  * the idempotent producers' table (`producer-state.ts`) is the same on every
  * replica, through leader changes and restarts.
  *
- * The machine holds only the small state (next offset, producers); the
+ * Transactions (KIP-98): a transactional batch opens its producer's
+ * transaction on this partition, a control batch (a COMMIT or ABORT marker
+ * the transaction coordinator writes) closes it (`partition-txns.ts`): the
+ * last stable offset and the aborted ranges follow, the same on every replica.
+ *
+ * The machine holds only the small state (next offset, producers, transactions); the
  * batches themselves go to the replica's segment log (`partition-replica.ts`)
  * from the `appended` outcomes, in order.
  */
 import { Result } from "effect"
 import { assert } from "../../invariant/invariant.ts"
 import type { NodeId } from "../../node/node-id.ts"
+import { decodeMarker, isControl, isTransactional } from "../control-batch.ts"
 import { compressionOf, decodeBatch, verifyBatch, withBaseOffset, type BatchHeader } from "../record-batch.ts"
 import { decodePartitionCommand } from "./partition-command.ts"
+import { PartitionTxns, type TxnsState } from "./partition-txns.ts"
 import { lastSequence, type ProducerEntry, ProducerTable } from "./producer-state.ts"
 
 /** The machine's whole state, as a partition snapshot carries it (`partition-snapshot.ts`). */
@@ -23,6 +30,7 @@ export interface MachineState {
   readonly producers: ReadonlyArray<readonly [number, ProducerEntry]>
   /** Request keys and their offsets, oldest first. */
   readonly requests: ReadonlyArray<readonly [string, OffsetRange]>
+  readonly txns: TxnsState
 }
 
 export interface OffsetRange {
@@ -61,6 +69,7 @@ export class PartitionMachine {
   /** The offset the next appended batch gets: the high watermark of what this replica applied. */
   nextOffset = 0
   readonly producers = new ProducerTable()
+  readonly txns = new PartitionTxns()
   /** Offsets given to the last REQUEST_WINDOW request keys, oldest first (a Map keeps insertion order). */
   private readonly requests = new Map<string, OffsetRange>()
   private readonly maxBatchBytes: number
@@ -72,7 +81,7 @@ export class PartitionMachine {
 
   /** The state a snapshot keeps: with it, a machine decides every later command as this one would. */
   state(): MachineState {
-    return { nextOffset: this.nextOffset, producers: this.producers.all(), requests: [...this.requests] }
+    return { nextOffset: this.nextOffset, producers: this.producers.all(), requests: [...this.requests], txns: this.txns.state() }
   }
 
   /** Replaces the state with a snapshot's. */
@@ -81,6 +90,7 @@ export class PartitionMachine {
     assert(state.requests.length <= REQUEST_WINDOW, "more request keys than the window in a snapshot")
     this.nextOffset = state.nextOffset
     this.producers.replaceAll(state.producers)
+    this.txns.restore(state.txns)
     this.requests.clear()
     for (const [key, range] of state.requests) this.requests.set(key, range)
   }
@@ -103,6 +113,7 @@ export class PartitionMachine {
     const checked = checkBatch(batch)
     if (Result.isFailure(checked)) return refused("invalid-batch", checked.failure)
     const h = checked.success
+    if (isControl(h.attributes)) return this.appendMarker(batch)
     const idempotent = h.producerId >= 0
     if (idempotent) {
       const firstSeq = h.baseSequence
@@ -122,7 +133,23 @@ export class PartitionMachine {
         baseOffset,
         lastOffset
       })
+      if (isTransactional(h.attributes)) this.txns.onData(h.producerId, baseOffset)
     }
+    return { kind: "appended", baseOffset, lastOffset, stored: withBaseOffset(batch, baseOffset) }
+  }
+
+  /** A transaction marker: fenced if its epoch is older than the producer's, else appended and the transaction closed. */
+  private appendMarker(batch: Uint8Array): AppendOutcome {
+    const marker = decodeMarker(batch)
+    if (Result.isFailure(marker)) return refused("invalid-batch", marker.failure)
+    const m = marker.success
+    const entry = this.producers.entry(m.producerId)
+    if (entry !== undefined && m.producerEpoch < entry.epoch) return refused("fenced", `marker of producer ${m.producerId} epoch ${m.producerEpoch} is older than epoch ${entry.epoch}`)
+    const baseOffset = this.nextOffset
+    const lastOffset = baseOffset + m.header.lastOffsetDelta
+    this.nextOffset = lastOffset + 1
+    this.producers.markerEpoch(m.producerId, m.producerEpoch)
+    this.txns.onMarker(m.producerId, m.type === "commit", lastOffset)
     return { kind: "appended", baseOffset, lastOffset, stored: withBaseOffset(batch, baseOffset) }
   }
 }

@@ -37,6 +37,7 @@ import { Field } from "../record-batch.ts"
 import type { GroupTransport } from "./group-transport.ts"
 import { encodePartitionCommand } from "./partition-command.ts"
 import { type AppendRefusal, type AppliedAppend, PartitionMachine } from "./partition-machine.ts"
+import type { AbortedTxn } from "./partition-txns.ts"
 import { makeSnapshotHooks } from "./partition-snapshot.ts"
 import { OffsetGuesser, type ReplicaPlantedBug, SpeculativeTail } from "./planted-bugs.ts"
 import { CATCH_UP_REQUEST_KIND, CATCH_UP_RESPONSE_KIND, makeSegmentCatchUp } from "./segment-catch-up.ts"
@@ -91,6 +92,10 @@ export interface Fetched {
   readonly batches: ReadonlyArray<Uint8Array>
   readonly highWatermark: number
   readonly logStartOffset: number
+  /** Below it no transaction is open (`partition-txns.ts`); at most the high watermark. */
+  readonly lastStableOffset: number
+  /** Aborted transactions overlapping the offsets from the fetch offset to the high watermark. */
+  readonly abortedTransactions: ReadonlyArray<AbortedTxn>
 }
 
 /** What this opening of the replica did with snapshots. */
@@ -155,7 +160,8 @@ const makeRead = ({ node, machine, writer, log, clock, speculative }: ReadContex
     const stored = offset >= hw ? [] : (yield* log.read(offset, maxBytes)).batches.filter((b) => baseOffsetOf(b) < hw)
     const reachesHw = stored.length === 0 ? offset >= hw : endOffsetOf(stored[stored.length - 1]!) >= hw
     const batches = reachesHw ? [...stored, ...above.filter((b) => b.lastOffset >= offset).map((b) => b.stored)] : stored
-    return { batches, highWatermark: bound, logStartOffset: start }
+    const lastStableOffset = machine.txns.lastStableOffset(hw)
+    return { batches, highWatermark: bound, logStartOffset: start, lastStableOffset, abortedTransactions: machine.txns.abortedIn(offset, hw) }
   })
 
 export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Effect<

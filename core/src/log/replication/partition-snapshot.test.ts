@@ -5,6 +5,7 @@ import { encodeBatch, withBaseOffset } from "../record-batch.ts"
 import { encodePartitionCommand } from "./partition-command.ts"
 import { PartitionMachine } from "./partition-machine.ts"
 import { decodePartitionImage, encodePartitionImage, type PartitionImage } from "./partition-snapshot.ts"
+import { NO_TXNS } from "./partition-txns.ts"
 
 const batch = (value: number, producer?: { readonly id: number; readonly epoch: number; readonly seq: number }) =>
   encodeBatch({
@@ -63,11 +64,11 @@ describe("a partition snapshot", () => {
   })
 
   it("refuses an image of another version or with its tail above its end", () => {
-    const good = encodePartitionImage({ nextOffset: 3, producers: [], requests: [], logStartOffset: 0, tailFrom: 3, tail: [] })
+    const good = encodePartitionImage({ nextOffset: 3, producers: [], requests: [], txns: NO_TXNS, logStartOffset: 0, tailFrom: 3, tail: [] })
     const otherVersion = good.slice()
-    otherVersion[0] = 2
+    otherVersion[0] = 3
     expect(() => decodePartitionImage(otherVersion)).toThrow(RaftDecodeError)
-    const bad = encodePartitionImage({ nextOffset: 3, producers: [], requests: [], logStartOffset: 0, tailFrom: 4, tail: [] })
+    const bad = encodePartitionImage({ nextOffset: 3, producers: [], requests: [], txns: NO_TXNS, logStartOffset: 0, tailFrom: 4, tail: [] })
     expect(() => decodePartitionImage(bad)).toThrow(RaftDecodeError)
   })
 })

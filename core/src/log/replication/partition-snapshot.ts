@@ -17,7 +17,10 @@
  * tailFrom; u32 producer count, each: uint pid, uint epoch, u32 batch
  * count, each: uint firstSeq, uint lastSeq, uint baseOffset, uint
  * lastOffset; u32 request count, each: string key, uint baseOffset, uint
- * lastOffset; u32 tail count, each: bytes batch.
+ * lastOffset; u32 tail count, each: bytes batch. Version 2 adds, after
+ * the requests, the transactions: u32 open count, each: uint pid, uint
+ * firstOffset; u32 aborted count, each: uint pid, uint firstOffset, uint
+ * lastOffset (version 1 images have none).
  */
 import { RaftDecodeError } from "../../codec/decode-error.ts"
 import { Reader } from "../../codec/reader.ts"
@@ -25,10 +28,11 @@ import { Writer } from "../../codec/writer.ts"
 import type { PartitionLog } from "../partition-log.ts"
 import type { MachineState, OffsetRange, PartitionMachine } from "./partition-machine.ts"
 import type { ReplicaPlantedBug } from "./planted-bugs.ts"
+import { NO_TXNS, type AbortedTxn, type TxnsState } from "./partition-txns.ts"
 import type { ProducerBatch, ProducerEntry } from "./producer-state.ts"
 import type { SegmentWriter } from "./segment-writer.ts"
 
-const VERSION = 1
+const VERSION = 2
 
 export interface PartitionImage extends MachineState {
   /** The snapshotting replica's log start (retention is per replica; for operators and tests). */
@@ -63,9 +67,32 @@ export const encodePartitionImage = (image: PartitionImage): Uint8Array => {
     w.uint(range.baseOffset)
     w.uint(range.lastOffset)
   }
+  writeTxns(w, image.txns)
   w.u32(image.tail.length)
   for (const b of image.tail) w.raw(b)
   return w.finish()
+}
+
+const writeTxns = (w: Writer, txns: TxnsState) => {
+  w.u32(txns.open.length)
+  for (const [pid, first] of txns.open) {
+    w.uint(pid)
+    w.uint(first)
+  }
+  w.u32(txns.aborted.length)
+  for (const a of txns.aborted) {
+    w.uint(a.producerId)
+    w.uint(a.firstOffset)
+    w.uint(a.lastOffset)
+  }
+}
+
+const readTxns = (r: Reader): TxnsState => {
+  const open: Array<readonly [number, number]> = []
+  for (let n = r.u32(); n > 0; n--) open.push([r.uint(), r.uint()])
+  const aborted: Array<AbortedTxn> = []
+  for (let n = r.u32(); n > 0; n--) aborted.push({ producerId: r.uint(), firstOffset: r.uint(), lastOffset: r.uint() })
+  return { open, aborted }
 }
 
 const decodeProducer = (r: Reader): readonly [number, ProducerEntry] => {
@@ -80,7 +107,7 @@ const decodeProducer = (r: Reader): readonly [number, ProducerEntry] => {
 export const decodePartitionImage = (bytes: Uint8Array): PartitionImage => {
   const r = new Reader(bytes)
   const version = r.u8()
-  if (version !== VERSION) throw new RaftDecodeError({ message: `partition snapshot version ${version}` })
+  if (version !== 1 && version !== VERSION) throw new RaftDecodeError({ message: `partition snapshot version ${version}` })
   const nextOffset = r.uint()
   const logStartOffset = r.uint()
   const tailFrom = r.uint()
@@ -88,11 +115,12 @@ export const decodePartitionImage = (bytes: Uint8Array): PartitionImage => {
   for (let n = r.u32(); n > 0; n--) producers.push(decodeProducer(r))
   const requests: Array<readonly [string, OffsetRange]> = []
   for (let n = r.u32(); n > 0; n--) requests.push([r.string(), { baseOffset: r.uint(), lastOffset: r.uint() }])
+  const txns = version === 1 ? NO_TXNS : readTxns(r)
   const tail: Array<Uint8Array> = []
   for (let n = r.u32(); n > 0; n--) tail.push(r.raw())
   r.done()
   if (tailFrom > nextOffset) throw new RaftDecodeError({ message: `partition snapshot tail from ${tailFrom} above its end ${nextOffset}` })
-  return { nextOffset, logStartOffset, tailFrom, producers, requests, tail }
+  return { nextOffset, logStartOffset, tailFrom, producers, requests, txns, tail }
 }
 
 /** The Raft state machine's snapshot hooks for one replica, and how often each ran. */

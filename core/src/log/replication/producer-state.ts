@@ -83,6 +83,16 @@ export class ProducerTable {
     return firstSeq === expected ? { kind: "append" } : { kind: "out-of-order", expected }
   }
 
+  /**
+   * A transaction marker of `pid` at `epoch` (never older than the table's: the caller checked). A newer
+   * epoch (the coordinator fenced the previous holder) starts the producer over: its next batch is sequence 0.
+   */
+  markerEpoch(pid: number, epoch: number): void {
+    const entry = this.entries.get(pid)
+    assert(entry === undefined || epoch >= entry.epoch, () => `producer ${pid}: marker epoch ${epoch} below ${entry?.epoch}`)
+    if (entry === undefined || epoch > entry.epoch) this.entries.set(pid, { epoch, batches: [] })
+  }
+
   /** Records an appended batch; `check` must have answered "append" for it. */
   record(pid: number, epoch: number, batch: ProducerBatch): void {
     const entry = this.entries.get(pid)

@@ -56,7 +56,15 @@ export type LogErrorCode =
 
 export type LogResponseBody =
   | { readonly kind: "produced"; readonly baseOffset: number; readonly lastOffset: number; readonly duplicate: boolean }
-  | { readonly kind: "fetched"; readonly batches: ReadonlyArray<Uint8Array>; readonly highWatermark: number; readonly logStartOffset: number }
+  | {
+    readonly kind: "fetched"
+    readonly batches: ReadonlyArray<Uint8Array>
+    readonly highWatermark: number
+    readonly logStartOffset: number
+    /** Transactions (Kafka's read_committed): the partition's last stable offset and the aborted ranges in the read. */
+    readonly lastStableOffset: number
+    readonly abortedTransactions: ReadonlyArray<AbortedRange>
+  }
   /** A topic's metadata record (`topic-meta.ts`), as JSON. */
   | { readonly kind: "topic"; readonly meta: Uint8Array }
   | { readonly kind: "producer"; readonly producerId: number; readonly epoch: number }
@@ -71,6 +79,13 @@ export type LogResponseBody =
     /** offset-out-of-range: the partition's bounds. */
     readonly bounds: { readonly logStartOffset: number; readonly highWatermark: number } | undefined
   }
+
+/** An aborted transaction: its producer, its first offset and its ABORT marker's offset. */
+export interface AbortedRange {
+  readonly producerId: number
+  readonly firstOffset: number
+  readonly lastOffset: number
+}
 
 export type LogResponse = LogResponseBody & { readonly requestId: number }
 
@@ -182,7 +197,16 @@ const writeResponse = (w: Writer, m: LogResponseBody) => {
     case "fetched": {
       w.u32(m.batches.length)
       for (const b of m.batches) w.raw(b)
-      return (w.uint(m.highWatermark), w.uint(m.logStartOffset))
+      w.uint(m.highWatermark)
+      w.uint(m.logStartOffset)
+      w.uint(m.lastStableOffset)
+      w.u32(m.abortedTransactions.length)
+      for (const a of m.abortedTransactions) {
+        w.uint(a.producerId)
+        w.uint(a.firstOffset)
+        w.uint(a.lastOffset)
+      }
+      return
     }
     case "topic": return w.raw(m.meta)
     case "producer": return (w.uint(m.producerId), w.uint(m.epoch))
@@ -206,7 +230,12 @@ const readResponse = (r: Reader, kind: (typeof kinds)[number]): LogResponseBody 
       const n = r.u32()
       const batches: Array<Uint8Array> = []
       for (let i = 0; i < n; i++) batches.push(r.raw())
-      return { kind, batches, highWatermark: r.uint(), logStartOffset: r.uint() }
+      const highWatermark = r.uint()
+      const logStartOffset = r.uint()
+      const lastStableOffset = r.uint()
+      const abortedTransactions: Array<AbortedRange> = []
+      for (let a = r.u32(); a > 0; a--) abortedTransactions.push({ producerId: r.uint(), firstOffset: r.uint(), lastOffset: r.uint() })
+      return { kind, batches, highWatermark, logStartOffset, lastStableOffset, abortedTransactions }
     }
     case "topic": return { kind, meta: r.raw() }
     case "producer": return { kind, producerId: r.uint(), epoch: r.uint() }

@@ -74,7 +74,7 @@ const fetchBatches = (ctx: ServeContext, topic: string, partition: number, offse
   const found = locate(ctx, topic, partition)
   if ("kind" in found) return Effect.succeed(found)
   return found.replica.read(offset, Math.min(maxBytes, ctx.maxFetchBytes), { linearizable: true, timeoutMs: ctx.requestTimeoutMs }).pipe(
-    Effect.map((f): LogResponseBody => ({ kind: "fetched", batches: f.batches, highWatermark: f.highWatermark, logStartOffset: f.logStartOffset })),
+    Effect.map((f): LogResponseBody => ({ kind: "fetched", ...f })),
     Effect.catchTags({
       NotLeaderError: (e) => Effect.succeed(errorBody("unavailable", "no leader confirmed the read in time", { leader: e.leader })),
       LogOffsetOutOfRangeError: (e) => Effect.succeed(errorBody("offset-out-of-range", `offset ${e.offset}`, { bounds: { logStartOffset: e.logStartOffset, highWatermark: e.logEndOffset } })),
