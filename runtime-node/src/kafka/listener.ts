@@ -3,9 +3,15 @@
  * frames (core's `frame.ts`) and hands every frame to core's broker
  * (`kafka/broker/handle-frame.ts`), writing the answers back.
  *
- * - **Order.** A connection's requests are answered in the order they came,
- *   one at a time (Kafka's own broker mutes a connection while it serves a
- *   request the same way); connections run concurrently.
+ * - **Order.** A connection's requests are answered in the order they came.
+ *   Consecutive Produce requests are pipelined: the next one's appends are
+ *   sent once the previous one's are (core's `startFrame`), and all wait for
+ *   their commits together, so a client with several requests in flight
+ *   (librdkafka's default) shares the partitions' group commits instead of
+ *   paying a whole commit per request; each partition still receives them in
+ *   order. Any other request waits until everything before it is answered
+ *   and is served alone (as Kafka's broker serves a muted connection);
+ *   connections run concurrently.
  * - **Limits.** At most `maxQueuedFrames` received frames wait per
  *   connection: beyond that the socket is paused (TCP pushes back on the
  *   client) until the queue drains. A frame size above the decode limit
@@ -19,8 +25,9 @@
  */
 import type { Clock } from "@cairn/core"
 import type { Broker } from "@cairn/core/kafka/broker/broker-log"
-import { handleFrame } from "@cairn/core/kafka/broker/handle-frame"
+import { type FrameOutcome, pipelines, startFrame } from "@cairn/core/kafka/broker/handle-frame"
 import { ConnectionState } from "@cairn/core/kafka/broker/sasl"
+import { concatBytes } from "@cairn/core/codec/concat"
 import { nextFrame } from "@cairn/core/kafka/protocol/frame"
 import { type DecodeLimits, defaultDecodeLimits } from "@cairn/core/kafka/protocol/limits"
 import { Data, Effect, Result, type Scope } from "effect"
@@ -34,7 +41,7 @@ export interface KafkaListenerOptions {
   readonly broker: Broker
   readonly address: { readonly host: string; readonly port: number }
   readonly limits?: DecodeLimits
-  /** Frames received and not yet answered on one connection before its socket is paused (default 64). */
+  /** Frames received and not yet answered on one connection before its socket is paused (default 64); also the most Produce requests in flight. */
   readonly maxQueuedFrames?: number
   /** Open connections at most (default 10 000). */
   readonly maxConnections?: number
@@ -54,7 +61,6 @@ const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run
   const maxQueued = options.maxQueuedFrames ?? 64
   const connection = new ConnectionState(socket.remoteAddress ?? "unknown", options.broker.saslUsers !== undefined)
   const queue: Array<Uint8Array> = []
-  let pending: Uint8Array = new Uint8Array(0)
   let busy = false
   let closed = false
 
@@ -67,35 +73,80 @@ const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run
     else socket.end(last)
   }
 
+  /** The frames started and not yet answered, in arrival order, with their outcome once it is known. */
+  const inFlight: Array<{ readonly outcome: Promise<FrameOutcome>; settled: FrameOutcome | undefined }> = []
+  /** Wakes `serveQueue` from its wait for the oldest answer: a frame arrived that may start now. */
+  let arrived: (() => void) | undefined
+
+  /** Whether the next queued frame may start: a Produce behind Produces, or anything when nothing is in flight. */
+  const mayStart = () => queue.length > 0 && (inFlight.length === 0 || (inFlight.length < maxQueued && pipelines(queue[0]!)))
+
+  const answer = (outcome: FrameOutcome) => {
+    if (outcome._tag === "Respond") socket.write(outcome.frame)
+    else if (outcome._tag === "Close") close(outcome.reason, "warn", outcome.frame)
+  }
+
+  /** Starts the next queued frame: its first stage runs alone, so a Produce's appends are sent before the next one's. */
+  const startNext = async () => {
+    const frame = queue.shift()!
+    const finish = await run(startFrame(options.broker, frame, connection, limits))
+    const entry: (typeof inFlight)[number] = { outcome: run(finish), settled: undefined }
+    // Awaited in turn by serveQueue, which rethrows a failure; until then it must not count as unhandled.
+    entry.outcome.then((o) => (entry.settled = o), () => undefined)
+    inFlight.push(entry)
+    if (queue.length < maxQueued && socket.isPaused()) socket.resume()
+  }
+
   const serveQueue = async () => {
     if (busy) return
     busy = true
-    while (queue.length > 0 && !closed) {
-      const frame = queue.shift()!
-      const outcome = await run(handleFrame(options.broker, frame, connection, limits))
+    while ((queue.length > 0 || inFlight.length > 0) && !closed) {
+      // Answers that are ready go out first, in order.
+      while (inFlight[0]?.settled !== undefined && !closed) answer(inFlight.shift()!.settled!)
       if (closed) break
-      if (outcome._tag === "Respond") socket.write(outcome.frame)
-      else if (outcome._tag === "Close") close(outcome.reason, "warn", outcome.frame)
-      if (queue.length < maxQueued && socket.isPaused()) socket.resume()
+      if (mayStart()) {
+        await startNext()
+        continue
+      }
+      if (inFlight.length === 0) continue
+      const woken = new Promise<"arrived">((r) => (arrived = () => r("arrived")))
+      const first = await Promise.race([inFlight[0]!.outcome, woken])
+      arrived = undefined
+      if (first === "arrived" || closed) continue
+      inFlight.shift()
+      answer(first)
     }
     busy = false
   }
 
+  /** Received bytes not yet split into frames, and how many the next frame needs in all. */
+  const chunks: Array<Uint8Array> = []
+  let buffered = 0
+  let needed = 0
+
   socket.on("data", (chunk: Buffer) => {
     if (closed) return
-    const joined = new Uint8Array(pending.length + chunk.length)
-    joined.set(pending, 0)
-    joined.set(chunk, pending.length)
+    chunks.push(chunk)
+    buffered += chunk.length
+    // A large frame arrives in many chunks: join them once it is whole, not once per chunk.
+    if (buffered < needed) return
+    const joined = chunks.length === 1 ? chunks[0]! : concatBytes(chunks, buffered)
+    chunks.length = 0
     let at = 0
     for (;;) {
       const split = nextFrame(joined, at, limits)
       if (Result.isFailure(split)) return close(`unframeable input: ${split.failure.message}`, "warn")
-      if (split.success._tag === "NeedMore") break
+      if (split.success._tag === "NeedMore") {
+        needed = joined.length - at + split.success.bytes
+        break
+      }
       queue.push(split.success.body)
       at = split.success.next
     }
-    pending = joined.subarray(at)
+    if (at < joined.length) chunks.push(joined.subarray(at))
+    buffered = joined.length - at
     if (queue.length >= maxQueued) socket.pause()
+    if (arrived !== undefined && mayStart()) arrived()
     void serveQueue().catch((e: unknown) => close(`broker failure: ${String(e)}`, "warn"))
   })
   socket.on("error", (e) => close(`socket error: ${e.message}`))

@@ -19,7 +19,7 @@
  *
  * The client reads its node's Network alone: run it in a process of its own.
  */
-import { Data, Deferred, Effect, type Scope } from "effect"
+import { Data, Deferred, Effect, Fiber, Scope } from "effect"
 import { Clock } from "../../clock/clock.ts"
 import { Network } from "../../network/network.ts"
 import type { NodeId } from "../../node/node-id.ts"
@@ -57,6 +57,13 @@ export interface Fetched { readonly batches: ReadonlyArray<Uint8Array>; readonly
 
 export interface LogClient {
   readonly produce: (topic: string, partition: number, batch: Uint8Array) => Effect.Effect<Produced, LogClientError>
+  /**
+   * Starts a produce and returns once its first attempt is on the wire (or its outcome is known), with
+   * the effect that waits for the outcome. Produces started one after another reach the partition in
+   * that order (one network link is FIFO, and a node hands requests to their replicas in arrival order),
+   * so a caller can pipeline several without reordering them, as Kafka's broker serves a connection.
+   */
+  readonly startProduce: (topic: string, partition: number, batch: Uint8Array) => Effect.Effect<Effect.Effect<Produced, LogClientError>>
   readonly fetch: (topic: string, partition: number, offset: number, maxBytes: number) => Effect.Effect<Fetched, LogRequestError | LogUnavailableError>
   readonly createTopic: (create: CreateTopic) => Effect.Effect<TopicMeta, LogClientError>
   readonly growTopic: (topic: string, partitions: number) => Effect.Effect<TopicMeta, LogClientError>
@@ -93,6 +100,7 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
     const network = yield* Network
     const clock = yield* Clock
     const random = yield* Random
+    const scope = yield* Scope.Scope
     const requestTimeoutMs = config.requestTimeoutMs ?? 3_000
     const deadlineMs = config.deadlineMs ?? 10_000
     const waiting = new Map<number, Deferred.Deferred<LogResponse>>()
@@ -120,13 +128,14 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
       yield* Deferred.succeed(deferred, response)
     })))
 
-    /** One attempt: the answer, or undefined after the request timeout. */
-    const attempt = (to: NodeId, body: LogRequestBody) =>
+    /** One attempt: the answer, or undefined after the request timeout. `onSent` runs once the request is sent. */
+    const attempt = (to: NodeId, body: LogRequestBody, onSent?: () => void) =>
       Effect.gen(function*() {
         const requestId = (nextRequestId = (nextRequestId + 1) % 0x1_0000_0000)
         const deferred = yield* Deferred.make<LogResponse>()
         waiting.set(requestId, deferred)
         yield* network.send(to, encodeLogRequest({ ...body, session, requestId }))
+        onSent?.()
         const answer = yield* Effect.raceFirst(Deferred.await(deferred), Effect.as(clock.sleep(requestTimeoutMs), undefined))
         waiting.delete(requestId)
         return answer
@@ -137,9 +146,9 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
     /**
      * Attempts until an answer that is not worth retrying, or the deadline. `targets` names the
      * nodes to try (re-read each attempt); `retryAfterMaybe`: whether an attempt that may have
-     * applied can be repeated safely.
+     * applied can be repeated safely; `onSent` runs after each attempt is sent.
      */
-    const run = (body: LogRequestBody, targets: () => Effect.Effect<ReadonlyArray<NodeId>>, retryAfterMaybe: boolean, leaderKey?: string) =>
+    const run = (body: LogRequestBody, targets: () => Effect.Effect<ReadonlyArray<NodeId>>, retryAfterMaybe: boolean, leaderKey?: string, onSent?: () => void) =>
       Effect.gen(function*() {
         const start = yield* clock.monotonicMs
         let maybeApplied = false
@@ -151,7 +160,7 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
           const nodes = yield* targets()
           const hinted = preferred.get(preferKey)
           const to = hinted !== undefined && nodes.includes(hinted) ? hinted : nodes[rotation++ % nodes.length]!
-          const r = yield* attempt(to, body)
+          const r = yield* attempt(to, body, onSent)
           const lost = r === undefined || (r.kind === "error" && r.code === "timeout")
           if (r !== undefined && !retryable(r)) {
             preferred.set(preferKey, to) // it answered: the next operation starts there
@@ -200,15 +209,25 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
         return meta?.replicas[partition] ?? config.nodes
       })
 
-    const produce: LogClient["produce"] = (topic, partition, batch) =>
+    const produceWith = (topic: string, partition: number, batch: Uint8Array, onSent?: () => void) =>
       Effect.gen(function*() {
         // One append id over every attempt: a retry that reaches a node after an earlier attempt was appended (the
         // earlier answer lost, say, when that node's storage failed) is answered with the first offsets, not appended
         // again (log seed 124: a retry under a new id appended a plain batch twice).
         const append = (nextRequestId = (nextRequestId + 1) % 0x1_0000_0000)
-        const r = yield* run({ op: "produce", topic, partition, append, batch }, replicasOf(topic, partition), isIdempotent(batch), `${topic}/${partition}`)
+        const r = yield* run({ op: "produce", topic, partition, append, batch }, replicasOf(topic, partition), isIdempotent(batch), `${topic}/${partition}`, onSent)
         if (r.kind === "produced") return { baseOffset: r.baseOffset, lastOffset: r.lastOffset, duplicate: r.duplicate }
         return yield* refusal(r)
+      })
+
+    const startProduce: LogClient["startProduce"] = (topic, partition, batch) =>
+      Effect.gen(function*() {
+        const sent = yield* Deferred.make<void>()
+        const onSent = () => Deferred.doneUnsafe(sent, Effect.void)
+        // In the client's scope: the produce goes on (and settles its attempt) if the caller stops waiting.
+        const fiber = yield* Effect.forkIn(produceWith(topic, partition, batch, onSent), scope, { startImmediately: true })
+        yield* Effect.raceFirst(Deferred.await(sent), Effect.asVoid(Fiber.await(fiber)))
+        return Fiber.join(fiber)
       })
 
     const fetch: LogClient["fetch"] = (topic, partition, offset, maxBytes) =>
@@ -232,7 +251,8 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
       Effect.flatMap(run(body, anyNode, retryAfterMaybe), (r) => (r.kind === "ok" ? Effect.void : Effect.fail(refusal(r))))
 
     return {
-      produce,
+      produce: (topic, partition, batch) => produceWith(topic, partition, batch),
+      startProduce,
       fetch,
       createTopic: (create) => topicOp({ op: "create-topic", create }),
       growTopic: (topic, partitions) => topicOp({ op: "grow-topic", topic, partitions }),

@@ -10,7 +10,7 @@
  *   that does not run yet, and stops those whose topic is gone. Replicas of
  *   a new partition start on each of its nodes with the same voters, as the
  *   KV's own cluster starts.
- * - **Requests** are served on a fiber each: produce and fetch by the
+ * - **Requests** are served on a fiber each, started in arrival order: produce and fetch by the
  *   partition's local replica (a follower forwards a proposal to its leader
  *   and answers once it applied it; a fetch is linearizable, by a ReadIndex
  *   barrier), administration, producer ids and consumer offsets through the
@@ -163,10 +163,13 @@ export function* makeLogNode(config: LogNodeConfig): Steps<LogNode> {
     if (recentRequests.has(seen)) return Effect.void
     recentRequests.add(seen)
     if (recentRequests.size > RECENT_REQUESTS) recentRequests.delete(recentRequests.values().next().value!)
+    // Started at once, in arrival order: a produce reaches its replica's proposals before the next
+    // request is read, so appends a client pipelines on one link are proposed in the order it sent them.
     return Effect.asVoid(
       Effect.forkIn(
         Effect.flatMap(serveLogRequest(context, request, from), (answer) => network.send(from, encodeLogResponse({ ...answer, requestId: request.requestId }))),
-        nodeScope
+        nodeScope,
+        { startImmediately: true }
       )
     )
   })
