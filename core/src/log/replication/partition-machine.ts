@@ -13,7 +13,7 @@
 import { Result } from "effect"
 import { assert } from "../../invariant/invariant.ts"
 import type { NodeId } from "../../node/node-id.ts"
-import { compressionOf, decodeBatch, verifyBatch, withBaseOffset, type BatchHeader } from "../record-batch.ts"
+import { checkBatch, withBaseOffset } from "../record-batch.ts"
 import { decodePartitionCommand } from "./partition-command.ts"
 import { lastSequence, type ProducerEntry, ProducerTable } from "./producer-state.ts"
 
@@ -45,14 +45,6 @@ export interface AppliedAppend {
 
 const refused = (reason: AppendRefusal, message: string): AppendOutcome => ({ kind: "refused", reason, message })
 
-/** The header of a well-formed batch (records parsed too when uncompressed), or why not. */
-const checkBatch = (batch: Uint8Array): Result.Result<BatchHeader, string> => {
-  const verified = verifyBatch(batch)
-  if (Result.isFailure(verified)) return Result.fail(verified.failure.message)
-  if (compressionOf(verified.success.attributes) !== 0) return Result.succeed(verified.success)
-  const decoded = decodeBatch(batch)
-  return Result.isFailure(decoded) ? Result.fail(decoded.failure.message) : Result.succeed(decoded.success.header)
-}
 
 /** Request keys remembered, most recent; a copy of a request arrives within moments of the original. */
 export const REQUEST_WINDOW = 4096
@@ -100,8 +92,9 @@ export class PartitionMachine {
 
   private append(batch: Uint8Array): AppendOutcome {
     if (batch.length > this.maxBatchBytes) return refused("too-large", `batch of ${batch.length} bytes over ${this.maxBatchBytes}`)
+    // The header of a well-formed batch (records parsed too when uncompressed), or why not.
     const checked = checkBatch(batch)
-    if (Result.isFailure(checked)) return refused("invalid-batch", checked.failure)
+    if (Result.isFailure(checked)) return refused("invalid-batch", checked.failure.message)
     const h = checked.success
     const idempotent = h.producerId >= 0
     if (idempotent) {

@@ -33,7 +33,7 @@ import type { RaftStorageError } from "../../raft/storage.ts"
 import { makeFrameDemux } from "../../transport/frame-demux.ts"
 import { LogOffsetOutOfRangeError, type LogClosedError, type LogFailedError, type LogReadFailure, type LogRecoveryError } from "../log-error.ts"
 import { openPartitionLog, type PartitionLog, type PartitionLogConfig } from "../partition-log.ts"
-import { Field } from "../record-batch.ts"
+import { baseOffsetOf, Field } from "../record-batch.ts"
 import type { GroupTransport } from "./group-transport.ts"
 import { encodePartitionCommand } from "./partition-command.ts"
 import { type AppendRefusal, type AppliedAppend, PartitionMachine } from "./partition-machine.ts"
@@ -124,7 +124,6 @@ export interface PartitionReplica {
 }
 
 const view = (batch: Uint8Array) => new DataView(batch.buffer, batch.byteOffset, batch.byteLength)
-const baseOffsetOf = (batch: Uint8Array): number => Number(view(batch).getBigInt64(Field.baseOffset))
 const endOffsetOf = (batch: Uint8Array): number => baseOffsetOf(batch) + view(batch).getInt32(Field.lastOffsetDelta) + 1
 
 /** What a read needs of its replica. */
