@@ -41,8 +41,17 @@ export interface KafkaListenerOptions {
   readonly broker: Broker
   readonly address: { readonly host: string; readonly port: number }
   readonly limits?: DecodeLimits
-  /** Frames received and not yet answered on one connection before its socket is paused (default 64); also the most Produce requests in flight. */
+  /** Frames received and not yet answered on one connection before its socket is paused (default 64). */
   readonly maxQueuedFrames?: number
+  /**
+   * Produce requests of one connection in flight at once (default 4), and their bytes (default 16 MiB;
+   * a larger request runs alone). A few overlap the partitions' commits; more only queue inside the
+   * node, where an append that waits past the request timeout fails and the client sends it again
+   * (64 in flight turned librdkafka's backlog into timeouts and retries). Beyond these, requests wait
+   * in the client, which batches them.
+   */
+  readonly maxInFlightProduces?: number
+  readonly maxInFlightProduceBytes?: number
   /** Open connections at most (default 10 000). */
   readonly maxConnections?: number
 }
@@ -59,6 +68,8 @@ type Run = <A>(effect: Effect.Effect<A, never, Clock>) => Promise<A>
 const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run): void => {
   const limits = options.limits ?? defaultDecodeLimits
   const maxQueued = options.maxQueuedFrames ?? 64
+  const maxInFlight = options.maxInFlightProduces ?? 4
+  const maxInFlightBytes = options.maxInFlightProduceBytes ?? 16 * 1024 * 1024
   const connection = new ConnectionState(socket.remoteAddress ?? "unknown", options.broker.saslUsers !== undefined)
   const queue: Array<Uint8Array> = []
   let busy = false
@@ -74,12 +85,22 @@ const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run
   }
 
   /** The frames started and not yet answered, in arrival order, with their outcome once it is known. */
-  const inFlight: Array<{ readonly outcome: Promise<FrameOutcome>; settled: FrameOutcome | undefined }> = []
+  const inFlight: Array<{ readonly outcome: Promise<FrameOutcome>; readonly bytes: number; settled: FrameOutcome | undefined }> = []
+  let inFlightBytes = 0
   /** Wakes `serveQueue` from its wait for the oldest answer: a frame arrived that may start now. */
   let arrived: (() => void) | undefined
 
   /** Whether the next queued frame may start: a Produce behind Produces, or anything when nothing is in flight. */
-  const mayStart = () => queue.length > 0 && (inFlight.length === 0 || (inFlight.length < maxQueued && pipelines(queue[0]!)))
+  const mayStart = () =>
+    queue.length > 0 &&
+    (inFlight.length === 0 || (inFlight.length < maxInFlight && inFlightBytes + queue[0]!.length <= maxInFlightBytes && pipelines(queue[0]!)))
+
+  /** The oldest answer, out of the in-flight list. */
+  const takeOldest = (): FrameOutcome | undefined => {
+    const oldest = inFlight.shift()!
+    inFlightBytes -= oldest.bytes
+    return oldest.settled
+  }
 
   const answer = (outcome: FrameOutcome) => {
     if (outcome._tag === "Respond") socket.write(outcome.frame)
@@ -90,7 +111,8 @@ const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run
   const startNext = async () => {
     const frame = queue.shift()!
     const finish = await run(startFrame(options.broker, frame, connection, limits))
-    const entry: (typeof inFlight)[number] = { outcome: run(finish), settled: undefined }
+    const entry: (typeof inFlight)[number] = { outcome: run(finish), bytes: frame.length, settled: undefined }
+    inFlightBytes += frame.length
     // Awaited in turn by serveQueue, which rethrows a failure; until then it must not count as unhandled.
     entry.outcome.then((o) => (entry.settled = o), () => undefined)
     inFlight.push(entry)
@@ -102,7 +124,7 @@ const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run
     busy = true
     while ((queue.length > 0 || inFlight.length > 0) && !closed) {
       // Answers that are ready go out first, in order.
-      while (inFlight[0]?.settled !== undefined && !closed) answer(inFlight.shift()!.settled!)
+      while (inFlight[0]?.settled !== undefined && !closed) answer(takeOldest()!)
       if (closed) break
       if (mayStart()) {
         await startNext()
@@ -113,7 +135,7 @@ const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run
       const first = await Promise.race([inFlight[0]!.outcome, woken])
       arrived = undefined
       if (first === "arrived" || closed) continue
-      inFlight.shift()
+      takeOldest()
       answer(first)
     }
     busy = false
