@@ -46,7 +46,7 @@ import {
   type LogRecoveryError
 } from "./log-error.ts"
 import { encodeOffsetIndex } from "./offset-index.ts"
-import { BATCH_OVERHEAD, baseOffsetOf, checkBatch, lastOffsetOf, withBaseOffset } from "./record-batch.ts"
+import { BATCH_OVERHEAD, baseOffsetOf, type BatchHeader, checkBatch, lastOffsetOf, withBaseOffset } from "./record-batch.ts"
 import { recoverPartition, type LogRecoveryReport } from "./recover.ts"
 import { segmentsToDelete, type RetentionPolicy } from "./retention.ts"
 import { indexPath, logPath, newSegment, noteBatch, timeIndexPath, type Segment } from "./segment.ts"
@@ -117,6 +117,12 @@ export interface PartitionLog {
   readonly limits: Limits
   /** Validates a batch (length, magic, CRC, records if uncompressed), gives it the next offsets and writes it. Volatile until `sync`. */
   readonly append: (batch: Uint8Array) => Effect.Effect<Appended, LogAppendError>
+  /**
+   * `append` of a batch its caller has just checked: `header` is what `checkBatch` gave for these
+   * very bytes (a replica's state machine checks the batch it applies; its copy comes here), so it is
+   * not checked a second time.
+   */
+  readonly appendChecked: (batch: Uint8Array, header: BatchHeader) => Effect.Effect<Appended, LogAppendError>
   /** Makes every append so far durable. */
   readonly sync: Effect.Effect<void, LogFailedError | LogClosedError>
   /**
@@ -187,11 +193,11 @@ export const openPartitionLog = (config: PartitionLogConfig): Effect.Effect<Part
       durableEnd = Math.max(durableEnd, seg.nextOffset)
     })
 
-    const append = (batch: Uint8Array): Effect.Effect<Appended, LogAppendError> =>
+    const appendChecked = (batch: Uint8Array, header: BatchHeader | undefined): Effect.Effect<Appended, LogAppendError> =>
       Effect.gen(function* () {
         if (batch.length > limits.maxBatchBytes) return yield* Effect.fail(new LogBatchTooLargeError({ bytes: batch.length, maxBytes: limits.maxBatchBytes }))
-        // The header and CRC always, the records too when they are not compressed.
-        const checked = checkBatch(batch)
+        // The header and CRC always, the records too when they are not compressed (unless the caller just did).
+        const checked = header === undefined ? checkBatch(batch) : Result.succeed(header)
         if (Result.isFailure(checked)) return yield* Effect.fail(checked.failure)
         return yield* ioLock.withPermits(1)(
           guarded(
@@ -329,7 +335,8 @@ export const openPartitionLog = (config: PartitionLogConfig): Effect.Effect<Part
     const log: PartitionLog = {
       recovery: recovered.report,
       limits,
-      append,
+      append: (batch) => appendChecked(batch, undefined),
+      appendChecked,
       sync,
       read,
       offsetForTimestamp,

@@ -13,7 +13,7 @@
 import { Result } from "effect"
 import { assert } from "../../invariant/invariant.ts"
 import type { NodeId } from "../../node/node-id.ts"
-import { checkBatch, withBaseOffset } from "../record-batch.ts"
+import { type BatchHeader, checkBatch, withBaseOffset } from "../record-batch.ts"
 import { decodePartitionCommand } from "./partition-command.ts"
 import { lastSequence, type ProducerEntry, ProducerTable } from "./producer-state.ts"
 
@@ -33,7 +33,8 @@ export interface OffsetRange {
 export type AppendRefusal = "invalid-batch" | "too-large" | "fenced" | "out-of-order"
 
 export type AppendOutcome =
-  | { readonly kind: "appended"; readonly baseOffset: number; readonly lastOffset: number; readonly stored: Uint8Array }
+  /** `header`: what `checkBatch` found in `stored` (its base offset aside), so the segment log need not check it again. */
+  | { readonly kind: "appended"; readonly baseOffset: number; readonly lastOffset: number; readonly stored: Uint8Array; readonly header: BatchHeader }
   | { readonly kind: "duplicate"; readonly baseOffset: number; readonly lastOffset: number }
   | { readonly kind: "refused"; readonly reason: AppendRefusal; readonly message: string }
 
@@ -116,6 +117,6 @@ export class PartitionMachine {
         lastOffset
       })
     }
-    return { kind: "appended", baseOffset, lastOffset, stored: withBaseOffset(batch, baseOffset) }
+    return { kind: "appended", baseOffset, lastOffset, stored: withBaseOffset(batch, baseOffset), header: { ...h, baseOffset } }
   }
 }

@@ -205,7 +205,7 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
       stateMachine: { apply: (_index, command) => machine.apply(command), snapshot: hooks.snapshot, restore: hooks.restore },
       onApplied: (entry, result) => {
         if (entry.kind !== "command" || result === undefined) return
-        if (result.outcome.kind === "appended") writer.offer(result.outcome.baseOffset, result.outcome.stored)
+        if (result.outcome.kind === "appended") writer.offer(result.outcome.baseOffset, result.outcome.stored, result.outcome.header)
         if (result.origin !== config.id) return
         const waiter = pending.get(result.key)
         if (waiter === undefined) return
