@@ -34,7 +34,7 @@ import { openPartitionReplica, type PartitionReplica, type PartitionReplicaConfi
 import { makeTopicAdmin } from "../topics/topic-admin.ts"
 import type { TopicMeta } from "../topics/topic-meta.ts"
 import { makeConsumerOffsets } from "./consumer-offsets.ts"
-import { decodeLogRequest, encodeLogResponse, LOG_REQUEST_KIND, type LogRequest } from "./log-protocol.ts"
+import { decodeLogRequest, encodeLogResponse, LOG_REQUEST_KIND, type LogRequest, type LogResponseBody } from "./log-protocol.ts"
 import { serveLogRequest } from "./serve-request.ts"
 import { makeProducerIds } from "./producer-ids.ts"
 import { readTopicView } from "./topic-view.ts"
@@ -68,6 +68,11 @@ export interface LogNode {
   readonly replicas: () => ReadonlyMap<string, PartitionReplica>
   /** The topics as this node last read them from its KV state. */
   readonly topics: () => ReadonlyMap<string, TopicMeta>
+  /**
+   * Serves a request of this node's own log client without the network: what a frame of
+   * `LOG_REQUEST_KIND` from `self` gets, without encoding, checksumming and copying it twice.
+   */
+  readonly serve: (request: LogRequest) => Effect.Effect<LogResponseBody>
   /** The reconciler, until a replica's storage fails (reported as a `RaftStorageError`: the node restarts). */
   readonly run: Effect.Effect<never, RaftStorageError>
 }
@@ -176,5 +181,10 @@ export function* makeLogNode(config: LogNodeConfig): Steps<LogNode> {
 
   const reconciler = Effect.forever(Effect.andThen(reconcile, clock.sleep(config.reconcileMs ?? 200)))
   const run = Effect.raceFirst(reconciler, Deferred.await(failed)).pipe(Effect.provideContext(services)) as Effect.Effect<never, RaftStorageError>
-  return { replicas: () => new Map([...running].map(([g, r]) => [g, r.replica])), topics: () => topics, run }
+  return {
+    replicas: () => new Map([...running].map(([g, r]) => [g, r.replica])),
+    topics: () => topics,
+    serve: (request) => serveLogRequest(context, request, config.self),
+    run
+  }
 }
