@@ -44,12 +44,14 @@ export interface KafkaListenerOptions {
   /** Frames received and not yet answered on one connection before its socket is paused (default 64). */
   readonly maxQueuedFrames?: number
   /**
-   * Produce requests of one connection in flight at once (default 4), and their bytes (default 16 MiB;
-   * a larger request runs alone). A few overlap the partitions' commits; more only queue inside the
-   * node, where an append that waits past the request timeout fails and the client sends it again
-   * (64 in flight turned librdkafka's backlog into timeouts and retries). Beyond these, requests wait
-   * in the client, which batches them.
+   * How much of one connection's produce is in flight at once: partition appends (default 32; a
+   * request with more runs alone), requests (default 32) and bytes (default 4 MiB). In flight,
+   * requests share the partitions' commits; the bounds keep what waits inside the node short of the
+   * append timeout (2 s), past which an append fails and the client sends it again: 64 requests of
+   * 16 partitions each, or 32, turned a loaded node's backlog into librdkafka's timeouts and
+   * retries. Requests beyond these wait on the connection, whose queue is bounded (`maxQueuedFrames`).
    */
+  readonly maxInFlightAppends?: number
   readonly maxInFlightProduces?: number
   readonly maxInFlightProduceBytes?: number
   /** Open connections at most (default 10 000). */
@@ -68,8 +70,9 @@ type Run = <A>(effect: Effect.Effect<A, never, Clock>) => Promise<A>
 const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run): void => {
   const limits = options.limits ?? defaultDecodeLimits
   const maxQueued = options.maxQueuedFrames ?? 64
-  const maxInFlight = options.maxInFlightProduces ?? 4
-  const maxInFlightBytes = options.maxInFlightProduceBytes ?? 16 * 1024 * 1024
+  const maxInFlight = options.maxInFlightProduces ?? 32
+  const maxInFlightBytes = options.maxInFlightProduceBytes ?? 4 * 1024 * 1024
+  const maxInFlightAppends = options.maxInFlightAppends ?? 16
   const connection = new ConnectionState(socket.remoteAddress ?? "unknown", options.broker.saslUsers !== undefined)
   const queue: Array<Uint8Array> = []
   let busy = false
@@ -85,20 +88,23 @@ const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run
   }
 
   /** The frames started and not yet answered, in arrival order, with their outcome once it is known. */
-  const inFlight: Array<{ readonly outcome: Promise<FrameOutcome>; readonly bytes: number; settled: FrameOutcome | undefined }> = []
+  const inFlight: Array<{ readonly outcome: Promise<FrameOutcome>; readonly bytes: number; readonly appends: number; settled: FrameOutcome | undefined }> = []
   let inFlightBytes = 0
+  let inFlightAppends = 0
   /** Wakes `serveQueue` from its wait for the oldest answer: a frame arrived that may start now. */
   let arrived: (() => void) | undefined
 
-  /** Whether the next queued frame may start: a Produce behind Produces, or anything when nothing is in flight. */
+  /** Whether the next queued frame may start: a Produce behind Produces within the bounds, or anything when nothing is in flight. */
   const mayStart = () =>
     queue.length > 0 &&
-    (inFlight.length === 0 || (inFlight.length < maxInFlight && inFlightBytes + queue[0]!.length <= maxInFlightBytes && pipelines(queue[0]!)))
+    (inFlight.length === 0 ||
+      (pipelines(queue[0]!) && inFlight.length < maxInFlight && inFlightAppends < maxInFlightAppends && inFlightBytes + queue[0]!.length <= maxInFlightBytes))
 
   /** The oldest answer, out of the in-flight list. */
   const takeOldest = (): FrameOutcome | undefined => {
     const oldest = inFlight.shift()!
     inFlightBytes -= oldest.bytes
+    inFlightAppends -= oldest.appends
     return oldest.settled
   }
 
@@ -110,9 +116,10 @@ const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run
   /** Starts the next queued frame: its first stage runs alone, so a Produce's appends are sent before the next one's. */
   const startNext = async () => {
     const frame = queue.shift()!
-    const finish = await run(startFrame(options.broker, frame, connection, limits))
-    const entry: (typeof inFlight)[number] = { outcome: run(finish), bytes: frame.length, settled: undefined }
-    inFlightBytes += frame.length
+    const started = await run(startFrame(options.broker, frame, connection, limits))
+    const entry: (typeof inFlight)[number] = { outcome: run(started.finish), bytes: frame.length, appends: started.appends, settled: undefined }
+    inFlightBytes += entry.bytes
+    inFlightAppends += entry.appends
     // Awaited in turn by serveQueue, which rethrows a failure; until then it must not count as unhandled.
     entry.outcome.then((o) => (entry.settled = o), () => undefined)
     inFlight.push(entry)

@@ -285,7 +285,9 @@ describe("pipelined Produce requests (the listener's two stages)", () => {
         const finishes: Array<Effect.Effect<unknown>> = []
         for (const frame of frames) {
           expect(pipelines(frame)).toBe(true)
-          finishes.push(yield* startFrame(broker, frame, connection))
+          const started = yield* startFrame(broker, frame, connection)
+          expect(started.appends).toBe(3)
+          finishes.push(started.finish)
         }
         // No virtual time passed: nothing sent can be committed yet.
         const meta = servers.node(nodeId("n1"))!.log!.topics().get("p")!

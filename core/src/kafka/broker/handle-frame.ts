@@ -80,13 +80,22 @@ const decodeFrame = (frameBody: Uint8Array, connection: ConnectionContext, limit
   return request
 }
 
-/** First stage: the request decoded and dispatched (a Produce's appends sent); the effect returned gives the outcome. */
-export const startFrame = (broker: Broker, frameBody: Uint8Array, connection: ConnectionContext, limits?: DecodeLimits): Effect.Effect<Effect.Effect<FrameOutcome>, never, Clock> =>
+/** A started frame: the effect that gives its outcome, and how many partition appends it sent. */
+export interface StartedFrame {
+  readonly finish: Effect.Effect<FrameOutcome>
+  readonly appends: number
+}
+
+const appendsOf = (request: DecodedRequest): number =>
+  request.api === "Produce" ? request.body.topicData.reduce((n, t) => n + t.partitionData.length, 0) : 0
+
+/** First stage: the request decoded and dispatched (a Produce's appends sent); `finish` gives the outcome. */
+export const startFrame = (broker: Broker, frameBody: Uint8Array, connection: ConnectionContext, limits?: DecodeLimits): Effect.Effect<StartedFrame, never, Clock> =>
   Effect.suspend(() => {
     const request = decodeFrame(frameBody, connection, limits)
-    if ("_tag" in request) return Effect.succeed(done(request))
-    return Effect.map(startDispatch(broker, request, connection), (finish) => Effect.map(finish, respond))
+    if ("_tag" in request) return Effect.succeed({ finish: done(request), appends: 0 })
+    return Effect.map(startDispatch(broker, request, connection), (finish) => ({ finish: Effect.map(finish, respond), appends: appendsOf(request) }))
   })
 
 export const handleFrame = (broker: Broker, frameBody: Uint8Array, connection: ConnectionContext, limits?: DecodeLimits): Effect.Effect<FrameOutcome, never, Clock> =>
-  Effect.flatten(startFrame(broker, frameBody, connection, limits))
+  Effect.flatMap(startFrame(broker, frameBody, connection, limits), (started) => started.finish)
