@@ -25,15 +25,15 @@
  */
 import type { Clock } from "@cairn/core"
 import type { Broker } from "@cairn/core/kafka/broker/broker-log"
-import { type FrameOutcome, pipelines, startFrame } from "@cairn/core/kafka/broker/handle-frame"
+import { type FrameOutcome, startFrame } from "@cairn/core/kafka/broker/handle-frame"
 import { ConnectionState } from "@cairn/core/kafka/broker/sasl"
-import { concatBytes } from "@cairn/core/codec/concat"
-import { nextFrame } from "@cairn/core/kafka/protocol/frame"
 import { type DecodeLimits, defaultDecodeLimits } from "@cairn/core/kafka/protocol/limits"
 import { Data, Effect, Result, type Scope } from "effect"
 import { createServer, type Server, type Socket } from "node:net"
 import { log } from "../log/log.ts"
 import { LISTEN_BACKLOG } from "../overload/limits.ts"
+import { FrameAssembler } from "./frame-assembler.ts"
+import { InFlight } from "./in-flight.ts"
 
 export class KafkaListenerError extends Data.TaggedError("KafkaListenerError")<{ readonly message: string; readonly inUse: boolean }> {}
 
@@ -43,14 +43,7 @@ export interface KafkaListenerOptions {
   readonly limits?: DecodeLimits
   /** Frames received and not yet answered on one connection before its socket is paused (default 64). */
   readonly maxQueuedFrames?: number
-  /**
-   * How much of one connection's produce is in flight at once: partition appends (default 32; a
-   * request with more runs alone), requests (default 32) and bytes (default 4 MiB). In flight,
-   * requests share the partitions' commits; the bounds keep what waits inside the node short of the
-   * append timeout (2 s), past which an append fails and the client sends it again: 64 requests of
-   * 16 partitions each, or 32, turned a loaded node's backlog into librdkafka's timeouts and
-   * retries. Requests beyond these wait on the connection, whose queue is bounded (`maxQueuedFrames`).
-   */
+  /** How much of one connection's produce may be in flight at once (`in-flight.ts` says why): partition appends (default 16), requests (default 32), bytes (default 4 MiB). */
   readonly maxInFlightAppends?: number
   readonly maxInFlightProduces?: number
   readonly maxInFlightProduceBytes?: number
@@ -70,13 +63,18 @@ type Run = <A>(effect: Effect.Effect<A, never, Clock>) => Promise<A>
 const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run): void => {
   const limits = options.limits ?? defaultDecodeLimits
   const maxQueued = options.maxQueuedFrames ?? 64
-  const maxInFlight = options.maxInFlightProduces ?? 32
-  const maxInFlightBytes = options.maxInFlightProduceBytes ?? 4 * 1024 * 1024
-  const maxInFlightAppends = options.maxInFlightAppends ?? 16
   const connection = new ConnectionState(socket.remoteAddress ?? "unknown", options.broker.saslUsers !== undefined)
+  const frames = new FrameAssembler(limits)
+  const inFlight = new InFlight({
+    appends: options.maxInFlightAppends ?? 16,
+    requests: options.maxInFlightProduces ?? 32,
+    bytes: options.maxInFlightProduceBytes ?? 4 * 1024 * 1024
+  })
   const queue: Array<Uint8Array> = []
   let busy = false
   let closed = false
+  /** Wakes `serveQueue` from its wait for the oldest answer: a frame arrived that may start now. */
+  let arrived: (() => void) | undefined
 
   /** Closes the connection, after sending `last` if given. */
   const close = (reason: string, level: "info" | "warn" = "info", last?: Uint8Array) => {
@@ -87,93 +85,49 @@ const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run
     else socket.end(last)
   }
 
-  /** The frames started and not yet answered, in arrival order, with their outcome once it is known. */
-  const inFlight: Array<{ readonly outcome: Promise<FrameOutcome>; readonly bytes: number; readonly appends: number; settled: FrameOutcome | undefined }> = []
-  let inFlightBytes = 0
-  let inFlightAppends = 0
-  /** Wakes `serveQueue` from its wait for the oldest answer: a frame arrived that may start now. */
-  let arrived: (() => void) | undefined
-
-  /** Whether the next queued frame may start: a Produce behind Produces within the bounds, or anything when nothing is in flight. */
-  const mayStart = () =>
-    queue.length > 0 &&
-    (inFlight.length === 0 ||
-      (pipelines(queue[0]!) && inFlight.length < maxInFlight && inFlightAppends < maxInFlightAppends && inFlightBytes + queue[0]!.length <= maxInFlightBytes))
-
-  /** The oldest answer, out of the in-flight list. */
-  const takeOldest = (): FrameOutcome | undefined => {
-    const oldest = inFlight.shift()!
-    inFlightBytes -= oldest.bytes
-    inFlightAppends -= oldest.appends
-    return oldest.settled
-  }
-
   const answer = (outcome: FrameOutcome) => {
+    inFlight.shift()
     if (outcome._tag === "Respond") socket.write(outcome.frame)
     else if (outcome._tag === "Close") close(outcome.reason, "warn", outcome.frame)
   }
+
+  const mayStart = () => queue.length > 0 && inFlight.mayStart(queue[0]!)
 
   /** Starts the next queued frame: its first stage runs alone, so a Produce's appends are sent before the next one's. */
   const startNext = async () => {
     const frame = queue.shift()!
     const started = await run(startFrame(options.broker, frame, connection, limits))
-    const entry: (typeof inFlight)[number] = { outcome: run(started.finish), bytes: frame.length, appends: started.appends, settled: undefined }
-    inFlightBytes += entry.bytes
-    inFlightAppends += entry.appends
-    // Awaited in turn by serveQueue, which rethrows a failure; until then it must not count as unhandled.
-    entry.outcome.then((o) => (entry.settled = o), () => undefined)
-    inFlight.push(entry)
+    inFlight.add(run(started.finish), frame.length, started.appends)
     if (queue.length < maxQueued && socket.isPaused()) socket.resume()
   }
 
   const serveQueue = async () => {
     if (busy) return
     busy = true
-    while ((queue.length > 0 || inFlight.length > 0) && !closed) {
-      // Answers that are ready go out first, in order.
-      while (inFlight[0]?.settled !== undefined && !closed) answer(takeOldest()!)
-      if (closed) break
+    while ((queue.length > 0 || inFlight.size > 0) && !closed) {
+      const oldest = inFlight.size > 0 ? inFlight.oldest() : undefined
+      if (oldest !== undefined && !(oldest instanceof Promise)) {
+        answer(oldest) // answers that are ready go out first, in order
+        continue
+      }
       if (mayStart()) {
         await startNext()
         continue
       }
-      if (inFlight.length === 0) continue
+      if (oldest === undefined) continue
       const woken = new Promise<"arrived">((r) => (arrived = () => r("arrived")))
-      const first = await Promise.race([inFlight[0]!.outcome, woken])
+      const first = await Promise.race([oldest, woken])
       arrived = undefined
-      if (first === "arrived" || closed) continue
-      takeOldest()
-      answer(first)
+      if (first !== "arrived" && !closed) answer(first)
     }
     busy = false
   }
 
-  /** Received bytes not yet split into frames, and how many the next frame needs in all. */
-  const chunks: Array<Uint8Array> = []
-  let buffered = 0
-  let needed = 0
-
   socket.on("data", (chunk: Buffer) => {
     if (closed) return
-    chunks.push(chunk)
-    buffered += chunk.length
-    // A large frame arrives in many chunks: join them once it is whole, not once per chunk.
-    if (buffered < needed) return
-    const joined = chunks.length === 1 ? chunks[0]! : concatBytes(chunks, buffered)
-    chunks.length = 0
-    let at = 0
-    for (;;) {
-      const split = nextFrame(joined, at, limits)
-      if (Result.isFailure(split)) return close(`unframeable input: ${split.failure.message}`, "warn")
-      if (split.success._tag === "NeedMore") {
-        needed = joined.length - at + split.success.bytes
-        break
-      }
-      queue.push(split.success.body)
-      at = split.success.next
-    }
-    if (at < joined.length) chunks.push(joined.subarray(at))
-    buffered = joined.length - at
+    const split = frames.push(chunk)
+    if (Result.isFailure(split)) return close(`unframeable input: ${split.failure}`, "warn")
+    queue.push(...split.success)
     if (queue.length >= maxQueued) socket.pause()
     if (arrived !== undefined && mayStart()) arrived()
     void serveQueue().catch((e: unknown) => close(`broker failure: ${String(e)}`, "warn"))
