@@ -63,6 +63,15 @@ export class Reader {
     return out
   }
 
+  /** As `raw`, but a view into the bytes read, not a copy: for a caller that copies or drops it at once. */
+  rawView(): Uint8Array {
+    const length = this.u32()
+    this.need(length)
+    const out = this.bytes.subarray(this.offset, this.offset + length)
+    this.offset += length
+    return out
+  }
+
   string(): string {
     const ascii = this.asciiString()
     if (ascii !== undefined) return ascii

@@ -40,7 +40,7 @@ export const requireAdmin = (ctx: RequestContext): Effect.Effect<void, Forbidden
 /** A small JSON body, its signed hash checked; undefined when it is not JSON. */
 const jsonBody = (ctx: RequestContext) =>
   Effect.gen(function*() {
-    const body = yield* readBody(ctx.request, ADMIN_BODY_LIMIT, new TooLargeError({ code: "too-large", message: "the request body is too large", closeConnection: false }))
+    const body = yield* readBody(ctx.request, ADMIN_BODY_LIMIT, () => new TooLargeError({ code: "too-large", message: "the request body is too large", closeConnection: false }))
     yield* checkSignedBody(ctx.principal, body)
     return parseJson(body)
   })

@@ -38,7 +38,7 @@ const getKey = (ctx: RequestContext, key: string): Served =>
 const putKey = (ctx: RequestContext, key: string): Served =>
   Effect.gen(function*() {
     const expected = yield* valid(preconditionOf(ctx.request.headers))
-    const tooLarge = new TooLargeError({ code: "value-too-large", message: `values are at most ${MAX_VALUE_BYTES} bytes`, closeConnection: true })
+    const tooLarge = () => new TooLargeError({ code: "value-too-large", message: `values are at most ${MAX_VALUE_BYTES} bytes`, closeConnection: true })
     const value = yield* readBody(ctx.request, MAX_VALUE_BYTES, tooLarge)
     yield* checkSignedBody(ctx.principal, value)
     ctx.tally.bytesIn += value.length

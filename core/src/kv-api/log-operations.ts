@@ -108,7 +108,7 @@ const valid = <A>(parsed: A | InvalidRequestError): Effect.Effect<A, InvalidRequ
 
 const jsonBody = (ctx: RequestContext, limit: number, expected: string) =>
   Effect.gen(function*() {
-    const body = yield* readBody(ctx.request, limit, new TooLargeError({ code: "too-large", message: `the request body is over ${limit} bytes`, closeConnection: true }))
+    const body = yield* readBody(ctx.request, limit, () => new TooLargeError({ code: "too-large", message: `the request body is over ${limit} bytes`, closeConnection: true }))
     yield* checkSignedBody(ctx.principal, body)
     ctx.tally.bytesIn += body.length
     const parsed = parseJson(body)
@@ -238,7 +238,7 @@ const produce = (ctx: RequestContext, log: LogClient, topic: string, partition: 
     const raw = (ctx.request.headers.get("content-type") ?? "").startsWith(RECORD_BATCH_CONTENT_TYPE)
     let batch: Uint8Array
     if (raw) {
-      batch = yield* readBody(ctx.request, PRODUCE_BODY_LIMIT, new TooLargeError({ code: "too-large", message: `a batch is over ${PRODUCE_BODY_LIMIT} bytes`, closeConnection: true }))
+      batch = yield* readBody(ctx.request, PRODUCE_BODY_LIMIT, () => new TooLargeError({ code: "too-large", message: `a batch is over ${PRODUCE_BODY_LIMIT} bytes`, closeConnection: true }))
       yield* checkSignedBody(ctx.principal, batch)
       ctx.tally.bytesIn += batch.length
     } else {

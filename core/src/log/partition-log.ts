@@ -35,7 +35,6 @@ import { Clock } from "../clock/clock.ts"
 import { Disk } from "../disk/disk.ts"
 import { assert } from "../invariant/invariant.ts"
 import {
-  BatchFormatError,
   LogBatchTooLargeError,
   LogClosedError,
   LogFailedError,
@@ -47,7 +46,7 @@ import {
   type LogRecoveryError
 } from "./log-error.ts"
 import { encodeOffsetIndex } from "./offset-index.ts"
-import { BATCH_OVERHEAD, compressionOf, decodeBatch, lastOffsetOf, verifyBatch, withBaseOffset, type BatchHeader } from "./record-batch.ts"
+import { BATCH_OVERHEAD, baseOffsetOf, type BatchHeader, checkBatch, lastOffsetOf, withBaseOffset } from "./record-batch.ts"
 import { recoverPartition, type LogRecoveryReport } from "./recover.ts"
 import { segmentsToDelete, type RetentionPolicy } from "./retention.ts"
 import { indexPath, logPath, newSegment, noteBatch, timeIndexPath, type Segment } from "./segment.ts"
@@ -119,6 +118,12 @@ export interface PartitionLog {
   readonly limits: Limits
   /** Validates a batch (length, magic, CRC, records if uncompressed), gives it the next offsets and writes it. Volatile until `sync`. */
   readonly append: (batch: Uint8Array) => Effect.Effect<Appended, LogAppendError>
+  /**
+   * `append` of a batch its caller has just checked: `header` is what `checkBatch` gave for these
+   * very bytes (a replica's state machine checks the batch it applies; its copy comes here), so it is
+   * not checked a second time.
+   */
+  readonly appendChecked: (batch: Uint8Array, header: BatchHeader) => Effect.Effect<Appended, LogAppendError>
   /** Makes every append so far durable. */
   readonly sync: Effect.Effect<void, LogFailedError | LogClosedError>
   /**
@@ -145,9 +150,6 @@ export interface PartitionLog {
 /** All of `layout`'s permits: retention holds them, so no read is inside a segment it deletes. */
 const LAYOUT_PERMITS = 1 << 16
 
-/** Checks an incoming batch: the header and CRC always, the records too when they are not compressed. */
-const validate = (batch: Uint8Array): Result.Result<BatchHeader, BatchFormatError> =>
-  Result.flatMap(verifyBatch(batch), (h) => (compressionOf(h.attributes) === 0 ? Result.map(decodeBatch(batch), (d) => d.header) : Result.succeed(h)))
 
 export const openPartitionLog = (config: PartitionLogConfig): Effect.Effect<PartitionLog, LogRecoveryError, Disk | Clock> =>
   Effect.gen(function* () {
@@ -192,10 +194,11 @@ export const openPartitionLog = (config: PartitionLogConfig): Effect.Effect<Part
       durableEnd = Math.max(durableEnd, seg.nextOffset)
     })
 
-    const append = (batch: Uint8Array): Effect.Effect<Appended, LogAppendError> =>
+    const appendChecked = (batch: Uint8Array, header: BatchHeader | undefined): Effect.Effect<Appended, LogAppendError> =>
       Effect.gen(function* () {
         if (batch.length > limits.maxBatchBytes) return yield* Effect.fail(new LogBatchTooLargeError({ bytes: batch.length, maxBytes: limits.maxBatchBytes }))
-        const checked = validate(batch)
+        // The header and CRC always, the records too when they are not compressed (unless the caller just did).
+        const checked = header === undefined ? checkBatch(batch) : Result.succeed(header)
         if (Result.isFailure(checked)) return yield* Effect.fail(checked.failure)
         return yield* ioLock.withPermits(1)(
           guarded(
@@ -207,7 +210,8 @@ export const openPartitionLog = (config: PartitionLogConfig): Effect.Effect<Part
               if (old.size > 0 && (full || aged)) yield* rollNow
               const seg = active()
               const position = seg.size
-              const stored = withBaseOffset(batch, seg.nextOffset)
+              // A replica's batches come with their offset set already (the state machine assigned it): no copy then.
+              const stored = baseOffsetOf(batch) === seg.nextOffset ? batch : withBaseOffset(batch, seg.nextOffset)
               yield* Effect.mapError(seg.file.write(position, stored), appendFailed(logPath(dir, seg.baseOffset)))
               const header = { ...checked.success, baseOffset: seg.nextOffset }
               noteBatch(seg, header, position, limits.indexIntervalBytes)
@@ -333,7 +337,8 @@ export const openPartitionLog = (config: PartitionLogConfig): Effect.Effect<Part
     const log: PartitionLog = {
       recovery: recovered.report,
       limits,
-      append,
+      append: (batch) => appendChecked(batch, undefined),
+      appendChecked,
       sync,
       read,
       offsetForTimestamp,

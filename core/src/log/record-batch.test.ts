@@ -9,6 +9,8 @@ import { describe, expect, it } from "vitest"
 import { crc32c } from "../checksum/crc32c.ts"
 import {
   BATCH_OVERHEAD,
+  baseOffsetOf,
+  checkBatch,
   CRC_START,
   decodeBatch,
   encodeBatch,
@@ -206,6 +208,54 @@ describe("the codec, as properties", () => {
       }),
       { numRuns: 1000 }
     )
+  })
+})
+
+describe("checkBatch: what the log accepts on every append, without copying the records", () => {
+  /** decodeBatch's verdict on an uncompressed batch: its header, or the fault. */
+  const decodeVerdict = (bytes: Uint8Array) => {
+    const r = decodeBatch(bytes)
+    return Result.isFailure(r) ? r.failure.fault : r.success.header
+  }
+  const checkVerdict = (bytes: Uint8Array) => {
+    const r = checkBatch(bytes)
+    return Result.isFailure(r) ? r.failure.fault : r.success
+  }
+
+  it("gives decodeBatch's verdict on random records under a valid CRC, well-formed or not", () => {
+    let refused = 0
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 120 }), fc.integer({ min: 0, max: 5 }), (records, count) => {
+        const batch = new Uint8Array(BATCH_OVERHEAD + records.length)
+        batch.set(encodeBatch({ baseTimestamp: 0, records: [] }))
+        batch.set(records, BATCH_OVERHEAD)
+        const view = new DataView(batch.buffer)
+        view.setInt32(Field.batchLength, batch.length - 12)
+        view.setInt32(Field.recordCount, count)
+        view.setInt32(Field.lastOffsetDelta, 10)
+        const signed = resign(batch)
+        const verdict = checkVerdict(signed)
+        if (typeof verdict === "string") refused++
+        expect(verdict).toEqual(decodeVerdict(signed))
+      }),
+      { numRuns: 1000 }
+    )
+    expect(refused).toBeGreaterThan(0) // the property saw malformed records, not only good ones
+  })
+
+  it("accepts what encodeBatch writes and refuses a header key that is not UTF-8", () => {
+    const good = encodeBatch({ baseTimestamp: 5, records: [{ attributes: 0, timestampDelta: 0, offsetDelta: 0, key: null, value: enc("v"), headers: [{ key: "k", value: null }] }] })
+    expect(checkVerdict(good)).toEqual(decodeVerdict(good))
+    expect(typeof checkVerdict(good)).toBe("object")
+    const bad = good.slice()
+    bad[bad.indexOf(0x6b, BATCH_OVERHEAD)] = 0xff // the header key "k" becomes a lone 0xff byte
+    expect(checkVerdict(resign(bad))).toBe("bad-record")
+  })
+
+  it("baseOffsetOf reads the field withBaseOffset sets", () => {
+    const batch = encodeBatch({ baseTimestamp: 0, records: [] })
+    expect(baseOffsetOf(batch)).toBe(0)
+    expect(baseOffsetOf(withBaseOffset(batch, 2 ** 40 + 3))).toBe(2 ** 40 + 3)
   })
 })
 

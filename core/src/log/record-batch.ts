@@ -184,16 +184,21 @@ export const verifyBatch = (bytes: Uint8Array): Result.Result<BatchHeader, Batch
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 const encoder = new TextEncoder()
 
-/** A cursor over one record's bytes; every overrun is a `BatchFormatError`. */
+/**
+ * A cursor over one record's bytes; every overrun is a `BatchFormatError`. With `copy` false it
+ * hands out views into the batch instead of copies: checking a batch's records allocates nothing.
+ */
 class RecordCursor {
   private readonly bytes: Uint8Array
   private readonly end: number
+  private readonly copy: boolean
   at: number
 
-  constructor(bytes: Uint8Array, at: number, end: number) {
+  constructor(bytes: Uint8Array, at: number, end: number, copy: boolean) {
     this.bytes = bytes
     this.at = at
     this.end = end
+    this.copy = copy
   }
   varint(wide = false): number {
     const d = readVarint(this.bytes, this.at, this.end, wide)
@@ -202,7 +207,7 @@ class RecordCursor {
   }
   take(n: number, what: string): Uint8Array {
     if (n < 0 || this.at + n > this.end) throw fault("bad-record", `${what} of ${n} bytes runs past its record`)
-    const out = this.bytes.slice(this.at, this.at + n)
+    const out = this.copy ? this.bytes.slice(this.at, this.at + n) : this.bytes.subarray(this.at, this.at + n)
     this.at += n
     return out
   }
@@ -213,11 +218,11 @@ class RecordCursor {
   }
 }
 
-const decodeRecord = (bytes: Uint8Array, at: number, end: number, h: BatchHeader): { record: LogRecord; next: number } => {
+const decodeRecord = (bytes: Uint8Array, at: number, end: number, h: BatchHeader, copy: boolean): { record: LogRecord; next: number } => {
   const length = readVarint(bytes, at, end, false)
   if (length.value < 0 || length.next + length.value > end) throw fault("bad-record", `record length ${length.value} at byte ${at} runs past the batch`)
   const recordEnd = length.next + length.value
-  const c = new RecordCursor(bytes, length.next, recordEnd)
+  const c = new RecordCursor(bytes, length.next, recordEnd, copy)
   const attributes = c.take(1, "attributes")[0]!
   const timestampDelta = c.varint(true)
   const offsetDelta = c.varint()
@@ -241,6 +246,19 @@ const decodeRecord = (bytes: Uint8Array, at: number, end: number, h: BatchHeader
   return { record: { attributes, timestampDelta, offsetDelta, key, value, headers }, next: recordEnd }
 }
 
+/** The records of a verified uncompressed batch, copied out or (`copy` false) as views into it; throws `BatchFormatError`. */
+const readRecords = (bytes: Uint8Array, header: BatchHeader, copy: boolean): Array<LogRecord> => {
+  const records: Array<LogRecord> = []
+  let at = BATCH_OVERHEAD
+  for (let i = 0; i < header.recordCount; i++) {
+    const r = decodeRecord(bytes, at, bytes.length, header, copy)
+    records.push(r.record)
+    at = r.next
+  }
+  if (at !== bytes.length) throw fault("bad-record", `${bytes.length - at} bytes after the ${header.recordCount} records`)
+  return records
+}
+
 /** Verifies `bytes` as one batch and decodes its records (uncompressed batches only). */
 export const decodeBatch = (
   bytes: Uint8Array
@@ -249,16 +267,18 @@ export const decodeBatch = (
     catching(() => {
       const codec = compressionOf(header.attributes)
       if (codec !== 0) throw fault("unsupported-compression", `compression codec ${codec} is not decoded here`)
-      const records: Array<LogRecord> = []
-      let at = BATCH_OVERHEAD
-      for (let i = 0; i < header.recordCount; i++) {
-        const r = decodeRecord(bytes, at, bytes.length, header)
-        records.push(r.record)
-        at = r.next
-      }
-      if (at !== bytes.length) throw fault("bad-record", `${bytes.length - at} bytes after the ${header.recordCount} records`)
-      return { header, records }
+      return { header, records: readRecords(bytes, header, true) }
     })
+  )
+
+/**
+ * What the log accepts: `bytes` is exactly one intact batch (length, magic, fields, CRC) and, when
+ * uncompressed, its records parse as `decodeBatch` parses them. One CRC pass and no copies: it runs
+ * on every append (the partition's state machine, the segment log).
+ */
+export const checkBatch = (bytes: Uint8Array): Result.Result<BatchHeader, BatchFormatError> =>
+  Result.flatMap(verifyBatch(bytes), (header) =>
+    compressionOf(header.attributes) !== 0 ? Result.succeed(header) : catching(() => (readRecords(bytes, header, false), header))
   )
 
 /** What `encodeBatch` builds. Omitted fields take Kafka's "none" values. */
@@ -344,6 +364,10 @@ export const encodeBatch = (input: BatchInput): Uint8Array => {
   view.setUint32(Field.crc, crc32c(out, CRC_START, out.length))
   return out
 }
+
+/** The baseOffset field of a batch of at least the fixed header's size. */
+export const baseOffsetOf = (batch: Uint8Array): number =>
+  Number(new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getBigInt64(Field.baseOffset))
 
 /** A copy of `batch` with its baseOffset set (the field lies outside the CRC, which stays valid). */
 export const withBaseOffset = (batch: Uint8Array, baseOffset: number): Uint8Array => {

@@ -145,7 +145,7 @@ const writeMissing = (ctx: BackupRoutesContext, missing: ReadonlyArray<BackupEnt
 
 const restore = (ctx: BackupRoutesContext, request: KvApiRequest, principal: KvApiPrincipal): Effect.Effect<KvApiResponseHead, KvApiError | BodyReadError, Digest> =>
   Effect.gen(function*() {
-    const tooLarge = new TooLargeError({ code: "too-large", message: `a backup to restore is at most ${MAX_RESTORE_BYTES} bytes`, closeConnection: true })
+    const tooLarge = () => new TooLargeError({ code: "too-large", message: `a backup to restore is at most ${MAX_RESTORE_BYTES} bytes`, closeConnection: true })
     const body = yield* readBody(request, MAX_RESTORE_BYTES, tooLarge)
     yield* checkSignedBody(principal, body)
     const backup = decodeBackup(body)

@@ -3,9 +3,15 @@
  * frames (core's `frame.ts`) and hands every frame to core's broker
  * (`kafka/broker/handle-frame.ts`), writing the answers back.
  *
- * - **Order.** A connection's requests are answered in the order they came,
- *   one at a time (Kafka's own broker mutes a connection while it serves a
- *   request the same way); connections run concurrently.
+ * - **Order.** A connection's requests are answered in the order they came.
+ *   Consecutive Produce requests are pipelined: the next one's appends are
+ *   sent once the previous one's are (core's `startFrame`), and all wait for
+ *   their commits together, so a client with several requests in flight
+ *   (librdkafka's default) shares the partitions' group commits instead of
+ *   paying a whole commit per request; each partition still receives them in
+ *   order. Any other request waits until everything before it is answered
+ *   and is served alone (as Kafka's broker serves a muted connection);
+ *   connections run concurrently.
  * - **Limits.** At most `maxQueuedFrames` received frames wait per
  *   connection: beyond that the socket is paused (TCP pushes back on the
  *   client) until the queue drains. A frame size above the decode limit
@@ -19,14 +25,15 @@
  */
 import type { Clock } from "@cairn/core"
 import type { Broker } from "@cairn/core/kafka/broker/broker-log"
-import { handleFrame } from "@cairn/core/kafka/broker/handle-frame"
+import { type FrameOutcome, startFrame } from "@cairn/core/kafka/broker/handle-frame"
 import { ConnectionState } from "@cairn/core/kafka/broker/sasl"
-import { nextFrame } from "@cairn/core/kafka/protocol/frame"
 import { type DecodeLimits, defaultDecodeLimits } from "@cairn/core/kafka/protocol/limits"
 import { Data, Effect, Result, type Scope } from "effect"
 import { createServer, type Server, type Socket } from "node:net"
 import { log } from "../log/log.ts"
 import { LISTEN_BACKLOG } from "../overload/limits.ts"
+import { FrameAssembler } from "./frame-assembler.ts"
+import { InFlight } from "./in-flight.ts"
 
 export class KafkaListenerError extends Data.TaggedError("KafkaListenerError")<{ readonly message: string; readonly inUse: boolean }> {}
 
@@ -36,6 +43,10 @@ export interface KafkaListenerOptions {
   readonly limits?: DecodeLimits
   /** Frames received and not yet answered on one connection before its socket is paused (default 64). */
   readonly maxQueuedFrames?: number
+  /** How much of one connection's produce may be in flight at once (`in-flight.ts` says why): partition appends (default 16), requests (default 32), bytes (default 4 MiB). */
+  readonly maxInFlightAppends?: number
+  readonly maxInFlightProduces?: number
+  readonly maxInFlightProduceBytes?: number
   /** Open connections at most (default 10 000). */
   readonly maxConnections?: number
 }
@@ -53,10 +64,17 @@ const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run
   const limits = options.limits ?? defaultDecodeLimits
   const maxQueued = options.maxQueuedFrames ?? 64
   const connection = new ConnectionState(socket.remoteAddress ?? "unknown", options.broker.saslUsers !== undefined)
+  const frames = new FrameAssembler(limits)
+  const inFlight = new InFlight({
+    appends: options.maxInFlightAppends ?? 16,
+    requests: options.maxInFlightProduces ?? 32,
+    bytes: options.maxInFlightProduceBytes ?? 4 * 1024 * 1024
+  })
   const queue: Array<Uint8Array> = []
-  let pending: Uint8Array = new Uint8Array(0)
   let busy = false
   let closed = false
+  /** Wakes `serveQueue` from its wait for the oldest answer: a frame arrived that may start now. */
+  let arrived: (() => void) | undefined
 
   /** Closes the connection, after sending `last` if given. */
   const close = (reason: string, level: "info" | "warn" = "info", last?: Uint8Array) => {
@@ -67,35 +85,51 @@ const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run
     else socket.end(last)
   }
 
+  const answer = (outcome: FrameOutcome) => {
+    inFlight.shift()
+    if (outcome._tag === "Respond") socket.write(outcome.frame)
+    else if (outcome._tag === "Close") close(outcome.reason, "warn", outcome.frame)
+  }
+
+  const mayStart = () => queue.length > 0 && inFlight.mayStart(queue[0]!)
+
+  /** Starts the next queued frame: its first stage runs alone, so a Produce's appends are sent before the next one's. */
+  const startNext = async () => {
+    const frame = queue.shift()!
+    const started = await run(startFrame(options.broker, frame, connection, limits))
+    inFlight.add(run(started.finish), frame.length, started.appends)
+    if (queue.length < maxQueued && socket.isPaused()) socket.resume()
+  }
+
   const serveQueue = async () => {
     if (busy) return
     busy = true
-    while (queue.length > 0 && !closed) {
-      const frame = queue.shift()!
-      const outcome = await run(handleFrame(options.broker, frame, connection, limits))
-      if (closed) break
-      if (outcome._tag === "Respond") socket.write(outcome.frame)
-      else if (outcome._tag === "Close") close(outcome.reason, "warn", outcome.frame)
-      if (queue.length < maxQueued && socket.isPaused()) socket.resume()
+    while ((queue.length > 0 || inFlight.size > 0) && !closed) {
+      const oldest = inFlight.size > 0 ? inFlight.oldest() : undefined
+      if (oldest !== undefined && !(oldest instanceof Promise)) {
+        answer(oldest) // answers that are ready go out first, in order
+        continue
+      }
+      if (mayStart()) {
+        await startNext()
+        continue
+      }
+      if (oldest === undefined) continue
+      const woken = new Promise<"arrived">((r) => (arrived = () => r("arrived")))
+      const first = await Promise.race([oldest, woken])
+      arrived = undefined
+      if (first !== "arrived" && !closed) answer(first)
     }
     busy = false
   }
 
   socket.on("data", (chunk: Buffer) => {
     if (closed) return
-    const joined = new Uint8Array(pending.length + chunk.length)
-    joined.set(pending, 0)
-    joined.set(chunk, pending.length)
-    let at = 0
-    for (;;) {
-      const split = nextFrame(joined, at, limits)
-      if (Result.isFailure(split)) return close(`unframeable input: ${split.failure.message}`, "warn")
-      if (split.success._tag === "NeedMore") break
-      queue.push(split.success.body)
-      at = split.success.next
-    }
-    pending = joined.subarray(at)
+    const split = frames.push(chunk)
+    if (Result.isFailure(split)) return close(`unframeable input: ${split.failure}`, "warn")
+    queue.push(...split.success)
     if (queue.length >= maxQueued) socket.pause()
+    if (arrived !== undefined && mayStart()) arrived()
     void serveQueue().catch((e: unknown) => close(`broker failure: ${String(e)}`, "warn"))
   })
   socket.on("error", (e) => close(`socket error: ${e.message}`))

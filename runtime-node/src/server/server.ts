@@ -217,7 +217,11 @@ export const runServer = (
         // The HTTP log API's client: it reaches every partition's replicas over this node's transport.
         const logClient = storage.log === undefined
           ? undefined
-          : yield* makeNodeLogClient(storage.frames, { nodes: [...config.peers.keys()] as ReadonlyArray<NodeId> }).pipe(Effect.provideService(Network, net.network))
+          : yield* makeNodeLogClient(storage.frames, {
+            nodes: [...config.peers.keys()] as ReadonlyArray<NodeId>,
+            // Its requests to this node skip the network (and the frame's encoding and checksums).
+            local: { self: config.id, serve: storage.log.serve }
+          }).pipe(Effect.provideService(Network, net.network))
         const observability = yield* startObservability({ config, dataDir, kv, metrics }).pipe(
           Effect.mapError((e) => new ServerStartError({ message: e.message, exitCode: 1 }))
         )

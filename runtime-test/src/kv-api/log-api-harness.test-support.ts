@@ -63,7 +63,7 @@ const fakeLog = (topics: Map<string, TopicMeta>, ends: Record<string, Array<numb
     const end = ends[topic]?.[partition]
     if (end === undefined) return Effect.fail(unknown(topic))
     if (offset > end) return Effect.fail(new LogRequestError({ code: "offset-out-of-range", message: "past the end", bounds: { logStartOffset: 0, highWatermark: end } }))
-    return Effect.succeed({ batches: [], highWatermark: end, logStartOffset: 0 })
+    return Effect.succeed({ batches: [], highWatermark: end, logStartOffset: 0, lastStableOffset: end, abortedTransactions: [] })
   }
   const produce: LogClient["produce"] = (topic, partition, batch) =>
     Effect.sync(() => {
@@ -84,6 +84,7 @@ const fakeLog = (topics: Map<string, TopicMeta>, ends: Record<string, Array<numb
   return {
     fetch: fetchEnd,
     produce,
+    startProduce: (topic, partition, batch) => Effect.succeed(produce(topic, partition, batch)),
     describeTopic: describe,
     alterTopic,
     createTopic: unused,

@@ -9,7 +9,7 @@ import { Clock, nodeId, type NodeId } from "@cairn/core"
 import type { Broker, BrokerLog } from "@cairn/core/kafka/broker/broker-log"
 import { KafkaErrorCode } from "@cairn/core/kafka/broker/error-codes"
 import type { BrokerDirectory } from "@cairn/core/kafka/broker/group-port"
-import { handleFrame } from "@cairn/core/kafka/broker/handle-frame"
+import { handleFrame, pipelines, startFrame } from "@cairn/core/kafka/broker/handle-frame"
 import { ConnectionState, type SaslUsers } from "@cairn/core/kafka/broker/sasl"
 import { type ApiName, kafkaApis, type RequestOf, type ResponseOf } from "@cairn/core/kafka/protocol/api-table"
 import { decodeResponse, encodeRequest } from "@cairn/core/kafka/protocol/request"
@@ -25,7 +25,7 @@ import { SimCluster } from "../cluster.ts"
 import { faultFreeDisk } from "../disk.ts"
 import { runFor } from "../harness.test-support.ts"
 import { logServers } from "../log/log-cluster.ts"
-import { faultFreeNetwork } from "../network.ts"
+import { faultFreeNetwork, type NetworkFaultConfig } from "../network.ts"
 
 const record = (v: string) => ({ attributes: 0, timestampDelta: 0, offsetDelta: 0, key: null, value: new TextEncoder().encode(v), headers: [] })
 const batch = (values: ReadonlyArray<string>, timestamp = 1000, producer?: { readonly id: number; readonly epoch: number; readonly seq: number }) =>
@@ -47,10 +47,11 @@ type Servers = ReturnType<typeof logServers>
 const withBroker = async <A>(
   body: (call: Call, broker: Broker, servers: Servers) => Effect.Effect<A, never, Clock>,
   saslUsers?: SaslUsers,
-  nodes = 1
+  nodes = 1,
+  network: NetworkFaultConfig = faultFreeNetwork
 ): Promise<A> => {
   const voters = Array.from({ length: nodes }, (_, i) => nodeId(`n${i + 1}`))
-  const cluster = new SimCluster({ random: seededSource("kafka-broker"), nodes, clients: 1, disk: faultFreeDisk, network: faultFreeNetwork, clocks: [] })
+  const cluster = new SimCluster({ random: seededSource("kafka-broker"), nodes, clients: 1, disk: faultFreeDisk, network, clocks: [] })
   const servers = logServers({ voters, log: { reconcileMs: 50 } })
   cluster.start(servers.server)
   const n1 = () => servers.node(voters[0]!)!
@@ -264,6 +265,52 @@ describe("the Kafka broker over the streaming log", () => {
     expect(out.gap).toBe(KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)
     expect(out.txn).toBe(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     expect(out.groups).toEqual([])
+  })
+})
+
+describe("pipelined Produce requests (the listener's two stages)", () => {
+  // A link that keeps order, as TCP does: one latency for every message.
+  const fifo: NetworkFaultConfig = { ...faultFreeNetwork, latencyNs: [300_000, 300_000] }
+
+  it("are all sent before any is committed, and land in each partition in the order they were sent", async () => {
+    const rounds = 12
+    const out = await withBroker((call, broker, servers) =>
+      Effect.gen(function*() {
+        ok(yield* call("CreateTopics", 7, { topics: [createTopic("p", 3, { replicationFactor: 3 })], timeoutMs: 5000, validateOnly: false }))
+        // Every partition takes an append first: its leader is elected and the client knows the topic.
+        for (let p = 0; p < 3; p++) ok(yield* call("Produce", 9, produceRequest(-1, "p", [[p, batch(["warm-up"])]])))
+        const connection = new ConnectionState("c1", false)
+        const frames = Array.from({ length: rounds }, (_, i) =>
+          Result.getOrThrow(encodeRequest("Produce", 9, { correlationId: 100 + i, clientId: "test" }, produceRequest(-1, "p", [0, 1, 2].map((p) => [p, batch([`r${i}`])] as [number, Uint8Array])))).subarray(4))
+        const finishes: Array<Effect.Effect<unknown>> = []
+        for (const frame of frames) {
+          expect(pipelines(frame)).toBe(true)
+          const started = yield* startFrame(broker, frame, connection)
+          expect(started.appends).toBe(3)
+          finishes.push(started.finish)
+        }
+        // No virtual time passed: nothing sent can be committed yet.
+        const meta = servers.node(nodeId("n1"))!.log!.topics().get("p")!
+        const leaderHw = (p: number) =>
+          Effect.map(Effect.forEach(meta.replicas[p]!, (n) => Effect.succeed(servers.node(n)?.log?.replicas().get(groupId(meta, p))?.highWatermark() ?? 0)), (hws) => Math.max(...hws))
+        const hwAfterStart = yield* Effect.forEach([0, 1, 2], leaderHw)
+        const outcomes = yield* Effect.all(finishes, { concurrency: "unbounded" })
+        const offsets = outcomes.map((o) => {
+          const f = o as { readonly _tag: string; readonly frame: Uint8Array }
+          const body = ok(Result.getOrThrow(decodeResponse("Produce", 9, f.frame.subarray(4))).body)
+          return body.responses[0]!.partitionResponses.map((r) => [r.errorCode, Number(r.baseOffset)])
+        })
+        return { hwAfterStart, offsets }
+      }), undefined, 3, fifo)
+    expect(out.hwAfterStart).toEqual([1, 1, 1])
+    // Request i is the (i + 1)th append of each partition, after the warm-up at offset 0.
+    expect(out.offsets).toEqual(Array.from({ length: rounds }, (_, i) => [0, 1, 2].map(() => [0, i + 1])))
+  })
+
+  it("does not pipeline other requests", async () => {
+    const metadata = Result.getOrThrow(encodeRequest("Metadata", 12, { correlationId: 1, clientId: "test" }, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }))
+    expect(pipelines(metadata.subarray(4))).toBe(false)
+    expect(pipelines(new Uint8Array(1))).toBe(false)
   })
 })
 

@@ -6,6 +6,10 @@
  * configured, else they are answered COORDINATOR_NOT_AVAILABLE; the
  * transaction APIs (InitProducerId with a transactional id, FindCoordinator
  * for one) go to the `TxnCoordinator` likewise (`txn-fallback.ts` without one).
+ *
+ * `startDispatch` splits Produce in two stages (`produce.ts`: its appends
+ * sent, then their outcomes), so a listener can pipeline a connection's
+ * Produce requests; every other API is served whole in the first stage.
  */
 import { Effect } from "effect"
 import type { Clock } from "../../clock/clock.ts"
@@ -21,7 +25,7 @@ import { handleListOffsets } from "./list-offsets.ts"
 import { handleMetadata } from "./metadata.ts"
 import { KEY_TYPE_TRANSACTION } from "../group/find-coordinator.ts"
 import { type FallbackTxnApi, noTxnCoordinator } from "./txn-fallback.ts"
-import { handleProduce } from "./produce.ts"
+import { startProduce } from "./produce.ts"
 import { ANONYMOUS, handleSaslAuthenticate, handleSaslHandshake } from "./sasl.ts"
 import { handleCreatePartitions, handleCreateTopics, handleDeleteTopics } from "./topics-admin.ts"
 
@@ -54,7 +58,7 @@ export const dispatch = (broker: Broker, request: DecodedRequest, connection: Co
   switch (request.api) {
     case "ApiVersions": return Effect.succeed(answer(request, handleApiVersions()))
     case "Metadata": return Effect.map(handleMetadata(broker, request.body, version), (b) => answer(request, b))
-    case "Produce": return Effect.map(handleProduce(broker, request.body), (b) => (b === undefined ? undefined : answer(request, b)))
+    case "Produce": return Effect.flatten(startDispatch(broker, request, connection))
     case "Fetch": return Effect.map(handleFetch(broker, request.body, version), (b) => answer(request, b))
     case "ListOffsets": return Effect.map(handleListOffsets(broker, request.body, version), (b) => answer(request, b))
     case "CreateTopics": return Effect.map(handleCreateTopics(broker, request.body, version), (b) => answer(request, b))
@@ -89,3 +93,9 @@ export const dispatch = (broker: Broker, request: DecodedRequest, connection: Co
       return toGroups(broker, request, connection)
   }
 }
+
+/** First stage: a Produce's appends sent, any other request served; the effect returned gives the answer. */
+export const startDispatch = (broker: Broker, request: DecodedRequest, connection: ConnectionContext): Effect.Effect<Effect.Effect<Answer | undefined>, never, Clock> =>
+  request.api === "Produce"
+    ? Effect.map(startProduce(broker, request.body), (finish) => Effect.map(finish, (b) => (b === undefined ? undefined : answer(request, b))))
+    : Effect.map(dispatch(broker, request, connection), Effect.succeed)

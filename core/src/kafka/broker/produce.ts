@@ -17,6 +17,14 @@
  * (the transactional attribute bit) open its transaction on the partition
  * (`log/replication/partition-txns.ts`) until the coordinator's marker
  * closes it; control batches (markers) are the coordinator's alone.
+ *
+ * **Pipelining.** `startProduce` works in two stages, as Redpanda's broker
+ * does: the first sends every partition's append, in request order, and
+ * returns; the second waits for the outcomes. The listener starts a
+ * connection's next Produce once the previous one's first stage is done, so
+ * a client's in-flight requests share the partitions' group commits instead
+ * of waiting a whole commit each, and each partition still receives them in
+ * the order they were sent.
  */
 import { Effect, Result } from "effect"
 import type { RequestOf, ResponseOf } from "../protocol/api-table.ts"
@@ -39,42 +47,53 @@ const partitionAnswer = (index: number, errorCode: number, baseOffset = -1n, err
   currentLeader: { leaderId: -1, leaderEpoch: -1 }
 })
 
-const appendOne = (broker: Broker, topic: string, index: number, records: Uint8Array | null): Effect.Effect<PartitionResponse> =>
+/** Sends one partition's append (its batch checked first); the effect that waits for its answer. */
+const startAppend = (broker: Broker, topic: string, index: number, records: Uint8Array | null): Effect.Effect<Effect.Effect<PartitionResponse>> =>
   Effect.gen(function*() {
     const batches = recordBatches(records)
-    if (Result.isFailure(batches)) return partitionAnswer(index, KafkaErrorCode.CORRUPT_MESSAGE, -1n, batches.failure.message)
+    if (Result.isFailure(batches)) return Effect.succeed(partitionAnswer(index, KafkaErrorCode.CORRUPT_MESSAGE, -1n, batches.failure.message))
     if (batches.success.length === 1 && isControl(batches.success[0]!.header.attributes)) {
       // Markers are the transaction coordinator's to write: a client's would commit or abort at will.
-      return partitionAnswer(index, KafkaErrorCode.INVALID_RECORD, -1n, "a producer may not write control batches")
+      return Effect.succeed(partitionAnswer(index, KafkaErrorCode.INVALID_RECORD, -1n, "a producer may not write control batches"))
     }
     if (batches.success.length !== 1) {
-      return partitionAnswer(index, KafkaErrorCode.INVALID_RECORD, -1n, `a produce request carries exactly one record batch per partition, not ${batches.success.length}`)
+      return Effect.succeed(partitionAnswer(index, KafkaErrorCode.INVALID_RECORD, -1n, `a produce request carries exactly one record batch per partition, not ${batches.success.length}`))
     }
-    const produced = yield* Effect.result(broker.log.client.produce(topic, index, batches.success[0]!.bytes))
-    if (produced._tag === "Failure") return partitionAnswer(index, kafkaErrorOf(produced.failure), -1n, produced.failure.message)
-    return partitionAnswer(index, KafkaErrorCode.NONE, BigInt(produced.success.baseOffset))
+    const produced = yield* broker.log.client.startProduce(topic, index, batches.success[0]!.bytes)
+    return Effect.match(produced, {
+      onFailure: (e) => partitionAnswer(index, kafkaErrorOf(e), -1n, e.message),
+      onSuccess: (p) => partitionAnswer(index, KafkaErrorCode.NONE, BigInt(p.baseOffset))
+    })
   })
 
-/** The response, or undefined for acks=0 (no response is sent). */
-export const handleProduce = (broker: Broker, request: RequestOf<"Produce">): Effect.Effect<Response | undefined> =>
+/**
+ * First stage: every partition's append sent, in request order. Second stage (the effect returned):
+ * the response once every append has its outcome, or undefined for acks=0 (no response is sent).
+ */
+export const startProduce = (broker: Broker, request: RequestOf<"Produce">): Effect.Effect<Effect.Effect<Response | undefined>> =>
   Effect.gen(function*() {
     const refuse = (code: number, message: string): Response => ({
       responses: request.topicData.map((t) => ({ name: t.name, partitionResponses: t.partitionData.map((p) => partitionAnswer(p.index, code, -1n, message)) })),
       throttleTimeMs: 0,
       nodeEndpoints: []
     })
-    let response: Response
-    if (request.acks !== 0 && request.acks !== 1 && request.acks !== -1) response = refuse(KafkaErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${request.acks}`)
-    else if (request.transactionalId !== null && broker.transactions === undefined) {
-      response = refuse(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "this broker runs no transaction coordinator")
+    const reply = (response: Response) => Effect.succeed(request.acks === 0 ? undefined : response)
+    if (request.acks !== 0 && request.acks !== 1 && request.acks !== -1) return reply(refuse(KafkaErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${request.acks}`))
+    if (request.transactionalId !== null && broker.transactions === undefined) {
+      return reply(refuse(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "this broker runs no transaction coordinator"))
     }
-    else {
-      const responses = yield* Effect.forEach(request.topicData, (t) =>
-        Effect.map(
-          Effect.forEach(t.partitionData, (p) => appendOne(broker, t.name, p.index, p.records), { concurrency: "unbounded" }),
-          (partitionResponses) => ({ name: t.name, partitionResponses })
-        ), { concurrency: "unbounded" })
-      response = { responses, throttleTimeMs: 0, nodeEndpoints: [] }
+    const topics: Array<{ readonly name: string; readonly answers: Array<Effect.Effect<PartitionResponse>> }> = []
+    for (const t of request.topicData) {
+      const answers: Array<Effect.Effect<PartitionResponse>> = []
+      for (const p of t.partitionData) answers.push(yield* startAppend(broker, t.name, p.index, p.records))
+      topics.push({ name: t.name, answers })
     }
-    return request.acks === 0 ? undefined : response
+    return Effect.flatMap(
+      Effect.forEach(topics, (t) => Effect.map(Effect.all(t.answers, { concurrency: "unbounded" }), (partitionResponses) => ({ name: t.name, partitionResponses })), { concurrency: "unbounded" }),
+      (responses) => reply({ responses, throttleTimeMs: 0, nodeEndpoints: [] })
+    )
   })
+
+/** The response, or undefined for acks=0 (no response is sent): both stages of `startProduce`. */
+export const handleProduce = (broker: Broker, request: RequestOf<"Produce">): Effect.Effect<Response | undefined> =>
+  Effect.flatten(startProduce(broker, request))

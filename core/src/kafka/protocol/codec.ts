@@ -53,8 +53,11 @@ export const readValue = (r: KafkaReader, type: TypeNode, ctx: Ctx, nullable: bo
     case "string":
       return r.string(ctx.flexible, nullable)
     case "bytes":
-    case "records":
       return r.byteString(ctx.flexible, nullable)
+    case "records":
+      // A view into the request: record batches (megabytes) are checked and copied once further on,
+      // when they are proposed; small byte fields stay copies, since some are kept (group metadata).
+      return r.byteString(ctx.flexible, nullable, true)
     case "array":
       return readArray(r, type.element, ctx, nullable)
     case "struct":

@@ -121,12 +121,12 @@ export class KafkaReader {
     }
   }
 
-  /** Bytes: int32 length (classic) or unsigned varint length + 1 (compact); null as -1 / 0. */
-  byteString(compact: boolean, nullable: boolean): Uint8Array | null {
+  /** Bytes: int32 length (classic) or unsigned varint length + 1 (compact); null as -1 / 0. A copy, or with `view` a view. */
+  byteString(compact: boolean, nullable: boolean, view = false): Uint8Array | null {
     const length = this.checkedLength(compact ? this.uvarint() - 1 : this.int32(), nullable, this.limits.maxBytesLength, "bytes")
     if (length === null) return null
     const at = this.need(length, "bytes")
-    return this.bytes.slice(at, at + length)
+    return view ? this.bytes.subarray(at, at + length) : this.bytes.slice(at, at + length)
   }
 
   /**

@@ -40,11 +40,13 @@ export const fakeLog = () => {
         if (o.kind === "appended") stored.set(`${topic}/${partition}`, [...(stored.get(`${topic}/${partition}`) ?? []), o.stored])
         return Effect.succeed({ baseOffset: o.baseOffset, lastOffset: o.lastOffset, duplicate: o.kind === "duplicate" })
       }),
+    startProduce: (topic, partition, batch) => Effect.succeed(client.produce(topic, partition, batch)),
     fetch: unused,
     createTopic: unused,
     growTopic: unused,
     deleteTopic: unused,
     describeTopic: unused,
+    alterTopic: unused,
     initProducer: () => Effect.sync(() => ({ producerId: nextId++, epoch: 0 })),
     commitOffset: (group, topic, partition, offset) => Effect.sync(() => void offsets.set(`${group}/${topic}/${partition}`, offset)),
     fetchOffset: unused

@@ -19,13 +19,13 @@
  *
  * The client reads its node's Network alone: run it in a process of its own.
  */
-import { Data, Deferred, Effect, type Scope } from "effect"
+import { Data, Deferred, Effect, Fiber, Scope } from "effect"
 import { Clock } from "../../clock/clock.ts"
 import { Network } from "../../network/network.ts"
 import type { NodeId } from "../../node/node-id.ts"
 import { Random } from "../../random/random.ts"
 import { Field } from "../record-batch.ts"
-import { type AbortedRange, encodeLogRequest, parseLogResponse, type LogErrorCode, type LogRequestBody, type LogResponse, type LogResponseBody } from "../service/log-protocol.ts"
+import { type AbortedRange, encodeLogRequest, parseLogResponse, type LogErrorCode, type LogRequest, type LogRequestBody, type LogResponse, type LogResponseBody } from "../service/log-protocol.ts"
 import type { CreateTopic, TopicChanges } from "../topics/topic-admin.ts"
 import { decodeTopicMeta, type TopicMeta } from "../topics/topic-meta.ts"
 
@@ -50,6 +50,11 @@ export interface LogClientConfig {
    * A client inside a node passes the answers its node's frame demultiplexer hands it (`node-log-client.ts`).
    */
   readonly answers?: Effect.Effect<LogResponse | undefined>
+  /**
+   * A client inside a node: requests to `self` are served by a direct call, as the node would serve
+   * them from the network (`node-log-client.ts`), saving two checksums and copies of every batch.
+   */
+  readonly local?: { readonly self: NodeId; readonly serve: (request: LogRequest) => Effect.Effect<LogResponseBody> }
 }
 
 export interface Produced { readonly baseOffset: number; readonly lastOffset: number; readonly duplicate: boolean }
@@ -65,6 +70,13 @@ export interface Fetched {
 
 export interface LogClient {
   readonly produce: (topic: string, partition: number, batch: Uint8Array) => Effect.Effect<Produced, LogClientError>
+  /**
+   * Starts a produce and returns once its first attempt is on the wire (or its outcome is known), with
+   * the effect that waits for the outcome. Produces started one after another reach the partition in
+   * that order (one network link is FIFO, and a node hands requests to their replicas in arrival order),
+   * so a caller can pipeline several without reordering them, as Kafka's broker serves a connection.
+   */
+  readonly startProduce: (topic: string, partition: number, batch: Uint8Array) => Effect.Effect<Effect.Effect<Produced, LogClientError>>
   readonly fetch: (topic: string, partition: number, offset: number, maxBytes: number) => Effect.Effect<Fetched, LogRequestError | LogUnavailableError>
   readonly createTopic: (create: CreateTopic) => Effect.Effect<TopicMeta, LogClientError>
   readonly growTopic: (topic: string, partitions: number) => Effect.Effect<TopicMeta, LogClientError>
@@ -103,6 +115,7 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
     const network = yield* Network
     const clock = yield* Clock
     const random = yield* Random
+    const scope = yield* Scope.Scope
     const requestTimeoutMs = config.requestTimeoutMs ?? 3_000
     const deadlineMs = config.deadlineMs ?? 10_000
     const waiting = new Map<number, Deferred.Deferred<LogResponse>>()
@@ -130,13 +143,20 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
       yield* Deferred.succeed(deferred, response)
     })))
 
-    /** One attempt: the answer, or undefined after the request timeout. */
-    const attempt = (to: NodeId, body: LogRequestBody) =>
+    /** One attempt: the answer, or undefined after the request timeout. `onSent` runs once the request is sent. */
+    const attempt = (to: NodeId, body: LogRequestBody, onSent?: () => void) =>
       Effect.gen(function*() {
         const requestId = (nextRequestId = (nextRequestId + 1) % 0x1_0000_0000)
         const deferred = yield* Deferred.make<LogResponse>()
-        waiting.set(requestId, deferred)
-        yield* network.send(to, encodeLogRequest({ ...body, session, requestId }))
+        const request: LogRequest = { ...body, session, requestId }
+        if (config.local !== undefined && to === config.local.self) {
+          // Started at once: it reaches the replica's proposals before `onSent` lets the next request go.
+          yield* Effect.forkIn(Effect.flatMap(config.local.serve(request), (answer) => Deferred.succeed(deferred, { ...answer, requestId })), scope, { startImmediately: true })
+        } else {
+          waiting.set(requestId, deferred)
+          yield* network.send(to, encodeLogRequest(request))
+        }
+        onSent?.()
         const answer = yield* Effect.raceFirst(Deferred.await(deferred), Effect.as(clock.sleep(requestTimeoutMs), undefined))
         waiting.delete(requestId)
         return answer
@@ -147,9 +167,9 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
     /**
      * Attempts until an answer that is not worth retrying, or the deadline. `targets` names the
      * nodes to try (re-read each attempt); `retryAfterMaybe`: whether an attempt that may have
-     * applied can be repeated safely.
+     * applied can be repeated safely; `onSent` runs after each attempt is sent.
      */
-    const run = (body: LogRequestBody, targets: () => Effect.Effect<ReadonlyArray<NodeId>>, retryAfterMaybe: boolean, leaderKey?: string) =>
+    const run = (body: LogRequestBody, targets: () => Effect.Effect<ReadonlyArray<NodeId>>, retryAfterMaybe: boolean, leaderKey?: string, onSent?: () => void) =>
       Effect.gen(function*() {
         const start = yield* clock.monotonicMs
         let maybeApplied = false
@@ -161,7 +181,7 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
           const nodes = yield* targets()
           const hinted = preferred.get(preferKey)
           const to = hinted !== undefined && nodes.includes(hinted) ? hinted : nodes[rotation++ % nodes.length]!
-          const r = yield* attempt(to, body)
+          const r = yield* attempt(to, body, onSent)
           const lost = r === undefined || (r.kind === "error" && r.code === "timeout")
           if (r !== undefined && !retryable(r)) {
             preferred.set(preferKey, to) // it answered: the next operation starts there
@@ -210,15 +230,25 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
         return meta?.replicas[partition] ?? config.nodes
       })
 
-    const produce: LogClient["produce"] = (topic, partition, batch) =>
+    const produceWith = (topic: string, partition: number, batch: Uint8Array, onSent?: () => void) =>
       Effect.gen(function*() {
         // One append id over every attempt: a retry that reaches a node after an earlier attempt was appended (the
         // earlier answer lost, say, when that node's storage failed) is answered with the first offsets, not appended
         // again (log seed 124: a retry under a new id appended a plain batch twice).
         const append = (nextRequestId = (nextRequestId + 1) % 0x1_0000_0000)
-        const r = yield* run({ op: "produce", topic, partition, append, batch }, replicasOf(topic, partition), isIdempotent(batch), `${topic}/${partition}`)
+        const r = yield* run({ op: "produce", topic, partition, append, batch }, replicasOf(topic, partition), isIdempotent(batch), `${topic}/${partition}`, onSent)
         if (r.kind === "produced") return { baseOffset: r.baseOffset, lastOffset: r.lastOffset, duplicate: r.duplicate }
         return yield* refusal(r)
+      })
+
+    const startProduce: LogClient["startProduce"] = (topic, partition, batch) =>
+      Effect.gen(function*() {
+        const sent = yield* Deferred.make<void>()
+        const onSent = () => Deferred.doneUnsafe(sent, Effect.void)
+        // In the client's scope: the produce goes on (and settles its attempt) if the caller stops waiting.
+        const fiber = yield* Effect.forkIn(produceWith(topic, partition, batch, onSent), scope, { startImmediately: true })
+        yield* Effect.raceFirst(Deferred.await(sent), Effect.asVoid(Fiber.await(fiber)))
+        return Fiber.join(fiber)
       })
 
     const fetch: LogClient["fetch"] = (topic, partition, offset, maxBytes) =>
@@ -244,7 +274,8 @@ export const makeLogClient = (config: LogClientConfig): Effect.Effect<LogClient,
       Effect.flatMap(run(body, anyNode, retryAfterMaybe), (r) => (r.kind === "ok" ? Effect.void : Effect.fail(refusal(r))))
 
     return {
-      produce,
+      produce: (topic, partition, batch) => produceWith(topic, partition, batch),
+      startProduce,
       fetch,
       createTopic: (create) => topicOp({ op: "create-topic", create }),
       growTopic: (topic, partitions) => topicOp({ op: "grow-topic", topic, partitions }),

@@ -6,6 +6,9 @@
  * owns the node's Network. A client process needs no such thing: it reads its
  * Network alone.
  *
+ * With `local` (the node's log service), its requests to this node are
+ * served by a direct call instead of a frame to itself.
+ *
  * One per node: registering the answer kind twice is a wiring bug (the
  * demultiplexer's invariant).
  */

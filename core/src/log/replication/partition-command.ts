@@ -38,8 +38,14 @@ export const encodePartitionCommand = (c: PartitionCommand): Uint8Array => {
   w.u8(OP_APPEND)
   w.string(c.origin)
   w.string(c.key)
-  w.raw(c.batch)
-  return w.finish()
+  // The batch (up to megabytes) is copied once, straight into the command, not through the
+  // growing writer: the same bytes as `w.raw(c.batch)`.
+  const head = w.finish()
+  const out = new Uint8Array(head.length + 4 + c.batch.length)
+  out.set(head)
+  new DataView(out.buffer).setUint32(head.length, c.batch.length)
+  out.set(c.batch, head.length + 4)
+  return out
 }
 
 /** Throws `RaftDecodeError` on anything but an encoded command. */
@@ -49,7 +55,8 @@ export const decodePartitionCommand = (bytes: Uint8Array): PartitionCommand => {
   if (version !== VERSION) throw new RaftDecodeError({ message: `partition command version ${version}` })
   const op = r.u8()
   if (op !== OP_APPEND) throw new RaftDecodeError({ message: `partition command op ${op}` })
-  const command: PartitionCommand = { op: "append", origin: r.string() as NodeId, key: r.string(), batch: r.raw() }
+  // A view into the entry: the machine copies the batch once, when it sets its offset (`withBaseOffset`).
+  const command: PartitionCommand = { op: "append", origin: r.string() as NodeId, key: r.string(), batch: r.rawView() }
   r.done()
   return command
 }

@@ -19,7 +19,7 @@ import { Result } from "effect"
 import { assert } from "../../invariant/invariant.ts"
 import type { NodeId } from "../../node/node-id.ts"
 import { decodeMarker, isControl, isTransactional } from "../control-batch.ts"
-import { compressionOf, decodeBatch, verifyBatch, withBaseOffset, type BatchHeader } from "../record-batch.ts"
+import { type BatchHeader, checkBatch, withBaseOffset } from "../record-batch.ts"
 import { decodePartitionCommand } from "./partition-command.ts"
 import { PartitionTxns, type TxnsState } from "./partition-txns.ts"
 import { lastSequence, type ProducerEntry, ProducerTable } from "./producer-state.ts"
@@ -41,7 +41,8 @@ export interface OffsetRange {
 export type AppendRefusal = "invalid-batch" | "too-large" | "fenced" | "out-of-order"
 
 export type AppendOutcome =
-  | { readonly kind: "appended"; readonly baseOffset: number; readonly lastOffset: number; readonly stored: Uint8Array }
+  /** `header`: what `checkBatch` found in `stored` (its base offset aside), so the segment log need not check it again. */
+  | { readonly kind: "appended"; readonly baseOffset: number; readonly lastOffset: number; readonly stored: Uint8Array; readonly header: BatchHeader }
   | { readonly kind: "duplicate"; readonly baseOffset: number; readonly lastOffset: number }
   | { readonly kind: "refused"; readonly reason: AppendRefusal; readonly message: string }
 
@@ -53,14 +54,6 @@ export interface AppliedAppend {
 
 const refused = (reason: AppendRefusal, message: string): AppendOutcome => ({ kind: "refused", reason, message })
 
-/** The header of a well-formed batch (records parsed too when uncompressed), or why not. */
-const checkBatch = (batch: Uint8Array): Result.Result<BatchHeader, string> => {
-  const verified = verifyBatch(batch)
-  if (Result.isFailure(verified)) return Result.fail(verified.failure.message)
-  if (compressionOf(verified.success.attributes) !== 0) return Result.succeed(verified.success)
-  const decoded = decodeBatch(batch)
-  return Result.isFailure(decoded) ? Result.fail(decoded.failure.message) : Result.succeed(decoded.success.header)
-}
 
 /** Request keys remembered, most recent; a copy of a request arrives within moments of the original. */
 export const REQUEST_WINDOW = 4096
@@ -110,8 +103,9 @@ export class PartitionMachine {
 
   private append(batch: Uint8Array): AppendOutcome {
     if (batch.length > this.maxBatchBytes) return refused("too-large", `batch of ${batch.length} bytes over ${this.maxBatchBytes}`)
+    // The header of a well-formed batch (records parsed too when uncompressed), or why not.
     const checked = checkBatch(batch)
-    if (Result.isFailure(checked)) return refused("invalid-batch", checked.failure)
+    if (Result.isFailure(checked)) return refused("invalid-batch", checked.failure.message)
     const h = checked.success
     if (isControl(h.attributes)) return this.appendMarker(batch)
     const idempotent = h.producerId >= 0
@@ -135,7 +129,7 @@ export class PartitionMachine {
       })
       if (isTransactional(h.attributes)) this.txns.onData(h.producerId, baseOffset)
     }
-    return { kind: "appended", baseOffset, lastOffset, stored: withBaseOffset(batch, baseOffset) }
+    return { kind: "appended", baseOffset, lastOffset, stored: withBaseOffset(batch, baseOffset), header: { ...h, baseOffset } }
   }
 
   /** A transaction marker: fenced if its epoch is older than the producer's, else appended and the transaction closed. */
@@ -150,6 +144,6 @@ export class PartitionMachine {
     this.nextOffset = lastOffset + 1
     this.producers.markerEpoch(m.producerId, m.producerEpoch)
     this.txns.onMarker(m.producerId, m.type === "commit", lastOffset)
-    return { kind: "appended", baseOffset, lastOffset, stored: withBaseOffset(batch, baseOffset) }
+    return { kind: "appended", baseOffset, lastOffset, stored: withBaseOffset(batch, baseOffset), header: { ...m.header, baseOffset } }
   }
 }

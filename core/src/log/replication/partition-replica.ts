@@ -33,7 +33,7 @@ import type { RaftStorageError } from "../../raft/storage.ts"
 import { makeFrameDemux } from "../../transport/frame-demux.ts"
 import { LogOffsetOutOfRangeError, type LogClosedError, type LogFailedError, type LogReadFailure, type LogRecoveryError } from "../log-error.ts"
 import { openPartitionLog, type PartitionLog, type PartitionLogConfig } from "../partition-log.ts"
-import { Field } from "../record-batch.ts"
+import { baseOffsetOf, Field } from "../record-batch.ts"
 import type { GroupTransport } from "./group-transport.ts"
 import { encodePartitionCommand } from "./partition-command.ts"
 import { type AppendRefusal, type AppliedAppend, PartitionMachine } from "./partition-machine.ts"
@@ -129,7 +129,6 @@ export interface PartitionReplica {
 }
 
 const view = (batch: Uint8Array) => new DataView(batch.buffer, batch.byteOffset, batch.byteLength)
-const baseOffsetOf = (batch: Uint8Array): number => Number(view(batch).getBigInt64(Field.baseOffset))
 const endOffsetOf = (batch: Uint8Array): number => baseOffsetOf(batch) + view(batch).getInt32(Field.lastOffsetDelta) + 1
 
 /** What a read needs of its replica. */
@@ -212,7 +211,7 @@ export const openPartitionReplica = (config: PartitionReplicaConfig): Effect.Eff
       stateMachine: { apply: (_index, command) => machine.apply(command), snapshot: hooks.snapshot, restore: hooks.restore },
       onApplied: (entry, result) => {
         if (entry.kind !== "command" || result === undefined) return
-        if (result.outcome.kind === "appended") writer.offer(result.outcome.baseOffset, result.outcome.stored)
+        if (result.outcome.kind === "appended") writer.offer(result.outcome.baseOffset, result.outcome.stored, result.outcome.header)
         if (result.origin !== config.id) return
         const waiter = pending.get(result.key)
         if (waiter === undefined) return

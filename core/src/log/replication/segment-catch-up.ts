@@ -26,7 +26,7 @@ import type { NetworkShape } from "../../network/network.ts"
 import type { NodeId } from "../../node/node-id.ts"
 import { FIRST_FOREIGN_KIND } from "../../raft/codec.ts"
 import type { PartitionLog } from "../partition-log.ts"
-import { Field } from "../record-batch.ts"
+import { baseOffsetOf } from "../record-batch.ts"
 
 export const CATCH_UP_REQUEST_KIND = FIRST_FOREIGN_KIND
 export const CATCH_UP_RESPONSE_KIND = FIRST_FOREIGN_KIND + 1
@@ -60,9 +60,6 @@ export interface SegmentCatchUpConfig {
   /** Where serving reads run (a handler must not block). */
   readonly scope: Scope.Scope
 }
-
-const baseOffsetOf = (batch: Uint8Array): number =>
-  Number(new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getBigInt64(Field.baseOffset))
 
 const encodeRequest = (requestId: number, from: number, maxBytes: number): Uint8Array => {
   const w = new Writer()

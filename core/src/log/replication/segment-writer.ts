@@ -23,12 +23,13 @@ import type { ClockShape } from "../../clock/clock.ts"
 import { assert } from "../../invariant/invariant.ts"
 import type { LogClosedError, LogFailedError } from "../log-error.ts"
 import type { PartitionLog } from "../partition-log.ts"
+import type { BatchHeader } from "../record-batch.ts"
 import { offsetCount } from "./planted-bugs.ts"
 import type { SegmentCatchUp } from "./segment-catch-up.ts"
 
 export interface SegmentWriter {
-  /** Queues an applied batch (synchronous: called while Raft applies). */
-  readonly offer: (baseOffset: number, stored: Uint8Array) => void
+  /** Queues an applied batch (synchronous: called while Raft applies), with its header if the machine checked it. */
+  readonly offer: (baseOffset: number, stored: Uint8Array, header?: BatchHeader) => void
   /**
    * A snapshot was restored (synchronous, while Raft restores it): every batch below `tailFrom` must
    * come from a peer if the segment log lacks it, then the tail's batches follow.
@@ -51,7 +52,7 @@ export interface SegmentWriterConfig {
 }
 
 type Item =
-  | { readonly kind: "batch"; readonly baseOffset: number; readonly stored: Uint8Array }
+  | { readonly kind: "batch"; readonly baseOffset: number; readonly stored: Uint8Array; readonly header: BatchHeader | undefined }
   | { readonly kind: "fill"; readonly upTo: number }
 
 interface Unsynced {
@@ -87,13 +88,13 @@ export const makeSegmentWriter = (config: SegmentWriterConfig): Effect.Effect<Se
       }
     })
 
-    const writeOne = (baseOffset: number, stored: Uint8Array) =>
+    const writeOne = (baseOffset: number, stored: Uint8Array, header?: BatchHeader) =>
       Effect.gen(function*() {
         for (;;) {
           const end = log.logEndOffset()
           if (baseOffset < end) return // already stored before a restart
           assert(baseOffset === end, () => `${group}: committed batch at ${baseOffset} but the segment log ends at ${end}`)
-          const written = yield* Effect.result(log.append(stored))
+          const written = yield* Effect.result(header === undefined ? log.append(stored) : log.appendChecked(stored, header))
           if (written._tag === "Success") {
             assert(written.success.baseOffset === baseOffset, () => `${group}: stored at ${written.success.baseOffset}, committed at ${baseOffset}`)
             bytesSinceSync += stored.length
@@ -128,7 +129,7 @@ export const makeSegmentWriter = (config: SegmentWriterConfig): Effect.Effect<Se
       Effect.gen(function*() {
         const items = yield* Queue.takeAll(queue)
         for (const item of items) {
-          if (item.kind === "batch") yield* writeOne(item.baseOffset, item.stored)
+          if (item.kind === "batch") yield* writeOne(item.baseOffset, item.stored, item.header)
           else yield* fill(item.upTo)
           yield* wake
         }
@@ -148,10 +149,10 @@ export const makeSegmentWriter = (config: SegmentWriterConfig): Effect.Effect<Se
         yield* Deferred.await(done)
       })
 
-    const offer = (baseOffset: number, stored: Uint8Array) => {
+    const offer = (baseOffset: number, stored: Uint8Array, header?: BatchHeader) => {
       const end = baseOffset + offsetCount(stored)
       if (end > log.durableEndOffset()) unsynced.push({ baseOffset, end, stored })
-      Queue.offerUnsafe(queue, { kind: "batch", baseOffset, stored })
+      Queue.offerUnsafe(queue, { kind: "batch", baseOffset, stored, header })
     }
 
     const restored = (tailFrom: number, tail: ReadonlyArray<Uint8Array>) => {

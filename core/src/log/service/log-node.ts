@@ -10,7 +10,7 @@
  *   that does not run yet, and stops those whose topic is gone. Replicas of
  *   a new partition start on each of its nodes with the same voters, as the
  *   KV's own cluster starts.
- * - **Requests** are served on a fiber each: produce and fetch by the
+ * - **Requests** are served on a fiber each, started in arrival order: produce and fetch by the
  *   partition's local replica (a follower forwards a proposal to its leader
  *   and answers once it applied it; a fetch is linearizable, by a ReadIndex
  *   barrier), administration, producer ids and consumer offsets through the
@@ -34,7 +34,7 @@ import { openPartitionReplica, type PartitionReplica, type PartitionReplicaConfi
 import { makeTopicAdmin } from "../topics/topic-admin.ts"
 import type { TopicMeta } from "../topics/topic-meta.ts"
 import { makeConsumerOffsets } from "./consumer-offsets.ts"
-import { decodeLogRequest, encodeLogResponse, LOG_REQUEST_KIND, type LogRequest } from "./log-protocol.ts"
+import { decodeLogRequest, encodeLogResponse, LOG_REQUEST_KIND, type LogRequest, type LogResponseBody } from "./log-protocol.ts"
 import { serveLogRequest } from "./serve-request.ts"
 import { makeProducerIds } from "./producer-ids.ts"
 import { readTopicView } from "./topic-view.ts"
@@ -68,6 +68,11 @@ export interface LogNode {
   readonly replicas: () => ReadonlyMap<string, PartitionReplica>
   /** The topics as this node last read them from its KV state. */
   readonly topics: () => ReadonlyMap<string, TopicMeta>
+  /**
+   * Serves a request of this node's own log client without the network: what a frame of
+   * `LOG_REQUEST_KIND` from `self` gets, without encoding, checksumming and copying it twice.
+   */
+  readonly serve: (request: LogRequest) => Effect.Effect<LogResponseBody>
   /** The reconciler, until a replica's storage fails (reported as a `RaftStorageError`: the node restarts). */
   readonly run: Effect.Effect<never, RaftStorageError>
 }
@@ -170,15 +175,23 @@ export function* makeLogNode(config: LogNodeConfig): Steps<LogNode> {
     if (recentRequests.has(seen)) return Effect.void
     recentRequests.add(seen)
     if (recentRequests.size > RECENT_REQUESTS) recentRequests.delete(recentRequests.values().next().value!)
+    // Started at once, in arrival order: a produce reaches its replica's proposals before the next
+    // request is read, so appends a client pipelines on one link are proposed in the order it sent them.
     return Effect.asVoid(
       Effect.forkIn(
         Effect.flatMap(serveLogRequest(context, request, from), (answer) => network.send(from, encodeLogResponse({ ...answer, requestId: request.requestId }))),
-        nodeScope
+        nodeScope,
+        { startImmediately: true }
       )
     )
   })
 
   const reconciler = Effect.forever(Effect.andThen(reconcile, clock.sleep(config.reconcileMs ?? 200)))
   const run = Effect.raceFirst(reconciler, Deferred.await(failed)).pipe(Effect.provideContext(services)) as Effect.Effect<never, RaftStorageError>
-  return { replicas: () => new Map([...running].map(([g, r]) => [g, r.replica])), topics: () => topics, run }
+  return {
+    replicas: () => new Map([...running].map(([g, r]) => [g, r.replica])),
+    topics: () => topics,
+    serve: (request) => serveLogRequest(context, request, config.self),
+    run
+  }
 }

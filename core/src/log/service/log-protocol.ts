@@ -141,7 +141,9 @@ const writeRequest = (w: Writer, m: LogRequestBody) => {
 
 const readRequest = (r: Reader, op: (typeof ops)[number]): LogRequestBody => {
   switch (op) {
-    case "produce": return { op, topic: r.string(), partition: r.uint(), append: r.uint(), batch: r.raw() }
+    // Views, not copies, of the batches: a message is decoded once, and its batch is copied on when it is
+    // proposed (the partition command) or answered (a Kafka response), as the HTTP API copies its body.
+    case "produce": return { op, topic: r.string(), partition: r.uint(), append: r.uint(), batch: r.rawView() }
     case "fetch": return { op, topic: r.string(), partition: r.uint(), offset: r.uint(), maxBytes: r.uint() }
     case "create-topic": {
       const name = r.string()
@@ -229,7 +231,7 @@ const readResponse = (r: Reader, kind: (typeof kinds)[number]): LogResponseBody 
     case "fetched": {
       const n = r.u32()
       const batches: Array<Uint8Array> = []
-      for (let i = 0; i < n; i++) batches.push(r.raw())
+      for (let i = 0; i < n; i++) batches.push(r.rawView())
       const highWatermark = r.uint()
       const logStartOffset = r.uint()
       const lastStableOffset = r.uint()
