@@ -29,9 +29,18 @@ import type { BodyReadError, KvApiPrincipal, KvApiRequest } from "@cairn/core/kv
 import { type KvApiResponseHead, jsonResponse } from "@cairn/core/kv-api/response"
 import type { Digest } from "@cairn/core/s3/digest"
 import { Effect } from "effect"
+import { type Backup, type BackupEntry, decodeBackup, encodeBackup } from "./backup-file.ts"
+
 /** Where the cluster's own records live (members.ts, zones.ts, weights.ts, kafka/brokers.ts): never restored. */
 export const CLUSTER_RECORD_PREFIX = "\u0000cairn/"
-import { type Backup, type BackupEntry, decodeBackup, encodeBackup } from "./backup-file.ts"
+/**
+ * Where the background workers keep their progress (`REBALANCE_KEY`, `LIFECYCLE_KEY`): never restored.
+ * A cursor describes a pass over the source cluster; the cluster restored into runs its own passes and
+ * may have written its cursor already, which made a restore into a fresh cluster refuse it as a conflict.
+ */
+export const WORKER_CURSOR_PREFIX = "\u0000c/"
+
+const isClusterOwn = (key: string): boolean => key.startsWith(CLUSTER_RECORD_PREFIX) || key.startsWith(WORKER_CURSOR_PREFIX)
 
 export const BACKUP_PATH = "/v1/admin/backup"
 export const RESTORE_PATH = "/v1/admin/restore"
@@ -110,7 +119,7 @@ const plan = (machine: KvStateMachine, entries: ReadonlyArray<BackupEntry>) => {
   let unchanged = 0
   let skipped = 0
   for (const e of entries) {
-    if (e.key.startsWith(CLUSTER_RECORD_PREFIX)) {
+    if (isClusterOwn(e.key)) {
       skipped++
       continue
     }
