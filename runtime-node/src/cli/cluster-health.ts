@@ -13,6 +13,7 @@
  * the current members (and their capacity weights) place them, and how far
  * the leader's pass has got.
  */
+import type { RaftGroupStatus } from "@cairn/core/kv-api/context"
 
 /** One member as `/v1/admin/members` lists it. */
 export interface MemberEntry {
@@ -38,17 +39,8 @@ export interface RebalanceEntry {
   readonly shardsPending: number
 }
 
-/** One Raft group as a member's `/v1/status` reports it (absent from servers that predate groups). */
-export interface GroupStatus {
-  readonly group: string
-  /** "kv", or a log partition's "<topic>/<partition>". */
-  readonly name: string
-  readonly role: string
-  readonly leader: string | null
-  readonly term: number
-  readonly commit: number
-  readonly applied: number
-}
+/** One Raft group as a member's `/v1/status` reports it (absent from servers that predate groups): the node's own view less its last index. */
+export type GroupStatus = Omit<RaftGroupStatus, "lastIndex">
 
 /** The fields of `/v1/status` this view reads. */
 export interface MemberStatus {
