@@ -10,6 +10,7 @@
 import { Data, Effect } from "effect"
 import { InvariantViolation } from "../../invariant/invariant.ts"
 import type { KvAmbiguousError, KvClient, KvUnavailableError } from "../../kv/client.ts"
+import { scanRange } from "../../kv/range-scan.ts"
 import { decodeGroupRecord, encodeGroupRecord, GroupRecordDecodeError, type GroupRecord } from "./group-record.ts"
 
 export const GROUP_PREFIX = "\u0000lg/"
@@ -60,16 +61,11 @@ export const makeGroupStore = (kv: KvClient) => {
 
   /** Every stored group id (and its record), in key order. */
   const list: Effect.Effect<ReadonlyArray<{ readonly groupId: string; readonly record: GroupRecord }>, GroupStoreError> = Effect.gen(function*() {
-    const out: Array<{ groupId: string; record: GroupRecord }> = []
-    let start = GROUP_PREFIX
     const end = "\u0000lg0" // "0" follows "/": the first key past the prefix
-    for (;;) {
-      const r = yield* Effect.mapError(kv.read({ op: "range", start, end, limit: 1000 }), failed)
-      if (r.type !== "range") return yield* Effect.die(new InvariantViolation(`list groups: ${r.type}`))
-      for (const item of r.items) out.push({ groupId: item.key.slice(GROUP_PREFIX.length), record: yield* decode(item.key, item.value) })
-      if (!r.more || r.items.length === 0) return out
-      start = `${r.items[r.items.length - 1]!.key}\u0000`
-    }
+    const items = yield* Effect.mapError(scanRange(kv, GROUP_PREFIX, end), failed)
+    const out: Array<{ groupId: string; record: GroupRecord }> = []
+    for (const item of items) out.push({ groupId: item.key.slice(GROUP_PREFIX.length), record: yield* decode(item.key, item.value) })
+    return out
   })
 
   return { read, write, list }

@@ -9,6 +9,7 @@
 import { Data, Effect } from "effect"
 import { InvariantViolation } from "../../invariant/invariant.ts"
 import type { KvAmbiguousError, KvClient, KvUnavailableError } from "../../kv/client.ts"
+import { scanRange } from "../../kv/range-scan.ts"
 import { decodeTxnRecord, encodeTxnRecord, type TxnRecord } from "./txn-record.ts"
 
 export const TXN_PREFIX = "\u0000ltx/"
@@ -54,15 +55,10 @@ export const makeTxnStore = (kv: KvClient) => {
 
   /** Every transactional id and its record, in key order. */
   const list: Effect.Effect<ReadonlyArray<{ readonly transactionalId: string; readonly record: TxnRecord }>, TxnStoreError> = Effect.gen(function*() {
+    const items = yield* Effect.mapError(scanRange(kv, TXN_PREFIX, TXN_END), failed)
     const out: Array<{ transactionalId: string; record: TxnRecord }> = []
-    let start = TXN_PREFIX
-    for (;;) {
-      const r = yield* Effect.mapError(kv.read({ op: "range", start, end: TXN_END, limit: 1000 }), failed)
-      if (r.type !== "range") return yield* Effect.die(new InvariantViolation(`list transactions: ${r.type}`))
-      for (const item of r.items) out.push({ transactionalId: item.key.slice(TXN_PREFIX.length), record: yield* decode(item.key, item.value) })
-      if (!r.more || r.items.length === 0) return out
-      start = `${r.items[r.items.length - 1]!.key}\u0000`
-    }
+    for (const item of items) out.push({ transactionalId: item.key.slice(TXN_PREFIX.length), record: yield* decode(item.key, item.value) })
+    return out
   })
 
   return { read, write, list }

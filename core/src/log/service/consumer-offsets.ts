@@ -16,6 +16,7 @@
 import { Effect } from "effect"
 import { InvariantViolation } from "../../invariant/invariant.ts"
 import type { KvAmbiguousError, KvClient, KvUnavailableError } from "../../kv/client.ts"
+import { scanRange } from "../../kv/range-scan.ts"
 import { LogMetadataUnavailableError } from "../topics/topic-error.ts"
 
 export const OFFSET_PREFIX = "\u0000lo/"
@@ -63,19 +64,14 @@ export const makeConsumerOffsets = (kv: KvClient) => {
   const list = (group: string): Effect.Effect<ReadonlyArray<GroupOffset>, LogMetadataUnavailableError> =>
     Effect.gen(function*() {
       const prefix = `\u0000lo/${group}\u0000`
+      const items = yield* Effect.mapError(scanRange(kv, prefix, `\u0000lo/${group}\u0001`), unavailable)
       const out: Array<GroupOffset> = []
-      let start = prefix
-      for (;;) {
-        const r = yield* Effect.mapError(kv.read({ op: "range", start, end: `\u0000lo/${group}\u0001`, limit: 1000 }), unavailable)
-        if (r.type !== "range") return yield* Effect.die(new InvariantViolation(`list offsets: ${r.type}`))
-        for (const item of r.items) {
-          const parsed = parseOffsetKey(item.key.slice(prefix.length))
-          // A key of a group whose name extends this one's with a NUL ("g\u0000x") has one separator too many.
-          if (parsed !== undefined) out.push({ ...parsed, committed: JSON.parse(decoder.decode(item.value)) as CommittedOffset })
-        }
-        if (!r.more || r.items.length === 0) return out
-        start = `${r.items[r.items.length - 1]!.key}\u0000`
+      for (const item of items) {
+        const parsed = parseOffsetKey(item.key.slice(prefix.length))
+        // A key of a group whose name extends this one's with a NUL ("g\u0000x") has one separator too many.
+        if (parsed !== undefined) out.push({ ...parsed, committed: JSON.parse(decoder.decode(item.value)) as CommittedOffset })
       }
+      return out
     })
 
   /** Removes the group's committed offset of one partition (DeleteGroups; absent is fine). */
