@@ -91,12 +91,16 @@ export const startKafka = (parts: KafkaNodeParts): Effect.Effect<KafkaListener |
       partitionExists
     })
     // The transaction coordinator (docs/kafka.md#transactions): records in the KV, markers through the log client.
-    const transactions = yield* makeTxnCoordinator({
-      kv: yield* makeLocalKvClient(parts.kv, { clientId: `kafka-txns-${config.id}` }),
-      log: parts.logClient,
-      directory: lazy,
-      partitionExists
-    })
+    // Its timer (forked here, a range read of the records each second) exports no spans, like the other background loops.
+    const transactions = yield* Effect.withTracerEnabled(
+      makeTxnCoordinator({
+        kv: yield* makeLocalKvClient(parts.kv, { clientId: `kafka-txns-${config.id}` }),
+        log: parts.logClient,
+        directory: lazy,
+        partitionExists
+      }),
+      false
+    )
     const broker: Broker = {
       log: brokerLog(parts),
       directory: lazy,

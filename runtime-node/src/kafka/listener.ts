@@ -43,7 +43,14 @@ export interface KafkaListenerOptions {
   readonly limits?: DecodeLimits
   /** Frames received and not yet answered on one connection before its socket is paused (default 64). */
   readonly maxQueuedFrames?: number
-  /** How much of one connection's produce may be in flight at once (`in-flight.ts` says why): partition appends (default 16), requests (default 32), bytes (default 4 MiB). */
+  /**
+   * How much of one connection's produce may be in flight at once (`in-flight.ts` says why): partition
+   * appends (default 16), requests (default 1: no pipelining), bytes (default 4 MiB). Pipelining is off
+   * by default: it relies on a started fiber reaching its replica's proposal before the next request
+   * starts, and an Effect fiber may yield first (its operation budget), which reordered two of kcat's
+   * batches to one partition in a CI run. It returns once the proposal itself is awaited before the
+   * next request starts.
+   */
   readonly maxInFlightAppends?: number
   readonly maxInFlightProduces?: number
   readonly maxInFlightProduceBytes?: number
@@ -67,7 +74,7 @@ const serveConnection = (socket: Socket, options: KafkaListenerOptions, run: Run
   const frames = new FrameAssembler(limits)
   const inFlight = new InFlight({
     appends: options.maxInFlightAppends ?? 16,
-    requests: options.maxInFlightProduces ?? 32,
+    requests: options.maxInFlightProduces ?? 1,
     bytes: options.maxInFlightProduceBytes ?? 4 * 1024 * 1024
   })
   const queue: Array<Uint8Array> = []
