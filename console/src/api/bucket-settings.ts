@@ -66,7 +66,16 @@ export const corsXml = (rules: ReadonlyArray<CorsRule>): string =>
     ).join("")
   }</CORSConfiguration>`
 
-export const putBucketCors = async (bucket: string, rules: ReadonlyArray<CorsRule>): Promise<void> =>
-  void (await call("PUT", `${s3Path(bucket)}?cors`, { body: corsXml(rules), headers: { "content-type": "application/xml" } }))
+const CORS_STEP = "Each rule needs at least one allowed origin and one method (GET, PUT, POST, DELETE or HEAD); the preflight's max age is a whole number of seconds."
+
+/** Saves the rules; S3's refusal of them comes back with what a rule needs. */
+export const putBucketCors = async (bucket: string, rules: ReadonlyArray<CorsRule>): Promise<void> => {
+  try {
+    await call("PUT", `${s3Path(bucket)}?cors`, { body: corsXml(rules), headers: { "content-type": "application/xml" } })
+  } catch (e) {
+    if (e instanceof ApiError && (e.code === "MalformedXML" || e.code === "InvalidRequest")) throw new ApiError(e.status, e.code, `${e.message} ${CORS_STEP}`)
+    throw e
+  }
+}
 
 export const deleteBucketCors = async (bucket: string): Promise<void> => void (await call("DELETE", `${s3Path(bucket)}?cors`))
