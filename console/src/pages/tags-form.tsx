@@ -22,7 +22,10 @@ export const TagsForm = ({ subject, title, load, save, onSaved }: TagsFormProps)
   const [error, setError] = useState<string | undefined>(undefined)
   const [notice, setNotice] = useState<string | undefined>(undefined)
   useEffect(() => {
+    // Another object or bucket: what was said about the last one no longer holds.
     setTags(undefined)
+    setError(undefined)
+    setNotice(undefined)
     load().then(setTags, (e) => setError(messageOf(e)))
   }, [subject])
 
