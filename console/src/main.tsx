@@ -27,7 +27,7 @@ const Page = ({ route, admin }: { readonly route: Route; readonly admin: boolean
     case "buckets":
       return <Buckets />
     case "objects":
-      return <Objects bucket={route.bucket} prefix={route.prefix} search={route.search ?? ""} flat={route.flat ?? false} deleted={route.deleted ?? false} />
+      return <Objects bucket={route.bucket} prefix={route.prefix} search={route.search ?? ""} flat={route.flat ?? false} deleted={route.deleted ?? false} settings={route.settings ?? false} />
     case "object":
       return <ObjectDetails bucket={route.bucket} keyName={route.key} />
     case "versions":

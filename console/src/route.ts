@@ -1,7 +1,7 @@
 /**
  * The page's place, kept in the URL's fragment so that reload, back and
  * links work without the server knowing any page: `#/buckets`,
- * `#/b/<bucket>?prefix=…&search=…&flat=1&deleted=1`, `#/o/<bucket>?key=…` (one
+ * `#/b/<bucket>?prefix=…&search=…&flat=1&deleted=1&settings=1`, `#/o/<bucket>?key=…` (one
  * object's details), `#/v/<bucket>?key=…`, `#/cluster`, `#/users`, `#/reports`,
  * `#/topics`, `#/t/<topic>`, `#/groups` and `#/g/<group>` (the streaming
  * log and its consumer groups).
@@ -21,6 +21,8 @@ export type Route =
     readonly flat?: boolean
     /** Also list the keys whose newest version is a delete marker. */
     readonly deleted?: boolean
+    /** The bucket's settings (tags, CORS) shown open. */
+    readonly settings?: boolean
   }
   | { readonly page: "object"; readonly bucket: string; readonly key: string }
   | { readonly page: "versions"; readonly bucket: string; readonly key: string }
@@ -37,7 +39,7 @@ export const parseRoute = (hash: string): Route => {
   const q = new URLSearchParams(query)
   const parts = path.split("/").filter((p) => p !== "").map(decodeURIComponent)
   if (parts[0] === "b" && parts[1] !== undefined) {
-    return { page: "objects", bucket: parts[1], prefix: q.get("prefix") ?? "", search: q.get("search") ?? "", flat: q.get("flat") === "1", deleted: q.get("deleted") === "1" }
+    return { page: "objects", bucket: parts[1], prefix: q.get("prefix") ?? "", search: q.get("search") ?? "", flat: q.get("flat") === "1", deleted: q.get("deleted") === "1", settings: q.get("settings") === "1" }
   }
   if (parts[0] === "o" && parts[1] !== undefined) return { page: "object", bucket: parts[1], key: q.get("key") ?? "" }
   if (parts[0] === "v" && parts[1] !== undefined) return { page: "versions", bucket: parts[1], key: q.get("key") ?? "" }
@@ -60,6 +62,7 @@ export const href = (route: Route): string => {
       if ((route.search ?? "") !== "") q.set("search", route.search!)
       if (route.flat === true) q.set("flat", "1")
       if (route.deleted === true) q.set("deleted", "1")
+      if (route.settings === true) q.set("settings", "1")
       return `#/b/${encodeURIComponent(route.bucket)}?${q}`
     }
     case "object":

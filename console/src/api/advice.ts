@@ -11,7 +11,7 @@ const steps: Record<string, string> = {
   NoSuchBucket: "It may have been deleted: reload the bucket list.",
   NoSuchKey: "It may have been deleted or renamed: reload the listing.",
   NoSuchVersion: "That version no longer exists: reload the versions.",
-  InvalidTag: "Tags: at most 10 on an object, keys of 1–128 characters, values of up to 256, each key once.",
+  InvalidTag: "Tags: at most 10 on an object (50 on a bucket), keys of 1–128 characters, values of up to 256, each key once.",
   AccessDenied: "Your access key is not allowed to do this: ask the cluster's admin for access.",
   forbidden: "Your access key is not allowed to do this: ask the cluster's admin for access.",
   SlowDown: "The node is busy: retry in a few seconds.",

@@ -1,4 +1,4 @@
-/** The bucket list: create (S3's own name rules answer), open, versioning on and off, delete. */
+/** The bucket list: create (S3's own name rules answer), open, versioning on and off, a link to its tags and CORS, delete. */
 import { useEffect, useState } from "preact/hooks"
 import { type Bucket, createBucket, deleteBucket, getVersioning, listBuckets, setVersioning, type Versioning } from "../api/s3.ts"
 import { formatTime } from "../format.ts"
@@ -47,7 +47,12 @@ const BucketRow = ({ bucket, onChanged, onError }: { readonly bucket: Bucket; re
               <button type="button" class="small" onClick={() => setConfirming(false)}>Cancel</button>
             </span>
           )
-          : <button type="button" class="small" onClick={() => setConfirming(true)} aria-label={`Delete bucket ${bucket.name}`}>Delete…</button>}
+          : (
+            <>
+              <a class="button small" href={href({ page: "objects", bucket: bucket.name, prefix: "", settings: true })} aria-label={`Settings of ${bucket.name}`}>Tags and CORS</a>{" "}
+              <button type="button" class="small" onClick={() => setConfirming(true)} aria-label={`Delete bucket ${bucket.name}`}>Delete…</button>
+            </>
+          )}
       </td>
     </tr>
   )

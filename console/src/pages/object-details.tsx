@@ -92,7 +92,8 @@ export const ObjectDetails = ({ bucket, keyName }: { readonly bucket: string; re
           </div>
           <Summary info={info} />
           <ObjectPreview bucket={bucket} keyName={keyName} info={info} />
-          <ShareLink bucket={bucket} keyName={keyName} />
+          {/* Keyed: a link made for the last object must not stay on the page of the next. */}
+          <ShareLink key={`${bucket}/${keyName}`} bucket={bucket} keyName={keyName} />
           <ObjectTags bucket={bucket} keyName={keyName} onSaved={() => setChanges((n) => n + 1)} />
           <Metadata info={info} />
         </>

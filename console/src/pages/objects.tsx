@@ -5,13 +5,14 @@
  * on a bucket of millions), a page of 100, 250 or 1000 keys at a time (S3
  * continuation tokens; back goes to the previous page's token), sorting of
  * the page shown, upload, download, delete many at once, each key's
- * versions, and on request the keys deleted (a delete marker newest) with
- * their restore.
+ * versions, on request the keys deleted (a delete marker newest) with
+ * their restore, and the bucket's settings (tags, CORS).
  */
 import { useEffect, useState } from "preact/hooks"
 import { deleteObjects, type Listing, listObjects } from "../api/s3.ts"
 import { ErrorMessage, messageOf, Notice } from "../messages.tsx"
 import { href } from "../route.ts"
+import { BucketSettings } from "./bucket-settings.tsx"
 import { DeletedKeys } from "./deleted-keys.tsx"
 import { DropZone } from "./drop-zone.tsx"
 import { NAME_ORDER, type SortOrder } from "./object-sort.ts"
@@ -25,6 +26,7 @@ interface Place {
   readonly search: string
   readonly flat: boolean
   readonly deleted: boolean
+  readonly settings: boolean
 }
 
 const Breadcrumbs = ({ bucket, prefix }: { readonly bucket: string; readonly prefix: string }) => {
@@ -154,6 +156,7 @@ export const Objects = (place: Place) => {
     <section aria-labelledby="objects-title">
       <h1 id="objects-title">{bucket}</h1>
       <Breadcrumbs bucket={bucket} prefix={prefix} />
+      <BucketSettings key={bucket} bucket={bucket} open={place.settings} />
       <DropZone bucket={bucket} prefix={prefix} onUploaded={() => void load(tokens[page])} />
       <Filters place={place} />
       <ErrorMessage error={error} />

@@ -25,7 +25,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListPartsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
+import { CreateBucketCommand, DeleteObjectCommand, GetBucketCorsCommand, GetBucketTaggingCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListPartsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import { type BrowserContext, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { writeReport } from "@cairn/jepsen/report/write"
@@ -41,6 +41,33 @@ const BIG = 20 * 1024 * 1024
 const REPORT = JSON.stringify({ name: "report", items: [1, 2, 3] })
 /** A 1×1 PNG. */
 const PIXEL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+/**
+ * A small valid PDF written by hand: one page per text, each with the text in Helvetica and a filled blue bar
+ * (so a drawn page has dark pixels whatever font the browser substitutes), and a correct xref table.
+ */
+const tinyPdf = (texts: ReadonlyArray<string>): Buffer => {
+  const pageIds = texts.map((_, i) => 4 + i * 2)
+  const objects = new Map<number, string>([
+    [1, "<< /Type /Catalog /Pages 2 0 R >>"],
+    [2, `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(" ")}] /Count ${texts.length} >>`],
+    [3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+  ])
+  texts.forEach((text, i) => {
+    const content = `BT /F1 28 Tf 30 120 Td (${text}) Tj ET 0 0 0.8 rg 30 40 200 30 re f`
+    objects.set(pageIds[i]!, `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Resources << /Font << /F1 3 0 R >> >> /Contents ${pageIds[i]! + 1} 0 R >>`)
+    objects.set(pageIds[i]! + 1, `<< /Length ${content.length} >>\nstream\n${content}\nendstream`)
+  })
+  let out = "%PDF-1.4\n"
+  const offsets: Array<number> = []
+  for (let id = 1; id <= objects.size; id++) {
+    offsets.push(out.length)
+    out += `${id} 0 obj\n${objects.get(id)}\nendobj\n`
+  }
+  const xref = out.length
+  out += `xref\n0 ${objects.size + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}`
+  out += `trailer\n<< /Size ${objects.size + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`
+  return Buffer.from(out, "latin1")
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** xorshift32 bytes: the page builds the dropped file with this same function, the test checks the download against it. */
@@ -202,14 +229,14 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
     await shot(page, "bucket-name-refused")
     await page.getByLabel("New bucket name").fill("photos")
     await page.getByRole("button", { name: "Create bucket" }).click()
-    await page.getByRole("link", { name: "photos" }).waitFor()
+    await page.getByRole("link", { name: "photos", exact: true }).waitFor()
     await page.getByRole("button", { name: "Enable versioning of photos" }).click()
     await page.getByRole("button", { name: "Suspend versioning of photos" }).waitFor()
     await shot(page, "buckets")
   })
 
   it("uploads a 20 MiB file dropped on the page and downloads the same bytes", async () => {
-    await page.getByRole("link", { name: "photos" }).click()
+    await page.getByRole("link", { name: "photos", exact: true }).click()
     await page.getByText("Nothing here yet").waitFor()
     const file = await page.evaluateHandle(`(() => {
       const bytes = (${patternBytes.toString()})(${BIG}, 7)
@@ -556,6 +583,92 @@ describe.skipIf(!haveChromium)(`web console in chromium${haveChromium ? "" : ` (
     await shot(page, "object-preview-text")
     await page.goto(`${consoleUrl(0)}#/o/photos?key=big.bin`)
     await page.getByText("No preview for application/octet-stream").waitFor()
+  })
+
+  it("draws a PDF's pages on a canvas with pdf.js, its worker served by the console itself", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: "photos", Key: "docs/two-pages.pdf", Body: tinyPdf(["Cairn page one", "Cairn page two"]), ContentType: "application/pdf" }))
+    const failed: Array<string> = []
+    page.on("console", (m) => m.type() === "error" && failed.push(m.text()))
+    await page.goto(`${consoleUrl(0)}#/o/photos?key=docs%2Ftwo-pages.pdf`)
+    const preview = page.getByRole("region", { name: "Preview" })
+    const darkPixels = async (n: number) => {
+      const canvas = preview.getByRole("img", { name: `Page ${n} of docs/two-pages.pdf` })
+      await preview.locator("canvas[aria-busy=false]").waitFor()
+      return await canvas.evaluate((el) => {
+        const c = el as unknown as { width: number; height: number; getContext(k: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } }
+        const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data
+        let dark = 0
+        for (let i = 0; i < data.length; i += 4) if (data[i]! < 128 && data[i + 1]! < 128) dark++
+        return dark
+      })
+    }
+    expect(await darkPixels(1)).toBeGreaterThan(500)
+    await preview.getByText("Page 1 of 2").waitFor()
+    await shot(page, "pdf-preview")
+    await preview.getByRole("button", { name: "Next page" }).click()
+    await preview.getByText("Page 2 of 2").waitFor()
+    expect(await darkPixels(2)).toBeGreaterThan(500)
+    expect(await preview.getByRole("button", { name: "Next page" }).isDisabled()).toBe(true)
+    // Nothing the CSP refused (a worker from blob:, eval) and no pdf.js failure on the way.
+    expect(failed.filter((t) => /Content Security Policy|pdf|worker/i.test(t))).toEqual([])
+  })
+
+  it("sets and removes a bucket's tags and CORS rules, and shows S3's refusals with what to change", async () => {
+    await page.goto(`${consoleUrl(0)}#/buckets`)
+    await page.getByRole("link", { name: "Settings of photos" }).click()
+    await page.getByRole("heading", { name: "Bucket tags" }).waitFor()
+    await page.getByRole("button", { name: "Add tag" }).click()
+    await page.getByLabel("Tag 1 key").fill("team")
+    await page.getByLabel("Tag 1 value").fill("storage")
+    await page.getByRole("button", { name: "Add tag" }).click()
+    await page.getByLabel("Tag 2 key").fill("cost-centre")
+    await page.getByLabel("Tag 2 value").fill("42")
+    await page.getByRole("button", { name: "Save tags" }).click()
+    await page.getByText("Saved 2 tags.").waitFor()
+    expect((await s3.send(new GetBucketTaggingCommand({ Bucket: "photos" }))).TagSet).toEqual([{ Key: "team", Value: "storage" }, { Key: "cost-centre", Value: "42" }])
+
+    await page.getByRole("button", { name: "Add CORS rule" }).click()
+    await page.getByLabel("Rule 1 allowed origins").fill("https://app.example.com\nhttps://*.example.org")
+    await page.getByRole("group", { name: "Rule 1 allowed methods" }).getByLabel("PUT").check()
+    await page.getByLabel("Rule 1 allowed request headers").fill("content-type")
+    await page.getByLabel("Rule 1 headers the page may read").fill("etag")
+    await page.getByLabel("Rule 1 max age in seconds").fill("600")
+    await page.getByRole("button", { name: "Save CORS rules" }).click()
+    await page.getByText("Saved 1 CORS rule.").waitFor()
+    await shot(page, "bucket-settings")
+    expect((await s3.send(new GetBucketCorsCommand({ Bucket: "photos" }))).CORSRules).toEqual([{
+      AllowedOrigins: ["https://app.example.com", "https://*.example.org"],
+      AllowedMethods: ["GET", "PUT"],
+      AllowedHeaders: ["content-type"],
+      ExposeHeaders: ["etag"],
+      MaxAgeSeconds: 600
+    }])
+    // The rule answers a browser's preflight on the S3 listener.
+    const preflight = await fetch(`http://127.0.0.1:${cluster.nodes[0]!.s3Port}/photos/x`, {
+      method: "OPTIONS",
+      headers: { origin: "https://eu.example.org", "access-control-request-method": "PUT", "access-control-request-headers": "content-type" }
+    })
+    expect([preflight.status, preflight.headers.get("access-control-allow-origin")]).toEqual([200, "https://eu.example.org"])
+
+    // Refusals: a tag with no key, a max age that is not a number; what is stored stays as it was.
+    await page.getByRole("button", { name: "Add tag" }).click()
+    await page.getByLabel("Tag 3 value").fill("orphan")
+    await page.getByRole("button", { name: "Save tags" }).click()
+    await page.getByRole("alert").filter({ hasText: "The TagKey you have provided is invalid" }).filter({ hasText: "50 on a bucket" }).waitFor()
+    await page.getByLabel("Rule 1 max age in seconds").fill("soon")
+    await page.getByRole("button", { name: "Save CORS rules" }).click()
+    await page.getByRole("alert").filter({ hasText: "MaxAgeSeconds must be a whole number" }).filter({ hasText: "Each rule needs at least one allowed origin" }).waitFor()
+    await shot(page, "bucket-settings-refused")
+    expect((await s3.send(new GetBucketCorsCommand({ Bucket: "photos" }))).CORSRules?.[0]?.MaxAgeSeconds).toBe(600)
+    expect((await s3.send(new GetBucketTaggingCommand({ Bucket: "photos" }))).TagSet).toHaveLength(2)
+
+    await page.getByRole("button", { name: "Delete CORS configuration" }).click()
+    await page.getByText("Removed the CORS configuration.").waitFor()
+    await expect(s3.send(new GetBucketCorsCommand({ Bucket: "photos" }))).rejects.toMatchObject({ name: "NoSuchCORSConfiguration" })
+    for (const n of [3, 2, 1]) await page.getByRole("button", { name: `Remove tag ${n}` }).click()
+    await page.getByRole("button", { name: "Save tags" }).click()
+    await page.getByText("Removed every tag.").waitFor()
+    await expect(s3.send(new GetBucketTaggingCommand({ Bucket: "photos" }))).rejects.toMatchObject({ name: "NoSuchTagSet" })
   })
 
   it("deletes an object from its page: a delete marker in a versioned bucket, its versions kept", async () => {

@@ -16,6 +16,8 @@ export const defaultAssetDir = join(import.meta.dirname, "..", "..", "..", "cons
 const types: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
+  // pdf.js's worker keeps its .mjs name in the build; a module worker must come with a JavaScript type.
+  ".mjs": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",
   ".svg": "image/svg+xml",
   ".png": "image/png",
