@@ -27,10 +27,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { freeLoopbackPorts } from "../net/free-ports.ts"
-import { awaitLeader, awaitReady, killAllStarted, startNode, stopNode, TEST_CREDENTIALS } from "../server/cluster-processes.test-support.ts"
+import { awaitReady, killAllStarted, startNode, stopNode, TEST_CREDENTIALS } from "../server/cluster-processes.test-support.ts"
 import { planCluster } from "../server/local-cluster.ts"
 import { type ConsumerEvent, type ConsumerProcess, startConsumerProcess, stopConsumerProcesses } from "./kafkajs-consumers.test-support.ts"
-import { awaitListening, PYTHON, runCommand, stopCommands } from "./kafka-processes.test-support.ts"
+import { awaitListening, PYTHON, runCommand, startKafkaCluster, stopCommands } from "./kafka-processes.test-support.ts"
 
 const dirs: Array<string> = []
 
@@ -73,15 +73,7 @@ describe("Kafka consumer groups on a 3-node cluster", () => {
   it("three kafkajs consumers share six partitions; one leaves, one joins; each record is read once", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cairn-kafka-groups-"))
     dirs.push(dir)
-    const ports = await freeLoopbackPorts(12)
-    const cluster = planCluster({
-      nodes: 3, dataRoot: dir, apiBase: 0, peerBase: 0, s3Base: 0, secret: "kafka-groups-secret-0123456789",
-      credentials: TEST_CREDENTIALS, ports: ports.slice(0, 9), kafka: ports.slice(9)
-    })
-    for (const node of cluster.nodes) startNode(cluster, node, join(dir, "cluster.log"))
-    for (const node of cluster.nodes) await awaitReady(node)
-    await awaitLeader(cluster.nodes)
-    for (const node of cluster.nodes) await awaitListening(node.kafkaPort!)
+    const { cluster } = await startKafkaCluster(dir, "kafka-groups-secret-0123456789")
     // Each client is bootstrapped from one node only: the group's coordinator is wherever FindCoordinator says.
     const brokerOf = (i: number) => [`127.0.0.1:${cluster.nodes[i % 3]!.kafkaPort}`]
     const kafka = (i: number) => new Kafka({ clientId: `groups-test-${i}`, brokers: brokerOf(i), logLevel: logLevel.NOTHING, retry: { retries: 10 } })
@@ -145,15 +137,7 @@ describe("Kafka consumer groups on a 3-node cluster", () => {
   it("the coordinator node is killed and restarted: the group resumes from the KV and nothing is read twice", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cairn-kafka-groups-"))
     dirs.push(dir)
-    const ports = await freeLoopbackPorts(12)
-    const cluster = planCluster({
-      nodes: 3, dataRoot: dir, apiBase: 0, peerBase: 0, s3Base: 0, secret: "kafka-groups-secret-0123456789",
-      credentials: TEST_CREDENTIALS, ports: ports.slice(0, 9), kafka: ports.slice(9)
-    })
-    const processes = cluster.nodes.map((node) => startNode(cluster, node, join(dir, "cluster.log")))
-    for (const node of cluster.nodes) await awaitReady(node)
-    await awaitLeader(cluster.nodes)
-    for (const node of cluster.nodes) await awaitListening(node.kafkaPort!)
+    const { cluster, processes } = await startKafkaCluster(dir, "kafka-groups-secret-0123456789")
     const all = cluster.nodes.map((n) => `127.0.0.1:${n.kafkaPort}`)
     const kafka = (name: string) => new Kafka({ clientId: name, brokers: all, logLevel: logLevel.NOTHING, retry: { retries: 15 } })
     const group = "resilient"

@@ -5,7 +5,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { connect } from "node:net"
-import { exited } from "../server/local-cluster.ts"
+import { join } from "node:path"
+import { freeLoopbackPorts } from "../net/free-ports.ts"
+import { awaitLeader, awaitReady, type NodeProcess, startNode, TEST_CREDENTIALS } from "../server/cluster-processes.test-support.ts"
+import { exited, type LocalCluster, planCluster } from "../server/local-cluster.ts"
 
 const commands = new Set<ChildProcess>()
 
@@ -64,3 +67,21 @@ export const awaitListening = async (port: number): Promise<void> => {
 
 export const KCAT = "/usr/bin/kcat"
 export const PYTHON = "/usr/bin/python3"
+
+/**
+ * Starts a 3-node cluster of `cairn server` processes under `dir`, each with a Kafka listener, and
+ * waits until every node is ready, a leader is elected and every listener accepts connections.
+ * The processes are stopped by `killAllStarted` (cluster-processes.test-support.ts).
+ */
+export const startKafkaCluster = async (dir: string, secret: string): Promise<{ readonly cluster: LocalCluster; readonly processes: Array<NodeProcess> }> => {
+  const ports = await freeLoopbackPorts(12)
+  const cluster = planCluster({
+    nodes: 3, dataRoot: dir, apiBase: 0, peerBase: 0, s3Base: 0, secret,
+    credentials: TEST_CREDENTIALS, ports: ports.slice(0, 9), kafka: ports.slice(9)
+  })
+  const processes = cluster.nodes.map((node) => startNode(cluster, node, join(dir, "cluster.log")))
+  for (const node of cluster.nodes) await awaitReady(node)
+  await awaitLeader(cluster.nodes)
+  for (const node of cluster.nodes) await awaitListening(node.kafkaPort!)
+  return { cluster, processes }
+}

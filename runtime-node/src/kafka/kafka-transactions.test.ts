@@ -19,25 +19,15 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { freeLoopbackPorts } from "../net/free-ports.ts"
-import { awaitLeader, awaitReady, killAllStarted, startNode, TEST_CREDENTIALS } from "../server/cluster-processes.test-support.ts"
-import { planCluster } from "../server/local-cluster.ts"
-import { awaitListening, PYTHON, runCommand, stopCommands } from "./kafka-processes.test-support.ts"
+import { killAllStarted } from "../server/cluster-processes.test-support.ts"
+import { PYTHON, runCommand, startKafkaCluster, stopCommands } from "./kafka-processes.test-support.ts"
 
 let dir = ""
 let bootstrap = ""
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "cairn-kafka-txn-"))
-  const ports = await freeLoopbackPorts(12)
-  const cluster = planCluster({
-    nodes: 3, dataRoot: dir, apiBase: 0, peerBase: 0, s3Base: 0, secret: "kafka-txn-secret-0123456789",
-    credentials: TEST_CREDENTIALS, ports: ports.slice(0, 9), kafka: ports.slice(9)
-  })
-  for (const node of cluster.nodes) startNode(cluster, node, join(dir, "cluster.log"))
-  for (const node of cluster.nodes) await awaitReady(node)
-  await awaitLeader(cluster.nodes)
-  for (const node of cluster.nodes) await awaitListening(node.kafkaPort!)
+  const { cluster } = await startKafkaCluster(dir, "kafka-txn-secret-0123456789")
   bootstrap = cluster.nodes.map((n) => `127.0.0.1:${n.kafkaPort}`).join(",")
 }, 120_000)
 
